@@ -1,0 +1,207 @@
+"""Checklists x charts -> a status for every (note, item) and the findings; no I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .checklists import APPLIES_TO, Checklist, Item
+from .checks import REGISTRY, AuditContext
+from .export import Export
+from .model import SEVERITY_ORDER, Status
+
+_NEED_WORDS = {
+    "services": "a services (charges) table",
+    "goals": "a goals table",
+    "measures": "an outcome measures table",
+    "authorizations": "an authorizations table",
+}
+
+
+def describe_need(need: str) -> str:
+    table, _, column = need.partition(".")
+    if column:
+        return f"the {column} column of the {table} table"
+    return _NEED_WORDS.get(table, f"a {table} table")
+
+
+@dataclass
+class AuditResult:
+    """Everything the reports need: statuses, findings, and what could not be evaluated.
+
+    `status` is an int8 matrix (rows = every note of the export, columns = item ids) of Status
+    codes; notes outside the audit scope are not_applicable throughout. `findings` holds one
+    row per failing (note, item): note_idx (row of `notes`), item_id, message, evidence.
+    """
+
+    notes: pd.DataFrame
+    items: list[Item]
+    checklists: list[Checklist]
+    status: pd.DataFrame
+    findings: pd.DataFrame
+    scope: np.ndarray  # bool per note: inside the audited period / therapists
+    not_evaluable: dict[str, dict[str, int]] = field(default_factory=dict)  # item -> reason -> n
+    as_of: pd.Timestamp | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    context: AuditContext | None = None
+
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.id == item_id)
+
+    @property
+    def audited(self) -> pd.DataFrame:
+        """Notes inside the scope that had at least one item applicable."""
+        return self.notes.loc[self.scope]
+
+
+def as_of_date(export: Export, until: pd.Timestamp | None = None) -> pd.Timestamp:
+    """The audit's "today": the end of the period when given, else the export's latest date."""
+    if until is not None:
+        return pd.Timestamp(until)
+    dates = export.notes["date_of_service"]
+    return pd.Timestamp(dates.max()) if dates.notna().any() else pd.Timestamp.today().normalize()
+
+
+def run_audit(
+    export: Export,
+    checklists: list[Checklist],
+    scope: np.ndarray | None = None,
+    as_of: pd.Timestamp | None = None,
+    progress: Callable[[Item], None] | None = None,
+    options: dict | None = None,
+) -> AuditResult:
+    """Run every item of every checklist over the notes in `scope` (default: all notes)."""
+    notes = export.notes
+    n = len(notes)
+    scope = np.ones(n, dtype=bool) if scope is None else np.asarray(scope, dtype=bool)
+    ctx = AuditContext(export=export, as_of=as_of or as_of_date(export), options=options or {})
+    items = [item for cl in checklists for item in cl.items]
+    matrix = np.zeros((n, len(items)), dtype=np.int8)
+    finding_parts: list[pd.DataFrame] = []
+    not_evaluable: dict[str, dict[str, int]] = {}
+    timings: dict[str, float] = {}
+    filter_cache: dict[tuple, np.ndarray] = {}
+
+    for j, item in enumerate(items):
+        started = time.perf_counter()
+        mask = scope.copy()
+        for key, values in item.filters.items():
+            cache_key = (key, tuple(sorted(values)))
+            if cache_key not in filter_cache:
+                column = APPLIES_TO[key][0]
+                filter_cache[cache_key] = notes[column].isin(values).fillna(False).to_numpy(bool)
+            mask &= filter_cache[cache_key]
+        idx = notes.index[mask]
+        if len(idx):
+            kind = REGISTRY[item.check]
+            missing = [need for need in kind.needs if not export.has(need)]
+            if missing:
+                matrix[mask, j] = Status.NOT_EVALUABLE
+                reason = f"needs {describe_need(missing[0])}, which the export does not have"
+                not_evaluable[item.id] = {reason: int(mask.sum())}
+            else:
+                out = kind.fn(ctx, idx, item.params)
+                status = out.status
+                positions = status.index.to_numpy()
+                codes = status.to_numpy(dtype=np.int8)
+                # A check may only speak about the notes it was given.
+                inside = mask[positions]
+                positions, codes = positions[inside], codes[inside]
+                matrix[positions, j] = codes
+                failed = codes == Status.FAIL
+                if failed.any():
+                    fidx = positions[failed]
+                    finding_parts.append(
+                        pd.DataFrame(
+                            {
+                                "note_idx": fidx,
+                                "item_id": item.id,
+                                "message": _text_at(out.message, fidx, item.title),
+                                "evidence": _text_at(out.evidence, fidx, ""),
+                            }
+                        )
+                    )
+                ne = codes == Status.NOT_EVALUABLE
+                if ne.any():
+                    reasons = pd.Series(_text_at(out.message, positions[ne], "data missing"))
+                    not_evaluable[item.id] = {
+                        str(k): int(v) for k, v in reasons.value_counts().head(5).items()
+                    }
+        timings[item.id] = time.perf_counter() - started
+        if progress:
+            progress(item)
+
+    status = pd.DataFrame(matrix, index=notes.index, columns=[i.id for i in items])
+    if finding_parts:
+        findings = pd.concat(finding_parts, ignore_index=True)
+    else:
+        findings = pd.DataFrame(
+            {
+                "note_idx": pd.Series(dtype="int64"),
+                "item_id": pd.Series(dtype=object),
+                "message": pd.Series(dtype=object),
+                "evidence": pd.Series(dtype=object),
+            }
+        )
+    return AuditResult(
+        notes=notes,
+        items=items,
+        checklists=checklists,
+        status=status,
+        findings=findings,
+        scope=scope,
+        not_evaluable=not_evaluable,
+        as_of=ctx.as_of,
+        timings=timings,
+        context=ctx,
+    )
+
+
+def _text_at(series: pd.Series | None, positions: np.ndarray, default: str) -> np.ndarray:
+    if series is None:
+        return np.full(len(positions), default, dtype=object)
+    values = series.reindex(positions).astype(object).to_numpy()
+    blank = pd.isna(values) | (values == "")
+    values[blank] = default
+    return values
+
+
+def severity_rank(severity: pd.Series) -> pd.Series:
+    return severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
+
+
+def findings_table(result: AuditResult) -> pd.DataFrame:
+    """findings.csv rows: SPEC's columns, one per failing (note, item), by note then severity."""
+    f = result.findings
+    notes = result.notes
+    meta = pd.DataFrame(
+        {
+            "item_id": [i.id for i in result.items],
+            "item_title": [i.title for i in result.items],
+            "severity": [i.severity for i in result.items],
+        }
+    )
+    cols = [
+        "note_id",
+        "patient_id",
+        "episode_id",
+        "therapist",
+        "discipline",
+        "note_type",
+        "date_of_service",
+    ]
+    out = notes[cols].iloc[f["note_idx"].to_numpy()].reset_index(drop=True)
+    out["note_idx"] = f["note_idx"].to_numpy()
+    out = pd.concat([out, f[["item_id", "message", "evidence"]].reset_index(drop=True)], axis=1)
+    out = out.merge(meta, on="item_id", how="left")
+    out["_sev"] = severity_rank(out["severity"])
+    out = out.sort_values(
+        ["therapist", "date_of_service", "note_id", "_sev", "item_id"],
+        kind="stable",
+        ignore_index=True,
+    )
+    return out.drop(columns="_sev")

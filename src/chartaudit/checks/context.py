@@ -1,0 +1,41 @@
+"""AuditContext: what a check kind may read, with derived frames computed once and cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..export import Export
+
+
+@dataclass
+class AuditContext:
+    """The export under audit plus a per-run cache of derived frames.
+
+    `as_of` is the date the audit treats as "today" (the latest date in the export or the end
+    of `--to`), so rules like "certification overdue" do not depend on the wall clock.
+    """
+
+    export: Export
+    as_of: pd.Timestamp
+    options: dict[str, Any] = field(default_factory=dict)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def notes(self) -> pd.DataFrame:
+        return self.export.tables["notes"]
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        return self.export.table(name)
+
+    def has(self, need: str) -> bool:
+        return self.export.has(need)
+
+    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+        """Compute `build()` once per run under `key` (derived frames shared by checks)."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]

@@ -1,0 +1,75 @@
+"""The loaded export: canonical tables plus the account of every file and rejected row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .model import REJECTED_COLUMNS, TABLES
+
+
+@dataclass
+class FileReport:
+    """What happened to one input file (or one sheet of a workbook)."""
+
+    path: str  # relative to the export folder, as shown to users
+    table: str | None  # canonical table it became, None when not recognised
+    sha256: str = ""
+    sheet: str | None = None
+    encoding: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    columns: dict[str, str] = field(default_factory=dict)  # source column -> canonical
+    ignored_columns: list[str] = field(default_factory=list)
+    note: str = ""  # e.g. why a file was skipped
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.path,
+            "sheet": self.sheet,
+            "table": self.table,
+            "sha256": self.sha256,
+            "encoding": self.encoding,
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "columns": self.columns,
+            "ignored_columns": self.ignored_columns,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Export:
+    """Canonical tables (every canonical column exists; absent ones are all-NA) and provenance.
+
+    `present` names the canonical columns the input actually supplied (or the loader derived),
+    so checks can tell "blank" from "not exported".
+    """
+
+    tables: dict[str, pd.DataFrame]
+    present: dict[str, set[str]]
+    files: list[FileReport] = field(default_factory=list)
+    rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
+    root: str = ""
+
+    @property
+    def notes(self) -> pd.DataFrame:
+        return self.tables["notes"]
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """The table, or None when the export did not include it."""
+        return self.tables.get(name) if name in self.present else None
+
+    def has(self, need: str) -> bool:
+        """True when `need` ("services" or "notes.signed_at") was supplied by the export."""
+        table, _, column = need.partition(".")
+        if table not in self.present:
+            return False
+        return not column or column in self.present[table]
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[name]})

@@ -1,0 +1,273 @@
+"""The `run` job: load, audit, statistics, outputs and thresholds, callable without the CLI."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .audit import run_audit
+from .checklists import load_checklists
+from .errors import EXIT_SUCCESS, EXIT_THRESHOLD, ChartauditError
+from .export import Export
+from .load import load_export
+from .model import SEVERITY_ORDER
+from .privacy import Redactor
+from .report import files as csvjson
+from .report.data import ReportData, build
+from .report.staging import staged
+
+ALL_FORMATS = ("html", "xlsx", "csv", "json")
+OPTIONAL_FORMATS = ("pdf",)
+
+
+@dataclass
+class RunOptions:
+    export_dir: Path
+    out: Path = Path("chartaudit-report")
+    checklists: list[str] = field(default_factory=list)
+    mapping: Path | None = None
+    period: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    therapists: list[str] = field(default_factory=list)
+    redact: bool = False
+    redact_key: str | None = None
+    sample: int | None = None
+    seed: int = 0
+    fail_under: float | None = None
+    fail_on: str | None = None
+    formats: tuple[str, ...] = ALL_FORMATS
+    history: Path | None = None
+    no_history: bool = False
+
+    def recorded(self) -> dict:
+        """The options as summary.json and the workbook's About sheet record them."""
+        return {
+            "checklists": self.checklists or "all built-in",
+            "mapping": str(self.mapping) if self.mapping else None,
+            "period": self.period,
+            "from": self.date_from,
+            "to": self.date_to,
+            "therapists": self.therapists,
+            "redact": self.redact,
+            "sample": self.sample,
+            "seed": self.seed,
+            "fail_under": self.fail_under,
+            "fail_on": self.fail_on,
+            "formats": list(self.formats),
+            "history": None
+            if self.no_history
+            else (str(self.history) if self.history else "default"),
+        }
+
+
+@dataclass
+class JobOutcome:
+    data: ReportData
+    written: list[Path]
+    exit_code: int
+    breaches: list[str]
+    timings: dict[str, float]
+    notices: list[str] = field(default_factory=list)
+
+
+Step = Callable[[str], None]
+
+
+def parse_formats(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ALL_FORMATS
+    wanted = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    bad = [f for f in wanted if f not in ALL_FORMATS + OPTIONAL_FORMATS]
+    if bad:
+        raise ChartauditError(
+            f"--format: unknown format {bad[0]!r}",
+            fix=f"use a comma-separated list of {', '.join(ALL_FORMATS + OPTIONAL_FORMATS)}",
+        )
+    return wanted
+
+
+def _date(text: str, option: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(text))
+    except ValueError:
+        raise ChartauditError(
+            f"{option} {text!r} is not a date", fix="write it as YYYY-MM-DD"
+        ) from None
+
+
+def period_bounds(opts: RunOptions) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    if opts.period and (opts.date_from or opts.date_to):
+        raise ChartauditError(
+            "--period cannot be combined with --from/--to",
+            fix="give either --period YYYY-MM or --from/--to",
+        )
+    if opts.period:
+        try:
+            year, month = (int(x) for x in opts.period.split("-"))
+            last = calendar.monthrange(year, month)[1]
+            return pd.Timestamp(year, month, 1), pd.Timestamp(year, month, last)
+        except (ValueError, TypeError):
+            raise ChartauditError(
+                f"--period {opts.period!r} is not a month", fix="write it as YYYY-MM, e.g. 2026-10"
+            ) from None
+    start = _date(opts.date_from, "--from") if opts.date_from else None
+    end = _date(opts.date_to, "--to") if opts.date_to else None
+    if start is not None and end is not None and end < start:
+        raise ChartauditError("--to is before --from", fix="swap the two dates")
+    return start, end
+
+
+def scope_mask(export: Export, opts: RunOptions) -> np.ndarray:
+    notes = export.notes
+    mask = np.ones(len(notes), dtype=bool)
+    start, end = period_bounds(opts)
+    if start is not None:
+        mask &= (notes["date_of_service"] >= start).to_numpy()
+    if end is not None:
+        mask &= (notes["date_of_service"] <= end).to_numpy()
+    if opts.therapists:
+        names = notes["therapist"].astype(str).str.casefold()
+        ids = notes["therapist_id"].astype(str).str.casefold()
+        wanted = {t.casefold() for t in opts.therapists}
+        known = set(names) | set(ids)
+        missing = [t for t in opts.therapists if t.casefold() not in known]
+        if missing:
+            sample = ", ".join(sorted(notes["therapist"].dropna().unique())[:10])
+            raise ChartauditError(
+                f"--therapist {missing[0]!r}: no such therapist in the export",
+                fix=f"use a name as exported, e.g. {sample}",
+            )
+        mask &= (names.isin(wanted) | ids.isin(wanted)).to_numpy()
+    return mask
+
+
+def check_thresholds(data: ReportData, opts: RunOptions) -> list[str]:
+    breaches = []
+    rate = data.stats.overall["rate"]
+    if opts.fail_under is not None and rate is not None and rate * 100 < opts.fail_under:
+        breaches.append(f"overall compliance {rate:.1%} is below --fail-under {opts.fail_under}%")
+    if opts.fail_on:
+        worst = SEVERITY_ORDER[: SEVERITY_ORDER.index(opts.fail_on) + 1]
+        n = int(data.findings["severity"].isin(worst).sum())
+        if n:
+            breaches.append(f"{n} finding(s) of severity {opts.fail_on} or worse (--fail-on)")
+    return breaches
+
+
+def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
+    """Run the whole audit and write the outputs atomically into opts.out."""
+    step = step or (lambda _msg: None)
+    timings: dict[str, float] = {}
+    notices: list[str] = []
+    t0 = time.perf_counter()
+    formats = tuple(opts.formats)
+    checklists = load_checklists(opts.checklists or None)
+    period_bounds(opts)  # validate options before the (possibly long) load
+    step("Loading export")
+    export = load_export(
+        opts.export_dir,
+        opts.mapping,
+        progress=(lambda name: progress("load", name)) if progress else None,
+    )
+    timings["load"] = time.perf_counter() - t0
+    scope = scope_mask(export, opts)
+    _, end = period_bounds(opts)
+    t = time.perf_counter()
+    step("Running checklists")
+    result = run_audit(
+        export,
+        checklists,
+        scope=scope,
+        as_of=end,
+        progress=(lambda item: progress("audit", item.id)) if progress else None,
+    )
+    timings["checks"] = time.perf_counter() - t
+    t = time.perf_counter()
+    redactor = Redactor(opts.redact_key, export.notes) if opts.redact else None
+    options = opts.recorded()
+    options["period_requested"] = opts.period or (
+        f"{opts.date_from or ''}..{opts.date_to or ''}" if opts.date_from or opts.date_to else None
+    )
+    data = build(
+        export,
+        result,
+        options,
+        redactor,
+        created_at=dt.datetime.now().isoformat(timespec="seconds"),
+    )
+    if opts.sample:
+        data.sample = csvjson.draw_sample(data, opts.sample, opts.seed)
+    timings["statistics"] = time.perf_counter() - t
+
+    if not opts.no_history:
+        from . import history
+
+        t = time.perf_counter()
+        db = history.resolve_path(opts.history)
+        history.record(data, db)
+        data.trend = history.months(db)
+        timings["history"] = time.perf_counter() - t
+
+    written: list[Path] = []
+    with staged(opts.out) as stage:
+        if "csv" in formats:
+            t = time.perf_counter()
+            step("Writing CSV files")
+            written += [
+                csvjson.write_findings(data, stage),
+                csvjson.write_notes(data, stage),
+                csvjson.write_rejected(data, stage),
+            ]
+            sample = csvjson.write_sample(data, stage)
+            if sample:
+                written.append(sample)
+            timings["csv"] = time.perf_counter() - t
+        elif opts.sample:
+            written.append(csvjson.write_sample(data, stage))
+        if "json" in formats:
+            t = time.perf_counter()
+            written.append(csvjson.write_summary(data, stage))
+            timings["json"] = time.perf_counter() - t
+        if "html" in formats or "pdf" in formats:
+            from .report import html
+
+            t = time.perf_counter()
+            step("Writing HTML reports")
+            written += html.write_html(data, stage)
+            timings["html"] = time.perf_counter() - t
+        if "pdf" in formats:
+            from .report import pdf
+
+            t = time.perf_counter()
+            step("Printing PDFs")
+            pdfs, message = pdf.write_pdfs(stage)
+            written += pdfs
+            if message:
+                notices.append(message)
+            timings["pdf"] = time.perf_counter() - t
+        if "xlsx" in formats:
+            from .report import xlsx
+
+            t = time.perf_counter()
+            step("Writing workbook")
+            written.append(xlsx.write_workbook(data, stage))
+            timings["xlsx"] = time.perf_counter() - t
+    written = [opts.out / p.relative_to(stage) for p in written]
+    breaches = check_thresholds(data, opts)
+    timings["total"] = time.perf_counter() - t0
+    return JobOutcome(
+        data=data,
+        written=written,
+        exit_code=EXIT_THRESHOLD if breaches else EXIT_SUCCESS,
+        breaches=breaches,
+        timings=timings,
+        notices=notices,
+    )

@@ -1,0 +1,466 @@
+"""Load an export folder (or in-memory frames) into canonical tables, rejecting bad rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..episodes import derive_episodes, normalise_credential
+from ..errors import InputError
+from ..export import Export, FileReport
+from ..model import (
+    BOOL_COLUMNS,
+    DATE_COLUMNS,
+    NUMERIC_COLUMNS,
+    REJECTED_COLUMNS,
+    REQUIRED,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    TABLES,
+    TEXT_COLUMNS,
+)
+from . import values as V
+from .columns import map_columns
+from .files import RawTable, discover, read_file
+from .mapping import MAPPING_FILE_NAME, Mapping, TableMapping, load_mapping
+
+__all__ = ["load_export", "from_frames", "load_mapping", "MAPPING_FILE_NAME"]
+
+TABLE_ORDER = ["notes", "services", "goals", "measures", "authorizations"]
+Progress = Callable[[str], None]
+
+
+def load_export(
+    root: Path, mapping_path: Path | None = None, progress: Progress | None = None
+) -> Export:
+    """Read every file of the export folder; raise InputError when it cannot be audited."""
+    root = Path(root)
+    if mapping_path is None and (root / MAPPING_FILE_NAME).is_file():
+        mapping_path = root / MAPPING_FILE_NAME
+    mapping = load_mapping(mapping_path)
+    found = discover(root, mapping)
+    raws: list[RawTable] = []
+    reports: list[FileReport] = []
+    for path, table in found:
+        if progress:
+            progress(path.name)
+        for raw in read_file(root, path, table, mapping):
+            if raw.table is None:
+                reports.append(
+                    FileReport(
+                        path=raw.path,
+                        table=None,
+                        sha256=raw.sha256,
+                        sheet=raw.sheet,
+                        encoding=raw.encoding,
+                        rows_read=len(raw.frame),
+                        note="not recognised as notes, services, goals, measures or "
+                        "authorizations: rename it or map it in chartaudit-mapping.yaml",
+                    )
+                )
+                continue
+            raws.append(raw)
+    if not any(r.table == "notes" for r in raws):
+        names = ", ".join(p.name for p, _ in found) or "no .csv/.tsv/.xlsx/.json/.jsonl files"
+        raise InputError(
+            f"{root}: no notes table found (files: {names})",
+            fix="name the notes file e.g. notes.csv, or map it under tables.notes.files in "
+            "chartaudit-mapping.yaml",
+        )
+    export = _build(raws, mapping, reports)
+    export.root = str(root)
+    return export
+
+
+def from_frames(
+    frames: dict[str, pd.DataFrame], mapping: Mapping | None = None, source: str = "memory"
+) -> Export:
+    """Normalise in-memory frames of raw values (canonical or vendor column names)."""
+    raws = []
+    for table, frame in frames.items():
+        if table not in TABLES:
+            raise InputError(f"{source}: unknown table {table!r}")
+        frame = pd.DataFrame(frame).copy()
+        frame["_row"] = np.arange(2, len(frame) + 2)
+        raws.append(RawTable(f"{source}:{table}", table, frame, sha256=""))
+    if not any(r.table == "notes" for r in raws):
+        raise InputError(f"{source}: no notes table")
+    return _build(raws, mapping or Mapping(), [])
+
+
+class _Rejects:
+    """Collects rejected rows as (file, row, table, reason)."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame, mask: np.ndarray | pd.Series, table: str, reason) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        sub = frame.loc[mask]
+        reasons = reason if isinstance(reason, str) else pd.Series(reason, index=frame.index)[mask]
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "file": sub[SOURCE_FILE].to_numpy(),
+                    "row": sub[SOURCE_ROW].to_numpy(),
+                    "table": table,
+                    "reason": reasons if isinstance(reasons, str) else reasons.to_numpy(),
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=REJECTED_COLUMNS)
+        out = pd.concat(self.parts, ignore_index=True)
+        return out.sort_values(["file", "row"], kind="stable", ignore_index=True)
+
+
+def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) -> Export:
+    rejects = _Rejects()
+    per_table: dict[str, list[pd.DataFrame]] = {}
+    present: dict[str, set[str]] = {}
+    file_reports: dict[tuple[str, str | None], FileReport] = {}
+    for raw in raws:
+        tm = mapping.for_table(raw.table)
+        col_map, ignored = map_columns(
+            raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
+        )
+        missing_explicit = [
+            f"{canon} ← {src!r}"
+            for canon, src in tm.columns.items()
+            if src not in raw.frame.columns
+        ]
+        if missing_explicit and raw.table == "notes":
+            raise InputError(
+                f"{raw.path}: mapped column not found: {missing_explicit[0]}",
+                fix="correct tables.notes.columns in chartaudit-mapping.yaml "
+                f"(the file has: {', '.join(map(str, raw.frame.columns[:12]))})",
+            )
+        report = FileReport(
+            path=raw.path,
+            table=raw.table,
+            sha256=raw.sha256,
+            sheet=raw.sheet,
+            encoding=raw.encoding,
+            rows_read=len(raw.frame) + len(raw.bad_rows),
+            columns=col_map,
+            ignored_columns=ignored,
+            note=raw.note,
+        )
+        file_reports[(raw.path, raw.sheet)] = report
+        reports.append(report)
+        for row, reason in raw.bad_rows:
+            rejects.parts.append(
+                pd.DataFrame(
+                    {"file": [raw.path], "row": [row], "table": [raw.table], "reason": [reason]}
+                )
+            )
+        if raw.frame.empty and not col_map:
+            continue
+        frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
+        frame = frame.rename(columns={"_row": SOURCE_ROW})
+        frame[SOURCE_FILE] = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
+        missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
+        if raw.table == "notes":
+            # discipline can come from the credential
+            missing = [c for c in missing if c != "discipline"]
+        if missing:
+            if raw.table == "notes":
+                raise InputError(
+                    f"{raw.path}: the notes table has no {missing[0]} column "
+                    f"(columns found: {', '.join(map(str, raw.frame.columns.drop('_row')[:15]))})",
+                    fix=f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
+                    f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
+                )
+            rejects.add(
+                frame,
+                np.ones(len(frame), bool),
+                raw.table,
+                f"the {raw.table} file has no {missing[0]} column: map it in "
+                "chartaudit-mapping.yaml",
+            )
+            report.note = f"no {missing[0]} column; every row rejected"
+            continue
+        frame.attrs["date_format"] = tm.date_format
+        frame.attrs["values"] = tm.values
+        per_table.setdefault(raw.table, []).append(frame)
+        present.setdefault(raw.table, set()).update(col_map.values())
+
+    tables: dict[str, pd.DataFrame] = {}
+    for table in TABLE_ORDER:
+        parts = per_table.get(table)
+        if not parts:
+            continue
+        cleaned = [_normalise(table, part, mapping.for_table(table), rejects) for part in parts]
+        tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
+
+    notes = _finish_notes(tables["notes"], rejects, present)
+    tables["notes"] = notes
+    for table in ("services", "goals", "measures", "authorizations"):
+        if table in tables:
+            tables[table] = _link(table, tables[table], notes, rejects, present)
+    for table in TABLES:
+        if table not in tables:
+            tables[table] = pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[table]})
+        for col in TABLES[table]:
+            if col not in tables[table].columns:
+                tables[table][col] = _empty_column(table, col, len(tables[table]))
+    rejected = rejects.frame()
+    counts = rejected.groupby("file").size().to_dict() if len(rejected) else {}
+    for rep in reports:
+        if rep.table is None:
+            continue
+        label = rep.path if rep.sheet is None else f"{rep.path} [{rep.sheet}]"
+        rep.rows_rejected = int(
+            counts.get(label, 0) + (counts.get(rep.path, 0) if rep.sheet else 0)
+        )
+        rep.rows_loaded = rep.rows_read - rep.rows_rejected
+    rejected["file"] = rejected["file"].astype(str)
+    return Export(tables=tables, present=present, files=reports, rejected=rejected)
+
+
+def _empty_column(table: str, col: str, n: int) -> pd.Series:
+    if col in DATE_COLUMNS.get(table, []):
+        return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    if col in NUMERIC_COLUMNS.get(table, []):
+        return pd.Series(np.nan, index=range(n), dtype="float64")
+    if col in BOOL_COLUMNS.get(table, []):
+        return pd.Series(False, index=range(n), dtype=bool)
+    return pd.Series(pd.NA, index=range(n), dtype="string")
+
+
+_FIX_DATE = "write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml"
+
+
+def _normalise(
+    table: str, frame: pd.DataFrame, tm: TableMapping, rejects: _Rejects
+) -> pd.DataFrame:
+    """Types and canonical values for one source part; rows that cannot be audited go to rejects."""
+    frame = frame.reset_index(drop=True)
+    bad = np.zeros(len(frame), dtype=bool)
+    reason = pd.Series("", index=frame.index, dtype=object)
+
+    def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
+        nonlocal bad
+        mask = np.asarray(mask, dtype=bool) & ~bad
+        if not mask.any():
+            return
+        if isinstance(why, str):
+            reason.loc[mask] = why
+        else:
+            reason.loc[mask] = why[mask]
+        bad |= mask
+
+    for col in frame.columns:
+        if col in (SOURCE_FILE, SOURCE_ROW):
+            continue
+        if col in DATE_COLUMNS.get(table, []) or col in NUMERIC_COLUMNS.get(table, []):
+            continue
+        if col in TEXT_COLUMNS:
+            # Narrative keeps its inner whitespace; only blank becomes NA.
+            text = frame[col].astype("string")
+            frame[col] = text.where(text.str.strip() != "", pd.NA)
+        else:
+            frame[col] = V.blank_to_na(frame[col])
+    for col in REQUIRED[table]:
+        if col in frame.columns and col != "discipline":
+            reject(frame[col].isna().to_numpy(), f"missing {col}")
+    for col in DATE_COLUMNS.get(table, []):
+        if col not in frame.columns:
+            continue
+        parsed, unparseable = V.parse_dates(frame[col], tm.date_format)
+        if unparseable.any():
+            shown = frame[col].astype("string").str.slice(0, 40)
+            reject(
+                unparseable.to_numpy(), f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})"
+            )
+        frame[col] = parsed
+    for col in NUMERIC_COLUMNS.get(table, []):
+        if col not in frame.columns:
+            continue
+        num, unparseable = V.parse_numbers(frame[col])
+        if unparseable.any():
+            shown = frame[col].astype("string").str.slice(0, 20)
+            reject(unparseable.to_numpy(), f"{col} '" + shown + "' is not a number")
+        frame[col] = num
+    for col in BOOL_COLUMNS.get(table, []):
+        if col in frame.columns:
+            frame[col] = V.parse_bool(frame[col])
+    user = tm.values
+    if table == "notes":
+        frame = _notes_values(frame, user, reject)
+    elif table == "services":
+        frame["cpt_code"] = V.normalise_codes(frame["cpt_code"])
+        if "modifiers" in frame.columns:
+            frame["modifiers"] = V.normalise_modifiers(frame["modifiers"])
+        neg = (frame["units"] < 0).fillna(False).to_numpy()
+        reject(neg, "units is negative")
+    elif table == "goals":
+        for col, table_values in (("status", V.GOAL_STATUS_VALUES), ("term", V.GOAL_TERM_VALUES)):
+            if col in frame.columns:
+                frame[col] = V.map_values(frame[col], table_values, user.get(col))
+    elif table == "authorizations":
+        if "status" in frame.columns:
+            frame["status"] = frame["status"].astype("string").str.lower()
+        if "discipline" in frame.columns:
+            frame["discipline"] = V.map_values(
+                frame["discipline"], V.DISCIPLINE_VALUES, user.get("discipline")
+            )
+    rejects.add(frame, bad, table, reason)
+    return frame.loc[~bad].reset_index(drop=True)
+
+
+def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
+    raw_type = frame["note_type"].astype("string")
+    frame["note_type"] = V.map_values(raw_type, V.NOTE_TYPE_VALUES, user.get("note_type"))
+    unknown = frame["note_type"].isna() & raw_type.notna()
+    reject(
+        unknown.to_numpy(),
+        "note_type '" + raw_type.str.slice(0, 30) + "' is not recognised (use evaluation, "
+        "re_evaluation, daily, progress, recertification or discharge, or map it under "
+        "values: note_type in chartaudit-mapping.yaml)",
+    )
+    cred_user = user.get("credential")
+    credential = frame["credential"]
+    if cred_user:
+        credential = V.map_values(credential, {}, cred_user).fillna(credential)
+    _, role, cred_discipline = normalise_credential(credential)
+    frame["role"] = role
+    if "discipline" in frame.columns:
+        raw_disc = frame["discipline"].astype("string")
+        disc = V.map_values(raw_disc, V.DISCIPLINE_VALUES, user.get("discipline"))
+        unknown_disc = disc.isna() & raw_disc.notna()
+        disc = disc.fillna(cred_discipline)
+        reject(
+            (unknown_disc & disc.isna()).to_numpy(),
+            "discipline '" + raw_disc.str.slice(0, 20) + "' is not PT, OT or SLP",
+        )
+    else:
+        disc = cred_discipline
+    reject(disc.isna().to_numpy(), "missing discipline (and the credential does not imply one)")
+    frame["discipline"] = disc
+    if "payer_type" in frame.columns:
+        given = V.map_values(frame["payer_type"], V.PAYER_TYPE_VALUES, user.get("payer_type"))
+        # Unrecognised payer types fall back to classifying the payer's name.
+        frame["payer_type"] = given
+    if "payer" in frame.columns:
+        from_name = V.payer_type_from_name(frame["payer"])
+        if "payer_type" in frame.columns:
+            frame["payer_type"] = frame["payer_type"].fillna(from_name)
+        else:
+            frame["payer_type"] = from_name
+    if "setting" in frame.columns:
+        raw_setting = frame["setting"]
+        frame["setting"] = V.map_values(raw_setting, V.SETTING_VALUES, user.get("setting"))
+        frame.loc[frame["setting"].isna() & raw_setting.notna(), "setting"] = "other"
+    if "date_of_service" in frame.columns:
+        frame["date_of_service"] = frame["date_of_service"].dt.normalize()
+    return frame
+
+
+def _finish_notes(
+    notes: pd.DataFrame, rejects: _Rejects, present: dict[str, set[str]]
+) -> pd.DataFrame:
+    """Reject duplicate ids, derive episodes, therapist ids and the narrative column."""
+    dup = notes.duplicated("note_id", keep="first")
+    if dup.any():
+        first_row = notes.drop_duplicates("note_id").set_index("note_id")[SOURCE_ROW]
+        first_file = notes.drop_duplicates("note_id").set_index("note_id")[SOURCE_FILE]
+        ids = notes.loc[dup, "note_id"]
+        why = (
+            "duplicate note_id "
+            + ids.astype(str)
+            + " (first at row "
+            + ids.map(first_row).astype(str)
+            + " of "
+            + ids.map(first_file).astype(str)
+            + ")"
+        )
+        rejects.add(notes, dup.to_numpy(), "notes", why.reindex(notes.index))
+        notes = notes.loc[~dup].reset_index(drop=True)
+    for col in TABLES["notes"]:
+        if col not in notes.columns:
+            notes[col] = _empty_column("notes", col, len(notes))
+    present_cols = present.setdefault("notes", set())
+    notes["therapist_id"] = notes["therapist_id"].fillna(notes["therapist"])
+    present_cols.add("therapist_id")
+    if notes["episode_id"].isna().any():
+        derived = derive_episodes(notes)
+        notes["episode_derived"] = notes["episode_id"].isna()
+        notes["episode_id"] = notes["episode_id"].fillna(derived)
+    else:
+        notes["episode_derived"] = False
+    present_cols.add("episode_id")
+    if "payer_type" in present_cols or "payer" in present_cols:
+        present_cols.add("payer_type")
+    notes["narrative"] = _narrative(notes)
+    for col in TEXT_COLUMNS + ["narrative"]:
+        notes[col] = notes[col].astype(object)
+    return notes
+
+
+def _narrative(notes: pd.DataFrame) -> pd.Series:
+    """The non-blank S/O/A/P sections and note_text joined with newlines."""
+    out = pd.Series("", index=notes.index, dtype=object)
+    for col in TEXT_COLUMNS:
+        part = notes[col].astype("string")
+        has = part.notna().to_numpy()
+        if not has.any():
+            continue
+        joined = (out + "\n" + part.fillna("")).where(out != "", part.fillna(""))
+        out = joined.where(has, out).astype(object)
+    return out
+
+
+def _link(
+    table: str,
+    frame: pd.DataFrame,
+    notes: pd.DataFrame,
+    rejects: _Rejects,
+    present: dict[str, set[str]],
+) -> pd.DataFrame:
+    """Attach rows to their notes (note_idx); rows pointing at no loaded note are rejected."""
+    position = pd.Series(np.arange(len(notes)), index=pd.Index(notes["note_id"]))
+    cols = present.setdefault(table, set())
+    if "note_id" in frame.columns:
+        idx = frame["note_id"].map(position)
+        has_id = frame["note_id"].notna()
+        missing = (has_id & idx.isna()).to_numpy()
+        if table in ("services", "measures") or missing.any():
+            rejects.add(
+                frame,
+                missing,
+                table,
+                "note_id "
+                + frame["note_id"].astype(str)
+                + " is not in the notes table (or that note was rejected)",
+            )
+        frame = frame.loc[~missing].reset_index(drop=True)
+        idx = idx.loc[~missing].reset_index(drop=True)
+        frame["note_idx"] = idx.astype("Int64") if table in ("goals",) else idx.astype("int64")
+    if table in ("goals", "authorizations") and "note_idx" in frame.columns:
+        for col in ("patient_id", "episode_id"):
+            from_note = notes[col].reindex(frame["note_idx"].astype("float").to_numpy()).to_numpy()
+            if col in frame.columns:
+                frame[col] = frame[col].fillna(pd.Series(from_note, index=frame.index))
+            else:
+                frame[col] = from_note
+            cols.add(col)
+    if table == "measures":
+        if "date" not in frame.columns:
+            frame["date"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+        frame["date"] = frame["date"].fillna(
+            pd.Series(
+                notes["date_of_service"].to_numpy()[frame["note_idx"].to_numpy()], index=frame.index
+            )
+        )
+        cols.add("date")
+    if table == "authorizations" and "episode_id" not in frame.columns:
+        frame["episode_id"] = pd.NA
+    return frame

@@ -1,0 +1,392 @@
+"""Built-in synonyms that map vendors' column and file names to the canonical ones."""
+
+from __future__ import annotations
+
+import re
+
+from ..model import TABLES
+
+
+def key(name: object) -> str:
+    """Comparison key for a column or value: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z#]+", "", str(name).lower()).replace("#", "no")
+
+
+_SYNONYMS: dict[str, dict[str, list[str]]] = {
+    "notes": {
+        "note_id": [
+            "note id",
+            "doc #",
+            "doc id",
+            "doc no",
+            "document id",
+            "document #",
+            "visit id",
+            "encounter id",
+            "encounter #",
+            "note #",
+            "note number",
+            "record id",
+        ],
+        "patient_id": [
+            "mrn",
+            "patient id",
+            "patient #",
+            "patient number",
+            "chart #",
+            "chart number",
+            "pt id",
+            "account #",
+            "account number",
+            "client id",
+            "medical record number",
+        ],
+        "patient_name": ["patient name", "patient", "client name", "client", "pt name"],
+        "episode_id": [
+            "episode",
+            "episode id",
+            "episode #",
+            "case id",
+            "case #",
+            "plan of care id",
+            "poc id",
+        ],
+        "discipline": ["discipline", "therapy type", "service line", "therapy discipline"],
+        "note_type": [
+            "note type",
+            "visit type",
+            "document type",
+            "doc type",
+            "type",
+            "note kind",
+            "encounter type",
+        ],
+        "date_of_service": [
+            "dos",
+            "date of service",
+            "visit date",
+            "service date",
+            "date",
+            "treatment date",
+            "appointment date",
+        ],
+        "therapist": [
+            "provider",
+            "clinician",
+            "therapist",
+            "author",
+            "rendering provider",
+            "treating therapist",
+            "provider name",
+            "clinician name",
+            "therapist name",
+        ],
+        "therapist_id": [
+            "npi",
+            "provider npi",
+            "provider id",
+            "therapist id",
+            "clinician id",
+            "author id",
+            "rendering npi",
+        ],
+        "credential": [
+            "credentials",
+            "credential",
+            "provider credential",
+            "license type",
+            "clinician credential",
+            "title",
+        ],
+        "signed_at": [
+            "signed",
+            "signed at",
+            "signature date",
+            "date signed",
+            "signed date",
+            "signed on",
+            "signed datetime",
+            "finalized",
+            "finalized at",
+            "signature",
+        ],
+        "cosigner": [
+            "cosigner",
+            "co-signer",
+            "cosigned by",
+            "co-signed by",
+            "supervising therapist",
+        ],
+        "cosigned_at": [
+            "cosigned",
+            "cosigned at",
+            "co-signed",
+            "cosign date",
+            "co-signed date",
+            "cosigned date",
+        ],
+        "payer": [
+            "payer",
+            "payor",
+            "insurance",
+            "primary insurance",
+            "insurance name",
+            "plan name",
+            "primary payer",
+            "primary payor",
+        ],
+        "payer_type": [
+            "payer type",
+            "payor type",
+            "financial class",
+            "insurance type",
+            "fin class",
+        ],
+        "setting": ["setting", "care setting", "location type"],
+        "diagnosis_codes": [
+            "diagnosis codes",
+            "diagnosis",
+            "diagnoses",
+            "dx",
+            "dx codes",
+            "icd10",
+            "icd 10",
+            "icd-10 codes",
+            "icd codes",
+        ],
+        "total_timed_minutes": [
+            "total timed minutes",
+            "timed minutes",
+            "timed mins",
+            "total timed mins",
+            "timed code minutes",
+            "timed",
+        ],
+        "total_treatment_minutes": [
+            "total treatment minutes",
+            "treatment minutes",
+            "total minutes",
+            "total treatment time",
+            "total time",
+            "tx minutes",
+            "total mins",
+        ],
+        "subjective": ["subjective", "s"],
+        "objective": ["objective", "o", "interventions"],
+        "assessment": ["assessment", "a"],
+        "plan": ["plan", "p"],
+        "note_text": [
+            "note text",
+            "narrative",
+            "note",
+            "text",
+            "body",
+            "note body",
+            "documentation",
+        ],
+        "poc_start": [
+            "poc start",
+            "plan start",
+            "cert start",
+            "certification start",
+            "poc from",
+            "plan of care start",
+            "cert from",
+        ],
+        "poc_end": [
+            "poc end",
+            "plan end",
+            "cert end",
+            "certification end",
+            "poc through",
+            "plan of care end",
+            "cert through",
+            "cert to",
+            "poc to",
+        ],
+        "frequency": ["frequency", "freq", "visit frequency"],
+        "duration": ["duration", "plan duration"],
+        "poc_sent_at": [
+            "poc sent",
+            "poc sent at",
+            "plan sent",
+            "sent to physician",
+            "poc sent date",
+            "plan sent date",
+        ],
+        "poc_certified_at": [
+            "poc certified",
+            "poc certified at",
+            "poc signed",
+            "cert signed",
+            "certification date",
+            "physician signature date",
+            "certified",
+            "poc signed by physician",
+            "certified at",
+        ],
+        "certifier": ["certifier", "certifying physician", "certified by", "physician"],
+        "certifier_credential": [
+            "certifier credential",
+            "physician credential",
+            "certifier credentials",
+        ],
+        "order_signed_at": [
+            "order signed",
+            "order signed at",
+            "referral signed",
+            "order date",
+            "referral date",
+            "referral signed at",
+        ],
+        "is_late_entry": ["is late entry", "late entry", "addendum", "late"],
+    },
+    "services": {
+        "note_id": [
+            "note id",
+            "doc #",
+            "doc id",
+            "document id",
+            "visit id",
+            "encounter id",
+            "encounter #",
+            "note #",
+        ],
+        "cpt_code": [
+            "cpt",
+            "cpt code",
+            "code",
+            "procedure code",
+            "hcpcs",
+            "cpt/hcpcs",
+            "procedure",
+            "cpt hcpcs",
+        ],
+        "modifiers": ["modifiers", "modifier", "mod", "mods", "modifier(s)"],
+        "units": ["units", "unit", "qty", "quantity", "billed units"],
+        "minutes": ["minutes", "mins", "min", "time", "service minutes"],
+        "assistant_minutes": [
+            "assistant minutes",
+            "pta minutes",
+            "ota minutes",
+            "pta/ota minutes",
+            "assistant mins",
+        ],
+        "charge": ["charge", "charges", "billed amount", "amount", "charge amount", "fee"],
+        "allowed_amount": ["allowed amount", "allowed", "allowable", "expected reimbursement"],
+    },
+    "goals": {
+        "goal_id": ["goal id", "goal #", "id"],
+        "patient_id": ["mrn", "patient id", "patient #", "chart #"],
+        "episode_id": ["episode", "episode id", "case id"],
+        "note_id": ["note id", "doc #", "doc id", "document id", "visit id"],
+        "term": ["term", "goal term", "goal type", "stg/ltg", "type"],
+        "text": ["text", "goal", "goal text", "description", "goal description"],
+        "target_date": ["target date", "due date", "goal date", "target"],
+        "status": ["status", "goal status"],
+        "baseline": ["baseline", "baseline value"],
+        "target": ["target value", "goal value"],
+    },
+    "measures": {
+        "note_id": ["note id", "doc #", "doc id", "document id", "visit id"],
+        "measure": ["measure", "instrument", "outcome measure", "test", "outcome", "tool"],
+        "score": ["score", "value", "result", "raw score"],
+        "date": ["date", "date administered", "administered", "test date"],
+    },
+    "authorizations": {
+        "auth_id": [
+            "auth id",
+            "auth #",
+            "authorization id",
+            "authorization #",
+            "auth number",
+            "reference #",
+        ],
+        "patient_id": ["mrn", "patient id", "patient #", "chart #"],
+        "episode_id": ["episode", "episode id", "case id"],
+        "discipline": ["discipline", "therapy type"],
+        "payer": ["payer", "payor", "insurance"],
+        "request_date": ["request date", "requested on", "date requested", "submitted"],
+        "requested_visits": ["requested visits", "visits requested", "requested"],
+        "requested_through": ["requested through", "requested end", "request through"],
+        "approved_visits": [
+            "approved visits",
+            "visits approved",
+            "authorized visits",
+            "approved",
+            "visits authorized",
+        ],
+        "start": ["start", "start date", "auth start", "from", "effective date", "effective"],
+        "end": ["end", "end date", "auth end", "through", "to", "expiration date", "expires"],
+        "status": ["status", "auth status", "decision"],
+    },
+}
+
+# Per table: comparison key -> canonical column. Canonical names match themselves.
+COLUMN_SYNONYMS: dict[str, dict[str, str]] = {}
+for _table, _columns in TABLES.items():
+    _lookup: dict[str, str] = {}
+    for _canonical, _names in _SYNONYMS.get(_table, {}).items():
+        for _name in _names:
+            _lookup.setdefault(key(_name), _canonical)
+    for _canonical in _columns:
+        _lookup[key(_canonical)] = _canonical
+    COLUMN_SYNONYMS[_table] = _lookup
+
+# Words in a file or sheet name that say which table it is.
+TABLE_WORDS: dict[str, list[str]] = {
+    "notes": ["notes", "note", "visits", "visit", "documents", "documentation", "encounters"],
+    "services": ["services", "service", "charges", "charge", "billing", "cpt", "lines"],
+    "goals": ["goals", "goal"],
+    "measures": ["measures", "measure", "outcomes", "outcome", "scores"],
+    "authorizations": [
+        "authorizations",
+        "authorization",
+        "auths",
+        "auth",
+        "authorisations",
+        "priorauth",
+        "requests",
+    ],
+}
+
+
+def table_for_name(name: str) -> str | None:
+    """The table a file or sheet name points at, or None when no or several tables match."""
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    hits = [table for table, names in TABLE_WORDS.items() if words & set(names)]
+    if len(hits) == 1:
+        return hits[0]
+    # "Visit Charges" names both notes and services: the more specific word wins.
+    specific = [t for t in hits if t != "notes"]
+    return specific[0] if len(specific) == 1 else None
+
+
+def map_columns(
+    table: str, source_columns: list[str], explicit: dict[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Map source column names to canonical ones: explicit mapping first, then synonyms.
+
+    Returns (source -> canonical, ignored source columns). A canonical column is taken by the
+    first source column that claims it.
+    """
+    explicit = explicit or {}
+    by_source = {src: canon for canon, src in explicit.items()}
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for col in source_columns:
+        if col in by_source:
+            mapping[col] = by_source[col]
+            taken.add(by_source[col])
+    lookup = COLUMN_SYNONYMS[table]
+    ignored = []
+    for col in source_columns:
+        if col in mapping:
+            continue
+        canon = lookup.get(key(col))
+        if canon and canon not in taken:
+            mapping[col] = canon
+            taken.add(canon)
+        else:
+            ignored.append(col)
+    return mapping, ignored

@@ -1,0 +1,343 @@
+"""Find the files of an export folder, detect their encoding and read them as text tables."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import fnmatch
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import InputError
+from .columns import table_for_name
+from .mapping import MAPPING_FILE_NAME, Mapping
+
+SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
+
+
+@dataclass
+class RawTable:
+    """One file (or sheet) read as text, before column mapping."""
+
+    path: str  # relative to the export folder
+    table: str | None
+    frame: pd.DataFrame  # all values as strings (or datetimes from Excel), with _row
+    sha256: str
+    sheet: str | None = None
+    encoding: str | None = None
+    bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
+    note: str = ""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def detect_encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 by BOM, else the detector's pick (cp1252 by default).
+
+    A strict UTF-8 decode of the whole file is the decisive test: Windows-1252 text with a
+    single accented letter is never valid UTF-8, and a detector that only samples can miss it.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(
+        data[: 1 << 20], cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman", "cp850"]
+    ).best()
+    guess = best.encoding if best else "cp1252"
+    # Latin-1 and cp1252 agree on letters; cp1252 also has curly quotes and dashes, which EMR
+    # exports from Windows use, so prefer it unless its decode fails.
+    if guess in ("latin_1", "iso8859_1"):
+        guess = "cp1252"
+    try:
+        data.decode(guess)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return guess
+
+
+def discover(root: Path, mapping: Mapping) -> list[tuple[Path, str | None]]:
+    """Files of the export with the table each is mapped to by the mapping file (or None)."""
+    if not root.exists():
+        raise InputError(f"{root}: folder not found", fix="give the path of the export folder")
+    if not root.is_dir():
+        raise InputError(
+            f"{root}: is a file, not a folder",
+            fix="put the export files in a folder and give the folder's path",
+        )
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and p.name != MAPPING_FILE_NAME
+        and not p.name.startswith(("~$", "."))
+    )
+    out = []
+    for p in files:
+        rel = p.relative_to(root).as_posix()
+        mapped = None
+        for table, tm in mapping.tables.items():
+            if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat) for pat in tm.files):
+                mapped = table
+                break
+        out.append((p, mapped))
+    return out
+
+
+def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> list[RawTable]:
+    """Read one file into RawTables (a workbook gives one per recognised sheet)."""
+    rel = path.relative_to(root).as_posix()
+    digest = sha256_of(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_workbook(path, rel, digest, table, mapping)
+        if suffix in (".json", ".jsonl", ".ndjson"):
+            return [_read_json(path, rel, digest, table or table_for_name(path.stem))]
+        return [_read_delimited(path, rel, digest, table or table_for_name(path.stem), mapping)]
+    except InputError:
+        raise
+    except (OSError, UnicodeError, ValueError, zipfile.BadZipFile, pa.ArrowInvalid) as exc:
+        raise InputError(
+            f"{rel}: cannot be read ({_reason(exc)})",
+            fix="re-export the file, or move it out of the export folder",
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, zipfile.BadZipFile):
+        return "not a valid Excel workbook"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, UnicodeError):
+        return "text encoding could not be decoded"
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    # pyarrow messages can quote a whole row of chart text: keep only the kind of problem.
+    return text.split(":")[0][:120]
+
+
+def _read_delimited(
+    path: Path, rel: str, digest: str, table: str | None, mapping: Mapping
+) -> RawTable:
+    tm = mapping.for_table(table) if table else None
+    data = path.read_bytes()
+    if not data.strip():
+        return RawTable(rel, table, pd.DataFrame(), digest, note="empty file")
+    encoding = (tm.encoding if tm and tm.encoding else None) or detect_encoding(data)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{rel}: is not valid {encoding} text",
+            fix="set the right 'encoding:' for this table in chartaudit-mapping.yaml",
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    first_line = text.split("\n", 1)[0]
+    if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(","):
+        delimiter = "\t"
+    elif first_line.count(";") > first_line.count(","):
+        delimiter = ";"
+    else:
+        delimiter = ","
+    header = next(csv.reader([first_line.rstrip("\r")], delimiter=delimiter))
+    header = _unique_names([h.strip() for h in header])
+    bad: list[tuple[int, str]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        where = row.number if row.number is not None else 0
+        bad.append(
+            (
+                where,
+                f"row has {row.actual_columns} fields but the header has {row.expected_columns}",
+            )
+        )
+        return "skip"
+
+    utf8 = text.encode("utf-8") if encoding not in ("utf-8",) else data
+    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
+        utf8 = data[3:]
+    table_pa = pacsv.read_csv(
+        io.BytesIO(utf8),
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={h: pa.string() for h in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table_pa.to_pandas()
+    # Row numbers as a spreadsheet user counts them (header = row 1). pyarrow reports skipped
+    # rows by line number; rows kept are numbered around them.
+    skipped = sorted(r for r, _ in bad if r)
+    frame["_row"] = _row_numbers(len(frame), skipped)
+    return RawTable(rel, table, frame, digest, encoding=encoding, bad_rows=bad)
+
+
+def _row_numbers(n: int, skipped: list[int]) -> pd.Series:
+    import numpy as np
+
+    rows = np.arange(2, n + 2 + len(skipped), dtype=np.int64)
+    if skipped:
+        rows = rows[~np.isin(rows, skipped)]
+    return pd.Series(rows[:n])
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(names):
+        name = name or f"column {i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name} ({seen[name]})"
+        else:
+            seen[name] = 1
+        out.append(name)
+    return out
+
+
+def _read_workbook(
+    path: Path, rel: str, digest: str, table: str | None, mapping: Mapping
+) -> list[RawTable]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = wb.sheetnames
+        wanted: list[tuple[str, str | None]] = []
+        if table:
+            sheet = mapping.for_table(table).sheet
+            if sheet and sheet not in sheets:
+                raise InputError(
+                    f"{rel}: has no sheet {sheet!r} (sheets: {', '.join(sheets)})",
+                    fix=f"correct tables.{table}.sheet in chartaudit-mapping.yaml",
+                )
+            wanted = [(sheet or sheets[0], table)]
+        else:
+            for s in sheets:
+                t = table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None)
+                wanted.append((s, t))
+        out = []
+        for sheet, t in wanted:
+            rows = wb[sheet].iter_rows(values_only=True)
+            header = next(rows, None)
+            if header is None:
+                out.append(RawTable(rel, t, pd.DataFrame(), digest, sheet=sheet, note="empty"))
+                continue
+            names = _unique_names(["" if h is None else str(h).strip() for h in header])
+            records = []
+            numbers = []
+            for i, row in enumerate(rows, start=2):
+                if row is None or all(
+                    v is None or (isinstance(v, str) and not v.strip()) for v in row
+                ):
+                    continue
+                records.append(list(row[: len(names)]) + [None] * (len(names) - len(row)))
+                numbers.append(i)
+            frame = pd.DataFrame(records, columns=names, dtype=object)
+            frame = frame.map(_cell_text)
+            frame["_row"] = numbers
+            out.append(RawTable(rel, t, frame, digest, sheet=sheet, encoding="xlsx"))
+        return out
+    finally:
+        wb.close()
+
+
+def _cell_text(value: object) -> object:
+    """Excel cells to text; dates stay ISO text so one parser handles every format."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_json(path: Path, rel: str, digest: str, table: str | None) -> RawTable:
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        records = []
+        numbers = []
+        bad = []
+        for i, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                bad.append((i, "line is not valid JSON"))
+                continue
+            if not isinstance(obj, dict):
+                bad.append((i, "line is not a JSON object"))
+                continue
+            records.append(obj)
+            numbers.append(i)
+    else:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{rel}: not valid JSON (line {exc.lineno})",
+                fix="export an array of records, or one JSON object per line as .jsonl",
+            ) from None
+        if isinstance(obj, dict):
+            # {"notes": [...]} or {"records": [...]}: take the one list of records inside.
+            lists = [v for v in obj.values() if isinstance(v, list)]
+            obj = lists[0] if len(lists) == 1 else None
+        if not isinstance(obj, list):
+            raise InputError(
+                f"{rel}: expected a JSON array of records",
+                fix="export an array of objects, one per row",
+            )
+        bad = [
+            (i + 1, "record is not a JSON object")
+            for i, r in enumerate(obj)
+            if not isinstance(r, dict)
+        ]
+        records = [r for r in obj if isinstance(r, dict)]
+        numbers = [i + 1 for i, r in enumerate(obj) if isinstance(r, dict)]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame = frame.map(
+        lambda v: (
+            ""
+            if v is None
+            else v
+            if isinstance(v, str)
+            else json.dumps(v)
+            if isinstance(v, list | dict)
+            else str(v)
+        )
+    )
+    frame["_row"] = numbers
+    return RawTable(rel, table, frame, digest, encoding="utf-8", bad_rows=bad)

@@ -1,0 +1,410 @@
+"""Vectorised value normalisation: dates, numbers, note types, disciplines, roles, payers."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .columns import key
+
+# Formats tried in order on the values the previous ones could not parse. ISO first (what
+# canonical exports and most EMRs write), then US dates with 24- and 12-hour times.
+_DATE_FORMATS = [
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M%p",
+    "%m/%d/%y",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y %I:%M %p",
+    "%m-%d-%Y",
+    "%m-%d-%Y %I:%M %p",
+    "%Y/%m/%d",
+    "%d-%b-%Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+]
+# Excel's day 0 is 1899-12-30 (it counts the nonexistent 1900-02-29).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.Series, pd.Series]:
+    """Parse a column of date text. Returns (datetime64 series, mask of unparseable values).
+
+    Blank values become NaT and are not errors. Accepts ISO, US MM/DD/YYYY (with 24- or
+    12-hour times), Excel serial numbers and already-parsed datetimes.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values.astype("datetime64[ns]")
+        return out, pd.Series(False, index=values.index)
+    text = values.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    todo = ~blank
+    formats = ([date_format] if date_format else []) + ["ISO8601"] + _DATE_FORMATS
+    for fmt in formats:
+        if not todo.any():
+            break
+        sub = text[todo]
+        if fmt == "ISO8601":
+            # Only try ISO on values that look like it; pandas' ISO parser is lenient otherwise.
+            looks = sub.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+            sub = sub[looks]
+            if sub.empty:
+                continue
+        parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        ok = parsed.notna()
+        if ok.any():
+            out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
+            todo.loc[parsed.index[ok]] = False
+    if todo.any():
+        # Excel serial dates (days since 1899-12-30), optionally with a fraction of a day.
+        num = pd.to_numeric(text[todo], errors="coerce")
+        ok = num.between(1, 2958465)  # 1900-01-01 .. 9999-12-31
+        if ok.any():
+            days = num[ok]
+            out.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days * 86400, unit="s").dt.round(
+                "s"
+            )
+            todo.loc[days.index] = False
+    return out, todo
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse numbers written with $, commas or spaces. Returns (float64, unparseable mask)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64"), pd.Series(False, index=values.index)
+    text = values.astype("string").str.strip()
+    blank = text.isna() | (text == "")
+    cleaned = text.str.replace(r"[$,\s]", "", regex=True)
+    # Accounting negatives: (12.50)
+    cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    num = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    bad = num.isna() & ~blank
+    return num, bad.fillna(False).astype(bool)
+
+
+def map_unique(values: pd.Series, fn) -> pd.Series:
+    """Apply a Python function once per distinct value (exports repeat a few values a lot)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def map_values(
+    values: pd.Series, table: dict[str, str], user: dict[str, str] | None = None
+) -> pd.Series:
+    """Map free text to canonical values via comparison keys. Unmapped non-blank values -> NA.
+
+    `user` (from the mapping file) is consulted first, by exact text and then by key.
+    """
+    text = values.astype("string").str.strip()
+    keys = map_unique(text, key)
+    lookup = dict(table)
+    if user:
+        lookup.update({key(k): v for k, v in user.items()})
+    out = keys.map(lookup)
+    if user:
+        exact = text.map({str(k): v for k, v in user.items()})
+        out = exact.fillna(out) if exact.notna().any() else out
+    return out.astype("string")
+
+
+NOTE_TYPE_VALUES = {
+    **dict.fromkeys(
+        [
+            "evaluation",
+            "eval",
+            "ie",
+            "initialevaluation",
+            "initialeval",
+            "initialexam",
+            "initialexamination",
+            "ptevaluation",
+            "otevaluation",
+            "slpevaluation",
+            "pteval",
+            "oteval",
+            "slpeval",
+            "evaluationandplanofcare",
+            "evalpoc",
+            "initial",
+            "e",
+        ],
+        "evaluation",
+    ),
+    **dict.fromkeys(
+        ["reevaluation", "reeval", "re", "reexam", "reexamination", "reassessment", "reev"],
+        "re_evaluation",
+    ),
+    **dict.fromkeys(
+        [
+            "daily",
+            "dailynote",
+            "treatmentnote",
+            "treatment",
+            "tx",
+            "txnote",
+            "visitnote",
+            "visit",
+            "soapnote",
+            "soap",
+            "dailytreatmentnote",
+            "dailyvisit",
+            "dn",
+            "tn",
+            "followup",
+            "treatmentencounter",
+            "encounter",
+        ],
+        "daily",
+    ),
+    **dict.fromkeys(
+        [
+            "progress",
+            "progressnote",
+            "progressreport",
+            "pn",
+            "pr",
+            "progressreportnote",
+            "10thvisitprogressnote",
+            "tenthvisitprogressnote",
+        ],
+        "progress",
+    ),
+    **dict.fromkeys(
+        [
+            "recertification",
+            "recert",
+            "rc",
+            "recertificationnote",
+            "updatedplanofcare",
+            "recertificationprogressreport",
+        ],
+        "recertification",
+    ),
+    **dict.fromkeys(
+        [
+            "discharge",
+            "dischargesummary",
+            "dc",
+            "dcsummary",
+            "dischargenote",
+            "dischargereport",
+            "discontinuationsummary",
+            "discharged",
+            "dcnote",
+        ],
+        "discharge",
+    ),
+}
+
+DISCIPLINE_VALUES = {
+    **dict.fromkeys(["pt", "physicaltherapy", "physio", "physiotherapy", "physical"], "PT"),
+    **dict.fromkeys(["ot", "occupationaltherapy", "occupational"], "OT"),
+    **dict.fromkeys(
+        [
+            "slp",
+            "st",
+            "speech",
+            "speechtherapy",
+            "speechlanguagepathology",
+            "speechlanguage",
+            "speechlanguagetherapy",
+            "sp",
+        ],
+        "SLP",
+    ),
+}
+
+_MA_BRANDS = re.compile(
+    r"advantage|humana gold|gold plus|aarp|wellcare|devoted|alignment health|scan health|"
+    r"senior advantage|dual complete|medicare complete|secure horizons|securehorizons|"
+    r"\bsnp\b|d-snp|dsnp|medicare.*\b(hmo|ppo|pffs|plan|premier|choice|value|assure|essential)\b|"
+    r"\b(hmo|ppo)\b.*medicare",
+    re.IGNORECASE,
+)
+_MEDICAID = re.compile(
+    r"medicaid|medi-cal|medical\s*\(ca\)|masshealth|tenncare|soonercare|badgercare|"
+    r"healthy (?:blue|connections)|chip\b|state plan",
+    re.IGNORECASE,
+)
+_WORKERS = re.compile(r"workers'? ?comp|work comp|workman|\bwc\b|work(?:er)?s compensation", re.I)
+_SELF = re.compile(r"self[- ]?pay|cash|private pay|uninsured", re.I)
+_OTHER = re.compile(r"tricare|champva|\bva\b|veterans|auto|no[- ]fault|liability|pip\b", re.I)
+
+PAYER_TYPE_VALUES = {
+    **dict.fromkeys(
+        [
+            "medicareb",
+            "medicarepartb",
+            "medicare",
+            "partb",
+            "mcr",
+            "mcrb",
+            "traditionalmedicare",
+            "originalmedicare",
+            "medicareffs",
+        ],
+        "medicare_b",
+    ),
+    **dict.fromkeys(
+        [
+            "medicareadvantage",
+            "ma",
+            "mapd",
+            "medicarepartc",
+            "partc",
+            "mcradv",
+            "medicarereplacement",
+            "managedmedicare",
+        ],
+        "medicare_advantage",
+    ),
+    **dict.fromkeys(["medicaid", "mcd", "managedmedicaid"], "medicaid"),
+    **dict.fromkeys(
+        [
+            "commercial",
+            "comm",
+            "private",
+            "privateinsurance",
+            "bcbs",
+            "hmo",
+            "ppo",
+            "managedcare",
+            "insurance",
+        ],
+        "commercial",
+    ),
+    **dict.fromkeys(["workerscomp", "workerscompensation", "wc", "workcomp"], "workers_comp"),
+    **dict.fromkeys(["selfpay", "cash", "privatepay"], "self_pay"),
+    **dict.fromkeys(["other", "tricare", "va", "auto", "liability"], "other"),
+}
+
+
+def payer_type_from_name(payer: pd.Series) -> pd.Series:
+    """Classify payer names: Medicare Part B, Medicare Advantage plans, Medicaid, ... commercial."""
+    text = payer.astype("string").str.strip()
+    out = pd.Series(pd.NA, index=payer.index, dtype="string")
+    has = text.notna() & (text != "")
+    # Unique names only: an export has a handful of payers however many notes it has.
+    uniq = pd.Series(text[has].unique())
+    if uniq.empty:
+        return out
+
+    def classify(name: str) -> str:
+        low = name.lower()
+        if _MEDICAID.search(low):
+            return "medicaid"
+        if _MA_BRANDS.search(low):
+            return "medicare_advantage"
+        if "medicare" in low:
+            return "medicare_b"
+        if _WORKERS.search(low):
+            return "workers_comp"
+        if _SELF.search(low):
+            return "self_pay"
+        if _OTHER.search(low):
+            return "other"
+        return "commercial"
+
+    table = dict(zip(uniq, uniq.map(classify), strict=True))
+    out.loc[has] = text[has].map(table)
+    return out
+
+
+SETTING_VALUES = {
+    **dict.fromkeys(
+        [
+            "outpatient",
+            "op",
+            "opd",
+            "clinic",
+            "office",
+            "outpatientclinic",
+            "hospitaloutpatient",
+            "privatepractice",
+            "11",
+            "22",
+        ],
+        "outpatient",
+    ),
+    **dict.fromkeys(
+        ["snf", "skillednursing", "skillednursingfacility", "nursinghome", "ltc", "31", "32"], "snf"
+    ),
+    **dict.fromkeys(["homehealth", "hh", "home", "hha", "12"], "home_health"),
+    **dict.fromkeys(
+        ["inpatient", "ip", "acute", "acutecare", "irf", "inpatientrehab", "21", "61"], "inpatient"
+    ),
+    **dict.fromkeys(["school", "schoolbased", "03"], "school"),
+    **dict.fromkeys(["other"], "other"),
+}
+
+GOAL_STATUS_VALUES = {
+    **dict.fromkeys(["met", "achieved", "goalmet", "completed", "attained"], "met"),
+    **dict.fromkeys(
+        [
+            "progressing",
+            "ongoing",
+            "inprogress",
+            "partiallymet",
+            "partially",
+            "active",
+            "continue",
+            "continued",
+            "progressingtowardgoal",
+        ],
+        "progressing",
+    ),
+    **dict.fromkeys(["notmet", "unmet", "notachieved", "notattained"], "not_met"),
+    **dict.fromkeys(
+        ["discontinued", "dc", "deferred", "removed", "revised", "inactive"], "discontinued"
+    ),
+}
+
+GOAL_TERM_VALUES = {
+    **dict.fromkeys(["short", "stg", "shortterm", "shorttermgoal", "st", "s"], "short"),
+    **dict.fromkeys(["long", "ltg", "longterm", "longtermgoal", "lt", "l"], "long"),
+}
+
+TRUE_VALUES = {"y", "yes", "true", "1", "x", "lateentry", "late", "addendum", "t"}
+
+
+def parse_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).astype(bool)
+    keys = map_unique(values.astype("string").str.strip(), key)
+    return keys.isin(TRUE_VALUES).fillna(False).astype(bool)
+
+
+def normalise_modifiers(values: pd.Series) -> pd.Series:
+    """'gp, cq' / 'GP CQ' / 'GP;CQ' -> 'GP,CQ'; blank -> ''."""
+    text = values.astype("string").fillna("").str.upper().str.strip()
+    return text.str.replace(r"[\s,;/|]+", ",", regex=True).str.strip(",").astype(object)
+
+
+def normalise_codes(values: pd.Series) -> pd.Series:
+    """CPT/HCPCS: upper case, no spaces; Excel's 97110.0 -> 97110."""
+    text = values.astype("string").str.strip().str.upper()
+    return text.str.replace(r"\.0+$", "", regex=True)
+
+
+def blank_to_na(values: pd.Series) -> pd.Series:
+    """Strip text and turn empty strings into NA (keeps the column's values otherwise)."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return values
+    text = values.astype("string").str.strip()
+    return text.where(text != "", pd.NA)
+
+
+def non_blank(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.notna().to_numpy()
+    text = values.astype("string").str.strip()
+    return (text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)

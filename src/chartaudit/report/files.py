@@ -1,0 +1,211 @@
+"""findings.csv, notes.csv, rejected.csv, sample.csv and summary.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import FINDINGS_COLUMNS, NOTES_OUTPUT_COLUMNS, REJECTED_COLUMNS
+from .data import ReportData
+from .safety import neutralise_frame
+
+SAMPLE_REVIEW_COLUMNS = ["reviewer", "reviewed_on", "agrees_with_audit", "reviewer_comments"]
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 with BOM (Excel opens it with accents intact); text that would be a formula in a
+    spreadsheet is neutralised; dates written as ISO."""
+    out = neutralise_frame(frame)
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            times = out[col].dt.time.astype(str) != "00:00:00"
+            fmt = "%Y-%m-%d %H:%M" if times.any() else "%Y-%m-%d"
+            out[col] = out[col].dt.strftime(fmt)
+    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def write_findings(data: ReportData, folder: Path) -> Path:
+    path = folder / "findings.csv"
+    write_csv(data.findings[FINDINGS_COLUMNS], path)
+    return path
+
+
+def write_notes(data: ReportData, folder: Path) -> Path:
+    path = folder / "notes.csv"
+    write_csv(data.notes[NOTES_OUTPUT_COLUMNS], path)
+    return path
+
+
+def write_rejected(data: ReportData, folder: Path) -> Path:
+    path = folder / "rejected.csv"
+    rejected = data.export.rejected[REJECTED_COLUMNS]
+    if data.redactor is not None:
+        rejected = rejected.assign(reason=data.redactor.text(rejected["reason"]))
+    write_csv(rejected, path)
+    return path
+
+
+def draw_sample(data: ReportData, per_therapist: int, seed: int) -> pd.DataFrame:
+    """N notes per therapist, drawn reproducibly for manual review (same seed, same sample)."""
+    notes = data.notes
+    rng = np.random.default_rng(seed)
+    # A random key per note, then the N smallest per therapist: reproducible and vectorised.
+    keyed = notes.assign(_key=rng.random(len(notes)))
+    keyed = keyed.sort_values(["slug", "_key"], kind="stable")
+    picked = keyed.groupby("slug", sort=False).head(per_therapist)
+    failed_items = (
+        data.findings.groupby("note_idx")["item_id"].agg(lambda s: ", ".join(s))
+        if len(data.findings)
+        else pd.Series(dtype=object)
+    )
+    sample = picked[
+        [
+            "therapist",
+            "note_id",
+            "patient_id",
+            "episode_id",
+            "discipline",
+            "note_type",
+            "date_of_service",
+            "score",
+            "note_idx",
+            "slug",
+        ]
+    ].copy()
+    sample["failed_items"] = sample["note_idx"].map(failed_items).fillna("")
+    for col in SAMPLE_REVIEW_COLUMNS:
+        sample[col] = ""
+    return sample.sort_values(["therapist", "date_of_service", "note_id"], ignore_index=True)
+
+
+def write_sample(data: ReportData, folder: Path) -> Path | None:
+    if data.sample is None:
+        return None
+    path = folder / "sample.csv"
+    write_csv(data.sample.drop(columns=["note_idx", "slug"]), path)
+    return path
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    return [_clean(r) for r in frame[columns].to_dict("records")]
+
+
+def summary(data: ReportData) -> dict:
+    """summary.json's content."""
+    stats = data.stats
+    result = data.result
+    therapist_cols = [
+        "therapist",
+        "therapist_id",
+        "slug",
+        "discipline",
+        "credential",
+        "notes",
+        "passed",
+        "failed",
+        "not_evaluable",
+        "critical",
+        "rate",
+        "ci_low",
+        "ci_high",
+    ]
+    therapists = stats.therapists.copy()
+    item_cols = [
+        "item_id",
+        "title",
+        "severity",
+        "checklist",
+        "applicable",
+        "passed",
+        "failed",
+        "not_evaluable",
+        "rate",
+        "ci_low",
+        "ci_high",
+        "not_evaluable_reason",
+    ]
+    files = [f.as_dict() for f in data.export.files]
+    read = sum(f["rows_read"] for f in files if f["table"])
+    loaded = sum(f["rows_loaded"] for f in files if f["table"])
+    rejected = sum(f["rows_rejected"] for f in files if f["table"])
+    not_evaluable = [
+        {"item_id": item_id, "reasons": reasons}
+        for item_id, reasons in result.not_evaluable.items()
+    ]
+    return _clean(
+        {
+            "chartaudit_version": data.version,
+            "created_at": data.created_at,
+            "export": data.export.root if not data.redacted else Path(data.export.root).name,
+            "period": {
+                "start": stats.overall["period_start"],
+                "end": stats.overall["period_end"],
+                "as_of": result.as_of.date().isoformat() if result.as_of is not None else None,
+                "requested": data.options.get("period_requested"),
+            },
+            "options": data.options,
+            "checklists": [
+                {
+                    "name": c.name,
+                    "title": c.title,
+                    "version": c.version,
+                    "source": c.source,
+                    "items": len(c.items),
+                }
+                for c in result.checklists
+            ],
+            "files": files,
+            "rows": {
+                "read": read,
+                "loaded": loaded,
+                "rejected": rejected,
+                "reconciled": read == loaded + rejected,
+            },
+            "overall": stats.overall,
+            "therapists": _records(therapists, therapist_cols),
+            "items": _records(stats.items, item_cols),
+            "disciplines": _records(
+                stats.disciplines,
+                [
+                    "discipline",
+                    "notes",
+                    "passed",
+                    "failed",
+                    "not_evaluable",
+                    "rate",
+                    "ci_low",
+                    "ci_high",
+                ],
+            ),
+            "not_evaluable": not_evaluable,
+        }
+    )
+
+
+def write_summary(data: ReportData, folder: Path) -> Path:
+    path = folder / "summary.json"
+    path.write_text(
+        json.dumps(summary(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return path

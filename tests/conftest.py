@@ -1,0 +1,29 @@
+"""Shared fixtures: isolated history/key locations so tests never touch the user's files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REALDATA = SHARED / "realdata"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("CHARTAUDIT_HISTORY", str(home / "history.sqlite"))
+    monkeypatch.setenv("CHARTAUDIT_REDACT_KEY", "test-key")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("HOME", str(home))
+    yield
+
+
+def realdata(*parts: str) -> Path:
+    """Path into ../shared/realdata; tests that need it skip when it is not there."""
+    path = REALDATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not available: {path}")
+    return path
