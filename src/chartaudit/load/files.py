@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -46,7 +47,7 @@ def sha256_of(path: Path) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 by BOM, else the detector's pick (cp1252 by default).
+    """UTF-8 (with or without BOM), UTF-16 by BOM, cp1252, else charset-normalizer's pick.
 
     A strict UTF-8 decode of the whole file is the decisive test: Windows-1252 text with a
     single accented letter is never valid UTF-8, and a detector that only samples can miss it.
@@ -60,19 +61,20 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    # US EMRs on Windows write cp1252. A detector guessing from letter statistics can pick a
+    # neighbour (cp1250 turns "ñ" into "ń"), so cp1252 wins whenever it decodes the file.
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(
-        data[: 1 << 20], cp_isolation=["cp1252", "latin_1", "cp1250", "mac_roman", "cp850"]
-    ).best()
-    guess = best.encoding if best else "cp1252"
-    # Latin-1 and cp1252 agree on letters; cp1252 also has curly quotes and dashes, which EMR
-    # exports from Windows use, so prefer it unless its decode fails.
-    if guess in ("latin_1", "iso8859_1"):
-        guess = "cp1252"
+    best = from_bytes(data[: 1 << 20]).best()
+    guess = best.encoding if best else "latin-1"
     try:
         data.decode(guess)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, LookupError):
         return "latin-1"
     return guess
 
@@ -191,21 +193,34 @@ def _read_delimited(
             quoted_strings_can_be_null=False,
         ),
     )
-    frame = table_pa.to_pandas()
-    # Row numbers as a spreadsheet user counts them (header = row 1). pyarrow reports skipped
-    # rows by line number; rows kept are numbered around them.
-    skipped = sorted(r for r, _ in bad if r)
-    frame["_row"] = _row_numbers(len(frame), skipped)
+    if bad:
+        # pyarrow cannot say where a malformed row was; re-read with the csv module (slower,
+        # only for broken files) so every rejected row carries its real row number.
+        frame, bad = _read_with_csv_module(text, delimiter, header)
+    else:
+        frame = table_pa.to_pandas()
+        frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return RawTable(rel, table, frame, digest, encoding=encoding, bad_rows=bad)
 
 
-def _row_numbers(n: int, skipped: list[int]) -> pd.Series:
-    import numpy as np
-
-    rows = np.arange(2, n + 2 + len(skipped), dtype=np.int64)
-    if skipped:
-        rows = rows[~np.isin(rows, skipped)]
-    return pd.Series(rows[:n])
+def _read_with_csv_module(
+    text: str, delimiter: str, header: list[str]
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader, None)
+    records, numbers, bad = [], [], []
+    width = len(header)
+    for number, row in enumerate(reader, start=2):
+        if not row or all(not v.strip() for v in row):
+            continue
+        if len(row) != width:
+            bad.append((number, f"row has {len(row)} fields but the header has {width}"))
+            continue
+        records.append(row)
+        numbers.append(number)
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame["_row"] = np.asarray(numbers, dtype=np.int64)
+    return frame, bad
 
 
 def _unique_names(names: list[str]) -> list[str]:

@@ -1,0 +1,177 @@
+"""The loader on real files: every format, encoding and date style, mapping, rejection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from chartaudit.errors import InputError, MappingError
+from chartaudit.load import from_frames, load_export
+
+HEADER = (
+    "note_id,patient_id,note_type,date_of_service,therapist,credential,payer,signed_at,assessment"
+)
+ROWS = [
+    "N1,MRN1,evaluation,2026-09-01,José Núñez,DPT,Medicare Part B,2026-09-01 16:05,Café au lait ½ step",
+    "N2,MRN1,daily,2026-09-03,José Núñez,PTA,Medicare Part B,2026-09-03 12:00,Gait ’training’",
+]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def csv_text(rows=ROWS, header=HEADER) -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_csv_encodings_round_trip_accents(tmp_path, encoding):
+    write(tmp_path / "notes.csv", csv_text(), encoding)
+    export = load_export(tmp_path)
+    notes = export.notes
+    assert list(notes["therapist"]) == ["José Núñez", "José Núñez"]
+    assert notes.loc[0, "assessment"] == "Café au lait ½ step"
+    assert notes.loc[1, "assessment"] == "Gait ’training’"
+    assert export.files[0].encoding.replace("_", "-") in {"utf-8", "utf-8-sig", "cp1252"}
+    assert notes["role"].tolist() == ["therapist", "assistant"]
+    assert notes["payer_type"].tolist() == ["medicare_b", "medicare_b"]
+
+
+def test_tsv_json_jsonl_and_xlsx(tmp_path):
+    write(tmp_path / "a" / "notes.tsv", csv_text().replace(",", "\t"))
+    assert len(load_export(tmp_path / "a").notes) == 2
+
+    records = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in ROWS]
+    write(tmp_path / "b" / "notes.json", json.dumps(records))
+    assert load_export(tmp_path / "b").notes["note_id"].tolist() == ["N1", "N2"]
+
+    write(tmp_path / "c" / "notes.jsonl", "\n".join(json.dumps(r) for r in records))
+    assert len(load_export(tmp_path / "c").notes) == 2
+
+    (tmp_path / "d").mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    ws.append(HEADER.split(","))
+    for r in records:
+        row = list(r.values())
+        row[3] = pd.Timestamp(row[3]).to_pydatetime()  # a real Excel date cell
+        ws.append(row)
+    services = wb.create_sheet("Charges")
+    services.append(["Doc #", "CPT", "Units", "Mins", "Modifier"])
+    services.append(["N2", 97110, 2, 30, "GP CQ"])
+    wb.save(tmp_path / "d" / "Export.xlsx")
+    export = load_export(tmp_path / "d")
+    assert export.notes["date_of_service"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2026-09-01",
+        "2026-09-03",
+    ]
+    svc = export.tables["services"]
+    assert svc.loc[0, "cpt_code"] == "97110" and svc.loc[0, "units"] == 2
+    assert svc.loc[0, "modifiers"] == "GP,CQ" and svc.loc[0, "note_idx"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-09-01", "2026-09-01 00:00"),
+        ("2026-09-01T14:30:00", "2026-09-01 14:30"),
+        ("09/01/2026", "2026-09-01 00:00"),
+        ("9/1/2026 2:30 PM", "2026-09-01 14:30"),
+        ("09/01/2026 14:30", "2026-09-01 14:30"),
+        ("46266", "2026-09-01 00:00"),  # Excel serial
+        ("46266.75", "2026-09-01 18:00"),
+    ],
+)
+def test_date_styles(text, expected):
+    frame = pd.DataFrame([dict(zip(HEADER.split(","), ROWS[0].split(","), strict=True))])
+    frame["signed_at"] = text
+    export = from_frames({"notes": frame})
+    assert export.rejected.empty
+    assert export.notes.loc[0, "signed_at"].strftime("%Y-%m-%d %H:%M") == expected
+
+
+def test_broken_rows_are_rejected_and_counts_reconcile(tmp_path):
+    rows = ROWS + [
+        ",MRN2,daily,2026-09-04,A,PT,Aetna,,x",  # no id
+        "N4,MRN2,daily,02/30/2026,A,PT,Aetna,,x",  # impossible date
+        "N1,MRN2,daily,2026-09-05,A,PT,Aetna,,x",  # duplicate id
+        "N6,MRN2,weird type,2026-09-05,A,PT,Aetna,,x",  # unknown note type
+        "N7,MRN2,daily,2026-09-05,A,PT,Aetna",  # too few fields
+    ]
+    write(tmp_path / "notes.csv", csv_text(rows))
+    write(tmp_path / "services.csv", "note_id,cpt_code,units\nN1,97161,1\nN4,97110,x\nN9,97110,1\n")
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1", "N2"]
+    rej = export.rejected
+    by_row = {(r.file, r.row): r.reason for r in rej.itertuples()}
+    assert by_row[("notes.csv", 4)] == "missing note_id"
+    assert by_row[("notes.csv", 5)].startswith("date_of_service '02/30/2026' is not a valid date")
+    assert by_row[("notes.csv", 6)].startswith("duplicate note_id N1 (first at row 2")
+    assert "note_type 'weird type' is not recognised" in by_row[("notes.csv", 7)]
+    assert "fields but the header has" in by_row[("notes.csv", 8)]
+    assert by_row[("services.csv", 3)] == "units 'x' is not a number"
+    assert by_row[("services.csv", 4)].startswith("note_id N9 is not in the notes table")
+    for f in export.files:
+        assert f.rows_read == f.rows_loaded + f.rows_rejected
+    notes_file = next(f for f in export.files if f.table == "notes")
+    assert (notes_file.rows_read, notes_file.rows_loaded, notes_file.rows_rejected) == (7, 2, 5)
+
+
+def test_mapping_file_vendor_columns_and_values(tmp_path):
+    text = (
+        "Doc #,MRN,Visit Type,DOS,Provider,Creds,Insurance,Signed On,Assessment Text\n"
+        "A1,77,IE,09/01/2026,Kim Lee,OTR/L,Humana Gold Plus HMO,09/01/2026 4:05 PM,ok\n"
+        "A2,77,TX,09/03/2026,Kim Lee,COTA,Humana Gold Plus HMO,09/04/2026 9:00 AM,ok\n"
+        "A3,77,PN,09/10/2026,Kim Lee,OTR/L,Humana Gold Plus HMO,,ok\n"
+        "A4,77,DC,09/20/2026,Kim Lee,OTR/L,Humana Gold Plus HMO,,ok\n"
+    )
+    write(tmp_path / "Visit Report Oct.csv", text, "cp1252")
+    write(
+        tmp_path / "chartaudit-mapping.yaml",
+        """
+tables:
+  notes:
+    files: ["Visit Report*.csv"]
+    encoding: cp1252
+    date_format: "%m/%d/%Y"
+    columns: {credential: Creds, signed_at: "Signed On", assessment: "Assessment Text"}
+    values:
+      note_type: {IE: evaluation, TX: daily, PN: progress, DC: discharge}
+""",
+    )
+    export = load_export(tmp_path)
+    notes = export.notes
+    assert notes["note_type"].tolist() == ["evaluation", "daily", "progress", "discharge"]
+    assert notes["discipline"].tolist() == ["OT"] * 4  # from the credential
+    assert notes["payer_type"].unique().tolist() == ["medicare_advantage"]
+    assert notes.loc[0, "signed_at"] == pd.Timestamp("2026-09-01 16:05")
+    assert notes["episode_id"].nunique() == 1  # derived: evaluation .. discharge
+    assert export.files[0].columns["Doc #"] == "note_id"
+
+
+def test_errors_name_the_file_and_fix(tmp_path):
+    with pytest.raises(InputError, match="folder not found"):
+        load_export(tmp_path / "missing")
+    write(tmp_path / "x" / "notes.csv", "note_id,patient_id\n1,2\n")
+    with pytest.raises(InputError) as info:
+        load_export(tmp_path / "x")
+    assert "notes.csv: the notes table has no note_type column" in str(info.value)
+    assert "chartaudit-mapping.yaml" in info.value.fix
+    write(tmp_path / "y" / "notes.xlsx", "this is not a workbook")
+    with pytest.raises(InputError, match=r"notes.xlsx: cannot be read \(not a valid Excel"):
+        load_export(tmp_path / "y")
+    write(tmp_path / "z" / "notes.csv", csv_text())
+    write(tmp_path / "z" / "chartaudit-mapping.yaml", "tables:\n  notes:\n    colums: {}\n")
+    with pytest.raises(MappingError, match="tables.notes: unknown option 'colums'"):
+        load_export(tmp_path / "z")
+    write(tmp_path / "w" / "readme.csv", csv_text())
+    with pytest.raises(InputError, match="no notes table found"):
+        load_export(tmp_path / "w")
