@@ -164,7 +164,7 @@ def run_audit(
 def _text_at(series: pd.Series | None, positions: np.ndarray, default: str) -> np.ndarray:
     if series is None:
         return np.full(len(positions), default, dtype=object)
-    values = series.reindex(positions).astype(object).to_numpy()
+    values = np.array(series.reindex(positions).to_numpy(dtype=object), dtype=object)
     blank = pd.isna(values) | (values == "")
     values[blank] = default
     return values

@@ -1,0 +1,141 @@
+"""Strict checklist loading: exact messages naming file, item and field; merge semantics."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from chartaudit.checklists import builtin_names, load_checklist, load_checklists
+from chartaudit.cli import app
+from chartaudit.errors import ChecklistError
+
+GOOD_ITEM = """
+  - id: OUR-1
+    title: Notes are signed
+    severity: high
+    check: required_field
+    params: {field: signed_at}
+    why: Unsigned notes are not valid records.
+    fix: Sign every note the day you write it.
+    reference: MBPM ch. 15 220.3
+    examples:
+      bad: [{notes: [{note_id: N1, patient_id: P1, note_type: daily, date_of_service: 2026-10-01, therapist: A, credential: PT}]}]
+      good: [{notes: [{note_id: N1, patient_id: P1, note_type: daily, date_of_service: 2026-10-01, therapist: A, credential: PT, signed_at: 2026-10-01}]}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    # Messages name the file as the user typed it; run from the folder holding it.
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path, body: str, name: str = "ours.yaml"):
+    (tmp_path / name).write_text(textwrap.dedent(body), encoding="utf-8")
+    return name
+
+
+def head(extra: str = "") -> str:
+    return f'checklist: ours\ntitle: Ours\nversion: "1"\n{extra}items:\n'
+
+
+def error_of(path) -> str:
+    with pytest.raises(ChecklistError) as info:
+        load_checklist(str(path))
+    return info.value.message
+
+
+def test_valid_checklist_loads(tmp_path):
+    cl = load_checklist(str(write(tmp_path, head() + GOOD_ITEM)))
+    assert [i.id for i in cl.items] == ["OUR-1"]
+    assert cl.items[0].params["field"] == "signed_at"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda s: s.replace("    title: Notes are signed\n", "    title: x\n    colour: red\n"),
+         'ours.yaml: item OUR-1: unknown field "colour"'),
+        (lambda s: s.replace("check: required_field", "check: magic"),
+         'ours.yaml: item OUR-1: unknown check kind "magic"'),
+        (lambda s: s.replace("{field: signed_at}", "{field: signed_at, days: 3}"),
+         'ours.yaml: item OUR-1: unknown param "days" for check "required_field"'),
+        (lambda s: s.replace("    why: Unsigned notes are not valid records.\n", ""),
+         'ours.yaml: item OUR-1: missing field "why"'),
+        (lambda s: s.replace("    fix: Sign every note the day you write it.\n", ""),
+         'ours.yaml: item OUR-1: missing field "fix"'),
+        (lambda s: s.replace("severity: high", "severity: urgent"),
+         "ours.yaml: item OUR-1: field \"severity\": 'urgent' is not a severity"),
+        (lambda s: s + s.split("items:\n")[1],
+         "ours.yaml: item OUR-1: duplicate id"),
+        (lambda s: s.replace("      good: [", "      nice: ["),
+         'ours.yaml: item OUR-1: field "examples" must have bad: and good: lists'),
+    ],
+)
+def test_invalid_items_name_file_item_and_field(tmp_path, mutate, expected):
+    path = write(tmp_path, mutate(head() + GOOD_ITEM))
+    assert error_of(path) == expected
+
+
+def test_unknown_top_level_key_and_bad_yaml(tmp_path):
+    assert error_of(write(tmp_path, head("owner: me\n") + GOOD_ITEM)) == (
+        'ours.yaml: unknown key "owner"')
+    bad = write(tmp_path, "checklist: [unclosed\n", "broken.yaml")
+    assert error_of(bad).startswith("broken.yaml: line 2: not valid YAML")
+
+
+def test_extends_overrides_disable(tmp_path):
+    body = head(
+        "extends: [documentation-quality]\n"
+        "overrides:\n  DOC-SIGN-TIMELY: {severity: critical, params: {max_days: 1}}\n"
+        "disable: [DOC-CLONED-ACROSS]\n"
+    ) + GOOD_ITEM
+    cl = load_checklist(str(write(tmp_path, body)))
+    ids = [i.id for i in cl.items]
+    assert "DOC-CLONED-ACROSS" not in ids and "OUR-1" in ids and "DOC-SIGNED" in ids
+    timely = next(i for i in cl.items if i.id == "DOC-SIGN-TIMELY")
+    assert timely.severity == "critical" and timely.params["max_days"] == 1
+    bad = head("extends: [documentation-quality]\noverrides:\n  NOPE-1: {severity: low}\n")
+    assert error_of(write(tmp_path, bad + GOOD_ITEM, "b.yaml")).startswith(
+        "b.yaml: overrides.NOPE-1: no such item")
+
+
+def test_builtin_checklists_are_the_three_of_the_spec():
+    assert {"medicare-part-b", "documentation-quality", "commercial"} <= set(builtin_names())
+    lists = {cl.name: cl for cl in load_checklists(None)}
+    assert lists["medicare-part-b"].applies_to == {"payer_type": ["medicare_b",
+                                                                  "medicare_advantage"]}
+    assert lists["commercial"].applies_to == {"payer_type": ["commercial"]}
+    assert lists["documentation-quality"].applies_to == {}
+
+
+SPEC_IDS = {
+    "medicare-part-b": "MCR-POC-ELEMENTS MCR-POC-CERT-30 MCR-POC-90 MCR-RECERT MCR-PR-10 "
+    "MCR-CLINICIAN-AUTHOR MCR-8MIN MCR-8MIN-ALLOC MCR-UNTIMED-1 MCR-G0283 MCR-DISCIPLINE-MOD "
+    "MCR-CQCO MCR-KX MCR-TIMED-MIN MCR-TOTAL-TIME",
+    "documentation-quality": "DOC-SIGNED DOC-SIGN-TIMELY DOC-COSIGN DOC-CREDENTIAL "
+    "DOC-EVAL-FIRST DOC-SOAP DOC-GOALS-MEASURABLE DOC-OUTCOME-BASELINE DOC-OUTCOME-REPEAT "
+    "DOC-SKILLED DOC-CLONED DOC-CLONED-ACROSS DOC-DISCHARGE DOC-CHRONOLOGY AUTH-VISITS",
+    "commercial": "COM-8MIN-PER-CODE",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_IDS))
+def test_every_spec_item_id_exists(name):
+    ids = {i.id for i in load_checklist(name).items}
+    missing = set(SPEC_IDS[name].split()) - ids
+    assert not missing, f"{name} lacks {sorted(missing)}"
+
+
+def test_validate_command_exit_codes(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["checklists", "validate", write(tmp_path, head() + GOOD_ITEM)])
+    assert ok.exit_code == 0 and "valid" in ok.output
+    bad = write(tmp_path, head() + GOOD_ITEM.replace("check: required_field", "check: magic"),
+                "bad.yaml")
+    result = runner.invoke(app, ["checklists", "validate", bad])
+    assert result.exit_code == 2
+    assert 'unknown check kind "magic"' in result.output
+    assert "Traceback" not in result.output

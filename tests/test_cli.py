@@ -1,0 +1,179 @@
+"""Every command and error path through the real CLI (typer's CliRunner), as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from chartaudit.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("export")
+    result = runner.invoke(app, ["sample-data", str(out), "--notes", "400", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def report(export_dir, tmp_path_factory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("report") / "r"
+    result = runner.invoke(app, ["run", str(export_dir), "--out", str(out), "--no-history",
+                                 "--format", "csv,json"])
+    return out, result
+
+
+def test_help_lists_every_command_and_each_has_help():
+    result = invoke("--help")
+    for command in ("run", "inspect", "checklists", "explain", "review", "trend", "sample-data"):
+        assert command in result.output
+    for args in (["run"], ["inspect"], ["explain"], ["review"], ["trend"], ["sample-data"],
+                 ["checklists", "list"], ["checklists", "show"], ["checklists", "validate"]):
+        sub = invoke(*args, "--help")
+        assert sub.exit_code == 0 and "Usage" in sub.output, args
+
+
+def test_run_writes_spec_outputs_and_reconciles(report):
+    out, result = report
+    assert result.exit_code == 0, result.output
+    assert "Overall compliance" in result.output
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    assert list(findings.columns) == [
+        "note_id", "patient_id", "episode_id", "therapist", "discipline", "note_type",
+        "date_of_service", "item_id", "item_title", "severity", "message", "evidence"]
+    notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
+    for col in ("note_id", "applicable", "passed", "failed", "not_evaluable", "score"):
+        assert col in notes.columns
+    assert list(pd.read_csv(out / "rejected.csv").columns) == ["file", "row", "table", "reason"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["reconciled"] is True
+    for f in summary["files"]:
+        assert f["rows_read"] == f["rows_loaded"] + f["rows_rejected"]
+        assert len(f["sha256"]) == 64
+    assert summary["overall"]["notes"] == len(notes)
+    assert {c["name"] for c in summary["checklists"]} >= {"medicare-part-b",
+                                                           "documentation-quality"}
+    assert sum(t["failed"] for t in summary["therapists"]) == len(findings)
+    item = summary["items"][0]
+    for key in ("applicable", "passed", "failed", "not_evaluable", "rate", "ci_low", "ci_high"):
+        assert key in item
+
+
+def test_medicare_items_never_fire_on_commercial_notes(report):
+    out, _ = report
+    findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
+    payer = findings.merge(notes[["note_id", "payer_type"]], on="note_id")
+    medicare_items = payer[payer["item_id"].str.startswith("MCR-")]
+    assert set(medicare_items["payer_type"]) <= {"medicare_b", "medicare_advantage"}
+    commercial_items = payer[payer["item_id"].str.startswith("COM-")]
+    assert set(commercial_items["payer_type"]) <= {"commercial"}
+
+
+def test_fail_under_and_fail_on_exit_1(export_dir, tmp_path):
+    result = invoke("run", export_dir, "--out", tmp_path / "a", "--no-history",
+                    "--format", "json", "--fail-under", "100")
+    assert result.exit_code == 1
+    assert "below --fail-under" in result.output
+    result = invoke("run", export_dir, "--out", tmp_path / "b", "--no-history",
+                    "--format", "json", "--fail-on", "critical")
+    assert result.exit_code == 1
+
+
+def test_period_and_therapist_scope(export_dir, tmp_path):
+    notes = pd.read_csv(export_dir / "notes.csv")
+    month = str(notes["date_of_service"].min())[:7]
+    who = notes["therapist"].iloc[0]
+    result = invoke("run", export_dir, "--out", tmp_path / "p", "--no-history", "--format",
+                    "csv", "--period", month, "--therapist", who)
+    assert result.exit_code == 0, result.output
+    audited = pd.read_csv(tmp_path / "p" / "notes.csv", encoding="utf-8-sig")
+    assert set(audited["therapist"]) == {who}
+    assert audited["date_of_service"].str.startswith(month).all()
+
+
+def test_sample_is_reproducible(export_dir, tmp_path):
+    for name in ("s1", "s2"):
+        result = invoke("run", export_dir, "--out", tmp_path / name, "--no-history",
+                        "--format", "csv", "--sample", "2", "--seed", "11")
+        assert result.exit_code == 0, result.output
+    a = pd.read_csv(tmp_path / "s1" / "sample.csv", encoding="utf-8-sig")
+    b = pd.read_csv(tmp_path / "s2" / "sample.csv", encoding="utf-8-sig")
+    assert a["note_id"].tolist() == b["note_id"].tolist()
+    assert a.groupby("therapist").size().max() <= 2
+    assert {"reviewer", "reviewer_comments"} <= set(a.columns)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "/no/such/folder"], "folder not found"),
+        (["run", "{export}", "--period", "2026-13"], "--period '2026-13' is not a month"),
+        (["run", "{export}", "--format", "docx"], "unknown format 'docx'"),
+        (["run", "{export}", "--therapist", "Nobody Here"], "no such therapist"),
+        (["run", "{export}", "--checklist", "nope"], "nope: no such checklist"),
+        (["run", "{export}", "--fail-on", "urgent"], "not a severity"),
+        (["explain", "NOPE-1"], "no item 'NOPE-1'"),
+        (["checklists", "show", "nope"], "no such checklist"),
+        (["inspect", "/no/such/folder"], "folder not found"),
+    ],
+)
+def test_errors_exit_2_with_one_message(export_dir, tmp_path, args, message):
+    args = [a.replace("{export}", str(export_dir)) for a in args]
+    if args[0] == "run":
+        args += ["--out", str(tmp_path / "o"), "--no-history"]
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "o").exists()  # nothing half-written
+
+
+def test_notes_without_required_column_exit_2(tmp_path):
+    (tmp_path / "notes.csv").write_text("note_id,patient_id\n1,2\n", encoding="utf-8")
+    result = invoke("run", tmp_path, "--out", tmp_path / "o", "--no-history")
+    assert result.exit_code == 2
+    assert "notes.csv: the notes table has no note_type column" in result.output
+    assert "fix:" in result.output
+
+
+def test_inspect_shows_mapping_and_blind_spots(export_dir, tmp_path):
+    result = invoke("inspect", export_dir)
+    assert result.exit_code == 0, result.output
+    assert "notes.csv" in result.output and "notes" in result.output
+    only_notes = tmp_path / "only"
+    only_notes.mkdir()
+    (only_notes / "notes.csv").write_bytes((export_dir / "notes.csv").read_bytes())
+    result = invoke("inspect", only_notes)
+    assert "cannot be evaluated" in result.output
+    assert "services" in result.output
+
+
+def test_checklists_list_show_and_explain():
+    listed = invoke("checklists", "list")
+    assert listed.exit_code == 0 and "MCR-PR-10" in listed.output and "DOC-SIGNED" in listed.output
+    shown = invoke("checklists", "show", "medicare-part-b")
+    assert shown.exit_code == 0 and "MCR-8MIN" in shown.output
+    explained = invoke("explain", "mcr-pr-10")
+    assert explained.exit_code == 0
+    for heading in ("Why it matters", "How to fix", "Reference", "Bad example", "Good example"):
+        assert heading in explained.output
+
+
+def test_sample_data_is_deterministic(tmp_path):
+    for name in ("a", "b"):
+        assert invoke("sample-data", tmp_path / name, "--notes", "120", "--seed", "5").exit_code == 0
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
