@@ -144,46 +144,74 @@ def _read_delimited(
     path: Path, rel: str, digest: str, table: str | None, mapping: Mapping
 ) -> RawTable:
     tm = mapping.for_table(table) if table else None
-    data = path.read_bytes()
-    if not data.strip():
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
         return RawTable(rel, table, pd.DataFrame(), digest, note="empty file")
-    encoding = (tm.encoding if tm and tm.encoding else None) or detect_encoding(data)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        raise InputError(
-            f"{rel}: is not valid {encoding} text",
-            fix="set the right 'encoding:' for this table in chartaudit-mapping.yaml",
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    first_line = text.split("\n", 1)[0]
+    bom = head.startswith(codecs.BOM_UTF8)
+    first_line = head[3 if bom else 0 :].split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(","):
         delimiter = "\t"
     elif first_line.count(";") > first_line.count(","):
         delimiter = ";"
     else:
         delimiter = ","
-    header = next(csv.reader([first_line.rstrip("\r")], delimiter=delimiter))
-    header = _unique_names([h.strip() for h in header])
+    encoding = tm.encoding if tm and tm.encoding else None
+    frame = bad = None
+    if encoding is None:
+        # Fast path: pyarrow reads UTF-8 straight from disk and validates it; only a file that
+        # is not UTF-8 pays for detection and transcoding.
+        try:
+            frame, bad = _read_arrow(path, delimiter, "utf-8", skip_bom=bom)
+            encoding = "utf-8-sig" if bom else "utf-8"
+        except pa.ArrowInvalid as exc:
+            if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
+                raise
+            encoding = detect_encoding(path.read_bytes())
+    if frame is None:
+        frame, bad = _read_arrow(path, delimiter, encoding, skip_bom=bom)
+    if bad:
+        # pyarrow cannot say where a malformed row was; re-read with the csv module (slower,
+        # only for broken files) so every rejected row carries its real row number.
+        text = path.read_bytes().decode(encoding, errors="replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        header = _unique_names(
+            [
+                h.strip()
+                for h in next(
+                    csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter)
+                )
+            ]
+        )
+        frame, bad = _read_with_csv_module(text, delimiter, header)
+    return RawTable(rel, table, frame, digest, encoding=encoding, bad_rows=bad)
+
+
+def _read_arrow(
+    path: Path, delimiter: str, encoding: str, skip_bom: bool
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """Read a delimited file with pyarrow, every column as text."""
+    enc = "utf8" if encoding in ("utf-8", "utf-8-sig", "utf8") else encoding
+    with path.open("rb") as fh:
+        raw_header = fh.readline()
+    header_text = raw_header.decode(
+        encoding if enc != "utf8" else "utf-8-sig", errors="replace"
+    ).rstrip("\r\n")
+    header = _unique_names(
+        [h.strip() for h in next(csv.reader([header_text], delimiter=delimiter))]
+    )
     bad: list[tuple[int, str]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
-        where = row.number if row.number is not None else 0
-        bad.append(
-            (
-                where,
-                f"row has {row.actual_columns} fields but the header has {row.expected_columns}",
-            )
-        )
+        bad.append((row.number or 0, "malformed row"))
         return "skip"
 
-    utf8 = text.encode("utf-8") if encoding not in ("utf-8",) else data
-    if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8):
-        utf8 = data[3:]
     table_pa = pacsv.read_csv(
-        io.BytesIO(utf8),
-        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, use_threads=True),
+        path,
+        read_options=pacsv.ReadOptions(
+            column_names=header, skip_rows=1, encoding=enc, block_size=1 << 24
+        ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
         ),
@@ -193,14 +221,9 @@ def _read_delimited(
             quoted_strings_can_be_null=False,
         ),
     )
-    if bad:
-        # pyarrow cannot say where a malformed row was; re-read with the csv module (slower,
-        # only for broken files) so every rejected row carries its real row number.
-        frame, bad = _read_with_csv_module(text, delimiter, header)
-    else:
-        frame = table_pa.to_pandas()
-        frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
-    return RawTable(rel, table, frame, digest, encoding=encoding, bad_rows=bad)
+    frame = table_pa.to_pandas()
+    frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
+    return frame, bad
 
 
 def _read_with_csv_module(

@@ -81,11 +81,14 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64"), pd.Series(False, index=values.index)
     text = values.astype("string").str.strip()
-    blank = text.isna() | (text == "")
-    cleaned = text.str.replace(r"[$,\s]", "", regex=True)
-    # Accounting negatives: (12.50)
-    cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    num = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    blank = (text.isna() | (text == "")).fillna(True).astype(bool)
+    num = pd.to_numeric(text, errors="coerce").astype("float64")
+    retry = num.isna() & ~blank
+    if retry.any():
+        # "$1,234.50", "1 200" or accounting negatives "(12.50)": clean only those values.
+        cleaned = text[retry].str.replace(r"[$,\s]", "", regex=True)
+        cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+        num.loc[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     bad = num.isna() & ~blank
     return num, bad.fillna(False).astype(bool)
 

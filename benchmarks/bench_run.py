@@ -1,0 +1,139 @@
+"""Benchmark a full `chartaudit run` against a bare pyarrow read of the same export.
+
+Usage:
+    python benchmarks/bench_run.py --notes 10000 100000 1000000 --repeat 3
+
+For each size: generate the export once with `chartaudit sample-data` (cached under
+--workdir), then run the whole audit (all built-in checklists, every output) --repeat times,
+each in a fresh child process so peak memory is that run's alone. Reports the median wall time
+per stage (load, checks by family, statistics, each output), the median peak resident memory,
+and, measured in the same script, the median time pyarrow takes just to read the same CSV
+files, with the ratio. Prints a Markdown table (paste it into benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+from collections import defaultdict
+from pathlib import Path
+from chartaudit.checks import REGISTRY
+from chartaudit.job import RunOptions, run_job
+
+export, out = Path(sys.argv[1]), Path(sys.argv[2])
+t = time.perf_counter()
+outcome = run_job(RunOptions(export_dir=export, out=out, no_history=True))
+wall = time.perf_counter() - t
+families = defaultdict(float)
+items = {i.id: i for i in outcome.data.result.items}
+for item_id, seconds in outcome.data.result.timings.items():
+    family = REGISTRY[items[item_id].check].fn.__module__.rsplit(".", 1)[-1]
+    families["checks:" + family] += seconds
+rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"wall": wall, "stages": outcome.timings, "families": families,
+                  "peak_mib": rss_kb / 1024, "notes": outcome.data.stats.overall["notes"],
+                  "findings": outcome.data.stats.overall["findings"]}))
+"""
+
+BARE_READ = r"""
+import sys, time, pyarrow.csv as pacsv
+from pathlib import Path
+t = time.perf_counter()
+rows = 0
+for f in sorted(Path(sys.argv[1]).glob("*.csv")):
+    rows += pacsv.read_csv(f).num_rows
+print(time.perf_counter() - t, rows)
+"""
+
+
+def generate(notes: int, workdir: Path) -> Path:
+    export = workdir / f"export-{notes}"
+    if not (export / "notes.csv").is_file():
+        subprocess.run([sys.executable, "-m", "chartaudit", "sample-data", str(export),
+                        "--notes", str(notes), "--seed", "1"], check=True)
+    return export
+
+
+def bare_read(export: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", BARE_READ, str(export)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[0])
+
+
+def one_run(export: Path, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(export), str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"run failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--notes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/chartaudit-bench"))
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    for n in args.notes:
+        export = generate(n, args.workdir)
+        size = sum(f.stat().st_size for f in export.glob("*.csv"))
+        runs, reads = [], []
+        for r in range(args.repeat):
+            reads.append(bare_read(export))
+            runs.append(one_run(export, args.workdir / f"report-{n}"))
+            print(f"{n:>9,} notes  run {r + 1}/{args.repeat}: {runs[-1]['wall']:.1f} s, "
+                  f"peak {runs[-1]['peak_mib']:.0f} MiB, bare read {reads[-1]:.2f} s",
+                  file=sys.stderr)
+        stages = sorted({k for run in runs for k in run["stages"]} |
+                        {k for run in runs for k in run["families"]})
+        med = {s: statistics.median(run["stages"].get(s, run["families"].get(s, 0.0))
+                                    for run in runs) for s in stages}
+        results[n] = {
+            "wall": statistics.median(r["wall"] for r in runs),
+            "peak_mib": statistics.median(r["peak_mib"] for r in runs),
+            "bare_read": statistics.median(reads),
+            "stages": med,
+            "csv_mib": size / 2**20,
+            "notes": runs[0]["notes"],
+            "findings": runs[0]["findings"],
+        }
+    sizes = list(results)
+    print(f"\nMedians of {args.repeat} runs on {os.cpu_count()} cores "
+          f"({time.strftime('%Y-%m-%d')}):\n")
+    print("| stage | " + " | ".join(f"{n:,} notes" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    all_stages = sorted({s for r in results.values() for s in r["stages"]},
+                        key=lambda s: (s == "total", s.startswith("checks:"), s))
+    for s in all_stages:
+        print(f"| {s} | " + " | ".join(f"{results[n]['stages'].get(s, 0):.2f} s"
+                                       for n in sizes) + " |")
+    for label, key, fmt in (("wall (whole run)", "wall", "{:.1f} s"),
+                            ("peak memory", "peak_mib", "{:.0f} MiB"),
+                            ("bare pyarrow read", "bare_read", "{:.2f} s"),
+                            ("export size (CSV)", "csv_mib", "{:.0f} MiB"),
+                            ("findings", "findings", "{:,}")):
+        print(f"| {label} | " + " | ".join(fmt.format(results[n][key]) for n in sizes) + " |")
+    print("| run / bare read | " + " | ".join(
+        f"{results[n]['wall'] / results[n]['bare_read']:.1f}×" for n in sizes) + " |")
+    if len(sizes) >= 2:
+        a, b = sizes[-2], sizes[-1]
+        print(f"\nGrowth {b:,} / {a:,} notes: {results[b]['wall'] / results[a]['wall']:.1f}× "
+              f"wall for {b / a:.0f}× notes")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Check kinds over a note's own fields: required values, signatures, co-signatures, credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import TABLES
+from .context import AuditContext
+from .episodes import (
+    DISCIPLINE_LABEL,
+    credential_facts,
+    fmt_date,
+    non_blank,
+    not_evaluable_all,
+    note_columns,
+    texts,
+)
+from .registry import CheckOutcome, Param, check_kind, outcome
+
+
+@check_kind(
+    "required_field",
+    params={
+        "field": Param(str, required=True, choices=tuple(TABLES["notes"]), help="notes column"),
+        "label": Param(str, "", help="what the field is, for the message (default: its name)"),
+    },
+)
+def required_field(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """The note has a value in the given column (e.g. signed_at: the note is signed)."""
+    field = params["field"]
+    label = params["label"] or field.replace("_", " ")
+    if not ctx.has(f"notes.{field}"):
+        return not_evaluable_all(idx, f"the export has no {field} column")
+    present = non_blank(ctx.notes[field].reindex(idx))
+    return outcome(idx, ~present, f"no {label} ({field} is blank)", "")
+
+
+@check_kind(
+    "signature_timely",
+    params={
+        "max_days": Param(int, 3, help="calendar days after the date of service to sign"),
+        "late_entry_ok": Param(
+            bool, True, help="labelled late entries signed late are not judged here"
+        ),
+    },
+    needs=("notes.signed_at",),
+)
+def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Signed within a set number of calendar days after the date of service (default 3)."""
+    if not ctx.has("notes.signed_at"):
+        return not_evaluable_all(idx, "the export has no signature date column")
+    notes = note_columns(ctx, idx, ["signed_at", "date_of_service", "is_late_entry"])
+    max_days = int(params["max_days"])
+    signed = notes["signed_at"]
+    dos = notes["date_of_service"].dt.normalize()
+    lag = (signed.dt.normalize() - dos).dt.days
+    late = (lag > max_days).fillna(False)
+    # Unsigned notes are DOC-SIGNED's finding; a labelled late entry is the documented way to
+    # record care late (PIM ch.3 3.3.2.5), so with late_entry_ok it is not held to the deadline.
+    applicable = signed.notna()
+    if params["late_entry_ok"]:
+        applicable &= ~(late & notes["is_late_entry"].fillna(False).astype(bool))
+    before = (lag < 0).fillna(False)
+    msg = texts(
+        idx,
+        late & applicable,
+        lambda m: (
+            "signed " + lag[m].astype("int64").astype(str) + " days after the date of "
+            "service ("
+            + fmt_date(dos[m])
+            + " → "
+            + fmt_date(signed[m])
+            + "); sign within "
+            + str(max_days)
+            + " days"
+        ),
+    )
+    return outcome(
+        idx,
+        late,
+        msg,
+        texts(idx, late & applicable, lambda m: fmt_date(signed[m])),
+        applicable=applicable,
+        not_evaluable=before,
+        not_evaluable_reason="signed before the date of service (see DOC-CHRONOLOGY)",
+    )
+
+
+@check_kind(
+    "cosign_required",
+    params={
+        "roles": Param(list, ["student"], help="author roles whose notes need a co-signature"),
+    },
+)
+def cosign_required(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Notes by students (and assistants where policy says so) carry a dated co-signature."""
+    notes = note_columns(ctx, idx, ["role", "cosigner", "cosigned_at", "credential"])
+    applicable = notes["role"].isin(params["roles"]).fillna(False).astype(bool)
+    has_name, has_date = ctx.has("notes.cosigner"), ctx.has("notes.cosigned_at")
+    if not (has_name or has_date):
+        return outcome(
+            idx,
+            np.zeros(len(idx), bool),
+            applicable=applicable,
+            not_evaluable=np.ones(len(idx), bool),
+            not_evaluable_reason="the export has no co-signer or co-signature date column",
+        )
+    name = non_blank(notes["cosigner"]) if has_name else pd.Series(True, index=idx)
+    dated = notes["cosigned_at"].notna() if has_date else pd.Series(True, index=idx)
+    fail = applicable & ~(name & dated)
+    cred = notes["credential"].astype("string").fillna("")
+
+    def message(m: np.ndarray) -> pd.Series:
+        who = notes["role"][m].astype("string").fillna("") + " note (" + cred[m] + ")"
+        text = who + " is not co-signed"
+        text = text.where(~name[m], who + ": co-signer named but the co-signature is not dated")
+        return text.where(~dated[m], who + ": co-signature dated but no co-signer named")
+
+    return outcome(idx, fail, texts(idx, fail, message), cred, applicable=applicable)
+
+
+@check_kind("credential_recognised", params={})
+def credential_recognised(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """The author's credential is a recognised therapy credential of the note's discipline."""
+    notes = note_columns(ctx, idx, ["credential", "discipline"])
+    facts = credential_facts(ctx).loc[idx]
+    cred = notes["credential"].astype("string").str.strip().fillna("")
+    unknown = facts["role"] == "unknown"
+    cred_disc = facts["discipline"]
+    mismatch = cred_disc.notna() & notes["discipline"].notna() & (cred_disc != notes["discipline"])
+    mismatch = mismatch.fillna(False).astype(bool)
+    fail = unknown | mismatch
+
+    def message(m: np.ndarray) -> pd.Series:
+        c = cred[m]
+        text = (
+            c
+            + " is a "
+            + cred_disc[m].map(DISCIPLINE_LABEL).fillna("")
+            + " credential but the note's discipline is "
+            + notes["discipline"][m].astype("string").fillna("")
+        )
+        text = text.where(
+            ~unknown[m], 'credential "' + c + '" is not a recognised PT/OT/SLP credential'
+        )
+        return text.where(
+            c != "", "no credential: the author's professional identification is missing"
+        )
+
+    return outcome(idx, fail, texts(idx, fail, message), cred)

@@ -1,0 +1,143 @@
+"""Loader helpers for authors and episodes: credential -> role/discipline, episode derivation.
+
+Both work on whole columns (a few regex passes over the distinct credentials; one sort and
+cumulative sums for episodes), so they scale to millions of notes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Same-day order of note types: the plan is set before treatment and the discharge comes last.
+NOTE_TYPE_RANK = {
+    "evaluation": 0,
+    "re_evaluation": 1,
+    "recertification": 2,
+    "daily": 3,
+    "progress": 4,
+    "discharge": 5,
+}
+
+# Credential patterns in priority order: a student marker beats an assistant marker, which beats
+# a therapist marker ("SPT" is a student even though it contains "PT"; "SLP-A" is an assistant).
+# Patterns run on the upper-cased credential with dots removed; "\b" treats "/" and "-" as
+# separators, so "OTR/L", "COTA/L", "CCC-SLP" and "CF-SLP" match their core token.
+_CREDENTIAL_PATTERNS: list[tuple[str, str | None, str]] = [
+    # Aides and technicians are not qualified therapy personnel whatever discipline they name.
+    ("unknown", None, r"\b(?:AIDE|TECH|TECHNICIAN|REHAB TECH)\b"),
+    ("student", "PT", r"\b(?:SPTA?|PTA? STUDENT|STUDENT PTA?|DPT STUDENT|STUDENT PHYSICAL)\b"),
+    ("student", "OT", r"\b(?:OTS|OTAS|OTA? STUDENT|STUDENT OTA?|COTA STUDENT|MOT STUDENT)\b"),
+    (
+        "student",
+        "SLP",
+        r"\b(?:SLPS|SLP STUDENT|STUDENT SLP|GRAD(?:UATE)? (?:STUDENT )?CLINICIAN|"
+        r"STUDENT CLINICIAN|SLP GRAD(?:UATE)? STUDENT)\b",
+    ),
+    ("assistant", "PT", r"\b(?:PTA|LPTA|PTA-?L|PHYSICAL THERAPIST ASSISTANT)\b"),
+    ("assistant", "OT", r"\b(?:COTA|OTA|LOTA|OCCUPATIONAL THERAPY ASSISTANT)\b"),
+    (
+        "assistant",
+        "SLP",
+        r"\b(?:SLPA|SLP-A|SLP ASSISTANT|SPEECH[- ]LANGUAGE PATHOLOGY ASSISTANT)\b",
+    ),
+    ("therapist", "PT", r"\b(?:PT|DPT|MPT|MSPT|LPT|RPT|PHYSICAL THERAPIST)\b"),
+    ("therapist", "OT", r"\b(?:OT|OTR|OTD|MOT|MSOT|LOT|OCCUPATIONAL THERAPIST)\b"),
+    (
+        "therapist",
+        "SLP",
+        r"\b(?:SLP|CFY|SPEECH[- ]LANGUAGE PATHOLOGIST)\b",
+    ),
+    # Physicians and non-physician practitioners may furnish therapy and write its reports
+    # (MBPM ch.15 "clinician"); they carry no discipline of their own.
+    ("therapist", None, r"\b(?:MD|DO|DPM|NP|FNP|ANP|AGNP|PA|PA-C|CNS|APRN)\b"),
+]
+
+
+def normalise_credential(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Credential as written -> (credential_upper, role, discipline).
+
+    role is 'therapist' | 'assistant' | 'student' | 'unknown' (blank or unrecognised);
+    discipline is 'PT' | 'OT' | 'SLP' or NA (physicians/NPPs, unknown credentials).
+    """
+    text = series.astype("string").str.strip().str.upper()
+    text = text.where(text != "", pd.NA)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    # Classify each distinct credential once; exports repeat a few values a lot.
+    cleaned = pd.Series(uniques, dtype="string").str.replace(".", "", regex=False)
+    cleaned = cleaned.str.replace(r"\s+", " ", regex=True)
+    role_u = np.full(len(uniques), "unknown", dtype=object)
+    disc_u = np.full(len(uniques), None, dtype=object)
+    done = np.zeros(len(uniques), dtype=bool)
+    for role, discipline, pattern in _CREDENTIAL_PATTERNS:
+        hit = cleaned.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool) & ~done
+        role_u[hit] = role
+        disc_u[hit] = discipline
+        done |= hit
+    role_out = np.append(role_u, "unknown")[codes]  # code -1 (blank) -> "unknown"
+    disc_out = np.append(disc_u, None)[codes]
+    return (
+        text,
+        pd.Series(role_out, index=series.index, dtype="string"),
+        pd.Series(disc_out, index=series.index, dtype="string"),
+    )
+
+
+def _sort_order(notes: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Positions of notes sorted by `keys`, date, same-day type order, then load order."""
+    rank = notes["note_type"].map(NOTE_TYPE_RANK).fillna(9).to_numpy()
+    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
+    columns = [np.arange(len(notes)), rank, dates]
+    for k in reversed(keys):
+        columns.append(pd.factorize(notes[k], use_na_sentinel=True)[0])
+    return np.lexsort(columns)
+
+
+def derive_episodes(notes: pd.DataFrame) -> pd.Series:
+    """Episode id per note: f"{patient_id}-{discipline}-{n}", n counting from 1.
+
+    Per patient and discipline in date order, an evaluation starts a new episode, and so does
+    the first note after a discharge (a patient who returns without a new evaluation is still a
+    new episode; DOC-EVAL-FIRST then reports the missing evaluation).
+    """
+    n = len(notes)
+    if n == 0:
+        return pd.Series([], index=notes.index, dtype=object)
+    order = _sort_order(notes, ["patient_id", "discipline"])
+    patient = pd.factorize(notes["patient_id"], use_na_sentinel=True)[0][order]
+    discipline = pd.factorize(notes["discipline"], use_na_sentinel=True)[0][order]
+    note_type = notes["note_type"].to_numpy(dtype=object)[order]
+    group_start = np.ones(n, dtype=bool)
+    group_start[1:] = (patient[1:] != patient[:-1]) | (discipline[1:] != discipline[:-1])
+    after_discharge = np.zeros(n, dtype=bool)
+    after_discharge[1:] = note_type[:-1] == "discharge"
+    new = group_start | (note_type == "evaluation") | after_discharge
+    count = np.cumsum(new)
+    # Episode number within the patient/discipline group: running count minus the count
+    # before the group's first row.
+    start_pos = np.maximum.accumulate(np.where(group_start, np.arange(n), 0))
+    number = count - count[start_pos] + 1
+    number_by_note = np.empty(n, dtype=np.int64)
+    number_by_note[order] = number
+    # String building in Arrow (pandas "string" dtype), not in Python objects: 1M ids in ~0.2 s.
+    return (
+        notes["patient_id"].astype("string")
+        + "-"
+        + notes["discipline"].astype("string").fillna("NA")
+        + "-"
+        + pd.Series(number_by_note, index=notes.index).astype("string")
+    )
+
+
+def ordinal(values: pd.Series) -> pd.Series:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd' (vectorised)."""
+    v = values.astype("int64")
+    last = v % 10
+    teen = (v % 100).between(11, 13)
+    suffix = np.select(
+        [teen, last == 1, last == 2, last == 3], ["th", "st", "nd", "rd"], default="th"
+    )
+    return v.astype(str) + pd.Series(suffix, index=values.index)
+
+
+__all__ = ["NOTE_TYPE_RANK", "derive_episodes", "normalise_credential", "ordinal"]

@@ -1,0 +1,705 @@
+"""Episode check kinds: progress-report interval, authorship, certification, plan of care,
+recertification, episode start, chronology, authorizations; and the loader's episode helpers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from chartaudit.audit import as_of_date
+from chartaudit.checks import REGISTRY, AuditContext
+from chartaudit.episodes import derive_episodes, normalise_credential
+from chartaudit.load import from_frames
+from chartaudit.model import Status
+
+BASE = {"patient_id": "P1", "therapist": "Dana Reyes", "credential": "DPT", "discipline": "PT"}
+
+
+def run(kind, notes, params=None, note_types=None, as_of=None, **tables) -> pd.DataFrame:
+    """Run one check kind over a mini export; one row per judged note: status, message."""
+    frames = {"notes": pd.DataFrame([{**BASE, **r} for r in notes])}
+    frames.update({name: pd.DataFrame(rows) for name, rows in tables.items()})
+    export = from_frames(frames)
+    ctx = AuditContext(export=export, as_of=pd.Timestamp(as_of) if as_of else as_of_date(export))
+    check = REGISTRY[kind]
+    p = {name: param.default for name, param in check.params.items()} | (params or {})
+    n = export.notes
+    idx = n.index[n["note_type"].isin(note_types)] if note_types else n.index
+    out = check.fn(ctx, idx, p)
+    res = pd.DataFrame(
+        {
+            "status": [Status(c).label for c in out.status.reindex(idx)],
+            "message": out.message.reindex(idx).fillna("").to_numpy()
+            if out.message is not None
+            else "",
+        },
+        index=n.loc[idx, "note_id"].to_numpy(),
+    )
+    return res
+
+
+def days(start: str, n: int, step: int = 1) -> list[str]:
+    return list(pd.date_range(start, periods=n, freq=f"{step}D").strftime("%Y-%m-%d"))
+
+
+def episode(n_days: int, start: str = "2026-09-01", **over) -> list[dict]:
+    """An evaluation and then a daily note on each following day (one note a day)."""
+    dates = days(start, n_days)
+    rows = [{"note_id": "N01", "note_type": "evaluation", "date_of_service": dates[0]}]
+    rows += [
+        {"note_id": f"N{i + 1:02d}", "note_type": "daily", "date_of_service": d}
+        for i, d in enumerate(dates[1:], start=1)
+    ]
+    for note_id, changes in over.items():
+        row = next(r for r in rows if r["note_id"] == note_id)
+        row.update(changes)
+    return rows
+
+
+# ----------------------------------------------------------------------- loader helpers
+
+
+@pytest.mark.parametrize(
+    ("written", "role", "discipline"),
+    [
+        ("PT", "therapist", "PT"),
+        ("DPT", "therapist", "PT"),
+        ("MPT", "therapist", "PT"),
+        ("PT, DPT", "therapist", "PT"),
+        ("DPT, OCS", "therapist", "PT"),
+        ("PTA", "assistant", "PT"),
+        ("OTR/L", "therapist", "OT"),
+        ("MOT", "therapist", "OT"),
+        ("OT", "therapist", "OT"),
+        ("COTA/L", "assistant", "OT"),
+        ("OTA", "assistant", "OT"),
+        ("CCC-SLP", "therapist", "SLP"),
+        ("M.A., CCC-SLP", "therapist", "SLP"),
+        ("CF-SLP", "therapist", "SLP"),
+        ("SLPA", "assistant", "SLP"),
+        ("SPT", "student", "PT"),
+        ("OTS", "student", "OT"),
+        ("SLP student", "student", "SLP"),
+        ("MD", "therapist", None),
+        ("PA-C", "therapist", None),
+        ("PT Aide", "unknown", None),
+        ("ATC", "unknown", None),
+        ("", "unknown", None),
+        (None, "unknown", None),
+    ],
+)
+def test_normalise_credential(written, role, discipline):
+    upper, roles, disciplines = normalise_credential(pd.Series([written, "PT"]))
+    assert roles[0] == role
+    assert (pd.isna(disciplines[0]) and discipline is None) or disciplines[0] == discipline
+    assert pd.isna(upper[0]) if not written else upper[0] == written.upper()
+
+
+def test_derive_episodes_splits_at_evaluations_and_discharges():
+    notes = pd.DataFrame(
+        {
+            "patient_id": ["P1"] * 6 + ["P2", "P1"],
+            "discipline": ["PT"] * 6 + ["PT", "OT"],
+            "note_type": [
+                "daily",
+                "evaluation",
+                "discharge",
+                "daily",
+                "evaluation",
+                "daily",
+                "daily",
+                "evaluation",
+            ],
+            "date_of_service": pd.to_datetime(
+                [
+                    "2026-09-02",
+                    "2026-09-02",
+                    "2026-09-10",
+                    "2026-10-01",
+                    "2026-10-05",
+                    "2026-10-06",
+                    "2026-09-01",
+                    "2026-09-01",
+                ]
+            ),
+        }
+    )
+    # Same-day evaluation sorts before the daily note; the daily after the discharge opens
+    # episode 2 even without an evaluation; the next evaluation opens episode 3.
+    assert derive_episodes(notes).tolist() == [
+        "P1-PT-1",
+        "P1-PT-1",
+        "P1-PT-1",
+        "P1-PT-2",
+        "P1-PT-3",
+        "P1-PT-3",
+        "P2-PT-1",
+        "P1-OT-1",
+    ]
+
+
+# ----------------------------------------------------------------------- MCR-PR-10
+
+
+def test_progress_report_10th_day_passes_11th_and_later_fail():
+    res = run("progress_report_interval", episode(13), note_types=["daily", "progress"])
+    assert res.loc["N10", "status"] == "pass"
+    assert res.loc[["N11", "N12", "N13"], "status"].tolist() == ["fail"] * 3
+    assert res.loc["N11", "message"] == (
+        "11th treatment day since the episode began (2026-09-01) with no report; "
+        "a progress report was due by the 10th treatment day (2026-09-10)"
+    )
+
+
+def test_therapist_report_closes_the_period_and_the_next_starts_the_next_day():
+    rows = episode(20, N08={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    # The report on day 8 ends the period; days 9..18 are days 1..10 of the next one.
+    assert (res.loc[[f"N{i:02d}" for i in range(2, 19)], "status"] == "pass").all()
+    assert res.loc["N19", "status"] == "fail"
+    assert res.loc["N19", "message"] == (
+        "11th treatment day since the last progress report (2026-09-08); "
+        "a progress report was due by the 10th treatment day (2026-09-18)"
+    )
+
+
+def test_assistant_report_does_not_reset_the_count():
+    rows = episode(12, N09={"note_type": "progress", "credential": "PTA"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc[["N11", "N12"], "status"].tolist() == ["fail", "fail"]
+
+
+def test_assistant_progress_report_late_says_it_does_not_count():
+    rows = episode(12, N11={"note_type": "progress", "credential": "PTA"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N11", "status"] == "fail"
+    assert res.loc["N11", "message"].endswith("(a report written by an assistant does not count)")
+
+
+def test_late_therapist_report_fails_itself_and_resets_afterwards():
+    rows = episode(13, N11={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N11", "status"] == "fail"
+    assert res.loc["N11", "message"].startswith("this report was written on the 11th treatment day")
+    assert res.loc[["N12", "N13"], "status"].tolist() == ["pass", "pass"]
+
+
+def test_cosigned_student_report_counts_uncosigned_does_not():
+    cosigned = {
+        "note_type": "progress",
+        "credential": "SPT",
+        "cosigner": "Dana Reyes, DPT",
+        "cosigned_at": "2026-09-10",
+    }
+    res = run("progress_report_interval", episode(12, N10=cosigned), note_types=["daily"])
+    assert res.loc["N11", "status"] == "pass"
+    bare = {"note_type": "progress", "credential": "SPT"}
+    res = run("progress_report_interval", episode(12, N10=bare), note_types=["daily"])
+    assert res.loc["N11", "status"] == "fail"
+
+
+def test_interval_param_five():
+    res = run(
+        "progress_report_interval",
+        episode(8),
+        params={"max_treatment_days": 5},
+        note_types=["daily"],
+    )
+    assert res.loc[["N05", "N06", "N07"], "status"].tolist() == ["pass", "fail", "fail"]
+    assert "due by the 5th treatment day (2026-09-05)" in res.loc["N06", "message"]
+
+
+def test_treatment_days_are_distinct_dates_and_episodes_count_separately():
+    rows = episode(10)
+    # Two more notes on day 10 do not make day 11; another patient's notes do not count.
+    rows += [{"note_id": "X1", "note_type": "daily", "date_of_service": "2026-09-10"}]
+    rows += [
+        {
+            "note_id": "Q1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-09-20",
+            "patient_id": "P2",
+        }
+    ]
+    res = run("progress_report_interval", rows, note_types=["daily"])
+    assert (res["status"] == "pass").all()
+
+
+def test_report_counts_even_when_item_applies_to_daily_notes_only():
+    rows = episode(15, N10={"note_type": "re_evaluation"})
+    res = run("progress_report_interval", rows, note_types=["daily"])
+    assert "N10" not in res.index
+    assert (res["status"] == "pass").all()
+
+
+# ----------------------------------------------------------------------- MCR-CLINICIAN-AUTHOR
+
+
+def test_author_role_assistant_and_student():
+    rows = [
+        {
+            "note_id": "A",
+            "note_type": "evaluation",
+            "date_of_service": "2026-09-01",
+            "credential": "PTA",
+        },
+        {
+            "note_id": "B",
+            "note_type": "progress",
+            "date_of_service": "2026-09-02",
+            "credential": "SPT",
+        },
+        {
+            "note_id": "C",
+            "note_type": "progress",
+            "date_of_service": "2026-09-03",
+            "credential": "SPT",
+            "cosigner": "Dana Reyes",
+            "cosigned_at": "2026-09-03",
+        },
+        {"note_id": "D", "note_type": "discharge", "date_of_service": "2026-09-04"},
+        {
+            "note_id": "E",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-05",
+            "credential": "Rehab Aide",
+        },
+    ]
+    res = run("author_role", rows)
+    assert res["status"].tolist() == ["fail", "fail", "pass", "pass", "not_evaluable"]
+    assert res.loc["A", "message"] == (
+        "An evaluation written by an assistant (PTA); only therapists may write it"
+    )
+    assert "without a therapist's co-signature" in res.loc["B", "message"]
+
+
+# ----------------------------------------------------------------------- MCR-POC-CERT-30
+
+EVAL = {"note_id": "E", "note_type": "evaluation", "date_of_service": "2026-09-01"}
+
+
+def test_certification_late_fails_exact_limit_passes():
+    res = run("certification_timely", [{**EVAL, "poc_certified_at": "2026-10-12"}])
+    assert res.loc["E", "status"] == "fail"
+    assert res.loc["E", "message"].startswith(
+        "plan of care certified 41 days after the evaluation (2026-09-01); "
+        "certification was due within 30 days (by 2026-10-01)"
+    )
+    res = run("certification_timely", [{**EVAL, "poc_certified_at": "2026-10-01 16:30"}])
+    assert res.loc["E", "status"] == "pass"
+
+
+def test_certification_cy2025_exception():
+    sent = {**EVAL, "poc_certified_at": "2026-11-20", "poc_sent_at": "2026-09-03"}
+    assert (
+        run("certification_timely", [{**sent, "order_signed_at": "2026-08-28"}]).loc["E", "status"]
+        == "pass"
+    )
+    res = run("certification_timely", [sent])
+    assert res.loc["E", "status"] == "fail"
+    assert res.loc["E", "message"].endswith("no signed order/referral is on file")
+    # Before 2025 the exception does not exist.
+    old = {
+        **sent,
+        "date_of_service": "2024-09-01",
+        "poc_certified_at": "2024-11-20",
+        "poc_sent_at": "2024-09-03",
+        "order_signed_at": "2024-08-28",
+    }
+    assert run("certification_timely", [old]).loc["E", "status"] == "fail"
+
+
+def test_unsigned_certification_overdue_or_not_yet_due():
+    rows = [
+        {**EVAL, "poc_certified_at": ""},
+        {"note_id": "D", "note_type": "daily", "date_of_service": "2026-09-03"},
+    ]
+    res = run("certification_timely", rows, as_of="2026-10-12")
+    assert res.loc["E", "status"] == "fail"
+    assert res.loc["E", "message"].startswith(
+        "plan of care not certified 41 days after the evaluation (2026-09-01)"
+    )
+    assert res.loc["D", "status"] == "not_applicable"
+    assert run("certification_timely", rows, as_of="2026-09-20").loc["E", "status"] == "pass"
+
+
+def test_certification_not_evaluable_without_the_column():
+    assert run("certification_timely", [EVAL]).loc["E", "status"] == "not_evaluable"
+
+
+def test_first_plan_note_establishes_when_no_evaluation():
+    rows = [
+        {
+            "note_id": "R",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-01",
+            "poc_certified_at": "2026-11-01",
+        },
+        {
+            "note_id": "R2",
+            "note_type": "recertification",
+            "date_of_service": "2026-11-20",
+            "poc_certified_at": "2027-02-01",
+        },
+    ]
+    res = run("certification_timely", rows)
+    assert res["status"].tolist() == ["fail", "not_applicable"]
+
+
+# ----------------------------------------------------------------------- MCR-POC-90 / RECERT
+
+
+def test_poc_interval_90_days():
+    rows = [
+        {**EVAL, "note_id": "A", "poc_start": "2026-09-01", "poc_end": "2026-11-30"},
+        {**EVAL, "note_id": "B", "poc_end": "2026-12-01"},  # start = date of service
+        {**EVAL, "note_id": "C"},
+    ]
+    res = run("poc_interval", rows)
+    assert res["status"].tolist() == ["pass", "fail", "not_evaluable"]
+    assert res.loc["B", "message"] == (
+        "plan of care 2026-09-01 to 2026-12-01 covers 91 days; at most 90 days may be certified"
+    )
+
+
+def test_recertification_needed_after_plan_ends():
+    rows = [
+        {**EVAL, "poc_end": "2026-09-28"},
+        {"note_id": "D1", "note_type": "daily", "date_of_service": "2026-09-28"},
+        {"note_id": "D2", "note_type": "daily", "date_of_service": "2026-10-03"},
+        {
+            "note_id": "R",
+            "note_type": "recertification",
+            "date_of_service": "2026-10-06",
+            "poc_end": "2026-12-15",
+        },
+        {"note_id": "D3", "note_type": "daily", "date_of_service": "2026-10-06"},
+        {"note_id": "D4", "note_type": "daily", "date_of_service": "2026-10-08"},
+    ]
+    res = run("recertification", rows, note_types=["daily", "progress"])
+    assert res["status"].tolist() == ["pass", "fail", "pass", "pass"]
+    assert res.loc["D2", "message"] == (
+        "treated 2026-10-03, 5 days after the plan of care ended 2026-09-28; no recertification"
+    )
+
+
+def test_recertification_not_evaluable_without_a_plan_end():
+    rows = [
+        EVAL,
+        {"note_id": "D1", "note_type": "daily", "date_of_service": "2026-09-02", "poc_end": ""},
+    ]
+    res = run("recertification", rows, note_types=["daily"])
+    assert res.loc["D1", "status"] == "not_evaluable"
+
+
+# ----------------------------------------------------------------------- MCR-POC-ELEMENTS
+
+
+def test_poc_elements_names_what_is_missing():
+    rows = [
+        {
+            **EVAL,
+            "note_id": "A",
+            "diagnosis_codes": "M17.11",
+            "frequency": "2x/week",
+            "duration": "8 weeks",
+            "plan": "LTG: independent stair climbing in 8 weeks",
+        },
+        {**EVAL, "note_id": "B", "diagnosis_codes": "M17.11", "plan": "Continue with skilled PT."},
+        {
+            **EVAL,
+            "note_id": "C",
+            "plan": "Dx: M54.5. Long-term goals: lift 20 lb. PT 2x/week for 6 weeks.",
+        },
+    ]
+    res = run("poc_elements", rows)
+    assert res["status"].tolist() == ["pass", "fail", "pass"]
+    assert res.loc["B", "message"] == (
+        "plan of care is missing: long-term goals, frequency, duration"
+    )
+
+
+def test_poc_elements_reads_long_term_goals_from_goals_table():
+    row = {**EVAL, "diagnosis_codes": "M17.11", "frequency": "2x/week", "duration": "8 weeks"}
+    goals = [{"goal_id": "G1", "note_id": "E", "term": "LTG", "text": "Walk 500 ft independently"}]
+    assert run("poc_elements", [row], goals=goals).loc["E", "status"] == "pass"
+    goals[0]["term"] = "STG"
+    assert run("poc_elements", [row], goals=goals).loc["E", "message"] == (
+        "plan of care is missing: long-term goals"
+    )
+
+
+# ----------------------------------------------------------------------- DOC-EVAL-FIRST
+
+
+def test_episode_must_start_with_an_evaluation():
+    rows = [
+        {
+            "note_id": "D1",
+            "note_type": "daily",
+            "date_of_service": "2026-09-01",
+            "episode_id": "EP1",
+        },
+        {
+            "note_id": "E1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-09-03",
+            "episode_id": "EP1",
+        },
+        {
+            "note_id": "D2",
+            "note_type": "daily",
+            "date_of_service": "2026-09-05",
+            "episode_id": "EP2",
+            "patient_id": "P2",
+        },
+        {
+            "note_id": "R3",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-05",
+            "episode_id": "EP3",
+            "patient_id": "P3",
+        },
+        {
+            "note_id": "E4",
+            "note_type": "evaluation",
+            "date_of_service": "2026-09-05",
+            "episode_id": "EP4",
+            "patient_id": "P4",
+        },
+        {
+            "note_id": "D4",
+            "note_type": "daily",
+            "date_of_service": "2026-09-05",
+            "episode_id": "EP4",
+            "patient_id": "P4",
+        },
+    ]
+    res = run("episode_starts_with_evaluation", rows)
+    assert res["status"].tolist() == [
+        "fail",
+        "not_applicable",
+        "fail",
+        "pass",
+        "pass",
+        "not_applicable",
+    ]
+    assert res.loc["D1", "message"] == (
+        "episode starts 2026-09-01 with a daily note; the evaluation is dated 2026-09-03"
+    )
+    assert res.loc["D2", "message"] == (
+        "episode starts 2026-09-05 with a daily note; no evaluation found"
+    )
+
+
+# ----------------------------------------------------------------------- DOC-CHRONOLOGY
+
+
+def test_chronology_names_each_problem():
+    rows = [
+        {**EVAL, "note_id": "A", "signed_at": "2026-08-31 09:00"},
+        {
+            **EVAL,
+            "note_id": "B",
+            "poc_start": "2026-09-10",
+            "poc_end": "2026-09-01",
+            "episode_id": "X",
+            "patient_id": "P2",
+        },
+        {
+            "note_id": "C",
+            "note_type": "daily",
+            "date_of_service": "2026-09-02",
+            "signed_at": "2026-09-02 18:00",
+            "cosigned_at": "2026-09-02 08:00",
+        },
+        {
+            "note_id": "DC",
+            "note_type": "discharge",
+            "date_of_service": "2026-09-20",
+            "episode_id": "X",
+            "patient_id": "P2",
+        },
+        {
+            "note_id": "late",
+            "note_type": "daily",
+            "date_of_service": "2026-09-25",
+            "episode_id": "X",
+            "patient_id": "P2",
+        },
+        {**EVAL, "note_id": "ok", "patient_id": "P9", "signed_at": "2026-09-01 17:00"},
+        {**EVAL, "note_id": "cert", "patient_id": "P5", "poc_certified_at": "2026-08-30"},
+    ]
+    res = run("chronology", rows)
+    assert res.loc["A", "message"] == "signed 2026-08-31, before the date of service 2026-09-01"
+    assert res.loc["B", "message"] == "plan of care ends 2026-09-01, before it starts 2026-09-10"
+    assert res.loc["C", "message"] == "co-signed 2026-09-02, before the author signed 2026-09-02"
+    assert res.loc["late", "message"] == (
+        "dated 2026-09-25, after the episode's discharge on 2026-09-20"
+    )
+    assert res.loc["cert", "message"] == (
+        "plan certified 2026-08-30, before the evaluation that established it (2026-09-01)"
+    )
+    assert res.loc[["DC", "ok"], "status"].tolist() == ["pass", "pass"]
+
+
+# ----------------------------------------------------------------------- AUTH-VISITS
+
+
+def _visits(n: int, start="2026-09-01") -> list[dict]:
+    return episode(n, start=start)
+
+
+def test_authorization_visit_count_and_window():
+    auths = [
+        {
+            "auth_id": "A-1",
+            "patient_id": "P1",
+            "discipline": "PT",
+            "status": "Approved",
+            "start": "2026-09-01",
+            "end": "2026-09-30",
+            "approved_visits": 12,
+        }
+    ]
+    res = run("authorization_visits", _visits(14), authorizations=auths)
+    assert res.loc["N12", "status"] == "pass"
+    assert res.loc[["N13", "N14"], "status"].tolist() == ["fail", "fail"]
+    assert res.loc["N13", "message"] == (
+        "visit 13 of 12 authorized (authorization A-1, 2026-09-01 to 2026-09-30)"
+    )
+    auths[0]["approved_visits"] = 20
+    auths[0]["end"] = "2026-09-12"
+    res = run("authorization_visits", _visits(14), authorizations=auths)
+    assert res.loc["N13", "message"] == (
+        "visit on 2026-09-13 is outside the authorized dates (2026-09-01 to 2026-09-12)"
+    )
+
+
+def test_authorization_not_applicable_without_one_unless_required():
+    auths = [{"auth_id": "A-9", "patient_id": "OTHER", "status": "approved", "approved_visits": 5}]
+    res = run("authorization_visits", _visits(3), authorizations=auths)
+    assert (res["status"] == "not_applicable").all()
+    rows = [{**r, "payer_type": "commercial"} for r in _visits(3)]
+    res = run(
+        "authorization_visits",
+        rows,
+        params={"required_for_payer_types": ["commercial"]},
+        authorizations=auths,
+    )
+    assert res.loc["N01", "message"] == (
+        "visit on 2026-09-01 is not covered by an approved authorization"
+    )
+
+
+def test_pending_authorization_does_not_cover_visits():
+    auths = [
+        {"auth_id": "A-2", "patient_id": "P1", "status": "Pending review", "requested_visits": 8}
+    ]
+    res = run("authorization_visits", _visits(2), authorizations=auths)
+    assert (res["status"] == "fail").all()
+
+
+# ----------------------------------------------------------------------- extras
+
+
+def test_frequency_consistent_flags_visits_above_plan():
+    rows = [
+        {
+            "note_id": "E",
+            "note_type": "evaluation",
+            "date_of_service": "2026-09-07",
+            "frequency": "2x/week",
+        },  # a Monday
+        {"note_id": "D1", "note_type": "daily", "date_of_service": "2026-09-08"},
+        {"note_id": "D2", "note_type": "daily", "date_of_service": "2026-09-10"},
+        {"note_id": "D3", "note_type": "daily", "date_of_service": "2026-09-11"},
+        {"note_id": "D4", "note_type": "daily", "date_of_service": "2026-09-14"},
+    ]
+    res = run("frequency_consistent", rows, note_types=["daily"])
+    # The evaluation day itself is not a treatment visit of the plan.
+    assert res["status"].tolist() == ["pass", "pass", "fail", "pass"]
+    assert res.loc["D3", "message"] == (
+        "3rd visit in the week of 2026-09-07; the plan of care calls for 2x/week"
+    )
+    rows[0]["frequency"] = "2-3x/wk"
+    assert (run("frequency_consistent", rows, note_types=["daily"])["status"] == "pass").all()
+
+
+def test_certifier_must_be_physician_or_npp():
+    rows = [
+        {**EVAL, "note_id": "A", "poc_certified_at": "2026-09-05", "certifier_credential": "DC"},
+        {**EVAL, "note_id": "B", "poc_certified_at": "2026-09-05", "certifier_credential": "PA-C"},
+        {**EVAL, "note_id": "C", "poc_certified_at": "2026-09-05", "certifier_credential": "M.D."},
+        {
+            **EVAL,
+            "note_id": "D",
+            "poc_certified_at": "2026-09-05",
+            "certifier_credential": "FNP-BC",
+        },
+        {**EVAL, "note_id": "F", "poc_certified_at": "2026-09-05"},
+        {**EVAL, "note_id": "G"},
+    ]
+    res = run("certifier_qualified", rows)
+    assert res["status"].tolist() == [
+        "fail",
+        "pass",
+        "pass",
+        "pass",
+        "not_evaluable",
+        "not_applicable",
+    ]
+
+
+def test_reevaluation_needs_an_indication():
+    rows = [
+        {
+            "note_id": "A",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-01",
+            "assessment": "Re-eval due per 30-day schedule. Continue POC.",
+        },
+        {
+            "note_id": "B",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-01",
+            "assessment": "Pt fell at home on 9/28; new onset L knee pain, gait unsafe.",
+        },
+        {
+            "note_id": "C",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-09-01",
+            "assessment": "Continue POC.",
+        },
+    ]
+    res = run("reeval_justified", rows)
+    assert res["status"].tolist() == ["fail", "pass", "fail"]
+    assert 'appears routine ("Re-eval due")' in res.loc["A", "message"]
+
+
+def test_assistant_scope_flags_clinical_judgment_in_assistant_notes():
+    rows = [
+        {
+            "note_id": "A",
+            "note_type": "daily",
+            "date_of_service": "2026-09-02",
+            "credential": "PTA",
+            "assessment": "Progress limited due to poor HEP adherence; goals updated.",
+        },
+        {
+            "note_id": "B",
+            "note_type": "daily",
+            "date_of_service": "2026-09-03",
+            "credential": "PTA",
+            "assessment": "Pt required min A for sit to stand x 10 with verbal cues for hip hinge.",
+        },
+        {
+            "note_id": "C",
+            "note_type": "daily",
+            "date_of_service": "2026-09-04",
+            "assessment": "Progress limited due to pain; goals updated.",
+        },
+    ]
+    res = run("assistant_scope", rows)
+    assert res["status"].tolist() == ["fail", "pass", "not_applicable"]
+    assert '"Progress limited due to"' in res.loc["A", "message"]
