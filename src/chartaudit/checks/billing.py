@@ -1,0 +1,1164 @@
+"""Billing check kinds: 8-minute rules, untimed and group units, codes, modifiers, KX, minutes.
+
+Every kind works on whole columns: service lines are tied to their note by `note_idx`, notes are
+grouped into treatment days (patient, date of service and, by default, discipline) with one
+`ngroup`, and per-note / per-day sums come from `np.bincount`. Messages are built only for the
+notes that fail, as numpy object arrays (elementwise `+` runs in numpy's loop, not pandas').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import codes
+from .registry import CheckOutcome, Param, check_kind, outcome
+
+DISCIPLINE_MODIFIERS = {"PT": "GP", "OT": "GO", "SLP": "GN"}
+ASSISTANT_MODIFIERS = {"PT": "CQ", "OT": "CO"}
+ASSISTANT_TITLES = {"PT": "PTA", "OT": "OTA"}
+KX_BUCKETS = {"PT": "PT+SLP", "SLP": "PT+SLP", "OT": "OT"}
+
+_PER_DISCIPLINE = {
+    "per_discipline": Param(
+        bool,
+        True,
+        help="count each discipline's services on a day separately (PT, OT and SLP bill under "
+        "their own plans of care); false pools every service of the patient's day",
+    )
+}
+
+# ----------------------------------------------------------------------------------------------
+# Shared derived data (cached per run)
+
+
+@dataclass
+class _Lines:
+    """Service lines as arrays; codes and modifier sets factorised once."""
+
+    note: np.ndarray  # int64 row position of the line's note
+    code: np.ndarray  # object: code text ("" when blank)
+    code_id: np.ndarray  # int64 index into code_names
+    code_names: np.ndarray  # object
+    code_btype: np.ndarray  # object: billing_type per code_names entry (None if unknown)
+    mod_id: np.ndarray  # int64 index into mod_sets
+    mod_sets: list[frozenset[str]]
+    units: np.ndarray  # float, NaN -> 0
+    minutes: np.ndarray  # float, NaN unknown
+    assistant_minutes: np.ndarray
+    charge: np.ndarray
+    allowed: np.ndarray
+    timed: np.ndarray  # bool: a 15-minute timed code
+    therapy: np.ndarray  # bool: a code of the therapy code table
+
+    def __len__(self) -> int:
+        return len(self.note)
+
+    def of_type(self, *types: str) -> np.ndarray:
+        """Boolean per line: its code's billing_type is one of `types`."""
+        return np.isin(self.code_btype, list(types))[self.code_id]
+
+
+def _floats(s: pd.Series) -> np.ndarray:
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and names of a text column, blanks as one more name ""."""
+    ids, names = pd.factorize(values, use_na_sentinel=True)
+    names = np.append(np.asarray(names, dtype=object), "")
+    return np.where(ids < 0, len(names) - 1, ids).astype(np.int64), names
+
+
+def _lines(ctx) -> _Lines:
+    def build() -> _Lines:
+        svc = ctx.table("services")
+        raw_id, raw_names = _factorize(svc["cpt_code"])
+        # The loader already upper-cases and strips codes; merge any variants that remain.
+        names = np.array([str(c).strip().upper() for c in raw_names], dtype=object)
+        merged, code_names = pd.factorize(names)  # keeps first-seen order
+        code_names = np.asarray(code_names, dtype=object)
+        code_id = merged.astype(np.int64)[raw_id]
+        mod_id, mod_names = _factorize(svc["modifiers"])
+        btype = codes.billing_type(pd.Series(code_names)).to_numpy(dtype=object)
+        return _Lines(
+            note=svc["note_idx"].to_numpy(dtype=np.int64),
+            code=code_names[code_id],
+            code_id=code_id,
+            code_names=code_names,
+            code_btype=btype,
+            mod_id=mod_id,
+            mod_sets=[frozenset(str(m).split(",")) - {""} for m in mod_names],
+            units=np.nan_to_num(_floats(svc["units"])),
+            minutes=_floats(svc["minutes"]),
+            assistant_minutes=_floats(svc["assistant_minutes"]),
+            charge=_floats(svc["charge"]),
+            allowed=_floats(svc["allowed_amount"]),
+            timed=(btype == codes.TIMED)[code_id],
+            therapy=pd.notna(btype)[code_id],
+        )
+
+    return ctx.cached("billing.lines", build)
+
+
+def _has_mod(ctx, mod: str) -> np.ndarray:
+    """Boolean per service line: the line carries modifier `mod`."""
+
+    def build() -> np.ndarray:
+        lines = _lines(ctx)
+        return np.array([mod in s for s in lines.mod_sets], dtype=bool)[lines.mod_id]
+
+    return ctx.cached(f"billing.mod.{mod}", build)
+
+
+def _note_values(ctx, column: str) -> np.ndarray:
+    """A notes column as an object array (NA as None)."""
+    return ctx.cached(
+        f"billing.note.{column}",
+        lambda: ctx.notes[column].astype(object).to_numpy(dtype=object, na_value=None),
+    )
+
+
+def _note_codes(ctx, column: str, categories: tuple[str, ...]) -> np.ndarray:
+    """Per note: position of its `column` value in `categories`, -1 for anything else."""
+    return ctx.cached(
+        f"billing.codes.{column}.{categories}",
+        lambda: (
+            pd.Index(list(categories), dtype=object)
+            .get_indexer(ctx.notes[column].astype(object))
+            .astype(np.int64)
+        ),
+    )
+
+
+def _note_day(ctx, per_discipline: bool) -> np.ndarray:
+    """Treatment-day id of every note: (patient, date of service[, discipline])."""
+    cols = ["patient_id", "date_of_service"] + (["discipline"] if per_discipline else [])
+    return ctx.cached(
+        f"billing.note_day.{per_discipline}",
+        lambda: ctx.notes.groupby(cols, sort=False, dropna=False).ngroup().to_numpy(np.int64),
+    )
+
+
+@dataclass
+class _NoteTimed:
+    """Per note (aligned to ctx.notes positions): timed lines and the note's timed minutes."""
+
+    n_timed: np.ndarray  # number of timed lines
+    units: np.ndarray  # timed units billed
+    minutes: np.ndarray  # per-line sum when every line has minutes, else the note total; NaN
+    from_total: np.ndarray  # minutes came from notes.total_timed_minutes
+
+
+def _note_timed(ctx) -> _NoteTimed:
+    def build() -> _NoteTimed:
+        n = len(ctx.notes)
+        lines = _lines(ctx)
+        t = lines.timed
+        note = lines.note[t]
+        mins = lines.minutes[t]
+        has_min = ~np.isnan(mins)
+        n_timed = np.bincount(note, minlength=n)
+        n_min = np.bincount(note, weights=has_min, minlength=n)
+        sum_min = np.bincount(note, weights=np.where(has_min, mins, 0.0), minlength=n)
+        units = np.bincount(note, weights=lines.units[t], minlength=n)
+        total = _floats(ctx.notes["total_timed_minutes"])
+        complete = (n_timed > 0) & (n_min == n_timed)
+        minutes = np.where(complete, sum_min, np.where(n_timed > 0, total, np.nan))
+        from_total = (n_timed > 0) & ~complete & ~np.isnan(total)
+        return _NoteTimed(n_timed, units, minutes, from_total)
+
+    return ctx.cached("billing.note_timed", build)
+
+
+@dataclass
+class _DayTimed:
+    """Per treatment day: total timed minutes (T), billed timed units, and gaps."""
+
+    note_day: np.ndarray  # per note
+    minutes: np.ndarray  # per day
+    missing: np.ndarray  # per day: a note with timed lines has no minutes
+    billed: np.ndarray  # per day
+    notes: np.ndarray  # per day: notes with timed lines
+
+    @property
+    def n_days(self) -> int:
+        return len(self.minutes)
+
+
+def _day_timed(ctx, per_discipline: bool) -> _DayTimed:
+    def build() -> _DayTimed:
+        nt = _note_timed(ctx)
+        day = _note_day(ctx, per_discipline)
+        nd = int(day.max()) + 1 if len(day) else 0
+        has = nt.n_timed > 0
+        d = day[has]
+        mins = nt.minutes[has]
+        return _DayTimed(
+            note_day=day,
+            minutes=np.bincount(d, weights=np.nan_to_num(mins), minlength=nd),
+            missing=np.bincount(d, weights=np.isnan(mins), minlength=nd) > 0,
+            billed=np.bincount(d, weights=nt.units[has], minlength=nd),
+            notes=np.bincount(d, minlength=nd),
+        )
+
+    return ctx.cached(f"billing.day_timed.{per_discipline}", build)
+
+
+def _day_codes(ctx, per_discipline: bool) -> pd.DataFrame:
+    """Timed lines summed per (treatment day, code): day, code, minutes, missing, billed."""
+
+    def build() -> pd.DataFrame:
+        lines = _lines(ctx)
+        t = lines.timed
+        day = _note_day(ctx, per_discipline)[lines.note[t]]
+        nc = len(lines.code_names)
+        group, keys = _group_ids(day * nc + lines.code_id[t])
+        ng = len(keys)
+        mins = lines.minutes[t]
+        return pd.DataFrame(
+            {
+                "day": keys // nc,
+                "code": lines.code_names[keys % nc],
+                "minutes": np.bincount(group, weights=np.nan_to_num(mins), minlength=ng),
+                "missing": np.bincount(group, weights=np.isnan(mins), minlength=ng) > 0,
+                "billed": np.bincount(group, weights=lines.units[t], minlength=ng),
+            }
+        )
+
+    return ctx.cached(f"billing.day_codes.{per_discipline}", build)
+
+
+def cms_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
+    """Timed units CMS allows for a day's total timed minutes: 0 below 8, else (T+7)//15."""
+    m = np.asarray(minutes, dtype=float)
+    return np.where(m < 8, 0, np.floor((m + 7) / 15)).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Text helpers (object arrays of str)
+
+
+def _blank(n: int) -> np.ndarray:
+    return np.full(n, "", dtype=object)
+
+
+def _num(values: np.ndarray) -> np.ndarray:
+    """Numbers as text: '23' for whole numbers, '22.5' otherwise."""
+    x = np.asarray(values, dtype=float)
+    whole = np.round(x) == x
+    out = np.where(whole, x, 0).astype(np.int64).astype(str).astype(object)
+    if (~whole).any():
+        out[~whole] = np.char.mod("%.1f", x[~whole]).astype(object)
+    return out
+
+
+def _plural(n: np.ndarray, word: str) -> np.ndarray:
+    n = np.asarray(n, dtype=float)
+    return _num(n) + np.where(n == 1, f" {word}", f" {word}s").astype(object)
+
+
+def _join(keys: np.ndarray, text: np.ndarray, size: int, sep: str = "; ") -> np.ndarray:
+    """Join `text` per integer key in [0, size) keeping line order; "" for keys without text."""
+    out = _blank(size)
+    if len(keys) == 0:
+        return out
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    parts = np.asarray(text, dtype=object)[order]
+    starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
+    not_last = np.ones(len(k), dtype=bool)
+    not_last[np.r_[starts[1:] - 1, len(k) - 1]] = False
+    parts[not_last] = parts[not_last] + sep
+    out[k[starts]] = np.add.reduceat(parts, starts)
+    return out
+
+
+def _group_ids(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group id per row, sorted distinct keys) of an int64 key; sorting beats hashing here."""
+    keys, inverse = np.unique(key, return_inverse=True)
+    return inverse.reshape(-1), keys
+
+
+def _first_per(*keys: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each distinct combination of the non-negative integer
+    `keys`, in row order."""
+    combined = np.zeros(len(keys[0]), dtype=np.int64)
+    span = 1
+    for k in keys:
+        width = int(k.max()) + 1 if len(k) else 1
+        if span * width >= 2**62:  # would overflow: let pandas hash the columns instead
+            frame = pd.DataFrame({f"k{i}": k for i, k in enumerate(keys)})
+            return np.flatnonzero(~frame.duplicated().to_numpy())
+        combined = combined * width + k
+        span *= width
+    _, first = np.unique(combined, return_index=True)
+    return np.sort(first)
+
+
+def _positions(ctx, idx: pd.Index) -> np.ndarray:
+    return ctx.notes.index.get_indexer(idx)
+
+
+def _per_note(note: np.ndarray, n: int) -> np.ndarray:
+    """Boolean per note position: some line belongs to it."""
+    return np.bincount(note, minlength=n) > 0
+
+
+def _result(
+    idx: pd.Index,
+    fail: np.ndarray,
+    message: np.ndarray,
+    evidence: np.ndarray,
+    applicable: np.ndarray,
+    not_evaluable: np.ndarray | None = None,
+    reason: str | np.ndarray | None = None,
+) -> CheckOutcome:
+    if isinstance(reason, np.ndarray):
+        reason = pd.Series(reason, index=idx, dtype=object)
+    return outcome(
+        idx,
+        fail,
+        pd.Series(message, index=idx, dtype=object),
+        pd.Series(evidence, index=idx, dtype=object),
+        applicable=applicable,
+        not_evaluable=not_evaluable,
+        not_evaluable_reason=reason,
+    )
+
+
+def _no_services(ctx, idx: pd.Index) -> CheckOutcome | None:
+    if ctx.table("services") is not None:
+        return None
+    n = len(idx)
+    return outcome(
+        idx,
+        np.zeros(n, bool),
+        not_evaluable=np.ones(n, bool),
+        not_evaluable_reason="the export has no services table",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# 8-minute rule (CMS total time)
+
+
+@check_kind("eight_minute_total", params=dict(_PER_DISCIPLINE), needs=("services",))
+def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Timed units billed for the day within the CMS total-time 8-minute rule."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    nt = _note_timed(ctx)
+    dt = _day_timed(ctx, params["per_discipline"])
+    day = dt.note_day[pos]
+    applicable = nt.n_timed[pos] > 0
+    not_eval = applicable & dt.missing[day]
+    allowed = cms_units(dt.minutes[day])
+    billed = dt.billed[day]
+    fail = applicable & ~not_eval & (billed > allowed)
+    reason = _blank(len(idx))
+    reason[not_eval] = "timed minutes not documented on another note of the same day"
+    reason[not_eval & np.isnan(nt.minutes[pos])] = "no timed minutes documented"
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        fday = day[f]
+        text = (
+            _num(dt.minutes[fday])
+            + " timed minutes support "
+            + _plural(allowed[f], "unit")
+            + "; "
+            + _num(billed[f])
+            + " billed"
+        )
+        multi = dt.notes[fday] > 1
+        text[multi] = text[multi] + " (day total over " + _num(dt.notes[fday][multi]) + " notes)"
+        message[f] = text
+        evidence[f] = _day_line_evidence(ctx, dt, fday)
+    return _result(idx, fail, message, evidence, applicable, not_eval, reason)
+
+
+def _line_text(lines: _Lines, rows: np.ndarray) -> np.ndarray:
+    """'97110 23 min 2u' per line (minutes left out when unknown)."""
+    text = lines.code[rows].copy()
+    mins = lines.minutes[rows]
+    has = ~np.isnan(mins)
+    text[has] = text[has] + " " + _num(mins[has]) + " min"
+    return text + " " + _num(lines.units[rows]) + "u"
+
+
+def _day_line_evidence(ctx, dt: _DayTimed, days: np.ndarray) -> np.ndarray:
+    """Per given day: its timed lines '97110 23 min 2u; ...', prefixed by the notes' total
+    timed minutes when those were used because lines lack minutes."""
+    lines = _lines(ctx)
+    nt = _note_timed(ctx)
+    wanted = np.zeros(dt.n_days, dtype=bool)
+    wanted[days] = True
+    rows = np.flatnonzero(lines.timed)
+    lday = dt.note_day[lines.note[rows]]
+    keep = wanted[lday]
+    by_day = _join(lday[keep], _line_text(lines, rows[keep]), dt.n_days)
+    tot = np.flatnonzero(nt.from_total & wanted[dt.note_day])
+    if len(tot):
+        prefix = _join(dt.note_day[tot], "total timed " + _num(nt.minutes[tot]) + " min", dt.n_days)
+        has = prefix != ""
+        by_day[has] = prefix[has] + ": " + by_day[has]
+    return by_day[days]
+
+
+def underbilled_units(ctx, per_discipline: bool = True) -> pd.Series:
+    """Per note (ctx.notes index): timed units the day's documented minutes support but that
+    were not billed under the CMS 8-minute rule; 0 when none or when minutes are missing."""
+    if ctx.table("services") is None:
+        return pd.Series(0, index=ctx.notes.index, dtype=np.int64)
+    nt = _note_timed(ctx)
+    dt = _day_timed(ctx, per_discipline)
+    day = dt.note_day
+    gap = cms_units(dt.minutes)[day] - dt.billed[day]
+    ok = (nt.n_timed > 0) & ~dt.missing[day] & (gap > 0)
+    return pd.Series(np.where(ok, gap, 0).astype(np.int64), index=ctx.notes.index)
+
+
+def underbilling_messages(ctx, per_discipline: bool = True) -> pd.Series:
+    """For notes with under-billed timed time only: '38 timed minutes support 3 units;
+    2 billed — 1 unit of documented time not billed'."""
+    gap = underbilled_units(ctx, per_discipline)
+    gap = gap[gap > 0]
+    if gap.empty:
+        return pd.Series(dtype=object)
+    dt = _day_timed(ctx, per_discipline)
+    day = dt.note_day[ctx.notes.index.get_indexer(gap.index)]
+    text = (
+        _num(dt.minutes[day])
+        + " timed minutes support "
+        + _plural(cms_units(dt.minutes[day]), "unit")
+        + "; "
+        + _num(dt.billed[day])
+        + " billed — "
+        + _plural(gap.to_numpy(), "unit")
+        + " of documented time not billed"
+    )
+    return pd.Series(text, index=gap.index, dtype=object)
+
+
+# ----------------------------------------------------------------------------------------------
+# 8-minute rule: allocation among codes (CMS) and per-code mid-point (AMA)
+
+
+def cms_allocation(day_codes: pd.DataFrame) -> pd.DataFrame:
+    """Reference CMS allocation (Pub. 100-04 ch.5 §20.2) per (day, code) row.
+
+    Input columns: day, code, minutes. Adds: full (floor(min/15)), rest (remaining minutes),
+    allowed (the day's units), extra (the day's units left after full units), lo / hi (the
+    fewest and most units a valid allocation may give the code), ref (one valid allocation:
+    full units, then the extra units to the codes with the most remaining minutes) and tied
+    (the day has codes with equal remaining minutes competing for an extra unit, so more than
+    one allocation is valid).
+    """
+    df = day_codes.reset_index(drop=True).copy()
+    m = df["minutes"].to_numpy(dtype=float)
+    uniq, dpos = np.unique(df["day"].to_numpy(), return_inverse=True)
+    full = np.floor(m / 15)
+    rest = m - 15 * full
+    allowed = cms_units(np.bincount(dpos, weights=m))
+    extra = np.maximum(allowed - np.bincount(dpos, weights=full).astype(np.int64), 0)
+    ex = extra[dpos]
+    # Rank codes within the day by remaining minutes, largest first (ties keep row order).
+    order = np.lexsort((-rest, dpos))
+    starts = np.r_[0, np.flatnonzero(np.diff(dpos[order])) + 1]
+    rank = np.empty(len(df), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    # The remaining minutes of the code ranked `extra`-th are the cut: codes above the cut must
+    # take an extra unit, codes at the cut may.
+    cut_rows = order[rank[order] == ex[order] - 1]
+    cut = np.full(len(uniq), np.inf)
+    cut[dpos[cut_rows]] = rest[cut_rows]
+    c = cut[dpos]
+    has_extra = ex > 0
+    at_cut = np.bincount(dpos, weights=has_extra & (rest >= c), minlength=len(uniq))
+    df["full"] = full.astype(np.int64)
+    df["rest"] = rest
+    df["allowed"] = allowed[dpos]
+    df["extra"] = ex
+    df["lo"] = (full + (has_extra & (rest > c))).astype(np.int64)
+    df["hi"] = (full + (has_extra & (rest >= c))).astype(np.int64)
+    df["ref"] = (full + (rank < ex)).astype(np.int64)
+    df["tied"] = (at_cut > extra)[dpos]
+    return df
+
+
+@check_kind("eight_minute_allocation", params=dict(_PER_DISCIPLINE), needs=("services",))
+def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2)."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    per_disc = params["per_discipline"]
+    pos = _positions(ctx, idx)
+    nt = _note_timed(ctx)
+    dt = _day_timed(ctx, per_disc)
+    nd = dt.n_days
+    frame = _day_codes(ctx, per_disc)
+    fday = frame["day"].to_numpy()
+    ncodes = np.bincount(fday, minlength=nd)
+    gaps = np.bincount(fday, weights=frame["missing"].to_numpy(), minlength=nd) > 0
+
+    day = dt.note_day[pos]
+    applicable = (nt.n_timed[pos] > 0) & (ncodes[day] > 1)
+    not_eval = applicable & gaps[day]
+
+    alloc = cms_allocation(frame[(ncodes[fday] > 1) & ~gaps[fday]])
+    aday = alloc["day"].to_numpy()
+    billed = alloc["billed"].to_numpy()
+    units_left = dt.billed[aday] < alloc["allowed"].to_numpy()
+    bad = (billed > alloc["hi"].to_numpy()) | np.where(
+        units_left, billed < alloc["full"].to_numpy(), billed < alloc["lo"].to_numpy()
+    )
+    fail = applicable & ~not_eval & _per_note(aday[bad], nd)[day]
+
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        fd = day[f]
+        wanted = np.zeros(nd, dtype=bool)
+        wanted[fd] = True
+        sub = alloc[wanted[aday]]
+        sub = sub.iloc[np.lexsort((-sub["minutes"].to_numpy(), sub["day"].to_numpy()))]
+        sday = sub["day"].to_numpy()
+        code = sub["code"].to_numpy(dtype=object)
+        mins = sub["minutes"].to_numpy()
+        got_units = sub["billed"].to_numpy()
+        expected = _join(sday, code + " " + _num(sub["ref"].to_numpy()) + "u", nd, ", ")
+        got = _join(sday, code + " " + _num(got_units) + "u", nd, ", ")
+        evid = _join(sday, code + " " + _num(mins) + " min " + _num(got_units) + "u", nd)
+        day_units = np.zeros(nd)
+        day_units[sday] = sub["allowed"].to_numpy()
+        tied = np.zeros(nd, dtype=bool)
+        tied[sday] = sub["tied"].to_numpy()
+        text = (
+            "CMS allocation of "
+            + _plural(day_units[fd], "unit")
+            + " for "
+            + _num(dt.minutes[fd])
+            + " timed minutes: "
+            + expected[fd]
+        )
+        t = tied[fd]
+        text[t] = text[t] + " (codes with equal remaining minutes may swap a unit)"
+        message[f] = text + "; billed " + got[fd]
+        evidence[f] = evid[fd]
+    return _result(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable,
+        not_eval,
+        "minutes not documented for each timed code",
+    )
+
+
+def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
+    """AMA/CPT mid-point rule for one code: 0 below 8 minutes, else (m+7)//15."""
+    return cms_units(minutes)
+
+
+@check_kind("eight_minute_per_code", params=dict(_PER_DISCIPLINE), needs=("services",))
+def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Timed units of each code within the AMA/CPT per-code mid-point rule."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    per_disc = params["per_discipline"]
+    pos = _positions(ctx, idx)
+    nt = _note_timed(ctx)
+    dt = _day_timed(ctx, per_disc)
+    nd = dt.n_days
+    frame = _day_codes(ctx, per_disc)
+    fday = frame["day"].to_numpy()
+    ncodes = np.bincount(fday, minlength=nd)
+    minutes = frame["minutes"].to_numpy(dtype=float).copy()
+    gap = frame["missing"].to_numpy().copy()
+    # One timed code on the day: the notes' total timed minutes are that code's minutes.
+    single = (ncodes[fday] == 1) & gap & ~dt.missing[fday]
+    minutes[single] = dt.minutes[fday][single]
+    gap[single] = False
+    allowed = per_code_units(minutes)
+    billed = frame["billed"].to_numpy()
+    bad = ~gap & (billed > allowed)
+
+    day = dt.note_day[pos]
+    applicable = nt.n_timed[pos] > 0
+    not_eval = applicable & (np.bincount(fday, weights=gap, minlength=nd) > 0)[day]
+    fail = applicable & ~not_eval & _per_note(fday[bad], nd)[day]
+
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        b = np.flatnonzero(bad)
+        code = frame["code"].to_numpy(dtype=object)[b]
+        text = (
+            code
+            + ": "
+            + _num(minutes[b])
+            + " min support "
+            + _plural(allowed[b], "unit")
+            + ", "
+            + _num(billed[b])
+            + " billed"
+        )
+        message[f] = _join(fday[b], text, nd)[day[f]]
+        evid = code + " " + _num(minutes[b]) + " min " + _num(billed[b]) + "u"
+        evidence[f] = _join(fday[b], evid, nd)[day[f]]
+    return _result(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable,
+        not_eval,
+        "minutes not documented for each timed code",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Untimed, group and duplicate lines
+
+
+def _units_per_day_code(
+    ctx, idx: pd.Index, line_mask: np.ndarray, per_discipline: bool, max_units: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Lines in `line_mask` summed per (day, code). Returns, per note of `idx`: applicable
+    (has such a line), over (one of its codes is over `max_units` that day), the text
+    '97161 billed 2 units' and the evidence '97161 2u' for the notes that are over."""
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    rows = np.flatnonzero(line_mask)
+    note = lines.note[rows]
+    day = _note_day(ctx, per_discipline)[note]
+    group, keys = _group_ids(day * len(lines.code_names) + lines.code_id[rows])
+    units = np.bincount(group, weights=lines.units[rows], minlength=len(keys))
+    over_row = units[group] > max_units
+    applicable = _per_note(note, n)[pos]
+    over = _per_note(note[over_row], n)[pos]
+    text, evidence = _blank(len(idx)), _blank(len(idx))
+    if over.any():
+        o = np.flatnonzero(over)
+        r = np.flatnonzero(over_row)
+        r = r[_first_per(note[r], group[r])]
+        code = lines.code[rows[r]]
+        total = units[group[r]]
+        text[o] = _join(note[r], code + " billed " + _plural(total, "unit"), n)[pos[o]]
+        evidence[o] = _join(note[r], code + " " + _num(total) + "u", n)[pos[o]]
+    return applicable, over, text, evidence
+
+
+@check_kind(
+    "untimed_units_max",
+    params={
+        **_PER_DISCIPLINE,
+        "max_units": Param(int, 1, help="most units of one untimed code per patient per day"),
+    },
+    needs=("services",),
+)
+def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Untimed (service-based) codes billed at most once per patient per day."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    lines = _lines(ctx)
+    applicable, fail, text, evidence = _units_per_day_code(
+        ctx, idx, lines.of_type(*codes.UNTIMED_TYPES), params["per_discipline"], params["max_units"]
+    )
+    limit = _plural(np.array([params["max_units"]]), "unit")[0]
+    text[fail] = (
+        text[fail] + f" on this date; an untimed code is billed at most {limit} a day, "
+        "whatever the time spent"
+    )
+    return _result(idx, fail, text, evidence, applicable)
+
+
+@check_kind(
+    "group_therapy",
+    params={
+        **_PER_DISCIPLINE,
+        "max_units": Param(int, 1, help="units of a group code per patient per session/day"),
+    },
+    needs=("services",),
+)
+def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Group therapy billed once per session and not on the same minutes as individual codes."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    is_group = lines.of_type(codes.GROUP)
+    applicable, over, text, evidence = _units_per_day_code(
+        ctx, idx, is_group, params["per_discipline"], params["max_units"]
+    )
+    # The same minutes billed twice: group + individual timed minutes > total treatment time.
+    nt = _note_timed(ctx)
+    gmin = lines.minutes[is_group]
+    gnote = lines.note[is_group]
+    group_minutes = np.bincount(gnote, weights=np.nan_to_num(gmin), minlength=n)[pos]
+    group_gap = (np.bincount(gnote, weights=np.isnan(gmin), minlength=n) > 0)[pos]
+    timed = nt.minutes[pos]
+    total = _floats(ctx.notes["total_treatment_minutes"])[pos]
+    both = applicable & (nt.n_timed[pos] > 0)
+    unknown = both & (group_gap | np.isnan(timed) | np.isnan(total))
+    overlap = both & ~unknown & (group_minutes + np.nan_to_num(timed) > total)
+    text[over] = (
+        text[over] + " on this date; group therapy is billed once per session, whatever its length"
+    )
+    if overlap.any():
+        o = np.flatnonzero(overlap)
+        extra = (
+            "group "
+            + _num(group_minutes[o])
+            + " min and individual timed "
+            + _num(timed[o])
+            + " min exceed the total treatment time of "
+            + _num(total[o])
+            + " min: the same minutes are billed twice"
+        )
+        text[o] = np.where(text[o] == "", extra, text[o] + "; " + extra)
+        times = (
+            "group "
+            + _num(group_minutes[o])
+            + " min; timed "
+            + _num(timed[o])
+            + " min; total "
+            + _num(total[o])
+            + " min"
+        )
+        evidence[o] = np.where(evidence[o] == "", times, evidence[o] + "; " + times)
+    return _result(
+        idx,
+        over | overlap,
+        text,
+        evidence,
+        applicable,
+        unknown & ~over,
+        "group, individual timed or total treatment minutes not documented",
+    )
+
+
+@check_kind("duplicate_service", params=dict(_PER_DISCIPLINE), needs=("services",))
+def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """The same code billed for the patient on one day by two notes, or twice on one note."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    note = lines.note
+    day = _note_day(ctx, params["per_discipline"])[note]
+    dc, keys = _group_ids(day * len(lines.code_names) + lines.code_id)
+    # Distinct notes per (day, code).
+    pairs = _first_per(dc, note)
+    notes_per = np.bincount(dc[pairs], minlength=len(keys))[dc]
+    across = notes_per > 1
+    # The same code with the same modifiers on two lines of one note.
+    same, _ = _group_ids(
+        (note * len(lines.code_names) + lines.code_id) * len(lines.mod_sets) + lines.mod_id
+    )
+    within = np.bincount(same)[same] > 1
+    dup = across | within
+    applicable = _per_note(note, n)[pos]
+    fail = _per_note(note[dup], n)[pos]
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        r = np.flatnonzero(dup)
+        r = r[_first_per(note[r], lines.code_id[r])]
+        code = lines.code[r]
+        text = code + np.where(
+            across[r],
+            " billed on " + _num(notes_per[r]) + " notes for this patient on this date",
+            " on more than one line with the same modifiers",
+        ).astype(object)
+        message[f] = _join(note[r], text, n)[pos[f]]
+        evidence[f] = _join(note[r], code, n, ", ")[pos[f]]
+    return _result(idx, fail, message, evidence, applicable)
+
+
+# ----------------------------------------------------------------------------------------------
+# Codes and modifiers
+
+
+@check_kind(
+    "forbidden_code",
+    params={
+        "codes": Param(list, required=True, help="codes this payer does not accept"),
+        "replacement": Param(str, "", help="the code to bill instead (named in the message)"),
+    },
+    needs=("services",),
+)
+def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """A code the payer does not accept (e.g. 97014 for Medicare, which pays G0283)."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    banned = [str(c).strip().upper() for c in params["codes"]]
+    bad = np.isin(lines.code_names, banned)[lines.code_id]
+    applicable = _per_note(lines.note, n)[pos]
+    fail = _per_note(lines.note[bad], n)[pos]
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        r = np.flatnonzero(bad)
+        r = r[_first_per(lines.note[r], lines.code_id[r])]
+        found = _join(lines.note[r], lines.code[r], n, ", ")[pos[f]]
+        tail = (
+            f" billed; bill {params['replacement']} instead"
+            if params["replacement"]
+            else " billed; this payer does not accept it"
+        )
+        message[f] = found + tail
+        evidence[f] = found
+    return _result(idx, fail, message, evidence, applicable)
+
+
+@check_kind(
+    "discipline_modifier",
+    params={
+        "modifiers": Param(
+            dict, DISCIPLINE_MODIFIERS, help="therapy modifier per discipline of the note"
+        )
+    },
+    needs=("services",),
+)
+def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Every therapy line carries the modifier of the note's discipline (GP, GO or GN)."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    disciplines = tuple(params["modifiers"])
+    mods = np.array([params["modifiers"][d] for d in disciplines], dtype=object)
+    # expected[i]: position in `disciplines` of line i's note discipline (-1: not listed).
+    expected = _note_codes(ctx, "discipline", disciplines)[lines.note]
+    has = np.stack([_has_mod(ctx, m) for m in mods])  # (disciplines, lines)
+    known = expected >= 0
+    has_expected = known & has[np.maximum(expected, 0), np.arange(len(lines))]
+    has_other = has.sum(axis=0) > has_expected
+    bad = lines.therapy & known & (~has_expected | has_other)
+    applicable = _per_note(lines.note[lines.therapy], n)[pos]
+    fail = _per_note(lines.note[bad], n)[pos]
+    not_eval = _per_note(lines.note[lines.therapy & ~known], n)[pos] & ~fail
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        r = np.flatnonzero(bad)
+        code = lines.code[r]
+        e = expected[r]
+        want = mods[e]
+        disc = np.array(disciplines, dtype=object)[e]
+        text = code + " has no " + want + " modifier (" + disc + " plan of care)"
+        o = np.flatnonzero(has_other[r])
+        if len(o):
+            # The first listed modifier the line carries that is not its own.
+            wrong_has = has[:, r[o]].copy()
+            wrong_has[e[o], np.arange(len(o))] = False
+            carried = mods[np.argmax(wrong_has, axis=0)]
+            text[o] = code[o] + " carries " + carried + "; " + disc[o] + " services take " + want[o]
+        message[f] = _join(lines.note[r], text, n)[pos[f]]
+        evidence[f] = _join(lines.note[r], code, n, ", ")[pos[f]]
+    return _result(
+        idx, fail, message, evidence, applicable, not_eval, "the note's discipline is unknown"
+    )
+
+
+@check_kind(
+    "assistant_modifier",
+    params={
+        "de_minimis_pct": Param(
+            (int, float),
+            10,
+            help="an assistant furnishing more than this % of a service's minutes furnishes it "
+            "'in part' (CMS de minimis standard)",
+        )
+    },
+    needs=("services",),
+)
+def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Services furnished in whole or in part by a PTA/OTA carry CQ (PT) or CO (OT)."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    disc = _note_codes(ctx, "discipline", ("PT", "OT"))[lines.note]
+    role = _note_codes(ctx, "role", ("assistant", "unknown"))[lines.note]
+    is_pt = disc == 0
+    in_scope = lines.therapy & (disc >= 0)
+    cq, co = _has_mod(ctx, "CQ"), _has_mod(ctx, "CO")
+    has_needed = np.where(is_pt, cq, co)
+    wrong = in_scope & np.where(is_pt, co, cq)
+    mins, amins = lines.minutes, lines.assistant_minutes
+    by_role = role == 0
+    with np.errstate(invalid="ignore"):
+        in_part = ~by_role & (amins > params["de_minimis_pct"] / 100.0 * mins)
+    # An assistant share we cannot weigh, or an author whose role we do not know.
+    unsure = (
+        ~by_role & ~in_part & (((amins > 0) & np.isnan(mins)) | ((role == 1) & np.isnan(amins)))
+    )
+    bad = (in_scope & (by_role | in_part) & ~has_needed) | wrong
+    unknown = in_scope & unsure & ~has_needed & ~wrong
+    applicable = _per_note(lines.note[in_scope], n)[pos]
+    fail = _per_note(lines.note[bad], n)[pos]
+    not_eval = _per_note(lines.note[unknown], n)[pos] & ~fail
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        r = np.flatnonzero(bad)
+        code = lines.code[r]
+        pt = is_pt[r]
+        need = np.where(pt, "CQ", "CO").astype(object)
+        title = np.where(pt, "PTA", "OTA").astype(object)
+        text = code + " furnished by a " + title + " (note author) but has no " + need
+        part = np.flatnonzero(~by_role[r])
+        if len(part):
+            pct = _num(np.array([params["de_minimis_pct"]]))[0]
+            text[part] = (
+                code[part]
+                + " furnished in part by a "
+                + title[part]
+                + " ("
+                + _num(np.nan_to_num(amins[r[part]]))
+                + " of "
+                + _num(np.nan_to_num(mins[r[part]]))
+                + f" min, over {pct}%) but has no "
+                + need[part]
+            )
+        w = np.flatnonzero(wrong[r])
+        if len(w):
+            text[w] = (
+                code[w]
+                + " carries "
+                + np.where(pt[w], "CO", "CQ").astype(object)
+                + ", the other discipline's assistant modifier; "
+                + np.where(pt[w], "PT", "OT").astype(object)
+                + " services take "
+                + need[w]
+            )
+        message[f] = _join(lines.note[r], text, n)[pos[f]]
+        evidence[f] = _join(lines.note[r], code, n, ", ")[pos[f]]
+    return _result(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable,
+        not_eval,
+        "cannot tell whether an assistant furnished the service (author's credential unknown, "
+        "or assistant minutes without the line's minutes)",
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# KX threshold
+
+
+def _money(values: np.ndarray, decimals: int) -> np.ndarray:
+    # Thousands separators have no numpy equivalent; only failing notes get here.
+    return np.array([f"${v:,.{decimals}f}" for v in values], dtype=object)
+
+
+@check_kind(
+    "kx_threshold",
+    params={
+        "allowed_ratio": Param(
+            (int, float),
+            1.0,
+            help="when allowed_amount is missing, estimate it as charge x this ratio",
+        ),
+        "payer_types": Param(
+            list, ["medicare_b"], help="payer types whose lines count toward the threshold"
+        ),
+        "thresholds": Param(
+            dict, {}, help="year -> threshold in USD, added to or replacing kx_thresholds.csv"
+        ),
+    },
+    needs=("services",),
+)
+def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """KX on every line once the year's PT+SLP or OT therapy amounts pass the threshold."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    if not (ctx.has("services.allowed_amount") or ctx.has("services.charge")):
+        return outcome(
+            idx,
+            np.zeros(len(idx), bool),
+            applicable=_per_note(lines.note, n)[pos],
+            not_evaluable=np.ones(len(idx), bool),
+            not_evaluable_reason="the export has no allowed_amount or charge column in services",
+        )
+    notes = ctx.notes
+    # Note-level facts: bucket, year, threshold, and a running-total group.
+    disc = _note_codes(ctx, "discipline", ("PT", "SLP", "OT"))
+    bucket = np.where(disc < 0, -1, np.where(disc == 2, 1, 0))  # PT+SLP = 0, OT = 1
+    bucket_names = np.array([KX_BUCKETS["PT"], KX_BUCKETS["OT"]], dtype=object)
+    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
+    year = pd.DatetimeIndex(dates).year.to_numpy(dtype=float)
+    counted_note = (
+        np.isin(_note_values(ctx, "payer_type"), list(params["payer_types"]))
+        & (bucket >= 0)
+        & ~np.isnan(year)
+    )
+    table = codes.kx_thresholds()
+    thresholds = dict(zip(table["year"], table["threshold_usd"], strict=True))
+    overrides = {int(k): float(v) for k, v in params["thresholds"].items()}
+    thresholds.update(overrides)
+    secondary = set(table.loc[table["status"] != "verified", "year"]) - set(overrides)
+    thr_note = np.full(n, np.nan)
+    for y in np.unique(year[~np.isnan(year)]):  # a handful of calendar years
+        thr_note[year == y] = thresholds.get(int(y), np.nan)
+    patient = ctx.cached(
+        "billing.patient_code", lambda: pd.factorize(notes["patient_id"])[0].astype(np.int64)
+    )
+    # One running total per (patient, year, bucket).
+    year_i = np.nan_to_num(year, nan=0).astype(np.int64)
+    group_note = (patient * 10_000 + year_i) * 2 + np.maximum(bucket, 0)
+    # Notes in (group, date, load order); lines follow their note, in file order.
+    note_rank = np.empty(n, dtype=np.int64)
+    note_rank[np.lexsort((np.arange(n), dates.view(np.int64), group_note))] = np.arange(n)
+
+    rows = np.flatnonzero(counted_note[lines.note])
+    rows = rows[np.argsort(note_rank[lines.note[rows]], kind="stable")]
+    note = lines.note[rows]
+    allowed, charge = lines.allowed[rows], lines.charge[rows]
+    amount = np.where(np.isnan(allowed), charge * float(params["allowed_ratio"]), allowed)
+    g = group_note[note]
+    running = pd.Series(np.nan_to_num(amount)).groupby(g).cumsum().to_numpy()
+    gaps = pd.Series(np.isnan(amount)).groupby(g).cumsum().to_numpy() > 0
+    estimated = pd.Series(np.isnan(allowed) & ~np.isnan(charge)).groupby(g).cumsum().to_numpy() > 0
+    thr = thr_note[note]
+    has_kx = _has_mod(ctx, "KX")[rows]
+    no_thr = np.isnan(thr)
+    over = ~no_thr & (running > thr)
+    bad = over & ~has_kx
+    unsure = ~no_thr & ~over & gaps & ~has_kx
+
+    applicable = counted_note[pos] & _per_note(note, n)[pos]
+    fail = _per_note(note[bad], n)[pos]
+    year_missing = applicable & np.isnan(thr_note[pos])
+    not_eval = (year_missing | _per_note(note[unsure], n)[pos]) & ~fail
+    reason = _blank(len(idx))
+    reason[not_eval] = "amounts missing on earlier lines; the year-to-date total is unknown"
+    ym = np.flatnonzero(year_missing)
+    reason[ym] = "no KX threshold on file for " + _num(year[pos[ym]])
+
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        b = np.flatnonzero(bad)
+        reached = np.full(n, -np.inf)
+        np.maximum.at(reached, note[b], running[b])
+        est = _per_note(note[b[estimated[b]]], n)
+        b = b[_first_per(note[b], lines.code_id[rows[b]])]
+        codes_txt = _join(note[b], lines.code[rows[b]], n, ", ")
+        p = pos[f]
+        ratio = _num(np.array([params["allowed_ratio"]]))[0]
+        year_txt = _num(year[p])
+        text = bucket_names[bucket[p]] + " allowed amounts for " + year_txt
+        text[est[p]] = text[est[p]] + f" (estimated as charge x {ratio})"
+        text = (
+            text
+            + " reached "
+            + _money(reached[p], 2)
+            + ", over the "
+            + year_txt
+            + " threshold of "
+            + _money(thr_note[p], 0)
+        )
+        sec = np.isin(year[p], list(secondary))
+        text[sec] = text[sec] + " (a figure from secondary sources)"
+        several = np.char.find(codes_txt[p].astype(str), ",") >= 0
+        message[f] = (
+            text + "; " + codes_txt[p] + np.where(several, " lack KX", " lacks KX").astype(object)
+        )
+        evidence[f] = codes_txt[p]
+    return _result(idx, fail, message, evidence, applicable, not_eval, reason)
+
+
+# ----------------------------------------------------------------------------------------------
+# Documented minutes
+
+
+@check_kind("timed_minutes_documented", needs=("services",))
+def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Notes that bill timed codes document the total timed minutes."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    nt = _note_timed(ctx)
+    applicable = nt.n_timed[pos] > 0
+    if not (ctx.has("notes.total_timed_minutes") or ctx.has("services.minutes")):
+        return outcome(
+            idx,
+            np.zeros(len(idx), bool),
+            applicable=applicable,
+            not_evaluable=np.ones(len(idx), bool),
+            not_evaluable_reason="the export has no timed-minutes column "
+            "(notes.total_timed_minutes or services.minutes)",
+        )
+    fail = applicable & np.isnan(nt.minutes[pos])
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    if fail.any():
+        f = np.flatnonzero(fail)
+        lines = _lines(ctx)
+        r = np.flatnonzero(lines.timed)
+        r = r[_first_per(lines.note[r], lines.code_id[r])]
+        codes_txt = _join(lines.note[r], lines.code[r], n, ", ")[pos[f]]
+        evidence[f] = codes_txt
+        message[f] = (
+            "timed codes billed (" + codes_txt + ") but the total timed minutes are not documented"
+        )
+    return _result(idx, fail, message, evidence, applicable)
+
+
+@check_kind("total_time_documented", needs=("notes.total_treatment_minutes",))
+def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Total treatment time documented and not less than the timed minutes."""
+    pos = _positions(ctx, idx)
+    n = len(ctx.notes)
+    if ctx.table("services") is not None:
+        applicable = _per_note(_lines(ctx).note, n)[pos]
+        timed = _note_timed(ctx).minutes[pos]
+    else:
+        applicable = np.ones(len(idx), dtype=bool)
+        timed = _floats(ctx.notes["total_timed_minutes"])[pos]
+    if not ctx.has("notes.total_treatment_minutes"):
+        return outcome(
+            idx,
+            np.zeros(len(idx), bool),
+            applicable=applicable,
+            not_evaluable=np.ones(len(idx), bool),
+            not_evaluable_reason="the export has no total_treatment_minutes column",
+        )
+    total = _floats(ctx.notes["total_treatment_minutes"])[pos]
+    missing = applicable & np.isnan(total)
+    short = applicable & ~np.isnan(total) & ~np.isnan(timed) & (total < timed)
+    message, evidence = _blank(len(idx)), _blank(len(idx))
+    message[missing] = "total treatment time not documented"
+    if short.any():
+        s = np.flatnonzero(short)
+        message[s] = (
+            "total treatment time of "
+            + _num(total[s])
+            + " min is less than the "
+            + _num(timed[s])
+            + " timed minutes"
+        )
+        evidence[s] = "total " + _num(total[s]) + " min; timed " + _num(timed[s]) + " min"
+    return _result(idx, missing | short, message, evidence, applicable)

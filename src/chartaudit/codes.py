@@ -1,0 +1,80 @@
+"""Reference data for billing checks: therapy CPT/HCPCS codes and the Medicare KX thresholds.
+
+Both tables ship as CSV inside `chartaudit.data` (rules are data, not constants in code):
+
+- `cpt_codes.csv`: code, discipline, billing_type, description (our own words), source.
+- `kx_thresholds.csv`: year, threshold_usd, status (verified | secondary), source.
+
+`source` holds keys of /work/shared/reference/domain-rules.md §F (e.g. DYNCHIRO-TIMED) or a
+domain-rules check id (CHK-TX-08). Keys not (yet) in §F:
+  WEBPT-8MIN      WebPT's 8-minute-rule guide (timed vs service-based code lists)
+  MEYER-CODES101  Meyer PT "Codes 101: the 8-minute rule" article
+  CPTA-2011-11    AMA CPT Assistant, Nov 2011, physical medicine Q&A (reproduced by findacode)
+  HNS-MODALITIES  Health Network Solutions' page on supervised modalities
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+import pandas as pd
+
+TIMED = "timed_15min"
+UNTIMED_SERVICE_BASED = "untimed_service_based"
+UNTIMED_PER_SESSION = "untimed_per_session"
+UNTIMED_SUPERVISED_MODALITY = "untimed_supervised_modality"
+GROUP = "group"
+BILLING_TYPES = (
+    TIMED,
+    UNTIMED_SERVICE_BASED,
+    UNTIMED_PER_SESSION,
+    UNTIMED_SUPERVISED_MODALITY,
+    GROUP,
+)
+# Billed once per day whatever the time spent (CHK-TX-08); group codes have their own item.
+UNTIMED_TYPES = (UNTIMED_SERVICE_BASED, UNTIMED_PER_SESSION, UNTIMED_SUPERVISED_MODALITY)
+
+
+def _read(name: str) -> pd.DataFrame:
+    with files("chartaudit.data").joinpath(name).open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+@cache
+def _cpt_codes() -> pd.DataFrame:
+    df = _read("cpt_codes.csv")
+    df["code"] = df["code"].str.strip().str.upper()
+    bad = sorted(set(df["billing_type"]) - set(BILLING_TYPES))
+    if bad or df["code"].duplicated().any():
+        raise ValueError(f"cpt_codes.csv: unknown billing_type {bad} or duplicate code")
+    return df.set_index("code", drop=False)
+
+
+@cache
+def _kx_thresholds() -> pd.DataFrame:
+    df = _read("kx_thresholds.csv")
+    df["year"] = df["year"].astype(int)
+    df["threshold_usd"] = df["threshold_usd"].astype(float)
+    return df.set_index("year", drop=False)
+
+
+def cpt_codes() -> pd.DataFrame:
+    """The therapy code table, indexed by upper-case code (a copy; safe to modify)."""
+    return _cpt_codes().copy()
+
+
+def kx_thresholds() -> pd.DataFrame:
+    """The KX threshold table, indexed by calendar year (a copy; safe to modify)."""
+    return _kx_thresholds().copy()
+
+
+def billing_type(codes: pd.Series) -> pd.Series:
+    """The billing_type of each code (NA for codes not in the table), aligned to `codes`."""
+    return codes.map(_cpt_codes()["billing_type"]).astype(object)
+
+
+def codes_of_type(*types: str) -> list[str]:
+    """Codes whose billing_type is one of `types`."""
+    df = _cpt_codes()
+    return df.index[df["billing_type"].isin(types)].tolist()
