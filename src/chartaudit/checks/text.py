@@ -1,0 +1,1066 @@
+"""Text check kinds: SOAP, skilled language, cloning, goals, discharge and evaluation content.
+
+Phrase lists and section cues are data (``data/phrases.yaml``), matched with RE2 through
+pyarrow over whole columns (one pass per pattern group); clone detection hashes 5-word
+shingles and compares each note only with a few candidates (the patient's previous notes, or
+notes sharing a MinHash band bucket within one therapist), never all pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+
+from ..errors import ChecklistError
+from ..model import TEXT_COLUMNS
+from .registry import CheckOutcome, Param, check_kind, outcome
+
+PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
+NO_TEXT_EXPORTED = "the export has no note text columns"
+NO_TEXT = "the note has no text in the export"
+SHINGLE_WORDS = 5
+SOAP_SECTIONS = ("subjective", "objective", "assessment", "plan")
+SOAP_LABELS = {
+    "subjective": "subjective (patient report)",
+    "objective": "objective/interventions",
+    "assessment": "assessment",
+    "plan": "plan",
+}
+INDICATOR_LABELS = {
+    "parameters": "parameters (sets/reps/load/distance/time)",
+    "cueing": "cueing type and level",
+    "assist_level": "assist level",
+    "progression": "task progression or modification",
+    "patient_response": "patient response",
+    "clinical_reasoning": "clinical reasoning tied to a goal or impairment",
+    "education_teach_back": "education with teach-back",
+}
+GOAL_PARTS = ("actor", "activity", "condition", "measure", "time_frame")
+GOAL_PART_LABELS = {
+    "actor": "actor",
+    "activity": "functional activity",
+    "condition": "condition",
+    "measure": "measurable criterion",
+    "time_frame": "time frame",
+}
+DISCHARGE_PARTS = ("goal_status", "reason", "plan")
+DISCHARGE_LABELS = {
+    "goal_status": "goal status (met / not met)",
+    "reason": "reason for discharge",
+    "plan": "discharge plan (HEP, referrals, follow-up)",
+}
+EVAL_PARTS = ("diagnosis", "function", "prognosis")
+EVAL_LABELS = {
+    "diagnosis": "diagnosis or condition",
+    "function": "prior level of function, onset or current function",
+    "prognosis": "prognosis with a time frame",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Phrase data and vectorised matching
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def phrases() -> dict[str, Any]:
+    """The built-in phrase lists (data/phrases.yaml)."""
+    with PHRASES_PATH.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def combine(patterns: list[str] | str) -> str:
+    """One alternation of several regular expressions."""
+    if isinstance(patterns, str):
+        return patterns
+    return "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+
+
+def check_patterns(patterns: list[str] | str, param: str) -> None:
+    """Raise ChecklistError naming `param` when a pattern is not a valid RE2 expression."""
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        try:
+            pc.match_substring_regex(pa.array([""]), pattern, ignore_case=True)
+        except (pa.ArrowInvalid, TypeError) as exc:
+            raise ChecklistError(
+                f"params.{param}: invalid pattern {pattern!r}: {exc}",
+                fix="use RE2 syntax (no look-arounds or back-references)",
+            ) from None
+
+
+def matches(arr: pa.Array, patterns: list[str] | str) -> np.ndarray:
+    """Boolean array: which texts contain a match of any pattern (case-insensitive)."""
+    if len(arr) == 0:
+        return np.zeros(0, dtype=bool)
+    hit = pc.match_substring_regex(arr, combine(patterns), ignore_case=True)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def first_match(arr: pa.Array, patterns: list[str] | str) -> pd.Series:
+    """The first match of any pattern exactly as written in each text, NA when none."""
+    if len(arr) == 0:
+        return pd.Series([], dtype=object)
+    found = pc.extract_regex(arr, "(?i)(?P<m>" + combine(patterns) + ")")
+    values = pc.struct_field(found, [0]).to_numpy(zero_copy_only=False).astype(object)
+    valid = found.is_valid().to_numpy(zero_copy_only=False)
+    values[~valid] = None
+    return pd.Series(values, dtype=object)
+
+
+def to_arrow(series: pd.Series) -> pa.Array:
+    return pa.array(series.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+
+
+def text_exported(ctx) -> bool:
+    """True when the export supplied at least one narrative column."""
+    return any(ctx.has(f"notes.{c}") for c in TEXT_COLUMNS)
+
+
+def narrative(ctx) -> pd.Series:
+    """Each note's narrative (S/O/A/P and note_text joined), '' when none, as object strings."""
+
+    def build() -> pd.Series:
+        notes = ctx.notes
+        if "narrative" in notes.columns:  # the loader always derives it
+            return notes["narrative"].fillna("").astype(str).astype(object)
+        return _join_columns(notes, [c for c in TEXT_COLUMNS if c in notes.columns])
+
+    return ctx.cached("text.narrative", build)
+
+
+def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """The filled columns of each row joined with newlines ('' when none), vectorised."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    for col in cols:
+        part = frame[col].where(filled(frame[col]), "").astype(str)
+        out = out.str.cat(part, sep="\n")
+    return out.str.strip().astype(object)
+
+
+def narrative_arrow(ctx) -> pa.Array:
+    return ctx.cached("text.narrative_arrow", lambda: to_arrow(narrative(ctx)))
+
+
+def positions(ctx, idx: pd.Index) -> np.ndarray:
+    return ctx.notes.index.get_indexer(idx)
+
+
+def text_of(ctx, idx: pd.Index) -> pa.Array:
+    """Arrow narratives of the notes in idx (in idx order)."""
+    return narrative_arrow(ctx).take(pa.array(positions(ctx, idx), type=pa.int64()))
+
+
+def blank_text(ctx, idx: pd.Index) -> np.ndarray:
+    """True for notes in idx whose narrative is empty."""
+    text = pd.Series(narrative(ctx).to_numpy()[positions(ctx, idx)], dtype=object)
+    return text.str.strip().eq("").to_numpy(dtype=bool)
+
+
+def filled(series: pd.Series) -> pd.Series:
+    """True where a text column holds something other than blanks."""
+    return series.notna() & series.astype(str).str.strip().ne("")
+
+
+def join_labels(flags: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
+    """'a, b' for the True columns of each row (rows of a boolean frame)."""
+    if flags.empty:
+        return pd.Series([], index=flags.index, dtype=object)
+    names = pd.Series([labels[c] + ", " for c in flags.columns], index=flags.columns)
+    return flags.astype(object).dot(names).str.rstrip(", ")
+
+
+def not_evaluable_for_text(ctx, idx: pd.Index) -> tuple[np.ndarray, pd.Series | str]:
+    """(mask, reason) for notes whose text cannot be judged."""
+    if not text_exported(ctx):
+        return np.ones(len(idx), dtype=bool), NO_TEXT_EXPORTED
+    return blank_text(ctx, idx), NO_TEXT
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-SOAP
+# --------------------------------------------------------------------------------------------
+
+
+@check_kind(
+    "soap_sections",
+    params={
+        "required": Param(
+            list,
+            list(SOAP_SECTIONS),
+            help="sections a note must carry: subjective, objective, assessment, plan",
+        ),
+    },
+)
+def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Treatment notes carry subjective, objective/interventions, assessment and plan content."""
+    required = list(params["required"])
+    unknown = [s for s in required if s not in SOAP_SECTIONS]
+    if unknown:
+        raise ChecklistError(f"params.required: unknown section(s) {', '.join(unknown)}")
+    notes = ctx.notes.loc[idx]
+    arr = text_of(ctx, idx)
+    cues = phrases()["soap"]
+    missing = pd.DataFrame(index=idx)
+    for section in required:
+        from_column = ctx.has(f"notes.{section}") & filled(notes[section]).to_numpy()
+        missing[section] = ~(from_column | matches(arr, cues[section]))
+    ne, reason = not_evaluable_for_text(ctx, idx)
+    fail = missing.any(axis=1).to_numpy() & ~ne
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if fail.any():
+        names = join_labels(missing[fail], SOAP_LABELS)
+        message[fail] = "No " + names.str.replace(", ", " / ", regex=False) + " content found"
+        evidence[fail] = "missing: " + names
+    return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-SKILLED
+# --------------------------------------------------------------------------------------------
+
+
+@check_kind(
+    "skilled_language",
+    params={
+        "stock_phrases": Param(
+            list, None, help="unskilled stock phrases (regular expressions); default: phrases.yaml"
+        ),
+        "skilled_indicators": Param(
+            dict,
+            None,
+            help="kind of skilled content -> list of patterns; default: phrases.yaml",
+        ),
+        "min_skilled_indicators": Param(
+            int, 2, help="kinds of skilled content a note with a stock phrase needs"
+        ),
+        "fail_without_indicators": Param(
+            bool, True, help="fail a note with no skilled content even without a stock phrase"
+        ),
+    },
+)
+def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Notes show skilled care; stock phrases ("tolerated treatment well") need skilled content."""
+    data = phrases()
+    stock = params["stock_phrases"] or data["stock_phrases"]
+    indicators = params["skilled_indicators"] or data["skilled_indicators"]
+    check_patterns(stock, "stock_phrases")
+    for kind, patterns in indicators.items():
+        check_patterns(patterns, f"skilled_indicators.{kind}")
+    need = int(params["min_skilled_indicators"])
+    arr = text_of(ctx, idx)
+    kinds = pd.DataFrame(
+        {kind: matches(arr, patterns) for kind, patterns in indicators.items()}, index=idx
+    )
+    count = kinds.sum(axis=1).to_numpy()
+    phrase = first_match(arr, stock)
+    phrase.index = idx
+    has_phrase = phrase.notna().to_numpy()
+    fail = (has_phrase & (count < need)) | (bool(params["fail_without_indicators"]) & (count == 0))
+    ne, reason = not_evaluable_for_text(ctx, idx)
+    fail &= ~ne
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    with_phrase = fail & has_phrase
+    if with_phrase.any():
+        labels = {k: INDICATOR_LABELS.get(k, k.replace("_", " ")) for k in kinds.columns}
+        found = join_labels(kinds[with_phrase], labels)
+        n = count[with_phrase]
+        quoted = 'Stock phrase "' + phrase[with_phrase] + '"'
+        message[with_phrase] = np.where(
+            n == 0,
+            quoted + f" and no skilled content (at least {need} kinds needed)",
+            quoted + " with " + n.astype(str) + f" of the {need} kinds of skilled content needed"
+            " (found: " + found + ")",
+        )
+        evidence[with_phrase] = phrase[with_phrase]
+    bare = fail & ~has_phrase
+    if bare.any():
+        message[bare] = (
+            "No skilled content: no parameters, cueing or assist level, progression, "
+            "patient response, clinical reasoning or teach-back"
+        )
+        evidence[bare] = "0 kinds of skilled content"
+    return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
+
+
+# --------------------------------------------------------------------------------------------
+# Shingles and clone detection
+# --------------------------------------------------------------------------------------------
+
+# MinHash (32 values) estimates within this margin below the threshold are checked exactly.
+_ESTIMATE_MARGIN = 0.3
+_SHINGLE_MULT = np.uint64(1099511628211)
+
+
+def normalise_for_compare(text: pd.Series) -> pa.Array:
+    """Lower-case words and numbers only; dates become one token so a new date is no change."""
+    low = pc.utf8_lower(to_arrow(text))
+    dates = r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b"  # not 3/10 pain
+    low = pc.replace_substring_regex(low, dates, " date ")
+    low = pc.replace_substring_regex(low, r"[^a-z0-9]+", " ")
+    return pc.utf8_trim_whitespace(low)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """Well-mixed 64-bit hashes of integers (SplitMix64 finaliser)."""
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+class Shingles:
+    """5-word shingle hashes of a list of texts, in text order (CSR layout), with MinHash.
+
+    `hashes[ptr[i]:ptr[i+1]]` are text i's shingle hashes (repeats kept), `words[i]` its word
+    count and `digest[i]` a code equal for texts whose normalised form is identical.
+    """
+
+    PERMUTATIONS = 32
+
+    def __init__(self, text: pd.Series, k: int = SHINGLE_WORDS):
+        norm = normalise_for_compare(text)
+        n = len(norm)
+        self.n = n
+        self.digest = pc.dictionary_encode(norm).indices.to_numpy(zero_copy_only=False)
+        tokens = pc.ascii_split_whitespace(norm)  # only [a-z0-9 ] is left
+        lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
+        lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
+        flat = pc.list_flatten(tokens)
+        word = pc.greater(pc.binary_length(flat), 0)  # "" splits into one empty token
+        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        owner = owner[word.to_numpy(zero_copy_only=False)]
+        self.words = np.bincount(owner, minlength=n).astype(np.int64)
+        codes = pc.dictionary_encode(pc.filter(flat, word)).indices
+        h = _splitmix(codes.to_numpy(zero_copy_only=False))
+        m = len(h) - k + 1
+        if m <= 0:
+            self.owner = np.zeros(0, dtype=np.int64)
+            self.hashes = np.zeros(0, dtype=np.uint64)
+        else:
+            sh = np.zeros(m, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                for j in range(k):
+                    sh = sh * _SHINGLE_MULT + h[j : j + m]
+            valid = owner[k - 1 :] == owner[:m]
+            self.owner, self.hashes = owner[:m][valid], sh[valid]
+        self.count = np.bincount(self.owner, minlength=n).astype(np.int64)
+        self.ptr = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
+        self._signature: np.ndarray | None = None
+
+    def _gather(self, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
+        lens = self.count[texts]
+        total = int(lens.sum())
+        pair = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        starts = np.repeat(self.ptr[texts] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        hashes = self.hashes[starts + np.arange(total, dtype=np.int64)]
+        keys = hashes ^ _splitmix(pair)
+        keys, first = np.unique(keys, return_index=True)
+        return pair[first], keys
+
+    def jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Exact shingle Jaccard similarity of texts a[p] and b[p] for every pair p."""
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        if len(a) == 0:
+            return np.zeros(0)
+        pair_a, keys_a = self._gather(a)
+        pair_b, keys_b = self._gather(b)
+        at = np.searchsorted(keys_b, keys_a)
+        hit = (at < len(keys_b)) & (keys_b[np.minimum(at, len(keys_b) - 1)] == keys_a)
+        inter = np.bincount(pair_a[hit], minlength=len(a)).astype("float64")
+        union = np.bincount(pair_a, minlength=len(a)) + np.bincount(pair_b, minlength=len(a))
+        union = union - inter
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(union > 0, inter / union, 0.0)
+
+    def signature(self) -> np.ndarray:
+        """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows."""
+        if self._signature is None:
+            rng = np.random.default_rng(20261)
+            perms = self.PERMUTATIONS
+            mult = rng.integers(1, 2**63, size=perms, dtype=np.uint64) | np.uint64(1)
+            add = rng.integers(0, 2**63, size=perms, dtype=np.uint64)
+            sig = np.full((self.n, perms), np.iinfo(np.uint32).max, dtype=np.uint32)
+            has = np.flatnonzero(self.count > 0)
+            if len(has):
+                starts = self.ptr[has]
+                mixed = np.empty_like(self.hashes)
+                with np.errstate(over="ignore"):
+                    for j in range(perms):
+                        np.multiply(self.hashes, mult[j], out=mixed)
+                        np.add(mixed, add[j], out=mixed)
+                        low = np.minimum.reduceat(mixed, starts)
+                        sig[has, j] = (low >> np.uint64(32)).astype(np.uint32)
+            self._signature = sig
+        return self._signature
+
+    def estimate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """MinHash estimate of the Jaccard similarity of texts a[p] and b[p]."""
+        sig = self.signature()
+        return (sig[a] == sig[b]).mean(axis=1)
+
+
+def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
+    """The exported columns among `sections` (empty: compare the whole narrative)."""
+    return [c for c in sections or [] if c in ctx.notes.columns and ctx.has(f"notes.{c}")]
+
+
+def _compare_text(ctx, cols: list[str]) -> pd.Series:
+    """Text compared for cloning: the given columns where the note has them, else narrative."""
+    text = narrative(ctx)
+    if not cols:
+        return text
+    joined = _join_columns(ctx.notes, cols)
+    return joined.where(joined != "", text).astype(object)
+
+
+def shingles(ctx, sections: list[str] | None = None) -> Shingles:
+    """Shingles of the compared text, cached per run and column choice."""
+    cols = _compare_columns(ctx, sections)
+    key = "text.shingles:" + ",".join(cols or ["narrative"])
+    return ctx.cached(key, lambda: Shingles(_compare_text(ctx, cols)))
+
+
+def _compared_label(ctx, sections: list[str] | None) -> str:
+    """What the clone checks compared, for messages: "Narrative" or e.g. "Assessment/plan"."""
+    cols = _compare_columns(ctx, sections)
+    return "/".join(cols).capitalize() if cols else "Narrative"
+
+
+def _date_text(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").fillna("undated")
+
+
+@check_kind(
+    "cloned_within_patient",
+    params={
+        "threshold": Param(
+            float, 0.7, help="5-word shingle Jaccard similarity at or above which a note is cloned"
+        ),
+        "window": Param(int, 3, help="how many of the patient's previous notes to compare with"),
+        "min_words": Param(int, 20, help="notes shorter than this are not compared"),
+        "sections": Param(
+            list, None, help="compare only these columns (e.g. [assessment, plan]); default: all"
+        ),
+    },
+)
+def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """A note is not (nearly) identical to an earlier note of the same patient and discipline."""
+    threshold = float(params["threshold"])
+    window = max(int(params["window"]), 1)
+    sections = params["sections"]
+    sh = shingles(ctx, sections)
+    notes = ctx.notes
+    n = len(notes)
+    group = pd.MultiIndex.from_arrays(
+        [notes["patient_id"].fillna("").astype(str), notes["discipline"].fillna("").astype(str)]
+    )
+    group_code = pd.factorize(group)[0]
+    order = np.lexsort(
+        (np.arange(n), notes["date_of_service"].to_numpy(dtype="datetime64[ns]"), group_code)
+    )
+    comparable = sh.words >= int(params["min_words"])
+    best_sim = np.zeros(n)
+    best_prev = np.full(n, -1, dtype=np.int64)
+    # Exact duplicates anywhere earlier in the patient's history (not only the window).
+    frame = pd.DataFrame({"g": group_code[order], "d": sh.digest[order], "pos": order})
+    prev_same = frame.groupby(["g", "d"], sort=False)["pos"].shift(1)
+    exact = prev_same.notna().to_numpy() & comparable[order]
+    best_sim[order[exact]] = 1.0
+    best_prev[order[exact]] = prev_same[exact].astype(np.int64).to_numpy()
+    # Near duplicates: shingle Jaccard against the previous `window` notes of the group.
+    a_list, b_list = [], []
+    for d in range(1, min(window, n - 1) + 1):
+        a, b = order[d:], order[:-d]
+        ok = (group_code[a] == group_code[b]) & comparable[a] & comparable[b]
+        a_list.append(a[ok])
+        b_list.append(b[ok])
+    if a_list:
+        a = np.concatenate(a_list)
+        b = np.concatenate(b_list)
+        # MinHash estimates pick the candidates; the exact Jaccard decides.
+        likely = sh.estimate(a, b) >= threshold - _ESTIMATE_MARGIN
+        a, b = a[likely], b[likely]
+        sim = sh.jaccard(a, b)
+        pairs = pd.DataFrame({"a": a, "b": b, "sim": sim})
+        pairs = pairs[(pairs["sim"] >= threshold) & (best_prev[pairs["a"]] < 0)]
+        # Highest similarity wins; on ties the most recent earlier note (b later in order).
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        pairs = pairs.assign(r=rank[pairs["b"]]).sort_values(["a", "sim", "r"])
+        pairs = pairs.drop_duplicates("a", keep="last")
+        best_sim[pairs["a"].to_numpy()] = pairs["sim"].to_numpy()
+        best_prev[pairs["a"].to_numpy()] = pairs["b"].to_numpy()
+    pos = positions(ctx, idx)
+    ne, reason = not_evaluable_for_text(ctx, idx)
+    applicable = comparable[pos] | ne
+    fail = (best_prev[pos] >= 0) & ~ne
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if fail.any():
+        prev = best_prev[pos[fail]]
+        prev_id = notes["note_id"].to_numpy()[prev].astype(str)
+        prev_date = _date_text(notes["date_of_service"].iloc[prev]).to_numpy()
+        sim = best_sim[pos[fail]]
+        pct = np.floor(sim * 100).astype(int).astype(str)
+        same = sim >= 1.0
+        ev = np.where(
+            same,
+            "identical to note " + prev_id + " of " + prev_date,
+            "similarity " + np.char.mod("%.2f", sim) + " to note " + prev_id + " of " + prev_date,
+        )
+        what = _compared_label(ctx, sections)
+        msg = np.where(
+            same,
+            what + " is identical to the patient's note of " + prev_date + " (" + prev_id + ")",
+            what
+            + " is "
+            + pct
+            + "% the same as the patient's note of "
+            + prev_date
+            + " ("
+            + prev_id
+            + "; 5-word shingles)",
+        )
+        message[fail] = msg
+        evidence[fail] = ev
+    return outcome(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=applicable,
+        not_evaluable=ne,
+        not_evaluable_reason=reason,
+    )
+
+
+_BANDS, _ROWS = 10, 3  # 30 of the 32 MinHash values; P(candidate | J=0.7) = 0.985
+
+
+def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbours: int):
+    """Candidate (a, b) note pairs: same therapist, different patient, shared MinHash band bucket,
+    within `days` of each other; each note is paired with the nearest other-patient runs only."""
+    notes = ctx.notes
+    cand = np.flatnonzero(comparable)
+    if len(cand) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    sig = sh.signature()[cand]
+    therapist = pd.factorize(
+        notes["therapist_id"].fillna(notes["therapist"]).fillna("").astype(str)
+    )[0][cand]
+    patient = pd.factorize(notes["patient_id"].fillna("").astype(str))[0][cand]
+    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")[cand]
+    day = (dates.astype("datetime64[D]").astype(np.int64)).astype(np.int64)
+    out_a, out_b = [], []
+    for band in range(_BANDS):
+        block = sig[:, band * _ROWS : (band + 1) * _ROWS]
+        bucket = np.zeros(len(cand), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(_ROWS):
+                bucket = bucket * _SHINGLE_MULT + block[:, j].astype(np.uint64)
+        order = np.lexsort((np.arange(len(cand)), day, bucket, therapist))
+        t_o, b_o, p_o, d_o = therapist[order], bucket[order], patient[order], day[order]
+        same_bucket = np.zeros(len(order), dtype=bool)
+        same_bucket[1:] = (t_o[1:] == t_o[:-1]) & (b_o[1:] == b_o[:-1])
+        run_start = ~same_bucket.copy()
+        run_start[1:] |= p_o[1:] != p_o[:-1]
+        run_id = np.cumsum(run_start) - 1
+        run_last = np.r_[np.flatnonzero(run_start)[1:] - 1, len(order) - 1]
+        bucket_id = np.cumsum(~same_bucket) - 1
+        for d in range(1, neighbours + 1):
+            prev_run = run_id - d
+            ok = prev_run >= 0
+            j = np.where(ok, run_last[np.clip(prev_run, 0, None)], 0)
+            ok &= bucket_id[j] == bucket_id
+            ok &= p_o[j] != p_o
+            ok &= (d_o - d_o[j]) <= days
+            out_a.append(cand[order[ok]])
+            out_b.append(cand[order[j[ok]]])
+    a = np.concatenate(out_a)
+    b = np.concatenate(out_b)
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+@check_kind(
+    "cloned_across_patients",
+    params={
+        "threshold": Param(
+            float, 0.7, help="5-word shingle Jaccard similarity at or above which text is cloned"
+        ),
+        "days": Param(int, 30, help="compare notes written within this many days of each other"),
+        "min_words": Param(int, 20, help="texts shorter than this are not compared"),
+        "sections": Param(
+            list,
+            ["assessment", "plan"],
+            help="columns compared when exported; notes without them use the whole narrative",
+        ),
+        "neighbours": Param(int, 3, help="other-patient candidates examined per note and bucket"),
+    },
+)
+def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """The same therapist does not write the same narrative for different patients."""
+    threshold = float(params["threshold"])
+    sections = params["sections"]
+    sh = shingles(ctx, sections)
+    notes = ctx.notes
+    n = len(notes)
+    comparable = sh.words >= int(params["min_words"])
+    a, b = _across_pairs(ctx, sh, comparable, int(params["days"]), int(params["neighbours"]))
+    best_sim = np.zeros(n)
+    best_other = np.full(n, -1, dtype=np.int64)
+    if len(a):
+        likely = sh.estimate(a, b) >= threshold - _ESTIMATE_MARGIN
+        a, b = a[likely], b[likely]
+        sim = sh.jaccard(a, b)
+        keep = sim >= threshold
+        pairs = pd.DataFrame(
+            {
+                "note": np.r_[a[keep], b[keep]],
+                "other": np.r_[b[keep], a[keep]],
+                "sim": np.r_[sim[keep], sim[keep]],
+            }
+        )
+        pairs = pairs.sort_values(["note", "sim"]).drop_duplicates("note", keep="last")
+        best_sim[pairs["note"].to_numpy()] = pairs["sim"].to_numpy()
+        best_other[pairs["note"].to_numpy()] = pairs["other"].to_numpy()
+    pos = positions(ctx, idx)
+    ne, reason = not_evaluable_for_text(ctx, idx)
+    applicable = comparable[pos] | ne
+    fail = (best_other[pos] >= 0) & ~ne
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if fail.any():
+        other = best_other[pos[fail]]
+        other_id = notes["note_id"].to_numpy()[other].astype(str)
+        other_date = _date_text(notes["date_of_service"].iloc[other]).to_numpy()
+        sim = best_sim[pos[fail]]
+        what = _compared_label(ctx, sections)
+        same = sim >= 1.0
+        message[fail] = np.where(
+            same,
+            what
+            + " is identical to another patient's note by the same therapist ("
+            + other_id
+            + ", "
+            + other_date
+            + ")",
+            what
+            + " is "
+            + np.floor(sim * 100).astype(int).astype(str)
+            + "% the same as another patient's note by the same therapist ("
+            + other_id
+            + ", "
+            + other_date
+            + ")",
+        )
+        evidence[fail] = np.where(
+            same,
+            "same text as note " + other_id + " of " + other_date + " (another patient)",
+            "similarity "
+            + np.char.mod("%.2f", sim)
+            + " to note "
+            + other_id
+            + " of "
+            + other_date
+            + " (another patient)",
+        )
+    return outcome(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=applicable,
+        not_evaluable=ne,
+        not_evaluable_reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Goals (DOC-GOALS-MEASURABLE)
+# --------------------------------------------------------------------------------------------
+
+_HEADER_LINE = (
+    r"^\s*(?P<head>[A-Za-z][A-Za-z0-9 /&()'’,.\-]{0,80}?)\s*:\s*(?P<rest>.*)$"
+    # An upper-case line without a colon ("FUNCTIONAL OUTCOMES OF TREATMENT") is a header too.
+    r"|^\s*(?P<caps>[A-Z][A-Z0-9 /&()'’,\-]{2,80})\s*$"
+)
+_TIME_FRAME_LINE = r"(?i)^\s*(?:time\s*frames?|target date|due)\s*:"
+_ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)"
+_ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
+
+
+def goal_statements(text: pd.Series) -> pd.DataFrame:
+    """Goal statements found under goal headers in note text, one row per goal.
+
+    Recognises sections such as "SHORT-TERM GOALS TO BE COMPLETED IN 3 WEEKS:", "LTG (8 weeks):",
+    "Goals:" (not "Patient's goal:"); a section ends at the next header or a blank line after
+    its first item. Columns: ``row`` (index label of the text), ``goal`` (as written, without
+    its number), ``header`` and ``section_time_frame`` (the header or a "Time frame:" line of
+    the section gives a time frame).
+    """
+    columns = ["row", "goal", "header", "section_time_frame"]
+    text = pd.Series(text).fillna("").astype(str)
+    # Only notes with a line that starts like a goal header go through the line parser.
+    quick = matches(
+        to_arrow(text),
+        r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b",
+    )
+    cand = text[quick]
+    if cand.empty:
+        return pd.DataFrame(columns=columns)
+    lines = cand.str.split(r"\r\n|\r|\n", regex=True).explode()
+    df = pd.DataFrame({"row": lines.index, "line": lines.fillna("").astype(str).to_numpy()})
+    hdr = df["line"].str.extract(_HEADER_LINE)
+    is_tf = df["line"].str.contains(_TIME_FRAME_LINE, regex=True)
+    head = hdr["head"].fillna(hdr["caps"])
+    is_header = (
+        head.notna()
+        & ~is_tf
+        & (head.fillna("").str.count(r"\s+") < 12)
+        & ~head.fillna("").str.contains(r"(?i)\b(?:will|is to|are to)\b", regex=True)
+    ).to_numpy()
+    blank = df["line"].str.strip().eq("").to_numpy()
+    row_code = pd.factorize(df["row"])[0]
+    hdr_sec = pd.Series(is_header).groupby(row_code).cumsum().to_numpy()
+    item = ~blank & ~is_header & ~is_tf.to_numpy()
+    items_since = pd.Series(item).groupby([row_code, hdr_sec]).cumsum().to_numpy()
+    brk = is_header | (blank & (items_since > 0))
+    sec = pd.Series(brk).groupby(row_code).cumsum().to_numpy()
+    sec_head = (
+        head.where(is_header).groupby([row_code, sec]).transform("first").fillna("").str.strip()
+    )
+    goal_re = phrases()["goal_section_header"]
+    is_goal = sec_head.str.contains(goal_re, flags=re.IGNORECASE, regex=True).to_numpy()
+    tf_pat = phrases()["goal_parts"]["time_frame"]
+    tf_hit = matches(to_arrow(df["line"]), tf_pat) & (is_header | is_tf.to_numpy())
+    sec_tf = pd.Series(tf_hit).groupby([row_code, sec]).transform("any").to_numpy()
+    item_text = df["line"].where(~is_header, hdr["rest"]).fillna("")
+    keep = is_goal & ~is_tf.to_numpy() & item_text.str.strip().ne("").to_numpy()
+    goals = pd.DataFrame(
+        {
+            "row": df["row"].to_numpy()[keep],
+            "goal": item_text.to_numpy()[keep],
+            "header": sec_head.to_numpy()[keep],
+            "section_time_frame": sec_tf[keep],
+        }
+    )
+    if goals.empty:
+        return pd.DataFrame(columns=columns)
+    goals["goal"] = goals["goal"].str.split(_ITEM_SPLIT, regex=True)
+    goals = goals.explode("goal")
+    goals["goal"] = goals["goal"].str.replace(_ITEM_BULLET, "", regex=True).str.strip()
+    statement = goals["goal"].str.contains(phrases()["goal_not_a_goal"], flags=re.I, regex=True)
+    goals = goals[(goals["goal"].str.count(r"\w+") >= 2) & ~statement]
+    return goals[columns].reset_index(drop=True)
+
+
+def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> pd.DataFrame:
+    """Which of actor, functional activity, condition, measurable criterion and time frame
+    each goal states (boolean frame aligned to `goals`)."""
+    parts = phrases()["goal_parts"]
+    arr = to_arrow(pd.Series(goals))
+    out = pd.DataFrame(index=pd.Series(goals).index)
+    for part in GOAL_PARTS:
+        out[part] = matches(arr, parts[part])
+    if time_frame_known is not None:
+        out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
+    return out
+
+
+def _shorten(text: pd.Series, width: int = 90) -> pd.Series:
+    text = text.astype(str).str.replace(r"\s+", " ", regex=True).str.strip()
+    long = text.str.len() > width
+    return text.where(~long, text.str.slice(0, width - 1) + "…")
+
+
+@check_kind(
+    "goals_measurable",
+    params={
+        "require": Param(
+            list,
+            ["actor", "activity", "measure", "time_frame"],
+            help="goal parts required: actor, activity, condition, measure, time_frame",
+        ),
+        "require_goals_on": Param(
+            list, ["evaluation"], help="note types that fail when they set no goals at all"
+        ),
+    },
+)
+def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Goals state who will do what functional activity, how well (measurably) and by when."""
+    require = list(params["require"])
+    unknown = [p for p in require if p not in GOAL_PARTS]
+    if unknown:
+        raise ChecklistError(f"params.require: unknown goal part(s) {', '.join(unknown)}")
+    notes = ctx.notes
+    pos = positions(ctx, idx)
+    goals = note_goals(ctx, pos)
+    missing = ~goals[require]
+    goals = goals.assign(bad=missing.any(axis=1).to_numpy())
+    per_note = goals.groupby("pos").agg(n=("bad", "size"), bad=("bad", "sum"))
+    n_goals = per_note["n"].reindex(pos, fill_value=0).to_numpy()
+    n_bad = per_note["bad"].reindex(pos, fill_value=0).to_numpy()
+    goals_table = ctx.table("goals") is not None
+    text_ok = text_exported(ctx)
+    blank = blank_text(ctx, idx) if text_ok else np.ones(len(idx), dtype=bool)
+    ne = (n_goals == 0) & (not goals_table) & blank
+    note_type = notes["note_type"].to_numpy()[pos]
+    must_have = np.isin(note_type, list(params["require_goals_on"]))
+    none_set = (n_goals == 0) & must_have & ~ne
+    applicable = (n_goals > 0) | must_have | ne
+    fail = (n_bad > 0) | none_set
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if none_set.any():
+        message[none_set] = "No goals documented (no goals rows and no goal section in the note)"
+        evidence[none_set] = "no goals"
+    if (n_bad > 0).any():
+        bad = goals[goals["bad"]].copy()
+        bad_missing = missing.loc[bad.index]
+        lacks = join_labels(bad_missing, GOAL_PART_LABELS)
+        bad["desc"] = '"' + _shorten(bad["goal"]) + '" (missing ' + lacks + ")"
+        bad["rank"] = bad.groupby("pos").cumcount()
+        shown = bad[bad["rank"] < 3].groupby("pos")["desc"].agg("; ".join)
+        first = bad.groupby("pos")["goal"].first()
+        has_bad = n_bad > 0
+        label = pd.Series(pos[has_bad], index=idx[has_bad])
+        more = n_bad[has_bad] - 3
+        extra = np.where(more > 0, " … and " + more.astype(str) + " more", "")
+        message[has_bad] = (
+            n_bad[has_bad].astype(str)
+            + " of "
+            + n_goals[has_bad].astype(str)
+            + " goals not measurable/functional: "
+            + label.map(shown).to_numpy()
+            + extra
+        )
+        evidence[has_bad] = label.map(first).str.strip().to_numpy()
+    return outcome(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=applicable,
+        not_evaluable=ne,
+        not_evaluable_reason=(
+            "the export has no goals table and the note has no text"
+            if text_ok
+            else "the export has neither a goals table nor note text"
+        ),
+    )
+
+
+def _with_parts(pos: np.ndarray, goal: pd.Series, parts: pd.DataFrame, source: str):
+    frame = pd.DataFrame({"pos": pos, "goal": goal.to_numpy(), "source": source})
+    return pd.concat([frame, parts.reset_index(drop=True)], axis=1)
+
+
+def _table_goals(ctx) -> pd.DataFrame:
+    """Goals-table rows attributed to notes (rows without a note: the episode's first eval)."""
+    notes = ctx.notes
+    table = ctx.table("goals")
+    if table is None or not len(table):
+        return _with_parts(
+            np.zeros(0, np.int64), pd.Series([], dtype=object), goal_parts(pd.Series([])), "goals"
+        )
+    g = table[filled(table["text"])]
+    pos = pd.to_numeric(g["note_idx"], errors="coerce")
+    lost = pos.isna() & g["episode_id"].notna()
+    if lost.any():
+        evals = notes["note_type"].isin(["evaluation", "re_evaluation"]).to_numpy()
+        first = (
+            pd.DataFrame(
+                {
+                    "episode": notes["episode_id"].to_numpy()[evals],
+                    "date": notes["date_of_service"].to_numpy()[evals],
+                    "pos": np.flatnonzero(evals),
+                }
+            )
+            .sort_values(["date", "pos"])
+            .drop_duplicates("episode")
+            .set_index("episode")["pos"]
+        )
+        pos = pos.where(~lost, g["episode_id"].map(first))
+    g, pos = g[pos.notna()], pos[pos.notna()].astype(np.int64)
+    parts = goal_parts(g["text"], g["target_date"].notna().to_numpy())
+    parts["measure"] |= filled(g["target"]).to_numpy()  # a structured target is a criterion
+    return _with_parts(pos.to_numpy(), g["text"], parts, "goals")
+
+
+def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
+    """Goals attributed to notes (all, or those at row positions `pos`), with their parts.
+
+    Goals-table rows come first; a note without any falls back to the goal sections of its
+    text. Columns: pos (row position of the note), goal, source ('goals' | 'text') and one
+    boolean column per goal part.
+    """
+    from_table = ctx.cached("text.table_goals", lambda: _table_goals(ctx))
+    wanted = np.arange(len(ctx.notes)) if pos is None else np.unique(pos)
+    frames = [from_table[from_table["pos"].isin(wanted)]]
+    if text_exported(ctx):
+        wanted = wanted[~np.isin(wanted, from_table["pos"].to_numpy())]
+        found = goal_statements(narrative(ctx).iloc[wanted])
+        if len(found):
+            parts = goal_parts(found["goal"], found["section_time_frame"].to_numpy())
+            at = ctx.notes.index.get_indexer(found["row"])
+            frames.append(_with_parts(at, found["goal"], parts, "text"))
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"pos": np.int64, **{p: bool for p in GOAL_PARTS}})
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-DISCHARGE
+# --------------------------------------------------------------------------------------------
+
+
+@check_kind(
+    "discharge_content",
+    params={
+        "require": Param(
+            list, list(DISCHARGE_PARTS), help="discharge summary parts: goal_status, reason, plan"
+        ),
+        "inactive_days": Param(
+            int,
+            60,
+            help="an episode with no visit for this many days before the audit date and no "
+            "discharge summary fails on its last note (0 turns this off)",
+        ),
+    },
+)
+def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Discharge summaries state goal status, reason and plan; inactive episodes get one."""
+    require = list(params["require"])
+    unknown = [p for p in require if p not in DISCHARGE_PARTS]
+    if unknown:
+        raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
+    notes = ctx.notes
+    pos = positions(ctx, idx)
+    is_dc = notes["note_type"].to_numpy()[pos] == "discharge"
+    arr = text_of(ctx, idx)
+    cues = phrases()["discharge"]
+    present = pd.DataFrame({p: matches(arr, cues[p]) for p in require}, index=idx)
+    goals = ctx.table("goals")
+    if "goal_status" in require and goals is not None and len(goals):
+        with_status = pd.to_numeric(goals["note_idx"][goals["status"].notna()], errors="coerce")
+        present["goal_status"] |= np.isin(pos, with_status.dropna().astype(np.int64).to_numpy())
+    ne_text, reason = not_evaluable_for_text(ctx, idx)
+    ne = is_dc & ne_text
+    missing = ~present
+    content_fail = is_dc & missing.any(axis=1).to_numpy() & ~ne
+    # Episodes gone quiet without a discharge summary fail on their last note.
+    days = int(params["inactive_days"])
+    stale_last = np.zeros(len(notes), dtype=bool)
+    last_date = pd.Series(pd.NaT, index=notes.index)
+    if days > 0 and len(notes):
+        episode = notes["episode_id"].fillna("").astype(str).to_numpy()
+        order = np.lexsort(
+            (np.arange(len(notes)), notes["date_of_service"].to_numpy(dtype="datetime64[ns]"))
+        )
+        frame = pd.DataFrame(
+            {
+                "ep": episode[order],
+                "pos": order,
+                "dc": notes["note_type"].to_numpy()[order] == "discharge",
+                "date": notes["date_of_service"].to_numpy()[order],
+            }
+        )
+        per_ep = frame.groupby("ep", sort=False).agg(
+            last=("pos", "last"), dc=("dc", "any"), date=("date", "max")
+        )
+        stale = ~per_ep["dc"] & ((ctx.as_of - per_ep["date"]).dt.days >= days)
+        stale_last[per_ep.loc[stale, "last"].to_numpy()] = True
+        last_date.iloc[per_ep["last"].to_numpy()] = per_ep["date"].to_numpy()
+    stale_fail = stale_last[pos] & ~is_dc
+    applicable = is_dc | stale_fail
+    fail = content_fail | stale_fail
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if content_fail.any():
+        lacks = join_labels(missing[content_fail], DISCHARGE_LABELS)
+        message[content_fail] = "Discharge summary does not state: " + lacks
+        evidence[content_fail] = "missing: " + lacks
+    if stale_fail.any():
+        last = _date_text(last_date.iloc[pos[stale_fail]])
+        quiet = (ctx.as_of - last_date.iloc[pos[stale_fail]]).dt.days.astype(str)
+        message[stale_fail] = (
+            "Episode has had no visit since "
+            + last.to_numpy()
+            + " ("
+            + quiet.to_numpy()
+            + f" days before {ctx.as_of:%Y-%m-%d}) and no discharge summary"
+        )
+        evidence[stale_fail] = "last visit " + last.to_numpy()
+    return outcome(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=applicable,
+        not_evaluable=ne,
+        not_evaluable_reason=reason,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-EVAL-CONTENT
+# --------------------------------------------------------------------------------------------
+
+
+@check_kind(
+    "evaluation_content",
+    params={
+        "require": Param(
+            list,
+            list(EVAL_PARTS),
+            help="evaluation parts: diagnosis, function (prior level, onset or current), "
+            "prognosis (with a time frame)",
+        ),
+    },
+)
+def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
+    """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
+    require = list(params["require"])
+    unknown = [p for p in require if p not in EVAL_PARTS]
+    if unknown:
+        raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
+    notes = ctx.notes.loc[idx]
+    arr = text_of(ctx, idx)
+    cues = phrases()["evaluation"]
+    present = pd.DataFrame(index=idx)
+    if "diagnosis" in require:
+        present["diagnosis"] = (
+            matches(arr, cues["diagnosis"]) | filled(notes["diagnosis_codes"]).to_numpy()
+        )
+    if "function" in require:
+        present["function"] = matches(arr, cues["function"])
+    if "prognosis" in require:
+        timed = (
+            matches(arr, cues["time_frame"])
+            | filled(notes["duration"]).to_numpy()
+            | notes["poc_end"].notna().to_numpy()
+        )
+        present["prognosis"] = matches(arr, cues["prognosis"]) & timed
+    ne, reason = not_evaluable_for_text(ctx, idx)
+    missing = ~present
+    fail = missing.any(axis=1).to_numpy() & ~ne
+    message = pd.Series(None, index=idx, dtype=object)
+    evidence = pd.Series(None, index=idx, dtype=object)
+    if fail.any():
+        lacks = join_labels(missing[fail], EVAL_LABELS)
+        message[fail] = "Evaluation does not state: " + lacks
+        evidence[fail] = "missing: " + lacks
+    return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)

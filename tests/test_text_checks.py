@@ -1,0 +1,482 @@
+"""Text check kinds on hand-written notes: SOAP, skilled language, cloning, goals, discharge."""
+
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+import pytest
+
+from chartaudit.audit import as_of_date
+from chartaudit.checks import REGISTRY, AuditContext
+from chartaudit.checks.text import Shingles, goal_parts, goal_statements
+from chartaudit.errors import ChecklistError
+from chartaudit.load import from_frames
+from chartaudit.model import Status
+
+DEFAULTS = {
+    "patient_id": "P1",
+    "discipline": "PT",
+    "therapist": "Dana Reyes",
+    "credential": "DPT",
+    "note_type": "daily",
+}
+
+LONG_NOTE = (
+    "Pt performed therapeutic exercise for bilateral lower extremity strengthening and gait "
+    "training with rolling walker on level surfaces in the clinic. Pt tolerated treatment well "
+    "without complaints of pain. Continue plan of care to improve functional mobility, transfer "
+    "safety and endurance for household distances."
+)
+
+
+def run(kind: str, notes: list[dict], params: dict | None = None, as_of=None, **tables):
+    """Run one check kind over every note; one row per note: note_id, status, message, evidence."""
+    rows = [{**DEFAULTS, **n} for n in notes]
+    frames = {"notes": pd.DataFrame(rows), **{k: pd.DataFrame(v) for k, v in tables.items()}}
+    export = from_frames(frames)
+    assert export.rejected.empty, export.rejected.to_dict("records")
+    ctx = AuditContext(export=export, as_of=pd.Timestamp(as_of) if as_of else as_of_date(export))
+    check = REGISTRY[kind]
+    values = {k: copy.deepcopy(p.default) for k, p in check.params.items()}
+    values.update(params or {})
+    out = check.fn(ctx, export.notes.index, values)
+    frame = pd.DataFrame(
+        {
+            "note_id": export.notes["note_id"].to_numpy(),
+            "status": [Status(int(s)).label for s in out.status.reindex(export.notes.index)],
+        }
+    )
+    frame["message"] = out.message.to_numpy() if out.message is not None else None
+    frame["evidence"] = out.evidence.to_numpy() if out.evidence is not None else None
+    return frame.set_index("note_id")
+
+
+def note(note_id: str, date: str, text: str | None = None, **extra) -> dict:
+    row = {"note_id": note_id, "date_of_service": date, **extra}
+    if text is not None:
+        row["note_text"] = text
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-SOAP
+# --------------------------------------------------------------------------------------------
+
+
+def test_soap_headers_in_note_text_pass_and_missing_sections_are_named():
+    full = "S: Reports 3/10 pain.\nO: Gait training 150 ft, CGA.\nA: Fewer cues.\nP: Add step-ups."
+    partial = "S: Reports 3/10 pain.\nO: Gait training 150 ft with CGA and cues."
+    out = run("soap_sections", [note("D1", "2026-09-02", full), note("D2", "2026-09-03", partial)])
+    assert out.loc["D1", "status"] == "pass"
+    assert out.loc["D2", "status"] == "fail"
+    assert "assessment" in out.loc["D2", "message"] and "plan" in out.loc["D2", "message"]
+    assert "subjective" not in out.loc["D2", "message"]
+
+
+def test_soap_sectioned_columns_count_without_headers():
+    sections = {
+        "subjective": "Walked to the mailbox twice.",
+        "objective": "Step-ups 2x10 on 4 in. step.",
+        "assessment": "More symmetric gait.",
+        "plan": "Progress to 6 in. step.",
+    }
+    no_plan = {**sections, "plan": ""}
+    out = run(
+        "soap_sections",
+        [note("D1", "2026-09-02", **sections), note("D2", "2026-09-03", **no_plan)],
+    )
+    assert out["status"].tolist() == ["pass", "fail"]
+    assert out.loc["D2", "evidence"] == "missing: plan"
+
+
+def test_soap_required_param_and_missing_text():
+    notes = [
+        note("D1", "2026-09-02", "Gait training 150 ft with rolling walker."),
+        note("D2", "2026-09-03", ""),
+    ]
+    out = run("soap_sections", notes, {"required": ["objective"]})
+    assert out.loc["D1", "status"] == "pass"
+    assert out.loc["D2", "status"] == "not_evaluable"
+    assert "no text" in out.loc["D2", "message"]
+    with pytest.raises(ChecklistError, match="unknown section"):
+        run("soap_sections", notes, {"required": ["objective", "history"]})
+
+
+def test_soap_not_evaluable_without_text_columns():
+    out = run("soap_sections", [note("D1", "2026-09-02")])
+    assert out.loc["D1", "status"] == "not_evaluable"
+    assert out.loc["D1", "message"] == "the export has no note text columns"
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-SKILLED
+# --------------------------------------------------------------------------------------------
+
+
+def test_stock_phrase_without_skilled_content_fails_with_phrase_as_written():
+    out = run(
+        "skilled_language",
+        [note("D1", "2026-09-02", "Pt Tolerated Treatment Well. Continue per POC.")],
+    )
+    assert out.loc["D1", "status"] == "fail"
+    # evidence is the phrase exactly as written, so the report can highlight it in the note
+    assert out.loc["D1", "evidence"] == "Tolerated Treatment Well"
+    assert "no skilled content" in out.loc["D1", "message"]
+
+
+def test_stock_phrase_with_enough_skilled_content_passes():
+    text = (
+        "Sit to stand 3x10 from 18 in. surface with min verbal cues for anterior weight shift; "
+        "progressed from 20 in. to improve transfer independence. Tolerated treatment well."
+    )
+    assert run("skilled_language", [note("D1", "2026-09-02", text)]).loc["D1", "status"] == "pass"
+
+
+def test_stock_phrase_with_one_kind_of_skilled_content_fails_and_names_it():
+    out = run("skilled_language", [note("D1", "2026-09-02", "Walked in hallway 200 ft. Did well.")])
+    assert out.loc["D1", "status"] == "fail"
+    assert out.loc["D1", "evidence"] == "Walked in hallway"
+    assert out.loc["D1", "message"] == (
+        'Stock phrase "Walked in hallway" with 1 of the 2 kinds of skilled content needed '
+        "(found: parameters (sets/reps/load/distance/time))"
+    )
+
+
+def test_no_skilled_content_fails_unless_configured_off():
+    notes = [note("D1", "2026-09-02", "Exercises as tolerated, pt happy with session.")]
+    out = run("skilled_language", notes)
+    assert out.loc["D1", "status"] == "fail"
+    assert out.loc["D1", "message"].startswith("No skilled content")
+    out = run("skilled_language", notes, {"fail_without_indicators": False})
+    assert out.loc["D1", "status"] == "pass"
+
+
+def test_no_change_in_a_measure_is_not_the_stock_phrase():
+    measured = "No change in pain, 4/10 with stairs. Gait 150 ft with CGA."
+    stock = "No changes. Gait 150 ft."
+    out = run(
+        "skilled_language",
+        [note("D1", "2026-09-02", measured), note("D2", "2026-09-03", stock)],
+        {"min_skilled_indicators": 3, "fail_without_indicators": False},
+    )
+    assert out.loc["D1", "status"] == "pass"
+    assert out.loc["D2", "status"] == "fail"
+    assert out.loc["D2", "evidence"].startswith("No changes")
+
+
+def test_custom_phrase_list_and_invalid_pattern():
+    notes = [note("D1", "2026-09-02", "Pt ambulated 150 ft. Routine session.")]
+    out = run("skilled_language", notes, {"stock_phrases": [r"routine session"]})
+    assert out.loc["D1", "evidence"] == "Routine session"
+    with pytest.raises(ChecklistError, match="stock_phrases"):
+        run("skilled_language", notes, {"stock_phrases": [r"(?<!x)routine"]})
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-CLONED
+# --------------------------------------------------------------------------------------------
+
+
+def test_identical_note_fails_but_first_of_the_run_passes():
+    out = run(
+        "cloned_within_patient",
+        [
+            note("D1", "2026-09-02", "Seen 9/2/2026. " + LONG_NOTE),
+            note("D2", "2026-09-04", "Seen 9/4/2026. " + LONG_NOTE),
+        ],
+    )
+    assert out.loc["D1", "status"] == "pass"
+    assert out.loc["D2", "status"] == "fail"
+    assert out.loc["D2", "evidence"] == "identical to note D1 of 2026-09-02"
+
+
+def test_near_identical_note_reports_similarity():
+    edited = LONG_NOTE.replace("endurance", "stamina")
+    out = run(
+        "cloned_within_patient",
+        [note("D1", "2026-09-02", LONG_NOTE), note("D2", "2026-09-04", edited)],
+    )
+    assert out.loc["D2", "status"] == "fail"
+    assert out.loc["D2", "evidence"].startswith("similarity 0.")
+    assert "% the same as the patient's note of 2026-09-02 (D1" in out.loc["D2", "message"]
+
+
+def test_other_patient_or_discipline_is_not_a_within_patient_clone():
+    out = run(
+        "cloned_within_patient",
+        [
+            note("D1", "2026-09-02", LONG_NOTE),
+            note("D2", "2026-09-04", LONG_NOTE, patient_id="P2"),
+            note("D3", "2026-09-05", LONG_NOTE, discipline="OT", credential="OTR/L"),
+        ],
+    )
+    assert out["status"].tolist() == ["pass", "pass", "pass"]
+
+
+def test_window_limits_near_duplicates_but_not_exact_copies():
+    filler = [
+        note(f"F{i}", f"2026-09-0{i + 3}", f"Different session {i}: " + "new words " * 12 + str(i))
+        for i in range(4)
+    ]
+    edited = LONG_NOTE.replace("endurance", "stamina")
+    notes = [note("D1", "2026-09-01", LONG_NOTE), *filler, note("D2", "2026-09-20", edited)]
+    out = run("cloned_within_patient", notes, {"window": 3})
+    assert out.loc["D2", "status"] == "pass"  # near-duplicate 5 notes back: outside the window
+    notes[-1] = note("D2", "2026-09-20", LONG_NOTE)
+    out = run("cloned_within_patient", notes, {"window": 3})
+    assert out.loc["D2", "status"] == "fail"  # exact copy: found anywhere earlier
+
+
+def test_short_notes_are_not_compared():
+    out = run(
+        "cloned_within_patient",
+        [
+            note("D1", "2026-09-02", "Gait 150 ft CGA."),
+            note("D2", "2026-09-03", "Gait 150 ft CGA."),
+        ],
+    )
+    assert out["status"].tolist() == ["not_applicable", "not_applicable"]
+
+
+def test_shingle_similarity_is_exact_jaccard():
+    sh = Shingles(pd.Series(["a b c d e f", "a b c d e g", "", "x y"]))
+    # 5-word shingles: {abcde, bcdef} vs {abcde, bcdeg}: 1 shared of 3
+    assert sh.jaccard([0], [1])[0] == pytest.approx(1 / 3)
+    assert sh.jaccard([0, 2], [0, 3]).tolist() == [1.0, 0.0]
+    assert sh.words.tolist() == [6, 6, 0, 2]
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-CLONED-ACROSS
+# --------------------------------------------------------------------------------------------
+
+ASSESSMENT = (
+    "Patient continues to demonstrate deficits in strength, balance and endurance which limit "
+    "functional mobility and safety in the home."
+)
+PLAN = "Continue skilled physical therapy per plan of care to address the deficits listed above."
+
+
+def across(note_id, date, patient, **extra):
+    return note(note_id, date, patient_id=patient, assessment=ASSESSMENT, plan=PLAN, **extra)
+
+
+def test_same_assessment_and_plan_for_two_patients_fails_both():
+    out = run(
+        "cloned_across_patients",
+        [across("D1", "2026-09-02", "P1"), across("D2", "2026-09-03", "P2")],
+    )
+    assert out["status"].tolist() == ["fail", "fail"]
+    assert out.loc["D1", "evidence"] == "same text as note D2 of 2026-09-03 (another patient)"
+    # the other patient is never named
+    assert "P2" not in out.loc["D1", "message"]
+
+
+def test_across_patients_respects_therapist_window_and_patient():
+    out = run(
+        "cloned_across_patients",
+        [
+            across("D1", "2026-09-02", "P1"),
+            across("D2", "2026-09-03", "P2", therapist="Sam Lee"),
+            across("D3", "2026-11-20", "P3"),
+            across("D4", "2026-09-05", "P1"),
+        ],
+    )
+    assert out["status"].tolist() == ["pass"] * 4
+
+
+def test_near_identical_text_across_patients_fails():
+    changed = PLAN.replace("listed above", "we found")
+    out = run(
+        "cloned_across_patients",
+        [
+            across("D1", "2026-09-02", "P1"),
+            note("D2", "2026-09-03", patient_id="P2", assessment=ASSESSMENT, plan=changed),
+        ],
+    )
+    assert out.loc["D2", "status"] == "fail"
+    assert out.loc["D2", "evidence"].startswith("similarity 0.")
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-GOALS-MEASURABLE
+# --------------------------------------------------------------------------------------------
+
+
+def test_goals_table_goal_without_criterion_fails_and_target_date_is_a_time_frame():
+    goals = [
+        {
+            "goal_id": "G1",
+            "note_id": "E1",
+            "text": "Patient will walk 200 ft with a cane independently",
+            "target_date": "2026-10-01",
+        },
+        {"goal_id": "G2", "note_id": "E1", "text": "Improve safety"},
+    ]
+    out = run(
+        "goals_measurable",
+        [note("E1", "2026-09-01", "Eval.", note_type="evaluation")],
+        goals=goals,
+    )
+    assert out.loc["E1", "status"] == "fail"
+    assert out.loc["E1", "message"].startswith("1 of 2 goals not measurable/functional")
+    assert '"Improve safety" (missing actor, functional activity' in out.loc["E1", "message"]
+    assert out.loc["E1", "evidence"] == "Improve safety"
+
+
+def test_text_goals_take_their_time_frame_from_the_section_header():
+    text = (
+        "ASSESSMENT: L knee OA.\n\nSHORT-TERM GOALS TO BE COMPLETED IN 3 WEEKS:\n"
+        "1. The patient will walk 500 feet with a cane independently.\n"
+        "2. The patient will climb 12 stairs with one rail and standby assist.\n\n"
+        "PATIENT'S GOAL: To walk without pain.\nPROGNOSIS: Good."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-01", text, note_type="evaluation")])
+    assert out.loc["E1", "status"] == "pass"
+
+
+def test_goal_statements_sections():
+    text = pd.Series(
+        [
+            "FUNCTIONAL OUTCOMES OF TREATMENT\nTime Frame: 4 weeks\n"
+            "1. The patient will be independent with home exercise program, not met.\n"
+            "2. The patient will walk 300 ft, continuing.\n\nPLAN: Continue.",
+            "Goals: STG 1. Pt will stand 5 min at the sink. 2. Pt will dress with min assist.",
+            "PATIENT GOALS: return to golf.\nOBJECTIVE: walks 100 ft.",
+        ]
+    )
+    found = goal_statements(text)
+    assert found.groupby("row").size().to_dict() == {0: 2, 1: 2}
+    assert (
+        found.loc[0, "goal"]
+        == "The patient will be independent with home exercise program, not met."
+    )
+    assert found["section_time_frame"].tolist() == [True, True, False, False]
+
+
+def test_evaluation_without_goals_fails_other_notes_are_not_applicable():
+    out = run(
+        "goals_measurable",
+        [
+            note("E1", "2026-09-01", "Evaluation of L knee.", note_type="evaluation"),
+            note("R1", "2026-09-20", "Progress report.", note_type="progress"),
+            note("D1", "2026-09-03", "Gait training."),
+        ],
+    )
+    assert out["status"].tolist() == ["fail", "not_applicable", "not_applicable"]
+    assert out.loc["E1", "message"].startswith("No goals documented")
+
+
+def test_goals_not_evaluable_without_goals_table_or_text():
+    out = run("goals_measurable", [note("E1", "2026-09-01", note_type="evaluation")])
+    assert out.loc["E1", "status"] == "not_evaluable"
+
+
+def test_condition_can_be_required():
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": "Patient will walk 200 ft in 2 weeks"}]
+    notes = [note("E1", "2026-09-01", "Eval.", note_type="evaluation")]
+    assert run("goals_measurable", notes, goals=goals).loc["E1", "status"] == "pass"
+    strict = {"require": ["actor", "activity", "condition", "measure", "time_frame"]}
+    goals[0]["text"] = "Patient will walk 200 ft by 10/01/2026"
+    out = run("goals_measurable", notes, strict, goals=goals)
+    assert out.loc["E1", "status"] == "fail"
+    assert "missing condition" in out.loc["E1", "message"]
+
+
+def test_goal_parts_vectorised():
+    parts = goal_parts(pd.Series(["Decrease pain", "Patient will walk 100 ft with SBA in 2 weeks"]))
+    assert parts.iloc[0].sum() == 0
+    assert parts.iloc[1].all()
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-DISCHARGE
+# --------------------------------------------------------------------------------------------
+
+DC_TEXT = (
+    "LTG 1 met: walks 500 ft outdoors independently. Discharged because goals are met. "
+    "Independent with HEP; follow up with his physician in 4 weeks."
+)
+
+
+def test_complete_discharge_passes_and_missing_parts_are_named():
+    out = run(
+        "discharge_content",
+        [
+            note("E1", "2026-09-01", "Eval.", note_type="evaluation"),
+            note("X1", "2026-10-20", DC_TEXT, note_type="discharge"),
+            note(
+                "X2",
+                "2026-10-21",
+                "Patient discharged. Goals met.",
+                note_type="discharge",
+                patient_id="P2",
+            ),
+        ],
+    )
+    assert out["status"].tolist() == ["not_applicable", "pass", "fail"]
+    assert out.loc["X2", "message"] == (
+        "Discharge summary does not state: discharge plan (HEP, referrals, follow-up)"
+    )
+
+
+def test_goal_status_from_goals_table():
+    notes = [
+        note(
+            "X1",
+            "2026-10-20",
+            "Discharged due to move out of state. HEP issued.",
+            note_type="discharge",
+        )
+    ]
+    goals = [{"goal_id": "G1", "note_id": "X1", "text": "Walk 500 ft", "status": "met"}]
+    assert run("discharge_content", notes, goals=goals).loc["X1", "status"] == "pass"
+    assert run("discharge_content", notes).loc["X1", "status"] == "fail"
+
+
+def test_inactive_episode_without_discharge_fails_on_its_last_note():
+    notes = [
+        note("E1", "2026-06-01", "Eval.", note_type="evaluation"),
+        note("D1", "2026-06-03", "Treatment."),
+        note("E2", "2026-09-01", "Eval.", note_type="evaluation", patient_id="P2"),
+    ]
+    out = run("discharge_content", notes)
+    assert out["status"].tolist() == ["not_applicable", "fail", "not_applicable"]
+    assert out.loc["D1", "message"] == (
+        "Episode has had no visit since 2026-06-03 (90 days before 2026-09-01) and no discharge "
+        "summary"
+    )
+    assert out.loc["D1", "evidence"] == "last visit 2026-06-03"
+    off = run("discharge_content", notes, {"inactive_days": 0})
+    assert (off["status"] == "not_applicable").all()
+    later = run("discharge_content", notes, {"inactive_days": 120})
+    assert (later["status"] == "not_applicable").all()
+
+
+# --------------------------------------------------------------------------------------------
+# DOC-EVAL-CONTENT
+# --------------------------------------------------------------------------------------------
+
+
+def test_evaluation_content():
+    good = (
+        "Onset 3 months ago; previously walked 2 miles daily. Prognosis good to walk community "
+        "distances within 8 weeks."
+    )
+    out = run(
+        "evaluation_content",
+        [
+            note("E1", "2026-09-01", good, note_type="evaluation", diagnosis_codes="M17.12"),
+            note("E2", "2026-09-02", "Strength 4-/5.", note_type="evaluation", patient_id="P2"),
+            note(
+                "E3",
+                "2026-09-03",
+                "Dx: L knee OA. Onset 1 week ago. Prognosis good.",
+                note_type="evaluation",
+                patient_id="P3",
+            ),
+        ],
+    )
+    assert out["status"].tolist() == ["pass", "fail", "fail"]
+    assert out.loc["E3", "message"] == "Evaluation does not state: prognosis with a time frame"
