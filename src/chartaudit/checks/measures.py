@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..instruments import canonical_instrument, find_instruments_in_text, load_thresholds
+from ..model import REPORT_NOTE_TYPES
 from .registry import CheckOutcome, Param, check_kind, outcome
 from .text import blank_text, narrative, positions, text_exported
 
@@ -59,7 +60,13 @@ def measure_events(ctx, use_text: bool = True) -> pd.DataFrame:
                 )
             )
         if with_text and text_exported(ctx):
-            text = narrative(ctx)
+            # Text is only read where the table has no measure for a report-type note (where
+            # outcome measures are due): reading every daily note's text costs minutes at 1M.
+            notes = ctx.notes
+            due = notes["note_type"].isin(REPORT_NOTE_TYPES).to_numpy(dtype=bool, copy=True)
+            if frames:
+                due &= ~np.isin(np.arange(len(notes)), frames[0]["pos"].to_numpy())
+            text = narrative(ctx)[due]
             found = find_instruments_in_text(text[text != ""], th)
             if len(found):
                 frames.append(
