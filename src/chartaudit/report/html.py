@@ -1,0 +1,891 @@
+"""The HTML report: a team overview (index.html) and one coaching page per therapist.
+
+Everything is grouped, ranked and formatted here, once for the whole run (pandas over the whole
+findings and notes frames, then split by therapist); the jinja2 templates only loop and print.
+Chart text reaches the templates as plain strings and is escaped by autoescape; the evidence
+highlight is three strings (before, match, after), never markup built by hand.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import math
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from ..checklists import Item, example_frames
+from ..errors import ChartauditError
+from ..model import SEVERITY_ORDER
+from ..stats import wilson
+from . import svg
+from .data import ReportData
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+TOP_GAPS = 5  # gaps explained in full on a therapist's page
+EXCERPTS_PER_GAP = 3
+EXCERPT_CANDIDATES = 8  # findings tried per gap to find excerpts whose evidence is in the text
+EXCERPT_WINDOW = 180  # characters of context either side of the highlighted evidence
+EXCERPT_MAX_MATCH = 400  # longer evidence (e.g. a cloned paragraph) is shortened
+NOTE_ROWS = 200  # per-note table rows on a therapist page (failing notes first)
+HEATMAP_ROWS = 300  # therapists in the index heat map (lowest rates first)
+STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
+STRENGTH_MIN_RATE = 0.9
+STRENGTHS = 5
+EXAMPLE_FULL_NOTES = 3  # an example with more notes is shown as a compact table
+HEAT_BINS = [0.5, 0.65, 0.8, 0.9, 0.95]  # class h5 (< 50%) … h0 (>= 95%)
+HEAT_LEGEND = ["95% or more", "90–94%", "80–89%", "65–79%", "50–64%", "under 50%"]
+
+NOTE_TYPES = {
+    "evaluation": "Evaluation",
+    "re_evaluation": "Re-evaluation",
+    "daily": "Daily note",
+    "progress": "Progress report",
+    "recertification": "Recertification",
+    "discharge": "Discharge summary",
+}
+SECTIONS = {
+    "subjective": "Subjective",
+    "objective": "Objective",
+    "assessment": "Assessment",
+    "plan": "Plan",
+    "note_text": "Note",
+}
+# Shown in an example note's heading, or not at all (identifiers mean nothing in an example).
+EXAMPLE_HIDDEN = {
+    "note_id",
+    "patient_id",
+    "patient_name",
+    "episode_id",
+    "therapist",
+    "therapist_id",
+    "credential",
+    "discipline",
+    "note_type",
+    "date_of_service",
+}
+FIELD_LABELS = {
+    "signed_at": "Signed",
+    "cosigner": "Co-signer",
+    "cosigned_at": "Co-signed",
+    "payer": "Payer",
+    "payer_type": "Payer type",
+    "setting": "Setting",
+    "diagnosis_codes": "Diagnoses (ICD-10)",
+    "total_timed_minutes": "Total timed minutes",
+    "total_treatment_minutes": "Total treatment minutes",
+    "poc_start": "Plan of care from",
+    "poc_end": "Plan of care to",
+    "frequency": "Frequency",
+    "duration": "Duration",
+    "poc_sent_at": "Plan sent to physician",
+    "poc_certified_at": "Plan certified",
+    "certifier": "Certified by",
+    "certifier_credential": "Certifier's credential",
+    "order_signed_at": "Order signed",
+    "is_late_entry": "Late entry",
+    "cpt_code": "CPT",
+    "modifiers": "Modifiers",
+    "units": "Units",
+    "minutes": "Minutes",
+    "assistant_minutes": "Assistant minutes",
+    "charge": "Charge",
+    "allowed_amount": "Allowed",
+}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def pct(value: Any, digits: int = 0) -> str:
+    """82% (or 82.4%); never rounds a rate below 100% up to 100%; '–' when there is none."""
+    if _missing(value):
+        return "–"
+    scaled = float(value) * 100
+    text = f"{scaled:.{digits}f}"
+    if float(text) >= 100 and scaled < 100:
+        text = f"{100 - 10**-digits:.{digits}f}"
+    return f"{text}%"
+
+
+def interval(low: Any, high: Any) -> str:
+    """78%–85%; with a decimal when whole percents would hide the width (88.0%–88.4%)."""
+    if _missing(low) or _missing(high):
+        return "–"
+    digits = 1 if pct(low) == pct(high) and low != high else 0
+    return f"{pct(low, digits)}–{pct(high, digits)}"
+
+
+def _f(value: Any) -> float | None:
+    """A float for the templates, None for NaN/NA (a template can test `is none`)."""
+    return None if _missing(value) else float(value)
+
+
+def _key(value: Any) -> str:
+    """A sort key for a numeric table cell ('' sorts last)."""
+    return "" if _missing(value) else f"{float(value):.6f}"
+
+
+def num(value: Any) -> str:
+    return "–" if _missing(value) else f"{int(value):,}"
+
+
+def day(value: Any) -> str:
+    if _missing(value) or value is pd.NaT:
+        return "–"
+    if isinstance(value, str):
+        return value
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def sentence(text: Any) -> str:
+    """A check's message as a sentence: capital first letter, full stop at the end."""
+    text = "" if _missing(text) else str(text).strip()
+    if not text:
+        return text
+    if text[0].islower():
+        text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
+
+
+def severity_label(severity: str) -> str:
+    return str(severity).capitalize()
+
+
+def note_type_label(value: Any) -> str:
+    return "Note" if _missing(value) else NOTE_TYPES.get(str(value), str(value))
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+# --------------------------------------------------------------------------- environment
+
+
+@functools.cache
+def environment() -> Environment:
+    """The templates, compiled once per process; autoescaped, and a blank is an error."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    # Our own static files (not chart text): the stylesheet and the small sort/print script.
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    env.globals.update(
+        css=Markup(css),  # noqa: S704 - the package's own stylesheet
+        script=Markup(script),  # noqa: S704 - the package's own script
+        # Nothing but this script may run and nothing may load from anywhere: even if chart
+        # text slipped through unescaped, a browser would not execute or fetch it.
+        csp=(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+        ),
+        heat_legend=HEAT_LEGEND,
+    )
+    env.filters.update(
+        pct=pct,
+        interval=interval,
+        num=num,
+        day=day,
+        sentence=sentence,
+        severity=severity_label,
+        note_type=note_type_label,
+        plural=plural,
+    )
+    return env
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _inside(root: Path, folder: Path, relative: str) -> Path:
+    """`folder/relative`, refused unless it resolves inside the report folder."""
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise ChartauditError(
+            f"refusing to write {relative!r}: it would land outside the report folder",
+            fix="report this as a bug; therapist page names should be sanitised",
+        )
+    return folder / relative
+
+
+def write_html(data: ReportData, folder: Path) -> list[Path]:
+    """Write index.html and therapists/<slug>.html into `folder`; return the paths written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    root = folder.resolve()
+    env = environment()
+    pages = _Pages(data)
+    written = []
+    index = _inside(root, folder, "index.html")
+    index.write_text(env.get_template("index.html").render(**pages.index()), encoding="utf-8")
+    written.append(index)
+    (folder / "therapists").mkdir(parents=True, exist_ok=True)
+    template = env.get_template("therapist.html")
+    for context in pages.therapists():
+        slug = context["slug"]
+        if not _SAFE_NAME.fullmatch(slug):
+            raise ChartauditError(
+                f"refusing to write a therapist page named {slug!r}",
+                fix="report this as a bug; therapist page names should be sanitised",
+            )
+        path = _inside(root, folder, f"therapists/{slug}.html")
+        path.write_text(template.render(**context), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- excerpts
+
+
+def _evidence_pattern(evidence: str) -> re.Pattern | None:
+    words = evidence.split()
+    if not words:
+        return None
+    # Case and runs of whitespace may differ between the evidence and the narrative.
+    return re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
+def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | None:
+    """The evidence inside the text with some context: {before, match, after}; None when the
+    evidence is blank or not in the text. Plain strings: the template escapes each part."""
+    if not isinstance(text, str) or not isinstance(evidence, str) or not evidence.strip():
+        return None
+    start = text.find(evidence)  # the usual case, and much cheaper than a regex
+    if start >= 0:
+        end = start + len(evidence)
+    else:
+        pattern = _evidence_pattern(evidence)
+        found = pattern.search(text) if pattern else None
+        if not found:
+            return None
+        start, end = found.span()
+    before = text[max(0, start - window) : start]
+    if start > window:
+        cut = re.search(r"\s", before)
+        before = "…" + (before[cut.end() :] if cut and cut.start() < 40 else before)
+    after = text[end : end + window]
+    if end + window < len(text):
+        cut = max(after.rfind(" "), after.rfind("\n"))
+        after = (after[:cut] if cut > window - 40 else after) + "…"
+    match = text[start:end]
+    if len(match) > EXCERPT_MAX_MATCH:
+        match = match[: EXCERPT_MAX_MATCH - 1] + "…"
+    return {"before": before, "match": match, "after": after}
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def _value(value: Any) -> str:
+    if _missing(value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def example_card(item: Item) -> dict | None:
+    """The item's first good example as something a person reads: each note's heading, key
+    fields and SOAP text, and its services, goals and measures as small tables."""
+    cases = item.examples.get("good") or []
+    if not cases:
+        return None
+    case = example_frames(item, cases[0])
+    notes = []
+    for row in case.get("notes", []):
+        author = ", ".join(_value(row.get(k)) for k in ("therapist", "credential") if row.get(k))
+        heading = " · ".join(
+            x
+            for x in (
+                note_type_label(row.get("note_type")),
+                _value(row.get("discipline")),
+                _value(row.get("date_of_service")),
+            )
+            if x
+        )
+        fields = [
+            {"label": FIELD_LABELS.get(k, k.replace("_", " ").capitalize()), "value": _value(v)}
+            for k, v in row.items()
+            if k not in EXAMPLE_HIDDEN and k not in SECTIONS and _value(v)
+        ]
+        sections = [
+            {"label": label, "text": _value(row.get(k))}
+            for k, label in SECTIONS.items()
+            if _value(row.get(k))
+        ]
+        notes.append({"heading": heading, "author": author, "fields": fields, "sections": sections})
+    compact = len(notes) > EXAMPLE_FULL_NOTES
+    if compact:
+        for note in notes:
+            text = " ".join(f"{s['label']}: {s['text']}" for s in note["sections"])
+            note["summary"] = text if len(text) <= 140 else text[:139] + "…"
+    tables = []
+    for table, title in (
+        ("services", "Billed services"),
+        ("goals", "Goals"),
+        ("measures", "Measures"),
+    ):
+        rows = case.get(table) or []
+        columns = [c for c in dict.fromkeys(k for r in rows for k in r) if c != "note_id"]
+        if rows and columns:
+            tables.append(
+                {
+                    "title": title,
+                    "columns": [
+                        FIELD_LABELS.get(c, c.replace("_", " ").capitalize()) for c in columns
+                    ],
+                    "rows": [[_value(r.get(c)) for c in columns] for r in rows],
+                }
+            )
+    return {"notes": notes, "compact": compact, "tables": tables}
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def _records(frame: pd.DataFrame, key: str) -> dict[str, list[dict]]:
+    """Rows of `frame` as dicts, grouped by the `key` column (kept in frame order)."""
+    columns = list(frame.columns)
+    position = columns.index(key)
+    out: dict[str, list[dict]] = defaultdict(list)
+    for values in zip(*(frame[c].to_numpy(dtype=object) for c in columns), strict=True):
+        out[values[position]].append(dict(zip(columns, values, strict=True)))
+    return out
+
+
+class NoteRow(NamedTuple):
+    """One line of a therapist's per-note table, formatted."""
+
+    date: str
+    note_type: str
+    note_id: str
+    patient: str
+    applicable: str
+    missed: str
+    failed: str
+
+
+def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the first `n` rows of each `group` value, rows ordered by `keys` (most
+    significant last, as np.lexsort takes them). Integer sorting: fast on millions of rows."""
+    order = np.lexsort([*keys, group])
+    if not len(order):
+        return order
+    sorted_group = group[order]
+    starts = np.r_[0, np.flatnonzero(sorted_group[1:] != sorted_group[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, sizes)
+    return order[rank < n]
+
+
+def _dates(values: pd.Series) -> np.ndarray:
+    """YYYY-MM-DD strings ('–' when missing), vectorised."""
+    text = np.datetime_as_string(values.to_numpy("datetime64[ns]"), unit="D").astype(object)
+    text[values.isna().to_numpy()] = "–"
+    return text
+
+
+def _ci(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["ci_low"], frame["ci_high"] = wilson(frame["passed"], frame["checked"])
+    return frame
+
+
+class _Pages:
+    """Every page's context, computed once over the whole run."""
+
+    def __init__(self, data: ReportData) -> None:
+        self.data = data
+        stats = data.stats
+        self.items = {i.id: i for i in data.result.items}
+        self.rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+        self.team_items = stats.items.set_index("item_id")
+        rates = stats.therapists["rate"].astype(float)
+        self.team_rates = rates.dropna().to_numpy()
+        self.median = float(np.median(self.team_rates)) if len(self.team_rates) else None
+        self.scale_floor = svg.scale_floor(self.team_rates)
+        self.team_ticks = svg.team_ticks(self.team_rates, self.scale_floor)
+        self.examples: dict[str, dict | None] = {}
+        self.common = self._common()
+
+    # ---- shared by every page
+
+    def _common(self) -> dict:
+        data, stats = self.data, self.data.stats
+        overall = stats.overall
+        result = data.result
+        period = (
+            f"{overall['period_start']} to {overall['period_end']}"
+            if overall["period_start"]
+            else "no notes in the audit period"
+        )
+        return {
+            "version": data.version,
+            "created_at": (data.created_at or "").replace("T", " "),
+            "period": period,
+            "as_of": day(result.as_of) if result.as_of is not None else "–",
+            "redacted": data.redacted,
+            "checklists": [
+                {"title": c.title, "name": c.name, "version": c.version, "item_count": len(c.items)}
+                for c in result.checklists
+            ],
+        }
+
+    def _example(self, item_id: str) -> dict | None:
+        if item_id not in self.examples:
+            self.examples[item_id] = example_card(self.items[item_id])
+        return self.examples[item_id]
+
+    # ---- index.html
+
+    def index(self) -> dict:
+        data, stats = self.data, self.data.stats
+        overall = dict(stats.overall)
+        therapists = [
+            {
+                "name": t.therapist,
+                "slug": t.slug,
+                "credential": _value(t.credential),
+                "discipline": _value(t.discipline),
+                "notes": int(t.notes),
+                "checked": int(t.passed + t.failed),
+                "failed": int(t.failed),
+                "critical": int(t.critical),
+                "rate": _f(t.rate),
+                "ci_low": _f(t.ci_low),
+                "ci_high": _f(t.ci_high),
+                "rate_key": _key(t.rate),
+                "ci_key": _key(t.ci_low),
+                "bar": svg.mini_bar(t.rate, t.ci_low, t.ci_high, self.median),
+            }
+            for t in stats.therapists.itertuples(index=False)
+        ]
+        items = stats.items.assign(_sev=stats.items["severity"].map(self.rank))
+        items = items.sort_values(["rate", "_sev"], na_position="last", kind="stable")
+        item_rows = [
+            {
+                "id": i.item_id,
+                "title": i.title,
+                "checklist": i.checklist,
+                "severity": i.severity,
+                "applicable": int(i.applicable),
+                "passed": int(i.passed),
+                "failed": int(i.failed),
+                "not_evaluable": int(i.not_evaluable),
+                "sev_rank": self.rank.get(i.severity, 9),
+                "rate": _f(i.rate),
+                "ci_low": _f(i.ci_low),
+                "ci_high": _f(i.ci_high),
+                "rate_key": _key(i.rate),
+                "bar": svg.mini_bar(i.rate, i.ci_low, i.ci_high),
+            }
+            for i in items.itertuples(index=False)
+            if i.applicable > 0
+        ]
+        unused = [
+            {"id": i.item_id, "title": i.title}
+            for i in stats.items.itertuples(index=False)
+            if i.applicable == 0
+        ]
+        files = [
+            {
+                "path": f.path,
+                "sheet": f.sheet or "",
+                "table": f.table or "not used",
+                "read": f.rows_read,
+                "loaded": f.rows_loaded,
+                "rejected": f.rows_rejected,
+            }
+            for f in data.export.files
+        ]
+        return {
+            **self.common,
+            "overall": overall,
+            "overall_checked": overall["passed"] + overall["failed"],
+            "median": self.median,
+            "export_name": Path(data.export.root).name if data.export.root else "",
+            "files": files,
+            "rejected": int(len(data.export.rejected)),
+            "disciplines": stats.disciplines.to_dict("records"),
+            "therapists": therapists,
+            "items": item_rows,
+            "unused_items": unused,
+            "heatmap": self._heatmap(),
+            "trend": self._trend(self._trends().get("")),
+            "not_evaluable": self._not_evaluable(),
+            "sampled": data.sample is not None,
+        }
+
+    def _heatmap(self) -> dict:
+        """Therapist x item cells (lowest-rate therapists first): percent met, colour class."""
+        stats = self.data.stats
+        counts = stats.matrix_counts.assign(
+            checked=stats.matrix_counts["passed"] + stats.matrix_counts["failed"]
+        )
+        used = stats.items.loc[stats.items["passed"] + stats.items["failed"] > 0]
+        used = used.assign(_sev=used["severity"].map(self.rank)).sort_values("_sev", kind="stable")
+        columns = [
+            {"id": i.item_id, "title": i.title, "severity": i.severity}
+            for i in used.itertuples(index=False)
+        ]
+        ids = [c["id"] for c in columns]
+        shown = stats.therapists.head(HEATMAP_ROWS)
+
+        def grid(value: str) -> np.ndarray:
+            wide = counts.pivot(index="therapist_id", columns="item_id", values=value)
+            return wide.reindex(index=shown["therapist_id"], columns=ids).fillna(0).to_numpy(int)
+
+        passed, checked = grid("passed"), grid("checked")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rates = np.where(checked > 0, passed / np.maximum(checked, 1), np.nan)
+        bins = len(HEAT_BINS) - np.digitize(rates, HEAT_BINS)
+        rows = []
+        for r, t in enumerate(shown.itertuples(index=False)):
+            cells = [
+                {"text": "", "cls": "na", "title": "no note checked"}
+                if checked[r, c] == 0
+                else {
+                    "text": pct(rates[r, c]).rstrip("%"),
+                    "cls": f"h{bins[r, c]}",
+                    "title": f"{passed[r, c]:,} of {checked[r, c]:,} notes met",
+                }
+                for c in range(len(ids))
+            ]
+            rows.append({"name": t.therapist, "slug": t.slug, "cells": cells})
+        return {
+            "columns": columns,
+            "rows": rows,
+            "hidden": max(0, len(stats.therapists) - len(shown)),
+        }
+
+    def _trends(self) -> dict[str, pd.DataFrame]:
+        """The run history's months by therapist_id ('' = the whole team), grouped once."""
+        trend = self.data.trend
+        if trend is None or len(trend) == 0 or "month" not in trend:
+            return {}
+        if "therapist_id" not in trend:
+            return {"": trend}
+        ids = trend["therapist_id"].fillna("").astype(str)
+        return {key: rows for key, rows in trend.groupby(ids.to_numpy(), sort=False)}
+
+    @staticmethod
+    def _trend(rows: pd.DataFrame | None, min_months: int = 1) -> dict | None:
+        """A line chart and a table of the monthly rate; None with fewer than `min_months`."""
+        if rows is None or rows.empty:
+            return None
+        if {"passed", "failed"} <= set(rows.columns):
+            months = rows.groupby("month", sort=True)[["passed", "failed"]].sum()
+            checked = months["passed"] + months["failed"]
+            rates = (months["passed"] / checked.where(checked > 0)).tolist()
+            counts = checked.astype(int).tolist()
+        else:
+            months = rows.groupby("month", sort=True)["rate"].mean()
+            rates, counts = months.tolist(), []
+        labels = [str(m) for m in months.index]
+        if len(labels) < min_months:
+            return None
+        table = [
+            {"month": m, "rate": r, "checked": counts[i] if counts else None}
+            for i, (m, r) in enumerate(zip(labels, rates, strict=True))
+        ]
+        return {"chart": svg.line_chart(labels, rates, counts), "table": table}
+
+    def _not_evaluable(self) -> list[dict]:
+        data = self.data
+        items = data.stats.items
+        rows = items.loc[items["not_evaluable"] > 0]
+        out = []
+        for i in rows.itertuples(index=False):
+            reasons = data.result.not_evaluable.get(i.item_id, {})
+            if not reasons and i.not_evaluable_reason:
+                reasons = {i.not_evaluable_reason: int(i.not_evaluable)}
+            out.append(
+                {
+                    "id": i.item_id,
+                    "title": i.title,
+                    "count": int(i.not_evaluable),
+                    "applicable": int(i.applicable),
+                    "reasons": [{"text": str(k), "count": int(v)} for k, v in reasons.items()],
+                }
+            )
+        if data.redacted and out:
+            # Reasons come from checks; mask any patient name a message might carry.
+            texts = pd.Series([r["text"] for o in out for r in o["reasons"]], dtype=object)
+            masked = iter(data.excerpt_text(texts).tolist())
+            for o in out:
+                for r in o["reasons"]:
+                    r["text"] = next(masked)
+        for o in out:
+            for r in o["reasons"]:
+                r["text"] = sentence(r["text"])
+        return out
+
+    # ---- therapists/<slug>.html
+
+    def _item_counts(self) -> pd.DataFrame:
+        """matrix_counts with slug, checked, rate, interval, severity rank and team rate."""
+        stats = self.data.stats
+        slug_of = dict(zip(stats.therapists["therapist_id"], stats.therapists["slug"], strict=True))
+        mc = stats.matrix_counts.copy()
+        mc["slug"] = mc["therapist_id"].map(slug_of)
+        mc["checked"] = mc["passed"] + mc["failed"]
+        mc["rate"] = mc["passed"] / mc["checked"].where(mc["checked"] > 0)
+        mc = _ci(mc)
+        mc["title"] = mc["item_id"].map(self.team_items["title"])
+        mc["severity"] = mc["item_id"].map(self.team_items["severity"])
+        mc["sev"] = mc["severity"].map(self.rank)
+        mc["team_rate"] = mc["item_id"].map(self.team_items["rate"])
+        return mc
+
+    def _excerpts(self, gaps: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
+        """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top gaps, found in one pass."""
+        data = self.data
+        f = data.findings
+        if f.empty or gaps.empty:
+            return {}
+        # Integer codes for therapist and item, so selecting and sorting stay vectorised.
+        slug_codes = {slug: i for i, slug in enumerate(dict.fromkeys(gaps["slug"]))}
+        item_codes = {item: i for i, item in enumerate(self.items)}
+        width = len(item_codes)
+        gap_keys = gaps["slug"].map(slug_codes).to_numpy() * width + gaps["item_id"].map(
+            item_codes
+        ).to_numpy(int)
+        slug = f["slug"].map(slug_codes).fillna(-1).to_numpy(int)
+        key = np.where(slug >= 0, slug * width + f["item_id"].map(item_codes).to_numpy(int), -1)
+        inside = np.flatnonzero(np.isin(key, gap_keys))
+        evidence = f["evidence"].to_numpy(dtype=object)[inside]
+        has = np.array([isinstance(e, str) and bool(e.strip()) for e in evidence], dtype=bool)
+        dates = f["date_of_service"].to_numpy("datetime64[ns]")[inside].view("int64")
+        # Per gap: findings with evidence first, then the most recent.
+        picked = inside[
+            _first_per_group(
+                [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
+            )
+        ]
+        cand = f.iloc[picked]
+        narrative = data.result.notes["narrative"].to_numpy(dtype=object)[cand["note_idx"]]
+        # One masking pass for every excerpt of the run (under --redact it masks names).
+        texts = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
+        labels = pd.Series(data.notes["patient_label"].to_numpy(), index=data.notes["note_idx"])
+        patients = labels.reindex(cand["note_idx"]).tolist()
+        out: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        spare: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for row, text, patient in zip(cand.itertuples(index=False), texts, patients, strict=True):
+            key = (row.slug, row.item_id)
+            if len(out[key]) >= EXCERPTS_PER_GAP:
+                continue
+            evidence = "" if _missing(row.evidence) else str(row.evidence)
+            entry = {
+                "date": day(row.date_of_service),
+                "note_type": note_type_label(row.note_type),
+                "note_id": row.note_id,
+                "patient": "" if _missing(patient) else str(patient),
+                "message": sentence(row.message),
+                "evidence": evidence,
+                "text": excerpt(text, evidence) if evidence else None,
+            }
+            (out if entry["text"] else spare)[key].append(entry)
+        for key, entries in spare.items():
+            room = EXCERPTS_PER_GAP - len(out[key])
+            out[key].extend(entries[:room])
+        return out
+
+    def _note_tables(self) -> tuple[dict[str, list[NoteRow]], dict[str, int], dict[str, int]]:
+        """Per therapist: the notes shown (failing first, capped), all notes, failing notes.
+
+        The rows are the bulk of a large run's pages, so they arrive formatted (plain strings
+        in a named tuple) and the template only prints them.
+        """
+        data = self.data
+        notes = data.notes
+        codes, slugs = pd.factorize(notes["slug"])
+        failing_mask = notes["failed"].to_numpy() > 0
+        totals = dict(zip(slugs, np.bincount(codes, minlength=len(slugs)), strict=True))
+        failing = dict(
+            zip(slugs, np.bincount(codes[failing_mask], minlength=len(slugs)), strict=True)
+        )
+        dates = notes["date_of_service"].to_numpy("datetime64[ns]").view("int64")
+        keep = _first_per_group(
+            [notes["note_idx"].to_numpy(), dates, ~failing_mask], codes, NOTE_ROWS
+        )
+        shown = notes.iloc[keep]
+        f = data.findings
+        f = f.loc[f["note_idx"].isin(shown["note_idx"])]
+        f = f.assign(_sev=f["severity"].map(self.rank)).sort_values(["note_idx", "_sev"])
+        titles = np.where(
+            f["severity"].to_numpy() == "critical",
+            f["item_title"].astype(str).to_numpy(dtype=object) + " (critical)",
+            f["item_title"].astype(str).to_numpy(dtype=object),
+        )
+        missed: dict[int, list[str]] = defaultdict(list)
+        for idx, title in zip(f["note_idx"].to_numpy(), titles, strict=True):
+            missed[idx].append(title)
+        joined = pd.Series({idx: "; ".join(t) for idx, t in missed.items()}, dtype=object)
+        table = map(
+            NoteRow._make,
+            zip(
+                _dates(shown["date_of_service"]),
+                shown["note_type"].map(NOTE_TYPES).fillna("Note").to_numpy(dtype=object),
+                shown["note_id"].astype(str).to_numpy(dtype=object),
+                shown["patient_label"].fillna("").astype(str).to_numpy(dtype=object),
+                shown["applicable"].astype(str).to_numpy(dtype=object),
+                shown["failed"].astype(str).to_numpy(dtype=object),
+                joined.reindex(shown["note_idx"]).fillna("").to_numpy(dtype=object),
+                strict=True,
+            ),
+        )
+        table = list(table)
+        # `shown` is grouped by therapist already: cut the list at each new therapist.
+        shown_codes = codes[keep]
+        cuts = np.r_[0, np.flatnonzero(shown_codes[1:] != shown_codes[:-1]) + 1, len(keep)]
+        rows = {
+            slugs[shown_codes[a]]: table[a:b]
+            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)
+            if b > a
+        }
+        return rows, totals, failing
+
+    def _samples(self) -> dict[str, list[dict]]:
+        sample = self.data.sample
+        if sample is None or sample.empty:
+            return {}
+        labels = pd.Series(
+            self.data.notes["patient_label"].to_numpy(), index=self.data.notes["note_idx"]
+        )
+        frame = pd.DataFrame(
+            {
+                "slug": sample["slug"].to_numpy(),
+                "date": sample["date_of_service"].map(day).to_numpy(),
+                "note_type": sample["note_type"].map(note_type_label).to_numpy(),
+                "note_id": sample["note_id"].to_numpy(),
+                "patient": labels.reindex(sample["note_idx"]).fillna("").astype(str).to_numpy(),
+                "failed": [
+                    [self.items[i].title for i in str(ids).split(", ") if i in self.items]
+                    for ids in sample["failed_items"].fillna("")
+                ],
+            }
+        )
+        return _records(frame, "slug")
+
+    def therapists(self):
+        """One context per therapist page, in the order of the overview's table."""
+        stats = self.data.stats
+        mc = self._item_counts()
+        fails = mc.loc[mc["failed"] > 0].sort_values(
+            ["slug", "sev", "failed", "rate"], ascending=[True, True, False, True], kind="stable"
+        )
+        fails = fails.assign(_rank=fails.groupby("slug", sort=False).cumcount())
+        gaps = fails.loc[fails["_rank"] < TOP_GAPS]
+        others = fails.loc[fails["_rank"] >= TOP_GAPS]
+        gap_keys = set(zip(gaps["slug"], gaps["item_id"], strict=True))
+        good = mc.loc[(mc["checked"] >= STRENGTH_MIN_CHECKED) & (mc["rate"] >= STRENGTH_MIN_RATE)]
+        good = good.loc[
+            [k not in gap_keys for k in zip(good["slug"], good["item_id"], strict=True)]
+        ]
+        good = good.sort_values(
+            ["slug", "rate", "checked"], ascending=[True, False, False], kind="stable"
+        )
+        good = good.groupby("slug", sort=False).head(STRENGTHS)
+        # For a page without strengths: the item closest to one, to start on a positive note.
+        best = mc.loc[mc["checked"] >= STRENGTH_MIN_CHECKED].sort_values(
+            ["slug", "rate", "checked"], ascending=[True, False, False], kind="stable"
+        )
+        best = best.loc[best["passed"] > 0].groupby("slug", sort=False).head(1)
+        applied = mc.loc[mc["checked"] + mc["not_evaluable"] > 0].sort_values(
+            ["slug", "sev", "rate", "item_id"], na_position="last", kind="stable"
+        )
+        excerpts = self._excerpts(gaps)
+        gap_rows = _records(gaps, "slug")
+        other_rows = _records(others, "slug")
+        good_rows = _records(good, "slug")
+        best_rows = _records(best, "slug")
+        item_rows = _records(applied, "slug")
+        note_rows, note_totals, failing_totals = self._note_tables()
+        samples = self._samples()
+        trends = self._trends()
+        for t in stats.therapists.itertuples(index=False):
+            slug = t.slug
+            gaps_here = []
+            for g in gap_rows.get(slug, []):
+                item = self.items[g["item_id"]]
+                gaps_here.append(
+                    {
+                        **self._item_row(g),
+                        "why": item.why,
+                        "fix": item.fix,
+                        "reference": item.reference,
+                        "description": item.description,
+                        "example": self._example(item.id),
+                        "excerpts": excerpts.get((slug, item.id), []),
+                    }
+                )
+            yield {
+                **self.common,
+                "slug": slug,
+                "name": t.therapist,
+                "credential": _value(t.credential),
+                "discipline": _value(t.discipline),
+                "notes": int(t.notes),
+                "checked": int(t.passed + t.failed),
+                "passed": int(t.passed),
+                "failed": int(t.failed),
+                "not_evaluable": int(t.not_evaluable),
+                "critical": int(t.critical),
+                "rate": _f(t.rate),
+                "ci_low": _f(t.ci_low),
+                "ci_high": _f(t.ci_high),
+                "median": self.median,
+                "colleagues": len(self.team_rates),
+                "scale": svg.score_scale(
+                    t.rate, t.ci_low, t.ci_high, self.median, self.team_ticks, self.scale_floor
+                ),
+                "strengths": [self._item_row(r) for r in good_rows.get(slug, [])],
+                "best": [self._item_row(r) for r in best_rows.get(slug, [])],
+                "gaps": gaps_here,
+                "other_gaps": [self._item_row(r) for r in other_rows.get(slug, [])],
+                "items": [self._item_row(r) for r in item_rows.get(slug, [])],
+                "note_rows": note_rows.get(slug, []),
+                "notes_total": int(note_totals.get(slug, 0)),
+                "notes_failing": int(failing_totals.get(slug, 0)),
+                "trend": self._trend(trends.get(str(t.therapist_id)), min_months=2),
+                "sample": samples.get(slug, []) if self.data.sample is not None else None,
+            }
+
+    @staticmethod
+    def _item_row(r: dict) -> dict:
+        return {
+            "id": r["item_id"],
+            "title": r["title"],
+            "severity": r["severity"],
+            "checked": int(r["checked"]),
+            "passed": int(r["passed"]),
+            "failed": int(r["failed"]),
+            "not_evaluable": int(r["not_evaluable"]),
+            "rate": _f(r["rate"]),
+            "ci_low": _f(r["ci_low"]),
+            "ci_high": _f(r["ci_high"]),
+            "team_rate": _f(r["team_rate"]),
+            "bar": svg.mini_bar(r["rate"], r["ci_low"], r["ci_high"], r["team_rate"]),
+        }

@@ -1,0 +1,361 @@
+"""The HTML report as a trainer reads it: overview, therapist pages, excerpts, safety."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chartaudit.audit import run_audit
+from chartaudit.checklists import load_checklists
+from chartaudit.load import from_frames
+from chartaudit.privacy import Redactor
+from chartaudit.report import html
+from chartaudit.report.data import ReportData, build
+from chartaudit.report.files import draw_sample
+
+CHECKLIST = """
+checklist: coaching
+title: Coaching checklist
+version: "3.2"
+example_defaults:
+  notes: {patient_id: EX1, therapist: Dana Example, credential: DPT, discipline: PT,
+          note_type: daily, date_of_service: "2026-09-01"}
+items:
+  - id: T-SIGNED
+    title: Note is signed
+    severity: critical
+    check: required_field
+    params: {field: signed_at, label: signature}
+    why: An unsigned note is not part of the legal record and cannot be billed.
+    fix: Sign each note before you leave for the day.
+    reference: Medicare Program Integrity Manual ch. 3
+    examples:
+      bad: [{notes: [{note_id: B1, signed_at: ""}]}]
+      good:
+        - notes:
+            - note_id: G1
+              signed_at: "2026-09-01 17:05"
+              total_timed_minutes: 38
+              subjective: Reports climbing stairs with less knee pain.
+              objective: Gait training 15 min with cues for heel strike.
+              assessment: Step length improved; needs cues on stairs.
+              plan: Progress stair training next visit.
+          services:
+            - {note_id: G1, cpt_code: "97116", units: 1, minutes: 15}
+  - id: T-TIMELY
+    title: Note signed within 3 days
+    severity: medium
+    check: signature_timely
+    why: Late signatures weaken the record's reliability.
+    fix: Sign within three days of the visit.
+    reference: Facility policy
+    examples:
+      bad: [{notes: [{note_id: B1, signed_at: "2026-09-09"}]}]
+      good: [{notes: [{note_id: G1, signed_at: "2026-09-02"}]}]
+  - id: T-SCOPE
+    title: Assistant notes make no clinical judgment
+    severity: high
+    check: assistant_scope
+    why: Only the supervising therapist may change goals or the plan of care.
+    fix: Describe what you observed and let the supervising therapist update the plan.
+    reference: APTA guidance on PTA scope
+    examples:
+      bad: [{notes: [{note_id: B1, credential: PTA, note_text: "Goals updated."}]}]
+      good: [{notes: [{note_id: G1, credential: PTA, note_text: "Told the PT about progress."}]}]
+  - id: T-CERT
+    title: Plan certified within 30 days
+    severity: high
+    check: certification_timely
+    applies_to: {note_type: [evaluation]}
+    why: Medicare pays only for certified plans of care.
+    fix: Send the plan to the physician the day of the evaluation.
+    reference: Medicare Benefit Policy Manual ch. 15
+    examples:
+      bad: [{notes: [{note_id: B1, note_type: evaluation}]}]
+      good: [{notes: [{note_id: G1, note_type: evaluation}]}]
+"""
+
+HOSTILE_NAME = '"><img src=x onerror=alert(1)>'
+HOSTILE_TEXT = '<script>alert("chart")</script> Goals updated <b onmouseover="x()">today</b>'
+
+
+def note(note_id, therapist, patient, name, day, **extra):
+    row = {
+        "note_id": note_id,
+        "patient_id": patient,
+        "patient_name": name,
+        "therapist": therapist,
+        "credential": "DPT",
+        "discipline": "PT",
+        "note_type": "daily",
+        "date_of_service": f"2026-09-{day:02d}",
+        "signed_at": f"2026-09-{day:02d} 17:00",
+        "payer": "Blue Cross",
+        "subjective": f"{name} reports less pain today.",
+        "objective": "Therapeutic exercise 20 min with cues for form.",
+    }
+    return row | extra
+
+
+def export_frames() -> pd.DataFrame:
+    rows = []
+    for i in range(6):  # a strong therapist: everything signed on time
+        rows.append(note(f"D{i}", "Dana Reyes", f"MRN-77{i:02d}", "Harriet Quill", i + 1))
+    for i in range(4):  # an assistant whose notes change the plan and go unsigned
+        rows.append(
+            note(
+                f"Z{i}",
+                "Zoë Ćwik",
+                "MRN-8801",
+                "Mary Jones",
+                i + 2,
+                credential="PTA",
+                assessment="Pt tolerated well. Goals updated per progress, will continue.",
+                signed_at="" if i < 2 else f"2026-09-{i + 9:02d}",
+            )
+        )
+    rows.append(note("X1", "../../x", "MRN-9901", "Bob Stone", 3, signed_at=""))
+    rows.append(
+        note(
+            "H1",
+            HOSTILE_NAME,
+            "MRN-9902",
+            "Ann Lee",
+            4,
+            credential="PTA",
+            payer='<img src=x onerror="alert(2)">',
+            note_text=HOSTILE_TEXT,
+        )
+    )
+    rows.append(note("E1", "Dana Reyes", "MRN-7700", "Harriet Quill", 1, note_type="evaluation"))
+    return pd.DataFrame(rows)
+
+
+def report_data(tmp_path: Path, redact: bool = False) -> ReportData:
+    path = tmp_path / "coaching.yaml"
+    path.write_text(CHECKLIST, encoding="utf-8")
+    export = from_frames({"notes": export_frames()})
+    result = run_audit(export, load_checklists([str(path)]))
+    redactor = Redactor("test-key", export.notes) if redact else None
+    data = build(export, result, {"redact": redact}, redactor, created_at="2026-10-01T09:00:00")
+    data.sample = draw_sample(data, 2, seed=7)
+    data.trend = pd.DataFrame(
+        {
+            "month": ["2026-07", "2026-08", "2026-09", "2026-08", "2026-09"],
+            "therapist_id": ["", "", "", "Dana Reyes", "Dana Reyes"],
+            "passed": [80, 85, 90, 9, 10],
+            "failed": [20, 15, 10, 1, 0],
+        }
+    )
+    return data
+
+
+class Page(HTMLParser):
+    """Tags, attributes and text of a page, and the text inside <mark> elements."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.marks: list[str] = []
+        self.scripts: list[str] = []
+        self._in: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in ("br", "meta", "line", "rect", "circle", "polyline"):
+            self._in.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self._in:
+            while self._in and self._in.pop() != tag:
+                pass
+
+    def handle_data(self, data):
+        if self._in and self._in[-1] == "script":
+            self.scripts.append(data)
+        elif not (self._in and self._in[-1] == "style"):
+            self.text.append(data)
+        if "mark" in self._in:
+            self.marks.append(data)
+
+    @property
+    def plain(self) -> str:
+        return re.sub(r"\s+", " ", " ".join(self.text))
+
+    def links(self) -> list[str]:
+        return [a["href"] for t, a in self.tags if t == "a" and a.get("href")]
+
+
+@pytest.fixture
+def report(tmp_path):
+    data = report_data(tmp_path)
+    out = tmp_path / "report"
+    out.mkdir()
+    written = html.write_html(data, out)
+    return data, out, written
+
+
+def test_every_therapist_has_a_page_linked_from_the_overview(report):
+    data, out, written = report
+    slugs = data.stats.therapists["slug"].tolist()
+    assert sorted(p.name for p in written) == sorted(["index.html"] + [f"{s}.html" for s in slugs])
+    index = Page((out / "index.html").read_text(encoding="utf-8"))
+    links = index.links()
+    for slug in slugs:
+        assert f"therapists/{slug}.html" in links
+        assert (out / "therapists" / f"{slug}.html").is_file()
+    # the overview shows the overall rate with its interval, the scope and the item table
+    rate = data.stats.overall["rate"]
+    assert f"{rate * 100:.1f}%" in index.plain
+    assert "95% interval" in index.plain
+    assert "Coaching checklist (coaching, version 3.2, 4 items)" in index.plain
+    assert "Note signed within 3 days" in index.plain and "T-TIMELY" in index.plain
+    assert "Dates counted as of 2026-09-06" in index.plain
+    # trend from history and the heat map with a number in every applicable cell
+    assert "Trend by month" in index.plain and "2026-08" in index.plain
+    heat = [a for t, a in index.tags if t == "td" and "c" in a.get("class", "").split()]
+    assert heat and all("na" in a["class"] or re.match(r"h\d", a["class"][2:]) for a in heat)
+
+
+def test_not_evaluable_items_are_listed_with_the_reason(report):
+    _, out, _ = report
+    index = Page((out / "index.html").read_text(encoding="utf-8"))
+    section = index.plain.split("Data not evaluable", 1)[1]
+    assert "Plan certified within 30 days" in section
+    assert "poc_certified_at column of the notes table" in section
+
+
+def test_top_gaps_explain_why_and_fix_show_an_example_and_the_therapists_own_excerpt(report):
+    data, out, _ = report
+    slug = data.stats.therapists.set_index("therapist").loc["Zoë Ćwik", "slug"]
+    text = (out / "therapists" / f"{slug}.html").read_text(encoding="utf-8")
+    page = Page(text)
+    gaps = page.plain.split("Top gaps", 2)[2].split("All checklist items on your notes")[0]
+    # ranked by severity: the critical item first, then the high one
+    assert gaps.index("Note is signed") < gaps.index("Assistant notes make no clinical judgment")
+    assert "Only the supervising therapist may change goals" in gaps  # why
+    assert "let the supervising therapist update the plan" in gaps  # fix
+    # the good example as a readable card (SOAP text and key fields, no YAML)
+    assert "Subjective: Reports climbing stairs with less knee pain." in gaps
+    assert "Total timed minutes 38" in gaps and "97116" in gaps
+    assert "note_id:" not in text and "EX1" not in text
+    # her own note with the offending phrase highlighted, in context
+    assert "Goals updated" in page.marks
+    assert "Pt tolerated well. Goals updated per progress" in gaps
+    assert "Missed on 2 of 4 notes" in gaps  # unsigned notes, counted for a person
+    # the per-note table lists failing notes with the missed items by title
+    notes = page.plain.split("Your notes", 1)[1]
+    assert "Z0" in notes and "Mary Jones" in notes and "Note is signed (critical)" in notes
+
+
+def test_score_against_team_median_and_strengths(report):
+    data, out, _ = report
+    slug = data.stats.therapists.set_index("therapist").loc["Dana Reyes", "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    median = data.stats.therapists["rate"].median()
+    assert f"team median of {round(median * 100)}%" in page.plain
+    strengths = page.plain.split("What you do well", 1)[1].split("Top gaps")[0]
+    assert "Note is signed – met in 7 of 7 notes (100%)" in strengths
+    assert "No gaps" in page.plain
+    assert "Your rate by month" in page.plain  # the therapist's own trend line
+    assert "Notes drawn for manual review" in page.plain
+
+
+def test_hostile_chart_text_and_names_are_inert(report):
+    data, out, written = report
+    assert any("onerror" in n for n in data.notes["therapist"])
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        page = Page(text)
+        scripts = [a for t, a in page.tags if t == "script"]
+        assert len(scripts) == 1, path  # only the page's own sort/print script
+        assert "alert" not in "".join(page.scripts)
+        for tag, attrs in page.tags:
+            assert tag not in ("img", "iframe", "object"), (path, tag)
+            assert not [a for a in attrs if a.startswith("on")], (path, tag, attrs)
+        # offline: nothing is fetched from another host
+        assert not re.search(r"""(?:src|href|action)\s*=\s*["']?\s*(?:[a-z]+:)?//""", text)
+    slug = data.stats.therapists.set_index("therapist").loc[HOSTILE_NAME, "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    assert HOSTILE_NAME in page.plain  # shown as text, exactly as exported
+    assert HOSTILE_TEXT in page.plain
+
+
+def test_a_therapist_named_like_a_path_gets_a_page_inside_the_folder(report):
+    data, out, written = report
+    slug = data.stats.therapists.set_index("therapist").loc["../../x", "slug"]
+    page = out / "therapists" / f"{slug}.html"
+    assert page in written and page.resolve().is_relative_to(out.resolve())
+    assert "../../x" in Page(page.read_text(encoding="utf-8")).plain
+    assert not (out.parent.parent / "x.html").exists()
+
+
+def test_unsafe_page_names_are_refused(tmp_path):
+    data = report_data(tmp_path)
+    data.stats.therapists.loc[0, "slug"] = "../escape"
+    with pytest.raises(Exception, match="refusing to write"):
+        html.write_html(data, tmp_path / "out")
+    assert not (tmp_path / "escape.html").exists()
+
+
+def test_accented_names_survive_in_utf8(report):
+    data, out, _ = report
+    raw = (out / "index.html").read_bytes()
+    assert b'<meta charset="utf-8">' in raw
+    assert "Zoë Ćwik".encode() in raw
+
+
+def test_redacted_report_shows_no_patient_id_or_name(tmp_path):
+    data = report_data(tmp_path, redact=True)
+    out = tmp_path / "report"
+    written = html.write_html(data, out)
+    frames = export_frames()
+    secrets = set(frames["patient_id"]) | set(frames["patient_name"])
+    secrets |= {w for n in frames["patient_name"] for w in n.split()}
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for secret in secrets:
+            assert secret not in text, (path.name, secret)
+    slug = data.stats.therapists.set_index("therapist").loc["Zoë Ćwik", "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    assert "Goals updated" in page.marks  # excerpts still shown, names masked
+    assert "[patient] reports less pain" in page.plain
+    assert "Redacted" in Page((out / "index.html").read_text(encoding="utf-8")).plain
+
+
+def test_excerpt_finds_evidence_despite_case_and_spacing_and_windows_long_text():
+    text = "word " * 100 + "Goals   UPDATED today" + " more" * 100
+    part = html.excerpt(text, "goals updated")
+    assert part["match"] == "Goals   UPDATED"
+    assert part["before"].startswith("…") and part["after"].endswith("…")
+    assert len(part["before"]) <= html.EXCERPT_WINDOW + 1
+    assert html.excerpt(text, "not there") is None
+    assert html.excerpt(text, "") is None
+
+
+def test_formatting_never_rounds_a_miss_up_to_100_percent():
+    assert html.pct(0.9996) == "99%"
+    assert html.pct(0.9996, 1) == "99.9%"
+    assert html.pct(1.0) == "100%"
+    assert html.pct(None) == "–" and html.pct(float("nan")) == "–"
+    assert html.interval(0.78, 0.853) == "78%–85%"
+    assert html.interval(0.8801, 0.8839) == "88.0%–88.4%"  # whole percents would hide it
+    assert html.sentence("no signature (signed_at is blank)") == (
+        "No signature (signed_at is blank)."
+    )
+
+
+def test_large_tables_are_capped_and_say_where_the_rest_is(tmp_path, monkeypatch):
+    monkeypatch.setattr(html, "NOTE_ROWS", 3)
+    data = report_data(tmp_path)
+    out = tmp_path / "report"
+    html.write_html(data, out)
+    slug = data.stats.therapists.set_index("therapist").loc["Dana Reyes", "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    assert "The first 3 are listed; 4 more notes are in notes.csv" in page.plain
