@@ -122,6 +122,7 @@ def test_sample_is_reproducible(export_dir, tmp_path):
     [
         (["run", "/no/such/folder"], "folder not found"),
         (["run", "{export}", "--period", "2026-13"], "--period '2026-13' is not a month"),
+        (["run", "{export}", "--period", "2019-01"], "no notes to audit in the requested period"),
         (["run", "{export}", "--format", "docx"], "unknown format 'docx'"),
         (["run", "{export}", "--therapist", "Nobody Here"], "no such therapist"),
         (["run", "{export}", "--checklist", "nope"], "nope: no such checklist"),

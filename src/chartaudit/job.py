@@ -180,6 +180,15 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
     timings["load"] = time.perf_counter() - t0
     scope = scope_mask(export, opts)
     _, end = period_bounds(opts)
+    if not scope.any():
+        dates = export.notes["date_of_service"]
+        span = (f"the export's notes run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+                if dates.notna().any() else "the export has no loadable notes")
+        raise ChartauditError(
+            "no notes to audit in the requested period/therapists",
+            fix=f"{span}; check --period/--from/--to/--therapist (or rejected rows with "
+            "`chartaudit inspect`)",
+        )
     t = time.perf_counter()
     step("Running checklists")
     result = run_audit(

@@ -11,10 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from platformdirs import user_data_dir
 
 MASK = "[patient]"
-_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’-]+")
+_TITLES = {"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "ii", "iii", "iv"}
+_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 def installation_key() -> bytes:
@@ -41,7 +44,12 @@ class Redactor:
         self._ids = self._table(notes["patient_id"], "P")
         self._episodes = self._table(notes["episode_id"], "E")
         self._names = self._name_words(notes)
-        self._raw_ids = [str(x) for x in notes["patient_id"].dropna().unique() if len(str(x)) >= 3]
+        # Longest first, so "MRN0045" never masks the front of "MRN004512".
+        self._raw_ids = sorted(
+            (str(x) for x in notes["patient_id"].dropna().unique() if len(str(x)) >= 3),
+            key=len,
+            reverse=True,
+        )
 
     def _pseudo(self, value: str, prefix: str) -> str:
         digest = hmac.new(self.key, f"{prefix}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -57,8 +65,11 @@ class Redactor:
         words: set[str] = set()
         for name in notes["patient_name"].dropna().unique():
             for w in _WORD.findall(str(name)):
-                if len(w) >= 2 and w.lower() not in {"mr", "mrs", "ms", "dr", "jr", "sr", "ii"}:
-                    words.add(w.lower())
+                # "O'Neil-Park" is masked whole and as "O'Neil", "Neil" and "Park".
+                parts = {w, *re.split(r"[-'’]", w), *w.split("-")}
+                for part in parts:
+                    if len(part) >= 2 and part.lower() not in _TITLES:
+                        words.add(part.lower())
         return words
 
     def patient_ids(self, values: pd.Series) -> pd.Series:
@@ -70,22 +81,46 @@ class Redactor:
     def text(self, values: pd.Series) -> pd.Series:
         """Mask patient names and raw patient ids wherever they occur in free text."""
         out = values.astype(object)
-        if self._names:
-            names = self._names
-
-            def repl(m: re.Match) -> str:
-                return MASK if m.group(0).lower() in names else m.group(0)
-
-            out = out.map(lambda t: _WORD.sub(repl, t) if isinstance(t, str) else t)
-        if self._raw_ids:
-            pattern = re.compile(
-                "|".join(re.escape(i) for i in sorted(self._raw_ids, key=len, reverse=True))
-            )
-            out = out.map(lambda t: pattern.sub("[patient id]", t) if isinstance(t, str) else t)
-        return out
+        has_text = out.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False)
+        mask = has_text.to_numpy(dtype=bool)
+        if not mask.any():
+            return out
+        arr = pa.array(out[mask].to_numpy(dtype=object), type=pa.large_string())
+        arr = _replace_all(arr, sorted(self._names, key=lambda w: (-len(w), w)), MASK, True)
+        arr = _replace_all(arr, self._raw_ids, "[patient id]", False)
+        result = out.copy()
+        result[mask] = np.asarray(arr.to_pylist(), dtype=object)
+        return result
 
     def text_one(self, value: str) -> str:
         return self.text(pd.Series([value])).iat[0]
+
+
+_RE2_SPECIAL = set(".^$*+?()[]{}|\\")
+# Letters and digits (any script): a match must not sit inside a longer word or id.
+_EDGE_LEFT = r"(^|[^\p{L}\p{N}])"
+_EDGE_RIGHT = r"([^\p{L}\p{N}]|$)"
+
+
+def _re2_escape(word: str) -> str:
+    return "".join("\\" + c if c in _RE2_SPECIAL else c for c in word)
+
+
+def _replace_all(
+    arr: pa.Array, words: list[str], replacement: str, ignore_case: bool, chunk: int = 1500
+) -> pa.Array:
+    """Replace whole-word occurrences of `words` in every string, in Arrow (RE2, linear time).
+
+    Words go in chunks of alternations (RE2 compiles each to one automaton); two passes per
+    chunk because a match consumes the separator before the next word ("Ann Lee").
+    """
+    flags = "(?i)" if ignore_case else ""
+    for i in range(0, len(words), chunk):
+        alternation = "|".join(_re2_escape(w) for w in words[i : i + chunk])
+        pattern = f"{flags}{_EDGE_LEFT}(?:{alternation}){_EDGE_RIGHT}"
+        for _ in range(2):
+            arr = pc.replace_substring_regex(arr, pattern, f"\\1{replacement}\\2")
+    return arr
 
 
 def redact_frame(

@@ -1,0 +1,40 @@
+"""--redact: keyed, stable pseudonyms; names and raw ids masked in any free text."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from chartaudit.privacy import MASK, Redactor
+
+NOTES = pd.DataFrame(
+    {
+        "patient_id": ["MRN004512", "MRN0045", "P-77"],
+        "episode_id": ["MRN004512-PT-1", "MRN0045-OT-1", "P-77-SLP-1"],
+        "patient_name": ["Ángel Núñez", "Ann Lee", "Mary O'Neil-Park"],
+    }
+)
+
+
+def test_pseudonyms_are_stable_per_key_and_differ_across_keys():
+    a = Redactor("key-1", NOTES).patient_ids(NOTES["patient_id"]).tolist()
+    assert a == Redactor("key-1", NOTES).patient_ids(NOTES["patient_id"]).tolist()
+    assert a != Redactor("key-2", NOTES).patient_ids(NOTES["patient_id"]).tolist()
+    assert all(p.startswith("P-") and "MRN" not in p for p in a)
+    episodes = Redactor("key-1", NOTES).episode_ids(NOTES["episode_id"]).tolist()
+    assert not any("MRN" in e for e in episodes)
+
+
+def test_names_and_ids_are_masked_in_text_whole_words_only():
+    r = Redactor("k", NOTES)
+    out = r.text(pd.Series([
+        "Ángel Núñez walked; MRN004512 and MRN0045 seen",
+        "ann lee tolerated; Annabel and Leeward are other words",
+        "Mrs. O'Neil-Park and Mr. Park",
+        None,
+        "P-77x is not P-77",
+    ])).tolist()
+    assert out[0] == f"{MASK} {MASK} walked; [patient id] and [patient id] seen"
+    assert out[1] == f"{MASK} {MASK} tolerated; Annabel and Leeward are other words"
+    assert "O'Neil" not in out[2] and "Park" not in out[2]
+    assert pd.isna(out[3])
+    assert out[4] == "P-77x is not [patient id]"
