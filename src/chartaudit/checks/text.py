@@ -116,7 +116,14 @@ def first_match(arr: pa.Array, patterns: list[str] | str) -> pd.Series:
 
 
 def to_arrow(series: pd.Series) -> pa.Array:
-    return pa.array(series.fillna("").astype(str).to_numpy(dtype=object), type=pa.large_string())
+    """Text as an Arrow large_string array, '' for blanks; zero-copy for Arrow-backed text."""
+    series = pd.Series(series)
+    if not isinstance(series.dtype, pd.StringDtype):
+        series = series.astype("string")
+    arr = pa.array(series.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return pc.fill_null(arr.cast(pa.large_string()), "")
 
 
 def text_exported(ctx) -> bool:
@@ -301,13 +308,25 @@ _ESTIMATE_MARGIN = 0.3
 _SHINGLE_MULT = np.uint64(1099511628211)
 
 
-def normalise_for_compare(text: pd.Series) -> pa.Array:
-    """Lower-case words and numbers only; dates become one token so a new date is no change."""
+_TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
+_DATE_TOKEN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
+
+
+def compare_tokens(text: pd.Series) -> tuple[pa.Array, np.ndarray]:
+    """Lower-case words with surrounding punctuation trimmed; dates become the token 'date'
+    so a new date is no change. Returns (flat tokens, token count per text).
+
+    Whitespace split and trimming in Arrow instead of a regex replacement over the whole text:
+    three times faster, which matters at a million notes."""
     low = pc.utf8_lower(to_arrow(text))
-    dates = r"\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b"  # not 3/10 pain
-    low = pc.replace_substring_regex(low, dates, " date ")
-    low = pc.replace_substring_regex(low, r"[^a-z0-9]+", " ")
-    return pc.utf8_trim_whitespace(low)
+    tokens = pc.ascii_split_whitespace(low)
+    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
+    lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
+    flat = pc.ascii_trim(pc.list_flatten(tokens), characters=_TRIM)
+    flat = pc.if_else(
+        pc.match_substring_regex(flat, _DATE_TOKEN), pa.scalar("date", pa.large_string()), flat
+    )
+    return flat, lengths
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -329,20 +348,26 @@ class Shingles:
     PERMUTATIONS = 32
 
     def __init__(self, text: pd.Series, k: int = SHINGLE_WORDS):
-        norm = normalise_for_compare(text)
-        n = len(norm)
+        flat, lengths = compare_tokens(text)
+        n = len(lengths)
         self.n = n
-        self.digest = pc.dictionary_encode(norm).indices.to_numpy(zero_copy_only=False)
-        tokens = pc.ascii_split_whitespace(norm)  # only [a-z0-9 ] is left
-        lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
-        lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
-        flat = pc.list_flatten(tokens)
-        word = pc.greater(pc.binary_length(flat), 0)  # "" splits into one empty token
-        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        owner = owner[word.to_numpy(zero_copy_only=False)]
+        word = pc.greater(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False)
+        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[word]
         self.words = np.bincount(owner, minlength=n).astype(np.int64)
-        codes = pc.dictionary_encode(pc.filter(flat, word)).indices
+        codes = pc.dictionary_encode(pc.filter(flat, pa.array(word))).indices
         h = _splitmix(codes.to_numpy(zero_copy_only=False))
+        # Texts with the same words in the same order get the same digest code.
+        position = np.arange(len(h), dtype=np.int64) - np.repeat(
+            np.concatenate([[0], np.cumsum(self.words)[:-1]]), self.words
+        )
+        total = np.zeros(n, dtype=np.uint64)
+        has_words = np.flatnonzero(self.words > 0)
+        if len(has_words):
+            with np.errstate(over="ignore"):
+                mixed = _splitmix(h ^ _splitmix(position))
+                starts = np.concatenate([[0], np.cumsum(self.words)[:-1]])[has_words]
+                total[has_words] = np.add.reduceat(mixed, starts)
+        self.digest = np.unique(total, return_inverse=True)[1].astype(np.int64)
         m = len(h) - k + 1
         if m <= 0:
             self.owner = np.zeros(0, dtype=np.int64)
