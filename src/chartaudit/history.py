@@ -1,0 +1,462 @@
+"""Run history in SQLite: per-month therapist x item counts, and the month-over-month trend."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .errors import ChartauditError
+from .model import Status
+from .report.data import ReportData
+from .stats import wilson
+
+SCHEMA_VERSION = 1
+ENV_VAR = "CHARTAUDIT_HISTORY"
+ALL_THERAPISTS = "All therapists"
+TREND_COLUMNS = [
+    "month",
+    "therapist_id",
+    "therapist",
+    "notes",
+    "passed",
+    "failed",
+    "not_evaluable",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "previous_rate",
+    "change_vs_previous",
+]
+WORSENED_COLUMNS = ["month", "item_id", "title", "severity", "rate", "previous_rate", "change"]
+
+# Only counts are stored: month x therapist x item. No note, patient or chart text ever is.
+# runs.months: JSON list of the months the run replaced; runs.therapist_filter: JSON list of
+# the --therapist values (empty = the whole team); runs.checklists: JSON [{name, version}].
+_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recorded_at TEXT NOT NULL,
+    created_at TEXT,
+    chartaudit_version TEXT,
+    period_start TEXT,
+    period_end TEXT,
+    months TEXT NOT NULL,
+    therapist_filter TEXT NOT NULL,
+    checklists TEXT NOT NULL
+);
+CREATE TABLE therapists (
+    therapist_id TEXT PRIMARY KEY,
+    therapist TEXT NOT NULL
+);
+CREATE TABLE items (
+    item_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    severity TEXT,
+    checklist TEXT,
+    checklist_version TEXT
+);
+CREATE TABLE month_notes (
+    month TEXT NOT NULL,
+    therapist_id TEXT NOT NULL,
+    notes INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    PRIMARY KEY (month, therapist_id)
+);
+CREATE TABLE counts (
+    month TEXT NOT NULL,
+    therapist_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    not_evaluable INTEGER NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    PRIMARY KEY (month, therapist_id, item_id)
+);
+"""
+_TABLES = {"schema_version", "runs", "therapists", "items", "month_notes", "counts"}
+
+
+def resolve_path(path: Path | None) -> Path:
+    """The --history path, else $CHARTAUDIT_HISTORY, else history.sqlite in the user data dir."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return Path(user_data_dir("chartaudit", appauthor=False)) / "history.sqlite"
+
+
+def _unusable(db: Path, reason: str) -> ChartauditError:
+    return ChartauditError(
+        f"{db}: {reason}",
+        fix="give another file with --history (or set $CHARTAUDIT_HISTORY), run with "
+        "--no-history, or move this file away to start a new history",
+    )
+
+
+@contextlib.contextmanager
+def _connect(db: Path, write: bool) -> Iterator[sqlite3.Connection]:
+    """An open, schema-checked connection; read-only ones never create the file."""
+    db = Path(db)
+    try:
+        if write:
+            db.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        else:
+            if not db.is_file():
+                raise ChartauditError(
+                    f"{db}: no such history database",
+                    fix="check the --history path; `chartaudit run` records into it (unless "
+                    "--no-history is given), and `chartaudit trend` without --history reads "
+                    "the default history",
+                )
+            con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    except OSError as exc:
+        raise _unusable(db, f"cannot be opened ({exc.strerror or exc})") from None
+    except sqlite3.Error as exc:
+        raise _unusable(db, f"cannot be opened ({exc})") from None
+    try:
+        try:
+            _check_schema(con, db, create=write)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(db, f"not a chartaudit history database ({exc})") from None
+        yield con
+    finally:
+        con.close()
+
+
+def _check_schema(con: sqlite3.Connection, db: Path, create: bool) -> None:
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables and create:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            # A second process may have created it while this one waited for the lock.
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'runs'").fetchone():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return
+    missing = _TABLES - tables
+    if missing:
+        raise _unusable(db, f"not a chartaudit history database (no {sorted(missing)[0]} table)")
+    row = con.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    version = row[0] if row else None
+    if version is None or version > SCHEMA_VERSION:
+        raise ChartauditError(
+            f"{db}: history written by a newer chartaudit (schema version {version})",
+            fix="upgrade chartaudit, or give another file with --history",
+        )
+
+
+def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """This run's counts: (month, therapist_id, item_id, passed, failed, not_evaluable) for every
+    combination with something applicable, and notes per (month, therapist_id)."""
+    result = data.result
+    notes = result.notes.loc[result.scope]
+    dos = notes["date_of_service"]
+    dated = dos.notna().to_numpy()
+    notes, dos = notes[dated], dos[dated]
+    status = result.status.loc[result.scope].to_numpy()[dated]
+    month = (dos.dt.year * 100 + dos.dt.month).to_numpy()
+    therapist = notes["therapist_id"].astype(str).to_numpy()
+    keys = [month, therapist]
+    ids = [i.id for i in result.items]
+    frames = {
+        name: pd.DataFrame(status == code, columns=ids).groupby(keys, sort=True).sum()
+        for name, code in (
+            ("passed", Status.PASS),
+            ("failed", Status.FAIL),
+            ("not_evaluable", Status.NOT_EVALUABLE),
+        )
+    }
+    long = pd.concat({k: v.stack() for k, v in frames.items()}, axis=1)
+    long.index = long.index.set_names(["month", "therapist_id", "item_id"])
+    long = long.reset_index()
+    long = long[long[["passed", "failed", "not_evaluable"]].sum(axis=1) > 0]
+    notes_per = pd.Series(1, index=notes.index).groupby(keys, sort=True).size()
+    notes_per = notes_per.rename("notes").reset_index()
+    notes_per.columns = ["month", "therapist_id", "notes"]
+    for frame in (long, notes_per):
+        frame["month"] = _month_text(frame["month"])
+    return long.reset_index(drop=True), notes_per
+
+
+def _month_text(yyyymm: pd.Series) -> pd.Series:
+    values = yyyymm.astype("int64")
+    return (values // 100).astype(str) + "-" + (values % 100).astype(str).str.zfill(2)
+
+
+def record(data: ReportData, db: Path) -> None:
+    """Store this run's per-month counts, replacing what an earlier run stored for its months
+    (only for its therapists when the run was limited with --therapist)."""
+    counts, notes = month_counts(data)
+    months = sorted(notes["month"].unique())
+    filtered = bool(data.options.get("therapists"))
+    result = data.result
+    versions = {item.id: cl.version for cl in result.checklists for item in cl.items}
+    names = data.stats.therapists[["therapist_id", "therapist"]].astype(str)
+    overall = data.stats.overall
+    run = (
+        dt.datetime.now().isoformat(timespec="seconds"),
+        data.created_at,
+        data.version,
+        overall.get("period_start"),
+        overall.get("period_end"),
+        json.dumps(months),
+        json.dumps(list(data.options.get("therapists") or [])),
+        json.dumps([{"name": c.name, "version": c.version} for c in result.checklists]),
+    )
+    with _connect(db, write=True) as con:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            run_id = con.execute(
+                "INSERT INTO runs (recorded_at, created_at, chartaudit_version, period_start, "
+                "period_end, months, therapist_filter, checklists) VALUES (?,?,?,?,?,?,?,?)",
+                run,
+            ).lastrowid
+            if filtered:
+                pairs = list(notes[["month", "therapist_id"]].itertuples(index=False, name=None))
+                for table in ("counts", "month_notes"):
+                    con.executemany(
+                        f"DELETE FROM {table} WHERE month = ? AND therapist_id = ?",  # noqa: S608
+                        pairs,
+                    )
+            else:
+                for table in ("counts", "month_notes"):
+                    con.executemany(
+                        f"DELETE FROM {table} WHERE month = ?",  # noqa: S608
+                        [(m,) for m in months],
+                    )
+            con.executemany(
+                "INSERT INTO counts VALUES (?,?,?,?,?,?,?)",
+                zip(
+                    counts["month"],
+                    counts["therapist_id"],
+                    counts["item_id"],
+                    counts["passed"].astype(int).tolist(),
+                    counts["failed"].astype(int).tolist(),
+                    counts["not_evaluable"].astype(int).tolist(),
+                    [run_id] * len(counts),
+                    strict=True,
+                ),
+            )
+            con.executemany(
+                "INSERT INTO month_notes VALUES (?,?,?,?)",
+                zip(
+                    notes["month"],
+                    notes["therapist_id"],
+                    notes["notes"].astype(int).tolist(),
+                    [run_id] * len(notes),
+                    strict=True,
+                ),
+            )
+            con.executemany(
+                "INSERT INTO therapists VALUES (?, ?) "
+                "ON CONFLICT(therapist_id) DO UPDATE SET therapist = excluded.therapist",
+                names.itertuples(index=False, name=None),
+            )
+            con.executemany(
+                "INSERT INTO items VALUES (?,?,?,?,?) ON CONFLICT(item_id) DO UPDATE SET "
+                "title = excluded.title, severity = excluded.severity, "
+                "checklist = excluded.checklist, checklist_version = excluded.checklist_version",
+                [
+                    (i.id, i.title, i.severity, i.checklist, versions.get(i.id))
+                    for i in result.items
+                ],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def _with_rates(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """rate and Wilson interval per row; previous_rate = the same key's last earlier month."""
+    total = frame["passed"] + frame["failed"]
+    frame["rate"] = frame["passed"] / total.where(total > 0)
+    frame["ci_low"], frame["ci_high"] = wilson(frame["passed"], total)
+    frame = frame.sort_values([key, "month"], ignore_index=True)
+    previous = frame.groupby(key, sort=False)["rate"].shift()
+    frame["previous_rate"] = previous.groupby(frame[key], sort=False).ffill()
+    return frame
+
+
+def trend_frame(counts: pd.DataFrame, notes: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """Per month, overall (therapist_id '') and per therapist: counts, rate, Wilson interval and
+    the change against the therapist's previous month (rate points as a fraction)."""
+    if counts.empty and notes.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+    sums = ["passed", "failed", "not_evaluable"]
+    per = counts.groupby(["month", "therapist_id"], as_index=False)[sums].sum()
+    per = per.merge(notes, on=["month", "therapist_id"], how="outer")
+    per[sums + ["notes"]] = per[sums + ["notes"]].fillna(0).astype("int64")
+    team = per.groupby("month", as_index=False)[sums + ["notes"]].sum()
+    team["therapist_id"] = ""
+    frame = pd.concat([team, per], ignore_index=True)
+    frame = _with_rates(frame, "therapist_id")
+    frame["change_vs_previous"] = frame["rate"] - frame["previous_rate"]
+    frame["therapist"] = frame["therapist_id"].map(names).fillna(frame["therapist_id"])
+    frame.loc[frame["therapist_id"] == "", "therapist"] = ALL_THERAPISTS
+    frame["_team"] = frame["therapist_id"] != ""
+    frame = frame.sort_values(["month", "_team", "therapist", "therapist_id"], ignore_index=True)
+    return frame[TREND_COLUMNS]
+
+
+def trend_from_data(data: ReportData) -> pd.DataFrame:
+    """months()'s frame for this run's data alone (when there is no run history)."""
+    counts, notes = month_counts(data)
+    names = data.stats.therapists.set_index("therapist_id")["therapist"]
+    return trend_frame(counts, notes, names)
+
+
+def _read(db: Path, sql: str) -> pd.DataFrame:
+    with _connect(db, write=False) as con:
+        try:
+            return pd.read_sql_query(sql, con)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(db, f"cannot be read ({exc})") from None
+
+
+def months(db: Path) -> pd.DataFrame:
+    """Every recorded month, overall (therapist_id '') and per therapist, with rate, Wilson
+    interval and change_vs_previous; raises ChartauditError when db is missing or unusable."""
+    counts = _read(
+        db,
+        "SELECT month, therapist_id, SUM(passed) AS passed, SUM(failed) AS failed, "
+        "SUM(not_evaluable) AS not_evaluable FROM counts GROUP BY month, therapist_id",
+    )
+    notes = _read(db, "SELECT month, therapist_id, notes FROM month_notes")
+    names = _read(db, "SELECT therapist_id, therapist FROM therapists")
+    return trend_frame(counts, notes, names.set_index("therapist_id")["therapist"])
+
+
+def worsened_items(db: Path) -> pd.DataFrame:
+    """Items whose team-wide rate fell against their previous recorded month, worst drop first
+    within each month."""
+    frame = _read(
+        db,
+        "SELECT c.month, c.item_id, COALESCE(i.title, c.item_id) AS title, i.severity, "
+        "SUM(c.passed) AS passed, SUM(c.failed) AS failed FROM counts c "
+        "LEFT JOIN items i ON i.item_id = c.item_id GROUP BY c.month, c.item_id",
+    )
+    if frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in WORSENED_COLUMNS})
+    frame = _with_rates(frame, "item_id")
+    frame["change"] = frame["rate"] - frame["previous_rate"]
+    worse = frame[(frame["change"] < 0).fillna(False)]
+    return worse.sort_values(["month", "change", "item_id"], ignore_index=True)[WORSENED_COLUMNS]
+
+
+def _pct(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:.1%}"
+
+
+def _change(value: float) -> Text:
+    if pd.isna(value):
+        return Text("–", style="dim")
+    points = value * 100
+    if abs(points) < 0.05:
+        return Text("±0.0 pts")
+    return Text(f"{points:+.1f} pts", style="green" if points > 0 else "red")
+
+
+def print_trend(console: Console, path: Path | None) -> None:
+    """Month-over-month compliance tables from the run history; a friendly note when there is
+    none yet. Raises ChartauditError when an explicitly given --history file is missing or any
+    history file is unusable."""
+    db = resolve_path(path)
+    if path is None and not db.exists():
+        console.print(
+            f"No runs recorded yet in {db}. Each `chartaudit run` records its month(s) there "
+            "(unless --no-history); run one to start the trend."
+        )
+        return
+    frame = months(db)
+    if frame.empty:
+        console.print(f"The history in {db} has no runs yet; run `chartaudit run` first.")
+        return
+    team = frame[frame["therapist_id"] == ""]
+    overall = Table(title=f"Compliance by month ({db.name})", title_justify="left")
+    for name, justify in [
+        ("Month", "left"),
+        ("Notes", "right"),
+        ("Passed", "right"),
+        ("Failed", "right"),
+        ("Rate", "right"),
+        ("95% CI", "right"),
+        ("Change", "right"),
+    ]:
+        overall.add_column(name, justify=justify)
+    for row in team.itertuples(index=False):
+        overall.add_row(
+            row.month,
+            f"{row.notes:,}",
+            f"{row.passed:,}",
+            f"{row.failed:,}",
+            _pct(row.rate),
+            f"{_pct(row.ci_low)}–{_pct(row.ci_high)}" if pd.notna(row.rate) else "–",
+            _change(row.change_vs_previous),
+        )
+    console.print(overall)
+
+    shown = sorted(frame["month"].unique())[-6:]
+    people = frame[(frame["therapist_id"] != "") & frame["month"].isin(shown)]
+    rates = people.pivot(index="therapist_id", columns="month", values="rate")
+    rates = rates.reindex(columns=shown)
+    names = people.drop_duplicates("therapist_id").set_index("therapist_id")["therapist"]
+    latest = shown[-1]
+    change = people[people["month"] == latest].set_index("therapist_id")["change_vs_previous"]
+    per = Table(title="Per therapist", title_justify="left")
+    per.add_column("Therapist")
+    for month in shown:
+        per.add_column(month, justify="right")
+    per.add_column("Change", justify="right")
+    for therapist_id in names.sort_values(kind="stable").index:
+        per.add_row(
+            Text(str(names[therapist_id])),
+            *(_pct(v) for v in rates.loc[therapist_id]),
+            _change(change.get(therapist_id, np.nan)),
+        )
+    console.print(per)
+
+    worse = worsened_items(db)
+    worse = worse[worse["month"] == latest]
+    if worse.empty:
+        console.print(f"No item got worse in {latest} than in its previous month.")
+        return
+    items = Table(title=f"Items that got worse in {latest}", title_justify="left")
+    for name, justify in [
+        ("Item", "left"),
+        ("Title", "left"),
+        ("Before", "right"),
+        (latest, "right"),
+        ("Change", "right"),
+    ]:
+        items.add_column(name, justify=justify)
+    for row in worse.itertuples(index=False):
+        items.add_row(
+            Text(row.item_id),
+            Text(str(row.title)),
+            _pct(row.previous_rate),
+            _pct(row.rate),
+            _change(row.change),
+        )
+    console.print(items)
