@@ -6,4 +6,12 @@ from . import billing, episodes, fields, measures, text  # noqa: F401 - register
 from .context import AuditContext
 from .registry import REGISTRY, CheckKind, CheckOutcome, Param, check_kind, outcome
 
-__all__ = ["REGISTRY", "AuditContext", "CheckKind", "CheckOutcome", "Param", "check_kind", "outcome"]
+__all__ = [
+    "REGISTRY",
+    "AuditContext",
+    "CheckKind",
+    "CheckOutcome",
+    "Param",
+    "check_kind",
+    "outcome",
+]

@@ -309,7 +309,7 @@ _SHINGLE_MULT = np.uint64(1099511628211)
 
 
 _TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
-_DATE_TOKEN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
+_DATE_PATTERN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
 
 
 def compare_tokens(text: pd.Series) -> tuple[pa.Array, np.ndarray]:
@@ -324,7 +324,7 @@ def compare_tokens(text: pd.Series) -> tuple[pa.Array, np.ndarray]:
     lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
     flat = pc.ascii_trim(pc.list_flatten(tokens), characters=_TRIM)
     flat = pc.if_else(
-        pc.match_substring_regex(flat, _DATE_TOKEN), pa.scalar("date", pa.large_string()), flat
+        pc.match_substring_regex(flat, _DATE_PATTERN), pa.scalar("date", pa.large_string()), flat
     )
     return flat, lengths
 
