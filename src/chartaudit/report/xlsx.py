@@ -23,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..model import FINDINGS_COLUMNS, NOTES_OUTPUT_COLUMNS, REJECTED_COLUMNS, SEVERITY_ORDER
 from .data import ReportData
+from .xlsx_rows import Deferred, splice
 
 FILE_NAME = "compliance.xlsx"
 # Excel's rows per sheet, header included. Tests patch it small to exercise the split.
@@ -156,6 +157,8 @@ class Book:
 
     workbook: xlsxwriter.Workbook
     formats: dict[str, Any] = field(default_factory=dict)
+    # Detail rows past each sheet's first, spliced in after close (report/xlsx_rows.py).
+    deferred: list[Deferred] = field(default_factory=list)
 
     @classmethod
     def create(cls, path: Path) -> Book:
@@ -396,12 +399,14 @@ def _detail(
         top = 1 if part.note else 0
         if part.note:
             _note(book, ws, 0, part.note)
-        starts = range(part.rows.start, max(part.rows.stop, part.rows.start + 1), CHUNK_ROWS)
-        last = top
-        for k, start in enumerate(starts):
-            chunk = frame.iloc[start : min(part.rows.stop, start + CHUNK_ROWS)]
-            columns = _frame_columns(chunk, kinds)
-            last = write_rows(book, ws, [(0, columns)], top=last, header=k == 0)
+        # XlsxWriter writes the header and the first row (so the cell styles exist); the other
+        # rows are built in Arrow and spliced in after the workbook is closed.
+        first = frame.iloc[part.rows.start : min(part.rows.stop, part.rows.start + 1)]
+        last = write_rows(book, ws, [(0, _frame_columns(first, kinds))], top=top)
+        rest = frame.iloc[part.rows.start + 1 : part.rows.stop]
+        if len(rest):
+            book.deferred.append(Deferred(part.sheet, rest, kinds, first_row=last + 1))
+            last += len(rest)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(frame.columns) - 1)
         if last == top:
@@ -635,4 +640,5 @@ def write_workbook(data: ReportData, folder: Path) -> Path:
         _about(book, data, [p.about for p in plans.values() if p.about], trend_source)
     finally:
         book.workbook.close()
+    splice(path, book.deferred)
     return path
