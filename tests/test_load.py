@@ -175,3 +175,12 @@ def test_errors_name_the_file_and_fix(tmp_path):
     write(tmp_path / "w" / "readme.csv", csv_text())
     with pytest.raises(InputError, match="no notes table found"):
         load_export(tmp_path / "w")
+
+
+def test_narrative_stays_on_its_own_note_when_some_notes_have_no_text():
+    rows = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in ROWS]
+    frame = pd.DataFrame(rows + [{**rows[0], "note_id": "N3", "assessment": ""}])
+    frame.loc[0, "assessment"] = ""
+    frame["plan"] = ["", "Continue gait training", ""]
+    notes = from_frames({"notes": frame}).notes
+    assert notes["narrative"].tolist() == ["", "Gait ’training’\nContinue gait training", ""]

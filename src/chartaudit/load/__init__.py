@@ -408,11 +408,19 @@ def _narrative(notes: pd.DataFrame) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    parts = [pa.array(notes[col].astype("string"), type=pa.large_string()) for col in TEXT_COLUMNS]
-    # One vectorised pass in Arrow: nulls are skipped, so no stray newlines.
-    sep = pa.scalar("\n", type=pa.large_string())
-    joined = pc.binary_join_element_wise(*parts, sep, null_handling="skip")
-    joined = pc.fill_null(joined, "")
+    # Each non-blank part followed by a newline, then the last newline trimmed. (pyarrow 26's
+    # binary_join_element_wise with null_handling="skip" drops rows whose parts are all null,
+    # shifting every later narrative onto the wrong note, so nulls never reach it here.)
+    newline = pa.scalar("\n", type=pa.large_string())
+    empty = pa.scalar("", type=pa.large_string())
+    parts = []
+    for col in TEXT_COLUMNS:
+        part = pa.array(notes[col].astype("string"), type=pa.large_string())
+        with_newline = pc.binary_join_element_wise(part, newline, empty)
+        parts.append(pc.fill_null(with_newline, ""))
+    joined = pc.binary_join_element_wise(*parts, empty)
+    joined = pc.utf8_rtrim(joined, characters="\n")
+    assert len(joined) == len(notes)
     return pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype), index=notes.index).astype(
         "string"
     )

@@ -1,0 +1,109 @@
+"""`chartaudit review`: load, review, write and print the determinations (thin CLI layer)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..load import load_export
+from ..privacy import Redactor
+from . import RECOMMENDATION_LABEL, read_thresholds, review_export
+from .criteria import load_criteria
+from .outputs import write_review
+from .policy import load_policy
+
+STYLE = {"approve": "green", "partial": "yellow", "deny": "red", "pend": "cyan"}
+
+
+def run_review_command(
+    *,
+    out: Console,
+    err: Console,
+    export_dir: Path,
+    out_dir: Path,
+    criteria: str | None,
+    episodes: list[str],
+    mapping: Path | None,
+    thresholds: Path | None,
+    policy: Path | None,
+    reviewer: str | None,
+    redact: bool,
+    redact_key: str | None,
+) -> None:
+    """Run the review; raises ChartauditError (exit 2) on bad input, returns normally (exit 0)."""
+    # Validate the configuration files before the (possibly long) load.
+    crit = load_criteria(criteria)
+    pol = load_policy(policy, crit)
+    limits = read_thresholds(thresholds)
+    with err.status("Loading export", spinner="dots") if err.is_terminal else _null():
+        export = load_export(Path(export_dir), mapping)
+    with err.status("Reviewing episodes", spinner="dots") if err.is_terminal else _null():
+        review = review_export(
+            export, episodes=episodes or None, criteria=crit, policy=pol, thresholds=limits
+        )
+    redactor = Redactor(redact_key, export.notes) if redact else None
+    written, views = write_review(review, Path(out_dir), redactor, reviewer)
+    if not views.episodes:
+        out.print(
+            "No episode has an open authorization request (pending, requested, open or submitted, "
+            "or requested visits without approved visits); nothing to review. Pass --episode ID "
+            "to review an episode anyway."
+        )
+    else:
+        _print_table(out, views)
+    out.print(
+        f"Review written to [bold]{escape(str(out_dir))}[/]: determinations.csv, "
+        f"determinations.xlsx, index.html, {len(views.episodes)} episode page(s) and "
+        f"{sum(1 for p in written if p.parent.name == 'letters')} letter(s)."
+    )
+
+
+def _print_table(out: Console, views) -> None:
+    table = Table(title="Recommended determinations", title_justify="left")
+    for col in (
+        "Episode",
+        "Patient",
+        "Disc.",
+        "Therapist",
+        "Requested",
+        "Used",
+        "Recommendation",
+        "Visits",
+        "Criteria not met",
+    ):
+        right = col in ("Requested", "Used", "Visits")
+        table.add_column(col, justify="right" if right else "left", overflow="fold")
+    for v in views.episodes:
+        rec = v["recommendation"]
+        label = RECOMMENDATION_LABEL.get(rec["code"], rec["code"])
+        if rec["flags"]:
+            label += f" ({rec['flags']})"
+        table.add_row(
+            escape(v["episode"]),
+            escape(v["patient"]),
+            escape(v["discipline"]),
+            escape(v["therapist"]),
+            v["request"]["visits"],
+            str(v["visits_used"]),
+            f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
+            rec["visits"],
+            escape(rec["criteria_failed"].replace("; ", ", ")),
+        )
+    out.print(table)
+    counts = Counter(v["recommendation"]["code"] for v in views.episodes)
+    summary = ", ".join(
+        f"{counts[k]} {k}" for k in ("approve", "partial", "deny", "pend") if counts[k]
+    )
+    out.print(f"{len(views.episodes)} episode(s): {summary}. The reviewing clinician decides.")
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

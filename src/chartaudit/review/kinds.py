@@ -1,0 +1,913 @@
+"""Episode-level criterion kinds for utilization-management review (registered on import).
+
+Each kind works on all reviewed episodes at once from the Picture's frames (groupby over
+measures, goals, notes and findings) and returns met / not_met / not_evaluable per episode with
+a plain-English message and the notes it rests on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..checks.registry import Param
+from ..model import REPORT_NOTE_TYPES
+from .criteria import criterion_kind, result
+from .picture import Picture, fmt_date, fmt_number
+
+# Statements that the skills of a therapist are still needed.
+SKILLED_NEED_PHRASES = [
+    r"\brequires? (?:the )?(?:continued |ongoing |further )?skill(?:ed|s)?\b",
+    r"\bskilled (?:pt|ot|slp|st|physical therapy|occupational therapy|speech therapy|therapy|"
+    r"therapist|intervention|interventions|instruction|services?|care|training|assessment|"
+    r"monitoring|treatment|teaching|cueing|facilitation)\b",
+    r"\b(?:needs?|requiring|required) (?:the )?skills? of (?:a |the )?(?:licensed )?"
+    r"(?:therapist|clinician|pt|ot|slp)\b",
+    r"\bcontinues? to (?:require|need) (?:skilled|therapist|professional)\b",
+    r"\b(?:cannot|can ?not|unable to) be (?:safely |effectively )?(?:performed|done|carried out|"
+    r"provided|progressed) (?:independently |safely )?(?:by|without)\b",
+]
+# A maintenance program: maintaining function or preventing / slowing decline (Jimmo).
+MAINTENANCE_PHRASES = [
+    r"\b(?:skilled )?maintenance (?:program|therapy|plan|care|services?|visits?)\b",
+    r"\bprevent(?:ing|ion of)? (?:further |additional )?(?:functional )?(?:decline|deterioration|"
+    r"regression|loss of function|contractures?|skin breakdown)\b",
+    r"\bslow(?:ing)? (?:the |further )?(?:rate of )?(?:decline|deterioration|progression)\b",
+    r"\bmaintain(?:ing)? (?:his |her |their |current |present )*(?:level of )?(?:function|"
+    r"functional (?:level|status|abilities|independence|mobility)|mobility|independence|safety)\b",
+    r"\bjimmo\b",
+]
+# Why a maintenance program needs a therapist: complexity or special medical complications.
+MAINTENANCE_SKILL_PHRASES = [
+    r"\bcomplex(?:ity)?\b",
+    r"\bcomplications?\b",
+    r"\b(?:cannot|can ?not|unable to) be (?:safely |effectively )?(?:performed|done|carried out|"
+    r"provided|managed) (?:independently |safely )?by (?:the )?(?:patient|pt|caregivers?|"
+    r"family|aide|staff|restorative)",
+    r"\bskills? of (?:a |the )?(?:licensed )?(?:therapist|clinician|pt|ot|slp)\b",
+    r"\brequires? (?:the )?skill(?:ed|s)?\b",
+]
+# The patient is at the expected level of function (or the record says all goals are met).
+EXPECTED_LEVEL_PHRASES = [
+    r"(?<!not )(?<!never )(?<!yet )\b(?:returned|returns) to (?:his |her |their |the )?"
+    r"(?:prior|baseline|previous) (?:level of )?(?:function|functioning|activity|activities)",
+    r"(?<!not )\b(?:at|reached|achieved|attained) (?:his |her |their )?(?:prior|baseline|"
+    r"previous|expected|age[- ]appropriate) (?:level of )?"
+    r"(?:function|functioning|functional level)",
+    r"\bfunctioning at (?:his |her |their |an? )?(?:prior|baseline|expected|age[- ]appropriate) "
+    r"level",
+    r"\bno longer (?:requires?|needs?) skilled\b",
+    r"(?<!not )\ball (?:\w+ )?goals (?:have been |were |are )?(?:met|achieved|attained)\b",
+]
+SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
+MAX_EXCERPT = 400
+
+
+def _pattern(phrases: list[str]) -> str:
+    return "|".join(f"(?:{p})" for p in phrases)
+
+
+def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
+    """The sentence holding the first match of the phrases in each text (NA when none).
+
+    Only texts that match are split into sentences, so this stays cheap on long notes.
+    """
+    pattern = _pattern(phrases)
+    s = text.astype("string").fillna("")
+    out = pd.Series(pd.NA, index=text.index, dtype=object)
+    hit = s.str.contains(pattern, flags=re.IGNORECASE, regex=True).to_numpy(bool)
+    if not hit.any():
+        return out
+    sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
+    sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
+    first = sentences.groupby(level=0).first().str.strip().str.slice(0, MAX_EXCERPT)
+    out.loc[first.index] = first.to_numpy(dtype=object)
+    return out
+
+
+def _ref_date(pic: Picture) -> pd.Series:
+    """The review's reference date per episode: the request date, else the latest visit."""
+    eps = pic.episodes
+    return eps["request_date"].fillna(eps["last_date"])
+
+
+def _ref_label(pic: Picture) -> pd.Series:
+    eps = pic.episodes
+    return pd.Series(
+        np.where(eps["request_date"].notna(), "the request", "the latest visit"), index=eps.index
+    )
+
+
+def _evidence(frame: pd.DataFrame, note: str = "note_id", date: str = "date") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "episode_id": frame["episode_id"].to_numpy(dtype=object),
+            "note_id": frame[note].to_numpy(dtype=object),
+            "date": pd.to_datetime(frame[date]).to_numpy(),
+        }
+    )
+
+
+def _episode_evidence(pic: Picture, note: str, date: str, mask=None) -> pd.DataFrame:
+    eps = pic.episodes if mask is None else pic.episodes[mask]
+    return pd.DataFrame(
+        {
+            "episode_id": eps.index.to_numpy(dtype=object),
+            "note_id": eps[note].to_numpy(dtype=object),
+            "date": eps[date].to_numpy(),
+        }
+    )
+
+
+def _at(values: pd.Series, index: pd.Index) -> pd.Series:
+    """Text per episode aligned to `index` ('' where missing), as object for concatenation."""
+    return values.reindex(index).astype(object).fillna("")
+
+
+def _join(frame: pd.DataFrame, column: str, sep: str = "; ") -> pd.Series:
+    """Per episode, the column's strings joined."""
+    if frame.empty:
+        return pd.Series(dtype=object)
+    return frame.groupby("episode_id", sort=False)[column].agg(sep.join)
+
+
+def _ref(note_ids: pd.Series, dates: pd.Series) -> pd.Series:
+    """'N12, 2026-03-02'"""
+    return note_ids.astype(str) + ", " + fmt_date(dates)
+
+
+def _score_at(m: pd.DataFrame, prefix: str = "") -> pd.Series:
+    """'LEFS 32 (N1, 2026-01-05)' for each administration row."""
+    return (
+        m["instrument"].astype(str)
+        + " "
+        + fmt_number(m["score"])
+        + " ("
+        + _ref(m["note_id"], m["date"])
+        + ")"
+    )
+
+
+def _signed(values: pd.Series) -> pd.Series:
+    v = pd.to_numeric(values, errors="coerce").round(2)
+    return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
+
+
+CATEGORY_WORDS = {
+    "meaningful": "at least the MCID",
+    "small": "at least the MDC but below the MCID",
+    "no_reliable_change": "no reliable change",
+    "decline": "a decline",
+}
+
+
+def _category_words(values: pd.Series) -> pd.Series:
+    words = values.map(CATEGORY_WORDS)
+    return words.where(words.notna(), values).fillna("no threshold on file").astype(object)
+
+
+def _thresholds_text(m: pd.DataFrame) -> pd.Series:
+    """'MCID 9, MDC 9; higher is better'"""
+    mcid = np.where(m["mcid"].notna(), "MCID " + fmt_number(m["mcid"]), "no MCID on file")
+    pct = np.where(m["mcid_pct"].notna(), " or " + fmt_number(m["mcid_pct"]) + "%", "")
+    mdc = np.where(m["mdc"].notna(), ", MDC " + fmt_number(m["mdc"]), "")
+    direction = np.select(
+        [m["direction"] == "lower_better", m["direction"] == "higher_better"],
+        ["; lower is better", "; higher is better"],
+        "",
+    )
+    return pd.Series(
+        pd.Series(mcid, index=m.index) + pct + mdc + direction, index=m.index, dtype=object
+    )
+
+
+# --------------------------------------------------------------------------- measures
+
+
+@criterion_kind(
+    "baseline_measure",
+    params={
+        "within_days": Param(
+            int, 14, help="days after the first visit a baseline score may be taken"
+        ),
+        "recognised_only": Param(bool, True, help="count only instruments in the thresholds table"),
+    },
+)
+def baseline_measure(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """A standardized outcome measure was scored at the start of the episode."""
+    eps = pic.episodes
+    m = pic.measures
+    first = m["episode_id"].map(eps["first_date"])
+    days = (pd.to_datetime(m["date"]) - pd.to_datetime(first)).dt.days
+    standard = m["recognised"].astype(bool) if params["recognised_only"] else m["seq"] > 0
+    base = m[(m["seq"] == 1) & standard & (days <= params["within_days"])]
+    met = pd.Series(eps.index.isin(base["episode_id"]), index=eps.index)
+    desc = _join(base.assign(d=_score_at(base)), "d")
+    first_ref = _ref(eps["first_note_id"], eps["first_date"])
+    msg = pd.Series(
+        "no standardized outcome measure was scored at the first visit ("
+        + first_ref
+        + f") or within {params['within_days']} days of it",
+        index=eps.index,
+        dtype=object,
+    )
+    late = m[(m["seq"] == 1) & standard & (days > params["within_days"])]
+    late_first = late.sort_values("date").drop_duplicates("episode_id").set_index("episode_id")
+    if len(late_first):
+        extra = "; the first one is " + _score_at(late_first.reset_index()).set_axis(
+            late_first.index
+        )
+        msg = msg + _at(extra, msg.index)
+    other = m[~m["recognised"].astype(bool)]
+    if params["recognised_only"] and len(other):
+        names = other.drop_duplicates(["episode_id", "instrument"])
+        names_text = _join(names, "instrument", ", ")
+        extra = "; measures on file that are not recognised standardized instruments: " + names_text
+        msg = msg + _at(extra, msg.index)
+    msg = msg.where(~met, "baseline: " + desc.reindex(eps.index).fillna(""))
+    evidence = pd.concat(
+        [_evidence(base), _episode_evidence(pic, "first_note_id", "first_date", ~met)]
+    )
+    return result(eps.index, met, msg, evidence)
+
+
+@criterion_kind(
+    "remeasured",
+    params={
+        "max_age_days": Param(
+            int, 30, help="the latest score must be at most this many days before the request"
+        ),
+        "recognised_only": Param(bool, True, help="count only recognised instruments"),
+    },
+)
+def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The baseline instrument was scored again, recently enough to show current status."""
+    eps = pic.episodes
+    m = pic.measures
+    if params["recognised_only"]:
+        m = m[m["recognised"].astype(bool)]
+    ref = _ref_date(pic)
+    label = _ref_label(pic)
+    age = (
+        (ref.reindex(m["episode_id"]).to_numpy() - pd.to_datetime(m["date"]).to_numpy())
+        .astype("timedelta64[D]")
+        .astype("float64")
+    )
+    m = m.assign(age=age)
+    later = m[m["seq"] > 1].sort_values(["episode_id", "date"])
+    latest = later.groupby("episode_id").tail(1).set_index("episode_id")
+    baseline = m[m["seq"] == 1].sort_values(["episode_id", "date"])
+    newest_base = baseline.groupby("episode_id").tail(1).set_index("episode_id")
+    limit = params["max_age_days"]
+    remeasured_ = pd.Series(eps.index.isin(latest.index), index=eps.index)
+    current = (latest["age"] <= limit).reindex(eps.index).fillna(False).astype(bool)
+    has_base = pd.Series(eps.index.isin(newest_base.index), index=eps.index)
+    base_current = (newest_base["age"] <= limit).reindex(eps.index).fillna(False).astype(bool)
+    met = remeasured_ & current
+    not_due = ~remeasured_ & has_base & base_current
+    lt = latest.reset_index()
+    pair = (
+        lt["instrument"].astype(str)
+        + " "
+        + fmt_number(lt["baseline"])
+        + " ("
+        + _ref(lt["baseline_note_id"], lt["baseline_date"])
+        + ") → "
+        + fmt_number(lt["score"])
+        + " ("
+        + _ref(lt["note_id"], lt["date"])
+        + ")"
+    ).set_axis(lt["episode_id"])
+    age_text = latest["age"].map(lambda d: f"{d:g}").astype(object)
+    nb = newest_base.reset_index()
+    base_text = _score_at(nb).set_axis(nb["episode_id"])
+    base_age = newest_base["age"].map(lambda d: f"{d:g}").astype(object)
+    idx = eps.index
+    msg = pd.Series("no standardized outcome measure on record", index=idx, dtype=object)
+    stale_base = has_base & ~remeasured_ & ~base_current
+    msg[stale_base] = (
+        "scored only at baseline: "
+        + _at(base_text, idx)
+        + ", "
+        + _at(base_age, idx)
+        + " days before "
+        + label
+        + "; no later score on the same instrument"
+    )[stale_base]
+    msg[not_due] = (
+        "no re-measurement due yet: the baseline "
+        + _at(base_text, idx)
+        + " is "
+        + _at(base_age, idx)
+        + " days before "
+        + label
+        + f" (within {limit})"
+    )[not_due]
+    stale = remeasured_ & ~current
+    msg[stale] = (
+        "latest re-measurement "
+        + _at(pair, idx)
+        + " is "
+        + _at(age_text, idx)
+        + " days before "
+        + label
+        + f" (more than {limit}): current status not measured"
+    )[stale]
+    msg[met] = (
+        "re-measured: " + _at(pair, idx) + ", " + _at(age_text, idx) + " days before " + label
+    )[met]
+    evidence = pd.concat(
+        [
+            _evidence(latest.reset_index()),
+            _evidence(lt, "baseline_note_id", "baseline_date"),
+            _evidence(nb[~nb["episode_id"].isin(lt["episode_id"])]),
+            _episode_evidence(pic, "last_note_id", "last_date", ~has_base),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=not_due)
+
+
+def _latest_changes(pic: Picture) -> pd.DataFrame:
+    """The latest administration of each (episode, instrument) scored at least twice."""
+    m = pic.instruments
+    return m[m["n"].astype(float) >= 2].copy() if len(m) else m
+
+
+@criterion_kind(
+    "progress_mcid",
+    params={
+        "compare": Param(
+            list,
+            ["baseline", "previous"],
+            help="compare the latest score with the baseline and/or the previous report",
+            choices=("baseline", "previous"),
+        ),
+        "mdc_when_no_mcid": Param(
+            bool,
+            True,
+            help="for an instrument with no MCID on file (e.g. Berg in older adults), a change "
+            "of at least the MDC counts",
+        ),
+    },
+)
+def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """Improvement of at least the MCID on a standardized instrument (direction-aware)."""
+    eps = pic.episodes
+    lt = _latest_changes(pic)
+    lt = lt[lt["recognised"].astype(bool)] if len(lt) else lt
+    idx = eps.index
+    if lt.empty:
+        msg = pd.Series("no standardized instrument scored twice", index=idx, dtype=object)
+        return result(
+            idx,
+            np.zeros(len(idx), bool),
+            msg,
+            _episode_evidence(pic, "last_note_id", "last_date"),
+            not_evaluable=np.ones(len(idx), bool),
+        )
+    use_base = "baseline" in params["compare"]
+    use_prev = "previous" in params["compare"]
+    vb = lt["vs_baseline"].astype(object)
+    vp = lt["vs_previous"].astype(object)
+    good = ["meaningful"]
+    no_mcid = lt["mcid"].isna() & lt["mcid_pct"].isna() & lt["mdc"].notna()
+    if params["mdc_when_no_mcid"]:
+        # "small" = at least the MDC but below an MCID; with no MCID on file it is the best
+        # evidence of real improvement there is.
+        vb = vb.where(~(no_mcid & (vb == "small")), "at least the MDC")
+        vp = vp.where(~(no_mcid & (vp == "small")), "at least the MDC")
+        good.append("at least the MDC")
+    meaningful = (use_base & vb.isin(good)) | (use_prev & vp.isin(good))
+    evaluable = (use_base & vb.notna()) | (use_prev & vp.notna())
+    lt = lt.assign(meaningful=meaningful.fillna(False).to_numpy(bool), evaluable=evaluable)
+    base_part = (
+        fmt_number(lt["baseline"])
+        + " ("
+        + _ref(lt["baseline_note_id"], lt["baseline_date"])
+        + ") → "
+        + fmt_number(lt["latest"])
+        + " ("
+        + _ref(lt["latest_note_id"], lt["latest_date"])
+        + "): "
+        + _signed(lt["change"])
+        + " since baseline, "
+        + _category_words(vb)
+    )
+    prev_part = np.where(
+        lt["seq"].astype(float) > 2,
+        "; "
+        + _signed(lt["change_prev"])
+        + " since the previous score ("
+        + _ref(lt["prev_note_id"], lt["prev_date"])
+        + "), "
+        + _category_words(vp),
+        "",
+    )
+    lt["desc"] = (
+        lt["instrument"].astype(str)
+        + " "
+        + base_part
+        + prev_part
+        + " ("
+        + _thresholds_text(lt)
+        + ")"
+    )
+    per = lt.groupby("episode_id").agg(met=("meaningful", "any"), evaluable=("evaluable", "any"))
+    met = per["met"].reindex(idx).fillna(False).astype(bool)
+    ne = ~per["evaluable"].reindex(idx).fillna(False).astype(bool)
+    msg = _join(lt, "desc").reindex(idx)
+    msg = msg.fillna("no standardized instrument scored twice")
+    no_threshold = ne & msg.ne("no standardized instrument scored twice")
+    msg[no_threshold] = "no MCID or MDC on file for the instruments scored twice: " + msg[
+        no_threshold
+    ].astype(str)
+    evidence = pd.concat(
+        [
+            _evidence(lt, "baseline_note_id", "baseline_date"),
+            _evidence(lt[lt["seq"].astype(float) > 2], "prev_note_id", "prev_date"),
+            _evidence(lt, "latest_note_id", "latest_date"),
+            _episode_evidence(pic, "last_note_id", "last_date", ~idx.isin(lt["episode_id"])),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne)
+
+
+@criterion_kind(
+    "plateau",
+    params={
+        "periods": Param(int, 2, help="consecutive reporting periods without reliable change"),
+        "threshold": Param(
+            str, "mdc", help="change that counts as reliable: mdc or mcid", choices=("mdc", "mcid")
+        ),
+        "change": Param(
+            str,
+            "cumulative",
+            help="cumulative: the change over the whole window is below the threshold; "
+            "each_period: every period's change is below it",
+            choices=("cumulative", "each_period"),
+        ),
+    },
+)
+def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """No plateau: reliable change (at least the MDC) within the last reporting periods."""
+    eps = pic.episodes
+    idx = eps.index
+    periods = params["periods"]
+    m = pic.measures
+    m = m[m["recognised"].astype(bool)] if len(m) else m
+    if len(m):
+        first, second = ("mdc", "mcid") if params["threshold"] == "mdc" else ("mcid", "mdc")
+        # The chosen threshold, or the other one when the instrument has only that on file.
+        m = m.assign(
+            bar=m[first].fillna(m[second]),
+            bar_name=np.where(m[first].notna(), first.upper(), second.upper()),
+        )
+        n = m["n"].astype(int)
+        m = m[(n >= periods + 1) & m["bar"].notna()]
+    if len(m) == 0:
+        msg = pd.Series(
+            f"fewer than {periods + 1} scores on an instrument with an MDC or MCID on file",
+            index=idx,
+            dtype=object,
+        )
+        return result(
+            idx,
+            np.zeros(len(idx), bool),
+            msg,
+            _episode_evidence(pic, "last_note_id", "last_date"),
+            not_evaluable=np.ones(len(idx), bool),
+        )
+    window = m[m["seq"].astype(int) >= m["n"].astype(int) - periods]
+    start = window[window["seq"].astype(int) == window["n"].astype(int) - periods]
+    end = window[window["seq"] == window["n"]]
+    keys = ["episode_id", "instrument"]
+    pair = start[keys + ["score"]].merge(
+        end[keys + ["score", "direction", "bar", "bar_name"]], on=keys, suffixes=("_start", "")
+    )
+    sign = np.where(pair["direction"] == "lower_better", -1.0, 1.0)
+    pair["gain"] = (pair["score"] - pair["score_start"]) * sign
+    pair["reliable"] = pair["gain"] >= pair["bar"]
+    steps = window[window["seq"].astype(int) > window["n"].astype(int) - periods]
+    steps = steps.assign(step_ok=(steps["gain_prev"] >= steps["bar"]).to_numpy(bool))
+    step_ok = steps.groupby(keys)["step_ok"].any().rename("step_ok").reset_index()
+    step_text = steps.assign(t=_signed(steps["change_prev"])).groupby(keys)["t"].agg(", ".join)
+    pair = pair.merge(step_ok, on=keys).merge(step_text.reset_index(), on=keys)
+    each = params["change"] == "each_period"
+    if each:
+        pair["reliable"] = pair["step_ok"]
+    path = window.assign(
+        s=fmt_number(window["score"]) + " (" + _ref(window["note_id"], window["date"]) + ")"
+    )
+    path = path.groupby(keys, sort=False)["s"].agg(" → ".join).reset_index()
+    pair = pair.merge(path, on=keys)
+    pair["desc"] = (
+        pair["instrument"].astype(str)
+        + " "
+        + pair["s"]
+        + ": "
+        + (
+            "changes of " + pair["t"] + f" in the last {periods} reporting periods, "
+            if each
+            else _signed(pair["score"] - pair["score_start"])
+            + f" over the last {periods} reporting periods, "
+        )
+        + np.where(pair["reliable"], "at least" if not each else "one at least", "below")
+        + " the "
+        + pair["bar_name"]
+        + " "
+        + fmt_number(pair["bar"])
+    )
+    per = pair.groupby("episode_id").agg(improving=("reliable", "any"))
+    evaluable = pd.Series(idx.isin(per.index), index=idx)
+    met = per["improving"].reindex(idx).fillna(False).astype(bool)
+    msg = _join(pair, "desc").reindex(idx)
+    msg = msg.fillna(
+        f"fewer than {periods + 1} scores on an instrument with an MDC or MCID on file"
+    ).astype(object)
+    evidence = pd.concat(
+        [_evidence(window), _episode_evidence(pic, "last_note_id", "last_date", ~evaluable)]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=~evaluable)
+
+
+# --------------------------------------------------------------------------- goals
+
+
+PART_WORDS = {
+    "actor": "who",
+    "activity": "functional activity",
+    "condition": "condition",
+    "measure": "measure",
+    "time_frame": "time frame",
+}
+
+
+@criterion_kind(
+    "goals_measurable",
+    params={
+        "min_share": Param(float, 1.0, help="share of current goals that must be measurable"),
+        "require": Param(
+            list,
+            ["measure", "time_frame"],
+            help="goal parts required: actor, activity, condition, measure, time_frame",
+            choices=tuple(PART_WORDS),
+        ),
+    },
+)
+def goals_measurable(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The current goals are measurable (by default: a measure and a time frame)."""
+    eps = pic.episodes
+    idx = eps.index
+    g = pic.goals
+    g = g[g["status"].astype("string").fillna("") != "discontinued"]
+    required = list(params["require"])
+    ok = np.ones(len(g), bool)
+    missing = pd.Series("", index=g.index, dtype=object)
+    for part in required:
+        lacks = ~g[part].astype(bool).to_numpy()
+        ok &= ~lacks
+        missing[lacks] = (missing[lacks] + np.where(missing[lacks] == "", "", ", ") + "no ") + (
+            PART_WORDS[part]
+        )
+    g = g.assign(ok=ok, why=missing)
+    per = g.groupby("episode_id").agg(n=("ok", "size"), good=("ok", "sum"))
+    n = per["n"].reindex(idx).fillna(0)
+    good = per["good"].reindex(idx).fillna(0)
+    share = good / n.where(n > 0, 1)
+    met = (n > 0) & (share >= params["min_share"] - 1e-9)
+    bad = g[~g["ok"]]
+    bad = bad.assign(d="“" + bad["text"].astype(str).str.slice(0, 160) + "” (" + bad["why"] + ")")
+    listed = _join(bad, "d").reindex(idx)
+    msg = pd.Series(
+        good.astype(int).astype(str)
+        + " of "
+        + n.astype(int).astype(str)
+        + " current goals measurable",
+        index=idx,
+        dtype=object,
+    )
+    has_bad = listed.notna()
+    msg[has_bad] = (msg + "; not measurable: " + listed.fillna(""))[has_bad]
+    msg[n == 0] = (
+        "no goals on record for this episode (plan of care "
+        + _ref(eps["plan_note_id"], eps["plan_date"])
+        + ")"
+    )[n == 0]
+    evidence = pd.concat(
+        [
+            _evidence(bad[bad["note_id"].notna()]),
+            _evidence(g[g["ok"] & g["note_id"].notna()]),
+            _episode_evidence(pic, "plan_note_id", "plan_date"),
+        ]
+    )
+    return result(idx, met, msg, evidence, excerpt=listed)
+
+
+@criterion_kind(
+    "goals_remaining",
+    params={
+        "expected_level_phrases": Param(
+            list,
+            EXPECTED_LEVEL_PHRASES,
+            help="regexes: the latest report says function is at the expected level",
+        ),
+    },
+)
+def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """Goals remain to be met and function is not yet at its expected level."""
+    eps = pic.episodes
+    idx = eps.index
+    g = pic.goals
+    g = g[g["status"].astype("string").fillna("") != "discontinued"]
+    status = g["status"].astype("string")
+    open_ = status.isna() | status.isin(["progressing", "not_met"])
+    g = g.assign(open=open_.fillna(True).to_numpy(bool))
+    per = g.groupby("episode_id").agg(n=("open", "size"), n_open=("open", "sum"))
+    n = per["n"].reindex(idx).fillna(0).astype(int)
+    n_open = per["n_open"].reindex(idx).fillna(0).astype(int)
+    reports = pic.notes[pic.notes["note_type"].isin(REPORT_NOTE_TYPES)]
+    latest = reports.groupby("episode_id").tail(1).set_index("episode_id")
+    said = _sentence(latest["narrative"], params["expected_level_phrases"]).reindex(idx)
+    at_level = said.notna()
+    all_met = (n > 0) & (n_open == 0)
+    met = (n_open > 0) & ~at_level
+    ne = (n == 0) & ~at_level
+    open_goals = g[g["open"]].assign(
+        d="“" + g.loc[g["open"], "text"].astype(str).str.slice(0, 120) + "”"
+    )
+    msg = pd.Series("no goals on record for this episode", index=idx, dtype=object)
+    msg[met] = (
+        n_open.astype(str)
+        + " of "
+        + n.astype(str)
+        + " goals not yet met: "
+        + _join(open_goals, "d").reindex(idx).fillna("")
+    )[met]
+    latest_ref = _at(_ref(latest["note_id"], latest["date"]), idx)
+    msg[all_met] = (
+        "all "
+        + n.astype(str)
+        + " current goals are met"
+        + np.where(latest_ref != "", " (latest report " + latest_ref + ")", "")
+    )[all_met]
+    msg[at_level] = (
+        "the latest report (" + latest_ref + ") states that function is at the expected level"
+    )[at_level]
+    met_goals = g[~g["open"] & g["note_id"].notna()]
+    # The latest report is where a reviewer confirms the goal status or the functional level.
+    at_level_ev = latest[latest.index.isin(idx[(at_level | all_met).to_numpy()])].reset_index()
+    evidence = pd.concat(
+        [
+            _evidence(g[g["open"] & g["note_id"].notna()]),
+            _evidence(met_goals[met_goals["episode_id"].isin(idx[all_met.to_numpy()])]),
+            _evidence(at_level_ev) if len(at_level_ev) else _evidence(met_goals.iloc[:0]),
+            _episode_evidence(pic, "plan_note_id", "plan_date", n.to_numpy() == 0),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne, excerpt=said)
+
+
+# --------------------------------------------------------------------------- narrative
+
+
+def _text_hits(pic: Picture, phrases: list[str], lookback_days: int | None) -> pd.DataFrame:
+    """Notes (within lookback of the reference date) whose narrative matches; with the sentence."""
+    notes = pic.notes
+    if lookback_days is not None:
+        ref = notes["episode_id"].map(_ref_date(pic))
+        notes = notes[(ref - notes["date"]).dt.days <= lookback_days]
+    sentence = _sentence(notes["narrative"], phrases)
+    return notes.assign(sentence=sentence)[sentence.notna()]
+
+
+@criterion_kind(
+    "skilled_need",
+    params={
+        "phrases": Param(list, SKILLED_NEED_PHRASES, help="regexes stating skilled need"),
+        "lookback_days": Param(int, 30, help="days before the request the statement may date"),
+    },
+)
+def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """A recent note states why the skills of a therapist are still needed."""
+    eps = pic.episodes
+    idx = eps.index
+    hits = _text_hits(pic, params["phrases"], params["lookback_days"])
+    latest = hits.groupby("episode_id").tail(1).set_index("episode_id")
+    met = pd.Series(idx.isin(latest.index), index=idx)
+    recent = pic.notes[
+        (pic.notes["episode_id"].map(_ref_date(pic)) - pic.notes["date"]).dt.days
+        <= params["lookback_days"]
+    ]
+    has_text = recent.groupby("episode_id")["narrative"].agg(lambda s: (s.str.len() > 0).any())
+    has_text = has_text.reindex(idx).fillna(False).astype(bool)
+    days = params["lookback_days"]
+    msg = pd.Series(
+        f"no note of the last {days} days states why the skills of a therapist are still needed",
+        index=idx,
+        dtype=object,
+    )
+    msg[~has_text] = f"no note text in the last {days} days to read"
+    msg[met] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[met]
+    recent_reports = recent[recent["note_type"].isin(REPORT_NOTE_TYPES)]
+    searched = pd.concat([recent_reports, recent.groupby("episode_id").tail(1)])
+    evidence = pd.concat(
+        [
+            _evidence(latest.reset_index()),
+            _evidence(searched[~searched["episode_id"].isin(latest.index)]),
+        ]
+    )
+    return result(
+        idx, met, msg, evidence, not_evaluable=~has_text, excerpt=latest["sentence"].reindex(idx)
+    )
+
+
+@criterion_kind(
+    "maintenance_need",
+    params={
+        "maintenance_phrases": Param(
+            list, MAINTENANCE_PHRASES, help="regexes naming a maintenance program or goal"
+        ),
+        "skill_phrases": Param(
+            list,
+            MAINTENANCE_SKILL_PHRASES,
+            help="regexes giving the reason it needs a therapist (complexity, complications)",
+        ),
+    },
+)
+def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The record documents a skilled maintenance need (Jimmo v. Sebelius)."""
+    eps = pic.episodes
+    idx = eps.index
+    notes = pic.notes
+    maint = _sentence(notes["narrative"], params["maintenance_phrases"])
+    skill = (
+        notes["narrative"]
+        .astype("string")
+        .str.contains(_pattern(params["skill_phrases"]), flags=re.IGNORECASE, regex=True)
+    )
+    notes = notes.assign(maint=maint, skill=skill.fillna(False).to_numpy(bool))
+    mentioned = notes[notes["maint"].notna()]
+    documented = mentioned[mentioned["skill"]]
+    latest_doc = documented.groupby("episode_id").tail(1).set_index("episode_id")
+    latest_mention = mentioned.groupby("episode_id").tail(1).set_index("episode_id")
+    met = pd.Series(idx.isin(latest_doc.index), index=idx)
+    only_mention = pd.Series(idx.isin(latest_mention.index), index=idx) & ~met
+    msg = pd.Series(
+        "no skilled maintenance need documented (maintaining function or preventing decline "
+        "with a reason a therapist's skill is required)",
+        index=idx,
+        dtype=object,
+    )
+    msg[only_mention] = (
+        "a maintenance program is mentioned ("
+        + _ref(latest_mention["note_id"], latest_mention["date"])
+        + ") but not why it needs a therapist's skill (complexity or medical complications)"
+    ).reindex(idx)[only_mention]
+    msg[met] = (
+        "skilled maintenance need documented in " + _ref(latest_doc["note_id"], latest_doc["date"])
+    ).reindex(idx)[met]
+    excerpt = latest_doc["maint"].reindex(idx).fillna(latest_mention["maint"].reindex(idx))
+    reports = pic.notes[pic.notes["note_type"].isin(REPORT_NOTE_TYPES)]
+    last_report = reports.groupby("episode_id").tail(1)
+    evidence = pd.concat(
+        [
+            _evidence(latest_doc.reset_index()),
+            _evidence(latest_mention[~latest_mention.index.isin(latest_doc.index)].reset_index()),
+            _evidence(last_report[~last_report["episode_id"].isin(latest_mention.index)]),
+        ]
+    )
+    return result(idx, met, msg, evidence, excerpt=excerpt)
+
+
+# --------------------------------------------------------------------------- record
+
+
+@criterion_kind(
+    "documentation_compliance",
+    params={
+        "severities": Param(
+            list,
+            ["critical"],
+            help="audit findings of these severities fail the criterion",
+            choices=("critical", "high", "medium", "low"),
+        ),
+        "exclude": Param(
+            list, [], help="checklist item ids that do not count (e.g. billing-only items)"
+        ),
+    },
+)
+def documentation_compliance(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """No audit finding of the given severities in the episode's notes."""
+    eps = pic.episodes
+    idx = eps.index
+    f = pic.findings
+    f = f[f["severity"].isin(params["severities"]) & ~f["item_id"].isin(params["exclude"])]
+    f = f.assign(
+        d=f["item_id"].astype(str)
+        + " on "
+        + _ref(f["note_id"], f["date"])
+        + ": "
+        + f["message"].astype(str).str.slice(0, 200)
+    )
+    counts = f.groupby("episode_id").size().reindex(idx).fillna(0).astype(int)
+    met = counts == 0
+    words = " or ".join(params["severities"])
+    msg = pd.Series(
+        f"no {words} documentation findings in the episode's "
+        + eps["notes"].astype(str)
+        + " notes ("
+        + _ref(eps["first_note_id"], eps["first_date"])
+        + " to "
+        + _ref(eps["last_note_id"], eps["last_date"])
+        + ")",
+        index=idx,
+        dtype=object,
+    )
+    listed = _join(f.groupby("episode_id").head(8), "d").reindex(idx).fillna("")
+    more = np.where(counts > 8, "; …", "")
+    msg[~met] = (counts.astype(str) + f" {words} finding(s): " + listed + more)[~met]
+    evidence = pd.concat(
+        [
+            _evidence(f),
+            _episode_evidence(pic, "first_note_id", "first_date", met),
+            _episode_evidence(pic, "last_note_id", "last_date", met),
+        ]
+    )
+    return result(idx, met, msg, evidence)
+
+
+@criterion_kind(
+    "utilization",
+    params={
+        "count_evaluation": Param(
+            bool, True, help="the evaluation visit counts against the authorization"
+        ),
+    },
+)
+def utilization(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """Visits used are within the visits approved so far."""
+    eps = pic.episodes
+    idx = eps.index
+    visits = pic.notes[pic.notes["new_visit"]]
+    if not params["count_evaluation"]:
+        visits = visits[~((visits["visit_no"] == 1) & (visits["note_type"] == "evaluation"))]
+    visits = visits.assign(n=visits.groupby("episode_id").cumcount() + 1)
+    used = visits.groupby("episode_id").size().reindex(idx).fillna(0).astype(int)
+    approved = eps["approved_visits"]
+    ne = approved.isna()
+    met = ~ne & (used <= approved)
+    over = visits[visits["n"] == visits["episode_id"].map(approved).fillna(np.inf) + 1]
+    over = over.set_index("episode_id")
+    planned = np.where(
+        eps["planned_low"].notna(),
+        "; frequency delivered "
+        + eps["delivered_per_week"].map(lambda v: f"{v:g}").astype(str)
+        + " visits/week against "
+        + eps["frequency"].astype(str)
+        + " planned",
+        np.where(
+            eps["visits_used"] > 0,
+            "; frequency delivered "
+            + eps["delivered_per_week"].map(lambda v: f"{v:g}").astype(str)
+            + " visits/week (no planned frequency on file)",
+            "",
+        ),
+    )
+    base = (
+        used.astype(str)
+        + " visits used of "
+        + fmt_number(approved).where(~ne, "?")
+        + " approved"
+        + np.where(
+            eps["approved_auths"].astype(str) != "",
+            " (" + eps["approved_auths"].astype(str) + ")",
+            "",
+        )
+    )
+    msg = pd.Series(base + planned, index=idx, dtype=object)
+    msg[ne] = (
+        "no approved authorization on file for this episode; "
+        + used.astype(str)
+        + " visits used"
+        + planned
+    )[ne]
+    exceeded = ~ne & ~met
+    msg[exceeded] = (
+        base
+        + ": visit "
+        + (approved + 1).map(lambda v: f"{v:g}" if pd.notna(v) else "").astype(str)
+        + " on "
+        + _ref(over["note_id"], over["date"]).reindex(idx).fillna("")
+        + " exceeded the authorization"
+        + planned
+    )[exceeded]
+    evidence = pd.concat(
+        [
+            _evidence(over.reset_index()),
+            _episode_evidence(pic, "last_note_id", "last_date", ~exceeded),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne)

@@ -1,0 +1,517 @@
+"""The clinical picture of each reviewed episode, from its first visit up to the request.
+
+Everything is computed for all reviewed episodes at once (groupby over their notes): the
+timeline, diagnoses, plan frequency against the frequency delivered, visits used against
+approved, every outcome-measure administration with its change against the instrument's MCID
+and MDC (direction-aware), the goals with their status and measurability, and the audit findings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..audit import AuditResult
+from ..checks.text import GOAL_PARTS, goal_parts, goal_statements
+from ..episodes import NOTE_TYPE_RANK
+from ..export import Export
+from ..instruments import (
+    canonical_instrument,
+    classify_change,
+    find_instruments_in_text,
+    select_thresholds,
+)
+from ..model import PLAN_NOTE_TYPES, REPORT_NOTE_TYPES
+
+NOTE_COLUMNS = [
+    "note_id",
+    "patient_id",
+    "patient_name",
+    "episode_id",
+    "discipline",
+    "note_type",
+    "date_of_service",
+    "therapist",
+    "credential",
+    "role",
+    "payer",
+    "payer_type",
+    "setting",
+    "diagnosis_codes",
+    "frequency",
+    "duration",
+    "poc_start",
+    "poc_end",
+    "narrative",
+]
+
+_WORD_NUMBERS = {"once": 1, "one": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5}
+_FREQ_NUM = (
+    r"(?P<low>\d+)\s*(?:(?:-|–|to)\s*(?P<high>\d+)\s*)?(?:x|times|visits?|sessions?)\s*"
+    r"(?:/|per|a|each|every|an?)?\s*(?:wk|week)"
+)
+_FREQ_WORD = (
+    r"\b(?P<word>once|twice|one|two|three|four|five)\s+(?:times\s+)?"
+    r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk\b|week)"
+)
+_FREQ_ABBREV = r"\b(?P<abbr>biw|tiw)\b"
+FREQUENCY_IN_TEXT = rf"(?:frequency\s*[:\-]\s*)?(?:{_FREQ_NUM}|{_FREQ_WORD}|{_FREQ_ABBREV})"
+
+
+@dataclass
+class Picture:
+    """What the record shows for each reviewed episode (frames restricted to those episodes).
+
+    - episodes: one row per episode (index episode_id): patient, discipline, therapist, payer,
+      first/last visit, plan note, diagnoses, planned and delivered frequency, visits used and
+      approved, and the request (see requests.REQUEST_COLUMNS).
+    - notes: the episodes' notes up to each request date, in order (note_idx = row in export).
+    - measures: every administration with baseline/previous score and change categories.
+    - instruments: one row per (episode, instrument): baseline, latest, change and thresholds.
+    - goals: current goals with status and measurability; findings: audit findings.
+    """
+
+    episodes: pd.DataFrame
+    notes: pd.DataFrame
+    measures: pd.DataFrame
+    instruments: pd.DataFrame
+    goals: pd.DataFrame
+    findings: pd.DataFrame
+    thresholds: pd.DataFrame | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def fmt_date(values: pd.Series) -> pd.Series:
+    """YYYY-MM-DD text, '' for NaT."""
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d").fillna("").astype(object)
+
+
+def fmt_number(values: pd.Series) -> pd.Series:
+    """Scores as short text: 32, 32.5, 0.85 ('' for NaN)."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64")
+    text = v.round(2).map(lambda x: "" if pd.isna(x) else f"{x:g}")
+    return text.astype(object)
+
+
+def planned_frequency(text: pd.Series) -> pd.DataFrame:
+    """Visits per week planned from text such as '2x/week', '2-3x/wk', '3 times a week',
+    'twice weekly', 'BIW': columns low, high (NaN when no weekly rate is written) and text."""
+    s = text.astype("string")
+    found = s.str.extract(FREQUENCY_IN_TEXT, flags=re.IGNORECASE)
+    low = pd.to_numeric(found["low"], errors="coerce")
+    high = pd.to_numeric(found["high"], errors="coerce").fillna(low)
+    word = found["word"].str.lower().map(_WORD_NUMBERS).astype("float64")
+    abbr = found["abbr"].str.lower().map({"biw": 2.0, "tiw": 3.0}).astype("float64")
+    low = low.fillna(word).fillna(abbr).astype("float64")
+    high = high.fillna(word).fillna(abbr).astype("float64")
+    span = s.str.extract(f"({FREQUENCY_IN_TEXT})", flags=re.IGNORECASE)[0]
+    return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
+
+
+def _last_non_blank(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Per episode, the value of `column` in the latest note where it is filled."""
+    values = frame[column]
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        values = values.astype("string").str.strip().replace("", pd.NA)
+    filled = frame.loc[values.notna(), ["episode_id"]].assign(v=values[values.notna()])
+    return filled.groupby("episode_id")["v"].last()
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_picture(
+    export: Export,
+    requests: pd.DataFrame,
+    audit: AuditResult | None = None,
+    thresholds: pd.DataFrame | None = None,
+) -> Picture:
+    """The picture of every episode in `requests` (index episode_id, see select_requests)."""
+    notes = _episode_notes(export, requests)
+    episodes = _episodes(notes, requests)
+    measures = _measures(export, notes, thresholds)
+    instruments = _instrument_summary(measures)
+    goals = _goals(export, notes, episodes)
+    findings = _findings(audit, notes)
+    return Picture(
+        episodes=episodes,
+        notes=notes,
+        measures=measures,
+        instruments=instruments,
+        goals=goals,
+        findings=findings,
+        thresholds=thresholds,
+    )
+
+
+def _episode_notes(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
+    """The reviewed episodes' notes up to each request date, ordered, with visit numbers."""
+    all_notes = export.notes
+    sub = all_notes.loc[all_notes["episode_id"].isin(requests.index), NOTE_COLUMNS].copy()
+    sub["note_idx"] = sub.index.to_numpy()
+    sub["date"] = sub["date_of_service"].dt.normalize()
+    cutoff = sub["episode_id"].map(requests["request_date"]).astype("datetime64[ns]")
+    inside = cutoff.isna() | (sub["date"] <= cutoff)
+    # A request dated before the episode's first note does not empty the picture.
+    any_inside = inside.groupby(sub["episode_id"]).transform("any")
+    sub = sub[inside | ~any_inside]
+    rank = sub["note_type"].map(NOTE_TYPE_RANK).fillna(9)
+    sub = sub.assign(_rank=rank.to_numpy()).sort_values(
+        ["episode_id", "date", "_rank", "note_idx"], kind="stable"
+    )
+    sub = sub.drop(columns="_rank").reset_index(drop=True)
+    ep = sub["episode_id"].to_numpy()
+    d = sub["date"].to_numpy()
+    new_day = np.ones(len(sub), bool)
+    new_day[1:] = (ep[1:] != ep[:-1]) | (d[1:] != d[:-1])
+    sub["new_visit"] = new_day
+    sub["visit_no"] = pd.Series(new_day.astype(int)).groupby(ep).cumsum().to_numpy()
+    sub["date_text"] = fmt_date(sub["date"])
+    return sub
+
+
+def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+    g = notes.groupby("episode_id", sort=False)
+    ep = pd.DataFrame(index=pd.Index(requests.index, name="episode_id"))
+    first = g.head(1).set_index("episode_id")
+    last = g.tail(1).set_index("episode_id")
+    ep["patient_id"] = first["patient_id"].reindex(ep.index).astype(object)
+    ep["patient_name"] = _last_non_blank(notes, "patient_name").reindex(ep.index).astype(object)
+    ep["discipline"] = first["discipline"].reindex(ep.index).astype(object)
+    for col in ("payer", "payer_type", "setting"):
+        ep[col] = _last_non_blank(notes, col).reindex(ep.index).astype(object)
+    ep["first_date"] = first["date"].reindex(ep.index)
+    ep["first_note_id"] = first["note_id"].reindex(ep.index).astype(object)
+    ep["first_note_type"] = first["note_type"].reindex(ep.index).astype(object)
+    ep["last_date"] = last["date"].reindex(ep.index)
+    ep["last_note_id"] = last["note_id"].reindex(ep.index).astype(object)
+
+    plan = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].groupby("episode_id").tail(1)
+    plan = plan.set_index("episode_id")
+    ep["plan_note_id"] = plan["note_id"].reindex(ep.index).astype(object)
+    ep["plan_date"] = plan["date"].reindex(ep.index)
+    ep["plan_note_id"] = ep["plan_note_id"].fillna(ep["first_note_id"])
+    ep["plan_date"] = ep["plan_date"].fillna(ep["first_date"])
+
+    # The treating therapist: author of the latest note written by a therapist.
+    by_therapist = notes[notes["role"] == "therapist"].groupby("episode_id").tail(1)
+    by_therapist = by_therapist.set_index("episode_id")
+    ep["therapist"] = (
+        by_therapist["therapist"].reindex(ep.index).fillna(last["therapist"].reindex(ep.index))
+    ).astype(object)
+    ep["credential"] = (
+        by_therapist["credential"].reindex(ep.index).fillna(last["credential"].reindex(ep.index))
+    ).astype(object)
+
+    codes = notes[["episode_id", "diagnosis_codes"]].dropna()
+    codes = codes.assign(code=codes["diagnosis_codes"].astype(str).str.split(r"[;,]"))
+    codes = codes.explode("code")
+    codes["code"] = codes["code"].str.strip().str.upper()
+    codes = codes[codes["code"] != ""].drop_duplicates(["episode_id", "code"])
+    ep["diagnoses"] = codes.groupby("episode_id")["code"].agg("; ".join).reindex(ep.index)
+    ep["diagnoses"] = ep["diagnoses"].fillna("").astype(object)
+
+    for col in ("poc_start", "poc_end"):
+        ep[col] = _last_non_blank(notes, col).reindex(ep.index).astype("datetime64[ns]")
+    freq_col = _last_non_blank(notes, "frequency").reindex(ep.index)
+    plan_text = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].copy()
+    plan_freq = planned_frequency(plan_text["narrative"])
+    plan_text["freq_text"] = plan_freq["text"]
+    freq_from_text = _last_non_blank(plan_text, "freq_text").reindex(ep.index)
+    ep["frequency"] = freq_col.fillna(freq_from_text).astype(object)
+    parsed = planned_frequency(ep["frequency"].astype("string"))
+    ep["planned_low"] = parsed["low"]
+    ep["planned_high"] = parsed["high"]
+    ep["duration"] = _last_non_blank(notes, "duration").reindex(ep.index).astype(object)
+
+    visits = notes[notes["new_visit"]]
+    ep["visits_used"] = visits.groupby("episode_id").size().reindex(ep.index).fillna(0)
+    ep["visits_used"] = ep["visits_used"].astype("int64")
+    days = (ep["last_date"] - ep["first_date"]).dt.days + 1
+    ep["weeks"] = np.maximum(days.astype("float64") / 7.0, 1.0)
+    ep["delivered_per_week"] = (ep["visits_used"] / ep["weeks"]).round(1)
+    ep["notes"] = g.size().reindex(ep.index).fillna(0).astype("int64")
+    for col in requests.columns:
+        ep[col] = requests[col]
+    return ep
+
+
+def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None) -> pd.DataFrame:
+    """Every administration of an outcome measure in the reviewed episodes, with change."""
+    by_idx = notes.set_index("note_idx")
+    parts = []
+    table = export.table("measures")
+    if table is not None and len(table):
+        t = table[table["note_idx"].isin(by_idx.index)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "note_idx": t["note_idx"].to_numpy(),
+                    "measure": t["measure"].astype(object).to_numpy(),
+                    "score": t["score"].to_numpy(dtype="float64"),
+                    "date": t["date"].dt.normalize().to_numpy(),
+                    "source": "measures table",
+                    "text": "",
+                }
+            )
+        )
+    covered = set()
+    if parts:
+        covered = set(by_idx.loc[parts[0]["note_idx"], "episode_id"])
+    # Episodes with no row in the measures table: scores written in the notes count.
+    rest = notes[~notes["episode_id"].isin(covered)]
+    if len(rest):
+        found = find_instruments_in_text(rest.set_index("note_idx")["narrative"], thresholds)
+        if len(found):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "note_idx": found["row"].to_numpy(dtype="int64"),
+                        "measure": found["instrument"].astype(object).to_numpy(),
+                        "score": found["score"].to_numpy(dtype="float64"),
+                        "date": by_idx.loc[found["row"], "date"].to_numpy(),
+                        "source": "note text",
+                        "text": found["text"].astype(object).to_numpy(),
+                    }
+                )
+            )
+    columns = [
+        "episode_id",
+        "note_id",
+        "note_idx",
+        "note_type",
+        "date",
+        "measure",
+        "instrument",
+        "recognised",
+        "score",
+        "source",
+        "text",
+        "seq",
+        "n",
+        "baseline",
+        "baseline_note_id",
+        "baseline_date",
+        "prev",
+        "prev_note_id",
+        "prev_date",
+        "direction",
+        "mcid",
+        "mcid_pct",
+        "mdc",
+        "threshold_source",
+        "change",
+        "gain",
+        "change_prev",
+        "gain_prev",
+        "vs_baseline",
+        "vs_previous",
+    ]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    m = pd.concat(parts, ignore_index=True)
+    m = m[np.isfinite(m["score"].to_numpy(dtype="float64"))]
+    m["date"] = pd.to_datetime(m["date"]).fillna(
+        pd.Series(by_idx.loc[m["note_idx"], "date"].to_numpy(), index=m.index)
+    )
+    info = by_idx.loc[m["note_idx"], ["episode_id", "note_id", "note_type"]]
+    for col in info.columns:
+        m[col] = info[col].to_numpy(dtype=object)
+    canon = canonical_instrument(m["measure"], thresholds)
+    m["recognised"] = canon.notna().to_numpy()
+    m["instrument"] = canon.fillna(m["measure"].astype("string").str.strip()).astype(object)
+    order = pd.Series(np.arange(len(by_idx)), index=by_idx.index)
+    m["_pos"] = m["note_idx"].map(order)
+    m = m.sort_values(["episode_id", "instrument", "date", "_pos"], kind="stable")
+    # One score per instrument and day (a re-entered score replaces the first).
+    m = m.drop_duplicates(["episode_id", "instrument", "date"], keep="last").reset_index(drop=True)
+    g = m.groupby(["episode_id", "instrument"], sort=False)
+    m["seq"] = g.cumcount() + 1
+    m["n"] = g["score"].transform("size")
+    for col, src in (
+        ("baseline", "score"),
+        ("baseline_note_id", "note_id"),
+        ("baseline_date", "date"),
+    ):
+        m[col] = g[src].transform("first")
+    for col, src in (("prev", "score"), ("prev_note_id", "note_id"), ("prev_date", "date")):
+        m[col] = g[src].shift(1)
+    th = select_thresholds(m["instrument"], m["baseline"], thresholds)
+    m["direction"] = th["direction"].to_numpy(dtype=object)
+    m["mcid"] = th["mcid"].to_numpy(dtype="float64")
+    m["mcid_pct"] = th["mcid_pct"].to_numpy(dtype="float64")
+    m["mdc"] = th["mdc"].to_numpy(dtype="float64")
+    m["threshold_source"] = th["source"].to_numpy(dtype=object)
+    sign = np.where(m["direction"] == "lower_better", -1.0, 1.0)
+    m["change"] = m["score"] - m["baseline"]
+    m["gain"] = m["change"] * sign
+    m["change_prev"] = m["score"] - m["prev"]
+    m["gain_prev"] = m["change_prev"] * sign
+    later = m["seq"] > 1
+    m["vs_baseline"] = classify_change(m["instrument"], m["baseline"], m["score"], thresholds)
+    m.loc[~later, "vs_baseline"] = pd.NA
+    m["vs_previous"] = classify_change(m["instrument"], m["prev"], m["score"], thresholds)
+    return m[columns]
+
+
+def _instrument_summary(measures: pd.DataFrame) -> pd.DataFrame:
+    """One row per (episode, instrument): its latest administration with baseline and change."""
+    if measures.empty:
+        return measures.assign(latest_note_id=pd.Series(dtype=object))
+    latest = measures.groupby(["episode_id", "instrument"], sort=False).tail(1).copy()
+    latest = latest.rename(
+        columns={"score": "latest", "note_id": "latest_note_id", "date": "latest_date"}
+    )
+    return latest.reset_index(drop=True)
+
+
+def _goals(export: Export, notes: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """The episodes' current goals (latest version of each), with measure/time-frame flags."""
+    columns = [
+        "episode_id",
+        "goal_id",
+        "term",
+        "text",
+        "status",
+        "baseline",
+        "target",
+        "target_date",
+        "note_id",
+        "date",
+        "source",
+    ]
+    by_idx = notes.set_index("note_idx")
+    table = export.table("goals")
+    if table is not None and len(table):
+        g = table.copy()
+        ep = g["episode_id"].astype(object)
+        # Goals that name only the patient belong to that patient's reviewed episode.
+        by_patient = episodes.reset_index().drop_duplicates("patient_id", keep="last")
+        by_patient = by_patient.set_index("patient_id")["episode_id"]
+        ep = ep.where(ep.notna(), g["patient_id"].astype(object).map(by_patient))
+        g["episode_id"] = ep
+        g = g[g["episode_id"].isin(episodes.index)]
+        linked = g["note_idx"].notna()
+        in_picture = g["note_idx"].astype("float").isin(by_idx.index.astype(float))
+        g = g[~linked | in_picture].copy()
+        pos = g["note_idx"].astype("Int64")
+        g["note_id"] = pos.map(by_idx["note_id"]).astype(object)
+        g["date"] = pos.map(by_idx["date"]).astype("datetime64[ns]")
+        g["source"] = "goals table"
+        key = (
+            g["goal_id"].astype("string").fillna(g["text"].astype("string").str.strip().str.lower())
+        )
+        g["_key"] = key.to_numpy()
+        g = g.sort_values(["episode_id", "date"], na_position="first", kind="stable")
+        g = g.drop_duplicates(["episode_id", "_key"], keep="last")
+        goals = g[columns].reset_index(drop=True)
+    else:
+        goals = _goals_from_text(notes, columns)
+    goals["text"] = goals["text"].astype(object)
+    known_tf = goals["target_date"].notna().to_numpy(bool)
+    if "_section_tf" in goals:
+        known_tf |= goals.pop("_section_tf").to_numpy(bool)
+    parts = goal_parts(goals["text"].astype("string").fillna(""), known_tf)
+    target = goals["target"].astype("string").fillna("").str.strip()
+    parts["measure"] |= target.str.contains(r"\d|independ", case=False).to_numpy(bool)
+    for part in GOAL_PARTS:
+        goals[part] = parts[part].to_numpy(bool)
+    goals["status"] = goals["status"].astype(object)
+    return goals
+
+
+def _goals_from_text(notes: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Goals written under goal headers of the latest plan-of-care or progress note."""
+    plan = notes[notes["note_type"].isin(PLAN_NOTE_TYPES + ["progress"])]
+    found = goal_statements(plan["narrative"])
+    if found.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}).astype(
+            {"target_date": "datetime64[ns]", "date": "datetime64[ns]"}
+        )
+    src = plan.loc[found["row"]]
+    header = found["header"].astype(str).str.lower()
+    out = pd.DataFrame(
+        {
+            "episode_id": src["episode_id"].to_numpy(dtype=object),
+            "goal_id": pd.NA,
+            "term": np.select(
+                [
+                    header.str.contains(r"short|stg").to_numpy(bool),
+                    header.str.contains(r"long|ltg").to_numpy(bool),
+                ],
+                ["short", "long"],
+                None,
+            ),
+            "text": found["goal"].astype(object).to_numpy(),
+            "status": pd.NA,
+            "baseline": pd.NA,
+            "target": pd.NA,
+            # A time frame in the section header ("LTG (8 weeks):") covers its goals.
+            "target_date": pd.NaT,
+            "note_id": src["note_id"].to_numpy(dtype=object),
+            "date": src["date"].to_numpy(),
+            "source": "note text",
+            "_section_tf": found["section_time_frame"].to_numpy(bool),
+        }
+    )
+    # Only the latest note that states goals holds the current ones.
+    latest = out.groupby("episode_id")["date"].transform("max")
+    out = out[out["date"] == latest]
+    out = out.drop_duplicates(["episode_id", "text"], keep="last")
+    return (
+        out[columns + ["_section_tf"]]
+        .astype({"target_date": "datetime64[ns]"})
+        .reset_index(drop=True)
+    )
+
+
+def _findings(audit: AuditResult | None, notes: pd.DataFrame) -> pd.DataFrame:
+    columns = [
+        "episode_id",
+        "note_id",
+        "date",
+        "note_type",
+        "item_id",
+        "title",
+        "severity",
+        "message",
+        "evidence",
+    ]
+    if audit is None or audit.findings.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    f = audit.findings[audit.findings["note_idx"].isin(notes["note_idx"])]
+    by_idx = notes.set_index("note_idx")
+    titles = {i.id: i.title for i in audit.items}
+    severities = {i.id: i.severity for i in audit.items}
+    out = pd.DataFrame(
+        {
+            "episode_id": by_idx.loc[f["note_idx"], "episode_id"].to_numpy(dtype=object),
+            "note_id": by_idx.loc[f["note_idx"], "note_id"].to_numpy(dtype=object),
+            "date": by_idx.loc[f["note_idx"], "date"].to_numpy(),
+            "note_type": by_idx.loc[f["note_idx"], "note_type"].to_numpy(dtype=object),
+            "item_id": f["item_id"].to_numpy(dtype=object),
+            "title": f["item_id"].map(titles).to_numpy(dtype=object),
+            "severity": f["item_id"].map(severities).to_numpy(dtype=object),
+            "message": f["message"].astype(object).to_numpy(),
+            "evidence": f["evidence"].astype(object).to_numpy(),
+        }
+    )
+    rank = {s: i for i, s in enumerate(["critical", "high", "medium", "low"])}
+    out["_r"] = out["severity"].map(rank)
+    out = out.sort_values(["episode_id", "_r", "date", "item_id"], kind="stable")
+    return out.drop(columns="_r").reset_index(drop=True)
+
+
+__all__ = [
+    "Picture",
+    "REPORT_NOTE_TYPES",
+    "build_picture",
+    "fmt_date",
+    "fmt_number",
+    "planned_frequency",
+]

@@ -1,0 +1,157 @@
+"""`chartaudit review` through the CLI: outputs, --episode, --redact, errors and exit codes."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from chartaudit.cli import app
+from test_review import PATIENTS, scenario_frames
+
+runner = CliRunner()
+
+
+def squash(text: str) -> str:
+    """Console output without the line wrapping rich adds."""
+    return re.sub(r"\s+", "", text)
+
+
+def write_export(folder: Path, frames: dict[str, pd.DataFrame]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, frame in frames.items():
+        frame.to_csv(folder / f"{table}.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def export_dir(tmp_path_factory) -> Path:
+    frames = scenario_frames()
+    # Patient names inside the narrative, where excerpts are taken from.
+    names = frames["notes"]["patient_name"]
+    frames["notes"]["assessment"] = (
+        names + " requires skilled cueing for safety; " + frames["notes"]["assessment"]
+    )
+    # Note ids that embed the patient id, as some EMRs write them.
+    notes = frames["notes"]
+    new_id = dict(zip(notes["note_id"], notes["patient_id"] + "/" + notes["note_id"], strict=True))
+    for table in ("notes", "measures", "goals"):
+        frames[table]["note_id"] = frames[table]["note_id"].map(new_id)
+    return write_export(tmp_path_factory.mktemp("export"), frames)
+
+
+def all_output_text(folder: Path) -> str:
+    parts = []
+    for path in folder.rglob("*"):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                parts += [z.read(n).decode("utf-8") for n in z.namelist()]
+        elif path.is_file():
+            parts.append(path.name)
+            parts.append(path.read_text(encoding="utf-8-sig"))
+        else:
+            parts.append(path.name)
+    return "\n".join(parts)
+
+
+def test_review_writes_determinations_pages_and_letters(export_dir, tmp_path):
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(export_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert list(dets.columns) == [
+        "episode_id",
+        "patient_id",
+        "discipline",
+        "therapist",
+        "requested_visits",
+        "visits_used",
+        "recommendation",
+        "recommended_visits",
+        "level_of_care",
+        "criteria_failed",
+        "rationale",
+    ]
+    by_ep = dets.set_index("episode_id")["recommendation"]
+    assert by_ep[f"{PATIENTS['progressing'][0]}-PT-1"] == "approve"
+    assert by_ep[f"{PATIENTS['no_measures'][0]}-PT-1"] == "pend"
+    assert len(list((out / "episodes").glob("*.html"))) == 5
+    assert (out / "letters" / f"{PATIENTS['no_measures'][0]}-PT-1-request-info.html").exists()
+    assert (out / "letters" / f"{PATIENTS['plateau'][0]}-PT-1-determination.html").exists()
+    assert len(list((out / "letters").glob("*-justification.html"))) == 5
+    assert "Recommended determinations" in result.stdout
+    assert "2 approve, 1 partial, 1 deny, 1 pend" in " ".join(result.stdout.split())
+    for page in out.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_episode_option_limits_the_review(export_dir, tmp_path):
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    out = tmp_path / "one"
+    result = runner.invoke(app, ["review", str(export_dir), "--out", str(out), "--episode", ep])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert dets["episode_id"].tolist() == [ep]
+    assert [p.name for p in (out / "episodes").iterdir()] == [f"{ep}.html"]
+
+
+def test_redact_leaves_no_patient_id_or_name_in_any_output(export_dir, tmp_path):
+    out = tmp_path / "redacted"
+    result = runner.invoke(
+        app, ["review", str(export_dir), "--out", str(out), "--redact", "--reviewer", "J. Lee, PT"]
+    )
+    assert result.exit_code == 0, result.output
+    text = all_output_text(out) + result.stdout
+    for pid, name in PATIENTS.values():
+        assert pid not in text
+        for word in name.split():
+            assert word not in text, word
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert dets["patient_id"].str.match(r"P-[0-9A-F]{10}$").all()
+    assert dets["episode_id"].str.match(r"E-[0-9A-F]{10}$").all()
+    assert sorted(p.stem for p in (out / "episodes").iterdir()) == sorted(dets["episode_id"])
+    # Masked, not dropped: the excerpt is still there with the name replaced.
+    assert "[patient]" in text
+
+
+def test_missing_authorizations_exit_2_with_the_fix(tmp_path):
+    frames = scenario_frames(("progressing",))
+    del frames["authorizations"]
+    folder = write_export(tmp_path / "noauth", frames)
+    result = runner.invoke(app, ["review", str(folder), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert squash("no authorizations table") in squash(result.output)
+    assert "--episode" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_policy_exit_2_naming_file_and_rule(export_dir, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "policy: p\ntitle: t\nversion: '1'\nrules:\n  - {id: too-kind, recommend: approve, "
+        "when: {all: {UM-NOTHING: met}}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app, ["review", str(export_dir), "--out", str(tmp_path / "o"), "--policy", str(policy)]
+    )
+    assert result.exit_code == 2
+    assert squash(f"{policy}: rule too-kind") in squash(result.output)
+    assert "UM-NOTHING" in result.output
+
+
+def test_unknown_episode_and_bad_thresholds_exit_2(export_dir, tmp_path):
+    result = runner.invoke(app, ["review", str(export_dir), "--episode", "nope"])
+    assert result.exit_code == 2 and squash("not an episode id") in squash(result.output)
+    csv = tmp_path / "t.csv"
+    csv.write_text("instrument,direction,mcid,mdc\nLEFS,upwards,9,9\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["review", str(export_dir), "--out", str(tmp_path / "o"), "--thresholds", str(csv)]
+    )
+    assert result.exit_code == 2
+    assert squash("t.csv, row 2: direction") in squash(result.output)
