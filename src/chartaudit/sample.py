@@ -1,0 +1,2910 @@
+"""Synthetic therapy EMR export generator (canonical layout) with planted, recorded defects.
+
+``generate(out_dir, notes, seed)`` writes notes/services/goals/measures/authorizations CSVs that
+look like an outpatient PT/OT/SLP export covering three months, and returns the row counts and the
+list of planted defects (note_id, defect, episode_id). Everything is vectorised over whole columns:
+the only Python loops run over sentence templates, codes and defect kinds, never over notes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .model import TABLES
+
+EXPORT_START = np.datetime64("2026-08-01", "D")
+EXPORT_END = np.datetime64("2026-10-31", "D")
+KX_THRESHOLD = 2480.0
+PLANTED_COLUMNS = ["note_id", "defect", "episode_id"]
+
+# ----------------------------------------------------------------------------------------------
+# Reference data
+
+FIRST_NAMES = np.array(
+    "Emily Michael Sarah David Jessica Daniel Laura Kevin Megan Brian Rachel Jason Lauren Eric "
+    "Amanda Ryan Nicole Justin Katherine Andrew Priya Wei Aisha Mateo Hannah Tyler Olivia Marcus "
+    "Grace Samuel Chloe Nathan Fatima Diego Leah Caleb Naomi Isaac Zoe Elijah Ava Omar Maya Lucas "
+    "Elena Carlos Julia Ahmed Sofia Gabriel Lily Jamal Nora Ethan Claire Owen Ruth Victor Hana "
+    "Adrian".split()
+)
+LAST_NAMES = np.array(
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez "
+    "Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Thompson White Harris Clark Lewis "
+    "Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson "
+    "Baker Hall Rivera Campbell Mitchell Carter Roberts Patel Kim Chen Okafor Schmidt Kowalski "
+    "Murphy Sullivan Ramirez Cohen Rossi Yamamoto Haddad Novak".split()
+)
+PATIENT_FIRST = np.array(
+    "James Mary Robert Patricia John Jennifer William Linda Richard Barbara Joseph Elizabeth "
+    "Charles Susan Thomas Margaret Christopher Dorothy Donald Betty Mark Sandra Paul Ashley Steven "
+    "Donna George Carol Kenneth Ruth Edward Sharon Ronald Helen Anthony Deborah Frank Shirley "
+    "Gary Virginia Larry Joan Dennis Judith Walter Evelyn Harold Frances Henry Gloria Arthur "
+    "Irene Raymond Marilyn Eugene Beverly Ramón Lucía Maeve Kwame Mei Dmitri Ingrid Rosa Tomás "
+    "Yusuf Amara Kenji Beatriz Anjali".split()
+)
+PATIENT_LAST = np.array(
+    "Anderson Bailey Bennett Brooks Butler Coleman Cook Cooper Cox Diaz Edwards Evans Fisher "
+    "Foster Gonzalez Gray Griffin Hayes Henderson Howard Hughes James Jenkins Kelly Long Morgan "
+    "Morris Murphy Myers Ortiz Parker Perez Perry Peterson Phillips Powell Price Reed Reyes "
+    "Richardson Rogers Ross Russell Sanchez Sanders Simmons Stewart Sullivan Turner Ward "
+    "Washington "
+    "Watson Wood Ibáñez Müller O'Brien Van-Dyke Abernathy Delacroix Nakamura Okonkwo Petrov "
+    "Lindqvist Castañeda".split()
+)
+# The first staff names are fixed so every sample has the accented and the apostrophe/hyphen name.
+FIXED_STAFF = ["José Núñez", "Siobhan O'Neil-Park"]
+
+CREDENTIALS = {
+    ("PT", "therapist"): ["PT, DPT", "DPT", "PT"],
+    ("OT", "therapist"): ["OTR/L", "MS, OTR/L"],
+    ("SLP", "therapist"): ["CCC-SLP", "MS, CCC-SLP", "MA, CCC-SLP"],
+    ("PT", "assistant"): ["PTA"],
+    ("OT", "assistant"): ["COTA/L", "COTA"],
+    ("SLP", "assistant"): ["SLPA"],
+    ("PT", "student"): ["SPT"],
+    ("OT", "student"): ["OTS"],
+}
+
+# payer name, payer_type, probability
+PAYERS = [
+    ("Medicare Part B", "medicare_b", 0.40),
+    ("Humana Gold Plus HMO", "medicare_advantage", 0.08),
+    ("AARP Medicare Advantage from UnitedHealthcare", "medicare_advantage", 0.08),
+    ("Blue Cross Blue Shield PPO", "commercial", 0.13),
+    ("Aetna Choice POS II", "commercial", 0.09),
+    ("Cigna", "commercial", 0.08),
+    ("State Medicaid", "medicaid", 0.07),
+    ("Travelers Workers' Compensation", "workers_comp", 0.04),
+    ("Self-pay", "self_pay", 0.03),
+]
+
+# Regions: name, discipline, ICD-10 codes, primary instrument, (baseline lo, hi), change per week
+# (in the instrument's "better" direction), instrument direction (+1 higher better, -1 lower).
+REGIONS = [
+    ("lumbar", "PT", ["M54.50", "M51.16", "M54.16", "M54.51", "M48.061"], "ODI", (28, 56), 2.8, -1),
+    (
+        "knee",
+        "PT",
+        ["M17.11", "M17.12", "Z96.651", "Z96.652", "S83.511A"],
+        "LEFS",
+        (22, 46),
+        2.6,
+        1,
+    ),
+    ("knee_tka", "PT", ["Z96.651", "Z96.652", "M17.11"], "KOOS JR", (38, 58), 3.2, 1),
+    (
+        "shoulder",
+        "PT",
+        ["M75.101", "M75.41", "M25.511", "M75.121", "S43.421A"],
+        "QuickDASH",
+        (38, 66),
+        3.0,
+        -1,
+    ),
+    ("neck", "PT", ["M54.2", "M50.320", "M54.12", "S13.4XXA"], "NDI", (14, 30), 1.6, -1),
+    ("hip", "PT", ["M16.11", "Z96.641", "M25.551", "S72.001D"], "LEFS", (20, 42), 2.6, 1),
+    ("balance", "PT", ["R26.81", "R26.89", "Z91.81", "R29.6", "I69.354"], "Berg", (30, 44), 1.5, 1),
+    ("gait", "PT", ["R26.2", "M62.81", "G20.A1", "I69.351"], "TUG", (14.0, 24.0), 0.9, -1),
+    ("endurance", "PT", ["M62.81", "R53.81", "J44.9", "I50.22"], "6MWT", (160, 300), 14, 1),
+    (
+        "hand",
+        "OT",
+        ["S52.501D", "G56.01", "M18.11", "M65.311", "S62.101D"],
+        "QuickDASH",
+        (40, 70),
+        3.2,
+        -1,
+    ),
+    ("ue_shoulder", "OT", ["M75.101", "M75.41", "S42.201D"], "QuickDASH", (40, 66), 3.0, -1),
+    ("adl_neuro", "OT", ["I69.351", "I69.331", "G20.A1", "G35", "R53.81"], "FIM", (70, 98), 2.5, 1),
+    ("dysphagia", "SLP", ["R13.12", "R13.13", "I69.391", "R13.11"], "FOIS", (2, 4), 0.35, 1),
+    ("aphasia", "SLP", ["I69.320", "R47.01", "I69.328"], "FIM cognitive", (14, 22), 0.9, 1),
+    (
+        "cognition",
+        "SLP",
+        ["R41.844", "R41.841", "I69.31", "G31.84"],
+        "FIM cognitive",
+        (15, 24),
+        0.9,
+        1,
+    ),
+]
+REGION_NAMES = [r[0] for r in REGIONS]
+REGION_DISC = np.array([r[1] for r in REGIONS])
+NEURO_REGION = {"PT": "balance", "OT": "adl_neuro", "SLP": "dysphagia"}
+INSTRUMENT_RANGE = {
+    "ODI": (0, 100),
+    "LEFS": (0, 80),
+    "KOOS JR": (0, 100),
+    "QuickDASH": (0, 100),
+    "NDI": (0, 50),
+    "Berg": (0, 56),
+    "TUG": (5.0, 60.0),
+    "6MWT": (0, 700),
+    "FIM": (18, 126),
+    "FOIS": (1, 7),
+    "FIM cognitive": (5, 35),
+    "NPRS": (0, 10),
+}
+DECIMALS = {"TUG": 1}
+
+PROB_ASSISTANT_NOTE = 0.22
+PROB_STUDENT_NOTE = 0.025
+
+
+@dataclass
+class SampleResult:
+    """Row counts per written table and the planted defects (note_id, defect, episode_id)."""
+
+    counts: dict[str, int]
+    planted: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PLANTED_COLUMNS))
+
+
+@dataclass
+class Coded:
+    """A text column as codes into a small array of values (-1 = blank); cheap to write."""
+
+    codes: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+
+def _df(columns: dict) -> pd.DataFrame:
+    """DataFrame keeping text columns as numpy object arrays (no Arrow string conversions)."""
+    out = {}
+    for name, v in columns.items():
+        a = np.asarray(v) if not np.isscalar(v) else v
+        if isinstance(a, np.ndarray) and a.dtype.kind in "OUS":
+            out[name] = pd.Series(a.astype(object), dtype=object)
+        else:
+            out[name] = v
+    return pd.DataFrame(out)
+
+
+def _set(df: pd.DataFrame, name: str, values) -> None:
+    """Assign a column; text stays an object column."""
+    a = np.asarray(values)
+    if a.dtype.kind in "OUS":
+        df[name] = pd.Series(a.astype(object), index=df.index, dtype=object)
+    else:
+        df[name] = a
+
+
+def _map(values, mapping: dict, default=None, dtype=object) -> np.ndarray:
+    """Element-wise dict lookup over an array (missing keys -> default)."""
+    mapped = pd.Series(np.asarray(values, dtype=object), dtype=object).map(mapping)
+    if default is not None:
+        mapped = mapped.fillna(default)
+    return mapped.to_numpy(dtype=dtype)
+
+
+def _isin(values, options) -> np.ndarray:
+    """values in options, element-wise (a few options; fast on object arrays)."""
+    values = np.asarray(values)
+    out = np.zeros(values.shape, dtype=bool)
+    for option in options:
+        out |= values == option
+    return out
+
+
+def _isin_large(values, options) -> np.ndarray:
+    """values in options for many options (hash based)."""
+    return pd.Index(np.asarray(options)).get_indexer(np.asarray(values)) >= 0
+
+
+def _days(a) -> np.ndarray:
+    return np.asarray(a).astype("timedelta64[D]")
+
+
+def _names(rng, first: np.ndarray, last: np.ndarray, n: int, fixed: list[str]) -> np.ndarray:
+    """n distinct "First Last" names (middle initials once the combinations run out)."""
+    combos = len(first) * len(last)
+    space = combos if n <= combos // 2 else combos * 19
+    pick = rng.choice(space, n, replace=False) if n <= space else np.arange(n) % space
+    f, rest = pick % len(first), pick // len(first)
+    ln, mid = rest % len(last), rest // len(last)
+    initial = np.array([""] + [f" {c}." for c in "ABCDEFGHJKLMNPRSTW"], dtype=object)
+    out = first[f].astype(object) + initial[mid] + " " + last[ln].astype(object)
+    k = min(len(fixed), n)
+    out[:k] = fixed[:k]
+    return out
+
+
+def _npi(rng, n: int) -> np.ndarray:
+    return (1_000_000_000 + rng.choice(900_000_000, n, replace=False)).astype(str).astype(object)
+
+
+def _staff(rng, notes: int) -> pd.DataFrame:
+    """Therapists (~1 per 120 notes, at least 12), assistants and a few students."""
+    n_ther = max(12, round(notes / 120))
+    n_pt = max(2, round(n_ther * 0.56))
+    n_ot = max(2, round(n_ther * 0.25))
+    n_slp = max(2, n_ther - n_pt - n_ot)
+    plan = [
+        ("PT", "therapist", n_pt),
+        ("OT", "therapist", n_ot),
+        ("SLP", "therapist", n_slp),
+        ("PT", "assistant", max(2, n_pt // 3)),
+        ("OT", "assistant", max(1, n_ot // 3)),
+        ("SLP", "assistant", max(1, n_slp // 4)),
+        ("PT", "student", max(1, n_pt // 12)),
+        ("OT", "student", max(1, n_ot // 12)),
+    ]
+    disc = np.concatenate([[d] * k for d, _, k in plan])
+    role = np.concatenate([[r] * k for _, r, k in plan])
+    n = len(disc)
+    cred = np.empty(n, dtype=object)
+    for (d, r), options in CREDENTIALS.items():
+        m = (disc == d) & (role == r)
+        cred[m] = np.array(options, dtype=object)[rng.integers(0, len(options), m.sum())]
+    return _df(
+        {
+            "name": _names(rng, FIRST_NAMES, LAST_NAMES, n, FIXED_STAFF),
+            "staff_id": _npi(rng, n),
+            "discipline": disc,
+            "role": role,
+            "credential": cred,
+        }
+    )
+
+
+def _episodes(rng, notes: int, staff: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Patients and their episodes; enough episodes for about `notes` notes in the export."""
+    n_pat = notes // 8 + 40  # over-draw, cut below once the note target is reached
+    k_ep = rng.choice([1, 2, 3], n_pat, p=[0.86, 0.11, 0.03])
+    pat = np.repeat(np.arange(n_pat), k_ep)
+    seq = np.arange(len(pat)) - np.repeat(np.cumsum(k_ep) - k_ep, k_ep)
+    n_ep = len(pat)
+    # Single-discipline patients: PT 62%, OT 22%, SLP 16%; multi: a neuro patient seen by 2-3.
+    perm = np.argsort(rng.random((n_pat, 3)), axis=1)
+    disc_names = np.array(["PT", "OT", "SLP"])
+    single = rng.choice(3, n_pat, p=[0.62, 0.22, 0.16])
+    disc_i = np.where(k_ep[pat] == 1, single[pat], perm[pat, np.minimum(seq, 2)])
+    disc = disc_names[disc_i]
+    region = np.empty(n_ep, dtype=np.int64)
+    for d in ("PT", "OT", "SLP"):
+        m = disc == d
+        choices = np.flatnonzero(REGION_DISC == d)
+        weights = {"PT": [5, 4, 2, 4, 3, 2, 3, 2, 1], "OT": [4, 3, 2], "SLP": [4, 2, 2]}[d]
+        w = np.array(weights, float)
+        region[m] = rng.choice(choices, m.sum(), p=w / w.sum())
+    multi = k_ep[pat] > 1
+    for d, r in NEURO_REGION.items():
+        region[multi & (disc == d)] = REGION_NAMES.index(r)
+    # Start dates: patient base date over the quarter, each discipline within a week of it.
+    span = int((EXPORT_END - EXPORT_START).astype(int)) - 3
+    base = EXPORT_START + _days(rng.integers(0, span, n_pat))
+    start = np.busday_offset(
+        base[pat] + _days(rng.integers(0, 7, n_ep) * (seq > 0)), 0, roll="forward"
+    )
+    freq = rng.choice([2, 3], n_ep, p=[0.7, 0.3])
+    planned = np.clip(np.round(rng.gamma(5.0, 3.2, n_ep)).astype(int), 4, 40)
+    # Some episodes start early in the quarter and run long (they reach several progress reports).
+    long_run = rng.random(n_ep) < 0.1
+    start = np.where(
+        long_run,
+        np.busday_offset(EXPORT_START + _days(rng.integers(0, 25, n_ep)), 0, roll="forward"),
+        start,
+    )
+    planned = np.where(long_run, rng.integers(26, 41, n_ep), planned)
+    ep = _df(
+        {
+            "pat": pat,
+            "discipline": disc,
+            "region": region,
+            "start": start,
+            "freq": freq,
+            "planned": planned,
+            "dur_weeks": rng.choice([8, 6, 12], n_ep, p=[0.8, 0.1, 0.1]),
+        }
+    )
+    # Visit schedule: fixed weekdays per week (2x: e.g. Mon/Wed; 3x: Mon/Wed/Fri), starting on
+    # the evaluation day's pattern, with an occasional missed week.
+    n_vis = planned
+    e = np.repeat(np.arange(n_ep), n_vis)
+    k = np.arange(len(e)) - np.repeat(np.cumsum(n_vis) - n_vis, n_vis)
+    two = np.array([[0, 2], [1, 3], [0, 3], [1, 4], [2, 4]])
+    three = np.array([[0, 2, 4], [0, 1, 3], [1, 3, 4], [0, 2, 3]])
+    pat2 = rng.integers(0, len(two), n_ep)
+    pat3 = rng.integers(0, len(three), n_ep)
+    slot = k % freq[e]
+    day = np.where(freq[e] == 2, two[pat2[e], np.minimum(slot, 1)], three[pat3[e], slot])
+    skip = (rng.random(len(e)) < 0.04) & (slot == 0) & (k > 0)
+    first = np.cumsum(n_vis) - n_vis
+    cum_skip = np.cumsum(skip)
+    skipped = cum_skip - np.repeat(cum_skip[first] - skip[first], n_vis)
+    week = k // freq[e] + skipped
+    # Week 0 is the start date's week, or the next one when its first visit day has passed.
+    first_day = np.where(freq == 2, two[pat2, 0], three[pat3, 0])
+    weekday = (start.astype("datetime64[D]").astype(np.int64) + 3) % 7  # Monday = 0
+    monday = start - _days(weekday) + _days(7 * (weekday > first_day))
+    dos = monday[e] + _days(week * 7 + day)
+    ep["start"] = dos[first]
+    in_export = dos <= EXPORT_END
+    visits = pd.DataFrame({"ep": e, "k": k, "dos": dos, "last_planned": k == n_vis[e] - 1})
+    visits = visits[in_export]
+    # Keep whole patients until the note target is reached.
+    per_pat = np.bincount(pat[visits["ep"].to_numpy()], minlength=n_pat)
+    cut = int(np.searchsorted(np.cumsum(per_pat), notes)) + 1
+    keep_ep = (pat < cut) & (np.bincount(visits["ep"].to_numpy(), minlength=n_ep) > 0)
+    ep = ep[keep_ep].reset_index(drop=True)
+    remap = np.full(n_ep, -1)
+    remap[keep_ep] = np.arange(keep_ep.sum())
+    visits = visits[keep_ep[visits["ep"].to_numpy()]].copy()
+    visits["ep"] = remap[visits["ep"].to_numpy()]
+    ep["closed"] = np.zeros(len(ep), bool)
+    ep.loc[visits.loc[visits["last_planned"], "ep"].to_numpy(), "closed"] = True
+    # Therapist per episode from the discipline's therapists.
+    ther = np.empty(len(ep), dtype=np.int64)
+    for d in ("PT", "OT", "SLP"):
+        m = (ep["discipline"] == d).to_numpy()
+        pool = np.flatnonzero(
+            ((staff["discipline"] == d) & (staff["role"] == "therapist")).to_numpy()
+        )
+        ther[m] = pool[rng.integers(0, len(pool), m.sum())]
+    ep["therapist"] = ther
+    # One or two ICD-10 codes from the region's list.
+    dx = np.empty(len(ep), dtype=object)
+    two = rng.random(len(ep)) < 0.45
+    for r, (_, _, codes, *_rest) in enumerate(REGIONS):
+        m = np.flatnonzero(ep["region"].to_numpy() == r)
+        c = np.array(codes, dtype=object)
+        i1 = rng.integers(0, len(c), len(m))
+        i2 = (i1 + rng.integers(1, len(c), len(m))) % len(c)
+        dx[m] = np.where(two[m], c[i1] + ";" + c[i2], c[i1])
+    _set(ep, "diagnosis_codes", dx)
+    return ep, visits.reset_index(drop=True)
+
+
+def _patients(rng, n_pat: int) -> pd.DataFrame:
+    mrn = rng.choice(900_000, n_pat, replace=False) + 1000 if n_pat <= 900_000 else np.arange(n_pat)
+    w = np.array([p[2] for p in PAYERS])
+    payer = rng.choice(len(PAYERS), n_pat, p=w / w.sum())
+    return _df(
+        {
+            "patient_id": pd.Series(mrn).astype(str).str.zfill(6).radd("MRN").to_numpy(object),
+            "patient_name": _names(rng, PATIENT_FIRST, PATIENT_LAST, n_pat, []),
+            "payer": np.array([p[0] for p in PAYERS], dtype=object)[payer],
+            "payer_type": np.array([p[1] for p in PAYERS], dtype=object)[payer],
+        }
+    )
+
+
+def _certifiers(rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    names = _names(rng, FIRST_NAMES, LAST_NAMES[::-1].copy(), n, [])
+    cred = rng.choice(np.array(["MD", "DO", "NP", "PA"], dtype=object), n, p=[0.6, 0.2, 0.12, 0.08])
+    doctor = (cred == "MD") | (cred == "DO")
+    return np.where(doctor, "Dr. " + names, names), cred
+
+
+def _timestamp(rng, day: np.ndarray, lag_days, hour_lo: int = 11, hour_hi: int = 20) -> np.ndarray:
+    """day + lag_days at a random time between hour_lo and hour_hi (datetime64[m])."""
+    minutes = rng.integers(hour_lo * 60, hour_hi * 60, len(day))
+    return (day + _days(lag_days)).astype("datetime64[m]") + minutes.astype("timedelta64[m]")
+
+
+def _skeleton(rng, ep: pd.DataFrame, visits: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """One row per note: type, author, dates, signature and plan-of-care fields (no text yet)."""
+    e = visits["ep"].to_numpy()
+    k = visits["k"].to_numpy()
+    dos = visits["dos"].to_numpy().astype("datetime64[D]")
+    n = len(e)
+    n_ep = len(ep)
+    start = ep["start"].to_numpy().astype("datetime64[D]")
+    period = rng.choice([9, 8, 7], n_ep, p=[0.5, 0.3, 0.2])
+    ntype = np.full(n, "daily", dtype=object)
+    report = (k > 0) & (k % period[e] == 0)
+    ntype[report] = np.where(rng.random(report.sum()) < 0.05, "re_evaluation", "progress")
+    # Recertification on the last visit inside the first certified interval when care goes on.
+    poc_end1 = start + _days(ep["dur_weeks"].to_numpy() * 7 - 1)
+    after = dos > poc_end1[e]
+    first_after = pd.Series(np.where(after, k, 10_000)).groupby(e).transform("min").to_numpy()
+    recert = (k == first_after - 1) & (k > 0)
+    ntype[recert] = "recertification"
+    closed = ep["closed"].to_numpy()
+    ntype[visits["last_planned"].to_numpy() & closed[e]] = "discharge"
+    ntype[k == 0] = "evaluation"
+    notes = _df({"ep": e, "k": k, "dos": dos, "note_type": ntype})
+    notes["recert"] = recert & (ntype == "recertification")
+    notes["poc_end1"] = poc_end1[e]
+    # Authors: the episode's therapist; an assistant on some daily notes, a student rarely.
+    disc = ep["discipline"].to_numpy()[e]
+    author = ep["therapist"].to_numpy()[e].copy()
+    daily = ntype == "daily"
+    with_asst = rng.random(n_ep) < 0.5
+    staff_disc = staff["discipline"].to_numpy()
+    staff_role = staff["role"].to_numpy()
+    ep_asst = np.full(n_ep, -1)
+    ep_stud = np.full(n_ep, -1)
+    for d in ("PT", "OT", "SLP"):
+        m = ep["discipline"].to_numpy() == d
+        for role, target in (("assistant", ep_asst), ("student", ep_stud)):
+            pool = np.flatnonzero((staff_disc == d) & (staff_role == role))
+            if len(pool):
+                target[m] = pool[rng.integers(0, len(pool), m.sum())]
+    r = rng.random(n)
+    by_asst = daily & with_asst[e] & (ep_asst[e] >= 0) & (r < 0.45)
+    by_stud = daily & ~by_asst & (ep_stud[e] >= 0) & (r > 1 - PROB_STUDENT_NOTE)
+    author[by_asst] = ep_asst[e][by_asst]
+    author[by_stud] = ep_stud[e][by_stud]
+    notes["author"] = author
+    _set(notes, "discipline", disc)
+    _set(notes, "role", staff_role[author])
+    # Signatures: mostly the same day, some the next day or two days later.
+    lag = rng.choice([0, 1, 2, 3], n, p=[0.7, 0.22, 0.05, 0.03])
+    notes["signed_at"] = _timestamp(rng, dos, lag)
+    stud = notes["role"].to_numpy() == "student"
+    _set(
+        notes,
+        "cosigner",
+        np.where(stud, staff["name"].to_numpy()[ep["therapist"].to_numpy()[e]], None),
+    )
+    cos = notes["signed_at"].to_numpy() + (rng.integers(20, 2 * 24 * 60, n)).astype(
+        "timedelta64[m]"
+    )
+    notes["cosigned_at"] = np.where(stud, cos, np.datetime64("NaT"))
+    # Plan of care on plan notes (evaluation, recertification).
+    dur = ep["dur_weeks"].to_numpy()[e]
+    is_eval = ntype == "evaluation"
+    poc_start = np.where(is_eval, dos, poc_end1[e] + _days(1))
+    poc_end = poc_start + _days(dur * 7 - 1)
+    # A re-evaluation restates the plan in effect (same certified interval, updated content).
+    reeval = ntype == "re_evaluation"
+    first_interval = dos <= poc_end1[e]
+    poc_start = np.where(reeval & first_interval, start[e], poc_start)
+    poc_end = np.where(reeval & first_interval, poc_end1[e], poc_end)
+    plan = is_eval | notes["recert"].to_numpy() | reeval
+    nat = np.datetime64("NaT")
+    notes["poc_start"] = np.where(plan, poc_start, nat)
+    notes["poc_end"] = np.where(plan, poc_end, nat)
+    _set(
+        notes,
+        "frequency",
+        np.where(
+            plan,
+            np.array(["", "", "2x/week", "3x/week"], dtype=object)[ep["freq"].to_numpy()[e]],
+            None,
+        ),
+    )
+    _set(notes, "duration", np.where(plan, _istr(dur) + " weeks", None))
+    sent = _timestamp(rng, dos, rng.choice([0, 1, 2], n, p=[0.5, 0.35, 0.15]), 12, 20)
+    cert_lag = np.clip(np.round(rng.gamma(3.0, 2.6, n)), 3, 24).astype(int)
+    cert = _timestamp(rng, dos, cert_lag, 8, 18)
+    notes["poc_sent_at"] = np.where(plan, sent, nat)
+    notes["poc_certified_at"] = np.where(
+        plan & (cert.astype("datetime64[D]") <= EXPORT_END), cert, nat
+    )
+    order = _timestamp(rng, dos, -rng.integers(1, 22, n), 8, 18)
+    notes["order_signed_at"] = np.where(is_eval, order, nat)
+    notes["plan"] = plan
+    return notes
+
+
+# ----------------------------------------------------------------------------------------------
+# Services
+
+FEES = {
+    "97110": 64,
+    "97112": 70,
+    "97140": 60,
+    "97530": 72,
+    "97116": 62,
+    "97035": 36,
+    "97535": 68,
+    "97161": 148,
+    "97162": 158,
+    "97163": 172,
+    "97164": 110,
+    "97165": 152,
+    "97166": 162,
+    "97167": 178,
+    "97168": 114,
+    "92523": 258,
+    "92521": 205,
+    "92610": 190,
+    "92507": 128,
+    "92526": 138,
+    "97129": 82,
+    "97130": 64,
+    "97010": 24,
+    "G0283": 30,
+    "97014": 30,
+    "97012": 46,
+    "97150": 45,
+}
+TIMED = {"97110", "97112", "97140", "97530", "97116", "97035", "97535", "97129", "97130"}
+# Timed treatment banks with weights, per discipline (PT/OT); SLP is handled by region.
+TIMED_BANK = {
+    "PT": (["97110", "97112", "97140", "97530", "97116", "97035"], [5, 3, 4, 3, 2, 0.7]),
+    "OT": (["97530", "97535", "97110", "97112", "97140"], [5, 3, 4, 2, 1.5]),
+}
+EVAL_CODES = {
+    "PT": (["97161", "97162", "97163"], [0.3, 0.5, 0.2]),
+    "OT": (["97165", "97166", "97167"], [0.3, 0.5, 0.2]),
+}
+SLP_EVAL = {"dysphagia": "92610", "aphasia": "92523", "cognition": "92523"}
+DISC_MOD = {"PT": "GP", "OT": "GO", "SLP": "GN"}
+ASST_MOD = {"PT": "CQ", "OT": "CO"}
+MINUTE_CHOICES = np.array([8, 10, 12, 13, 15, 15, 15, 16, 17, 18, 20, 22, 23, 23, 25, 28, 30])
+
+
+def _pick_without_replacement(rng, n_rows: int, weights, k: np.ndarray) -> np.ndarray:
+    """(row, column) picks: k[i] distinct indices into weights for each row i (weighted)."""
+    w = np.asarray(weights, float)
+    keys = np.log(rng.random((n_rows, len(w)))) / w  # Efraimidis-Spirakis weighted sampling
+    order = np.argsort(-keys, axis=1)
+    take = np.arange(len(w))[None, :] < k[:, None]
+    return order[take]
+
+
+def _services(rng, ep: pd.DataFrame, sk: pd.DataFrame, payer_type: np.ndarray) -> pd.DataFrame:
+    """Service lines per note with CMS 8-minute-rule units, modifiers, charges (no defects)."""
+    e = sk["ep"].to_numpy()
+    disc = sk["discipline"].to_numpy()
+    ntype = sk["note_type"].to_numpy()
+    region = np.array(REGION_NAMES, dtype=object)[ep["region"].to_numpy()[e]]
+    is_eval = ntype == "evaluation"
+    parts_note, parts_code, parts_min = [], [], []
+
+    def add(idx, code, minutes):
+        parts_note.append(np.asarray(idx))
+        parts_code.append(np.broadcast_to(np.asarray(code, dtype=object), len(idx)).copy())
+        parts_min.append(np.asarray(minutes, float))
+
+    # PT/OT timed treatment: 1-4 distinct codes (fewer on evaluation days).
+    for d, (bank, w) in TIMED_BANK.items():
+        idx = np.flatnonzero(disc == d)
+        k = rng.choice([1, 2, 3, 4], len(idx), p=[0.1, 0.38, 0.37, 0.15])
+        k = np.where(is_eval[idx], rng.choice([0, 1], len(idx), p=[0.55, 0.45]), k)
+        picks = _pick_without_replacement(rng, len(idx), w, k)
+        note = np.repeat(idx, k)
+        minutes = rng.choice(MINUTE_CHOICES, len(note))
+        add(note, np.array(bank, dtype=object)[picks], minutes)
+        # Evaluation codes (untimed, one unit) by complexity.
+        ev = idx[is_eval[idx]]
+        codes, p = EVAL_CODES[d]
+        add(
+            ev,
+            np.array(codes, dtype=object)[rng.choice(3, len(ev), p=p)],
+            rng.integers(30, 61, len(ev)),
+        )
+        re = idx[ntype[idx] == "re_evaluation"]
+        add(re, "97164" if d == "PT" else "97168", rng.integers(20, 41, len(re)))
+        # Occasional untimed modalities and group therapy.
+        r = rng.random(len(idx))
+        hot = idx[(r < 0.12) & ~is_eval[idx]]
+        add(hot, "97010", np.full(len(hot), 10))
+        estim = idx[(r >= 0.12) & (r < 0.19) & ~is_eval[idx]]
+        mcr = _isin(payer_type[estim], ["medicare_b", "medicare_advantage"])
+        add(estim, np.where(mcr, "G0283", "97014"), np.full(len(estim), 15))
+        spine = _isin(region[idx], ["lumbar", "neck"])
+        trac = idx[spine & (r >= 0.19) & (r < 0.33) & ~is_eval[idx]]
+        add(trac, "97012", np.full(len(trac), 12))
+        grp = idx[(r >= 0.97) & ~is_eval[idx]]
+        add(grp, "97150", rng.integers(20, 31, len(grp)))
+    # SLP: evaluation by region; treatment 92526 (swallowing), 92507, or 97129(+97130).
+    idx = np.flatnonzero(disc == "SLP")
+    reg = region[idx]
+    ev = idx[is_eval[idx]]
+    add(ev, _map(region[ev], SLP_EVAL, dtype=object), rng.integers(40, 61, len(ev)))
+    re = idx[ntype[idx] == "re_evaluation"]
+    add(re, _map(region[re], SLP_EVAL, dtype=object), rng.integers(30, 46, len(re)))
+    tx = ~is_eval[idx]
+    r = rng.random(len(idx))
+    dys = idx[tx & (reg == "dysphagia")]
+    add(dys, "92526", rng.integers(30, 46, len(dys)))
+    cog_mask = tx & (reg == "cognition") & (r < 0.75)
+    cog = idx[cog_mask]
+    add(cog, "97129", np.full(len(cog), 15))
+    extra = cog[rng.random(len(cog)) < 0.8]
+    add(extra, "97130", rng.integers(8, 31, len(extra)))
+    lang = idx[tx & ~cog_mask & (reg != "dysphagia")]
+    add(lang, "92507", rng.integers(30, 51, len(lang)))
+
+    lines = _df(
+        {
+            "note": np.concatenate(parts_note).astype(np.int64),
+            "cpt_code": np.concatenate(parts_code),
+            "minutes": np.concatenate(parts_min),
+        }
+    )
+    lines = lines.sort_values(["note"], kind="stable").reset_index(drop=True)
+    lines["timed"] = lines["cpt_code"].isin(TIMED).to_numpy()
+    lines["units"] = _cms_units(rng, lines)
+    return lines
+
+
+def _cms_units(rng, lines: pd.DataFrame) -> np.ndarray:
+    """Units per line: timed per the CMS total-time rule and allocation, untimed 1."""
+    note = lines["note"].to_numpy()
+    timed = lines["timed"].to_numpy()
+    m = np.where(timed, lines["minutes"].to_numpy(), 0).astype(np.int64)
+    total = np.bincount(note, weights=m).astype(np.int64)
+    full = m // 15
+    left = np.where(timed, m % 15, -1)
+    remaining = (total + 7) // 15 - np.bincount(note, weights=full).astype(np.int64)
+    # Within a note, the codes with the most minutes left over get the remaining units first.
+    order = np.argsort(note * 32 + (15 - left), kind="stable")
+    first = np.searchsorted(note[order], note[order], side="left")
+    rank = np.empty(len(m), np.int64)
+    rank[order] = np.arange(len(m)) - first
+    units = full + ((rank < remaining[note]) & (left > 0) & timed)
+    return np.where(timed, units, 1).astype(float)
+
+
+def _finish_services(
+    rng,
+    lines: pd.DataFrame,
+    sk: pd.DataFrame,
+    pat: np.ndarray,
+    payer_type: np.ndarray,
+    drop_disc_mod: np.ndarray,
+    drop_asst_mod: np.ndarray,
+) -> pd.DataFrame:
+    """Charges, allowed amounts, KX and modifiers; lines must be in note (= date) order."""
+    note = lines["note"].to_numpy()
+    code = lines["cpt_code"].to_numpy()
+    units = lines["units"].to_numpy()
+    codes, uniq = pd.factorize(code)
+    fee = np.array([FEES[c] for c in uniq], dtype=float)[codes]
+    charge = np.round(fee * units, 2)
+    allowed = np.round(charge * rng.uniform(0.6, 0.8, len(lines)), 2)
+    note_disc = sk["discipline"].to_numpy()
+    d_note = np.select([note_disc == "PT", note_disc == "OT"], [0, 1], 2)
+    d = d_note[note]
+    role = sk["role"].to_numpy()
+    asst_note = (role == "assistant") & (d_note < 2)
+    mcr = payer_type[note] == "medicare_b"
+    group = pat[note] * 2 + (d == 1)
+    order = np.lexsort((np.arange(len(lines)), note))
+    running = pd.Series(allowed[order]).groupby(group[order]).cumsum().to_numpy()
+    cum = np.empty(len(lines))
+    cum[order] = running
+    kx = mcr & (cum > KX_THRESHOLD)
+    # Modifier text from a table of every combination (discipline, GP/GO/GN, CQ/CO, KX).
+    table = []
+    for disc_name in ["PT", "OT", "SLP"]:
+        for has_disc in (0, 1):
+            for has_asst in (0, 1):
+                for has_kx in (0, 1):
+                    parts = [DISC_MOD[disc_name]] * has_disc
+                    parts += [ASST_MOD.get(disc_name, "")] * has_asst
+                    parts += ["KX"] * has_kx
+                    table.append(",".join(p for p in parts if p))
+    has_disc = ~drop_disc_mod[note]
+    has_asst = asst_note[note] & ~drop_asst_mod[note]
+    combo = ((d * 2 + has_disc) * 2 + has_asst) * 2 + kx
+    mods = np.array(table, dtype=object)[combo]
+    asst = asst_note[note]
+    minutes = lines["minutes"].to_numpy()
+    out = _df(
+        {
+            "note": note,
+            "cpt_code": code,
+            "modifiers": mods,
+            "units": units.astype(int),
+            "minutes": minutes.astype(int),
+            "assistant_minutes": np.where(asst, minutes, np.nan),
+            "charge": charge,
+            "allowed_amount": allowed,
+        }
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Text engine: templates with {slot} placeholders, filled column-wise for every row at once.
+
+FAMILY = {
+    "lumbar": "spine",
+    "neck": "spine",
+    "knee": "le",
+    "knee_tka": "le",
+    "hip": "le",
+    "shoulder": "ue",
+    "ue_shoulder": "ue",
+    "hand": "hand",
+    "balance": "bal",
+    "gait": "bal",
+    "endurance": "bal",
+    "adl_neuro": "adl",
+    "dysphagia": "dys",
+    "aphasia": "lang",
+    "cognition": "lang",
+}
+PART = {
+    "lumbar": "low back",
+    "neck": "neck",
+    "knee": "{side} knee",
+    "knee_tka": "{side} knee",
+    "hip": "{side} hip",
+    "shoulder": "{side} shoulder",
+    "ue_shoulder": "{side} shoulder",
+    "hand": "{side} wrist/hand",
+    "balance": "bilateral LEs",
+    "gait": "bilateral LEs",
+    "endurance": "bilateral LEs",
+    "adl_neuro": "{side} UE",
+    "dysphagia": "oropharynx",
+    "aphasia": "language",
+    "cognition": "cognition",
+}
+COMPLEXITY_TEXT = [
+    "Moderate complexity given comorbidities (HTN, DM2) and an evolving presentation.",
+    "Low complexity: stable presentation, no comorbidities affecting the POC.",
+    "High complexity given multiple comorbidities and an unstable clinical presentation.",
+]
+COMPLEXITY_SENTENCES = ["{complexity}"]
+WORDS: dict[str, dict[str, list[str]]] = {
+    "barrier": {
+        "*": [
+            "limited transportation",
+            "comorbid diabetes",
+            "caregiver availability",
+            "chronicity of symptoms",
+            "fear of falling",
+            "work demands",
+        ]
+    },
+    "ex": {
+        "spine": [
+            "bird dog",
+            "prone press-ups",
+            "bridges",
+            "dead bug",
+            "cat-camel",
+            "Pallof press",
+            "chin tucks",
+            "scapular retraction",
+            "quadruped rocking",
+            "side plank on knees",
+            "hip hinge with dowel",
+            "thoracic extension over foam roll",
+        ],
+        "le": [
+            "terminal knee extension",
+            "step-ups",
+            "mini squats",
+            "SAQ",
+            "leg press",
+            "heel slides",
+            "clamshells",
+            "sidelying hip abduction",
+            "bridges",
+            "lateral walks",
+            "sit to stand from 18 in chair",
+            "hamstring curls",
+        ],
+        "ue": [
+            "scapular rows",
+            "ER with band",
+            "IR with band",
+            "wall slides",
+            "pendulums",
+            "prone Ys and Ts",
+            "serratus punches",
+            "sleeper stretch",
+            "pulley flexion",
+            "wall push-ups",
+            "overhead reach to shelf",
+            "bicep curls",
+        ],
+        "hand": [
+            "tendon glides",
+            "putty gross grip",
+            "wrist flexion/extension",
+            "pinch pegs",
+            "median nerve glides",
+            "opposition to each digit",
+            "wrist supination/pronation",
+            "grip with hand gripper",
+            "finger abduction with bands",
+            "coin pick-up",
+        ],
+        "bal": [
+            "tandem stance",
+            "single-leg stance",
+            "step-overs",
+            "marching on foam",
+            "heel-toe walking",
+            "lateral weight shifts",
+            "sit to stand without UEs",
+            "forward/backward walking",
+            "head turns while walking",
+            "step taps to 6 in step",
+            "reaching outside base of support",
+            "NuStep",
+        ],
+        "adl": [
+            "UB dressing",
+            "LB dressing with reacher",
+            "tub transfer bench training",
+            "standing grooming at sink",
+            "kitchen task (simple meal)",
+            "sock aid training",
+            "fine motor pegboard",
+            "functional reach in standing",
+            "toilet transfer",
+            "theraputty grasp/release",
+            "bed mobility",
+            "laundry folding in standing",
+        ],
+        "dys": [
+            "effortful swallow",
+            "chin tuck against resistance",
+            "Masako maneuver",
+            "Shaker exercise",
+            "supraglottic swallow",
+            "Mendelsohn maneuver",
+            "tongue base retraction",
+            "EMST trainer",
+            "lingual press with IOPI",
+            "pharyngeal squeeze (high 'ee')",
+        ],
+        "lang": [
+            "confrontation naming",
+            "semantic feature analysis",
+            "sentence completion",
+            "divergent naming",
+            "auditory comprehension yes/no questions",
+            "verbal problem solving",
+            "medication management task",
+            "calendar/scheduling task",
+            "recall of 3-step directions",
+            "reading comprehension of paragraphs",
+        ],
+    },
+    "task": {
+        "spine": [
+            "lifting groceries",
+            "sitting through a 30-min drive",
+            "bending to don shoes",
+            "vacuuming",
+            "looking over the shoulder when driving",
+            "sleeping through the night",
+        ],
+        "le": [
+            "stairs at home",
+            "walking in the community",
+            "rising from a low chair",
+            "getting in and out of the car",
+            "kneeling in the garden",
+            "walking the dog",
+        ],
+        "ue": [
+            "reaching to overhead shelves",
+            "fastening a bra",
+            "carrying a laundry basket",
+            "washing hair",
+            "reaching into the back seat",
+            "sleeping on that side",
+        ],
+        "hand": [
+            "opening jars",
+            "typing",
+            "buttoning",
+            "cutting food",
+            "carrying a purse",
+            "turning a key",
+        ],
+        "bal": [
+            "walking outdoors on uneven ground",
+            "turning in the kitchen",
+            "stepping into the tub",
+            "walking to the mailbox",
+            "getting up from the floor",
+            "walking in the grocery store",
+        ],
+        "adl": ["dressing", "bathing", "meal preparation", "toileting", "grooming", "laundry"],
+        "dys": [
+            "eating meals",
+            "taking pills",
+            "drinking thin liquids",
+            "eating at restaurants",
+            "managing mixed textures",
+            "eating breakfast",
+        ],
+        "lang": [
+            "word finding in conversation",
+            "managing medications",
+            "following recipes",
+            "paying bills",
+            "using the phone",
+            "keeping appointments",
+        ],
+    },
+    "assist": {"*": ["min A", "CGA", "SBA", "mod I", "supervision", "mod A"]},
+    "cue": {
+        "*": [
+            "min verbal cues",
+            "mod verbal cues",
+            "min tactile cues",
+            "mod tactile cues",
+            "max verbal and tactile cues",
+            "occasional verbal cues",
+            "min visual cues",
+            "mod verbal and visual cues",
+        ]
+    },
+    "band": {"*": ["yellow", "red", "green", "blue", "black"]},
+    "ad": {"*": ["SPC", "RW", "no AD", "quad cane", "rollator", "hiking poles"]},
+    "bolus": {
+        "*": [
+            "thin liquids by cup",
+            "thin liquids by straw",
+            "nectar-thick liquids",
+            "puree",
+            "mechanical soft solids",
+            "regular solids",
+            "mixed consistency",
+        ]
+    },
+    "side": {"*": ["R", "L"]},
+    "sexword": {"*": ["male", "female"]},
+    "mech": {
+        "*": [
+            "a fall at home",
+            "lifting at work",
+            "gradual onset without injury",
+            "surgery",
+            "a motor vehicle accident",
+            "a recent hospitalization",
+        ]
+    },
+    "living": {
+        "*": [
+            "alone in a 2-story home",
+            "with spouse in a single-level home",
+            "with daughter, 4 steps to enter with one rail",
+            "in an apartment with elevator",
+            "with spouse, 12 steps to the bedroom",
+        ]
+    },
+    "plof": {
+        "*": [
+            "independent with all ADLs and community ambulation without AD",
+            "independent with ADLs, drove, and walked 1 mile daily",
+            "mod I with SPC in the community, independent with ADLs",
+            "worked full time as a nurse and was independent with all activities",
+            "independent with ADLs and IADLs including cooking and yard work",
+        ]
+    },
+    "complexity": {"*": COMPLEXITY_TEXT},
+    "reason": {
+        "*": [
+            "goals met",
+            "plateau in progress",
+            "patient request",
+            "insurance visits exhausted",
+            "patient independent with HEP",
+        ]
+    },
+}
+ORDINAL = ["#1", "#2", "#3", "#4"]
+
+
+def _parse(template: str) -> list[tuple[bool, str]]:
+    parts, pos = [], 0
+    while True:
+        a = template.find("{", pos)
+        if a < 0:
+            parts.append((False, template[pos:]))
+            return [p for p in parts if p[1]]
+        b = template.index("}", a)
+        parts.append((False, template[pos:a]))
+        parts.append((True, template[a + 1 : b]))
+        pos = b + 1
+
+
+class Slots:
+    """Slot values (object arrays of strings) for any subset of rows, drawn on demand."""
+
+    def __init__(
+        self,
+        rng,
+        context: dict[str, np.ndarray],
+        n: int,
+    ):
+        self.rng, self.ctx, self.n = rng, context, n
+
+    def fill(self, parsed: list[tuple[bool, str]], rows: np.ndarray) -> np.ndarray:
+        """One template filled for each of rows."""
+        acc = np.full(len(rows), "", dtype=object)
+        for is_slot, text in parsed:
+            acc = acc + (self.get(text, rows) if is_slot else text)
+        return acc
+
+    def _ints(self, lo: int, hi: int, m: int) -> np.ndarray:
+        return _SMALL_INT[self.rng.integers(lo, hi + 1, m)]
+
+    def _words(self, kind: str, rows: np.ndarray, offset=0) -> np.ndarray:
+        bank = WORDS[kind]
+        m = len(rows)
+        if "*" in bank:
+            w = np.array(bank["*"], dtype=object)
+            return w[self.rng.integers(0, len(w), m)]
+        out = np.empty(m, dtype=object)
+        fam = self.ctx["family"][rows]
+        for f, words in bank.items():
+            sel = np.flatnonzero(fam == f)
+            if len(sel):
+                w = np.array(words, dtype=object)
+                i = self.rng.integers(0, len(w), len(sel))
+                off = offset[sel] if np.ndim(offset) else offset
+                out[sel] = w[(i + off) % len(w)]
+        return out
+
+    def get(self, name: str, rows: np.ndarray) -> np.ndarray:
+        rng, m = self.rng, len(rows)
+        if name in self.ctx:
+            return self.ctx[name][rows]
+        simple = {
+            "pain": (0, 8),
+            "sets": (2, 3),
+            "lb": (1, 8),
+            "sec": (10, 45),
+            "deg": (95, 165),
+            "steps": (4, 14),
+            "pct": (55, 95),
+            "min": (6, 15),
+            "age": (38, 88),
+            "weeks": (2, 12),
+            "hep": (1, 2),
+            "freqx": (3, 5),
+            "trials": (6, 9),
+            "laps": (2, 6),
+            "sitmin": (30, 60),
+            "liftlb": (15, 35),
+            "sts": (10, 14),
+            "sts_base": (16, 24),
+            "deg_goal": (150, 170),
+            "deg_base": (80, 120),
+            "grip": (40, 70),
+            "grip_base": (15, 35),
+            "ft_goal": (300, 1000),
+            "deg_small": (20, 60),
+            "deg_small2": (25, 65),
+            "pinch": (6, 16),
+            "deg_knee": (85, 125),
+            "kpa": (18, 48),
+            "lvl": (2, 6),
+            "g": (1, 3),
+            "lb_next": (2, 10),
+            "pct2": (40, 90),
+            "hep2": (3, 6),
+        }
+        if name in simple:
+            return self._ints(*simple[name], m)
+        if name in ("reps", "reps2"):
+            return np.array(["8", "10", "12", "15", "20"], dtype=object)[rng.integers(0, 5, m)]
+        if name == "ft":
+            return _SMALL_INT[rng.integers(2, 17, m) * 25]
+        if name == "step_h":
+            return np.array(["4", "6", "8"], dtype=object)[rng.integers(0, 3, m)]
+        if name == "pain_lo":
+            return _SMALL_INT[np.maximum(rng.integers(0, 9, m) - 2, 0)]
+        if name == "cue_next":
+            return self._words("cue", rows)
+        if name in ("ex2", "task2"):
+            return self._words(name[:-1], rows, 1 + rng.integers(0, 3, m))
+        if name == "ex3":
+            return self._words("ex", rows, 4)
+        if name in WORDS:
+            return self._words(name, rows)
+        raise KeyError(f"unknown template slot {name!r}")
+
+
+def _fill(slots: Slots, templates: list[str], choice: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Row rows[i] gets templates[choice[i]] filled from the slots (None where choice is -1)."""
+    out = np.full(len(rows), None, dtype=object)
+    for t, template in enumerate(templates):
+        sel = np.flatnonzero(choice == t)
+        if len(sel):
+            out[sel] = slots.fill(_parse(template), rows[sel])
+    return out
+
+
+def _cat(*parts: np.ndarray) -> np.ndarray:
+    """Element-wise join of object arrays of strings with a space, skipping blank pieces."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + np.where((out != "") & (p != ""), " ", "") + p
+    return out
+
+
+def _compose(
+    slots: Slots, rows: np.ndarray, banks: dict[str, list[str]], k: np.ndarray
+) -> np.ndarray:
+    """For each of rows, k[i] distinct sentences from its family's bank ('*' = any family)."""
+    out = np.full(len(rows), "", dtype=object)
+    family = slots.ctx["family"][rows]
+    for fam, templates in banks.items():
+        sel = np.flatnonzero(family == fam) if fam != "*" else np.arange(len(rows))
+        sel = sel[k[sel] > 0]
+        if not len(sel):
+            continue
+        m = len(templates)
+        steps = np.array([s for s in range(1, m) if math.gcd(s, m) == 1] or [1])
+        start = slots.rng.integers(0, m, len(sel))
+        step = steps[slots.rng.integers(0, len(steps), len(sel))]
+        for j in range(int(k[sel].max())):
+            take = k[sel] > j
+            sub = sel[take]
+            piece = _fill(slots, templates, (start[take] + j * step[take]) % m, rows[sub])
+            out[sub] = _cat(out[sub], piece)
+    return out
+
+
+def _pooled_sections(
+    rng,
+    key: np.ndarray,
+    key_ctx: dict[int, dict[str, str]],
+    rows: np.ndarray,
+    banks: dict[str, list[str]],
+    k_range: tuple[int, int],
+    cap: int = 1000,
+) -> np.ndarray:
+    """Section text for rows from per-context pools of at most `cap` composed variants.
+
+    Rows with the same context key (region, side, frequency) draw from one pool; below `cap`
+    rows per key every row gets its own composition, above it variants are reused, so a
+    million-note export costs about cap compositions per key instead of one per note.
+    """
+    out = np.empty(len(rows), dtype=object)
+    keys = key[rows]
+    order = np.argsort(keys, kind="stable")
+    uniq, start, counts = np.unique(keys[order], return_index=True, return_counts=True)
+    for u, st, cnt in zip(uniq, start, counts, strict=True):
+        size = int(min(cnt, cap))
+        const = {c: np.full(size, v, dtype=object) for c, v in key_ctx[int(u)].items()}
+        mini = Slots(rng, const, size)
+        k = rng.integers(k_range[0], k_range[1] + 1, size)
+        pool = _compose(mini, np.arange(size), _family_banks(banks), k)
+        pick = rng.integers(0, size, cnt) if size < cnt else np.arange(cnt)
+        out[order[st : st + cnt]] = pool[pick]
+    return out
+
+
+def _tidy(text: np.ndarray) -> np.ndarray:
+    """Collapse double spaces and strip (templates whose optional slot was blank)."""
+    if not len(text):
+        return text
+    sd = np.asarray(text).astype(np.dtypes.StringDType())
+    sd = np.strings.strip(np.strings.replace(sd, "  ", " "))
+    return sd.astype(object)
+
+
+# ----------------------------------------------------------------------------------------------
+# Goals and outcome measures
+
+# (goal text, baseline, target, label) per family; {gw} = weeks to the target date.
+GOALS: dict[str, list[tuple[str, str, str, str]]] = {
+    "spine": [
+        (
+            "Patient will sit for {sitmin} minutes with pain ≤ {pain_lo}/10 to drive to work "
+            "within {gw} weeks",
+            "sits 10 min before pain {pain}/10",
+            "{sitmin} min, pain ≤ {pain_lo}/10",
+            "sitting tolerance",
+        ),
+        (
+            "Patient will lift {liftlb} lb from floor to waist with proper body mechanics and "
+            "no increase in symptoms within {gw} weeks",
+            "unable to lift > 10 lb",
+            "{liftlb} lb floor to waist",
+            "lifting",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better to reflect reduced "
+            "disability within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will be independent with a progressed HEP for the {part} within {gw} weeks",
+            "no HEP",
+            "independent with HEP",
+            "HEP",
+        ),
+        (
+            "Patient will sleep 6 hours without waking due to {part} pain within {gw} weeks",
+            "wakes 3x/night",
+            "6 hours uninterrupted",
+            "sleep",
+        ),
+    ],
+    "le": [
+        (
+            "Patient will ascend/descend {steps} stairs with one rail, modified independent, "
+            "within {gw} weeks",
+            "4 stairs with 2 rails and {assist}",
+            "{steps} stairs, one rail, mod I",
+            "stairs",
+        ),
+        (
+            "Patient will ambulate {ft_goal} ft with {ad} on level surfaces independently "
+            "within {gw} weeks",
+            "150 ft with CGA",
+            "{ft_goal} ft, independent",
+            "ambulation",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will perform 5x sit to stand in ≤ {sts} seconds without UE support within "
+            "{gw} weeks",
+            "{sts_base} s with UE support",
+            "≤ {sts} s, no UE support",
+            "sit to stand",
+        ),
+        (
+            "Patient will report pain ≤ {pain_lo}/10 with {task} within {gw} weeks",
+            "pain {pain}/10 with {task}",
+            "≤ {pain_lo}/10",
+            "pain",
+        ),
+    ],
+    "ue": [
+        (
+            "Patient will lift 2 lb to a shoulder-height shelf with the {side} UE, pain ≤ "
+            "{pain_lo}/10, within {gw} weeks",
+            "unable without pain",
+            "2 lb to shoulder height, pain ≤ {pain_lo}/10",
+            "reach",
+        ),
+        (
+            "Patient will achieve {deg_goal} degrees of active {side} shoulder flexion to allow "
+            "overhead reach within {gw} weeks",
+            "{deg_base} degrees",
+            "{deg_goal} degrees",
+            "shoulder flexion",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will don and doff a pullover shirt independently with pain ≤ {pain_lo}/10 "
+            "within {gw} weeks",
+            "requires min A",
+            "independent",
+            "dressing",
+        ),
+    ],
+    "hand": [
+        (
+            "Patient will increase {side} grip strength to {grip} lb to open jars and carry "
+            "groceries independently within {gw} weeks",
+            "{grip_base} lb",
+            "{grip} lb",
+            "grip",
+        ),
+        (
+            "Patient will tolerate typing for 30 minutes without numbness or tingling within "
+            "{gw} weeks",
+            "10 min before symptoms",
+            "30 min symptom-free",
+            "typing",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will button a shirt during dressing in under 60 seconds within {gw} weeks",
+            "2 min 10 s",
+            "< 60 s",
+            "buttoning",
+        ),
+    ],
+    "bal": [
+        (
+            "Patient will improve {instrument} to {m_target} or better to reduce fall risk "
+            "within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will ambulate {ft_goal} ft on uneven outdoor surfaces with {ad} and "
+            "supervision within {gw} weeks",
+            "75 ft with CGA",
+            "{ft_goal} ft outdoors, supervision",
+            "outdoor ambulation",
+        ),
+        (
+            "Patient will perform tub transfer with grab bar at SBA level within {gw} weeks",
+            "min A",
+            "SBA",
+            "tub transfer",
+        ),
+        (
+            "Patient will maintain tandem stance for 20 seconds without loss of balance within "
+            "{gw} weeks",
+            "{sec} s with UE support",
+            "20 s, no UE support",
+            "tandem stance",
+        ),
+    ],
+    "adl": [
+        (
+            "Patient will complete LB dressing with reacher and sock aid at mod I level within "
+            "{gw} weeks",
+            "mod A",
+            "mod I",
+            "LB dressing",
+        ),
+        (
+            "Patient will perform shower transfer with tub bench at supervision level within "
+            "{gw} weeks",
+            "min A",
+            "supervision",
+            "shower transfer",
+        ),
+        (
+            "Patient will prepare a simple hot meal with SBA and no safety errors within {gw} "
+            "weeks",
+            "mod A, 3 safety errors",
+            "SBA, 0 errors",
+            "meal preparation",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+    ],
+    "dys": [
+        (
+            "Patient will drink thin liquids by cup with chin tuck with no overt s/s of "
+            "aspiration in 90% of trials within {gw} weeks",
+            "coughing on 4/10 thin liquid trials",
+            "90% of trials without s/s",
+            "thin liquids",
+        ),
+        (
+            "Patient will use effortful swallow with min verbal cues in 80% of trials to clear "
+            "residue within {gw} weeks",
+            "40% of trials with max cues",
+            "80% with min cues",
+            "effortful swallow",
+        ),
+        (
+            "Patient will advance to a mechanical soft diet with no overt signs of aspiration "
+            "in 100% of meals across 3 consecutive sessions within {gw} weeks",
+            "puree diet",
+            "mechanical soft, 3 sessions",
+            "diet level",
+        ),
+        (
+            "Patient will improve PO intake to {instrument} level {m_target} within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+    ],
+    "lang": [
+        (
+            "Patient will name common objects with 80% accuracy given min phonemic cues within "
+            "{gw} weeks",
+            "40% accuracy with mod cues",
+            "80% with min cues",
+            "naming",
+        ),
+        (
+            "Patient will recall 3-step directions with 90% accuracy after a 10-minute delay "
+            "within {gw} weeks",
+            "50% accuracy",
+            "90% accuracy",
+            "recall",
+        ),
+        (
+            "Patient will complete the medication management task of filling a weekly pill "
+            "organizer with 100% accuracy and supervision within {gw} weeks",
+            "60% accuracy with mod A",
+            "100%, supervision",
+            "medication management",
+        ),
+        (
+            "Patient will produce 5-7 word sentences to express wants and needs in 80% of "
+            "opportunities within {gw} weeks",
+            "2-3 word phrases",
+            "5-7 words, 80%",
+            "sentence production",
+        ),
+    ],
+}
+UNMEASURABLE_GOALS = [
+    "Patient will get stronger.",
+    "Patient will have less pain.",
+    "Improve balance.",
+    "Patient will walk better.",
+    "Patient will increase ROM.",
+    "Improve function.",
+    "Pt will feel better and return to prior activities.",
+    "Patient will improve swallowing.",
+    "Improve word finding.",
+    "Patient will be more independent.",
+]
+# MCID used to build clearly improving UM episodes; change under this is a plateau.
+UM_MCID = {"LEFS": 9, "ODI": 10, "NDI": 7.5, "QuickDASH": 16, "Berg": 6}
+CEILING = {"LEFS": (73, 78), "ODI": (2, 8), "NDI": (1, 4), "QuickDASH": (2, 7), "Berg": (52, 55)}
+UM_SCENARIOS = ["progressing", "goals_met", "plateau", "plateau_maintenance", "no_measures"]
+UM_SHARE = [4, 3, 3, 3, 2]
+MAINTENANCE_TEXT = (
+    "Skilled maintenance program required: due to {why} complexity, the program cannot be "
+    "carried out safely by the patient or caregiver without the skills of a therapist."
+)
+
+
+REPORT_TYPES = ["evaluation", "re_evaluation", "progress", "recertification", "discharge"]
+ROUND = {"TUG": 1, "QuickDASH": 1, "KOOS JR": 1}
+INSTRUMENT = np.array([r[3] for r in REGIONS], dtype=object)
+DIRECTION = np.array([r[6] for r in REGIONS])
+RATE = np.array([r[5] for r in REGIONS], float)
+
+
+def _round_scores(score: np.ndarray, instrument: np.ndarray) -> np.ndarray:
+    out = np.round(score)
+    for name, d in ROUND.items():
+        m = instrument == name
+        out[m] = np.round(score[m], d)
+    m = instrument == "ODI"
+    out[m] = np.round(score[m] / 2) * 2
+    return out
+
+
+def _choose_um(rng, ep: pd.DataFrame, sk: pd.DataFrame, notes: int) -> np.ndarray:
+    """Scenario index (UM_SCENARIOS) per episode with an open authorization request, else -1."""
+    reports = sk["note_type"].isin(["progress", "recertification", "re_evaluation"]).to_numpy()
+    n_reports = np.bincount(sk["ep"].to_numpy(), weights=reports, minlength=len(ep))
+    inst_ok = _isin(INSTRUMENT[ep["region"].to_numpy()], list(UM_MCID))
+    is_open = ~ep["closed"].to_numpy()
+    n_um = max(5, round(15 * notes / 1500))
+    want = np.floor(np.array(UM_SHARE) * n_um / sum(UM_SHARE) + 0.5).astype(int)
+    scen = np.full(len(ep), -1)
+    # Plateaus need two progress reports; the other scenarios one.
+    for i in (2, 3, 0, 1, 4):
+        need = 2 if i in (2, 3) else 1
+        pool = is_open & (n_reports >= need) & (scen < 0) & (inst_ok | (i == 4))
+        cand = np.flatnonzero(pool)
+        take = rng.choice(cand, min(want[i], len(cand)), replace=False)
+        scen[take] = i
+    return scen
+
+
+def _measures(
+    rng, ep: pd.DataFrame, sk: pd.DataFrame, um: np.ndarray, no_measures: np.ndarray
+) -> pd.DataFrame:
+    """Outcome measures on every report note: primary instrument, and NPRS for orthopaedic care."""
+    n_ep = len(ep)
+    region = ep["region"].to_numpy()
+    lo = np.array([r[4][0] for r in REGIONS], float)[region]
+    hi = np.array([r[4][1] for r in REGIONS], float)[region]
+    base = rng.uniform(lo, hi)
+    resp = np.where(
+        rng.random(n_ep) < 0.2, rng.uniform(0.1, 0.4, n_ep), rng.uniform(0.7, 1.3, n_ep)
+    )
+    rate = RATE[region] * resp
+    rows = np.flatnonzero(sk["note_type"].isin(REPORT_TYPES).to_numpy())
+    e = sk["ep"].to_numpy()[rows]
+    weeks = (sk["dos"].to_numpy()[rows] - ep["start"].to_numpy()[e]).astype(
+        "timedelta64[D]"
+    ).astype(float) / 7
+    inst = INSTRUMENT[region][e]
+    direction = DIRECTION[region][e]
+    score = base[e] + direction * rate[e] * weeks + rng.normal(0, 0.15, len(rows)) * RATE[region][e]
+    # Open-request episodes: scores by scenario over the report sequence (0 = evaluation).
+    j = pd.Series(np.ones(len(rows))).groupby(e).cumsum().to_numpy() - 1
+    last = pd.Series(j).groupby(e).transform("max").to_numpy()
+    sc = um[e]
+    mcid = _map(inst, UM_MCID, dtype=float)
+    rng_lo = _map(inst, {k: v[0] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
+    rng_hi = _map(inst, {k: v[1] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
+    step = mcid * rng.uniform(1.15, 1.4, len(rows))
+    step = pd.Series(step).groupby(e).transform("first").to_numpy()
+    room = step * last + 2
+    safe_base = np.where(
+        direction > 0, np.minimum(base[e], rng_hi - room), np.maximum(base[e], rng_lo + room)
+    )
+    prog = sc == UM_SCENARIOS.index("progressing")
+    score = np.where(prog, safe_base + direction * step * j, score)
+    met = sc == UM_SCENARIOS.index("goals_met")
+    ceil_lo = _map(inst, {k: v[0] for k, v in CEILING.items()}, dtype=float)
+    ceil_hi = _map(inst, {k: v[1] for k, v in CEILING.items()}, dtype=float)
+    top = (
+        pd.Series(np.nan_to_num(ceil_lo) + rng.random(len(rows)) * np.nan_to_num(ceil_hi - ceil_lo))
+        .groupby(e)
+        .transform("first")
+        .to_numpy()
+    )
+    score = np.where(met, base[e] + (top - base[e]) * j / np.maximum(last, 1), score)
+    flat = _isin(sc, [UM_SCENARIOS.index("plateau"), UM_SCENARIOS.index("plateau_maintenance")])
+    small = mcid * 0.6 * np.minimum(j, np.maximum(last - 1, 0))
+    wobble = pd.Series(rng.integers(0, 2, len(rows))).groupby(e).transform("last").to_numpy()
+    score = np.where(flat, base[e] + direction * (small + (j == last) * wobble), score)
+    score = _round_scores(np.clip(score, rng_lo, rng_hi), inst)
+    keep = ~no_measures[e]
+    out = [_df({"note": rows[keep], "measure": inst[keep], "score": score[keep]})]
+    # NPRS for orthopaedic families in 60% of episodes (not for open-request episodes).
+    fam = _map(np.array(REGION_NAMES, dtype=object)[region], FAMILY)
+    pain_ep = _isin(fam, ["spine", "le", "ue", "hand"]) & (rng.random(n_ep) < 0.6) & (um < 0)
+    pk = keep & pain_ep[e]
+    pain0 = rng.integers(4, 9, n_ep)
+    pain = np.clip(
+        np.round(pain0[e] - 0.45 * resp[e] * weeks + rng.normal(0, 0.6, len(rows))), 0, 10
+    )
+    out.append(
+        _df(
+            {
+                "note": rows[pk],
+                "measure": np.full(pk.sum(), "NPRS", dtype=object),
+                "score": pain[pk],
+            }
+        )
+    )
+    m = pd.concat(out, ignore_index=True).sort_values(["note", "measure"], kind="stable")
+    return m.reset_index(drop=True)
+
+
+def _goals(
+    rng,
+    ep: pd.DataFrame,
+    sk: pd.DataFrame,
+    um: np.ndarray,
+    unmeasurable: np.ndarray,
+    first_note: np.ndarray,
+    m_base: np.ndarray,
+    m_target: np.ndarray,
+) -> pd.DataFrame:
+    """2-4 goals per episode written at the first note; status as of the export date."""
+    n_ep = len(ep)
+    region = ep["region"].to_numpy()
+    fam_ep = _map(np.array(REGION_NAMES, dtype=object)[region], FAMILY, dtype=object)
+    k = rng.choice([2, 3, 4], n_ep, p=[0.25, 0.45, 0.3])
+    g_ep = np.repeat(np.arange(n_ep), k)
+    j = np.arange(len(g_ep)) - np.repeat(np.cumsum(k) - k, k)
+    n = len(g_ep)
+    fam = fam_ep[g_ep]
+    short = j < np.maximum(1, k[g_ep] // 2)
+    dur = ep["dur_weeks"].to_numpy()[g_ep]
+    gw = np.where(short, np.minimum(4, dur // 2), dur)
+    # Distinct goal templates per episode: consecutive templates from a random start.
+    n_tpl = _map(fam, {f: len(v) for f, v in GOALS.items()}, dtype=np.int64)
+    start = rng.integers(0, 100, n_ep)[g_ep]
+    tpl = (start + j) % n_tpl
+    ctx = {
+        "family": fam,
+        "gw": gw.astype(str).astype(object),
+        "instrument": INSTRUMENT[region][g_ep],
+        "m_base": m_base[g_ep],
+        "m_target": m_target[g_ep],
+        "side": ep["side"].to_numpy()[g_ep],
+        "part": ep["part"].to_numpy()[g_ep],
+    }
+    slots = Slots(rng, ctx, n)
+    text = np.empty(n, dtype=object)
+    base = np.empty(n, dtype=object)
+    target = np.empty(n, dtype=object)
+    label = np.empty(n, dtype=object)
+    for f, bank in GOALS.items():
+        rows = np.flatnonzero(fam == f)
+        for col, out in ((0, text), (1, base), (2, target), (3, label)):
+            out[rows] = _fill(slots, [b[col] for b in bank], tpl[rows], rows)
+    # Unmeasurable goals: every goal of "no outcome" episodes, some goals of planted episodes.
+    um_none = um == UM_SCENARIOS.index("no_measures")
+    all_vague = unmeasurable & (rng.random(n_ep) < 0.5) | um_none
+    vague = all_vague[g_ep] | (unmeasurable[g_ep] & (j == 0))
+    stock = np.array(UNMEASURABLE_GOALS, dtype=object)
+    text[vague] = stock[rng.integers(0, len(stock), vague.sum())]
+    base[vague] = None
+    target[vague] = None
+    label[vague] = "goal " + (j[vague] + 1).astype(str).astype(object)
+    # Status as of the export: discharged episodes met/not met, open ones progressing.
+    first_dos = sk["dos"].to_numpy()[first_note][g_ep]
+    target_date = first_dos + _days(gw * 7)
+    closed = ep["closed"].to_numpy()[g_ep]
+    r = rng.random(n)
+    status = np.where(
+        closed, np.where(r < np.where(short, 0.85, 0.7), "met", "not_met"), "progressing"
+    )
+    status = np.where(~closed & short & (target_date < EXPORT_END) & (r < 0.55), "met", status)
+    sc = um[g_ep]
+    status = np.where(
+        sc == UM_SCENARIOS.index("progressing"),
+        np.where(short & (r < 0.5), "met", "progressing"),
+        status,
+    )
+    status = np.where(sc == UM_SCENARIOS.index("goals_met"), "met", status)
+    flat = _isin(sc, [UM_SCENARIOS.index("plateau"), UM_SCENARIOS.index("plateau_maintenance")])
+    status = np.where(flat, np.where(short, "not_met", "progressing"), status)
+    status = np.where(um_none[g_ep], "progressing", status)
+    return _df(
+        {
+            "goal_id": _ids("G", n, 6),
+            "ep": g_ep,
+            "note": first_note[g_ep],
+            "term": np.where(short, "short", "long"),
+            "text": text,
+            "target_date": target_date,
+            "status": status.astype(object),
+            "baseline": base,
+            "target": target,
+            "label": label,
+            "j": j,
+        }
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# SOAP sentence banks. "*" = every family; family keys add their own sentences.
+
+REGION_DX_TEXT = {
+    "lumbar": "low back pain with radicular symptoms",
+    "neck": "cervicalgia",
+    "knee": "knee osteoarthritis",
+    "knee_tka": "status post total knee arthroplasty",
+    "hip": "hip pain and weakness",
+    "shoulder": "rotator cuff tendinopathy",
+    "ue_shoulder": "shoulder impingement limiting ADLs",
+    "hand": "wrist and hand pain with weakness",
+    "balance": "unsteadiness on feet and history of falls",
+    "gait": "gait abnormality",
+    "endurance": "generalized weakness and deconditioning after hospitalization",
+    "adl_neuro": "hemiparesis following CVA",
+    "dysphagia": "oropharyngeal dysphagia",
+    "aphasia": "aphasia following CVA",
+    "cognition": "cognitive-communication deficit",
+}
+FAMILY_OF_REGION = np.array([FAMILY[r] for r in REGION_NAMES], dtype=object)
+DX_TEXT_OF_REGION = np.array([REGION_DX_TEXT[r] for r in REGION_NAMES], dtype=object)
+UNIT = {"ODI": "%", "TUG": " s", "6MWT": " m", "FOIS": "", "NPRS": "/10"}
+S_BANK = {
+    "*": [
+        "Pt reports {part} pain {pain}/10 today, {pain_lo}/10 at best since last visit.",
+        "Pt states HEP completed {freqx}x since last session; mild soreness after {ex}.",
+        "Pt reports improved tolerance for {task} this week.",
+        "Pt arrives reporting pain {pain}/10 and morning stiffness lasting about {min} min.",
+        "Pt notes difficulty with {task} but is able to manage {task2} with less effort.",
+        "Pt reports a {min}-min walk yesterday without increase in symptoms.",
+        "Pt denies new falls since last visit; rates pain {pain}/10 at rest.",
+        "Pt states sleep is better; pain {pain}/10 on arrival.",
+        "Caregiver reports pt more confident with {task} at home.",
+        "Pt reports doing HEP {freqx} days/week; main limitation remains {task}.",
+        "Pt reports a flare after {task} over the weekend, now {pain}/10.",
+        "Pt is motivated; asks about returning to {task2}.",
+    ],
+    "dys": [
+        "Pt reports coughing with thin liquids at dinner {hep} times this week.",
+        "Pt reports less effort swallowing pills; spouse notes fewer coughing episodes at meals.",
+        "Pt reports completing swallow exercises {freqx} days/week.",
+        "Pt denies fever or chest congestion since last session.",
+        "Pt reports tolerating {bolus} at home without difficulty.",
+        "Pt states meals take less time; still avoids {task2}.",
+        "Spouse reports pt uses chin tuck at most meals with reminders.",
+    ],
+    "lang": [
+        "Pt reports increased word-finding pauses when tired.",
+        "Spouse reports pt used the calendar to track {freqx} appointments this week.",
+        "Pt states reading the newspaper is easier but loses track after a few paragraphs.",
+        "Pt reports frustration with {task}; completed home practice {freqx} days.",
+        "Caregiver notes pt needed reminders for medications {hep} of 7 days.",
+        "Pt reports using the strategy notebook at the pharmacy.",
+        "Pt states {task2} went well with written cues this week.",
+    ],
+}
+O_PTOT = [
+    "Ther ex: {ex} {sets}x{reps} with {lb} lb and {ex2} {sets}x{reps} with {band} band; {cue} "
+    "for form.",
+    "Neuromuscular re-ed: {ex} {sets}x{sec} s on foam with {assist}; cues for trunk alignment.",
+    "Ther activity: {ex2} {sets}x{reps} simulating {task}; required {cue} to maintain neutral "
+    "spine.",
+    "Progressed {ex} to {band} band, {sets}x{reps}; pt demonstrated good eccentric control.",
+    "Pt performed {ex3} {sets}x{reps} with {lb} lb; fatigue after set 2, rest breaks provided.",
+    "HEP reviewed and updated with {ex2}; pt returned demonstration with {cue}.",
+    "Pt required {cue} for pacing during {ex2}; SpO2 stayed above 92% throughout.",
+    "{ex} {sets}x{reps} at {lb} lb, increased from last session; no pain increase reported.",
+]
+O_BANK = {
+    "spine": O_PTOT
+    + [
+        "Manual therapy: grade III PA mobilizations to the {part} x {min} min to improve "
+        "segmental mobility.",
+        "STM to paraspinals x {min} min followed by repeated extension in standing {sets}x{reps}.",
+        "Body mechanics training for lifting {lb} lb floor to waist with {cue}; hip hinge "
+        "{pct}% correct.",
+        "Cervical/lumbar AROM rechecked: extension {deg_small} degrees, pain {pain_lo}/10 at "
+        "end range.",
+    ],
+    "le": O_PTOT
+    + [
+        "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for heel strike and step "
+        "length.",
+        "Stair training {steps} steps with {step_h} in rise, one rail, {assist}, reciprocal "
+        "with {cue}.",
+        "Knee AROM {deg_knee} degrees flexion after patellar mobilizations x {min} min.",
+        "Sit to stand {sets}x{reps} from standard chair without UE support, {assist}.",
+    ],
+    "ue": O_PTOT
+    + [
+        "Manual therapy: GH joint posterior glides grade III x {min} min, then AROM flexion "
+        "{deg} degrees.",
+        "Scapular stabilization {ex} {sets}x{reps} with {cue} to avoid shoulder hiking.",
+        "Functional reach to shelf at shoulder height x {reps} with {lb} lb, pain {pain_lo}/10.",
+        "Shoulder PROM flexion {deg} degrees, ER {deg_small} degrees at 90 degrees abduction.",
+    ],
+    "hand": [
+        "Grip strength {side} {grip_base} lb on dynamometer, position II; pinch {pinch} lb.",
+        "{ex} {sets}x{reps} with {cue}; edema decreased after retrograde massage x {min} min.",
+        "Fine motor: {ex2} x {min} min, pt completed with {cue}.",
+        "Scar massage and desensitization x {min} min; pt tolerated {pct}% of textures.",
+        "Wrist AROM extension {deg_small} degrees, flexion {deg_small2} degrees after paraffin.",
+        "Functional task: {task} simulated with built-up handle, {assist}, {pct}% success.",
+        "HEP updated with {ex3}; pt returned demonstration with {cue}.",
+    ],
+    "bal": O_PTOT
+    + [
+        "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for step length and "
+        "upright posture.",
+        "Balance: {ex} {sets}x{sec} s, {assist}; LOB x{hep} with self-correction.",
+        "Dual-task gait {ft} ft while naming items, {assist}, {cue}.",
+        "Static standing on foam with eyes closed {sec} s x {sets}, {assist}.",
+        "NuStep level {lvl} x {min} min for endurance, HR and SpO2 monitored.",
+    ],
+    "adl": [
+        "ADL retraining: {ex} with {assist} and {cue}; pt sequenced {pct}% of steps independently.",
+        "Fine motor: {ex2} x {min} min with {side} UE, completed with {cue}.",
+        "Energy conservation education during {task}; pt verbalized {hep} strategies.",
+        "Standing tolerance at counter {min} min during {ex3} with {assist}.",
+        "Toilet transfer with grab bar {assist}, {cue} for hand placement.",
+        "Neuro re-ed: weight bearing through {side} UE during reaching tasks x {min} min.",
+        "Caregiver trained in safe tub bench transfer; return demonstration with {cue}.",
+    ],
+    "dys": [
+        "Pt completed {ex} {sets}x{reps} with {cue}.",
+        "PO trials of {bolus}: {trials}/10 without overt s/s of aspiration; delayed cough x{hep}.",
+        "Pt used chin tuck with {bolus} in {pct}% of trials given {cue}.",
+        "Oral motor: {ex2} {sets}x{reps}; lingual pressure {kpa} kPa on IOPI.",
+        "Pt ate {bolus} with {assist} for strategy use; residue cleared with {ex3} x{hep}.",
+        "Vocal quality clear after swallow in {trials}/10 trials of {bolus}.",
+    ],
+    "lang": [
+        "{ex}: {pct}% accuracy given {cue} ({trials}/10 trials).",
+        "{ex2}: pt completed {trials}/10 items with {cue}; response latency decreased.",
+        "Pt generated {steps} items in 60 s on category naming.",
+        "{ex3} completed with {pct}% accuracy; self-corrected {hep} errors.",
+        "Recall of 3-step directions after a 5-min delay: {trials}/10 with {cue}.",
+        "Functional task ({task}) completed with {cue}, {pct}% accuracy.",
+    ],
+}
+A_PTOT = [
+    "Pt demonstrated improved {ex} form with decreased need for cues; progressing toward STG {g}.",
+    "Pain decreased from {pain}/10 to {pain_lo}/10 after treatment, indicating a good response "
+    "to manual therapy.",
+    "Pt continues to require {cue} to maintain mechanics during {task}, limiting independence.",
+    "Progressing toward LTG {g} ({task}); endurance still limited by fatigue after {min} min of "
+    "activity.",
+    "Increased resistance to {lb} lb tolerated without symptom increase; pt managed {task2} "
+    "with less compensation.",
+    "Skilled intervention needed to progress {ex} and ensure safe technique toward goal {g}.",
+    "Decreased compensatory patterns during {ex2}; carryover of cues improved from last session.",
+    "Pt remains limited in {task} secondary to weakness and pain; responding to graded loading.",
+    "Pt completed {reps} reps of {ex} before form broke down (was {reps2} last visit), showing "
+    "improved endurance.",
+    "Tolerance for {task} is about {min} min now; goal {g} requires longer, so continued "
+    "skilled loading is indicated.",
+    "Pt needed {assist} for {ex2} today versus more assistance last week, reflecting improved "
+    "motor control.",
+    "Symptoms peripheralized with {ex3}, so the program was modified; centralization noted "
+    "after {min} min.",
+    "Form during {ex} was accurate on {pct}% of reps with {cue}; errors were trunk lean and "
+    "reduced ROM.",
+    "Pt self-corrected mechanics on {pct}% of trials during {task} practice, up from prior "
+    "sessions.",
+]
+A_BANK = {
+    "spine": A_PTOT,
+    "le": A_PTOT,
+    "ue": A_PTOT,
+    "hand": A_PTOT,
+    "bal": A_PTOT
+    + [
+        "Balance deficits persist with narrow base; pt requires {assist} for safety and fall "
+        "risk remains.",
+        "Pt lost balance {hep} times during {ex} and recovered with {assist}; dual-task gait "
+        "remains unsafe.",
+    ],
+    "adl": A_PTOT
+    + [
+        "Pt improved sequencing for {task} and required fewer cues; safety awareness still "
+        "impaired.",
+        "Pt completed {pct}% of {task} steps with {assist}; fatigue after {min} min limits "
+        "carryover.",
+    ],
+    "dys": [
+        "Pt demonstrated {pct}% accuracy with strategy use, up from last session; progressing "
+        "toward goal {g}.",
+        "Pt continues to require {cue} to use chin tuck consistently; skilled cueing needed.",
+        "No overt s/s of aspiration with {bolus} in {trials}/10 trials; pt appropriate to trial "
+        "the next texture.",
+        "Endurance for meals improved; fatigue after {min} min still increases aspiration risk.",
+        "Wet vocal quality noted on {hep} of 10 trials of {bolus}, cleared with a cued throat "
+        "clear.",
+        "Pt initiated the effortful swallow independently on {pct}% of trials versus {pct2}% "
+        "last week.",
+        "Pharyngeal residue reduced with alternating solids and liquids; pt needed {cue} for "
+        "pacing.",
+        "Lingual strength improving ({kpa} kPa); pt progressing toward goal {g} ({task}).",
+    ],
+    "lang": [
+        "Pt demonstrated {pct}% accuracy, improved from prior session; progressing toward goal "
+        "{g}.",
+        "Pt continues to require {cue} for word retrieval; benefits from semantic cues.",
+        "Improved self-monitoring noted; errors decreased from {hep2} to {hep} with structured "
+        "tasks.",
+        "Functional carryover to {task} emerging but inconsistent without cues.",
+        "Response latency decreased to about {sec} s on {ex}; accuracy {pct}% with {cue}.",
+        "Pt used the strategy notebook independently on {trials}/10 opportunities during "
+        "{task2} practice.",
+        "Perseveration reduced; pt shifted between tasks with {cue} on {pct}% of trials.",
+        "Pt recalled {hep}/3 strategies at session end, supporting progress toward goal {g}.",
+    ],
+}
+P_PTOT = [
+    "Continue POC; progress {ex} to {lb_next} lb next visit and add {ex2}.",
+    "Next session: advance gait training to {ft} ft on outdoor surfaces and update HEP with {ex3}.",
+    "Plan to increase resistance to {band} band and reassess {part} ROM next visit.",
+    "Continue skilled {disc_word} {freq}; focus on {task} and balance training.",
+    "Will progress {ex2} to {sets}x{reps} and reassess pain response; review HEP compliance.",
+    "Plan: {ex3} progression and manual therapy prn; reassess {instrument} at the progress report.",
+    "Next visit: add {ex} on an unstable surface and decrease cues to {cue_next}.",
+    "Progress {task} simulation by adding {lb_next} lb and increasing repetitions to {reps}.",
+    "Update HEP with {ex2}; pt to perform {sets}x{reps} daily and log pain response.",
+    "Will trial {ex3} and grade {task} practice toward goal {g} next session.",
+    "Continue {freq}; next session target {task2} with {assist} and fade cues.",
+    "Reassess {part} strength next week; progress load by {lb_next} lb if pain stays below "
+    "{pain_lo}/10.",
+]
+P_BANK = {
+    "spine": P_PTOT,
+    "le": P_PTOT,
+    "ue": P_PTOT,
+    "hand": P_PTOT,
+    "bal": P_PTOT,
+    "adl": P_PTOT
+    + ["Next visit: caregiver training for {task} and grade down cues to {cue_next}."],
+    "dys": [
+        "Continue dysphagia tx targeting {ex}; trial {bolus} next session.",
+        "Fade cues to min level for chin tuck; provide written strategy card for {task}.",
+        "Provide home practice for {ex2} {sets}x{reps} daily; caregiver training next visit.",
+        "Continue {freq}; reassess diet level at the progress report.",
+        "Next session: {ex3} {sets}x{reps} and PO trials of {bolus} with {cue_next}.",
+        "Plan to increase bolus size with {bolus} and monitor for s/s of aspiration over "
+        "{trials} trials.",
+        "Will educate caregiver on safe swallow strategies during {task2}; goal {g} targeted.",
+    ],
+    "lang": [
+        "Increase task complexity for {ex2}; fade cues to min level.",
+        "Provide home practice for {ex} ({reps} items daily); caregiver training next visit.",
+        "Continue {freq}; introduce functional {task} practice.",
+        "Next session: generalize strategies to {task2} with {cue_next}.",
+        "Plan to add a {sec}-second delay to recall tasks and target {pct2}% accuracy.",
+        "Will trial {ex3} with written supports toward goal {g}.",
+        "Next visit: structured {task} role-play with fading of {cue_next}.",
+    ],
+}
+EVAL_S = [
+    "{age} y/o {sexword} referred by {certifier} for {dxtext} ({dx}). Onset {weeks} weeks ago "
+    "after {mech}.",
+    "History: {age} y/o {sexword} with {dxtext}; symptoms began {weeks} weeks ago after {mech}. "
+    "Referred by {certifier}.",
+]
+EVAL_S2 = [
+    "Pain {pain}/10 at worst, {pain_lo}/10 at best. PLOF: {plof}. Lives {living}. Pt's goal: "
+    "return to {task}.",
+    "PLOF: {plof}. Pt lives {living}. Current difficulty with {task} and {task2}; pain {pain}/10.",
+    "Pt reports {task} is the hardest activity. PLOF: {plof}. Lives {living}.",
+]
+EVAL_O = {
+    "*": [
+        "{measure_text} AROM {part} {deg} degrees; strength 4-/5 in key muscle groups. Gait "
+        "{ft} ft with {ad}, {assist}.",
+        "{measure_text} Strength 3+/5 to 4/5; {part} ROM limited and painful at end range. "
+        "Transfers {assist}.",
+    ],
+    "dys": [
+        "{measure_text} Oral mech exam: reduced lingual strength and ROM. PO trials: cough with "
+        "thin liquids {trials}/10; {bolus} without s/s.",
+        "{measure_text} Clinical swallow eval: delayed initiation, wet vocal quality after thin "
+        "liquids; puree safe with chin tuck.",
+    ],
+    "lang": [
+        "{measure_text} Naming {pct}% on confrontation naming; auditory comprehension intact "
+        "for simple commands, impaired for complex.",
+        "{measure_text} Short-term recall {hep}/5 words after delay; problem solving impaired "
+        "for multi-step tasks.",
+    ],
+}
+EVAL_A = [
+    "Pt presents with impairments in strength, mobility and activity tolerance limiting {task} "
+    "and {task2}.",
+    "Findings consistent with {dxtext} with functional limitations in {task}.",
+    "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+    "Deficits in {part} ROM and strength and reduced tolerance ({min} min) limit {task2}.",
+]
+EVAL_A2 = [
+    "Good rehab potential to reach goals in {dur} weeks given motivation and support.",
+    "Prognosis: good rehab potential to reach goals in {dur} weeks.",
+    "Rehab potential good to reach goals in {dur} weeks; barriers include {barrier}.",
+    "Prognosis fair to good for goals in {dur} weeks given {barrier}.",
+]
+EVAL_P = {
+    "*": [
+        "Plan: skilled {disc_word} {freq} for {dur} weeks: therapeutic exercise, neuromuscular "
+        "re-ed, functional training and HEP.",
+        "POC {freq} x {dur} weeks to address impairments above with {ex}, {ex2} and {task} "
+        "training.",
+        "Treatment {freq} for {dur} weeks: manual therapy prn, graded exercise and education on "
+        "{task2}.",
+    ],
+    "dys": [
+        "Plan: skilled ST {freq} for {dur} weeks: dysphagia therapy, compensatory strategy "
+        "training and caregiver education.",
+        "POC {freq} x {dur} weeks: oral motor and pharyngeal exercises ({ex}, {ex2}) with diet "
+        "trials toward {task}.",
+    ],
+    "lang": [
+        "Plan: skilled ST {freq} for {dur} weeks: cognitive-communication treatment, strategy "
+        "training and caregiver education.",
+        "POC {freq} x {dur} weeks targeting {ex} and {ex2} with carryover to {task}.",
+    ],
+}
+EVAL_P2 = [
+    "HEP issued: {ex} {sets}x{reps} and {ex2} {sets}x{reps}, daily. Goals set with pt.",
+    "Plan of care sent to {certifier} for certification; HEP of {ex3} {sets}x{reps} issued.",
+    "Pt educated on diagnosis and pacing; HEP ({ex}, {ex2}) reviewed with return demonstration.",
+    "Goals reviewed with pt and family; HEP issued with {reps} reps of {ex3} twice daily.",
+]
+PR_A = [
+    "Progress toward goals: {goal_progress}. {measure_change}",
+    "{measure_change} Progress on goals this period: {goal_progress}.",
+]
+PR_P = [
+    "Continue POC {freq}; goals updated as above. {measure_name_plan}",
+    "Continue skilled {disc_word} {freq} to address remaining deficits in {task}; HEP progressed.",
+]
+RECERT_P = [
+    "Recertification: continue {freq} for {dur} more weeks through {poc_end_text}; updated POC "
+    "sent to {certifier} for signature.",
+]
+REEVAL_S = [
+    "Re-evaluation for a change in status after {mech}; pt reports {task} has become harder.",
+    "Re-evaluation: new symptoms since the last visit after {mech}; {task} is harder again.",
+]
+DC_A = [
+    "Status of goals at discharge - {goal_progress}. Reason for discharge: {reason}. "
+    "{measure_change}",
+    "Reason for discharge: {reason}. Goals: {goal_progress}. {measure_change}",
+]
+DC_P = [
+    "Discharge plan: independent with HEP ({ex}, {ex2}) {freqx}x/week; follow up with "
+    "{certifier} as needed.",
+    "Discharged to HEP {freqx}x/week and community program; return to therapy if function "
+    "declines. Follow up with {certifier} prn.",
+]
+UNSKILLED = {
+    "subjective": ["Pt doing well.", "No complaints.", "Pt states doing well today."],
+    "objective": [
+        "Pt did exercises per flow sheet.",
+        "Pt performed HEP.",
+        "Pt seen for therapy. Same as last visit.",
+    ],
+    "assessment": ["Pt tolerated treatment well.", "Tolerated tx well."],
+    "plan": ["Continue per plan of care.", "Continue POC."],
+}
+MAINTENANCE_WHY = [
+    "the patient's medical and cognitive",
+    "the clinical",
+    "the patient's neurological",
+]
+
+
+def _family_banks(banks: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Expand a bank dict so every family has its list ('*' entries go to families without one)."""
+    out = {}
+    for fam in sorted(set(FAMILY.values())):
+        out[fam] = banks.get(fam, banks.get("*", []))
+    return {f: b for f, b in out.items() if b}
+
+
+def _goal_progress(goals: pd.DataFrame, sk: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """'STG 1 (stairs) met; LTG 2 (LEFS) progressing' for each report note in rows."""
+    rep = pd.DataFrame(
+        {"note": rows, "ep": sk["ep"].to_numpy()[rows], "dos": sk["dos"].to_numpy()[rows]}
+    )
+    rep["dc"] = sk["note_type"].to_numpy()[rows] == "discharge"
+    last = rep.groupby("ep")["dos"].transform("max")
+    rep["last"] = rep["dos"] == last
+    g = goals[["ep", "term", "label", "status", "target_date", "j"]]
+    x = rep.merge(g, on="ep", how="inner")
+    final = x["status"].to_numpy()
+    due = x["target_date"].to_numpy() <= x["dos"].to_numpy() + np.timedelta64(7, "D")
+    met_now = (final == "met") & (due | x["last"].to_numpy() | x["dc"].to_numpy())
+    interim = np.where(met_now, "met", np.where(final == "not_met", "partially met", "progressing"))
+    status = np.where(x["dc"].to_numpy(), np.where(final == "not_met", "not met", final), interim)
+    piece = (
+        np.where(x["term"].to_numpy() == "short", "STG ", "LTG ").astype(object)
+        + (x["j"].to_numpy() + 1).astype(str).astype(object)
+        + " ("
+        + x["label"].to_numpy()
+        + ") "
+        + status.astype(object)
+    )
+    # At most four goals per episode: one column per goal number, joined column-wise.
+    pos = np.searchsorted(rows, x["note"].to_numpy())
+    grid = np.full((len(rows), 4), "", dtype=object)
+    grid[pos, x["j"].to_numpy()] = piece
+    out = grid[:, 0]
+    for c in range(1, 4):
+        out = out + np.where((out != "") & (grid[:, c] != ""), "; ", "") + grid[:, c]
+    return out
+
+
+def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
+    """Subjective/objective/assessment/plan text for every note."""
+    n = len(sk)
+    e = sk["ep"].to_numpy()
+    region = ep["region"].to_numpy()[e]
+    fam = FAMILY_OF_REGION[region]
+    ntype = sk["note_type"].to_numpy()
+    inst = INSTRUMENT[region]
+    # Measures as text: the primary instrument on its note, and change from the baseline.
+    prim = measures[measures["measure"].to_numpy() != "NPRS"]
+    unit = _map(prim["measure"].to_numpy(object), UNIT, default="")
+    score_txt = _num_auto(prim["score"].to_numpy()) + unit
+    p_note = prim["note"].to_numpy()
+    m_now = np.full(n, "", dtype=object)
+    m_now[p_note] = score_txt
+    base_of_ep = pd.Series(score_txt).groupby(e[p_note]).first()
+    m_base = np.full(len(ep), "", dtype=object)
+    m_base[base_of_ep.index.to_numpy()] = base_of_ep.to_numpy()
+    report = _isin(ntype, REPORT_TYPES)
+    rows = np.flatnonzero(report)
+    has_m = m_now[rows] != ""
+    r_inst = inst[rows]
+    measure_text = np.full(n, "", dtype=object)
+    measure_text[rows] = np.where(has_m, r_inst + " " + m_now[rows] + ".", "")
+    change = np.full(n, "", dtype=object)
+    change[rows] = np.where(
+        has_m, r_inst + " " + m_base[e[rows]] + " at evaluation, " + m_now[rows] + " today.", ""
+    )
+    plan_m = np.full(n, "", dtype=object)
+    plan_m[rows] = np.where(has_m, "Reassess " + r_inst + " at the next progress report.", "")
+    goal_progress = np.full(n, "", dtype=object)
+    goal_progress[rows] = _goal_progress(goals, sk, rows)
+    goal_progress = np.where(goal_progress == "", "goals reviewed with pt", goal_progress)
+    disc = sk["discipline"].to_numpy()
+    disc_word = np.where(disc == "SLP", "ST", disc).astype(object)
+    freq = np.array(["", "", "2x/week", "3x/week"], dtype=object)[ep["freq"].to_numpy()[e]]
+    side = ep["side"].to_numpy()[e]
+    poc_end = sk["poc_end"].to_numpy()
+    ctx = {
+        "family": fam,
+        "side": side,
+        "part": ep["part"].to_numpy()[e],
+        "instrument": inst,
+        "dxtext": DX_TEXT_OF_REGION[region],
+        "disc_word": disc_word,
+        "freq": freq,
+        "certifier": cert_names[ep["certifier"].to_numpy()[e]],
+        "dx": ep["diagnosis_codes"].to_numpy()[e],
+        "dur": _istr(ep["dur_weeks"].to_numpy()[e]),
+        "poc_end_text": np.where(np.isnat(poc_end), "", _fmt_dates(poc_end, "D")).astype(object),
+        "measure_text": measure_text,
+        "measure_change": change,
+        "measure_name_plan": plan_m,
+        "goal_progress": goal_progress,
+    }
+    slots = Slots(rng, ctx, n)
+    # Pool key: region x side x frequency; these context columns are constant within a key.
+    key = region * 4 + (side == "L") * 2 + (freq == "3x/week")
+    constant = ["family", "side", "part", "instrument", "dxtext", "disc_word", "freq"]
+    uniq, first = np.unique(key, return_index=True)
+    key_ctx = {int(k): {c: ctx[c][i] for c in constant} for k, i in zip(uniq, first, strict=True)}
+
+    def pooled(mask, banks, k_range):
+        r = np.flatnonzero(mask)
+        return r, _pooled_sections(rng, key, key_ctx, r, banks, k_range)
+
+    def direct(mask, banks, star=True, tidy=False):
+        r = np.flatnonzero(mask)
+        b = {"*": banks} if star else _family_banks(banks)
+        text = _compose(slots, r, b, np.ones(len(r), np.int64))
+        return r, (_tidy(text) if tidy else text)  # tidy: templates with optional slots
+
+    out = {
+        c: np.full(n, "", dtype=object) for c in ("subjective", "objective", "assessment", "plan")
+    }
+
+    def put(col, part):
+        r, text = part
+        out[col][r] = _cat(out[col][r], text)
+
+    daily = ntype == "daily"
+    is_eval = ntype == "evaluation"
+    dc = ntype == "discharge"
+    pr = _isin(ntype, ["progress", "recertification", "re_evaluation"])
+    put("subjective", direct(ntype == "re_evaluation", REEVAL_S))
+    put("subjective", pooled(daily, S_BANK, (1, 2)))
+    put("subjective", pooled(pr | dc, S_BANK, (1, 1)))
+    put("subjective", direct(is_eval, EVAL_S))
+    put("subjective", pooled(is_eval, {"*": EVAL_S2}, (1, 1)))
+    out["objective"][pr | dc] = measure_text[pr | dc]
+    put("objective", pooled(daily, O_BANK, (2, 3)))
+    put("objective", pooled(pr | dc, O_BANK, (1, 2)))
+    put("objective", direct(is_eval, EVAL_O, star=False, tidy=True))
+    put("assessment", direct(pr, PR_A, tidy=True))
+    put("assessment", direct(dc, DC_A, tidy=True))
+    put("assessment", pooled(daily, A_BANK, (1, 3)))
+    put("assessment", pooled(pr, A_BANK, (1, 1)))
+    put("assessment", pooled(is_eval, {"*": EVAL_A}, (1, 2)))
+    put("assessment", pooled(is_eval, {"*": COMPLEXITY_SENTENCES}, (1, 1)))
+    put("assessment", direct(is_eval, EVAL_A2))
+    put("plan", pooled(daily, P_BANK, (1, 2)))
+    put("plan", direct(_isin(ntype, ["progress", "re_evaluation"]), PR_P, tidy=True))
+    put("plan", direct(ntype == "recertification", RECERT_P))
+    put("plan", direct(dc, DC_P))
+    put("plan", direct(is_eval, EVAL_P, star=False))
+    put("plan", direct(is_eval, EVAL_P2))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Planted defects
+
+RATES = {
+    "no_evaluation": 0.04,  # of episodes
+    "missed_progress_report": 0.15,  # of episodes with a progress report
+    "no_recertification": 0.35,  # of episodes that needed a recertification
+    "progress_by_assistant": 0.1,  # of progress reports
+    "unsigned": 0.035,  # of notes
+    "late_signature": 0.06,  # of notes
+    "late_certification": 0.07,  # of evaluations
+    "8min_over": 0.045,  # of notes with timed services
+    "8min_under": 0.03,
+    "97014_medicare": 0.45,  # of Medicare notes with unattended e-stim
+    "missing_discipline_modifier": 0.04,  # of notes
+    "missing_cq_co": 0.1,  # of PT/OT assistant notes
+    "cloned_within": 0.05,  # of daily notes
+    "unskilled": 0.05,  # of daily notes
+    "missing_outcome_measures": 0.06,  # of episodes
+    "unmeasurable_goals": 0.08,  # of episodes
+}
+
+
+class Planter:
+    """Plants defects into the skeleton/services/text and records (note, defect) pairs."""
+
+    def __init__(self, rng, ep: pd.DataFrame, sk: pd.DataFrame, um: np.ndarray):
+        self.rng, self.ep, self.sk, self.um = rng, ep, sk, um
+        self.records: list[tuple[np.ndarray, str]] = []
+        self.clean_ep = um < 0  # open-request episodes stay free of planted defects
+        self.no_measures = self._episodes(RATES["missing_outcome_measures"])
+        self.unmeasurable = self._episodes(RATES["unmeasurable_goals"])
+
+    def _episodes(self, rate: float, among: np.ndarray | None = None) -> np.ndarray:
+        ok = self.clean_ep if among is None else self.clean_ep & among
+        return ok & (self.rng.random(len(self.ep)) < rate)
+
+    def _notes(self, rate: float, among: np.ndarray) -> np.ndarray:
+        return among & (self.rng.random(len(self.sk)) < rate)
+
+    def record(self, mask_or_idx, defect: str) -> None:
+        idx = np.asarray(mask_or_idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        if len(idx):
+            self.records.append((idx.astype(np.int64), defect))
+
+    def _first_notes(self, ep_mask: np.ndarray) -> np.ndarray:
+        sk = self.sk
+        first = (sk["k"].to_numpy() == 0) & ep_mask[sk["ep"].to_numpy()]
+        return first
+
+    def _clear_plan(self, mask: np.ndarray) -> None:
+        sk = self.sk
+        for c in ("poc_start", "poc_end", "poc_sent_at", "poc_certified_at", "order_signed_at"):
+            sk.loc[mask, c] = np.datetime64("NaT")
+        sk.loc[mask, ["frequency", "duration"]] = None
+        sk.loc[mask, "plan"] = False
+
+    def structure(self, staff: pd.DataFrame) -> None:
+        """Defects that change note types or authors (before services and text are built)."""
+        sk, rng = self.sk, self.rng
+        e = sk["ep"].to_numpy()
+        ntype = sk["note_type"].to_numpy().copy()
+        eps_no_eval = self._episodes(RATES["no_evaluation"])
+        first = self._first_notes(eps_no_eval)
+        ntype[first] = "daily"
+        self._clear_plan(first)
+        self.record(first, "no_evaluation")
+        # The first progress report of some episodes is never written (the visit is a daily note).
+        prog = ntype == "progress"
+        first_prog = prog & (pd.Series(prog.astype(int)).groupby(e).cumsum().to_numpy() == 1)
+        has_prog = np.bincount(e, weights=first_prog, minlength=len(self.ep)) > 0
+        missed = self._episodes(RATES["missed_progress_report"], has_prog)
+        conv = first_prog & missed[e]
+        ntype[conv] = "daily"
+        self.missed_pr = conv
+        # Care goes on past the certified interval without recertification.
+        recert = ntype == "recertification"
+        has_recert = np.bincount(e, weights=recert, minlength=len(self.ep)) > 0
+        no_recert = self._episodes(RATES["no_recertification"], has_recert)
+        conv = recert & no_recert[e]
+        ntype[conv] = "progress"
+        self._clear_plan(conv)
+        _set(sk, "note_type", ntype)
+        # Progress reports written by an assistant.
+        pool = {
+            d: np.flatnonzero(
+                ((staff["discipline"] == d) & (staff["role"] == "assistant")).to_numpy()
+            )
+            for d in ("PT", "OT", "SLP")
+        }
+        by_asst = self._notes(
+            RATES["progress_by_assistant"], (ntype == "progress") & self.clean_ep[e]
+        )
+        disc = sk["discipline"].to_numpy()
+        author = sk["author"].to_numpy().copy()
+        role = sk["role"].to_numpy().copy()
+        for d, p in pool.items():
+            m = np.flatnonzero(by_asst & (disc == d))
+            author[m] = p[rng.integers(0, len(p), len(m))]
+            role[m] = "assistant"
+        sk["author"] = author
+        _set(sk, "role", role)
+        self.record(by_asst, "progress_by_assistant")
+
+    def billing(self, lines: pd.DataFrame, payer_type: np.ndarray):
+        """Unit, code and modifier defects on service lines."""
+        rng, sk = self.rng, self.sk
+        n = len(sk)
+        note = lines["note"].to_numpy()
+        timed = lines["timed"].to_numpy()
+        units = lines["units"].to_numpy().copy()
+        has_timed = np.bincount(note, weights=timed, minlength=n) > 0
+        total = np.bincount(note, weights=np.where(timed, units, 0), minlength=n)
+        over = self._notes(RATES["8min_over"], has_timed)
+        under = self._notes(RATES["8min_under"], has_timed & (total >= 2) & ~over)
+        # One timed line per chosen note (the first in a random order).
+        key = rng.random(len(lines)) + np.where(
+            timed & (units >= np.where(under[note], 1, 0)), 0, 2
+        )
+        order = np.lexsort((key, note))
+        first = np.zeros(len(lines), bool)
+        first[order[np.r_[True, note[order][1:] != note[order][:-1]]]] = True
+        target = first & timed & (key < 2)
+        units = units + (target & over[note]) - (target & under[note])
+        lines = lines.assign(units=units)
+        self.record(over, "8min_over")
+        self.record(under, "8min_under")
+        code = lines["cpt_code"].to_numpy().copy()
+        g = (code == "G0283") & (rng.random(len(lines)) < RATES["97014_medicare"])
+        code[g] = "97014"
+        lines = lines.copy()
+        _set(lines, "cpt_code", code)
+        self.record(np.unique(note[g]), "97014_medicare")
+        drop_disc = self._notes(RATES["missing_discipline_modifier"], np.ones(n, bool))
+        self.record(drop_disc, "missing_discipline_modifier")
+        asst = (sk["role"].to_numpy() == "assistant") & _isin(
+            sk["discipline"].to_numpy(), ["PT", "OT"]
+        )
+        drop_asst = self._notes(RATES["missing_cq_co"], asst)
+        self.record(drop_asst, "missing_cq_co")
+        return lines, drop_disc, drop_asst
+
+    def text(self, text: dict[str, np.ndarray], staff: pd.DataFrame) -> None:
+        """Cloned notes, stock unskilled notes, and the maintenance statement of UM episodes."""
+        sk, rng = self.sk, self.rng
+        n = len(sk)
+        e = sk["ep"].to_numpy()
+        daily = sk["note_type"].to_numpy() == "daily"
+        cols = ["subjective", "objective", "assessment", "plan"]
+        # Within patient: a daily note copied from the episode's previous daily note.
+        order = np.lexsort((sk["k"].to_numpy(), e))
+        prev = np.full(n, -1)
+        same = np.r_[False, e[order][1:] == e[order][:-1]]
+        prev[order[1:]] = np.where(same[1:], order[:-1], -1)
+        ok = daily & (prev >= 0) & daily[np.maximum(prev, 0)] & self.clean_ep[e]
+        clone = self._notes(RATES["cloned_within"], ok)
+        clone &= ~clone[np.maximum(prev, 0)]  # copy from an original, not from another copy
+        for c in cols:
+            v = text[c]
+            v[clone] = v[prev[clone]]
+        touched = clone.copy()
+        touched[prev[clone]] = True  # the originals stay as they are
+        # Across patients: a few therapists paste one narrative into several patients' notes.
+        authors = sk["author"].to_numpy()
+        cand = daily & ~touched & self.clean_ep[e]
+        busy = np.bincount(authors[cand], minlength=len(staff))
+        therapists = np.flatnonzero((staff["role"].to_numpy() == "therapist") & (busy >= 20))
+        k = min(len(therapists), max(2, len(staff) // 12))
+        chosen = rng.choice(therapists, k, replace=False) if k else np.array([], np.int64)
+        pool = np.flatnonzero(cand & _isin_large(authors, chosen))
+        pool = pool[np.argsort(authors[pool], kind="stable")]
+        bounds = np.searchsorted(authors[pool], chosen)
+        ends = np.searchsorted(authors[pool], chosen, side="right")
+        dos_all = sk["dos"].to_numpy()
+        for lo, hi in zip(bounds, ends, strict=True):
+            mine = pool[lo:hi]
+            # Within three weeks, one note per patient (the audit compares 30-day windows).
+            dos = dos_all[mine]
+            anchor = dos[rng.integers(0, len(mine))]
+            mine = mine[(dos >= anchor) & (dos <= anchor + np.timedelta64(21, "D"))]
+            _, first_of_ep = np.unique(e[mine], return_index=True)
+            if len(first_of_ep) < 2:
+                continue
+            pick = mine[np.sort(rng.permutation(first_of_ep)[: rng.integers(5, 9)])]
+            for c in cols:
+                v = text[c]
+                v[pick[1:]] = v[pick[0]]
+            touched[pick] = True
+        # Unskilled stock notes.
+        stock = self._notes(RATES["unskilled"], daily & ~touched & self.clean_ep[e])
+        for c in cols:
+            bank = np.array(UNSKILLED[c], dtype=object)
+            text[c][stock] = bank[rng.integers(0, len(bank), stock.sum())]
+        self.record(stock, "unskilled")
+        # Skilled maintenance statement on the open-request episodes that need one: in the
+        # latest report's assessment and the plan of the daily notes after it.
+        maint = self.um == UM_SCENARIOS.index("plateau_maintenance")
+        day = sk["dos"].to_numpy().astype("datetime64[D]").astype(np.int64)
+        rep = sk["note_type"].isin(["progress", "recertification", "re_evaluation"]).to_numpy()
+        last_rep = rep & maint[e]
+        latest = pd.Series(np.where(last_rep, day, -1)).groupby(e).transform("max").to_numpy()
+        target = last_rep & (day == latest)
+        after = maint[e] & daily & (day > latest)
+        pre, post = MAINTENANCE_TEXT.split("{why}")
+        why = np.array(MAINTENANCE_WHY, dtype=object)[rng.integers(0, len(MAINTENANCE_WHY), n)]
+        stmt = " " + pre + why + post
+        text["assessment"][target] = text["assessment"][target] + stmt[target]
+        text["plan"][after] = text["plan"][after] + stmt[after]
+        self._clone_truth(text)
+
+    def _clone_truth(self, text: dict[str, np.ndarray]) -> None:
+        """Record exact copies as the audit sees them (texts of 20 words or more): a note whose
+        narrative equals the patient's previous note in the episode (copies are planted from the
+        previous note; other repeats are vanishingly rare), and assessment/plan text shared by
+        different patients of one author."""
+        sk = self.sk
+        cols = ("subjective", "objective", "assessment", "plan")
+
+        def words(rows: np.ndarray, sections) -> np.ndarray:
+            joined = pd.Series(text[sections[0]][rows], dtype=object)
+            for c in sections[1:]:
+                joined = joined + " " + pd.Series(text[c][rows], dtype=object)
+            return joined.str.split().str.len().to_numpy()
+
+        ep = sk["ep"].to_numpy()  # one discipline per episode: same patient and discipline
+        order = np.lexsort((sk["k"].to_numpy(), ep))
+        cur, prev = order[1:], order[:-1]
+        same = ep[cur] == ep[prev]
+        for c in cols:
+            same &= text[c][cur] == text[c][prev]
+        dup = cur[same]
+        self.record(dup[words(dup, cols) >= 20], "cloned_within")
+        m = np.uint64(1_000_003)
+        ap = pd.util.hash_array(text["assessment"], categorize=False) * m + pd.util.hash_array(
+            text["plan"], categorize=False
+        )
+        patient = self.ep["pat"].to_numpy()[ep]
+        g = pd.DataFrame({"a": sk["author"].to_numpy(), "h": ap, "p": patient})
+        many = g.groupby(["a", "h"])["p"].transform("nunique").to_numpy() > 1
+        rows = np.flatnonzero(many)
+        self.record(rows[words(rows, ("assessment", "plan")) >= 20], "cloned_across")
+
+    def signatures(self) -> None:
+        sk, rng = self.sk, self.rng
+        n = len(sk)
+        dos = sk["dos"].to_numpy()
+        unsigned = self._notes(RATES["unsigned"], sk["role"].to_numpy() != "student")
+        room = (EXPORT_END - dos).astype(int)
+        late = self._notes(RATES["late_signature"], ~unsigned & (room >= 5))
+        lag = np.minimum(rng.integers(4, 13, n), np.maximum(room, 4))
+        signed = sk["signed_at"].to_numpy().copy()
+        signed[late] = _timestamp(rng, dos, lag)[late]
+        signed[unsigned] = np.datetime64("NaT")
+        sk["signed_at"] = signed
+        cos = sk["cosigned_at"].to_numpy().copy()
+        stud = ~np.isnat(cos)
+        fix = stud & ~np.isnat(signed) & (cos < signed)
+        cos[fix] = signed[fix] + np.timedelta64(90, "m")
+        cos[stud & np.isnat(signed)] = np.datetime64("NaT")
+        sk["cosigned_at"] = cos
+        self.record(unsigned, "unsigned")
+        self.record(late, "late_signature")
+
+    def certification(self) -> None:
+        sk, rng = self.sk, self.rng
+        dos = sk["dos"].to_numpy()
+        room = (EXPORT_END - dos).astype(int)
+        ev = (sk["note_type"].to_numpy() == "evaluation") & (room >= 40)
+        late = self._notes(RATES["late_certification"], ev & self.clean_ep[sk["ep"].to_numpy()])
+        n = len(sk)
+        lag = np.minimum(rng.integers(32, 61, n), room)
+        cert = sk["poc_certified_at"].to_numpy().copy()
+        cert[late] = _timestamp(rng, dos, lag, 8, 18)[late]
+        sent = sk["poc_sent_at"].to_numpy().copy()
+        late_sent = _timestamp(rng, dos, np.minimum(31 + rng.integers(0, 5, n), lag), 8, 18)
+        sent[late] = np.where(rng.random(late.sum()) < 0.5, late_sent[late], np.datetime64("NaT"))
+        sk["poc_certified_at"] = cert
+        sk["poc_sent_at"] = sent
+        self.record(late, "late_certification")
+
+    def truth_from_schedule(self) -> None:
+        """Record what the final schedule really contains (every affected note): treatment days
+        past the 10th without a progress report, and treatment after the certified interval."""
+        sk = self.sk
+        e = sk["ep"].to_numpy()
+        order = np.lexsort((sk["k"].to_numpy(), e))
+        es = e[order]
+        ntype = sk["note_type"].to_numpy()[order]
+        new_ep = np.r_[True, es[1:] != es[:-1]]
+        # Reports written by an assistant do not count (the audit's clinician rule).
+        by_clinician = sk["role"].to_numpy()[order] != "assistant"
+        closes = _isin(ntype, ["re_evaluation", "progress", "recertification", "discharge"])
+        closes &= by_clinician
+        # A reporting period starts at the episode's first note or after a report that closes one;
+        # the evaluation day is treatment day 1.
+        starts = new_ep.copy()
+        starts[1:] |= closes[:-1] & ~new_ep[1:]
+        period = np.cumsum(starts)
+        day = pd.Series(np.ones(len(es))).groupby(period).cumsum().to_numpy()
+        # Late progress reports count; a late recertification or discharge summary does not.
+        late = (day > 10) & ~_isin(ntype, ["discharge", "recertification", "re_evaluation"])
+        self.record(order[late], "missed_progress_report")
+        plan_end = sk["poc_end"].to_numpy()[order]
+        current = pd.Series(plan_end).groupby(es).ffill().to_numpy()
+        dos = sk["dos"].to_numpy()[order]
+        past = ~np.isnat(current) & (dos > current) & (ntype != "discharge")
+        self.record(order[past], "treatment_past_poc_end")
+
+    def truth(self) -> pd.DataFrame:
+        if not self.records:
+            return pd.DataFrame(columns=PLANTED_COLUMNS)
+        idx = np.concatenate([r[0] for r in self.records])
+        defect = np.concatenate([np.full(len(r[0]), r[1], dtype=object) for r in self.records])
+        out = pd.DataFrame(
+            {
+                "note_id": self.sk["note_id"].to_numpy()[idx],
+                "defect": defect,
+                "episode_id": self.ep["episode_id"].to_numpy()[self.sk["ep"].to_numpy()[idx]],
+            }
+        )
+        out = out.drop_duplicates().sort_values(["note_id", "defect"], kind="stable")
+        return out.reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Authorizations
+
+
+def _authorizations(rng, ep, sk, patients, um, plant) -> dict[str, np.ndarray]:
+    """Approved authorizations for managed-care episodes, renewals, and the open UM requests."""
+    e = sk["ep"].to_numpy()
+    n_ep = len(ep)
+    ptype = patients["payer_type"].to_numpy()[ep["pat"].to_numpy()]
+    managed = _isin(ptype, ["commercial", "medicare_advantage", "workers_comp"])
+    dos = sk["dos"].to_numpy()
+    first = np.full(n_ep, EXPORT_END + 1)
+    np.minimum.at(first, e, dos)
+    last = np.full(n_ep, EXPORT_START - 1)
+    np.maximum.at(last, e, dos)
+    eps = np.flatnonzero(managed)
+    start = first[eps]
+    end = start + _days(59)
+    end = np.where(um[eps] >= 0, np.maximum(end, last[eps]), end)
+    order = np.lexsort((sk["k"].to_numpy(), e))
+    visit_no = np.empty(len(sk), np.int64)
+    visit_no[order] = pd.Series(np.ones(len(sk))).groupby(e[order]).cumsum().to_numpy()
+    in_first = np.zeros(n_ep, np.int64)
+    end_ep = np.full(n_ep, EXPORT_START)
+    end_ep[eps] = end
+    np.add.at(in_first, e, dos <= end_ep[e])
+    approved = np.maximum(rng.choice([12, 16, 20, 24], len(eps)), in_first[eps])
+    # Planted: fewer visits approved than were used.
+    short = plant._episodes(0.06, np.isin(np.arange(n_ep), eps) & (in_first >= 8))[eps]
+    approved = np.where(short, in_first[eps] - rng.integers(1, 4, len(eps)), approved)
+    over = short[np.searchsorted(eps, e).clip(0, len(eps) - 1)] & managed[e]
+    where = np.searchsorted(eps, e).clip(0, len(eps) - 1)
+    over &= (visit_no > approved[where]) & (dos <= end[where])
+    plant.record(over, "visits_over_authorization")
+    req_day = start - _days(rng.integers(1, 6, len(eps)))
+    rows = [
+        pd.DataFrame(
+            {
+                "ep": eps,
+                "request_date": req_day,
+                "requested_visits": approved + rng.choice([0, 0, 4], len(eps)),
+                "requested_through": end,
+                "approved_visits": approved,
+                "start": start,
+                "end": end,
+                "status": "approved",
+            }
+        )
+    ]
+    # Renewals for care that outlasts the first authorization (not for open-request episodes).
+    renew = eps[(last[eps] > end) & (um[eps] < 0)]
+    r_start = end_ep[renew] + _days(1)
+    rows.append(
+        pd.DataFrame(
+            {
+                "ep": renew,
+                "request_date": end_ep[renew] - _days(rng.integers(2, 8, len(renew))),
+                "requested_visits": 12,
+                "requested_through": r_start + _days(59),
+                "approved_visits": rng.choice([8, 12], len(renew)),
+                "start": r_start,
+                "end": r_start + _days(59),
+                "status": "approved",
+            }
+        )
+    )
+    # Open requests under utilization review.
+    ume = np.flatnonzero(um >= 0)
+    req = np.minimum(last[ume] + _days(rng.integers(0, 3, len(ume))), EXPORT_END)
+    nat = np.full(len(ume), np.datetime64("NaT"), dtype="datetime64[D]")
+    rows.append(
+        pd.DataFrame(
+            {
+                "ep": ume,
+                "request_date": req,
+                "requested_visits": rng.choice([8, 10, 12], len(ume)),
+                "requested_through": req + _days(rng.integers(28, 43, len(ume))),
+                "approved_visits": np.nan,
+                "start": nat,
+                "end": nat,
+                "status": "pending",
+            }
+        )
+    )
+    last_note = pd.Series(np.arange(len(sk))).groupby(e).max()
+    for i, name in enumerate(UM_SCENARIOS):
+        plant.record(last_note.reindex(np.flatnonzero(um == i)).to_numpy(), "um:" + name)
+    auth = pd.concat(rows, ignore_index=True).sort_values(["ep", "request_date"], kind="stable")
+    a_ep = auth["ep"].to_numpy()
+    return dict(
+        {
+            "auth_id": _ids("AU", len(auth), 6),
+            "patient_id": patients["patient_id"].to_numpy()[ep["pat"].to_numpy()[a_ep]],
+            "episode_id": ep["episode_id"].to_numpy()[a_ep],
+            "discipline": ep["discipline"].to_numpy()[a_ep],
+            "payer": patients["payer"].to_numpy()[ep["pat"].to_numpy()[a_ep]],
+            "request_date": _fmt_dates(auth["request_date"].to_numpy(), "D"),
+            "requested_visits": _num(auth["requested_visits"].to_numpy()),
+            "requested_through": _fmt_dates(auth["requested_through"].to_numpy(), "D"),
+            "approved_visits": _num(auth["approved_visits"].to_numpy()),
+            "start": _fmt_dates(auth["start"].to_numpy(), "D"),
+            "end": _fmt_dates(auth["end"].to_numpy(), "D"),
+            "status": auth["status"].to_numpy(),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing
+
+
+_DAY0 = np.datetime64("2024-01-01", "D")
+_DAY_TEXT = np.datetime_as_string(_DAY0 + np.arange(2000), unit="D").astype(object)
+_HHMM = np.array([f" {h:02d}:{m:02d}" for h in range(24) for m in range(60)], dtype=object)
+_SMALL_INT = np.arange(100_000).astype(str).astype(object)
+_TWO_DIGITS = np.array([f"{i:02d}" for i in range(100)], dtype=object)
+
+
+def _istr(values) -> np.ndarray:
+    """Non-negative integers -> decimal strings (lookup table for small values)."""
+    v = np.asarray(values).astype(np.int64)
+    if len(v) and v.min() >= 0 and v.max() < len(_SMALL_INT):
+        return _SMALL_INT[v]
+    return v.astype(str).astype(object)
+
+
+def _ids(prefix: str, n: int, width: int) -> np.ndarray:
+    """prefix + zero-padded 1..n, e.g. N0000001."""
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+
+
+def _fmt_dates(values, unit: str) -> np.ndarray:
+    """datetime64 array -> 'YYYY-MM-DD' (unit 'D') or 'YYYY-MM-DD HH:MM' (unit 'm'); NaT -> None."""
+    arr = np.asarray(values).astype(f"datetime64[{unit}]")
+    ok = np.flatnonzero(~np.isnat(arr))
+    text = np.full(len(arr), None, dtype=object)
+    if not len(ok):
+        return text
+    a = arr[ok]
+    day = a.astype("datetime64[D]")
+    off = (day - _DAY0).astype(np.int64)
+    if off.min() < 0 or off.max() >= len(_DAY_TEXT):
+        raise ValueError("date outside the generator's range")
+    if unit == "m":
+        minute = (a - day.astype("datetime64[m]")).astype(np.int64)
+        text[ok] = _DAY_TEXT[off] + _HHMM[minute]
+    else:
+        text[ok] = _DAY_TEXT[off]
+    return text
+
+
+def _write_csv(columns: dict[str, np.ndarray], names: list[str], path: Path) -> int:
+    """Write the named columns as UTF-8 CSV; missing columns are blank.
+
+    Values: object arrays of str/None, numbers (NaN = blank) or datetime64[D] dates (NaT = blank).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    n = len(next(iter(columns.values())))
+    arrays: list = []
+    for c in names:
+        v = columns.get(c)
+        if v is None:
+            arrays.append(pa.nulls(n, pa.string()))
+        elif isinstance(v, Coded):
+            codes = np.asarray(v.codes, dtype=np.int32)
+            indices = pa.array(codes, mask=codes < 0)
+            values = pa.array(np.asarray(v.values, dtype=object), type=pa.string())
+            arrays.append(pa.DictionaryArray.from_arrays(indices, values))
+        elif v.dtype.kind == "O":
+            arrays.append(pa.array(v, type=pa.string(), from_pandas=True))
+        else:
+            arrays.append(pa.array(v, from_pandas=True))
+    table = pa.Table.from_arrays(arrays, names=names)
+    pacsv.write_csv(table, str(path), write_options=pacsv.WriteOptions(quoting_style="needed"))
+    return n
+
+
+def generate(
+    out_dir: Path, notes: int = 1500, seed: int = 7, write_truth: Path | None = None
+) -> SampleResult:
+    """Write a synthetic canonical export (five CSV tables) into out_dir; see the module doc.
+
+    notes is the approximate number of notes; the same seed gives byte-identical files. The
+    planted defects are returned (and written to write_truth when given), never into out_dir.
+    """
+    rng = np.random.default_rng(seed)
+    out_dir = Path(out_dir)
+    staff = _staff(rng, notes)
+    ep, visits = _episodes(rng, notes, staff)
+    patients = _patients(rng, int(ep["pat"].max()) + 1)
+    cert_names, cert_creds = _certifiers(rng, max(8, len(staff) // 2))
+    ep["certifier"] = rng.integers(0, len(cert_names), len(ep))
+    _set(ep, "side", np.array(["R", "L"], dtype=object)[rng.integers(0, 2, len(ep))])
+    part_table = np.array(
+        [[PART[r].replace("{side}", sd) for sd in ("R", "L")] for r in REGION_NAMES], dtype=object
+    )
+    _set(
+        ep, "part", part_table[ep["region"].to_numpy(), (ep["side"].to_numpy() == "L").astype(int)]
+    )
+    _set(ep, "episode_id", _ids("EP", len(ep), 6))
+    sk = _skeleton(rng, ep, visits, staff)
+    sk = sk.sort_values(["dos", "ep", "k"], kind="stable").reset_index(drop=True)
+    n = len(sk)
+    _set(sk, "note_id", _ids("N", n, 7))
+    um = _choose_um(rng, ep, sk, notes)
+    # Open authorization requests come from commercial and Medicare Advantage plans.
+    um_pat = ep["pat"].to_numpy()[um >= 0]
+    managed = patients["payer_type"].isin(["commercial", "medicare_advantage"]).to_numpy()
+    fix = um_pat[~managed[um_pat]]
+    pick = rng.choice([1, 2, 3, 4, 5], len(fix))
+    patients.loc[fix, "payer"] = [PAYERS[i][0] for i in pick]
+    patients.loc[fix, "payer_type"] = [PAYERS[i][1] for i in pick]
+
+    plant = Planter(rng, ep, sk, um)
+    plant.structure(staff)
+    pat = ep["pat"].to_numpy()[sk["ep"].to_numpy()]
+    payer_type = patients["payer_type"].to_numpy()[pat]
+    lines = _services(rng, ep, sk, payer_type)
+    lines, drop_disc, drop_asst = plant.billing(lines, payer_type)
+    services = _finish_services(rng, lines, sk, pat, payer_type, drop_disc, drop_asst)
+
+    first_note = sk.groupby("ep", sort=True).head(1)
+    first = np.zeros(len(ep), np.int64)
+    first[first_note["ep"].to_numpy()] = first_note.index.to_numpy()
+    measures = _measures(
+        rng, ep, sk, um, plant.no_measures | (um == UM_SCENARIOS.index("no_measures"))
+    )
+    m_base, m_target = _measure_targets(ep, sk, measures)
+    goals = _goals(rng, ep, sk, um, plant.unmeasurable, first, m_base, m_target)
+    no_outcome = um == UM_SCENARIOS.index("no_measures")
+    # (recorded on the evaluation: episodes that start without one have no baseline to audit)
+    evaluated = sk["note_type"].to_numpy()[first] == "evaluation"
+    plant.record(first[(plant.unmeasurable | no_outcome) & evaluated], "unmeasurable_goals")
+    plant.record(first[(plant.no_measures | no_outcome) & evaluated], "missing_outcome_measures")
+
+    text = _text(rng, ep, sk, goals, measures, cert_names)
+    plant.text(text, staff)
+    plant.signatures()
+    plant.certification()
+    plant.truth_from_schedule()
+    authorizations = _authorizations(rng, ep, sk, patients, um, plant)
+    tables = _assemble(ep, sk, staff, patients, cert_names, cert_creds, services)
+    for col, values in text.items():
+        tables["notes"][col] = values
+    tables["authorizations"] = authorizations
+    tables["goals"] = _goal_table(goals, ep, sk, patients)
+    tables["measures"] = {
+        "note_id": sk["note_id"].to_numpy()[measures["note"].to_numpy()],
+        "measure": measures["measure"].to_numpy(),
+        "score": measures["score"].to_numpy(),
+        "date": sk["dos"].to_numpy().astype("datetime64[D]")[measures["note"].to_numpy()],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {
+        name: _write_csv(tables[name], cols, out_dir / f"{name}.csv")
+        for name, cols in TABLES.items()
+    }
+    truth = plant.truth()
+    if write_truth is not None:
+        Path(write_truth).parent.mkdir(parents=True, exist_ok=True)
+        truth.to_csv(write_truth, index=False)
+    return SampleResult(counts=counts, planted=truth)
+
+
+def _measure_targets(ep, sk, measures) -> tuple[np.ndarray, np.ndarray]:
+    """Per episode: baseline score of the primary instrument (as text) and a goal target."""
+    n_ep = len(ep)
+    region = ep["region"].to_numpy()
+    inst = INSTRUMENT[region]
+    prim = measures[measures["measure"].to_numpy() != "NPRS"]
+    first = prim.groupby(sk["ep"].to_numpy()[prim["note"].to_numpy()]).head(1)
+    base = np.full(n_ep, np.nan)
+    base[sk["ep"].to_numpy()[first["note"].to_numpy()]] = first["score"].to_numpy()
+    lo = np.array([r[4][0] for r in REGIONS], float)[region]
+    hi = np.array([r[4][1] for r in REGIONS], float)[region]
+    guess = np.where(np.isnan(base), (lo + hi) / 2, base)
+    gain = RATE[region] * ep["dur_weeks"].to_numpy() * 0.9
+    rlo = _map(inst, {k: v[0] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
+    rhi = _map(inst, {k: v[1] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
+    target = _round_scores(np.clip(guess + DIRECTION[region] * gain, rlo, rhi), inst)
+    return _num_auto(_round_scores(guess, inst)), _num_auto(target)
+
+
+def _num_auto(values) -> np.ndarray:
+    """Numbers as text: integers without decimals, others with one decimal."""
+    v = np.asarray(values, float)
+    whole = np.isclose(v, np.round(v))
+    return np.where(whole, _num(v), _num(v, 1)).astype(object)
+
+
+def _goal_table(goals, ep, sk, patients) -> dict[str, np.ndarray]:
+    e = goals["ep"].to_numpy()
+    return dict(
+        {
+            "goal_id": goals["goal_id"].to_numpy(),
+            "patient_id": patients["patient_id"].to_numpy()[ep["pat"].to_numpy()[e]],
+            "episode_id": ep["episode_id"].to_numpy()[e],
+            "note_id": sk["note_id"].to_numpy()[goals["note"].to_numpy()],
+            "term": goals["term"].to_numpy(),
+            "text": goals["text"].to_numpy(),
+            "target_date": _fmt_dates(goals["target_date"].to_numpy(), "D"),
+            "status": goals["status"].to_numpy(),
+            "baseline": goals["baseline"].to_numpy(),
+            "target": goals["target"].to_numpy(),
+        }
+    )
+
+
+def _num(values, decimals: int = 0) -> np.ndarray:
+    """Non-negative numbers -> strings with `decimals` places; NaN -> None."""
+    v = np.asarray(values, float)
+    nan = np.isnan(v)
+    scaled = np.round(np.where(nan, 0, v) * 10**decimals).astype(np.int64)
+    if decimals == 0:
+        text = _istr(scaled)
+    else:
+        frac = scaled % 10**decimals
+        tail = _TWO_DIGITS[frac] if decimals == 2 else _SMALL_INT[frac]
+        text = _istr(scaled // 10**decimals) + "." + tail
+    text = np.array(text, dtype=object)
+    text[nan] = None
+    return text
+
+
+def _assemble(ep, sk, staff, patients, cert_names, cert_creds, services) -> dict[str, dict]:
+    e = sk["ep"].to_numpy()
+    pat = ep["pat"].to_numpy()[e]
+    n = len(sk)
+    note_id = sk["note_id"].to_numpy()
+    episode_id = ep["episode_id"]
+    sv_note = services["note"].to_numpy()
+    timed = services["cpt_code"].isin(TIMED).to_numpy()
+    minutes = services["minutes"].to_numpy(float)
+    timed_total = np.bincount(sv_note, weights=np.where(timed, minutes, 0), minlength=n)
+    all_total = np.bincount(sv_note, weights=minutes, minlength=n)
+    author = sk["author"].to_numpy()
+    plan = sk["plan"].to_numpy()
+    cert = ep["certifier"].to_numpy()[e]
+    notes = dict(
+        {
+            "note_id": note_id,
+            "patient_id": Coded(pat, patients["patient_id"].to_numpy()),
+            "patient_name": Coded(pat, patients["patient_name"].to_numpy()),
+            "episode_id": Coded(e, episode_id.to_numpy(object)),
+            "discipline": sk["discipline"].to_numpy(),
+            "note_type": sk["note_type"].to_numpy(),
+            "date_of_service": sk["dos"].to_numpy().astype("datetime64[D]"),
+            "therapist": Coded(author, staff["name"].to_numpy()),
+            "therapist_id": Coded(author, staff["staff_id"].to_numpy()),
+            "credential": Coded(author, staff["credential"].to_numpy()),
+            "signed_at": _fmt_dates(sk["signed_at"], "m"),
+            "cosigner": sk["cosigner"].to_numpy(),
+            "cosigned_at": _fmt_dates(sk["cosigned_at"], "m"),
+            "payer": Coded(pat, patients["payer"].to_numpy()),
+            "payer_type": Coded(pat, patients["payer_type"].to_numpy()),
+            "setting": Coded(np.zeros(n, np.int32), np.array(["outpatient"], dtype=object)),
+            "diagnosis_codes": Coded(e, ep["diagnosis_codes"].to_numpy()),
+            "total_timed_minutes": timed_total,
+            "total_treatment_minutes": all_total,
+            "poc_start": sk["poc_start"].to_numpy().astype("datetime64[D]"),
+            "poc_end": sk["poc_end"].to_numpy().astype("datetime64[D]"),
+            "frequency": sk["frequency"].to_numpy(),
+            "duration": sk["duration"].to_numpy(),
+            "poc_sent_at": _fmt_dates(sk["poc_sent_at"], "m"),
+            "poc_certified_at": _fmt_dates(sk["poc_certified_at"], "m"),
+            "certifier": Coded(np.where(plan, cert, -1), cert_names),
+            "certifier_credential": Coded(np.where(plan, cert, -1), cert_creds),
+            "order_signed_at": _fmt_dates(sk["order_signed_at"], "m"),
+            "is_late_entry": Coded(np.zeros(n, np.int32), np.array(["false"], dtype=object)),
+        }
+    )
+    sv = dict(
+        {
+            "note_id": Coded(sv_note, note_id),
+            "cpt_code": services["cpt_code"].to_numpy(),
+            "modifiers": services["modifiers"].to_numpy(),
+            "units": services["units"].to_numpy(),
+            "minutes": services["minutes"].to_numpy(),
+            "assistant_minutes": services["assistant_minutes"].to_numpy(),
+            "charge": services["charge"].to_numpy(),
+            "allowed_amount": services["allowed_amount"].to_numpy(),
+        }
+    )
+    return {"notes": notes, "services": sv}

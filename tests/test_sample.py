@@ -1,0 +1,368 @@
+"""The synthetic export generator: layout, determinism, realism and the planted-defect truth."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chartaudit.model import TABLES
+from chartaudit.sample import KX_THRESHOLD, UM_MCID, generate
+
+TIMED = {"97110", "97112", "97140", "97530", "97116", "97035", "97535", "97129", "97130"}
+TABLE_NAMES = list(TABLES)
+
+
+def _read(folder, table: str) -> pd.DataFrame:
+    return pd.read_csv(folder / f"{table}.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample800")
+    result = generate(out, notes=800, seed=3)
+    return out, result, {t: _read(out, t) for t in TABLE_NAMES}
+
+
+@pytest.fixture(scope="module")
+def default(tmp_path_factory):
+    """The committed sample's size and seed."""
+    out = tmp_path_factory.mktemp("sample1500")
+    result = generate(out, notes=1500, seed=7)
+    return out, result, {t: _read(out, t) for t in TABLE_NAMES}
+
+
+def test_same_seed_gives_byte_identical_files(small, tmp_path):
+    out, result, _ = small
+    again = generate(tmp_path / "again", notes=800, seed=3)
+    for table in TABLE_NAMES:
+        assert (out / f"{table}.csv").read_bytes() == (
+            tmp_path / "again" / f"{table}.csv"
+        ).read_bytes()
+    assert again.counts == result.counts
+    pd.testing.assert_frame_equal(again.planted, result.planted)
+    generate(tmp_path / "other", notes=800, seed=4)
+    assert (tmp_path / "other" / "notes.csv").read_bytes() != (out / "notes.csv").read_bytes()
+
+
+def test_folder_holds_exactly_the_five_tables_with_canonical_headers(small):
+    out, _, _ = small
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLE_NAMES)
+    for table in TABLE_NAMES:
+        header = pd.read_csv(out / f"{table}.csv", nrows=0).columns.tolist()
+        assert header == TABLES[table]
+    (out / "notes.csv").read_bytes().decode("utf-8")
+
+
+def test_counts_match_files_and_the_requested_size(small):
+    _, result, t = small
+    assert result.counts == {name: len(df) for name, df in t.items()}
+    assert 0.95 * 800 <= result.counts["notes"] <= 1.1 * 800
+    assert result.counts["services"] > 2 * result.counts["notes"]
+    assert list(result.planted.columns[:2]) == ["note_id", "defect"]
+
+
+def test_default_size_has_enough_therapists_patients_and_realistic_names(default):
+    _, _, t = default
+    notes = t["notes"]
+    staff = notes.loc[
+        notes["credential"].isin(["PT", "DPT", "PT, DPT", "OTR/L", "MS, OTR/L"])
+        | notes["credential"].str.contains("CCC-SLP")
+    ]
+    assert staff["therapist"].nunique() >= 12
+    assert notes["patient_id"].nunique() >= 80
+    assert {"José Núñez", "Siobhan O'Neil-Park"} <= set(notes["therapist"])
+    assert notes["patient_id"].str.fullmatch(r"MRN\d{6}").all()
+    assert notes["therapist_id"].str.fullmatch(r"1\d{9}").all()
+    assert {"PTA", "SPT", "OTS", "SLPA"} <= set(notes["credential"])
+    assert {"Medicare Part B", "Humana Gold Plus HMO", "Blue Cross Blue Shield PPO"} <= set(
+        notes["payer"]
+    )
+    assert set(notes["discipline"]) == {"PT", "OT", "SLP"}
+    assert (notes["setting"] == "outpatient").all()
+
+
+def test_dates_and_times_are_iso(small):
+    _, _, t = small
+    notes = t["notes"]
+    day = re.compile(r"\d{4}-\d{2}-\d{2}")
+    minute = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+    assert notes["date_of_service"].str.fullmatch(day.pattern).all()
+    for col in ["signed_at", "cosigned_at", "poc_sent_at", "poc_certified_at", "order_signed_at"]:
+        filled = notes.loc[notes[col] != "", col]
+        assert filled.str.fullmatch(minute.pattern).all(), col
+    dos = pd.to_datetime(notes["date_of_service"])
+    assert dos.min() >= pd.Timestamp("2026-08-01") and dos.max() <= pd.Timestamp("2026-10-31")
+    assert (dos.dt.day_of_week < 5).all()
+
+
+def test_every_child_row_points_at_a_note(small):
+    _, _, t = small
+    ids = set(t["notes"]["note_id"])
+    assert t["notes"]["note_id"].is_unique
+    for table in ["services", "measures", "goals"]:
+        assert set(t[table]["note_id"]) <= ids, table
+    episodes = set(t["notes"]["episode_id"])
+    assert set(t["goals"]["episode_id"]) <= episodes
+    assert set(t["authorizations"]["episode_id"]) <= episodes
+
+
+def test_episodes_start_with_an_evaluation_and_plan_of_care(small):
+    _, result, t = small
+    notes = t["notes"].sort_values(["episode_id", "date_of_service", "note_id"])
+    first = notes.groupby("episode_id").head(1)
+    no_eval = set(result.planted.loc[result.planted["defect"] == "no_evaluation", "note_id"])
+    assert ((first["note_type"] == "evaluation") | first["note_id"].isin(no_eval)).all()
+    evals = notes[notes["note_type"] == "evaluation"]
+    span = pd.to_datetime(evals["poc_end"]) - pd.to_datetime(evals["poc_start"])
+    assert (span.dt.days <= 90).all()
+    assert (evals["poc_start"] == evals["date_of_service"]).all()
+    assert evals["frequency"].isin(["2x/week", "3x/week"]).all()
+    assert (
+        pd.to_datetime(evals["order_signed_at"]) < pd.to_datetime(evals["date_of_service"])
+    ).all()
+    assert evals["certifier_credential"].isin(["MD", "DO", "NP", "PA"]).all()
+    assert {"progress", "discharge", "recertification"} <= set(notes["note_type"])
+
+
+def _rule_units(services: pd.DataFrame) -> pd.DataFrame:
+    s = services.assign(
+        units=services["units"].astype(float), minutes=services["minutes"].astype(float)
+    )
+    timed = s[s["cpt_code"].isin(TIMED)]
+    per_note = timed.groupby("note_id").agg(minutes=("minutes", "sum"), units=("units", "sum"))
+    per_note["rule"] = (per_note["minutes"] + 7) // 15
+    return per_note
+
+
+def test_timed_units_follow_the_8_minute_rule_except_planted_billing_defects(default):
+    _, result, t = default
+    per_note = _rule_units(t["services"])
+    planted = result.planted
+    over = set(planted.loc[planted["defect"] == "8min_over", "note_id"])
+    under = set(planted.loc[planted["defect"] == "8min_under", "note_id"])
+    off = per_note[per_note["units"] != per_note["rule"]]
+    assert set(off.index) == over | under
+    assert (off.loc[list(over), "units"] == off.loc[list(over), "rule"] + 1).all()
+    assert (off.loc[list(under), "units"] == off.loc[list(under), "rule"] - 1).all()
+    notes = t["notes"].set_index("note_id")
+    total = notes.loc[per_note.index, "total_timed_minutes"].astype(float)
+    assert (total == per_note["minutes"]).all()
+    untimed = t["services"][~t["services"]["cpt_code"].isin(TIMED)]
+    assert (untimed["units"] == "1").all()
+
+
+def test_modifiers_kx_and_codes(default):
+    _, result, t = default
+    notes = t["notes"].set_index("note_id")
+    sv = t["services"].join(
+        notes[["discipline", "payer_type", "credential", "patient_id", "date_of_service"]],
+        on="note_id",
+    )
+    planted = result.planted
+    no_disc = set(planted.loc[planted["defect"] == "missing_discipline_modifier", "note_id"])
+    want = sv["discipline"].map({"PT": "GP", "OT": "GO", "SLP": "GN"})
+    has = pd.Series(
+        [w in m.split(",") for w, m in zip(want, sv["modifiers"], strict=True)], index=sv.index
+    )
+    assert set(sv.loc[~has, "note_id"]) == no_disc
+    pta = sv["credential"].isin(["PTA", "COTA", "COTA/L"])
+    no_cq = set(planted.loc[planted["defect"] == "missing_cq_co", "note_id"])
+    cq = sv["modifiers"].str.contains(r"\bC[QO]\b")
+    assert set(sv.loc[pta & ~cq, "note_id"]) == no_cq
+    assert not (cq & ~pta).any()
+    assert (sv.loc[pta, "assistant_minutes"] == sv.loc[pta, "minutes"]).all()
+    medicare = sv["payer_type"].isin(["medicare_b", "medicare_advantage"])
+    bad_code = set(sv.loc[medicare & (sv["cpt_code"] == "97014"), "note_id"])
+    assert bad_code == set(planted.loc[planted["defect"] == "97014_medicare", "note_id"])
+    assert (sv.loc[~medicare, "cpt_code"] != "G0283").all()
+    # KX on Medicare Part B lines once the year's PT+SLP / OT allowed amounts pass the threshold.
+    b = sv[sv["payer_type"] == "medicare_b"].copy()
+    b["bucket"] = np.where(b["discipline"] == "OT", "OT", "PT+SLP")
+    b["cum"] = b.groupby(["patient_id", "bucket"])["allowed_amount"].transform(
+        lambda x: x.astype(float).cumsum()
+    )
+    assert (b["modifiers"].str.contains("KX") == (b["cum"] > KX_THRESHOLD)).all()
+    assert b["modifiers"].str.contains("KX").any()
+    assert (sv.loc[sv["payer_type"] != "medicare_b", "modifiers"].str.contains("KX") == False).all()  # noqa: E712
+
+
+def test_planted_defects_are_true_and_complete(default):
+    _, result, t = default
+    notes = t["notes"].set_index("note_id")
+    planted = result.planted
+    kinds = set(planted["defect"])
+    expected = {
+        "unsigned",
+        "late_signature",
+        "late_certification",
+        "missed_progress_report",
+        "progress_by_assistant",
+        "treatment_past_poc_end",
+        "8min_over",
+        "8min_under",
+        "97014_medicare",
+        "missing_discipline_modifier",
+        "missing_cq_co",
+        "cloned_within",
+        "cloned_across",
+        "unskilled",
+        "missing_outcome_measures",
+        "unmeasurable_goals",
+        "no_evaluation",
+    }
+    assert expected <= kinds
+    by = {k: set(planted.loc[planted["defect"] == k, "note_id"]) for k in kinds}
+    assert by["unsigned"] == set(notes.index[notes["signed_at"] == ""])
+    signed = pd.to_datetime(notes["signed_at"].replace("", None))
+    lag = (signed.dt.normalize() - pd.to_datetime(notes["date_of_service"])).dt.days
+    assert by["late_signature"] == set(notes.index[lag > 3])
+    evals = notes[notes["note_type"] == "evaluation"]
+    cert = (
+        pd.to_datetime(evals["poc_certified_at"].replace("", None)).dt.normalize()
+        - pd.to_datetime(evals["date_of_service"])
+    ).dt.days
+    sent = (
+        pd.to_datetime(evals["poc_sent_at"].replace("", None)).dt.normalize()
+        - pd.to_datetime(evals["date_of_service"])
+    ).dt.days
+    assert by["late_certification"] == set(evals.index[(cert > 30) & ~(sent <= 30)])
+    pr = notes.loc[list(by["progress_by_assistant"])]
+    assert (pr["note_type"] == "progress").all() and pr["credential"].isin(
+        ["PTA", "COTA", "COTA/L", "SLPA"]
+    ).all()
+    stock = notes.loc[list(by["unskilled"])]
+    assert stock["assessment"].str.contains("tolerated", case=False).all()
+    # Rates: each kind a few percent of the notes it concerns.
+    n = len(notes)
+    for kind in [
+        "unsigned",
+        "late_signature",
+        "missing_discipline_modifier",
+        "cloned_within",
+        "unskilled",
+    ]:
+        assert 0.02 * n <= len(by[kind]) <= 0.12 * n, kind
+    timed_notes = t["services"].loc[t["services"]["cpt_code"].isin(TIMED), "note_id"].nunique()
+    assert 0.02 <= len(by["8min_over"]) / timed_notes <= 0.1
+    assert 0.03 <= len(by["late_certification"]) / len(evals) <= 0.15
+
+
+def test_cloned_notes_copy_the_previous_note_and_other_text_varies(default):
+    _, result, t = default
+    notes = t["notes"].sort_values(["episode_id", "date_of_service", "note_id"])
+    soap = notes[["subjective", "objective", "assessment", "plan"]].agg("\n".join, axis=1)
+    prev = soap.groupby(notes["episode_id"]).shift(1)
+    # (copies under 20 words, such as two stock notes in a row, are not compared by the audit)
+    long_enough = soap.str.split().str.len() >= 20
+    copied = set(notes.loc[(soap == prev) & long_enough, "note_id"])
+    planted = result.planted
+    assert copied <= set(planted.loc[planted["defect"] == "cloned_within", "note_id"])
+    assert len(copied) >= 10
+    staged = set(
+        planted.loc[
+            planted["defect"].isin(["cloned_within", "cloned_across", "unskilled"]), "note_id"
+        ]
+    )
+    daily = notes[(notes["note_type"] == "daily") & ~notes["note_id"].isin(staged)]
+    text = soap.loc[daily.index]
+    assert text.nunique() / len(text) > 0.99
+    assert text.str.len().between(250, 900).mean() > 0.95
+    # Several sentence banks: many different openings per section.
+    assert daily["objective"].str[:25].nunique() > 40
+    assert daily["subjective"].str.contains(r"\d+/10").any()
+    across = planted.loc[planted["defect"] == "cloned_across", "note_id"]
+    same = notes.set_index("note_id").loc[across]
+    assert (same.groupby("therapist")["patient_id"].nunique() > 1).all()
+
+
+def test_goals_and_measures(default):
+    _, result, t = default
+    goals, measures, notes = t["goals"], t["measures"], t["notes"]
+    per_episode = goals.groupby("episode_id").size()
+    assert per_episode.between(2, 4).all()
+    assert set(goals["term"]) == {"short", "long"}
+    assert set(goals["status"]) <= {"met", "progressing", "not_met"}
+    assert goals["text"].str.contains(r"within \d+ weeks").mean() > 0.8
+    assert goals["text"].str.contains("stairs").any()
+    vague = set(result.planted.loc[result.planted["defect"] == "unmeasurable_goals", "note_id"])
+    assert set(goals.loc[goals["baseline"] == "", "note_id"]) <= vague | set(
+        notes.loc[notes["note_type"] != "evaluation", "note_id"]
+    )
+    m = measures.merge(notes[["note_id", "note_type"]], on="note_id")
+    assert set(m["note_type"]) <= {
+        "evaluation",
+        "re_evaluation",
+        "progress",
+        "recertification",
+        "discharge",
+    }
+    assert {"LEFS", "ODI", "QuickDASH", "Berg"} <= set(m["measure"])
+    missing = set(
+        result.planted.loc[result.planted["defect"] == "missing_outcome_measures", "note_id"]
+    )
+    evals = set(notes.loc[notes["note_type"] == "evaluation", "note_id"])
+    assert evals - set(m["note_id"]) == missing
+
+
+def _last_two(measures, notes, episode):
+    m = measures.merge(notes[["note_id", "episode_id", "date_of_service"]], on="note_id")
+    m = m[(m["episode_id"] == episode) & (m["measure"] != "NPRS")].sort_values("date_of_service")
+    return m["measure"].iloc[-1], m["score"].astype(float).to_numpy()
+
+
+def test_open_authorization_requests_cover_the_review_scenarios(default):
+    _, result, t = default
+    auth, notes, goals, measures = t["authorizations"], t["notes"], t["goals"], t["measures"]
+    pending = auth[auth["status"] == "pending"]
+    assert 12 <= len(pending) <= 18
+    assert pending["episode_id"].is_unique
+    assert pd.to_datetime(pending["request_date"]).min() >= pd.Timestamp("2026-10-15")
+    assert pending["requested_visits"].astype(int).between(8, 12).all()
+    assert (auth.loc[auth["status"] == "approved", "approved_visits"] != "").all()
+    um = result.planted[result.planted["defect"].str.startswith("um:")]
+    assert set(um["episode_id"]) == set(pending["episode_id"])
+    counts = um["defect"].value_counts()
+    assert (counts >= 2).all() and len(counts) == 5
+    lower_better = {"ODI", "NDI", "QuickDASH"}
+    for episode, scenario in zip(um["episode_id"], um["defect"].str[3:], strict=True):
+        ep_goals = goals[goals["episode_id"] == episode]
+        if scenario == "no_measures":
+            ep_notes = notes.loc[notes["episode_id"] == episode, "note_id"]
+            assert not measures["note_id"].isin(ep_notes).any()
+            assert (ep_goals["baseline"] == "").all()
+            continue
+        name, scores = _last_two(measures, notes, episode)
+        sign = -1 if name in lower_better else 1
+        change = sign * (scores[-1] - scores[-2])
+        if scenario == "progressing":
+            assert change >= UM_MCID[name] and sign * (scores[-1] - scores[0]) >= UM_MCID[name]
+        elif scenario == "goals_met":
+            assert (ep_goals["status"] == "met").all()
+        else:
+            assert abs(change) <= 2, (episode, scores)
+            text = notes.loc[notes["episode_id"] == episode, ["assessment", "plan"]].agg(
+                " ".join, axis=1
+            )
+            has = text.str.contains("Skilled maintenance program required").any()
+            assert has == (scenario == "plateau_maintenance")
+
+
+def test_write_truth_goes_elsewhere(tmp_path):
+    out = tmp_path / "export"
+    truth = tmp_path / "truth" / "planted.csv"
+    result = generate(out, notes=200, seed=1, write_truth=truth)
+    assert not any("planted" in p.name for p in out.iterdir())
+    assert len(pd.read_csv(truth)) == len(result.planted)
+
+
+def test_the_loader_reads_the_sample(small):
+    from chartaudit.load import load_export
+
+    out, result, _ = small
+    export = load_export(out)
+    assert len(export.notes) == result.counts["notes"]
+    assert set(export.notes["role"]) == {"therapist", "assistant", "student"}
+    assert export.notes["date_of_service"].notna().all()
