@@ -93,3 +93,29 @@ def test_loading_the_vendor_folder_gives_the_canonical_charts(folders):
     assert (ga["target_date"] == gb["target_date"]).all()
     pending = b.table("authorizations")["status"].eq("pending").sum()
     assert pending == a.table("authorizations")["status"].eq("pending").sum() > 0
+
+
+def test_vendor_layout_audits_to_exactly_the_same_findings(folders, tmp_path):
+    """Done-when of the foundation: same charts, other EMR layout, same findings."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    canonical, vendor = folders
+    runner = CliRunner()
+    outputs = {}
+    for name, folder in (("canonical", canonical), ("vendor", vendor)):
+        out = tmp_path / name
+        result = runner.invoke(
+            app, ["run", str(folder), "--out", str(out), "--no-history", "--format", "csv,json"]
+        )
+        assert result.exit_code == 0, result.output
+        findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig", dtype=str)
+        outputs[name] = findings.sort_values(["note_id", "item_id"], ignore_index=True)
+        assert pd.read_csv(out / "rejected.csv").empty
+    canon, vend = outputs["canonical"], outputs["vendor"]
+    assert len(canon) > 50  # the sample has defects to find
+    pd.testing.assert_frame_equal(
+        canon[["note_id", "item_id", "message", "evidence"]],
+        vend[["note_id", "item_id", "message", "evidence"]],
+    )
