@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,14 +93,11 @@ class Checklist:
 
 
 def builtin_dir() -> Path:
-    """Folder of the built-in checklists: inside the installed package, or the repo's."""
-    try:
-        pkg = importlib.resources.files("chartaudit.builtin_checklists")
-        path = Path(str(pkg))
-        if path.is_dir() and any(path.glob("*.yaml")):
-            return path
-    except (ModuleNotFoundError, TypeError, NotADirectoryError, FileNotFoundError):
-        pass  # editable install or running from the source tree
+    """Folder of the built-in checklists: inside the installed package (the wheel maps the
+    repository's checklists/ to chartaudit/builtin_checklists), else the source tree's."""
+    installed = Path(__file__).resolve().parent / "builtin_checklists"
+    if installed.is_dir() and any(installed.glob("*.yaml")):
+        return installed
     return Path(__file__).resolve().parents[2] / "checklists"
 
 
