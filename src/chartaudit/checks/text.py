@@ -347,41 +347,64 @@ class Shingles:
 
     PERMUTATIONS = 32
 
+    CHUNK = 100_000  # texts tokenised at a time: bounds the transient Arrow arrays
+
     def __init__(self, text: pd.Series, k: int = SHINGLE_WORDS):
-        flat, lengths = compare_tokens(text)
-        n = len(lengths)
+        text = pd.Series(text).reset_index(drop=True)
+        n = len(text)
         self.n = n
+        vocabulary: dict[str, int] = {}
+        words, digests, hashes, counts = [], [], [], []
+        for start in range(0, max(n, 1), self.CHUNK):
+            part = self._chunk(text.iloc[start : start + self.CHUNK], k, vocabulary)
+            for out, value in zip((words, digests, hashes, counts), part, strict=True):
+                out.append(value)
+        self.words = np.concatenate(words) if words else np.zeros(0, np.int64)
+        self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+        self.count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
+        self.ptr = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
+        # Texts with the same words in the same order get the same digest code.
+        self.digest = np.unique(
+            np.concatenate(digests) if digests else np.zeros(0, np.uint64), return_inverse=True
+        )[1].astype(np.int64)
+        self._signature: np.ndarray | None = None
+
+    @staticmethod
+    def _chunk(text: pd.Series, k: int, vocabulary: dict[str, int]):
+        """(words, digest, shingle hashes, shingle count) for one chunk of texts."""
+        n = len(text)
+        flat, lengths = compare_tokens(text)
         word = pc.greater(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False)
         owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[word]
-        self.words = np.bincount(owner, minlength=n).astype(np.int64)
-        codes = pc.dictionary_encode(pc.filter(flat, pa.array(word))).indices
-        h = _splitmix(codes.to_numpy(zero_copy_only=False))
-        # Texts with the same words in the same order get the same digest code.
-        position = np.arange(len(h), dtype=np.int64) - np.repeat(
-            np.concatenate([[0], np.cumsum(self.words)[:-1]]), self.words
+        words = np.bincount(owner, minlength=n).astype(np.int64)
+        encoded = pc.dictionary_encode(pc.filter(flat, pa.array(word)))
+        # A vocabulary shared by all chunks, so equal words hash equally everywhere; only the
+        # (few thousand) distinct words of a chunk go through Python.
+        ids = np.fromiter(
+            (vocabulary.setdefault(t, len(vocabulary)) for t in encoded.dictionary.to_pylist()),
+            dtype=np.int64,
         )
-        total = np.zeros(n, dtype=np.uint64)
-        has_words = np.flatnonzero(self.words > 0)
+        h = _splitmix(ids)[encoded.indices.to_numpy(zero_copy_only=False)]
+        digest = np.zeros(n, dtype=np.uint64)
+        has_words = np.flatnonzero(words > 0)
+        first = np.concatenate([[0], np.cumsum(words)[:-1]])
         if len(has_words):
+            position = np.arange(len(h), dtype=np.uint64) - np.repeat(
+                first.astype(np.uint64), words
+            )
             with np.errstate(over="ignore"):
-                mixed = _splitmix(h ^ _splitmix(position))
-                starts = np.concatenate([[0], np.cumsum(self.words)[:-1]])[has_words]
-                total[has_words] = np.add.reduceat(mixed, starts)
-        self.digest = np.unique(total, return_inverse=True)[1].astype(np.int64)
+                mixed = h * (position * np.uint64(2) + np.uint64(1))  # odd: order matters
+                digest[has_words] = np.add.reduceat(mixed, first[has_words])
         m = len(h) - k + 1
         if m <= 0:
-            self.owner = np.zeros(0, dtype=np.int64)
-            self.hashes = np.zeros(0, dtype=np.uint64)
-        else:
-            sh = np.zeros(m, dtype=np.uint64)
-            with np.errstate(over="ignore"):
-                for j in range(k):
-                    sh = sh * _SHINGLE_MULT + h[j : j + m]
-            valid = owner[k - 1 :] == owner[:m]
-            self.owner, self.hashes = owner[:m][valid], sh[valid]
-        self.count = np.bincount(self.owner, minlength=n).astype(np.int64)
-        self.ptr = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
-        self._signature: np.ndarray | None = None
+            return words, digest, np.zeros(0, np.uint64), np.zeros(n, np.int64)
+        sh = h[:m].copy()
+        with np.errstate(over="ignore"):
+            for j in range(1, k):
+                sh *= _SHINGLE_MULT
+                sh += h[j : j + m]
+        valid = owner[k - 1 :] == owner[:m]
+        return words, digest, sh[valid], np.bincount(owner[:m][valid], minlength=n)
 
     def _gather(self, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
