@@ -165,6 +165,9 @@ def test_inspect_shows_mapping_and_blind_spots(export_dir, tmp_path):
 def test_checklists_list_show_and_explain():
     listed = invoke("checklists", "list")
     assert listed.exit_code == 0 and "MCR-PR-10" in listed.output and "DOC-SIGNED" in listed.output
+    kinds = runner.invoke(app, ["checklists", "list", "--kinds"], env={"COLUMNS": "250"})
+    assert kinds.exit_code == 0 and "progress_report_interval" in kinds.output
+    assert "max_treatment_days" in kinds.output
     shown = invoke("checklists", "show", "medicare-part-b")
     assert shown.exit_code == 0 and "MCR-8MIN" in shown.output
     explained = invoke("explain", "mcr-pr-10")

@@ -335,8 +335,32 @@ def inspect(
 
 @checklists_app.command("list")
 @guarded
-def checklists_list() -> None:
-    """List the built-in checklists and every item."""
+def checklists_list(
+    kinds: Annotated[
+        bool,
+        typer.Option(
+            "--kinds", help="List the check kinds a checklist item can use, with their parameters."
+        ),
+    ] = False,
+) -> None:
+    """List the built-in checklists and every item (or, with --kinds, the check kinds)."""
+    if kinds:
+        from .checks import REGISTRY
+
+        table = Table(title="Check kinds", title_justify="left")
+        table.add_column("Check", no_wrap=True)
+        for col in ("What it checks", "Parameters (default)", "Needs"):
+            table.add_column(col)
+
+        def default(value: object) -> str:
+            text = repr(value)
+            return text if len(text) <= 30 else text[:27] + "…"
+
+        for name, kind in sorted(REGISTRY.items()):
+            params = "\n".join(f"{k} ({default(p.default)})" for k, p in kind.params.items())
+            table.add_row(name, escape(kind.summary), escape(params), ", ".join(kind.needs))
+        out.print(table)
+        return
     from .checklists import load_checklists
 
     for cl in load_checklists(None):

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from ..checklists import read_yaml, validate_examples, validate_params
 from ..checks.registry import Param
 from ..errors import ChecklistError
 from ..model import SEVERITY_ORDER, TABLES
@@ -210,27 +210,6 @@ def resolve(name_or_path: str) -> Path:
     )
 
 
-def read_yaml(path: Path, where: str, expected: str) -> dict:
-    """yaml.safe_load a file; errors name the file and line."""
-    try:
-        # libyaml's safe loader when available: same data, several times faster.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        raw = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=loader)  # noqa: S506
-    except (OSError, UnicodeDecodeError):
-        raise ChecklistError(f"{where}: cannot be read", fix="save it as UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ChecklistError(
-            f"{where}:{line} not valid YAML ({problem})",
-            fix="check indentation and quoting on that line",
-        ) from None
-    if not isinstance(raw, dict):
-        raise ChecklistError(f"{where}: expected a mapping with {expected}")
-    return raw
-
-
 def load_criteria(name_or_path: str | None = None, _seen: tuple[str, ...] = ()) -> CriteriaSet:
     """Load, validate and merge a criteria file (default: the built-in um-outpatient)."""
     path = resolve(name_or_path or DEFAULT_CRITERIA)
@@ -336,44 +315,7 @@ def _severity(value: Any, where: str) -> str:
 
 
 def _params(check: str, params: Any, where: str) -> dict[str, Any]:
-    kind = CRITERION_KINDS[check]
-    if not isinstance(params, dict):
-        raise ChecklistError(f'{where}: field "params": expected a mapping')
-    for k in params:
-        if k not in kind.params:
-            raise ChecklistError(
-                f'{where}: unknown param "{k}" for check "{check}"',
-                fix=f"params of {check}: {', '.join(kind.params) or 'none'}",
-            )
-    out = {}
-    for k, p in kind.params.items():
-        if k not in params:
-            if p.required:
-                raise ChecklistError(
-                    f'{where}: check "{check}" needs param "{k}"', fix=p.help or f"add params.{k}"
-                )
-            out[k] = copy.deepcopy(p.default)
-            continue
-        value = params[k]
-        types = p.type if isinstance(p.type, tuple) else (p.type,)
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if float in types and isinstance(value, int) and not isinstance(value, bool):
-            ok = True
-        if not ok:
-            raise ChecklistError(
-                f'{where}: param "{k}" of check "{check}" must be {p.type_name()}, '
-                f"not {type(value).__name__}"
-            )
-        if p.choices is not None:
-            values = value if isinstance(value, list) else [value]
-            bad = [v for v in values if v not in p.choices]
-            if bad:
-                raise ChecklistError(
-                    f'{where}: param "{k}" of check "{check}": {bad[0]!r} is not one of '
-                    f"{', '.join(map(str, p.choices))}"
-                )
-        out[k] = value
-    return out
+    return validate_params(CRITERION_KINDS[check].params, check, params, where)
 
 
 def _item(spec: Any, position: int, where: str, defaults: dict) -> Criterion:
@@ -421,37 +363,7 @@ def _item(spec: Any, position: int, where: str, defaults: dict) -> Criterion:
 
 
 def _examples(examples: Any, label: str) -> None:
-    if not isinstance(examples, dict) or set(examples) - {"bad", "good"}:
-        raise ChecklistError(f'{label}: field "examples" must have bad: and good: lists')
-    for kind in ("bad", "good"):
-        cases = examples.get(kind)
-        if not cases or not isinstance(cases, list):
-            raise ChecklistError(
-                f'{label}: field "examples": needs a list of {kind} examples',
-                fix="add a mini export (notes: [...], authorizations: [...]) where the criterion "
-                + ("is not met" if kind == "bad" else "is met"),
-            )
-        for j, case in enumerate(cases):
-            if not isinstance(case, dict) or "notes" not in case:
-                raise ChecklistError(
-                    f'{label}: field "examples.{kind}[{j}]" must be a mini export with notes:'
-                )
-            for table, rows in case.items():
-                if table not in TABLES:
-                    raise ChecklistError(
-                        f'{label}: field "examples.{kind}[{j}]": unknown table "{table}"'
-                    )
-                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                    raise ChecklistError(
-                        f'{label}: field "examples.{kind}[{j}].{table}" must be a list of rows'
-                    )
-                for r in rows:
-                    for col in r:
-                        if col not in TABLES[table]:
-                            raise ChecklistError(
-                                f'{label}: field "examples.{kind}[{j}].{table}": unknown '
-                                f'column "{col}"'
-                            )
+    validate_examples(examples, label, met="met", unmet="not met")
 
 
 def example_frames(item: Criterion, case: dict) -> dict[str, list[dict]]:
