@@ -59,7 +59,8 @@ def generate(notes: int, workdir: Path) -> Path:
     export = workdir / f"export-{notes}"
     if not (export / "notes.csv").is_file():
         subprocess.run([sys.executable, "-m", "chartaudit", "sample-data", str(export),
-                        "--notes", str(notes), "--seed", "1"], check=True)
+                        "--notes", str(notes), "--seed", "1"], check=True,
+                       stdout=sys.stderr)
     return export
 
 

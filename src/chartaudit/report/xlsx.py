@@ -457,7 +457,10 @@ def _trend(book: Book, data: ReportData, trend: pd.DataFrame, source: str) -> No
         Column("All: 95% CI low", _numbers(team["ci_low"].reindex(months).to_numpy()), "pct"),
         Column("All: 95% CI high", _numbers(team["ci_high"].reindex(months).to_numpy()), "pct"),
     ]
-    pivot_columns += [Column(str(c), _numbers(wide[c].to_numpy()), "pct") for c in wide.columns]
+    # One line per therapist only while the chart can show them; with thousands of therapists
+    # a column each (padded to the long table's rows) made this sheet quadratic in therapists.
+    if len(wide.columns) <= CHART_THERAPISTS:
+        pivot_columns += [Column(str(c), _numbers(wide[c].to_numpy()), "pct") for c in wide.columns]
     left = len(long_columns) + 1
     ws = book.sheet("Trend")
     last = write_rows(book, ws, [(0, long_columns), (left, pivot_columns)])
