@@ -312,21 +312,34 @@ _TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
 _DATE_PATTERN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
 
 
-def compare_tokens(text: pd.Series) -> tuple[pa.Array, np.ndarray]:
-    """Lower-case words with surrounding punctuation trimmed; dates become the token 'date'
-    so a new date is no change. Returns (flat tokens, token count per text).
+def compare_tokens(text: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Words for comparison: lower case, surrounding punctuation trimmed, dates as the token
+    'date' (so a new date is no change), empty tokens dropped.
 
-    Whitespace split and trimming in Arrow instead of a regex replacement over the whole text:
-    three times faster, which matters at a million notes."""
+    Returns (token codes, the distinct normalised tokens the codes index, token count per
+    text). Trimming and the date test run on the distinct raw tokens only, not on every token
+    of every note: at a million notes that is tens of thousands of strings, not 90 million.
+    """
     low = pc.utf8_lower(to_arrow(text))
     tokens = pc.ascii_split_whitespace(low)
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
-    flat = pc.ascii_trim(pc.list_flatten(tokens), characters=_TRIM)
-    flat = pc.if_else(
-        pc.match_substring_regex(flat, _DATE_PATTERN), pa.scalar("date", pa.large_string()), flat
+    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    distinct = pc.ascii_trim(encoded.dictionary, characters=_TRIM)
+    distinct = pc.if_else(
+        pc.match_substring_regex(distinct, _DATE_PATTERN),
+        pa.scalar("date", distinct.type),
+        distinct,
     )
-    return flat, lengths
+    normalised = distinct.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = np.fromiter((t == "" for t in normalised), dtype=bool, count=len(normalised))
+    if empty.any():
+        keep = ~empty[codes]
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        lengths = np.bincount(owner[keep], minlength=len(lengths)).astype(np.int64)
+        codes = codes[keep]
+    return codes, normalised, lengths
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -373,18 +386,16 @@ class Shingles:
     def _chunk(text: pd.Series, k: int, vocabulary: dict[str, int]):
         """(words, digest, shingle hashes, shingle count) for one chunk of texts."""
         n = len(text)
-        flat, lengths = compare_tokens(text)
-        word = pc.greater(pc.binary_length(flat), 0).to_numpy(zero_copy_only=False)
-        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[word]
-        words = np.bincount(owner, minlength=n).astype(np.int64)
-        encoded = pc.dictionary_encode(pc.filter(flat, pa.array(word)))
+        codes, distinct, words = compare_tokens(text)
+        owner = np.repeat(np.arange(n, dtype=np.int64), words)
         # A vocabulary shared by all chunks, so equal words hash equally everywhere; only the
         # (few thousand) distinct words of a chunk go through Python.
         ids = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for t in encoded.dictionary.to_pylist()),
+            (vocabulary.setdefault(t, len(vocabulary)) for t in distinct),
             dtype=np.int64,
+            count=len(distinct),
         )
-        h = _splitmix(ids)[encoded.indices.to_numpy(zero_copy_only=False)]
+        h = _splitmix(ids)[codes]
         digest = np.zeros(n, dtype=np.uint64)
         has_words = np.flatnonzero(words > 0)
         first = np.concatenate([[0], np.cumsum(words)[:-1]])
