@@ -181,3 +181,33 @@ def test_sample_data_is_deterministic(tmp_path):
         assert invoke("sample-data", tmp_path / name, "--notes", "120", "--seed", "5").exit_code == 0
     for f in (tmp_path / "a").iterdir():
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
+
+
+def test_history_records_whole_months_only_and_nothing_from_a_failed_run(
+    export_dir, tmp_path, monkeypatch
+):
+    import sqlite3
+
+    db = tmp_path / "h.sqlite"
+    notes = pd.read_csv(export_dir / "notes.csv")
+    month = str(notes["date_of_service"].max())[:7]
+    result = invoke("run", export_dir, "--out", tmp_path / "a", "--history", db, "--format",
+                    "json", "--from", f"{month}-10", "--to", f"{month}-20")
+    assert result.exit_code == 0, result.output
+    assert "only partly audited" in result.output
+    with sqlite3.connect(db) as con:
+        months = {m for (m,) in con.execute("SELECT DISTINCT month FROM counts")}
+    assert month not in months
+
+    import chartaudit.report.xlsx as xlsx
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xlsx, "write_workbook", broken)
+    before = db.read_bytes()
+    result = invoke("run", export_dir, "--out", tmp_path / "b", "--history", db)
+    assert result.exit_code == 2
+    assert db.read_bytes() == before  # the failed run left the history as it was
+    assert not list(tmp_path.glob(".h.sqlite*draft"))
+    assert not (tmp_path / "b").exists()  # and no half-written report

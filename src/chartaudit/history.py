@@ -204,10 +204,15 @@ def _month_text(yyyymm: pd.Series) -> pd.Series:
     return (values // 100).astype(str) + "-" + (values % 100).astype(str).str.zfill(2)
 
 
-def record(data: ReportData, db: Path) -> None:
+def record(data: ReportData, db: Path, skip_months: set[str] | frozenset = frozenset()) -> None:
     """Store this run's per-month counts, replacing what an earlier run stored for its months
-    (only for its therapists when the run was limited with --therapist)."""
+    (only for its therapists when the run was limited with --therapist). Months in
+    `skip_months` (only partly audited, e.g. --from in mid-month) are not stored, so they never
+    overwrite a whole month."""
     counts, notes = month_counts(data)
+    if skip_months:
+        counts = counts[~counts["month"].isin(skip_months)]
+        notes = notes[~notes["month"].isin(skip_months)]
     months = sorted(notes["month"].unique())
     filtered = bool(data.options.get("therapists"))
     result = data.result

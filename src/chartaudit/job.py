@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -162,6 +164,28 @@ def check_thresholds(data: ReportData, opts: RunOptions) -> list[str]:
     return breaches
 
 
+def partial_months(opts: RunOptions) -> set[str]:
+    """Months that --from/--to cover only in part (a whole --period is never partial)."""
+    start, end = period_bounds(opts) if not opts.period else (None, None)
+    out = set()
+    if start is not None and start.day != 1:
+        out.add(f"{start:%Y-%m}")
+    if end is not None and end.day != calendar.monthrange(end.year, end.month)[1]:
+        out.add(f"{end:%Y-%m}")
+    return out
+
+
+def _draft_copy(db: Path) -> Path:
+    """A working copy of the history database next to it (empty when there is none yet)."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    draft = db.with_name(f".{db.name}.{os.getpid()}.draft")
+    if db.exists():
+        shutil.copyfile(db, draft)
+    elif draft.exists():
+        draft.unlink()
+    return draft
+
+
 def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
     """Run the whole audit and write the outputs atomically into opts.out."""
     step = step or (lambda _msg: None)
@@ -182,8 +206,11 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
     _, end = period_bounds(opts)
     if not scope.any():
         dates = export.notes["date_of_service"]
-        span = (f"the export's notes run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
-                if dates.notna().any() else "the export has no loadable notes")
+        span = (
+            f"the export's notes run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+            if dates.notna().any()
+            else "the export has no loadable notes"
+        )
         raise ChartauditError(
             "no notes to audit in the requested period/therapists",
             fix=f"{span}; check --period/--from/--to/--therapist (or rejected rows with "
@@ -216,59 +243,76 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
         data.sample = csvjson.draw_sample(data, opts.sample, opts.seed)
     timings["statistics"] = time.perf_counter() - t
 
+    history_db = history_draft = None
     if not opts.no_history:
         from . import history
 
         t = time.perf_counter()
-        db = history.resolve_path(opts.history)
-        history.record(data, db)
-        data.trend = history.months(db)
+        history_db = history.resolve_path(opts.history)
+        # The run is recorded in a copy that replaces the history only once every output is
+        # written: a run that fails leaves the history as it was.
+        history_draft = _draft_copy(history_db)
+        partial = partial_months(opts)
+        if partial:
+            notices.append(
+                f"month(s) {', '.join(sorted(partial))} only partly audited (--from/--to): "
+                "not recorded in the run history, so they do not replace a whole month"
+            )
+        history.record(data, history_draft, skip_months=partial)
+        data.trend = history.months(history_draft)
         timings["history"] = time.perf_counter() - t
 
     written: list[Path] = []
-    with staged(opts.out) as stage:
-        if "csv" in formats:
-            t = time.perf_counter()
-            step("Writing CSV files")
-            written += [
-                csvjson.write_findings(data, stage),
-                csvjson.write_notes(data, stage),
-                csvjson.write_rejected(data, stage),
-            ]
-            sample = csvjson.write_sample(data, stage)
-            if sample:
-                written.append(sample)
-            timings["csv"] = time.perf_counter() - t
-        elif opts.sample:
-            written.append(csvjson.write_sample(data, stage))
-        if "json" in formats:
-            t = time.perf_counter()
-            written.append(csvjson.write_summary(data, stage))
-            timings["json"] = time.perf_counter() - t
-        if "html" in formats or "pdf" in formats:
-            from .report import html
+    try:
+        with staged(opts.out) as stage:
+            if "csv" in formats:
+                t = time.perf_counter()
+                step("Writing CSV files")
+                written += [
+                    csvjson.write_findings(data, stage),
+                    csvjson.write_notes(data, stage),
+                    csvjson.write_rejected(data, stage),
+                ]
+                sample = csvjson.write_sample(data, stage)
+                if sample:
+                    written.append(sample)
+                timings["csv"] = time.perf_counter() - t
+            elif opts.sample:
+                written.append(csvjson.write_sample(data, stage))
+            if "json" in formats:
+                t = time.perf_counter()
+                written.append(csvjson.write_summary(data, stage))
+                timings["json"] = time.perf_counter() - t
+            if "html" in formats or "pdf" in formats:
+                from .report import html
 
-            t = time.perf_counter()
-            step("Writing HTML reports")
-            written += html.write_html(data, stage)
-            timings["html"] = time.perf_counter() - t
-        if "pdf" in formats:
-            from .report import pdf
+                t = time.perf_counter()
+                step("Writing HTML reports")
+                written += html.write_html(data, stage)
+                timings["html"] = time.perf_counter() - t
+            if "pdf" in formats:
+                from .report import pdf
 
-            t = time.perf_counter()
-            step("Printing PDFs")
-            pdfs, message = pdf.write_pdfs(stage)
-            written += pdfs
-            if message:
-                notices.append(message)
-            timings["pdf"] = time.perf_counter() - t
-        if "xlsx" in formats:
-            from .report import xlsx
+                t = time.perf_counter()
+                step("Printing PDFs")
+                pdfs, message = pdf.write_pdfs(stage)
+                written += pdfs
+                if message:
+                    notices.append(message)
+                timings["pdf"] = time.perf_counter() - t
+            if "xlsx" in formats:
+                from .report import xlsx
 
-            t = time.perf_counter()
-            step("Writing workbook")
-            written.append(xlsx.write_workbook(data, stage))
-            timings["xlsx"] = time.perf_counter() - t
+                t = time.perf_counter()
+                step("Writing workbook")
+                written.append(xlsx.write_workbook(data, stage))
+                timings["xlsx"] = time.perf_counter() - t
+    except BaseException:
+        if history_draft is not None:
+            history_draft.unlink(missing_ok=True)
+        raise
+    if history_draft is not None:
+        os.replace(history_draft, history_db)
     written = [opts.out / p.relative_to(stage) for p in written]
     breaches = check_thresholds(data, opts)
     timings["total"] = time.perf_counter() - t0
