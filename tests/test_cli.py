@@ -174,6 +174,8 @@ def test_checklists_list_show_and_explain():
     assert explained.exit_code == 0
     for heading in ("Why it matters", "How to fix", "Reference", "Bad example", "Good example"):
         assert heading in explained.output
+    criterion = invoke("explain", "UM-PLATEAU")
+    assert criterion.exit_code == 0 and "Why it matters" in criterion.output
 
 
 def test_sample_data_is_deterministic(tmp_path):

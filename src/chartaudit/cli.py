@@ -422,6 +422,13 @@ def explain(item_id: Annotated[str, typer.Argument(help="Item id, e.g. MCR-PR-10
     items = {i.id.upper(): i for cl in load_checklists(None) for i in cl.items}
     item = items.get(item_id.upper())
     if item is None:
+        from .review.criteria import load_criteria
+
+        criteria = {c.id.upper(): c for c in load_criteria().items}
+        if item_id.upper() in criteria:
+            _explain_criterion(criteria[item_id.upper()])
+            return
+        items.update(criteria)
         close = [k for k in items if item_id.upper().split("-")[0] in k][:8]
         raise ChartauditError(
             f"no item {item_id!r} in the built-in checklists",
@@ -440,6 +447,25 @@ def explain(item_id: Annotated[str, typer.Argument(help="Item id, e.g. MCR-PR-10
     out.print(f"\n[bold]Reference[/]\n{escape(item.reference)}")
     for kind, label in (("bad", "Bad example (fails)"), ("good", "Good example (passes)")):
         for case in item.examples.get(kind, [])[:1]:
+            out.print(f"\n[bold]{label}[/]")
+            out.print(escape(yaml.safe_dump(case, sort_keys=False, allow_unicode=True).rstrip()))
+
+
+def _explain_criterion(c) -> None:
+    """`explain` for a UM criterion (um-outpatient)."""
+    import yaml
+
+    out.print(f"[bold]{c.id}[/] — {escape(c.title)}")
+    out.print(f"Criteria: um-outpatient   Severity: {c.severity}   Check: {c.check}")
+    out.print(f"\n[bold]Why it matters[/]\n{escape(c.why)}")
+    out.print(f"\n[bold]How to fix[/]\n{escape(c.fix)}")
+    if c.what_to_request:
+        out.print(
+            f"\n[bold]What to request from the treating therapist[/]\n{escape(c.what_to_request)}"
+        )
+    out.print(f"\n[bold]Reference[/]\n{escape(c.reference)}")
+    for kind, label in (("bad", "Bad example (not met)"), ("good", "Good example (met)")):
+        for case in c.examples.get(kind, [])[:1]:
             out.print(f"\n[bold]{label}[/]")
             out.print(escape(yaml.safe_dump(case, sort_keys=False, allow_unicode=True).rstrip()))
 

@@ -64,7 +64,7 @@ def load_thresholds(path: str | Path | None = None) -> pd.DataFrame:
     """
     name = "instruments.csv (built in)" if path is None else str(path)
     frame = pd.read_csv(path or BUILTIN_THRESHOLDS, dtype=str, keep_default_na=False)
-    return _validate(frame, name)
+    return validate_thresholds(frame, name)
 
 
 def _bad(message: str) -> InputError:
@@ -76,7 +76,8 @@ def _bad(message: str) -> InputError:
     )
 
 
-def _validate(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def validate_thresholds(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The thresholds table checked and typed; raises InputError naming file, row and column."""
     missing = [c for c in ("instrument", "direction", "mcid", "mdc") if c not in frame.columns]
     if missing:
         raise _bad(f"{name}: missing column(s) {', '.join(missing)}")

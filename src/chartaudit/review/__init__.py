@@ -17,8 +17,7 @@ from ..audit import AuditResult, as_of_date, run_audit
 from ..checklists import Checklist, load_checklists
 from ..errors import ChartauditError
 from ..export import Export
-from ..instruments import BUILTIN_THRESHOLDS, load_thresholds
-from ..instruments import _validate as validate_thresholds  # no public validator yet
+from ..instruments import BUILTIN_THRESHOLDS, load_thresholds, validate_thresholds
 from ..model import DETERMINATION_COLUMNS
 from . import kinds as _kinds  # noqa: F401  (registers the criterion kinds)
 from .criteria import CriteriaSet, load_criteria, run_criteria
