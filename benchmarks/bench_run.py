@@ -58,21 +58,35 @@ print(time.perf_counter() - t, rows)
 def generate(notes: int, workdir: Path) -> Path:
     export = workdir / f"export-{notes}"
     if not (export / "notes.csv").is_file():
-        subprocess.run([sys.executable, "-m", "chartaudit", "sample-data", str(export),
-                        "--notes", str(notes), "--seed", "1"], check=True,
-                       stdout=sys.stderr)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "chartaudit",
+                "sample-data",
+                str(export),
+                "--notes",
+                str(notes),
+                "--seed",
+                "1",
+            ],
+            check=True,
+            stdout=sys.stderr,
+        )
     return export
 
 
 def bare_read(export: Path) -> float:
-    out = subprocess.run([sys.executable, "-c", BARE_READ, str(export)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", BARE_READ, str(export)], check=True, capture_output=True, text=True
+    ).stdout.split()
     return float(out[0])
 
 
 def one_run(export: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(export), str(out)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(export), str(out)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         sys.exit(f"run failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -94,13 +108,19 @@ def main() -> None:
         for r in range(args.repeat):
             reads.append(bare_read(export))
             runs.append(one_run(export, args.workdir / f"report-{n}"))
-            print(f"{n:>9,} notes  run {r + 1}/{args.repeat}: {runs[-1]['wall']:.1f} s, "
-                  f"peak {runs[-1]['peak_mib']:.0f} MiB, bare read {reads[-1]:.2f} s",
-                  file=sys.stderr)
-        stages = sorted({k for run in runs for k in run["stages"]} |
-                        {k for run in runs for k in run["families"]})
-        med = {s: statistics.median(run["stages"].get(s, run["families"].get(s, 0.0))
-                                    for run in runs) for s in stages}
+            print(
+                f"{n:>9,} notes  run {r + 1}/{args.repeat}: {runs[-1]['wall']:.1f} s, "
+                f"peak {runs[-1]['peak_mib']:.0f} MiB, bare read {reads[-1]:.2f} s",
+                file=sys.stderr,
+            )
+        stages = sorted(
+            {k for run in runs for k in run["stages"]}
+            | {k for run in runs for k in run["families"]}
+        )
+        med = {
+            s: statistics.median(run["stages"].get(s, run["families"].get(s, 0.0)) for run in runs)
+            for s in stages
+        }
         results[n] = {
             "wall": statistics.median(r["wall"] for r in runs),
             "peak_mib": statistics.median(r["peak_mib"] for r in runs),
@@ -111,27 +131,41 @@ def main() -> None:
             "findings": runs[0]["findings"],
         }
     sizes = list(results)
-    print(f"\nMedians of {args.repeat} runs on {os.cpu_count()} cores "
-          f"({time.strftime('%Y-%m-%d')}):\n")
+    print(
+        f"\nMedians of {args.repeat} runs on {os.cpu_count()} cores "
+        f"({time.strftime('%Y-%m-%d')}):\n"
+    )
     print("| stage | " + " | ".join(f"{n:,} notes" for n in sizes) + " |")
     print("|---|" + "---:|" * len(sizes))
-    all_stages = sorted({s for r in results.values() for s in r["stages"]},
-                        key=lambda s: (s == "total", s.startswith("checks:"), s))
+    all_stages = sorted(
+        {s for r in results.values() for s in r["stages"]},
+        key=lambda s: (s == "total", s.startswith("checks:"), s),
+    )
     for s in all_stages:
-        print(f"| {s} | " + " | ".join(f"{results[n]['stages'].get(s, 0):.2f} s"
-                                       for n in sizes) + " |")
-    for label, key, fmt in (("wall (whole run)", "wall", "{:.1f} s"),
-                            ("peak memory", "peak_mib", "{:.0f} MiB"),
-                            ("bare pyarrow read", "bare_read", "{:.2f} s"),
-                            ("export size (CSV)", "csv_mib", "{:.0f} MiB"),
-                            ("findings", "findings", "{:,}")):
+        print(
+            f"| {s} | "
+            + " | ".join(f"{results[n]['stages'].get(s, 0):.2f} s" for n in sizes)
+            + " |"
+        )
+    for label, key, fmt in (
+        ("wall (whole run)", "wall", "{:.1f} s"),
+        ("peak memory", "peak_mib", "{:.0f} MiB"),
+        ("bare pyarrow read", "bare_read", "{:.2f} s"),
+        ("export size (CSV)", "csv_mib", "{:.0f} MiB"),
+        ("findings", "findings", "{:,}"),
+    ):
         print(f"| {label} | " + " | ".join(fmt.format(results[n][key]) for n in sizes) + " |")
-    print("| run / bare read | " + " | ".join(
-        f"{results[n]['wall'] / results[n]['bare_read']:.1f}×" for n in sizes) + " |")
+    print(
+        "| run / bare read | "
+        + " | ".join(f"{results[n]['wall'] / results[n]['bare_read']:.1f}×" for n in sizes)
+        + " |"
+    )
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
-        print(f"\nGrowth {b:,} / {a:,} notes: {results[b]['wall'] / results[a]['wall']:.1f}× "
-              f"wall for {b / a:.0f}× notes")
+        print(
+            f"\nGrowth {b:,} / {a:,} notes: {results[b]['wall'] / results[a]['wall']:.1f}× "
+            f"wall for {b / a:.0f}× notes"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

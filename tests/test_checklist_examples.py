@@ -23,8 +23,9 @@ def run_example(cl, item, case):
     frames = {t: pd.DataFrame(rows) for t, rows in example_frames(item, case).items()}
     export = from_frames(frames, source=f"{item.id} example")
     assert export.rejected.empty, export.rejected.to_dict("records")
-    single = Checklist(name=cl.name, title=cl.title, version=cl.version, items=[item],
-                       applies_to=cl.applies_to)
+    single = Checklist(
+        name=cl.name, title=cl.title, version=cl.version, items=[item], applies_to=cl.applies_to
+    )
     result = run_audit(export, [single])
     return result.status[item.id], result
 

@@ -56,22 +56,35 @@ def test_valid_checklist_loads(tmp_path):
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda s: s.replace("    title: Notes are signed\n", "    title: x\n    colour: red\n"),
-         'ours.yaml: item OUR-1: unknown field "colour"'),
-        (lambda s: s.replace("check: required_field", "check: magic"),
-         'ours.yaml: item OUR-1: unknown check kind "magic"'),
-        (lambda s: s.replace("{field: signed_at}", "{field: signed_at, days: 3}"),
-         'ours.yaml: item OUR-1: unknown param "days" for check "required_field"'),
-        (lambda s: s.replace("    why: Unsigned notes are not valid records.\n", ""),
-         'ours.yaml: item OUR-1: missing field "why"'),
-        (lambda s: s.replace("    fix: Sign every note the day you write it.\n", ""),
-         'ours.yaml: item OUR-1: missing field "fix"'),
-        (lambda s: s.replace("severity: high", "severity: urgent"),
-         "ours.yaml: item OUR-1: field \"severity\": 'urgent' is not a severity"),
-        (lambda s: s + s.split("items:\n")[1],
-         "ours.yaml: item OUR-1: duplicate id"),
-        (lambda s: s.replace("      good: [", "      nice: ["),
-         'ours.yaml: item OUR-1: field "examples" must have bad: and good: lists'),
+        (
+            lambda s: s.replace("    title: Notes are signed\n", "    title: x\n    colour: red\n"),
+            'ours.yaml: item OUR-1: unknown field "colour"',
+        ),
+        (
+            lambda s: s.replace("check: required_field", "check: magic"),
+            'ours.yaml: item OUR-1: unknown check kind "magic"',
+        ),
+        (
+            lambda s: s.replace("{field: signed_at}", "{field: signed_at, days: 3}"),
+            'ours.yaml: item OUR-1: unknown param "days" for check "required_field"',
+        ),
+        (
+            lambda s: s.replace("    why: Unsigned notes are not valid records.\n", ""),
+            'ours.yaml: item OUR-1: missing field "why"',
+        ),
+        (
+            lambda s: s.replace("    fix: Sign every note the day you write it.\n", ""),
+            'ours.yaml: item OUR-1: missing field "fix"',
+        ),
+        (
+            lambda s: s.replace("severity: high", "severity: urgent"),
+            "ours.yaml: item OUR-1: field \"severity\": 'urgent' is not a severity",
+        ),
+        (lambda s: s + s.split("items:\n")[1], "ours.yaml: item OUR-1: duplicate id"),
+        (
+            lambda s: s.replace("      good: [", "      nice: ["),
+            'ours.yaml: item OUR-1: field "examples" must have bad: and good: lists',
+        ),
     ],
 )
 def test_invalid_items_name_file_item_and_field(tmp_path, mutate, expected):
@@ -81,17 +94,21 @@ def test_invalid_items_name_file_item_and_field(tmp_path, mutate, expected):
 
 def test_unknown_top_level_key_and_bad_yaml(tmp_path):
     assert error_of(write(tmp_path, head("owner: me\n") + GOOD_ITEM)) == (
-        'ours.yaml: unknown key "owner"')
+        'ours.yaml: unknown key "owner"'
+    )
     bad = write(tmp_path, "checklist: [unclosed\n", "broken.yaml")
     assert error_of(bad).startswith("broken.yaml: line 2: not valid YAML")
 
 
 def test_extends_overrides_disable(tmp_path):
-    body = head(
-        "extends: [documentation-quality]\n"
-        "overrides:\n  DOC-SIGN-TIMELY: {severity: critical, params: {max_days: 1}}\n"
-        "disable: [DOC-CLONED-ACROSS]\n"
-    ) + GOOD_ITEM
+    body = (
+        head(
+            "extends: [documentation-quality]\n"
+            "overrides:\n  DOC-SIGN-TIMELY: {severity: critical, params: {max_days: 1}}\n"
+            "disable: [DOC-CLONED-ACROSS]\n"
+        )
+        + GOOD_ITEM
+    )
     cl = load_checklist(str(write(tmp_path, body)))
     ids = [i.id for i in cl.items]
     assert "DOC-CLONED-ACROSS" not in ids and "OUR-1" in ids and "DOC-SIGNED" in ids
@@ -99,14 +116,16 @@ def test_extends_overrides_disable(tmp_path):
     assert timely.severity == "critical" and timely.params["max_days"] == 1
     bad = head("extends: [documentation-quality]\noverrides:\n  NOPE-1: {severity: low}\n")
     assert error_of(write(tmp_path, bad + GOOD_ITEM, "b.yaml")).startswith(
-        "b.yaml: overrides.NOPE-1: no such item")
+        "b.yaml: overrides.NOPE-1: no such item"
+    )
 
 
 def test_builtin_checklists_are_the_three_of_the_spec():
     assert {"medicare-part-b", "documentation-quality", "commercial"} <= set(builtin_names())
     lists = {cl.name: cl for cl in load_checklists(None)}
-    assert lists["medicare-part-b"].applies_to == {"payer_type": ["medicare_b",
-                                                                  "medicare_advantage"]}
+    assert lists["medicare-part-b"].applies_to == {
+        "payer_type": ["medicare_b", "medicare_advantage"]
+    }
     assert lists["commercial"].applies_to == {"payer_type": ["commercial"]}
     assert lists["documentation-quality"].applies_to == {}
 
@@ -133,8 +152,9 @@ def test_validate_command_exit_codes(tmp_path):
     runner = CliRunner()
     ok = runner.invoke(app, ["checklists", "validate", write(tmp_path, head() + GOOD_ITEM)])
     assert ok.exit_code == 0 and "valid" in ok.output
-    bad = write(tmp_path, head() + GOOD_ITEM.replace("check: required_field", "check: magic"),
-                "bad.yaml")
+    bad = write(
+        tmp_path, head() + GOOD_ITEM.replace("check: required_field", "check: magic"), "bad.yaml"
+    )
     result = runner.invoke(app, ["checklists", "validate", bad])
     assert result.exit_code == 2
     assert 'unknown check kind "magic"' in result.output

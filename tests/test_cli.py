@@ -31,8 +31,9 @@ def export_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def report(export_dir, tmp_path_factory) -> tuple[Path, object]:
     out = tmp_path_factory.mktemp("report") / "r"
-    result = runner.invoke(app, ["run", str(export_dir), "--out", str(out), "--no-history",
-                                 "--format", "csv,json"])
+    result = runner.invoke(
+        app, ["run", str(export_dir), "--out", str(out), "--no-history", "--format", "csv,json"]
+    )
     return out, result
 
 
@@ -40,8 +41,17 @@ def test_help_lists_every_command_and_each_has_help():
     result = invoke("--help")
     for command in ("run", "inspect", "checklists", "explain", "review", "trend", "sample-data"):
         assert command in result.output
-    for args in (["run"], ["inspect"], ["explain"], ["review"], ["trend"], ["sample-data"],
-                 ["checklists", "list"], ["checklists", "show"], ["checklists", "validate"]):
+    for args in (
+        ["run"],
+        ["inspect"],
+        ["explain"],
+        ["review"],
+        ["trend"],
+        ["sample-data"],
+        ["checklists", "list"],
+        ["checklists", "show"],
+        ["checklists", "validate"],
+    ):
         sub = invoke(*args, "--help")
         assert sub.exit_code == 0 and "Usage" in sub.output, args
 
@@ -52,8 +62,19 @@ def test_run_writes_spec_outputs_and_reconciles(report):
     assert "Overall compliance" in result.output
     findings = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
     assert list(findings.columns) == [
-        "note_id", "patient_id", "episode_id", "therapist", "discipline", "note_type",
-        "date_of_service", "item_id", "item_title", "severity", "message", "evidence"]
+        "note_id",
+        "patient_id",
+        "episode_id",
+        "therapist",
+        "discipline",
+        "note_type",
+        "date_of_service",
+        "item_id",
+        "item_title",
+        "severity",
+        "message",
+        "evidence",
+    ]
     notes = pd.read_csv(out / "notes.csv", encoding="utf-8-sig")
     for col in ("note_id", "applicable", "passed", "failed", "not_evaluable", "score"):
         assert col in notes.columns
@@ -64,8 +85,10 @@ def test_run_writes_spec_outputs_and_reconciles(report):
         assert f["rows_read"] == f["rows_loaded"] + f["rows_rejected"]
         assert len(f["sha256"]) == 64
     assert summary["overall"]["notes"] == len(notes)
-    assert {c["name"] for c in summary["checklists"]} >= {"medicare-part-b",
-                                                           "documentation-quality"}
+    assert {c["name"] for c in summary["checklists"]} >= {
+        "medicare-part-b",
+        "documentation-quality",
+    }
     assert sum(t["failed"] for t in summary["therapists"]) == len(findings)
     item = summary["items"][0]
     for key in ("applicable", "passed", "failed", "not_evaluable", "rate", "ci_low", "ci_high"):
@@ -84,12 +107,30 @@ def test_medicare_items_never_fire_on_commercial_notes(report):
 
 
 def test_fail_under_and_fail_on_exit_1(export_dir, tmp_path):
-    result = invoke("run", export_dir, "--out", tmp_path / "a", "--no-history",
-                    "--format", "json", "--fail-under", "100")
+    result = invoke(
+        "run",
+        export_dir,
+        "--out",
+        tmp_path / "a",
+        "--no-history",
+        "--format",
+        "json",
+        "--fail-under",
+        "100",
+    )
     assert result.exit_code == 1
     assert "below --fail-under" in result.output
-    result = invoke("run", export_dir, "--out", tmp_path / "b", "--no-history",
-                    "--format", "json", "--fail-on", "critical")
+    result = invoke(
+        "run",
+        export_dir,
+        "--out",
+        tmp_path / "b",
+        "--no-history",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    )
     assert result.exit_code == 1
 
 
@@ -97,8 +138,19 @@ def test_period_and_therapist_scope(export_dir, tmp_path):
     notes = pd.read_csv(export_dir / "notes.csv")
     month = str(notes["date_of_service"].min())[:7]
     who = notes["therapist"].iloc[0]
-    result = invoke("run", export_dir, "--out", tmp_path / "p", "--no-history", "--format",
-                    "csv", "--period", month, "--therapist", who)
+    result = invoke(
+        "run",
+        export_dir,
+        "--out",
+        tmp_path / "p",
+        "--no-history",
+        "--format",
+        "csv",
+        "--period",
+        month,
+        "--therapist",
+        who,
+    )
     assert result.exit_code == 0, result.output
     audited = pd.read_csv(tmp_path / "p" / "notes.csv", encoding="utf-8-sig")
     assert set(audited["therapist"]) == {who}
@@ -107,8 +159,19 @@ def test_period_and_therapist_scope(export_dir, tmp_path):
 
 def test_sample_is_reproducible(export_dir, tmp_path):
     for name in ("s1", "s2"):
-        result = invoke("run", export_dir, "--out", tmp_path / name, "--no-history",
-                        "--format", "csv", "--sample", "2", "--seed", "11")
+        result = invoke(
+            "run",
+            export_dir,
+            "--out",
+            tmp_path / name,
+            "--no-history",
+            "--format",
+            "csv",
+            "--sample",
+            "2",
+            "--seed",
+            "11",
+        )
         assert result.exit_code == 0, result.output
     a = pd.read_csv(tmp_path / "s1" / "sample.csv", encoding="utf-8-sig")
     b = pd.read_csv(tmp_path / "s2" / "sample.csv", encoding="utf-8-sig")
@@ -180,7 +243,9 @@ def test_checklists_list_show_and_explain():
 
 def test_sample_data_is_deterministic(tmp_path):
     for name in ("a", "b"):
-        assert invoke("sample-data", tmp_path / name, "--notes", "120", "--seed", "5").exit_code == 0
+        assert (
+            invoke("sample-data", tmp_path / name, "--notes", "120", "--seed", "5").exit_code == 0
+        )
     for f in (tmp_path / "a").iterdir():
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
 
@@ -193,8 +258,20 @@ def test_history_records_whole_months_only_and_nothing_from_a_failed_run(
     db = tmp_path / "h.sqlite"
     notes = pd.read_csv(export_dir / "notes.csv")
     month = str(notes["date_of_service"].max())[:7]
-    result = invoke("run", export_dir, "--out", tmp_path / "a", "--history", db, "--format",
-                    "json", "--from", f"{month}-10", "--to", f"{month}-20")
+    result = invoke(
+        "run",
+        export_dir,
+        "--out",
+        tmp_path / "a",
+        "--history",
+        db,
+        "--format",
+        "json",
+        "--from",
+        f"{month}-10",
+        "--to",
+        f"{month}-20",
+    )
     assert result.exit_code == 0, result.output
     assert "only partly audited" in result.output
     with sqlite3.connect(db) as con:

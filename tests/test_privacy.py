@@ -26,13 +26,17 @@ def test_pseudonyms_are_stable_per_key_and_differ_across_keys():
 
 def test_names_and_ids_are_masked_in_text_whole_words_only():
     r = Redactor("k", NOTES)
-    out = r.text(pd.Series([
-        "Ángel Núñez walked; MRN004512 and MRN0045 seen",
-        "ann lee tolerated; Annabel and Leeward are other words",
-        "Mrs. O'Neil-Park and Mr. Park",
-        None,
-        "P-77x is not P-77",
-    ])).tolist()
+    out = r.text(
+        pd.Series(
+            [
+                "Ángel Núñez walked; MRN004512 and MRN0045 seen",
+                "ann lee tolerated; Annabel and Leeward are other words",
+                "Mrs. O'Neil-Park and Mr. Park",
+                None,
+                "P-77x is not P-77",
+            ]
+        )
+    ).tolist()
     assert out[0] == f"{MASK} {MASK} walked; [patient id] and [patient id] seen"
     assert out[1] == f"{MASK} {MASK} tolerated; Annabel and Leeward are other words"
     assert "O'Neil" not in out[2] and "Park" not in out[2]

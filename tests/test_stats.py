@@ -22,8 +22,13 @@ def test_wilson_known_values():
 
 @pytest.mark.parametrize(
     ("name", "slug"),
-    [("José Núñez", "jose-nunez"), ("../../x", "x"), ("O'Brien-Smith, PT", "o-brien-smith-pt"),
-     ("..", "therapist"), ("李小龍", "therapist")],
+    [
+        ("José Núñez", "jose-nunez"),
+        ("../../x", "x"),
+        ("O'Brien-Smith, PT", "o-brien-smith-pt"),
+        ("..", "therapist"),
+        ("李小龍", "therapist"),
+    ],
 )
 def test_slugify_is_a_safe_file_name(name, slug):
     assert slugify(name) == slug

@@ -391,8 +391,14 @@ def test_goal_parts_vectorised():
 
 
 def test_functional_outcome_score_goal_counts_as_functional_but_pain_does_not():
-    parts = goal_parts(pd.Series(["Patient will improve LEFS to 40 or better within 4 weeks",
-                                  "Patient will decrease pain to 2/10 within 4 weeks"]))
+    parts = goal_parts(
+        pd.Series(
+            [
+                "Patient will improve LEFS to 40 or better within 4 weeks",
+                "Patient will decrease pain to 2/10 within 4 weeks",
+            ]
+        )
+    )
     assert parts.loc[0, ["actor", "activity", "measure", "time_frame"]].all()
     assert not parts.loc[1, "activity"]
 

@@ -148,9 +148,13 @@ def compute(result: AuditResult) -> Stats:
     therapists["credential"] = therapists["therapist_id"].map(credentials)
     therapists = _rates(therapists)
     # A therapist's name is not unique (two "J. Smith"); the slug is, and is a safe file name.
-    label = therapists["therapist"].astype(str).where(
-        ~therapists["therapist"].duplicated(keep=False),
-        therapists["therapist"].astype(str) + " " + therapists["therapist_id"].astype(str),
+    label = (
+        therapists["therapist"]
+        .astype(str)
+        .where(
+            ~therapists["therapist"].duplicated(keep=False),
+            therapists["therapist"].astype(str) + " " + therapists["therapist_id"].astype(str),
+        )
     )
     therapists["slug"] = unique_slugs(label)
     therapists = therapists.sort_values(
