@@ -95,6 +95,10 @@ def _progress() -> Progress:
     )
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{value:.1%}"
 
@@ -215,7 +219,8 @@ def _print_run_summary(outcome) -> None:
     read = sum(f.rows_read for f in files if f.table)
     rejected = sum(f.rows_rejected for f in files if f.table)
     out.print(
-        f"[bold]chartaudit[/] audited {o['notes']:,} notes by {o['therapists']} therapists "
+        f"[bold]chartaudit[/] audited {_n(o['notes'], 'note')} by "
+        f"{_n(o['therapists'], 'therapist')} "
         f"({o['period_start']} to {o['period_end']})"
     )
     out.print(
