@@ -228,6 +228,10 @@ def _print_run_summary(outcome) -> None:
         f"{_pct(o['ci_high'])}), {o['findings']:,} findings, {o['critical_findings']:,} critical"
     )
     out.print(
+        f"Notes without any finding: {_pct(o['notes_without_findings_rate'])} "
+        f"({o['notes_without_findings']:,} of {o['notes']:,})"
+    )
+    out.print(
         f"Rows read {read:,} = loaded {read - rejected:,} + rejected {rejected:,}"
         + (" (see rejected.csv)" if rejected else "")
     )

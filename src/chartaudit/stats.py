@@ -208,6 +208,11 @@ def compute(result: AuditResult) -> Stats:
         "not_evaluable": int(ne.sum()),
         "findings": total_fail,
         "critical_findings": int(per_note["critical"].sum()),
+        # The stricter figure quality leads also quote: notes with no finding at all.
+        "notes_without_findings": int((per_note["failed"] == 0).sum()),
+        "notes_without_findings_rate": (
+            float((per_note["failed"] == 0).mean()) if len(per_note) else None
+        ),
         "rate": (total_pass / (total_pass + total_fail)) if total_pass + total_fail else None,
         "ci_low": None if np.isnan(low) else float(low),
         "ci_high": None if np.isnan(high) else float(high),

@@ -280,6 +280,8 @@ def _summary(book: Book, data: ReportData) -> None:
         ("Overall compliance rate", overall["rate"], "pct"),
         ("95% interval, low", overall["ci_low"], "pct"),
         ("95% interval, high", overall["ci_high"], "pct"),
+        ("Notes without any finding", overall["notes_without_findings"], "int"),
+        ("Share of notes without any finding", overall["notes_without_findings_rate"], "pct"),
     ]
     figures += [(f"Findings: {sev}", n, "int") for sev, n in _severity_counts(data).items()]
     figures += [
