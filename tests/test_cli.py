@@ -290,3 +290,33 @@ def test_history_records_whole_months_only_and_nothing_from_a_failed_run(
     assert db.read_bytes() == before  # the failed run left the history as it was
     assert not list(tmp_path.glob(".h.sqlite*draft"))
     assert not (tmp_path / "b").exists()  # and no half-written report
+
+
+def test_trend_command_two_months_rerun_and_errors(export_dir, tmp_path):
+    db = tmp_path / "trend.sqlite"
+    empty = invoke("trend", "--history", tmp_path / "none.sqlite")
+    assert empty.exit_code == 2 and "fix:" in empty.output  # a named file that is not there
+    notes = pd.read_csv(export_dir / "notes.csv")
+    months = sorted(notes["date_of_service"].str[:7].unique())[-2:]
+    for month in (*months, months[-1]):  # the last month twice: replaced, not duplicated
+        result = invoke(
+            "run",
+            export_dir,
+            "--out",
+            tmp_path / month,
+            "--history",
+            db,
+            "--format",
+            "json",
+            "--period",
+            month,
+        )
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["trend", "--history", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for month in months:
+        assert result.output.count(month) >= 1
+    assert "Per therapist" in result.output
+    (tmp_path / "corrupt.sqlite").write_bytes(b"not a database at all" * 100)
+    broken = invoke("trend", "--history", tmp_path / "corrupt.sqlite")
+    assert broken.exit_code == 2 and "corrupt.sqlite" in broken.output
