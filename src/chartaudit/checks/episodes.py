@@ -18,6 +18,7 @@ import pandas as pd
 from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
 from ..model import PLAN_NOTE_TYPES
 from .context import AuditContext
+from .regex import first_match, matches, to_arrow
 from .registry import CheckOutcome, Param, check_kind, outcome
 
 NOTE_TYPE_LABEL = {
@@ -328,14 +329,12 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
     """An assistant's note makes no clinical judgment (goal/plan changes, prognosis, discharge)."""
     notes = note_columns(ctx, idx, ["role", "narrative", "credential"])
     applicable = (notes["role"] == "assistant").fillna(False).astype(bool)
-    core = "|".join(f"(?:{p})" for p in params["phrases"])
-    pattern = f"(?i)({core})"
     hit = pd.Series(pd.NA, index=idx, dtype=object)
     if applicable.any():
-        text = notes.loc[applicable, "narrative"].astype("string").fillna("")
+        text = notes.loc[applicable, "narrative"]
         # A boolean scan first; the phrase itself is extracted only from the notes that match.
-        text = text[text.str.contains(f"(?i)(?:{core})", regex=True).to_numpy(dtype=bool)]
-        hit.loc[text.index] = text.str.extract(pattern, expand=False).to_numpy(dtype=object)
+        text = text[matches(to_arrow(text), params["phrases"])]
+        hit.loc[text.index] = first_match(to_arrow(text), params["phrases"]).to_numpy()
     fail = applicable & hit.notna()
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
@@ -614,15 +613,15 @@ def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
         idx,
         ["narrative", "diagnosis_codes", "episode_id", "date_of_service", "frequency", "duration"],
     )
-    text = notes["narrative"].astype("string").fillna("")
-    has_dx = non_blank(notes["diagnosis_codes"]) | text.str.contains(DIAGNOSIS_TEXT, regex=True)
+    text = to_arrow(notes["narrative"])
+    has_dx = non_blank(notes["diagnosis_codes"]) | matches(text, DIAGNOSIS_TEXT)
     since = long_term_goal_since(ctx)
     ltg_since = pd.Series(since.reindex(notes["episode_id"].to_numpy()).to_numpy(), index=idx)
-    has_ltg = (ltg_since <= notes["date_of_service"].dt.normalize()).fillna(
-        False
-    ) | text.str.contains(LTG_TEXT, regex=True)
-    has_freq = non_blank(notes["frequency"]) | text.str.contains(FREQUENCY_TEXT, regex=True)
-    has_dur = non_blank(notes["duration"]) | text.str.contains(DURATION_TEXT, regex=True)
+    has_ltg = (ltg_since <= notes["date_of_service"].dt.normalize()).fillna(False) | matches(
+        text, LTG_TEXT
+    )
+    has_freq = non_blank(notes["frequency"]) | matches(text, FREQUENCY_TEXT)
+    has_dur = non_blank(notes["duration"]) | matches(text, DURATION_TEXT)
     missing = pd.Series("", index=idx, dtype=object)
     for present, name in [
         (has_dx, "diagnoses"),

@@ -21,6 +21,7 @@ import yaml
 
 from ..errors import ChecklistError
 from ..model import TEXT_COLUMNS
+from .regex import combine, first_match, matches, to_arrow  # noqa: F401 - used here and by tests
 from .registry import CheckOutcome, Param, check_kind, outcome
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
@@ -77,13 +78,6 @@ def phrases() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def combine(patterns: list[str] | str) -> str:
-    """One alternation of several regular expressions."""
-    if isinstance(patterns, str):
-        return patterns
-    return "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
-
-
 def check_patterns(patterns: list[str] | str, param: str) -> None:
     """Raise ChecklistError naming `param` when a pattern is not a valid RE2 expression."""
     for pattern in [patterns] if isinstance(patterns, str) else patterns:
@@ -94,36 +88,6 @@ def check_patterns(patterns: list[str] | str, param: str) -> None:
                 f"params.{param}: invalid pattern {pattern!r}: {exc}",
                 fix="use RE2 syntax (no look-arounds or back-references)",
             ) from None
-
-
-def matches(arr: pa.Array, patterns: list[str] | str) -> np.ndarray:
-    """Boolean array: which texts contain a match of any pattern (case-insensitive)."""
-    if len(arr) == 0:
-        return np.zeros(0, dtype=bool)
-    hit = pc.match_substring_regex(arr, combine(patterns), ignore_case=True)
-    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
-
-
-def first_match(arr: pa.Array, patterns: list[str] | str) -> pd.Series:
-    """The first match of any pattern exactly as written in each text, NA when none."""
-    if len(arr) == 0:
-        return pd.Series([], dtype=object)
-    found = pc.extract_regex(arr, "(?i)(?P<m>" + combine(patterns) + ")")
-    values = pc.struct_field(found, [0]).to_numpy(zero_copy_only=False).astype(object)
-    valid = found.is_valid().to_numpy(zero_copy_only=False)
-    values[~valid] = None
-    return pd.Series(values, dtype=object)
-
-
-def to_arrow(series: pd.Series) -> pa.Array:
-    """Text as an Arrow large_string array, '' for blanks; zero-copy for Arrow-backed text."""
-    series = pd.Series(series)
-    if not isinstance(series.dtype, pd.StringDtype):
-        series = series.astype("string")
-    arr = pa.array(series.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return pc.fill_null(arr.cast(pa.large_string()), "")
 
 
 def text_exported(ctx) -> bool:

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .columns import key
 
@@ -32,6 +34,17 @@ _DATE_FORMATS = [
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+def _arrow(values: pd.Series) -> pa.Array:
+    arr = pa.array(values.astype("string").array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _re2_match(values: pd.Series, pattern: str) -> np.ndarray:
+    """RE2 in Arrow: pandas runs any pattern with \\d or \\s through Python's re, row by row."""
+    hit = pc.match_substring_regex(_arrow(values), pattern)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.Series, pd.Series]:
     """Parse a column of date text. Returns (datetime64 series, mask of unparseable values).
 
@@ -52,7 +65,7 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
         sub = text[todo]
         if fmt == "ISO8601":
             # Only try ISO on values that look like it; pandas' ISO parser is lenient otherwise.
-            looks = sub.str.match(r"^\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+            looks = pd.Series(_re2_match(sub, r"^\d{4}-\d{2}-\d{2}"), index=sub.index)
             sub = sub[looks]
             if sub.empty:
                 continue
@@ -389,7 +402,10 @@ def parse_bool(values: pd.Series) -> pd.Series:
 def normalise_modifiers(values: pd.Series) -> pd.Series:
     """'gp, cq' / 'GP CQ' / 'GP;CQ' -> 'GP,CQ'; blank -> ''."""
     text = values.astype("string").fillna("").str.upper().str.strip()
-    return text.str.replace(r"[\s,;/|]+", ",", regex=True).str.strip(",").astype(object)
+    joined = pc.replace_substring_regex(_arrow(text), r"[\s,;/|]+", ",")
+    return pd.Series(
+        pc.utf8_trim(joined, ",").to_numpy(zero_copy_only=False), index=text.index, dtype=object
+    )
 
 
 def normalise_codes(values: pd.Series) -> pd.Series:
