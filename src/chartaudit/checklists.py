@@ -132,7 +132,7 @@ def load_checklist(name_or_path: str, _seen: tuple[str, ...] = ()) -> Checklist:
     name = raw.get("checklist")
     if str(path.resolve()) in _seen:
         raise ChecklistError(f"{where}: extends itself in a cycle", fix="remove the cycle")
-    _validate_top(raw, where)
+    validate_top(raw, where, CHECKLIST_KEYS, REQUIRED_CHECKLIST_KEYS)
     base_items: list[Item] = []
     for parent in raw.get("extends") or []:
         parent_list = load_checklist(str(parent), _seen + (str(path.resolve()),))
@@ -161,7 +161,7 @@ def load_checklist(name_or_path: str, _seen: tuple[str, ...] = ()) -> Checklist:
             )
         item = copy.deepcopy(items_by_id[key])
         if "severity" in change:
-            item.severity = _severity(change["severity"], f"{where}: overrides.{key}")
+            item.severity = validate_severity(change["severity"], f"{where}: overrides.{key}")
         if "params" in change:
             item.params = {**item.params, **(change["params"] or {})}
             item.params = _params(item.check, item.params, f"{where}: overrides.{key}")
@@ -239,14 +239,17 @@ def read_yaml(path: Path, where: str, expected: str) -> dict:
     return raw
 
 
-def _validate_top(raw: dict, where: str) -> None:
-    unknown = set(raw) - CHECKLIST_KEYS
+def validate_top(
+    raw: dict, where: str, keys: set[str], required: tuple[str, ...], noun: str = "checklist"
+) -> None:
+    """Top-level keys of a checklist (or UM criteria) file; errors name the file and key."""
+    unknown = set(raw) - keys
     if unknown:
         raise ChecklistError(
             f'{where}: unknown key "{sorted(unknown)[0]}"',
-            fix=f"checklist keys are {', '.join(sorted(CHECKLIST_KEYS))}",
+            fix=f"{noun} keys are {', '.join(sorted(keys))}",
         )
-    for k in REQUIRED_CHECKLIST_KEYS:
+    for k in required:
         if not raw.get(k):
             raise ChecklistError(f'{where}: missing "{k}"', fix=f"add {k}: at the top")
     for k in ("extends", "disable"):
@@ -266,11 +269,11 @@ def _validate_top(raw: dict, where: str) -> None:
         )
 
 
-def _severity(value: Any, where: str) -> str:
-    if value not in SEVERITY_ORDER:
+def validate_severity(value: Any, where: str, allowed: list[str] = SEVERITY_ORDER) -> str:
+    if value not in allowed:
         raise ChecklistError(
             f'{where}: field "severity": {value!r} is not a severity',
-            fix=f"use one of {', '.join(SEVERITY_ORDER)}",
+            fix=f"use one of {', '.join(allowed)}",
         )
     return value
 
@@ -385,24 +388,37 @@ def validate_examples(
                             )
 
 
-def _item(spec: Any, position: int, where: str, defaults: dict) -> Item:
+def validate_item_fields(
+    spec: Any,
+    position: int,
+    where: str,
+    keys: set[str],
+    required: tuple[str, ...],
+    noun: str = "item",
+) -> tuple[str, str]:
+    """The fields every checklist item or UM criterion has; returns (id, label for messages)."""
     if not isinstance(spec, dict):
         raise ChecklistError(f"{where}: items[{position}]: expected a mapping")
     item_id = spec.get("id")
-    label = f"{where}: item {item_id}" if item_id else f"{where}: items[{position}]"
-    unknown = set(spec) - ITEM_KEYS
+    label = f"{where}: {noun} {item_id}" if item_id else f"{where}: items[{position}]"
+    unknown = set(spec) - keys
     if unknown:
         raise ChecklistError(
             f'{label}: unknown field "{sorted(unknown)[0]}"',
-            fix=f"item fields are {', '.join(sorted(ITEM_KEYS))}",
+            fix=f"{noun} fields are {', '.join(sorted(keys))}",
         )
-    for k in REQUIRED_ITEM_KEYS:
+    for k in required:
         value = spec.get(k)
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise ChecklistError(f'{label}: missing field "{k}"', fix=f"every item needs {k}")
+            raise ChecklistError(f'{label}: missing field "{k}"', fix=f"every {noun} needs {k}")
     for k in ("id", "title", "why", "fix", "reference", "check"):
         if not isinstance(spec[k], str):
             raise ChecklistError(f'{label}: field "{k}" must be text')
+    return item_id, label
+
+
+def _item(spec: Any, position: int, where: str, defaults: dict) -> Item:
+    item_id, label = validate_item_fields(spec, position, where, ITEM_KEYS, REQUIRED_ITEM_KEYS)
     check = spec["check"]
     if check not in REGISTRY:
         raise ChecklistError(
@@ -414,7 +430,7 @@ def _item(spec: Any, position: int, where: str, defaults: dict) -> Item:
     return Item(
         id=item_id,
         title=spec["title"].strip(),
-        severity=_severity(spec["severity"], label),
+        severity=validate_severity(spec["severity"], label),
         check=check,
         params=_params(check, spec.get("params") or {}, label),
         why=spec["why"].strip(),

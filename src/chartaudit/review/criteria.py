@@ -18,10 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..checklists import read_yaml, validate_examples, validate_params
+from ..checklists import (
+    read_yaml,
+    validate_examples,
+    validate_item_fields,
+    validate_params,
+    validate_severity,
+    validate_top,
+)
 from ..checks.registry import Param
 from ..errors import ChecklistError
-from ..model import SEVERITY_ORDER, TABLES
+from ..model import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from .picture import Picture
@@ -218,7 +225,7 @@ def load_criteria(name_or_path: str | None = None, _seen: tuple[str, ...] = ()) 
     if str(path.resolve()) in _seen:
         raise ChecklistError(f"{where}: extends itself in a cycle", fix="remove the cycle")
     raw = read_yaml(path, where, "criteria, title, version and items")
-    _validate_top(raw, where)
+    validate_top(raw, where, CRITERIA_KEYS, REQUIRED_KEYS, noun="criteria")
     items: dict[str, Criterion] = {}
     for parent in raw.get("extends") or []:
         for item in load_criteria(str(parent), _seen + (str(path.resolve()),)).items:
@@ -280,38 +287,8 @@ def load_criteria(name_or_path: str | None = None, _seen: tuple[str, ...] = ()) 
     )
 
 
-def _validate_top(raw: dict, where: str) -> None:
-    unknown = set(raw) - CRITERIA_KEYS
-    if unknown:
-        raise ChecklistError(
-            f'{where}: unknown key "{sorted(unknown)[0]}"',
-            fix=f"criteria keys are {', '.join(sorted(CRITERIA_KEYS))}",
-        )
-    for k in REQUIRED_KEYS:
-        if not raw.get(k):
-            raise ChecklistError(f'{where}: missing "{k}"', fix=f"add {k}: at the top")
-    for k in ("extends", "disable", "items"):
-        if k in raw and not isinstance(raw[k] or [], list):
-            raise ChecklistError(f"{where}: {k}: expected a list")
-    if "overrides" in raw and not isinstance(raw["overrides"] or {}, dict):
-        raise ChecklistError(f"{where}: overrides: expected criterion id: {{severity/params}}")
-    defaults = raw.get("example_defaults") or {}
-    if not isinstance(defaults, dict) or any(
-        t not in TABLES or not isinstance(v, dict) for t, v in defaults.items()
-    ):
-        raise ChecklistError(
-            f"{where}: example_defaults: expected table: {{column: value}}",
-            fix=f"tables are {', '.join(TABLES)}",
-        )
-
-
 def _severity(value: Any, where: str) -> str:
-    if value not in SEVERITIES:
-        raise ChecklistError(
-            f'{where}: field "severity": {value!r} is not a severity',
-            fix=f"use one of {', '.join(SEVERITIES)}",
-        )
-    return value
+    return validate_severity(value, where, SEVERITIES)
 
 
 def _params(check: str, params: Any, where: str) -> dict[str, Any]:
@@ -319,23 +296,9 @@ def _params(check: str, params: Any, where: str) -> dict[str, Any]:
 
 
 def _item(spec: Any, position: int, where: str, defaults: dict) -> Criterion:
-    if not isinstance(spec, dict):
-        raise ChecklistError(f"{where}: items[{position}]: expected a mapping")
-    item_id = spec.get("id")
-    label = f"{where}: criterion {item_id}" if item_id else f"{where}: items[{position}]"
-    unknown = set(spec) - ITEM_KEYS
-    if unknown:
-        raise ChecklistError(
-            f'{label}: unknown field "{sorted(unknown)[0]}"',
-            fix=f"criterion fields are {', '.join(sorted(ITEM_KEYS))}",
-        )
-    for k in REQUIRED_ITEM_KEYS:
-        value = spec.get(k)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise ChecklistError(f'{label}: missing field "{k}"', fix=f"every criterion needs {k}")
-    for k in ("id", "title", "why", "fix", "reference", "check"):
-        if not isinstance(spec[k], str):
-            raise ChecklistError(f'{label}: field "{k}" must be text')
+    item_id, label = validate_item_fields(
+        spec, position, where, ITEM_KEYS, REQUIRED_ITEM_KEYS, noun="criterion"
+    )
     if "what_to_request" in spec and not isinstance(spec["what_to_request"], str):
         raise ChecklistError(f'{label}: field "what_to_request" must be text')
     check = spec["check"]
