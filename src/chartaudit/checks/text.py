@@ -9,6 +9,7 @@ notes sharing a MinHash band bucket within one therapist), never all pairs.
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -526,47 +527,66 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
         pairs = pairs.drop_duplicates("a", keep="last")
         best_sim[pairs["a"].to_numpy()] = pairs["sim"].to_numpy()
         best_prev[pairs["a"].to_numpy()] = pairs["b"].to_numpy()
+    what = _compared_label(ctx, sections)
+    return _clone_outcome(
+        ctx,
+        idx,
+        comparable,
+        best_prev,
+        best_sim,
+        message=what + " is {pct}% the same as the patient's note of {date} ({id}; 5-word "
+        "shingles)",
+        identical=what + " is identical to the patient's note of {date} ({id})",
+        evidence="similarity {sim} to note {id} of {date}",
+        identical_evidence="identical to note {id} of {date}",
+    )
+
+
+def _clone_outcome(
+    ctx,
+    idx: pd.Index,
+    comparable: np.ndarray,
+    best_other: np.ndarray,
+    best_sim: np.ndarray,
+    *,
+    message: str,
+    identical: str,
+    evidence: str,
+    identical_evidence: str,
+) -> CheckOutcome:
+    """Outcome of a clone check: notes with a match (best_other >= 0) fail, worded from the
+    templates ({pct}, {sim}, {id}, {date} of the matched note; `identical*` when sim is 1)."""
+    notes = ctx.notes
     pos = positions(ctx, idx)
     ne, reason = not_evaluable_for_text(ctx, idx)
     applicable = comparable[pos] | ne
-    fail = (best_prev[pos] >= 0) & ~ne
-    message = pd.Series(None, index=idx, dtype=object)
-    evidence = pd.Series(None, index=idx, dtype=object)
+    fail = (best_other[pos] >= 0) & ~ne
+    msg = pd.Series(None, index=idx, dtype=object)
+    ev = pd.Series(None, index=idx, dtype=object)
     if fail.any():
-        prev = best_prev[pos[fail]]
-        prev_id = notes["note_id"].to_numpy()[prev].astype(str)
-        prev_date = _date_text(notes["date_of_service"].iloc[prev]).to_numpy()
+        other = best_other[pos[fail]]
         sim = best_sim[pos[fail]]
-        pct = np.floor(sim * 100).astype(int).astype(str)
+        parts = {
+            "id": notes["note_id"].to_numpy()[other].astype(str).astype(object),
+            "date": _date_text(notes["date_of_service"].iloc[other]).to_numpy().astype(object),
+            "sim": np.char.mod("%.2f", sim).astype(object),
+            "pct": np.floor(sim * 100).astype(int).astype(str).astype(object),
+        }
+
+        def fill(template: str) -> np.ndarray:
+            # A vectorised str.format: the template's literals and fields joined column-wise.
+            out = np.full(len(other), "", dtype=object)
+            for literal, field, _, _ in string.Formatter().parse(template):
+                out = out + literal
+                if field:
+                    out = out + parts[field]
+            return out
+
         same = sim >= 1.0
-        ev = np.where(
-            same,
-            "identical to note " + prev_id + " of " + prev_date,
-            "similarity " + np.char.mod("%.2f", sim) + " to note " + prev_id + " of " + prev_date,
-        )
-        what = _compared_label(ctx, sections)
-        msg = np.where(
-            same,
-            what + " is identical to the patient's note of " + prev_date + " (" + prev_id + ")",
-            what
-            + " is "
-            + pct
-            + "% the same as the patient's note of "
-            + prev_date
-            + " ("
-            + prev_id
-            + "; 5-word shingles)",
-        )
-        message[fail] = msg
-        evidence[fail] = ev
+        msg[fail] = np.where(same, fill(identical), fill(message))
+        ev[fail] = np.where(same, fill(identical_evidence), fill(evidence))
     return outcome(
-        idx,
-        fail,
-        message,
-        evidence,
-        applicable=applicable,
-        not_evaluable=ne,
-        not_evaluable_reason=reason,
+        idx, fail, msg, ev, applicable=applicable, not_evaluable=ne, not_evaluable_reason=reason
     )
 
 
@@ -660,55 +680,19 @@ def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckO
         pairs = pairs.sort_values(["note", "sim"]).drop_duplicates("note", keep="last")
         best_sim[pairs["note"].to_numpy()] = pairs["sim"].to_numpy()
         best_other[pairs["note"].to_numpy()] = pairs["other"].to_numpy()
-    pos = positions(ctx, idx)
-    ne, reason = not_evaluable_for_text(ctx, idx)
-    applicable = comparable[pos] | ne
-    fail = (best_other[pos] >= 0) & ~ne
-    message = pd.Series(None, index=idx, dtype=object)
-    evidence = pd.Series(None, index=idx, dtype=object)
-    if fail.any():
-        other = best_other[pos[fail]]
-        other_id = notes["note_id"].to_numpy()[other].astype(str)
-        other_date = _date_text(notes["date_of_service"].iloc[other]).to_numpy()
-        sim = best_sim[pos[fail]]
-        what = _compared_label(ctx, sections)
-        same = sim >= 1.0
-        message[fail] = np.where(
-            same,
-            what
-            + " is identical to another patient's note by the same therapist ("
-            + other_id
-            + ", "
-            + other_date
-            + ")",
-            what
-            + " is "
-            + np.floor(sim * 100).astype(int).astype(str)
-            + "% the same as another patient's note by the same therapist ("
-            + other_id
-            + ", "
-            + other_date
-            + ")",
-        )
-        evidence[fail] = np.where(
-            same,
-            "same text as note " + other_id + " of " + other_date + " (another patient)",
-            "similarity "
-            + np.char.mod("%.2f", sim)
-            + " to note "
-            + other_id
-            + " of "
-            + other_date
-            + " (another patient)",
-        )
-    return outcome(
+    what = _compared_label(ctx, sections)
+    return _clone_outcome(
+        ctx,
         idx,
-        fail,
-        message,
-        evidence,
-        applicable=applicable,
-        not_evaluable=ne,
-        not_evaluable_reason=reason,
+        comparable,
+        best_other,
+        best_sim,
+        message=what + " is {pct}% the same as another patient's note by the same therapist "
+        "({id}, {date})",
+        identical=what + " is identical to another patient's note by the same therapist "
+        "({id}, {date})",
+        evidence="similarity {sim} to note {id} of {date} (another patient)",
+        identical_evidence="same text as note {id} of {date} (another patient)",
     )
 
 
