@@ -298,10 +298,6 @@ def _first_per(*keys: np.ndarray) -> np.ndarray:
     return np.sort(first)
 
 
-def _positions(ctx, idx: pd.Index) -> np.ndarray:
-    return ctx.notes.index.get_indexer(idx)
-
-
 def _per_note(note: np.ndarray, n: int) -> np.ndarray:
     """Boolean per note position: some line belongs to it."""
     return np.bincount(note, minlength=n) > 0
@@ -350,7 +346,7 @@ def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units billed for the day within the CMS total-time 8-minute rule."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     nt = _note_timed(ctx)
     dt = _day_timed(ctx, params["per_discipline"])
     day = dt.note_day[pos]
@@ -496,7 +492,7 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
     per_disc = params["per_discipline"]
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     nt = _note_timed(ctx)
     dt = _day_timed(ctx, per_disc)
     nd = dt.n_days
@@ -571,7 +567,7 @@ def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
     per_disc = params["per_discipline"]
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     nt = _note_timed(ctx)
     dt = _day_timed(ctx, per_disc)
     nd = dt.n_days
@@ -632,7 +628,7 @@ def _units_per_day_code(
     """Lines in `line_mask` summed per (day, code). Returns, per note of `idx`: applicable
     (has such a line), over (one of its codes is over `max_units` that day), the text
     '97161 billed 2 units' and the evidence '97161 2u' for the notes that are over."""
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     rows = np.flatnonzero(line_mask)
@@ -691,7 +687,7 @@ def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Group therapy billed once per session and not on the same minutes as individual codes."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     is_group = lines.of_type(codes.GROUP)
@@ -750,7 +746,7 @@ def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """The same code billed for the patient on one day by two notes, or twice on one note."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     note = lines.note
@@ -800,7 +796,7 @@ def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """A code the payer does not accept (e.g. 97014 for Medicare, which pays G0283)."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     banned = [str(c).strip().upper() for c in params["codes"]]
@@ -836,7 +832,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Every therapy line carries the modifier of the note's discipline (GP, GO or GN)."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     disciplines = tuple(params["modifiers"])
@@ -890,7 +886,7 @@ def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Services furnished in whole or in part by a PTA/OTA carry CQ (PT) or CO (OT)."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     disc = _note_codes(ctx, "discipline", ("PT", "OT"))[lines.note]
@@ -991,7 +987,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """KX on every line once the year's PT+SLP or OT therapy amounts pass the threshold."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     lines = _lines(ctx)
     if not (ctx.has("services.allowed_amount") or ctx.has("services.charge")):
@@ -1099,7 +1095,7 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Notes that bill timed codes document the total timed minutes."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     nt = _note_timed(ctx)
     applicable = nt.n_timed[pos] > 0
@@ -1130,7 +1126,7 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
 @check_kind("total_time_documented", needs=("notes.total_treatment_minutes",))
 def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Total treatment time documented and not less than the timed minutes."""
-    pos = _positions(ctx, idx)
+    pos = ctx.positions(idx)
     n = len(ctx.notes)
     if ctx.table("services") is not None:
         applicable = _per_note(_lines(ctx).note, n)[pos]

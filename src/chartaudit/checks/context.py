@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..export import Export
@@ -33,6 +34,10 @@ class AuditContext:
 
     def has(self, need: str) -> bool:
         return self.export.has(need)
+
+    def positions(self, idx: pd.Index) -> np.ndarray:
+        """Row positions in `notes` of the notes labelled `idx` (for numpy arrays over notes)."""
+        return self.notes.index.get_indexer(idx)
 
     def cached(self, key: str, build: Callable[[], Any]) -> Any:
         """Compute `build()` once per run under `key` (derived frames shared by checks)."""

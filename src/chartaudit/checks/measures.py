@@ -15,7 +15,7 @@ import pandas as pd
 from ..instruments import canonical_instrument, find_instruments_in_text, load_thresholds
 from ..model import REPORT_NOTE_TYPES
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .text import blank_text, narrative, positions, text_exported
+from .text import blank_text, narrative, text_exported
 
 EVENT_COLUMNS = ["pos", "instrument", "score", "source", "text"]
 
@@ -114,7 +114,7 @@ def outcome_baseline(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     """Evaluations record a standardized outcome measure with a score (the baseline)."""
     use_text = bool(params["count_text_mentions"])
     events = measure_events(ctx, use_text)
-    pos = positions(ctx, idx)
+    pos = ctx.positions(idx)
     has = np.isin(pos, events["pos"].to_numpy())
     ne, reason = _not_evaluable(ctx, idx, use_text)
     fail = ~has & ~ne
@@ -144,7 +144,7 @@ def outcome_repeat(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     use_text = bool(params["count_text_mentions"])
     events = measure_events(ctx, use_text)
     notes = ctx.notes
-    pos = positions(ctx, idx)
+    pos = ctx.positions(idx)
     episode = notes["episode_id"].fillna("").astype(str).to_numpy()
     dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
     ev = events.assign(ep=episode[events["pos"]], date=dates[events["pos"]])

@@ -97,15 +97,8 @@ def text_exported(ctx) -> bool:
 
 
 def narrative(ctx) -> pd.Series:
-    """Each note's narrative (S/O/A/P and note_text joined), '' when none, as object strings."""
-
-    def build() -> pd.Series:
-        notes = ctx.notes
-        if "narrative" in notes.columns:  # the loader always derives it
-            return notes["narrative"].fillna("").astype(str).astype(object)
-        return _join_columns(notes, [c for c in TEXT_COLUMNS if c in notes.columns])
-
-    return ctx.cached("text.narrative", build)
+    """Each note's narrative (S/O/A/P and note_text joined by the loader), '' when none."""
+    return ctx.cached("text.narrative", lambda: ctx.notes["narrative"].fillna(""))
 
 
 def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
@@ -121,19 +114,15 @@ def narrative_arrow(ctx) -> pa.Array:
     return ctx.cached("text.narrative_arrow", lambda: to_arrow(narrative(ctx)))
 
 
-def positions(ctx, idx: pd.Index) -> np.ndarray:
-    return ctx.notes.index.get_indexer(idx)
-
-
 def text_of(ctx, idx: pd.Index) -> pa.Array:
     """Arrow narratives of the notes in idx (in idx order)."""
-    return narrative_arrow(ctx).take(pa.array(positions(ctx, idx), type=pa.int64()))
+    return narrative_arrow(ctx).take(pa.array(ctx.positions(idx), type=pa.int64()))
 
 
 def blank_text(ctx, idx: pd.Index) -> np.ndarray:
     """True for notes in idx whose narrative is empty."""
-    text = pd.Series(narrative(ctx).to_numpy()[positions(ctx, idx)], dtype=object)
-    return text.str.strip().eq("").to_numpy(dtype=bool)
+    stripped = pc.utf8_trim_whitespace(text_of(ctx, idx))
+    return pc.equal(stripped, "").to_numpy(zero_copy_only=False).astype(bool)
 
 
 def filled(series: pd.Series) -> pd.Series:
@@ -557,7 +546,7 @@ def _clone_outcome(
     """Outcome of a clone check: notes with a match (best_other >= 0) fail, worded from the
     templates ({pct}, {sim}, {id}, {date} of the matched note; `identical*` when sim is 1)."""
     notes = ctx.notes
-    pos = positions(ctx, idx)
+    pos = ctx.positions(idx)
     ne, reason = not_evaluable_for_text(ctx, idx)
     applicable = comparable[pos] | ne
     fail = (best_other[pos] >= 0) & ~ne
@@ -814,7 +803,7 @@ def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     if unknown:
         raise ChecklistError(f"params.require: unknown goal part(s) {', '.join(unknown)}")
     notes = ctx.notes
-    pos = positions(ctx, idx)
+    pos = ctx.positions(idx)
     goals = note_goals(ctx, pos)
     missing = ~goals[require]
     goals = goals.assign(bad=missing.any(axis=1).to_numpy())
@@ -955,7 +944,7 @@ def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcom
     if unknown:
         raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
     notes = ctx.notes
-    pos = positions(ctx, idx)
+    pos = ctx.positions(idx)
     is_dc = notes["note_type"].to_numpy()[pos] == "discharge"
     arr = text_of(ctx, idx)
     cues = phrases()["discharge"]
