@@ -81,11 +81,10 @@ class Redactor:
     def text(self, values: pd.Series) -> pd.Series:
         """Mask patient names and raw patient ids wherever they occur in free text."""
         out = values.astype(object)
-        has_text = out.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False)
-        mask = has_text.to_numpy(dtype=bool)
+        mask = out.notna().to_numpy(dtype=bool)
         if not mask.any():
             return out
-        arr = pa.array(out[mask].to_numpy(dtype=object), type=pa.large_string())
+        arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
         arr = _replace_all(arr, sorted(self._names, key=lambda w: (-len(w), w)), MASK, True)
         arr = _replace_all(arr, self._raw_ids, "[patient id]", False)
         result = out.copy()
