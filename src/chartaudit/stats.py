@@ -68,7 +68,7 @@ class Stats:
     items: pd.DataFrame  # item_id, title, severity, checklist, applicable, passed, failed, ...
     disciplines: pd.DataFrame
     matrix: pd.DataFrame  # therapist_id x item_id rates (NaN where nothing applicable)
-    matrix_counts: pd.DataFrame  # long: therapist_id, item_id, passed, failed, not_evaluable
+    matrix_counts: pd.DataFrame  # long: therapist_id, item_id, passed, failed, ..., rate, ci
     months: pd.DataFrame  # month, therapist_id ('' = all), passed, failed, rate, ci
     note_counts: pd.DataFrame  # per note (in scope): applicable, passed, failed, ...
 
@@ -183,6 +183,7 @@ def compute(result: AuditResult) -> Stats:
             "not_evaluable": ne_df.to_numpy().ravel(),
         }
     )
+    long = _rates(long)
 
     month = notes["date_of_service"].dt.to_period("M").astype(str).to_numpy()
     by_month = per_note.groupby(month)[["passed", "failed"]].sum().reset_index(names="month")

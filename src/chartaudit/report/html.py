@@ -25,7 +25,6 @@ from markupsafe import Markup
 from ..checklists import Item, example_frames
 from ..errors import ChartauditError
 from ..model import SEVERITY_ORDER
-from ..stats import wilson
 from . import svg
 from .data import ReportData
 
@@ -408,11 +407,6 @@ def _dates(values: pd.Series) -> np.ndarray:
     return text
 
 
-def _ci(frame: pd.DataFrame) -> pd.DataFrame:
-    frame["ci_low"], frame["ci_high"] = wilson(frame["passed"], frame["checked"])
-    return frame
-
-
 class _Pages:
     """Every page's context, computed once over the whole run."""
 
@@ -650,9 +644,7 @@ class _Pages:
         slug_of = dict(zip(stats.therapists["therapist_id"], stats.therapists["slug"], strict=True))
         mc = stats.matrix_counts.copy()
         mc["slug"] = mc["therapist_id"].map(slug_of)
-        mc["checked"] = mc["passed"] + mc["failed"]
-        mc["rate"] = mc["passed"] / mc["checked"].where(mc["checked"] > 0)
-        mc = _ci(mc)
+        mc["checked"] = mc["passed"] + mc["failed"]  # rate and interval come from stats
         mc["title"] = mc["item_id"].map(self.team_items["title"])
         mc["severity"] = mc["item_id"].map(self.team_items["severity"])
         mc["sev"] = mc["severity"].map(self.rank)
