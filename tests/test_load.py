@@ -184,3 +184,24 @@ def test_narrative_stays_on_its_own_note_when_some_notes_have_no_text():
     frame["plan"] = ["", "Continue gait training", ""]
     notes = from_frames({"notes": frame}).notes
     assert notes["narrative"].tolist() == ["", "Gait ’training’\nContinue gait training", ""]
+
+
+def test_a_row_with_several_problems_lists_them_all():
+    rows = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in ROWS]
+    frame = pd.DataFrame(rows + [{**rows[0], "note_id": "", "date_of_service": "13/45/2026"}])
+    reason = from_frames({"notes": frame}).rejected["reason"].tolist()
+    assert len(reason) == 1
+    assert reason[0].startswith("missing note_id; date_of_service '13/45/2026' is not a valid")
+
+
+def test_common_vendor_headers_map_without_a_mapping_file(tmp_path):
+    write(
+        tmp_path / "Visits.csv",
+        "Doc #,MRN,Visit Type,DOS,Provider,Creds\nA1,77,IE,09/01/2026,Kim Lee,OTR/L\n",
+    )
+    notes = load_export(tmp_path).notes
+    assert notes.loc[0, ["note_id", "note_type", "credential"]].tolist() == [
+        "A1",
+        "evaluation",
+        "OTR/L",
+    ]

@@ -247,14 +247,18 @@ def _normalise(
     reason = pd.Series("", index=frame.index, dtype=object)
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
+        # Every problem of a row is listed ("missing note_id; date_of_service ... not a valid
+        # date"), so one fix of the export is enough.
         nonlocal bad
-        mask = np.asarray(mask, dtype=bool) & ~bad
+        mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        if isinstance(why, str):
-            reason.loc[mask] = why
-        else:
-            reason.loc[mask] = why[mask]
+        text = pd.Series(why, index=frame.index) if isinstance(why, str) else why
+        text = text.astype(object)
+        again = mask & bad
+        reason.loc[again] = reason[again] + "; " + text[again]
+        first = mask & ~bad
+        reason.loc[first] = text[first]
         bad |= mask
 
     for col in frame.columns:

@@ -93,6 +93,8 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
         "credential": [
             "credentials",
             "credential",
+            "creds",
+            "cred",
             "provider credential",
             "license type",
             "clinician credential",
