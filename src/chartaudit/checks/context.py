@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ class AuditContext:
     as_of: pd.Timestamp
     options: dict[str, Any] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def notes(self) -> pd.DataFrame:
@@ -40,7 +43,16 @@ class AuditContext:
         return self.notes.index.get_indexer(idx)
 
     def cached(self, key: str, build: Callable[[], Any]) -> Any:
-        """Compute `build()` once per run under `key` (derived frames shared by checks)."""
-        if key not in self._cache:
-            self._cache[key] = build()
+        """Compute `build()` once per run under `key` (derived frames shared by checks).
+
+        Items run on several threads: a second caller of the same key waits for the first
+        one's result instead of building it again.
+        """
+        if key in self._cache:
+            return self._cache[key]
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = build()
         return self._cache[key]
