@@ -359,3 +359,14 @@ def test_large_tables_are_capped_and_say_where_the_rest_is(tmp_path, monkeypatch
     slug = data.stats.therapists.set_index("therapist").loc["Dana Reyes", "slug"]
     page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
     assert "The first 3 are listed; 4 more notes are in notes.csv" in page.plain
+
+
+def test_excerpt_quick_rejection_never_hides_evidence_the_regex_would_find():
+    # evidence that is not quoted from the text (the common case) finds nothing
+    assert html.excerpt("Gait training 15 min.", "identical to note N1 of 2026-03-01") is None
+    # words present but apart: still no match
+    assert html.excerpt("Goals were not updated", "goals updated") is None
+    # beyond ASCII, re's case-insensitive match is wider than str.lower(): the Kelvin sign
+    # matches 'k' and dotless ı matches 'i'
+    assert html.excerpt("Reports \u212anee pain", "knee  pain")["match"] == "\u212anee pain"
+    assert html.excerpt("Pt ıs walking", "IS WALKING")["match"] == "ıs walking"

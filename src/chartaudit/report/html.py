@@ -265,6 +265,17 @@ def _evidence_pattern(evidence: str) -> re.Pattern | None:
     return re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
 
 
+def _may_contain(text: str, evidence: str) -> bool:
+    """False when the evidence's pattern surely cannot match the text: most evidence (e.g.
+    'identical to note N1 of 2026-03-01') is not quoted from the text, and compiling a regex
+    only to learn that costs far more than this test. Only for ASCII: beyond it re's
+    case-insensitive matching is not str.lower()'s (re matches 'ı' to 'i')."""
+    if not (text.isascii() and evidence.isascii()):
+        return True
+    lowered = text.lower()
+    return all(word in lowered for word in evidence.lower().split())
+
+
 def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | None:
     """The evidence inside the text with some context: {before, match, after}; None when the
     evidence is blank or not in the text. Plain strings: the template escapes each part."""
@@ -274,6 +285,8 @@ def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | No
     if start >= 0:
         end = start + len(evidence)
     else:
+        if not _may_contain(text, evidence):
+            return None
         pattern = _evidence_pattern(evidence)
         found = pattern.search(text) if pattern else None
         if not found:
