@@ -271,15 +271,15 @@ def compare_tokens(text: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
     'date' (so a new date is no change), empty tokens dropped.
 
     Returns (token codes, the distinct normalised tokens the codes index, token count per
-    text). Trimming and the date test run on the distinct raw tokens only, not on every token
-    of every note: at a million notes that is tens of thousands of strings, not 90 million.
+    text). Lower-casing, trimming and the date test run on the distinct raw tokens only, not on
+    every token of every note: at a million notes that is tens of thousands of strings, not 90
+    million.
     """
-    low = pc.utf8_lower(to_arrow(text))
-    tokens = pc.ascii_split_whitespace(low)
+    tokens = pc.ascii_split_whitespace(to_arrow(text))
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
-    distinct = pc.ascii_trim(encoded.dictionary, characters=_TRIM)
+    distinct = pc.ascii_trim(pc.utf8_lower(encoded.dictionary), characters=_TRIM)
     distinct = pc.if_else(
         pc.match_substring_regex(distinct, _DATE_PATTERN),
         pa.scalar("date", distinct.type),
@@ -315,6 +315,7 @@ class Shingles:
     PERMUTATIONS = 32
 
     CHUNK = 100_000  # texts tokenised at a time: bounds the transient Arrow arrays
+    BLOCK = 1 << 18  # shingle hashes per block of the MinHash passes (2 MiB: fits in cache)
 
     def __init__(self, text: pd.Series, k: int = SHINGLE_WORDS):
         text = pd.Series(text).reset_index(drop=True)
@@ -368,8 +369,8 @@ class Shingles:
             for j in range(1, k):
                 sh *= _SHINGLE_MULT
                 sh += h[j : j + m]
-        valid = owner[k - 1 :] == owner[:m]
-        return words, digest, sh[valid], np.bincount(owner[:m][valid], minlength=n)
+        valid = owner[k - 1 :] == owner[:m]  # the k words lie in one text
+        return words, digest, sh[valid], np.maximum(words - (k - 1), 0)
 
     def _gather(self, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
@@ -399,7 +400,11 @@ class Shingles:
             return np.where(union > 0, inter / union, 0.0)
 
     def signature(self) -> np.ndarray:
-        """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows."""
+        """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows.
+
+        Computed a block of texts at a time (about 2^18 hashes), so the 32 passes over a
+        block run in the CPU cache instead of streaming every hash from memory 32 times.
+        """
         if self._signature is None:
             rng = np.random.default_rng(20261)
             perms = self.PERMUTATIONS
@@ -407,22 +412,35 @@ class Shingles:
             add = rng.integers(0, 2**63, size=perms, dtype=np.uint64)
             sig = np.full((self.n, perms), np.iinfo(np.uint32).max, dtype=np.uint32)
             has = np.flatnonzero(self.count > 0)
-            if len(has):
-                starts = self.ptr[has]
-                mixed = np.empty_like(self.hashes)
-                with np.errstate(over="ignore"):
+            # Blocks of texts whose shingles add up to about BLOCK hashes.
+            cuts = np.searchsorted(self.ptr[has], np.arange(0, self.ptr[-1], self.BLOCK))
+            cuts = np.unique(np.r_[cuts, len(has)])
+            mixed = np.empty(self.BLOCK * 2, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+                    texts = has[a:b]
+                    lo, hi = self.ptr[texts[0]], self.ptr[texts[-1] + 1]
+                    block = self.hashes[lo:hi]
+                    out = mixed[: hi - lo] if hi - lo <= len(mixed) else np.empty_like(block)
+                    starts = self.ptr[texts] - lo
+                    low = np.empty((perms, len(texts)), dtype=np.uint64)
                     for j in range(perms):
-                        np.multiply(self.hashes, mult[j], out=mixed)
-                        np.add(mixed, add[j], out=mixed)
-                        low = np.minimum.reduceat(mixed, starts)
-                        sig[has, j] = (low >> np.uint64(32)).astype(np.uint32)
+                        np.multiply(block, mult[j], out=out)
+                        np.add(out, add[j], out=out)
+                        np.minimum.reduceat(out, starts, out=low[j])
+                    sig[texts] = (low >> np.uint64(32)).astype(np.uint32).T
             self._signature = sig
         return self._signature
 
     def estimate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """MinHash estimate of the Jaccard similarity of texts a[p] and b[p]."""
         sig = self.signature()
-        return (sig[a] == sig[b]).mean(axis=1)
+        out = np.empty(len(a))
+        step = 1 << 16  # pairs at a time: the gathered rows stay small
+        for i in range(0, len(a), step):
+            same = sig[a[i : i + step]] == sig[b[i : i + step]]
+            out[i : i + step] = np.count_nonzero(same, axis=1) / sig.shape[1]
+        return out
 
 
 def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
@@ -477,10 +495,10 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
     sh = shingles(ctx, sections)
     notes = ctx.notes
     n = len(notes)
-    group = pd.MultiIndex.from_arrays(
-        [notes["patient_id"].fillna("").astype(str), notes["discipline"].fillna("").astype(str)]
-    )
-    group_code = pd.factorize(group)[0]
+    # One integer per (patient, discipline); only equality and grouping matter.
+    patient = pd.factorize(notes["patient_id"].fillna("").astype(str))[0].astype(np.int64)
+    discipline, kinds = pd.factorize(notes["discipline"].fillna("").astype(str))
+    group_code = patient * max(len(kinds), 1) + discipline
     order = np.lexsort(
         (np.arange(n), notes["date_of_service"].to_numpy(dtype="datetime64[ns]"), group_code)
     )
