@@ -40,3 +40,83 @@ def test_unique_slugs_resolve_collisions():
 
     slugs = unique_slugs(pd.Series(["Ann Lee", "Ann  Lee!", "ann lee"]))
     assert slugs.tolist() == ["ann-lee", "ann-lee-2", "ann-lee-3"]
+
+
+def _result(rows: list[dict], status: list[list[int]], severities: list[str]):
+    """A minimal audit result (the fields stats.compute reads) over the given notes."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    notes = pd.DataFrame(rows).astype({"date_of_service": "datetime64[ns]"})
+    for col in ("therapist_id", "therapist", "discipline", "credential", "role", "patient_id"):
+        notes[col] = notes[col].astype("string")
+    notes["episode_id"] = notes["patient_id"]
+    items = [
+        SimpleNamespace(id=f"I{j}", title=f"Item {j}", severity=sev, checklist="c")
+        for j, sev in enumerate(severities)
+    ]
+    return SimpleNamespace(
+        notes=notes,
+        items=items,
+        status=pd.DataFrame(np.array(status, dtype=np.int8), columns=[i.id for i in items]),
+        scope=np.ones(len(notes), dtype=bool),
+        not_evaluable={},
+    )
+
+
+def test_per_therapist_and_month_figures():
+    from chartaudit.model import Status
+    from chartaudit.stats import compute
+
+    p, f, n, x = Status.PASS, Status.FAIL, Status.NOT_EVALUABLE, Status.NOT_APPLICABLE
+
+    def row(tid, name, disc, cred, role, day):
+        return {
+            "therapist_id": tid,
+            "therapist": name,
+            "discipline": disc,
+            "credential": cred,
+            "role": role,
+            "date_of_service": day,
+            "patient_id": "P1",
+        }
+
+    rows = [
+        row("T2", "Lee Park", "PT", "PTA", "assistant", "2026-10-03"),
+        row("T1", "Ann Lee", "PT", "DPT", "therapist", "2026-09-30"),
+        row("T2", "Lee Park", None, "PT", "therapist", "2026-10-04"),
+        row("T2", "Lee Park", "OT", "PT", "therapist", "2026-11-01"),
+        row("T2", "Lee Park", "PT", "PTA", "assistant", "2026-11-02"),
+    ]
+    status = [[p, f], [f, n], [p, n], [x, p], [f, x]]
+    stats = compute(_result(rows, status, ["critical", "low"]))
+
+    t = stats.therapists.set_index("therapist_id")
+    assert t.loc["T2", "discipline"] == "OT, PT"  # distinct, sorted, blank left out
+    assert t.loc["T2", "credential"] == "PT"  # 2 x PT, 2 x PTA: a tie goes to the first
+    assert t.loc["T2", "role"] == "assistant"
+    assert t.loc["T1", "therapist"] == "Ann Lee"
+    assert t.loc["T2", ["notes", "passed", "failed", "not_evaluable"]].tolist() == [4, 3, 2, 1]
+    assert t.loc["T2", ["failed_critical", "failed_low"]].tolist() == [1, 1]
+    assert t.loc["T1", ["notes", "passed", "failed", "failed_critical"]].tolist() == [1, 0, 1, 1]
+    assert stats.therapists["therapist_id"].tolist() == ["T1", "T2"]  # worst rate first
+
+    assert stats.matrix.loc["T2", "I0"] == pytest.approx(2 / 3)
+    assert stats.matrix.loc["T1", "I0"] == 0
+    assert np.isnan(stats.matrix.loc["T1", "I1"])  # nothing passed or failed
+    counts = stats.matrix_counts.set_index(["therapist_id", "item_id"])
+    assert counts.loc[("T2", "I1"), ["passed", "failed", "not_evaluable"]].tolist() == [1, 1, 1]
+
+    months = stats.months[["month", "therapist_id", "passed", "failed"]]
+    assert months.values.tolist() == [
+        ["2026-09", "", 0, 1],
+        ["2026-10", "", 2, 1],
+        ["2026-11", "", 1, 1],
+        ["2026-09", "T1", 0, 1],
+        ["2026-10", "T2", 2, 1],
+        ["2026-11", "T2", 1, 1],
+    ]
+    disc = stats.disciplines.set_index("discipline")
+    assert disc.index.tolist() == ["OT", "PT"]
+    assert disc.loc["PT", ["notes", "passed", "failed"]].tolist() == [3, 1, 3]

@@ -73,6 +73,54 @@ class Stats:
     note_counts: pd.DataFrame  # per note (in scope): applicable, passed, failed, ...
 
 
+def _by_group(codes: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
+    """Sum of `values` per group code 0..k-1, as int64."""
+    return np.bincount(codes, weights=values, minlength=k).astype(np.int64)
+
+
+def _status_counts(codes: np.ndarray, k: int, status: np.ndarray) -> np.ndarray:
+    """Counts per (group, item, status) of a notes x items matrix of Status codes: one
+    bincount per item over group * len(Status) + status, rather than a groupby per status."""
+    width = len(Status)
+    base = codes.astype(np.int64) * width
+    out = np.empty((k, status.shape[1], width), dtype=np.int64)
+    for j in range(status.shape[1]):
+        out[:, j, :] = np.bincount(base + status[:, j], minlength=width * k).reshape(k, width)
+    return out
+
+
+def _pairs(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (group, value) pairs of the non-NA values with their counts, sorted by
+    group then value: (group codes, values as str, counts)."""
+    value_codes, uniques = pd.factorize(values, sort=True)
+    known = value_codes >= 0
+    width = max(len(uniques), 1)
+    pairs, counts = np.unique(codes[known] * width + value_codes[known], return_counts=True)
+    group, value = np.divmod(pairs, width)
+    return group, np.asarray(uniques, dtype=object)[value], counts
+
+
+def _most_common(codes: np.ndarray, k: int, values: pd.Series) -> np.ndarray:
+    """Per group the most frequent non-NA value, the smallest on a tie (Series.mode()[0]);
+    "" when a group has none."""
+    group, value, counts = _pairs(codes, values)
+    order = np.lexsort((-counts, group))  # stable: values stay sorted within a count
+    group, value = group[order], value[order]
+    first = np.r_[True, group[1:] != group[:-1]]
+    out = np.full(k, "", dtype=object)
+    out[group[first]] = value[first]
+    return out
+
+
+def _joined(codes: np.ndarray, k: int, values: pd.Series) -> list[str]:
+    """Per group its distinct non-NA values, sorted and joined with ", "."""
+    out: list[list[str]] = [[] for _ in range(k)]
+    group, value, _ = _pairs(codes, values)
+    for g, v in zip(group.tolist(), value.tolist(), strict=True):  # one per distinct pair
+        out[g].append(v)
+    return [", ".join(v) for v in out]
+
+
 def compute(result: AuditResult) -> Stats:
     notes = result.notes.loc[result.scope]
     status = result.status.loc[result.scope].to_numpy()
@@ -92,6 +140,7 @@ def compute(result: AuditResult) -> Stats:
     per_note["score"] = (per_note["passed"] / total.where(total > 0)).round(4)
 
     items = result.items
+    ids = [i.id for i in items]
     severities = np.array([i.severity for i in items])
     crit_cols = severities == "critical"
     per_note["critical"] = failed[:, crit_cols].sum(axis=1) if crit_cols.any() else 0
@@ -101,7 +150,7 @@ def compute(result: AuditResult) -> Stats:
 
     item_frame = pd.DataFrame(
         {
-            "item_id": [i.id for i in items],
+            "item_id": ids,
             "title": [i.title for i in items],
             "severity": [i.severity for i in items],
             "checklist": [i.checklist for i in items],
@@ -118,34 +167,32 @@ def compute(result: AuditResult) -> Stats:
     )
     item_frame = _rates(item_frame)
 
-    key = notes["therapist_id"].astype(str).to_numpy()
-    grouped = per_note.groupby(key, sort=False)
-    sums = grouped[
-        [
-            "passed",
-            "failed",
-            "not_evaluable",
-            "critical",
-            "failed_critical",
-            "failed_high",
-            "failed_medium",
-            "failed_low",
-        ]
-    ].sum()
-    sums["notes"] = grouped.size()
-    names = notes.groupby(key, sort=False)["therapist"].first()
-    disciplines = notes.groupby(key, sort=False)["discipline"].agg(
-        lambda s: ", ".join(sorted(s.dropna().unique()))
-    )
-    roles = notes.groupby(key, sort=False)["role"].agg(lambda s: s.mode().iat[0] if len(s) else "")
-    credentials = notes.groupby(key, sort=False)["credential"].agg(
-        lambda s: s.mode().iat[0] if s.notna().any() else ""
-    )
-    therapists = sums.reset_index(names="therapist_id")
-    therapists.insert(1, "therapist", therapists["therapist_id"].map(names))
-    therapists["discipline"] = therapists["therapist_id"].map(disciplines)
-    therapists["role"] = therapists["therapist_id"].map(roles)
-    therapists["credential"] = therapists["therapist_id"].map(credentials)
+    # Therapists as integer codes in order of first appearance (groupby(sort=False)'s order);
+    # every per-therapist figure is a bincount over them.
+    codes, therapist_ids = pd.factorize(notes["therapist_id"].astype(str).to_numpy())
+    k = len(therapist_ids)
+    counts = _status_counts(codes, k, status)  # therapist x item x status
+    pass_k = counts[:, :, Status.PASS]
+    fail_k = counts[:, :, Status.FAIL]
+    ne_k = counts[:, :, Status.NOT_EVALUABLE]
+    sums = {
+        "passed": pass_k.sum(axis=1),
+        "failed": fail_k.sum(axis=1),
+        "not_evaluable": ne_k.sum(axis=1),
+        "critical": fail_k[:, crit_cols].sum(axis=1),
+    }
+    for sev in ("critical", "high", "medium", "low"):
+        sums[f"failed_{sev}"] = fail_k[:, severities == sev].sum(axis=1)
+    sums["notes"] = np.bincount(codes, minlength=k)
+    therapist_index = pd.Index(therapist_ids)
+    therapists = pd.DataFrame(sums, index=therapist_index).reset_index(names="therapist_id")
+    # therapist and therapist_id are never blank (the loader rejects or fills them), so each
+    # therapist's first note gives the name.
+    first = np.unique(codes, return_index=True)[1]
+    therapists.insert(1, "therapist", notes["therapist"].iloc[first].array)
+    therapists["discipline"] = pd.array(_joined(codes, k, notes["discipline"]), dtype="string")
+    therapists["role"] = pd.array(_most_common(codes, k, notes["role"]), dtype="string")
+    therapists["credential"] = pd.array(_most_common(codes, k, notes["credential"]), dtype="string")
     therapists = _rates(therapists)
     # A therapist's name is not unique (two "J. Smith"); the slug is, and is a safe file name.
     label = (
@@ -161,37 +208,62 @@ def compute(result: AuditResult) -> Stats:
         ["rate", "therapist"], na_position="last", ignore_index=True
     )
 
-    disc = per_note.groupby(notes["discipline"].to_numpy(), sort=True)[
-        ["passed", "failed", "not_evaluable"]
-    ].sum()
-    disc["notes"] = per_note.groupby(notes["discipline"].to_numpy()).size()
-    disc = _rates(disc.reset_index(names="discipline"))
+    disc_codes, disc_names = pd.factorize(notes["discipline"], sort=True)
+    known = disc_codes >= 0
+    disc = pd.DataFrame(
+        {
+            col: _by_group(disc_codes[known], len(disc_names), per_note[col].to_numpy()[known])
+            for col in ("passed", "failed", "not_evaluable")
+        }
+    )
+    disc["notes"] = np.bincount(disc_codes[known], minlength=len(disc_names))
+    disc.insert(0, "discipline", np.asarray(disc_names, dtype=object))
+    disc = _rates(disc)
 
     # therapist x item counts
-    ids = [i.id for i in items]
-    pass_df = pd.DataFrame(passed, columns=ids).groupby(key, sort=False).sum()
-    fail_df = pd.DataFrame(failed, columns=ids).groupby(key, sort=False).sum()
-    ne_df = pd.DataFrame(ne, columns=ids).groupby(key, sort=False).sum()
-    tot = pass_df + fail_df
-    matrix = pass_df / tot.where(tot > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tot = pass_k + fail_k
+        rates = np.where(tot > 0, pass_k / np.where(tot > 0, tot, 1), np.nan)
+    matrix = pd.DataFrame(rates, index=therapist_index, columns=pd.Index(ids))
     long = pd.DataFrame(
         {
-            "therapist_id": np.repeat(pass_df.index.to_numpy(), len(ids)),
-            "item_id": np.tile(ids, len(pass_df)),
-            "passed": pass_df.to_numpy().ravel(),
-            "failed": fail_df.to_numpy().ravel(),
-            "not_evaluable": ne_df.to_numpy().ravel(),
+            "therapist_id": np.repeat(therapist_index.to_numpy(), len(ids)),
+            "item_id": np.tile(ids, k),
+            "passed": pass_k.ravel(),
+            "failed": fail_k.ravel(),
+            "not_evaluable": ne_k.ravel(),
         }
     )
     long = _rates(long)
 
-    month = notes["date_of_service"].dt.to_period("M").astype(str).to_numpy()
-    by_month = per_note.groupby(month)[["passed", "failed"]].sum().reset_index(names="month")
-    by_month["therapist_id"] = ""
-    by_month_t = (
-        per_note.groupby([month, key])[["passed", "failed"]]
-        .sum()
-        .reset_index(names=["month", "therapist_id"])
+    # Months as codes too: date_of_service is required, so every note has one.
+    month_codes, month_values = pd.factorize(
+        notes["date_of_service"].to_numpy().astype("datetime64[M]"), sort=True
+    )
+    month_names = np.asarray(month_values).astype(str).astype(object)
+    note_passed = per_note["passed"].to_numpy()
+    note_failed = per_note["failed"].to_numpy()
+    by_month = pd.DataFrame(
+        {
+            "month": month_names,
+            "passed": _by_group(month_codes, len(month_names), note_passed),
+            "failed": _by_group(month_codes, len(month_names), note_failed),
+            "therapist_id": "",
+        }
+    )
+    # (month, therapist) pairs in groupby([month, therapist_id])'s sorted order.
+    by_id = np.argsort(therapist_ids)
+    rank = np.empty(k, dtype=np.int64)
+    rank[by_id] = np.arange(k)
+    pair_codes, pair_index = np.unique(month_codes * k + rank[codes], return_inverse=True)
+    pair_month, pair_rank = np.divmod(pair_codes, k)
+    by_month_t = pd.DataFrame(
+        {
+            "month": month_names[pair_month],
+            "therapist_id": therapist_ids[by_id][pair_rank],
+            "passed": _by_group(pair_index, len(pair_codes), note_passed),
+            "failed": _by_group(pair_index, len(pair_codes), note_failed),
+        }
     )
     months = _rates(pd.concat([by_month, by_month_t], ignore_index=True))
 
