@@ -121,8 +121,22 @@ def _joined(codes: np.ndarray, k: int, values: pd.Series) -> list[str]:
     return [", ".join(v) for v in out]
 
 
+# The note columns the statistics read (selected before the scope: a --period run would
+# otherwise copy every narrative).
+_NOTE_COLUMNS = [
+    "therapist_id",
+    "therapist",
+    "discipline",
+    "role",
+    "credential",
+    "date_of_service",
+    "patient_id",
+    "episode_id",
+]
+
+
 def compute(result: AuditResult) -> Stats:
-    notes = result.notes.loc[result.scope]
+    notes = result.notes.loc[result.scope, _NOTE_COLUMNS]
     status = result.status.loc[result.scope].to_numpy()
     passed = status == Status.PASS
     failed = status == Status.FAIL
@@ -169,7 +183,8 @@ def compute(result: AuditResult) -> Stats:
 
     # Therapists as integer codes in order of first appearance (groupby(sort=False)'s order);
     # every per-therapist figure is a bincount over them.
-    codes, therapist_ids = pd.factorize(notes["therapist_id"].astype(str).to_numpy())
+    codes, therapist_ids = pd.factorize(notes["therapist_id"])
+    therapist_ids = np.asarray(therapist_ids.astype(str), dtype=object)
     k = len(therapist_ids)
     counts = _status_counts(codes, k, status)  # therapist x item x status
     pass_k = counts[:, :, Status.PASS]

@@ -59,24 +59,24 @@ def build(
     stats = compute(result)
     slug_of = dict(zip(stats.therapists["therapist_id"], stats.therapists["slug"], strict=True))
     findings = findings_table(result)
-    findings["slug"] = result.notes["therapist_id"].to_numpy()[findings["note_idx"].to_numpy()]
-    findings["slug"] = findings["slug"].map(slug_of)
+    authors = result.notes["therapist_id"].take(findings["note_idx"].to_numpy())
+    findings["slug"] = authors.map(slug_of).to_numpy()
     findings = redact_frame(findings, redactor)
 
-    scoped = result.notes.loc[result.scope]
+    columns = [
+        "note_id",
+        "patient_id",
+        "episode_id",
+        "therapist",
+        "discipline",
+        "note_type",
+        "date_of_service",
+        "payer_type",
+    ]
+    # Columns first, then the scope: a --period run would otherwise copy every narrative.
+    scoped = result.notes.loc[result.scope, [*columns, "therapist_id", "patient_name"]]
     counts = stats.note_counts
-    notes = scoped[
-        [
-            "note_id",
-            "patient_id",
-            "episode_id",
-            "therapist",
-            "discipline",
-            "note_type",
-            "date_of_service",
-            "payer_type",
-        ]
-    ].copy()
+    notes = scoped[columns].copy()
     for col in ("applicable", "passed", "failed", "not_evaluable", "score"):
         notes[col] = counts[col]
     notes["note_idx"] = scoped.index.to_numpy()
