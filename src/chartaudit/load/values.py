@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.extensions import take
 
 from .columns import key
 
@@ -39,6 +40,22 @@ def _arrow(values: pd.Series) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values) of a column as text; code -1 marks NA.
+
+    Exports repeat a few values a lot (dates, units, payers), so the normalisers below work on
+    the distinct values and spread the results back with `_spread`. Each is a function of the
+    single value, so the result is the same as computing it on every row.
+    """
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=True)
+    return codes, pd.Series(uniques.array)
+
+
+def _spread(per_value: pd.Series, codes: np.ndarray, index: pd.Index, fill: object) -> pd.Series:
+    """Results per distinct value back onto the rows; NA rows (code -1) get `fill`."""
+    return pd.Series(take(per_value.array, codes, allow_fill=True, fill_value=fill), index=index)
+
+
 def _re2_match(values: pd.Series, pattern: str) -> np.ndarray:
     """RE2 in Arrow: pandas runs any pattern with \\d or \\s through Python's re, row by row."""
     hit = pc.match_substring_regex(_arrow(values), pattern)
@@ -54,7 +71,13 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.astype("datetime64[ns]")
         return out, pd.Series(False, index=values.index)
-    text = values.astype("string").str.strip()
+    codes, uniques = _distinct(values)
+    out, todo = _parse_date_text(uniques, date_format)
+    return _spread(out, codes, values.index, pd.NaT), _spread(todo, codes, values.index, False)
+
+
+def _parse_date_text(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+    text = values.str.strip()
     blank = text.isna() | (text == "")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = ~blank
@@ -93,7 +116,14 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse numbers written with $, commas or spaces. Returns (float64, unparseable mask)."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return values.astype("float64"), pd.Series(False, index=values.index)
-    text = values.astype("string").str.strip()
+    # Distinct values only: pd.to_numeric turns Arrow text into Python objects first.
+    codes, uniques = _distinct(values)
+    num, bad = _parse_number_text(uniques)
+    return _spread(num, codes, values.index, np.nan), _spread(bad, codes, values.index, False)
+
+
+def _parse_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.str.strip()
     blank = (text.isna() | (text == "")).fillna(True).astype(bool)
     num = pd.to_numeric(text, errors="coerce").astype("float64")
     retry = num.isna() & ~blank
@@ -120,7 +150,12 @@ def map_values(
 
     `user` (from the mapping file) is consulted first, by exact text and then by key.
     """
-    text = values.astype("string").str.strip()
+    codes, uniques = _distinct(values)
+    return _spread(_map_text(uniques, table, user), codes, values.index, pd.NA)
+
+
+def _map_text(values: pd.Series, table: dict[str, str], user: dict[str, str] | None) -> pd.Series:
+    text = values.str.strip()
     keys = map_unique(text, key)
     lookup = dict(table)
     if user:
@@ -306,33 +341,30 @@ PAYER_TYPE_VALUES = {
 
 def payer_type_from_name(payer: pd.Series) -> pd.Series:
     """Classify payer names: Medicare Part B, Medicare Advantage plans, Medicaid, ... commercial."""
-    text = payer.astype("string").str.strip()
-    out = pd.Series(pd.NA, index=payer.index, dtype="string")
-    has = text.notna() & (text != "")
-    # Unique names only: an export has a handful of payers however many notes it has.
-    uniq = pd.Series(text[has].unique())
-    if uniq.empty:
-        return out
+    # Distinct names only: an export has a handful of payers however many notes it has.
+    codes, names = _distinct(payer)
+    text = names.str.strip()
+    has = (text != "").to_numpy(dtype=bool)
+    classes = pd.Series(pd.NA, index=names.index, dtype="string")
+    classes[has] = [_payer_class(name) for name in text[has]]
+    return _spread(classes, codes, payer.index, pd.NA)
 
-    def classify(name: str) -> str:
-        low = name.lower()
-        if _MEDICAID.search(low):
-            return "medicaid"
-        if _MA_BRANDS.search(low):
-            return "medicare_advantage"
-        if "medicare" in low:
-            return "medicare_b"
-        if _WORKERS.search(low):
-            return "workers_comp"
-        if _SELF.search(low):
-            return "self_pay"
-        if _OTHER.search(low):
-            return "other"
-        return "commercial"
 
-    table = dict(zip(uniq, uniq.map(classify), strict=True))
-    out.loc[has] = text[has].map(table)
-    return out
+def _payer_class(name: str) -> str:
+    low = name.lower()
+    if _MEDICAID.search(low):
+        return "medicaid"
+    if _MA_BRANDS.search(low):
+        return "medicare_advantage"
+    if "medicare" in low:
+        return "medicare_b"
+    if _WORKERS.search(low):
+        return "workers_comp"
+    if _SELF.search(low):
+        return "self_pay"
+    if _OTHER.search(low):
+        return "other"
+    return "commercial"
 
 
 SETTING_VALUES = {
@@ -401,17 +433,19 @@ def parse_bool(values: pd.Series) -> pd.Series:
 
 def normalise_modifiers(values: pd.Series) -> pd.Series:
     """'gp, cq' / 'GP CQ' / 'GP;CQ' -> 'GP,CQ'; blank -> ''."""
-    text = values.astype("string").fillna("").str.upper().str.strip()
+    codes, uniques = _distinct(values)
+    text = uniques.str.upper().str.strip()
     joined = pc.replace_substring_regex(_arrow(text), r"[\s,;/|]+", ",")
-    return pd.Series(
-        pc.utf8_trim(joined, ",").to_numpy(zero_copy_only=False), index=text.index, dtype=object
-    )
+    cleaned = pc.utf8_trim(joined, ",").to_numpy(zero_copy_only=False)
+    # One Python string per distinct value, shared by its rows.
+    return pd.Series(np.append(cleaned, "").astype(object)[codes], index=values.index, dtype=object)
 
 
 def normalise_codes(values: pd.Series) -> pd.Series:
     """CPT/HCPCS: upper case, no spaces; Excel's 97110.0 -> 97110."""
-    text = values.astype("string").str.strip().str.upper()
-    return text.str.replace(r"\.0+$", "", regex=True)
+    codes, uniques = _distinct(values)
+    text = uniques.str.strip().str.upper().str.replace(r"\.0+$", "", regex=True)
+    return _spread(text, codes, values.index, pd.NA)
 
 
 def blank_to_na(values: pd.Series) -> pd.Series:
