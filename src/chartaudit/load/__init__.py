@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..episodes import derive_episodes, normalise_credential
 from ..errors import InputError
@@ -98,18 +100,17 @@ class _Rejects:
         self.parts: list[pd.DataFrame] = []
 
     def add(self, frame: pd.DataFrame, mask: np.ndarray | pd.Series, table: str, reason) -> None:
+        """Reject the rows of `mask`: `reason` is one text for all or one per rejected row."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        sub = frame.loc[mask]
-        reasons = reason if isinstance(reason, str) else pd.Series(reason, index=frame.index)[mask]
         self.parts.append(
             pd.DataFrame(
                 {
-                    "file": sub[SOURCE_FILE].to_numpy(),
-                    "row": sub[SOURCE_ROW].to_numpy(),
+                    "file": frame[SOURCE_FILE].to_numpy()[mask],
+                    "row": frame[SOURCE_ROW].to_numpy()[mask],
                     "table": table,
-                    "reason": reasons if isinstance(reasons, str) else reasons.to_numpy(),
+                    "reason": reason if isinstance(reason, str) else np.asarray(reason, object),
                 }
             )
         )
@@ -244,22 +245,20 @@ def _normalise(
     """Types and canonical values for one source part; rows that cannot be audited go to rejects."""
     frame = frame.reset_index(drop=True)
     bad = np.zeros(len(frame), dtype=bool)
-    reason = pd.Series("", index=frame.index, dtype=object)
+    reason = np.full(len(frame), "", dtype=object)
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
+        """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
         # Every problem of a row is listed ("missing note_id; date_of_service ... not a valid
         # date"), so one fix of the export is enough.
-        nonlocal bad
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        text = pd.Series(why, index=frame.index) if isinstance(why, str) else why
-        text = text.astype(object)
-        again = mask & bad
-        reason.loc[again] = reason[again] + "; " + text[again]
-        first = mask & ~bad
-        reason.loc[first] = text[first]
-        bad |= mask
+        rows = np.flatnonzero(mask)  # frame has a RangeIndex: labels are positions
+        text = why if isinstance(why, str) else why.reindex(rows).to_numpy(dtype=object)
+        again = bad[rows]
+        reason[rows] = np.where(again, reason[rows] + "; " + text, text)
+        bad[rows] = True
 
     for col in frame.columns:
         if col in (SOURCE_FILE, SOURCE_ROW):
@@ -268,8 +267,7 @@ def _normalise(
             continue
         if col in TEXT_COLUMNS:
             # Narrative keeps its inner whitespace; only blank becomes NA.
-            text = frame[col].astype("string")
-            frame[col] = text.where(text.str.strip() != "", pd.NA)
+            frame[col] = V.blank_text_to_na(frame[col])
         else:
             frame[col] = V.blank_to_na(frame[col])
     for col in REQUIRED[table]:
@@ -280,18 +278,16 @@ def _normalise(
             continue
         parsed, unparseable = V.parse_dates(frame[col], tm.date_format)
         if unparseable.any():
-            shown = frame[col].astype("string").str.slice(0, 40)
-            reject(
-                unparseable.to_numpy(), f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})"
-            )
+            shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
+            reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})")
         frame[col] = parsed
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
             continue
         num, unparseable = V.parse_numbers(frame[col])
         if unparseable.any():
-            shown = frame[col].astype("string").str.slice(0, 20)
-            reject(unparseable.to_numpy(), f"{col} '" + shown + "' is not a number")
+            shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
+            reject(unparseable, f"{col} '" + shown + "' is not a number")
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
@@ -316,8 +312,24 @@ def _normalise(
             frame["discipline"] = V.map_values(
                 frame["discipline"], V.DISCIPLINE_VALUES, user.get("discipline")
             )
-    rejects.add(frame, bad, table, reason)
-    return frame.loc[~bad].reset_index(drop=True)
+    rejects.add(frame, bad, table, reason[bad])
+    return _drop_rows(frame, bad)
+
+
+def _drop_rows(frame: pd.DataFrame, drop: np.ndarray | pd.Series) -> pd.DataFrame:
+    """frame without the rows marked in `drop`, with a fresh RangeIndex (frame is consumed).
+
+    Column by column, so only one column is ever copied at a time, and not at all when no row
+    is dropped: the notes' text is most of the loader's memory.
+    """
+    drop = np.asarray(drop, dtype=bool)
+    if not drop.any():
+        return frame.reset_index(drop=True)
+    keep = ~drop
+    kept: dict[str, pd.Series] = {}
+    for col in list(frame.columns):
+        kept[col] = frame.pop(col)[keep].reset_index(drop=True)
+    return pd.DataFrame(kept)
 
 
 def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
@@ -325,10 +337,10 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
     frame["note_type"] = V.map_values(raw_type, V.NOTE_TYPE_VALUES, user.get("note_type"))
     unknown = frame["note_type"].isna() & raw_type.notna()
     reject(
-        unknown.to_numpy(),
-        "note_type '" + raw_type.str.slice(0, 30) + "' is not recognised (use evaluation, "
-        "re_evaluation, daily, progress, recertification or discharge, or map it under "
-        "values: note_type in chartaudit-mapping.yaml)",
+        unknown,
+        "note_type '" + raw_type[unknown].str.slice(0, 30) + "' is not recognised (use "
+        "evaluation, re_evaluation, daily, progress, recertification or discharge, or map it "
+        "under values: note_type in chartaudit-mapping.yaml)",
     )
     cred_user = user.get("credential")
     credential = frame["credential"]
@@ -341,10 +353,8 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
         disc = V.map_values(raw_disc, V.DISCIPLINE_VALUES, user.get("discipline"))
         unknown_disc = disc.isna() & raw_disc.notna()
         disc = disc.fillna(cred_discipline)
-        reject(
-            (unknown_disc & disc.isna()).to_numpy(),
-            "discipline '" + raw_disc.str.slice(0, 20) + "' is not PT, OT or SLP",
-        )
+        wrong = unknown_disc & disc.isna()
+        reject(wrong, "discipline '" + raw_disc[wrong].str.slice(0, 20) + "' is not PT, OT or SLP")
     else:
         disc = cred_discipline
     reject(disc.isna().to_numpy(), "missing discipline (and the credential does not imply one)")
@@ -386,8 +396,8 @@ def _finish_notes(
             + ids.map(first_file).astype(str)
             + ")"
         )
-        rejects.add(notes, dup.to_numpy(), "notes", why.reindex(notes.index))
-        notes = notes.loc[~dup].reset_index(drop=True)
+        rejects.add(notes, dup.to_numpy(), "notes", why)
+        notes = _drop_rows(notes, dup)
     for col in TABLES["notes"]:
         if col not in notes.columns:
             notes[col] = _empty_column("notes", col, len(notes))
@@ -409,25 +419,29 @@ def _finish_notes(
 
 def _narrative(notes: pd.DataFrame) -> pd.Series:
     """The non-blank S/O/A/P sections and note_text joined with newlines ('' when none)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     # Each non-blank part followed by a newline, then the last newline trimmed. (pyarrow 26's
     # binary_join_element_wise with null_handling="skip" drops rows whose parts are all null,
     # shifting every later narrative onto the wrong note, so nulls never reach it here.)
     newline = pa.scalar("\n", type=pa.large_string())
     empty = pa.scalar("", type=pa.large_string())
-    parts = []
-    for col in TEXT_COLUMNS:
-        part = pa.array(notes[col].astype("string"), type=pa.large_string())
-        with_newline = pc.binary_join_element_wise(part, newline, empty)
-        parts.append(pc.fill_null(with_newline, ""))
-    joined = pc.binary_join_element_wise(*parts, empty)
-    joined = pc.utf8_rtrim(joined, characters="\n")
+    columns = [V.arrow_text(notes[col]) for col in TEXT_COLUMNS]
+    # A slice of rows at a time: the intermediate columns of the whole text would double the
+    # loader's memory.
+    chunks = []
+    for start in range(0, len(notes), _NARRATIVE_ROWS):
+        parts = []
+        for column in columns:
+            part = column.slice(start, _NARRATIVE_ROWS).combine_chunks()
+            with_newline = pc.binary_join_element_wise(part, newline, empty)
+            parts.append(pc.fill_null(with_newline, ""))
+        joined = pc.binary_join_element_wise(*parts, empty)
+        chunks.append(pc.utf8_rtrim(joined, characters="\n"))
+    joined = pa.chunked_array(chunks, type=pa.large_string())
     assert len(joined) == len(notes)
-    return pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype), index=notes.index).astype(
-        "string"
-    )
+    return pd.Series(pd.arrays.ArrowStringArray(joined), index=notes.index)
+
+
+_NARRATIVE_ROWS = 1 << 16
 
 
 def _link(
@@ -438,23 +452,22 @@ def _link(
     present: dict[str, set[str]],
 ) -> pd.DataFrame:
     """Attach rows to their notes (note_idx); rows pointing at no loaded note are rejected."""
-    position = pd.Series(np.arange(len(notes)), index=pd.Index(notes["note_id"]))
     cols = present.setdefault(table, set())
     if "note_id" in frame.columns:
-        idx = frame["note_id"].map(position)
+        idx = _note_positions(frame["note_id"], notes["note_id"])
         has_id = frame["note_id"].notna()
         missing = (has_id & idx.isna()).to_numpy()
-        if table in ("services", "measures") or missing.any():
+        if missing.any():
             rejects.add(
                 frame,
                 missing,
                 table,
                 "note_id "
-                + frame["note_id"].astype(str)
+                + frame.loc[missing, "note_id"].astype(str)
                 + " is not in the notes table (or that note was rejected)",
             )
-        frame = frame.loc[~missing].reset_index(drop=True)
-        idx = idx.loc[~missing].reset_index(drop=True)
+            frame = _drop_rows(frame, missing)
+            idx = idx.loc[~missing].reset_index(drop=True)
         frame["note_idx"] = idx.astype("Int64") if table in ("goals",) else idx.astype("int64")
     if table in ("goals", "authorizations") and "note_idx" in frame.columns:
         for col in ("patient_id", "episode_id"):
@@ -476,3 +489,14 @@ def _link(
     if table == "authorizations" and "episode_id" not in frame.columns:
         frame["episode_id"] = pd.NA
     return frame
+
+
+def _note_positions(note_ids: pd.Series, notes_ids: pd.Series) -> pd.Series:
+    """Position of each id in the notes' (unique) ids; NaN when absent."""
+    if isinstance(note_ids.dtype, pd.StringDtype) and isinstance(notes_ids.dtype, pd.StringDtype):
+        # An Arrow hash lookup: pandas would hash a million Python strings.
+        value_set = V.arrow_text(notes_ids).combine_chunks()
+        found = pc.index_in(V.arrow_text(note_ids), value_set=value_set).combine_chunks()
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=note_ids.index)
+    position = pd.Series(np.arange(len(notes_ids)), index=pd.Index(notes_ids))
+    return note_ids.map(position)

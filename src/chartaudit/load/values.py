@@ -452,8 +452,45 @@ def blank_to_na(values: pd.Series) -> pd.Series:
     """Strip text and turn empty strings into NA (keeps the column's values otherwise)."""
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
-    text = values.astype("string").str.strip()
-    return text.where(text != "", pd.NA)
+    stripped = [pc.utf8_trim_whitespace(chunk) for chunk in _chunks(values)]
+    return _text_series([_null_where_empty(chunk, chunk) for chunk in stripped], values.index)
+
+
+def blank_text_to_na(values: pd.Series) -> pd.Series:
+    """Narrative text as is, with blank (whitespace-only) values made NA."""
+    chunks = [_null_where_empty(chunk, pc.utf8_trim_whitespace(chunk)) for chunk in _chunks(values)]
+    return _text_series(chunks, values.index)
+
+
+def _chunks(values: pd.Series) -> list[pa.Array]:
+    return arrow_text(values).chunks
+
+
+def arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow large_string chunks (zero-copy for Arrow-backed text)."""
+    arr = pa.array(values.astype("string").array)
+    return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def _text_series(chunks: list[pa.Array], index: pd.Index) -> pd.Series:
+    arr = pa.chunked_array(chunks, type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
+
+
+def _null_where_empty(text: pa.Array, trimmed: pa.Array) -> pa.Array:
+    """`text` with NA where `trimmed` is empty.
+
+    Only the validity bitmap is new: the text buffers are shared, so a gigabyte of narrative
+    is not copied to blank out a few empty sections.
+    """
+    keep = pc.fill_null(pc.not_equal(trimmed, ""), False)
+    nulls = len(text) - keep.true_count
+    if nulls == text.null_count:
+        return text
+    if text.offset == 0 and keep.offset == 0:
+        validity, data = keep.buffers()[1], text.buffers()[1:]
+        return pa.Array.from_buffers(text.type, len(text), [validity, *data], null_count=nulls)
+    return pc.if_else(keep, text, pa.scalar(None, text.type))
 
 
 def non_blank(values: pd.Series) -> np.ndarray:
