@@ -172,6 +172,7 @@ def run_audit(
             if progress:
                 progress(item)
 
+    ctx.release()
     status = pd.DataFrame(matrix, index=notes.index, columns=[i.id for i in items])
     if finding_parts:
         findings = pd.concat(finding_parts, ignore_index=True)

@@ -56,3 +56,10 @@ class AuditContext:
             if key not in self._cache:
                 self._cache[key] = build()
         return self._cache[key]
+
+    def release(self) -> None:
+        """Drop the derived frames (clone shingles alone are ~1 GB at a million notes) once
+        every item has run; the reports need none of them."""
+        with self._guard:
+            self._cache.clear()
+            self._locks.clear()

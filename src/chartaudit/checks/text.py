@@ -367,12 +367,19 @@ class Shingles:
         has_words = np.flatnonzero(words > 0)
         first = np.concatenate([[0], np.cumsum(words)[:-1]])
         if len(has_words):
-            position = np.arange(len(h), dtype=np.uint64) - np.repeat(
-                first.astype(np.uint64), words
-            )
+            # digest = sum of h * (2 * position in the text + 1) (odd: order matters), mod 2^64,
+            # from the global positions i: sum h*(2i+1) - 2 * first * sum h.
             with np.errstate(over="ignore"):
-                mixed = h * (position * np.uint64(2) + np.uint64(1))  # odd: order matters
-                digest[has_words] = np.add.reduceat(mixed, first[has_words])
+                mixed = np.arange(len(h), dtype=np.uint64)
+                mixed *= np.uint64(2)
+                mixed += np.uint64(1)
+                mixed *= h
+                starts = first[has_words]
+                base = starts.astype(np.uint64) * np.uint64(2)
+                digest[has_words] = np.add.reduceat(mixed, starts) - base * np.add.reduceat(
+                    h, starts
+                )
+            del mixed
         m = len(h) - k + 1
         if m <= 0:
             return words, digest, np.zeros(0, np.uint64), np.zeros(n, np.int64)
