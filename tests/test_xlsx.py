@@ -345,3 +345,24 @@ def test_libreoffice_opens_the_workbook(workbook, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (out / "compliance.pdf").stat().st_size > 0
+
+
+def test_csv_text_a_spreadsheet_would_run_keeps_a_leading_quote(tmp_path):
+    """findings.csv and notes.csv open in the same spreadsheet programs: text starting with
+    = + - @ gets a leading quote there; commas, quotes and line breaks stay inside one field."""
+    import csv
+
+    from chartaudit.report.files import write_findings, write_notes
+
+    rows = [dict(r) for r in ROWS]
+    rows[0]["note_id"], rows[1]["note_id"], rows[2]["note_id"] = "+1", ATTACK, "@SUM(A1)"
+    rows[3]["note_id"], rows[4]["note_id"] = 'a,"b"\nc', "-2"
+    data = make_data(tmp_path, rows)
+    with open(write_notes(data, tmp_path), encoding="utf-8-sig", newline="") as f:
+        notes = list(csv.DictReader(f))
+    assert [r["note_id"] for r in notes] == ["'+1", "'" + ATTACK, "'@SUM(A1)", 'a,"b"\nc', "'-2"]
+    assert [r["date_of_service"] for r in notes][:2] == ["2026-10-01", "2026-10-02"]
+    assert notes[0]["score"] == "1.0" and notes[1]["failed"] == "1"
+    with open(write_findings(data, tmp_path), encoding="utf-8-sig", newline="") as f:
+        findings = list(csv.DictReader(f))
+    assert "'" + ATTACK in [r["note_id"] for r in findings]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 from pathlib import Path
@@ -9,24 +10,90 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..model import FINDINGS_COLUMNS, NOTES_OUTPUT_COLUMNS, REJECTED_COLUMNS
 from .data import ReportData
-from .safety import neutralise_frame
+from .safety import neutralise
+from .xlsx_rows import concatenated
 
 SAMPLE_REVIEW_COLUMNS = ["reviewer", "reviewed_on", "agrees_with_audit", "reviewer_comments"]
 
 
+# Rows turned into CSV text at a time: a million-row table never exists as text all at once.
+CSV_CHUNK_ROWS = 100_000
+# Python's csv module (which pandas' to_csv used) quotes a field holding one of these when
+# lines end with "\n"; the same rule keeps the files byte for byte as they were.
+_NEEDS_QUOTES = '[,"\n]'
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _quoted(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
+    if not pc.any(needs).as_py():
+        return text
+    inner = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise(_text('"'), inner, _text('"'), _text(""))
+    return pc.if_else(needs, quoted, text)
+
+
+def _date_format(values: pd.Series) -> str:
+    """ISO days, or minutes when any value has a time of day (a blank counts, as before)."""
+    return "%Y-%m-%d %H:%M" if (values != values.dt.normalize()).any() else "%Y-%m-%d"
+
+
+def _formatted(values: pd.Series, date_format: str | None) -> pa.Array:
+    """Numbers and dates as pandas' to_csv wrote them (numpy's str(): 1.0, not Arrow's 1),
+    each distinct value formatted once: a column holds few (scores, counts, days)."""
+    array = values.to_numpy()
+    blank = pd.isna(array)
+    # Floats by their bits, so 0.0 and -0.0 keep their own text.
+    keys = array.view(np.int64) if array.dtype.kind == "f" else array
+    codes, uniques = pd.factorize(keys)
+    if date_format:
+        text = pd.DatetimeIndex(uniques).strftime(date_format).to_numpy(dtype=object)
+    else:
+        text = (uniques.view(np.float64) if array.dtype.kind == "f" else uniques).astype(str)
+    positions = pa.array(codes, mask=blank | (codes < 0))
+    return pa.array(text, pa.large_string()).take(positions)
+
+
+def _fields(values: pd.Series, date_format: str | None) -> pa.Array | pa.ChunkedArray:
+    """One column's CSV fields as pandas' to_csv wrote them; null is an empty field."""
+    if date_format or (isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"):
+        return _formatted(values, date_format)
+    text = pa.array(values.astype("string").array).cast(pa.large_string())
+    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+        text = neutralise(text)
+    return _quoted(text)
+
+
+def _lines(fields: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
+    line = pc.binary_join_element_wise(*fields, _text(","), null_handling="replace")
+    return pc.binary_join_element_wise(line, _text(""), _text("\n"))  # line + "\n"
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it with accents intact); text that would be a formula in a
-    spreadsheet is neutralised; dates written as ISO."""
-    out = neutralise_frame(frame)
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            times = out[col].dt.time.astype(str) != "00:00:00"
-            fmt = "%Y-%m-%d %H:%M" if times.any() else "%Y-%m-%d"
-            out[col] = out[col].dt.strftime(fmt)
-    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    spreadsheet is neutralised; dates written as ISO. Built column-wise in Arrow, a chunk of
+    rows at a time."""
+    formats = {
+        j: _date_format(frame.iloc[:, j])
+        for j in range(frame.shape[1])
+        if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, j])
+    }
+    with open(path, "wb") as out:
+        out.write(codecs.BOM_UTF8)
+        header = [_quoted(pa.array([str(c)], pa.large_string())) for c in frame.columns]
+        out.write(concatenated(_lines(header)))
+        for start in range(0, len(frame), CSV_CHUNK_ROWS):
+            chunk = frame.iloc[start : start + CSV_CHUNK_ROWS]
+            fields = [_fields(chunk.iloc[:, j], formats.get(j)) for j in range(chunk.shape[1])]
+            out.write(concatenated(_lines(fields)))
 
 
 def write_findings(data: ReportData, folder: Path) -> Path:

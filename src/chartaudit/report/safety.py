@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(values: pd.Series) -> pd.Series:
+def neutralise(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Prefix a quote to text starting with = + - @ (or tab/CR) so it stays text in Excel."""
-    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
-        return values
-    text = values.astype(object)
-    risky = text.astype("string").str.startswith(FORMULA_START).fillna(False).to_numpy(bool)
-    if not risky.any():
+    first = pc.utf8_slice_codeunits(text, 0, 1)
+    risky = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_START, first.type)), False)
+    if not pc.any(risky).as_py():
         return text
-    out = text.copy()
-    out[risky] = "'" + text[risky].astype(str)
-    return out
-
-
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for col in out.columns:
-        out[col] = neutralise(out[col])
-    return out
+    quote, empty = pa.scalar("'", text.type), pa.scalar("", text.type)
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, text, empty), text)

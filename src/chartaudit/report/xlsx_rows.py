@@ -117,7 +117,7 @@ def rows_xml(deferred: Deferred, styles: dict[int, str]) -> pa.Array:
     )
 
 
-def _concatenated(strings: pa.Array) -> memoryview:
+def concatenated(strings: pa.Array) -> memoryview:
     """The bytes of every string of a (non-null) large_string array, back to back."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
@@ -193,6 +193,6 @@ def splice(path: Path, deferred: list[Deferred]) -> None:
                 out.write(head.encode("utf-8"))
                 # The rows' concatenation is the Arrow array's data buffer: written straight
                 # from it, with no second multi-gigabyte copy.
-                out.write(_concatenated(rows))
+                out.write(concatenated(rows))
                 out.write(b"</sheetData>" + tail.encode("utf-8"))
     shutil.move(tmp, path)
