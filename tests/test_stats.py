@@ -108,14 +108,14 @@ def test_per_therapist_and_month_figures():
     counts = stats.matrix_counts.set_index(["therapist_id", "item_id"])
     assert counts.loc[("T2", "I1"), ["passed", "failed", "not_evaluable"]].tolist() == [1, 1, 1]
 
-    months = stats.months[["month", "therapist_id", "passed", "failed"]]
+    months = stats.months[["month", "therapist_id", "notes", "passed", "failed", "not_evaluable"]]
     assert months.values.tolist() == [
-        ["2026-09", "", 0, 1],
-        ["2026-10", "", 2, 1],
-        ["2026-11", "", 1, 1],
-        ["2026-09", "T1", 0, 1],
-        ["2026-10", "T2", 2, 1],
-        ["2026-11", "T2", 1, 1],
+        ["2026-09", "", 1, 0, 1, 1],
+        ["2026-10", "", 2, 2, 1, 1],
+        ["2026-11", "", 2, 1, 1, 0],
+        ["2026-09", "T1", 1, 0, 1, 1],
+        ["2026-10", "T2", 2, 2, 1, 1],
+        ["2026-11", "T2", 2, 1, 1, 0],
     ]
     disc = stats.disciplines.set_index("discipline")
     assert disc.index.tolist() == ["OT", "PT"]

@@ -69,7 +69,7 @@ class Stats:
     disciplines: pd.DataFrame
     matrix: pd.DataFrame  # therapist_id x item_id rates (NaN where nothing applicable)
     matrix_counts: pd.DataFrame  # long: therapist_id, item_id, passed, failed, ..., rate, ci
-    months: pd.DataFrame  # month, therapist_id ('' = all), passed, failed, rate, ci
+    months: pd.DataFrame  # month, therapist_id ('' = all), notes and status counts, rate, ci
     note_counts: pd.DataFrame  # per note (in scope): applicable, passed, failed, ...
 
 
@@ -256,15 +256,14 @@ def compute(result: AuditResult) -> Stats:
         notes["date_of_service"].to_numpy().astype("datetime64[M]"), sort=True
     )
     month_names = np.asarray(month_values).astype(str).astype(object)
-    note_passed = per_note["passed"].to_numpy()
-    note_failed = per_note["failed"].to_numpy()
+    per_month = {col: per_note[col].to_numpy() for col in ("passed", "failed", "not_evaluable")}
+    per_month["notes"] = np.ones(len(per_note), dtype=np.int64)
+
+    def sums(group: np.ndarray, n: int) -> dict[str, np.ndarray]:
+        return {col: _by_group(group, n, values) for col, values in per_month.items()}
+
     by_month = pd.DataFrame(
-        {
-            "month": month_names,
-            "passed": _by_group(month_codes, len(month_names), note_passed),
-            "failed": _by_group(month_codes, len(month_names), note_failed),
-            "therapist_id": "",
-        }
+        {"month": month_names, **sums(month_codes, len(month_names)), "therapist_id": ""}
     )
     # (month, therapist) pairs in groupby([month, therapist_id])'s sorted order.
     by_id = np.argsort(therapist_ids)
@@ -276,8 +275,7 @@ def compute(result: AuditResult) -> Stats:
         {
             "month": month_names[pair_month],
             "therapist_id": therapist_ids[by_id][pair_rank],
-            "passed": _by_group(pair_index, len(pair_codes), note_passed),
-            "failed": _by_group(pair_index, len(pair_codes), note_failed),
+            **sums(pair_index, len(pair_codes)),
         }
     )
     months = _rates(pd.concat([by_month, by_month_t], ignore_index=True))

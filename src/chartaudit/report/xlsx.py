@@ -418,9 +418,16 @@ def _detail(
 def _trend_frame(data: ReportData) -> tuple[pd.DataFrame, str]:
     if data.trend is not None and len(data.trend):
         return data.trend, "the run history (every recorded month)"
-    from ..history import trend_from_data
+    from ..history import trend_frame
 
-    return trend_from_data(data), "this run's data only (no run history was used)"
+    # The statistics already hold the counts per month and therapist: the same frame as
+    # history.trend_from_data without grouping the status matrix per item again.
+    months = data.stats.months
+    per = months[months["therapist_id"] != ""]
+    counts = per[["month", "therapist_id", "passed", "failed", "not_evaluable"]]
+    names = data.stats.therapists.set_index("therapist_id")["therapist"]
+    trend = trend_frame(counts, per[["month", "therapist_id", "notes"]], names)
+    return trend, "this run's data only (no run history was used)"
 
 
 def _trend(book: Book, data: ReportData, trend: pd.DataFrame, source: str) -> None:
