@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -370,3 +371,64 @@ def test_excerpt_quick_rejection_never_hides_evidence_the_regex_would_find():
     # matches 'k' and dotless ı matches 'i'
     assert html.excerpt("Reports \u212anee pain", "knee  pain")["match"] == "\u212anee pain"
     assert html.excerpt("Pt ıs walking", "IS WALKING")["match"] == "ıs walking"
+
+
+def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_row():
+    macros = html.environment().get_template("macros.html").module
+    texts = ['<script>alert("x")</script>', "a & b 'c' > d", "nul\x00inside", "", "Zoë Ćwik"]
+    fields = ("date", "note_type", "note_id", "patient", "applicable", "missed", "failed")
+    notes = {f: texts[i:] + texts[:i] for i, f in enumerate(fields)}
+    rows = [dict(zip(notes, values, strict=True)) for values in zip(*notes.values(), strict=True)]
+    assert html._render_rows("note_row", notes) == [str(macros.note_row(r)) for r in rows]
+    # item rows: markup from the severity macro, and bars with and without rate, interval, tick
+    items = {
+        "title": texts,
+        "severity": [macros.severity(s) for s in ("critical", "high", "low", "medium", "high")],
+        "checked": ["1,204", "3", "0", "7", "12"],
+        "passed": ["1,100", "3", "0", "6", "12"],
+        "failed": ["104", "0", "0", "1", "0"],
+        "not_evaluable": ["0", "2", "5", "0", "1"],
+        "rate": ["91%", "100%", "–", "86%", "100%"],
+        "team_rate": ["88%", "–", "90%", "93%", "97%"],
+        "width": [120] * 5,
+        "fill": [109.7, 120.0, None, 102.9, 120.0],
+        "ci_low": [107.8, None, None, 60.5, 88.4],
+        "ci_high": [111.3, None, None, 118.9, 120.0],
+        "mark": [105.6, None, 108.0, 111.6, 116.4],
+    }
+    rows = [dict(zip(items, values, strict=True)) for values in zip(*items.values(), strict=True)]
+    assert html._render_rows("item_row", items) == [str(macros.item_row(r)) for r in rows]
+    assert html._render_rows("note_row", {f: [] for f in fields}) == []
+
+
+def test_mini_bars_are_mini_bar_for_each_row():
+    nan = float("nan")
+    rate = [0.0, 1.0, 0.5, 0.9125, nan, 0.33333, 1.0000001, -0.0, 0.0125]
+    low = [0.0, 0.9, nan, 0.87, nan, 0.2, 0.99, 0.0, 0.00625]
+    high = [0.1, 1.0, 0.6, 0.95, nan, nan, 1.0, 0.05, 0.0375]
+    mark = [nan, 0.5, 0.95, 0.9, 0.8, 0.1, 1.0, nan, 0.0125]
+    bars = html.svg.mini_bars(*(np.array(v) for v in (rate, low, high, mark)))
+    for i, row in enumerate(zip(rate, low, high, mark, strict=True)):
+        assert {k: v[i] for k, v in bars.items()} == html.svg.mini_bar(*row), row
+
+
+def test_hostile_note_ids_and_patient_names_in_the_notes_table_are_inert(tmp_path):
+    frames = export_frames()
+    hostile_id, hostile_patient = '<b onclick="x()">H1</b>', "<script>alert(3)</script> & Co"
+    frames.loc[frames["note_id"] == "H1", ["note_id", "patient_name"]] = [
+        hostile_id,
+        hostile_patient,
+    ]
+    path = tmp_path / "coaching.yaml"
+    path.write_text(CHECKLIST, encoding="utf-8")
+    export = from_frames({"notes": frames})
+    data = build(export, run_audit(export, load_checklists([str(path)])), {}, None)
+    html.write_html(data, tmp_path / "report")
+    slug = data.stats.therapists.set_index("therapist").loc[HOSTILE_NAME, "slug"]
+    text = (tmp_path / "report" / "therapists" / f"{slug}.html").read_text(encoding="utf-8")
+    page = Page(text)
+    assert [t for t, _ in page.tags].count("script") == 1
+    assert not [a for _, a in page.tags if "onclick" in a]
+    assert hostile_id not in text and hostile_patient not in text  # only escaped
+    notes = page.plain.split("Your notes", 1)[1]
+    assert hostile_id in notes and hostile_patient in notes

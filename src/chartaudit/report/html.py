@@ -3,7 +3,9 @@
 Everything is grouped, ranked and formatted here, once for the whole run (pandas over the whole
 findings and notes frames, then split by therapist); the jinja2 templates only loop and print.
 Chart text reaches the templates as plain strings and is escaped by autoescape; the evidence
-highlight is three strings (before, match, after), never markup built by hand.
+highlight is three strings (before, match, after), never markup built by hand. The long tables
+(a row per note, per item) are the row macros of macros.html filled for the whole run at once
+(_render_rows), every value escaped by markupsafe as autoescape does.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import math
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..checklists import Item, example_frames
 from ..errors import ChartauditError
@@ -214,6 +216,11 @@ def environment() -> Environment:
     return env
 
 
+def _macros() -> Any:
+    """macros.html's macros, callable from Python (each returns Markup)."""
+    return environment().get_template("macros.html").module
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -388,16 +395,68 @@ def _records(frame: pd.DataFrame, key: str) -> dict[str, list[dict]]:
     return out
 
 
-class NoteRow(NamedTuple):
-    """One line of a therapist's per-note table, formatted."""
+def _pcts(values: np.ndarray) -> list[str]:
+    """pct of every value (NaN for none); rates repeat a lot, so each distinct one once."""
+    values = values.tolist()
+    text = {v: pct(v) for v in set(values)}
+    return [text[v] for v in values]
 
-    date: str
-    note_type: str
-    note_id: str
-    patient: str
-    applicable: str
-    missed: str
-    failed: str
+
+def _escape_column(values: list) -> list[str]:
+    """Each value as autoescape prints it (markupsafe.escape); strings and numbers, whose
+    escape is their str's, in one call for the whole column."""
+    if set(map(type, values)) <= {str, int, float}:
+        joined = "\x00".join(map(str, values))
+        if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
+            return str(escape(joined)).split("\x00")
+    return [str(escape(v)) for v in values]
+
+
+def _render_rows(macro: str, columns: dict[str, list]) -> list[str]:
+    """Every row of `columns` (name -> a value per row) as macros.html's `macro` prints the row
+    {name: value}: the same HTML, without a jinja call per row (a large run has ~100k rows).
+
+    The macro is rendered once per pattern of None values, with a marker in place of every
+    other value; the markup between the markers is then filled with whole escaped columns.
+    So a row macro may only print its values as they are and test them with `is none`.
+    """
+    names = list(columns)
+    count = len(columns[names[0]]) if names else 0
+    if not count:
+        return []
+    render = getattr(_macros(), macro)
+    pattern = np.zeros(count, dtype=np.int64)  # bit i set: the row's value i is None
+    for i, name in enumerate(names):
+        if None in columns[name]:
+            blank = np.fromiter((v is None for v in columns[name]), dtype=bool, count=count)
+            pattern |= blank.astype(np.int64) << i
+    html = np.empty(count, dtype=object)
+    for p in np.unique(pattern).tolist():
+        rows = np.flatnonzero(pattern == p)
+        markers = {k: None if p >> i & 1 else f"\x00{i}\x00" for i, k in enumerate(names)}
+        parts = re.split("\x00([0-9]+)\x00", str(render(markers)))
+        lines = np.empty((len(rows), len(parts)), dtype=object)
+        lines[:, 0::2] = parts[0::2]
+        escaped: dict[str, list[str]] = {}
+        for j, name in enumerate(names[int(i)] for i in parts[1::2]):
+            if name not in escaped:
+                values = columns[name]
+                if len(rows) < count:
+                    values = np.array(values, dtype=object)[rows].tolist()
+                escaped[name] = _escape_column(values)
+            lines[:, 2 * j + 1] = escaped[name]
+        html[rows] = ["".join(line) for line in lines.tolist()]
+    return html.tolist()
+
+
+def _cut(rows: list[str], groups: np.ndarray, keys) -> dict[Any, tuple[Markup, int]]:
+    """Consecutive rows of the same group joined: {key: (their HTML, how many)}."""
+    cuts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1, len(groups)].tolist()
+    return {
+        keys[groups[a]]: (Markup("".join(rows[a:b])), b - a)  # noqa: S704 - rendered rows
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+        if b > a
+    }
 
 
 def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.ndarray:
@@ -434,7 +493,7 @@ class _Pages:
         self.median = float(np.median(self.team_rates)) if len(self.team_rates) else None
         self.scale_floor = svg.scale_floor(self.team_rates)
         self.team_ticks = svg.team_ticks(self.team_rates, self.scale_floor)
-        self.examples: dict[str, dict | None] = {}
+        self.examples: dict[str, Markup | None] = {}
         self.common = self._common()
 
     # ---- shared by every page
@@ -460,9 +519,11 @@ class _Pages:
             ],
         }
 
-    def _example(self, item_id: str) -> dict | None:
+    def _example(self, item_id: str) -> Markup | None:
+        """The item's example card, rendered once: it is the same on every page it appears."""
         if item_id not in self.examples:
-            self.examples[item_id] = example_card(self.items[item_id])
+            card = example_card(self.items[item_id])
+            self.examples[item_id] = None if card is None else _macros().example_card(card)
         return self.examples[item_id]
 
     # ---- index.html
@@ -664,6 +725,32 @@ class _Pages:
         mc["team_rate"] = mc["item_id"].map(self.team_items["rate"])
         return mc
 
+    def _item_tables(self, applied: pd.DataFrame) -> dict[str, tuple[Markup, int]]:
+        """Per therapist: the rows of the table of every item that applied, as HTML (macro
+        item_row), rendered for the whole run at once; `applied` is grouped by therapist."""
+        severity = {s: _macros().severity(s) for s in applied["severity"].unique()}
+
+        def floats(column: str) -> np.ndarray:
+            return applied[column].to_numpy(float, na_value=np.nan)
+
+        rate, team_rate = floats("rate"), floats("team_rate")
+        rows = _render_rows(
+            "item_row",
+            {
+                "title": applied["title"].tolist(),
+                "severity": [severity[s] for s in applied["severity"].tolist()],
+                **{
+                    c: [f"{n:,}" for n in applied[c].to_numpy(np.int64).tolist()]
+                    for c in ("checked", "passed", "failed", "not_evaluable")
+                },
+                "rate": _pcts(rate),
+                "team_rate": _pcts(team_rate),
+                **svg.mini_bars(rate, floats("ci_low"), floats("ci_high"), team_rate),
+            },
+        )
+        codes, slugs = pd.factorize(applied["slug"])
+        return _cut(rows, codes, slugs)
+
     def _excerpts(self, gaps: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
         """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top gaps, found in one pass."""
         data = self.data
@@ -717,11 +804,12 @@ class _Pages:
             out[key].extend(entries[:room])
         return out
 
-    def _note_tables(self) -> tuple[dict[str, list[NoteRow]], dict[str, int], dict[str, int]]:
-        """Per therapist: the notes shown (failing first, capped), all notes, failing notes.
+    def _note_tables(self) -> tuple[dict[str, tuple[Markup, int]], dict[str, int], dict[str, int]]:
+        """Per therapist: the rows shown (failing first, capped) as HTML with their count, all
+        notes, failing notes.
 
-        The rows are the bulk of a large run's pages, so they arrive formatted (plain strings
-        in a named tuple) and the template only prints them.
+        The rows are the bulk of a large run's pages, so they are rendered here for the whole
+        run at once, column by column (macro note_row), and the template prints them as they are.
         """
         data = self.data
         notes = data.notes
@@ -748,29 +836,20 @@ class _Pages:
         for idx, title in zip(f["note_idx"].to_numpy(), titles, strict=True):
             missed[idx].append(title)
         joined = pd.Series({idx: "; ".join(t) for idx, t in missed.items()}, dtype=object)
-        table = map(
-            NoteRow._make,
-            zip(
-                _dates(shown["date_of_service"]),
-                shown["note_type"].map(NOTE_TYPES).fillna("Note").to_numpy(dtype=object),
-                shown["note_id"].astype(str).to_numpy(dtype=object),
-                shown["patient_label"].fillna("").astype(str).to_numpy(dtype=object),
-                shown["applicable"].astype(str).to_numpy(dtype=object),
-                shown["failed"].astype(str).to_numpy(dtype=object),
-                joined.reindex(shown["note_idx"]).fillna("").to_numpy(dtype=object),
-                strict=True,
-            ),
+        rows = _render_rows(
+            "note_row",
+            {
+                "date": _dates(shown["date_of_service"]).tolist(),
+                "note_type": shown["note_type"].map(NOTE_TYPES).fillna("Note").tolist(),
+                "note_id": shown["note_id"].astype(str).tolist(),
+                "patient": shown["patient_label"].fillna("").astype(str).tolist(),
+                "applicable": shown["applicable"].astype(str).tolist(),
+                "missed": shown["failed"].astype(str).tolist(),
+                "failed": joined.reindex(shown["note_idx"]).fillna("").tolist(),
+            },
         )
-        table = list(table)
-        # `shown` is grouped by therapist already: cut the list at each new therapist.
-        shown_codes = codes[keep]
-        cuts = np.r_[0, np.flatnonzero(shown_codes[1:] != shown_codes[:-1]) + 1, len(keep)]
-        rows = {
-            slugs[shown_codes[a]]: table[a:b]
-            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True)
-            if b > a
-        }
-        return rows, totals, failing
+        # `shown` is grouped by therapist already.
+        return _cut(rows, codes[keep], slugs), totals, failing
 
     def _samples(self) -> dict[str, list[dict]]:
         sample = self.data.sample
@@ -826,12 +905,14 @@ class _Pages:
         other_rows = _records(others, "slug")
         good_rows = _records(good, "slug")
         best_rows = _records(best, "slug")
-        item_rows = _records(applied, "slug")
+        item_tables = self._item_tables(applied)
         note_rows, note_totals, failing_totals = self._note_tables()
         samples = self._samples()
         trends = self._trends()
+        team_ticks = _macros().team_ticks(self._scale(None, None, None))
         for t in stats.therapists.itertuples(index=False):
             slug = t.slug
+            notes_html, notes_shown = note_rows.get(slug, (Markup(), 0))
             gaps_here = []
             for g in gap_rows.get(slug, []):
                 item = self.items[g["item_id"]]
@@ -863,20 +944,23 @@ class _Pages:
                 "ci_high": _f(t.ci_high),
                 "median": self.median,
                 "colleagues": len(self.team_rates),
-                "scale": svg.score_scale(
-                    t.rate, t.ci_low, t.ci_high, self.median, self.team_ticks, self.scale_floor
-                ),
+                "scale": self._scale(t.rate, t.ci_low, t.ci_high),
+                "team_ticks": team_ticks,
                 "strengths": [self._item_row(r) for r in good_rows.get(slug, [])],
                 "best": [self._item_row(r) for r in best_rows.get(slug, [])],
                 "gaps": gaps_here,
                 "other_gaps": [self._item_row(r) for r in other_rows.get(slug, [])],
-                "items": [self._item_row(r) for r in item_rows.get(slug, [])],
-                "note_rows": note_rows.get(slug, []),
+                "item_rows": item_tables.get(slug, (Markup(), 0))[0],
+                "note_rows": notes_html,
+                "notes_shown": notes_shown,
                 "notes_total": int(note_totals.get(slug, 0)),
                 "notes_failing": int(failing_totals.get(slug, 0)),
                 "trend": self._trend(trends.get(str(t.therapist_id)), min_months=2),
                 "sample": samples.get(slug, []) if self.data.sample is not None else None,
             }
+
+    def _scale(self, rate: Any, low: Any, high: Any) -> dict:
+        return svg.score_scale(rate, low, high, self.median, self.team_ticks, self.scale_floor)
 
     @staticmethod
     def _item_row(r: dict) -> dict:
@@ -892,5 +976,4 @@ class _Pages:
             "ci_low": _f(r["ci_low"]),
             "ci_high": _f(r["ci_high"]),
             "team_rate": _f(r["team_rate"]),
-            "bar": svg.mini_bar(r["rate"], r["ci_low"], r["ci_high"], r["team_rate"]),
         }

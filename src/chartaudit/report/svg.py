@@ -50,6 +50,30 @@ def mini_bar(
     }
 
 
+def mini_bars(
+    rate: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    mark: np.ndarray,
+    width: int = BAR_WIDTH,
+) -> dict[str, list]:
+    """mini_bar for many rows at once (float arrays, NaN for none): {key: a value per row}."""
+    has_ci = ~np.isnan(low) & ~np.isnan(high)
+    bars: dict[str, list] = {"width": [width] * len(rate)}
+    for key, values, ok in (
+        ("fill", rate, ~np.isnan(rate)),
+        ("ci_low", low, has_ci),
+        ("ci_high", high, has_ci),
+        ("mark", mark, ~np.isnan(mark)),
+    ):
+        # _x's float operations, then Python's round: numpy's rounds some halves differently.
+        xs = np.clip(np.where(ok, values, 0.0), 0.0, 1.0) * width + 0.0
+        bars[key] = [
+            round(x, 1) if y else None for x, y in zip(xs.tolist(), ok.tolist(), strict=True)
+        ]
+    return bars
+
+
 def _percent_ticks(width: float, left: float, floor: float = 0.0) -> list[dict]:
     step = 10 if floor >= 0.5 else 25
     start = math.ceil(floor * 100 / step) * step
