@@ -205,3 +205,58 @@ def test_common_vendor_headers_map_without_a_mapping_file(tmp_path):
         "evaluation",
         "OTR/L",
     ]
+
+
+def test_narrative_is_right_for_every_note_across_the_join_slices(monkeypatch):
+    import chartaudit.load as loader
+
+    monkeypatch.setattr(loader, "_NARRATIVE_ROWS", 3)  # several slices from a few notes
+    rows = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in ROWS]
+    sections = [
+        ("S1", "O1", "", "P1\n\n", ""),
+        ("", "", "", "", ""),  # no text at all: '' and still on its own note
+        ("  ", "O3", " A3 ", "", "T3"),
+        ("", "", "", "", ""),
+        ("S5\nmore", "", "", "", ""),
+        ("", "", "", "", ""),
+        ("", "", "A7", "", ""),
+    ]
+    frame = pd.DataFrame([{**rows[0], "note_id": f"N{i}"} for i in range(len(sections))])
+    frame[["subjective", "objective", "assessment", "plan", "note_text"]] = sections
+    notes = from_frames({"notes": frame}).notes
+    assert notes["narrative"].tolist() == [
+        "S1\nO1\nP1",
+        "",
+        "O3\n A3 \nT3",
+        "",
+        "S5\nmore",
+        "",
+        "A7",
+    ]
+    assert notes["subjective"].isna().tolist() == [False, True, True, True, False, True, True]
+    assert notes.loc[2, "assessment"] == " A3 "  # narrative text keeps its own spaces
+
+
+def test_values_are_stripped_and_blanks_become_na_in_every_column(tmp_path):
+    write(
+        tmp_path / "notes.csv",
+        csv_text(
+            [
+                " N1 ,MRN1, evaluation ,2026-09-01 ,Kim Lee,DPT ,  , 2026-09-01 16:05,x",
+                "N2,MRN1,daily,2026-09-03,Kim Lee,PTA,Aetna,,x",
+            ]
+        ),
+    )
+    write(tmp_path / "services.csv", "note_id,cpt_code,units,modifiers\n N1 ,97110.0 , 2 ,gp; cq\n")
+    export = load_export(tmp_path)
+    notes = export.notes
+    assert notes["note_id"].tolist() == ["N1", "N2"]
+    assert notes["note_type"].tolist() == ["evaluation", "daily"]
+    assert notes["credential"].tolist() == ["DPT", "PTA"]
+    assert notes["payer"].isna().tolist() == [True, False]
+    assert notes.loc[0, "signed_at"] == pd.Timestamp("2026-09-01 16:05")
+    assert pd.isna(notes.loc[1, "signed_at"])
+    services = export.tables["services"]
+    assert services[["note_id", "cpt_code", "units", "modifiers", "note_idx"]].values.tolist() == [
+        ["N1", "97110", 2.0, "GP,CQ", 0]
+    ]

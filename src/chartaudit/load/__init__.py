@@ -123,82 +123,27 @@ class _Rejects:
 
 
 def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) -> Export:
+    """The Export of the raw tables; empties `raws`, so each raw frame is freed once mapped."""
     rejects = _Rejects()
     per_table: dict[str, list[pd.DataFrame]] = {}
     present: dict[str, set[str]] = {}
-    file_reports: dict[tuple[str, str | None], FileReport] = {}
-    for raw in raws:
-        tm = mapping.for_table(raw.table)
-        col_map, ignored = map_columns(
-            raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
-        )
-        missing_explicit = [
-            f"{canon} ← {src!r}"
-            for canon, src in tm.columns.items()
-            if src not in raw.frame.columns
-        ]
-        if missing_explicit and raw.table == "notes":
-            raise InputError(
-                f"{raw.path}: mapped column not found: {missing_explicit[0]}",
-                fix="correct tables.notes.columns in chartaudit-mapping.yaml "
-                f"(the file has: {', '.join(map(str, raw.frame.columns[:12]))})",
-            )
-        report = FileReport(
-            path=raw.path,
-            table=raw.table,
-            sha256=raw.sha256,
-            sheet=raw.sheet,
-            encoding=raw.encoding,
-            rows_read=len(raw.frame) + len(raw.bad_rows),
-            columns=col_map,
-            ignored_columns=ignored,
-            note=raw.note,
-        )
-        file_reports[(raw.path, raw.sheet)] = report
-        reports.append(report)
-        for row, reason in raw.bad_rows:
-            rejects.parts.append(
-                pd.DataFrame(
-                    {"file": [raw.path], "row": [row], "table": [raw.table], "reason": [reason]}
-                )
-            )
-        if raw.frame.empty and not col_map:
-            continue
-        frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
-        frame = frame.rename(columns={"_row": SOURCE_ROW})
-        frame[SOURCE_FILE] = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
-        missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
-        if raw.table == "notes":
-            # discipline can come from the credential
-            missing = [c for c in missing if c != "discipline"]
-        if missing:
-            if raw.table == "notes":
-                raise InputError(
-                    f"{raw.path}: the notes table has no {missing[0]} column "
-                    f"(columns found: {', '.join(map(str, raw.frame.columns.drop('_row')[:15]))})",
-                    fix=f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
-                    f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
-                )
-            rejects.add(
-                frame,
-                np.ones(len(frame), bool),
-                raw.table,
-                f"the {raw.table} file has no {missing[0]} column: map it in "
-                "chartaudit-mapping.yaml",
-            )
-            report.note = f"no {missing[0]} column; every row rejected"
-            continue
-        frame.attrs["date_format"] = tm.date_format
-        frame.attrs["values"] = tm.values
-        per_table.setdefault(raw.table, []).append(frame)
-        present.setdefault(raw.table, set()).update(col_map.values())
+    while raws:
+        # The mapped frame shares the raw columns it needs; the normaliser replaces them one by
+        # one, and the raw text behind each is freed when nothing else holds it.
+        raw = raws.pop(0)
+        frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present)
+        if frame is not None:
+            per_table.setdefault(raw.table, []).append(frame)
+    del raw, frame  # nor do the loop's names keep the last one alive
 
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLE_ORDER:
-        parts = per_table.get(table)
+        parts = per_table.pop(table, [])
         if not parts:
             continue
-        cleaned = [_normalise(table, part, mapping.for_table(table), rejects) for part in parts]
+        cleaned = []
+        while parts:
+            cleaned.append(_normalise(table, parts.pop(0), mapping.for_table(table), rejects))
         tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
 
     notes = _finish_notes(tables["notes"], rejects, present)
@@ -224,6 +169,75 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
     rejected["file"] = rejected["file"].astype(str)
     return Export(tables=tables, present=present, files=reports, rejected=rejected)
+
+
+def _map_raw(
+    raw: RawTable,
+    tm: TableMapping,
+    rejects: _Rejects,
+    reports: list[FileReport],
+    present: dict[str, set[str]],
+) -> pd.DataFrame | None:
+    """The raw table with canonical column names, or None when it has nothing to load."""
+    col_map, ignored = map_columns(
+        raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
+    )
+    missing_explicit = [
+        f"{canon} ← {src!r}" for canon, src in tm.columns.items() if src not in raw.frame.columns
+    ]
+    if missing_explicit and raw.table == "notes":
+        raise InputError(
+            f"{raw.path}: mapped column not found: {missing_explicit[0]}",
+            fix="correct tables.notes.columns in chartaudit-mapping.yaml "
+            f"(the file has: {', '.join(map(str, raw.frame.columns[:12]))})",
+        )
+    report = FileReport(
+        path=raw.path,
+        table=raw.table,
+        sha256=raw.sha256,
+        sheet=raw.sheet,
+        encoding=raw.encoding,
+        rows_read=len(raw.frame) + len(raw.bad_rows),
+        columns=col_map,
+        ignored_columns=ignored,
+        note=raw.note,
+    )
+    reports.append(report)
+    for row, reason in raw.bad_rows:
+        rejects.parts.append(
+            pd.DataFrame(
+                {"file": [raw.path], "row": [row], "table": [raw.table], "reason": [reason]}
+            )
+        )
+    if raw.frame.empty and not col_map:
+        return None
+    frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
+    frame = frame.rename(columns={"_row": SOURCE_ROW})
+    frame[SOURCE_FILE] = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
+    missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
+    if raw.table == "notes":
+        # discipline can come from the credential
+        missing = [c for c in missing if c != "discipline"]
+    if missing:
+        if raw.table == "notes":
+            raise InputError(
+                f"{raw.path}: the notes table has no {missing[0]} column "
+                f"(columns found: {', '.join(map(str, raw.frame.columns.drop('_row')[:15]))})",
+                fix=f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
+                f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
+            )
+        rejects.add(
+            frame,
+            np.ones(len(frame), bool),
+            raw.table,
+            f"the {raw.table} file has no {missing[0]} column: map it in chartaudit-mapping.yaml",
+        )
+        report.note = f"no {missing[0]} column; every row rejected"
+        return None
+    frame.attrs["date_format"] = tm.date_format
+    frame.attrs["values"] = tm.values
+    present.setdefault(raw.table, set()).update(col_map.values())
+    return frame
 
 
 def _empty_column(table: str, col: str, n: int) -> pd.Series:
@@ -419,23 +433,19 @@ def _finish_notes(
 
 def _narrative(notes: pd.DataFrame) -> pd.Series:
     """The non-blank S/O/A/P sections and note_text joined with newlines ('' when none)."""
-    # Each non-blank part followed by a newline, then the last newline trimmed. (pyarrow 26's
+    # Joined with null parts skipped, plus an always-present '' part, so every non-blank part is
+    # followed by a newline; then the last newlines are trimmed. (pyarrow 26's
     # binary_join_element_wise with null_handling="skip" drops rows whose parts are all null,
-    # shifting every later narrative onto the wrong note, so nulls never reach it here.)
+    # shifting every later narrative onto the wrong note; the '' part keeps every row.)
     newline = pa.scalar("\n", type=pa.large_string())
     empty = pa.scalar("", type=pa.large_string())
     columns = [V.arrow_text(notes[col]) for col in TEXT_COLUMNS]
-    # A slice of rows at a time: the intermediate columns of the whole text would double the
-    # loader's memory.
+    # A slice of rows at a time, so the intermediates stay small beside a gigabyte of text.
     chunks = []
     for start in range(0, len(notes), _NARRATIVE_ROWS):
-        parts = []
-        for column in columns:
-            part = column.slice(start, _NARRATIVE_ROWS).combine_chunks()
-            with_newline = pc.binary_join_element_wise(part, newline, empty)
-            parts.append(pc.fill_null(with_newline, ""))
-        joined = pc.binary_join_element_wise(*parts, empty)
-        chunks.append(pc.utf8_rtrim(joined, characters="\n"))
+        parts = [column.slice(start, _NARRATIVE_ROWS) for column in columns]
+        joined = pc.binary_join_element_wise(*parts, empty, newline, null_handling="skip")
+        chunks.extend(pc.utf8_rtrim(joined, characters="\n").chunks)
     joined = pa.chunked_array(chunks, type=pa.large_string())
     assert len(joined) == len(notes)
     return pd.Series(pd.arrays.ArrowStringArray(joined), index=notes.index)

@@ -221,7 +221,8 @@ def _read_arrow(
             quoted_strings_can_be_null=False,
         ),
     )
-    frame = table_pa.to_pandas()
+    # Straight to the "string" dtype the normaliser works in, sharing Arrow's text buffers.
+    frame = table_pa.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame, bad
 

@@ -452,8 +452,16 @@ def blank_to_na(values: pd.Series) -> pd.Series:
     """Strip text and turn empty strings into NA (keeps the column's values otherwise)."""
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
-    stripped = [pc.utf8_trim_whitespace(chunk) for chunk in _chunks(values)]
-    return _text_series([_null_where_empty(chunk, chunk) for chunk in stripped], values.index)
+    chunks = []
+    for chunk in _chunks(values):
+        stripped = pc.utf8_trim_whitespace(chunk)
+        if (
+            pc.all(pc.equal(pc.binary_length(stripped), pc.binary_length(chunk))).as_py()
+            is not False
+        ):
+            stripped = chunk  # nothing to strip: keep the original buffers, not a copy
+        chunks.append(_null_where_empty(stripped, stripped))
+    return _text_series(chunks, values.index)
 
 
 def blank_text_to_na(values: pd.Series) -> pd.Series:
