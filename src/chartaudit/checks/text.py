@@ -101,13 +101,16 @@ def narrative(ctx) -> pd.Series:
     return ctx.cached("text.narrative", lambda: ctx.notes["narrative"].fillna(""))
 
 
-def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
-    """The filled columns of each row joined with newlines ('' when none), vectorised."""
-    out = pd.Series("", index=frame.index, dtype=object)
+def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pa.Array:
+    """The filled columns of each row joined with newlines and trimmed ('' when none), in
+    Arrow: no Python string per row."""
+    parts = []
     for col in cols:
-        part = frame[col].where(filled(frame[col]), "").astype(str)
-        out = out.str.cat(part, sep="\n")
-    return out.str.strip().astype(object)
+        arr = to_arrow(frame[col])
+        keep = pa.array(filled(frame[col]).to_numpy(dtype=bool))
+        parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
+    return pc.utf8_trim_whitespace(joined)
 
 
 def narrative_arrow(ctx) -> pa.Array:
@@ -115,14 +118,22 @@ def narrative_arrow(ctx) -> pa.Array:
 
 
 def text_of(ctx, idx: pd.Index) -> pa.Array:
-    """Arrow narratives of the notes in idx (in idx order)."""
-    return narrative_arrow(ctx).take(pa.array(ctx.positions(idx), type=pa.int64()))
+    """Arrow narratives of the notes in idx (in idx order); no copy when idx is every note."""
+    arr = narrative_arrow(ctx)
+    pos = ctx.positions(idx)
+    if len(pos) == len(arr) and (pos == np.arange(len(arr))).all():
+        return arr
+    return arr.take(pa.array(pos, type=pa.int64()))
 
 
 def blank_text(ctx, idx: pd.Index) -> np.ndarray:
-    """True for notes in idx whose narrative is empty."""
-    stripped = pc.utf8_trim_whitespace(text_of(ctx, idx))
-    return pc.equal(stripped, "").to_numpy(zero_copy_only=False).astype(bool)
+    """True for notes in idx whose narrative is empty (worked out once per run)."""
+
+    def blank() -> np.ndarray:
+        stripped = pc.utf8_trim_whitespace(narrative_arrow(ctx))
+        return pc.equal(stripped, "").to_numpy(zero_copy_only=False).astype(bool)
+
+    return ctx.cached("text.blank", blank)[ctx.positions(idx)]
 
 
 def filled(series: pd.Series) -> pd.Series:
@@ -166,7 +177,7 @@ def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     unknown = [s for s in required if s not in SOAP_SECTIONS]
     if unknown:
         raise ChecklistError(f"params.required: unknown section(s) {', '.join(unknown)}")
-    notes = ctx.notes.loc[idx]
+    notes = ctx.notes.loc[idx, [s for s in required if s in ctx.notes.columns]]
     arr = text_of(ctx, idx)
     cues = phrases()["soap"]
     missing = pd.DataFrame(index=idx)
@@ -278,7 +289,7 @@ _TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
 _DATE_PATTERN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
 
 
-def compare_tokens(text: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
+def compare_tokens(text: pd.Series | pa.Array) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Words for comparison: lower case, surrounding punctuation trimmed, dates as the token
     'date' (so a new date is no change), empty tokens dropped.
 
@@ -287,7 +298,7 @@ def compare_tokens(text: pd.Series) -> tuple[np.ndarray, list[str], np.ndarray]:
     every token of every note: at a million notes that is tens of thousands of strings, not 90
     million.
     """
-    tokens = pc.ascii_split_whitespace(to_arrow(text))
+    tokens = pc.ascii_split_whitespace(text if isinstance(text, pa.Array) else to_arrow(text))
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
@@ -318,51 +329,61 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
 
 
 class Shingles:
-    """5-word shingle hashes of a list of texts, in text order (CSR layout), with MinHash.
+    """5-word shingles of a list of texts: word counts, digests and MinHash signatures.
 
-    `hashes[ptr[i]:ptr[i+1]]` are text i's shingle hashes (repeats kept), `words[i]` its word
-    count and `digest[i]` a code equal for texts whose normalised form is identical.
+    `words[i]` is text i's word count, `digest[i]` a code equal for texts whose normalised
+    form is identical, and `signature()` 32 MinHash values per text. The shingle hashes
+    themselves are not kept (about 1 GB at a million notes): `jaccard` hashes again the few
+    texts it is asked about, with the same vocabulary, so the hashes are the same.
     """
 
     PERMUTATIONS = 32
 
-    CHUNK = 100_000  # texts tokenised at a time: bounds the transient Arrow arrays
+    CHUNK = 25_000  # texts tokenised at a time: bounds the transient Arrow and numpy arrays
     BLOCK = 1 << 18  # shingle hashes per block of the MinHash passes (2 MiB: fits in cache)
+    PAIRS = 100_000  # pairs compared exactly at a time
 
-    def __init__(self, text: pd.Series, k: int = SHINGLE_WORDS):
-        text = pd.Series(text).reset_index(drop=True)
-        n = len(text)
-        self.n = n
-        vocabulary: dict[str, int] = {}
-        words, digests, hashes, counts = [], [], [], []
-        for start in range(0, max(n, 1), self.CHUNK):
-            part = self._chunk(text.iloc[start : start + self.CHUNK], k, vocabulary)
-            for out, value in zip((words, digests, hashes, counts), part, strict=True):
-                out.append(value)
+    def __init__(self, text: pd.Series | pa.Array, k: int = SHINGLE_WORDS):
+        self.text = text if isinstance(text, pa.Array) else to_arrow(text)
+        self.n = n = len(self.text)
+        self.k = k
+        self._vocabulary: dict[str, int] = {}
+        rng = np.random.default_rng(20261)
+        self._mult = rng.integers(1, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
+        self._mult |= np.uint64(1)
+        self._add = rng.integers(0, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
+        words, digests, signatures = [], [], []
+        for start in range(0, n, self.CHUNK):
+            w, digest, hashes, count = self._hash(self.text.slice(start, self.CHUNK))
+            words.append(w)
+            digests.append(digest)
+            signatures.append(self._minhash(hashes, count))
         self.words = np.concatenate(words) if words else np.zeros(0, np.int64)
-        self.hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
-        self.count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
-        self.ptr = np.concatenate([[0], np.cumsum(self.count)]).astype(np.int64)
+        self.count = np.maximum(self.words - (k - 1), 0)
         # Texts with the same words in the same order get the same digest code.
         self.digest = np.unique(
             np.concatenate(digests) if digests else np.zeros(0, np.uint64), return_inverse=True
         )[1].astype(np.int64)
-        self._signature: np.ndarray | None = None
+        self._signature = (
+            np.concatenate(signatures)
+            if signatures
+            else np.zeros((0, self.PERMUTATIONS), dtype=np.uint32)
+        )
 
-    @staticmethod
-    def _chunk(text: pd.Series, k: int, vocabulary: dict[str, int]):
-        """(words, digest, shingle hashes, shingle count) for one chunk of texts."""
-        n = len(text)
+    def _hash(self, text: pa.Array):
+        """(words, digest, shingle hashes in text order, shingle count) of some texts."""
+        n, k = len(text), self.k
         codes, distinct, words = compare_tokens(text)
-        owner = np.repeat(np.arange(n, dtype=np.int64), words)
         # A vocabulary shared by all chunks, so equal words hash equally everywhere; only the
         # (few thousand) distinct words of a chunk go through Python.
+        vocabulary = self._vocabulary
         ids = np.fromiter(
             (vocabulary.setdefault(t, len(vocabulary)) for t in distinct),
             dtype=np.int64,
             count=len(distinct),
         )
         h = _splitmix(ids)[codes]
+        del codes
         digest = np.zeros(n, dtype=np.uint64)
         has_words = np.flatnonzero(words > 0)
         first = np.concatenate([[0], np.cumsum(words)[:-1]])
@@ -380,36 +401,78 @@ class Shingles:
                     h, starts
                 )
             del mixed
+        count = np.maximum(words - (k - 1), 0)
         m = len(h) - k + 1
         if m <= 0:
-            return words, digest, np.zeros(0, np.uint64), np.zeros(n, np.int64)
+            return words, digest, np.zeros(0, np.uint64), count
         sh = h[:m].copy()
         with np.errstate(over="ignore"):
             for j in range(1, k):
                 sh *= _SHINGLE_MULT
                 sh += h[j : j + m]
+        owner = np.repeat(np.arange(n, dtype=np.int32), words)
         valid = owner[k - 1 :] == owner[:m]  # the k words lie in one text
-        return words, digest, sh[valid], np.maximum(words - (k - 1), 0)
+        return words, digest, sh[valid], count
 
-    def _gather(self, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
-        lens = self.count[texts]
-        total = int(lens.sum())
-        pair = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-        starts = np.repeat(self.ptr[texts] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-        hashes = self.hashes[starts + np.arange(total, dtype=np.int64)]
-        keys = hashes ^ _splitmix(pair)
-        keys, first = np.unique(keys, return_index=True)
-        return pair[first], keys
+    def _minhash(self, hashes: np.ndarray, count: np.ndarray) -> np.ndarray:
+        """MinHash signatures (texts x 32, uint32) of texts with these shingle hashes (CSR by
+        `count`); texts without shingles get all-max rows.
+
+        Computed a block of texts at a time (about 2^18 hashes), so the 32 passes over a
+        block run in the CPU cache instead of streaming every hash from memory 32 times.
+        """
+        perms = self.PERMUTATIONS
+        sig = np.full((len(count), perms), np.iinfo(np.uint32).max, dtype=np.uint32)
+        ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+        has = np.flatnonzero(count > 0)
+        # Blocks of texts whose shingles add up to about BLOCK hashes.
+        cuts = np.searchsorted(ptr[has], np.arange(0, ptr[-1], self.BLOCK))
+        cuts = np.unique(np.r_[cuts, len(has)])
+        mixed = np.empty(self.BLOCK * 2, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
+                texts = has[a:b]
+                lo, hi = ptr[texts[0]], ptr[texts[-1] + 1]
+                block = hashes[lo:hi]
+                out = mixed[: hi - lo] if hi - lo <= len(mixed) else np.empty_like(block)
+                starts = ptr[texts] - lo
+                low = np.empty((perms, len(texts)), dtype=np.uint64)
+                for j in range(perms):
+                    np.multiply(block, self._mult[j], out=out)
+                    np.add(out, self._add[j], out=out)
+                    np.minimum.reduceat(out, starts, out=low[j])
+                sig[texts] = (low >> np.uint64(32)).astype(np.uint32).T
+        return sig
+
+    def signature(self) -> np.ndarray:
+        """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows."""
+        return self._signature
+
+    def estimate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """MinHash estimate of the Jaccard similarity of texts a[p] and b[p]."""
+        sig = self._signature
+        out = np.empty(len(a))
+        step = 1 << 16  # pairs at a time: the gathered rows stay small
+        for i in range(0, len(a), step):
+            same = sig[a[i : i + step]] == sig[b[i : i + step]]
+            out[i : i + step] = np.count_nonzero(same, axis=1) / sig.shape[1]
+        return out
 
     def jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shingle Jaccard similarity of texts a[p] and b[p] for every pair p."""
         a = np.asarray(a, dtype=np.int64)
         b = np.asarray(b, dtype=np.int64)
-        if len(a) == 0:
-            return np.zeros(0)
-        pair_a, keys_a = self._gather(a)
-        pair_b, keys_b = self._gather(b)
+        out = np.zeros(len(a))
+        for i in range(0, len(a), self.PAIRS):
+            out[i : i + self.PAIRS] = self._jaccard(a[i : i + self.PAIRS], b[i : i + self.PAIRS])
+        return out
+
+    def _jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        texts = np.unique(np.r_[a, b])
+        _, _, hashes, count = self._hash(self.text.take(pa.array(texts, type=pa.int64())))
+        ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+        pair_a, keys_a = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, a))
+        pair_b, keys_b = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, b))
         at = np.searchsorted(keys_b, keys_a)
         hit = (at < len(keys_b)) & (keys_b[np.minimum(at, len(keys_b) - 1)] == keys_a)
         inter = np.bincount(pair_a[hit], minlength=len(a)).astype("float64")
@@ -418,48 +481,16 @@ class Shingles:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(union > 0, inter / union, 0.0)
 
-    def signature(self) -> np.ndarray:
-        """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows.
 
-        Computed a block of texts at a time (about 2^18 hashes), so the 32 passes over a
-        block run in the CPU cache instead of streaming every hash from memory 32 times.
-        """
-        if self._signature is None:
-            rng = np.random.default_rng(20261)
-            perms = self.PERMUTATIONS
-            mult = rng.integers(1, 2**63, size=perms, dtype=np.uint64) | np.uint64(1)
-            add = rng.integers(0, 2**63, size=perms, dtype=np.uint64)
-            sig = np.full((self.n, perms), np.iinfo(np.uint32).max, dtype=np.uint32)
-            has = np.flatnonzero(self.count > 0)
-            # Blocks of texts whose shingles add up to about BLOCK hashes.
-            cuts = np.searchsorted(self.ptr[has], np.arange(0, self.ptr[-1], self.BLOCK))
-            cuts = np.unique(np.r_[cuts, len(has)])
-            mixed = np.empty(self.BLOCK * 2, dtype=np.uint64)
-            with np.errstate(over="ignore"):
-                for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-                    texts = has[a:b]
-                    lo, hi = self.ptr[texts[0]], self.ptr[texts[-1] + 1]
-                    block = self.hashes[lo:hi]
-                    out = mixed[: hi - lo] if hi - lo <= len(mixed) else np.empty_like(block)
-                    starts = self.ptr[texts] - lo
-                    low = np.empty((perms, len(texts)), dtype=np.uint64)
-                    for j in range(perms):
-                        np.multiply(block, mult[j], out=out)
-                        np.add(out, add[j], out=out)
-                        np.minimum.reduceat(out, starts, out=low[j])
-                    sig[texts] = (low >> np.uint64(32)).astype(np.uint32).T
-            self._signature = sig
-        return self._signature
-
-    def estimate(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """MinHash estimate of the Jaccard similarity of texts a[p] and b[p]."""
-        sig = self.signature()
-        out = np.empty(len(a))
-        step = 1 << 16  # pairs at a time: the gathered rows stay small
-        for i in range(0, len(a), step):
-            same = sig[a[i : i + step]] == sig[b[i : i + step]]
-            out[i : i + step] = np.count_nonzero(same, axis=1) / sig.shape[1]
-        return out
+def _distinct_keys(hashes, count, ptr, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
+    lens = count[texts]
+    total = int(lens.sum())
+    pair = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+    starts = np.repeat(ptr[texts] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+    keys = hashes[starts + np.arange(total, dtype=np.int64)] ^ _splitmix(pair)
+    keys, first = np.unique(keys, return_index=True)
+    return pair[first], keys
 
 
 def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
@@ -467,13 +498,13 @@ def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
     return [c for c in sections or [] if c in ctx.notes.columns and ctx.has(f"notes.{c}")]
 
 
-def _compare_text(ctx, cols: list[str]) -> pd.Series:
+def _compare_text(ctx, cols: list[str]) -> pa.Array:
     """Text compared for cloning: the given columns where the note has them, else narrative."""
-    text = narrative(ctx)
+    text = narrative_arrow(ctx)
     if not cols:
         return text
     joined = _join_columns(ctx.notes, cols)
-    return joined.where(joined != "", text).astype(object)
+    return pc.if_else(pc.equal(joined, ""), text, joined)
 
 
 def shingles(ctx, sections: list[str] | None = None) -> Shingles:
@@ -1074,7 +1105,7 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     unknown = [p for p in require if p not in EVAL_PARTS]
     if unknown:
         raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
-    notes = ctx.notes.loc[idx]
+    notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     arr = text_of(ctx, idx)
     cues = phrases()["evaluation"]
     present = pd.DataFrame(index=idx)
