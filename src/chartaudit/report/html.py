@@ -402,60 +402,75 @@ def _pcts(values: np.ndarray) -> list[str]:
     return [text[v] for v in values]
 
 
-def _escape_column(values: list) -> list[str]:
-    """Each value as autoescape prints it (markupsafe.escape); strings and numbers, whose
-    escape is their str's, in one call for the whole column."""
-    if set(map(type, values)) <= {str, int, float}:
+def _escape_column(values: list) -> np.ndarray:
+    """Each value as autoescape prints it (markupsafe.escape): strings, numbers and None,
+    whose escape is their str's, in one call for the whole column; markup as it is."""
+    kinds = set(map(type, values))
+    if kinds <= {str, int, float, type(None)}:
         joined = "\x00".join(map(str, values))
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
-            return str(escape(joined)).split("\x00")
-    return [str(escape(v)) for v in values]
+            return np.array(str(escape(joined)).split("\x00"), dtype=object)
+    if kinds == {Markup}:
+        return np.array(list(map(str, values)), dtype=object)
+    return np.array([str(escape(v)) for v in values], dtype=object)
 
 
-def _render_rows(macro: str, columns: dict[str, list]) -> list[str]:
+def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None = None) -> list[str]:
     """Every row of `columns` (name -> a value per row) as macros.html's `macro` prints the row
-    {name: value}: the same HTML, without a jinja call per row (a large run has ~100k rows).
+    {name: value}, the rows between consecutive `cuts` joined (by default each row alone): the
+    same HTML as calling the macro per row, without jinja's cost per row and cell.
 
     The macro is rendered once per pattern of None values, with a marker in place of every
     other value; the markup between the markers is then filled with whole escaped columns.
     So a row macro may only print its values as they are and test them with `is none`.
     """
     names = list(columns)
-    count = len(columns[names[0]]) if names else 0
-    if not count:
-        return []
+    count = len(columns[names[0]])
+    cuts = np.arange(count + 1) if cuts is None else cuts
     render = getattr(_macros(), macro)
     pattern = np.zeros(count, dtype=np.int64)  # bit i set: the row's value i is None
     for i, name in enumerate(names):
         if None in columns[name]:
             blank = np.fromiter((v is None for v in columns[name]), dtype=bool, count=count)
             pattern |= blank.astype(np.int64) << i
-    html = np.empty(count, dtype=object)
+    escaped: dict[str, np.ndarray] = {}
+    pieces = np.zeros(count, dtype=np.int64)  # markup and values making up each row
+    filled = []
     for p in np.unique(pattern).tolist():
         rows = np.flatnonzero(pattern == p)
         markers = {k: None if p >> i & 1 else f"\x00{i}\x00" for i, k in enumerate(names)}
         parts = re.split("\x00([0-9]+)\x00", str(render(markers)))
-        lines = np.empty((len(rows), len(parts)), dtype=object)
-        lines[:, 0::2] = parts[0::2]
-        escaped: dict[str, list[str]] = {}
-        for j, name in enumerate(names[int(i)] for i in parts[1::2]):
+        grid = np.empty((len(rows), len(parts)), dtype=object)
+        grid[:, 0::2] = parts[0::2]
+        for j, i in enumerate(parts[1::2]):
+            name = names[int(i)]
             if name not in escaped:
-                values = columns[name]
-                if len(rows) < count:
-                    values = np.array(values, dtype=object)[rows].tolist()
-                escaped[name] = _escape_column(values)
-            lines[:, 2 * j + 1] = escaped[name]
-        html[rows] = ["".join(line) for line in lines.tolist()]
-    return html.tolist()
+                escaped[name] = _escape_column(columns[name])
+            grid[:, 2 * j + 1] = escaped[name][rows]
+        pieces[rows] = len(parts)
+        filled.append((rows, grid))
+    # Every row's pieces in row order in one list, so a run of rows is a single join.
+    start = np.r_[0, np.cumsum(pieces)]
+    flat = np.empty(start[-1], dtype=object)
+    for rows, grid in filled:
+        flat[start[rows][:, None] + np.arange(grid.shape[1])] = grid
+    flat = flat.tolist()
+    bounds = start[cuts].tolist()
+    return ["".join(flat[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def _cut(rows: list[str], groups: np.ndarray, keys) -> dict[Any, tuple[Markup, int]]:
-    """Consecutive rows of the same group joined: {key: (their HTML, how many)}."""
-    cuts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1, len(groups)].tolist()
+def _render_tables(
+    macro: str, columns: dict[str, list], groups: np.ndarray, keys: Any
+) -> dict[Any, tuple[Markup, int]]:
+    """The rows of each run of equal `groups` values as one table body (macro per row, see
+    _render_rows): {keys[group]: (its HTML, its number of rows)}."""
+    if not len(groups):
+        return {}
+    cuts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1, len(groups)]
+    bodies = _render_rows(macro, columns, cuts)
     return {
-        keys[groups[a]]: (Markup("".join(rows[a:b])), b - a)  # noqa: S704 - rendered rows
-        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
-        if b > a
+        keys[groups[a]]: (Markup(body), b - a)  # noqa: S704 - escaped by _render_rows
+        for a, b, body in zip(cuts[:-1].tolist(), cuts[1:].tolist(), bodies, strict=True)
     }
 
 
@@ -734,7 +749,8 @@ class _Pages:
             return applied[column].to_numpy(float, na_value=np.nan)
 
         rate, team_rate = floats("rate"), floats("team_rate")
-        rows = _render_rows(
+        codes, slugs = pd.factorize(applied["slug"])
+        return _render_tables(
             "item_row",
             {
                 "title": applied["title"].tolist(),
@@ -747,9 +763,9 @@ class _Pages:
                 "team_rate": _pcts(team_rate),
                 **svg.mini_bars(rate, floats("ci_low"), floats("ci_high"), team_rate),
             },
+            codes,
+            slugs,
         )
-        codes, slugs = pd.factorize(applied["slug"])
-        return _cut(rows, codes, slugs)
 
     def _excerpts(self, gaps: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
         """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top gaps, found in one pass."""
@@ -836,7 +852,8 @@ class _Pages:
         for idx, title in zip(f["note_idx"].to_numpy(), titles, strict=True):
             missed[idx].append(title)
         joined = pd.Series({idx: "; ".join(t) for idx, t in missed.items()}, dtype=object)
-        rows = _render_rows(
+        # `shown` is grouped by therapist already.
+        tables = _render_tables(
             "note_row",
             {
                 "date": _dates(shown["date_of_service"]).tolist(),
@@ -847,9 +864,10 @@ class _Pages:
                 "missed": shown["failed"].astype(str).tolist(),
                 "failed": joined.reindex(shown["note_idx"]).fillna("").tolist(),
             },
+            codes[keep],
+            slugs,
         )
-        # `shown` is grouped by therapist already.
-        return _cut(rows, codes[keep], slugs), totals, failing
+        return tables, totals, failing
 
     def _samples(self) -> dict[str, list[dict]]:
         sample = self.data.sample
