@@ -117,13 +117,36 @@ def narrative_arrow(ctx) -> pa.Array:
     return ctx.cached("text.narrative_arrow", lambda: to_arrow(narrative(ctx)))
 
 
-def text_of(ctx, idx: pd.Index) -> pa.Array:
-    """Arrow narratives of the notes in idx (in idx order); no copy when idx is every note."""
+TEXT_CHUNK = 100_000  # narratives searched at a time: copies stay ~70 MB, not a whole column
+
+
+def _over_text(ctx, idx: pd.Index, search) -> list:
+    """search(Arrow narratives) for the notes in idx, 100k at a time, in idx order: a slice of
+    the run's narrative column where the notes are consecutive, else a copy of just those."""
     arr = narrative_arrow(ctx)
     pos = ctx.positions(idx)
-    if len(pos) == len(arr) and (pos == np.arange(len(arr))).all():
-        return arr
-    return arr.take(pa.array(pos, type=pa.int64()))
+    parts = []
+    for start in range(0, len(pos), TEXT_CHUNK):
+        part = pos[start : start + TEXT_CHUNK]
+        if part[-1] - part[0] == len(part) - 1 and (np.diff(part) == 1).all():
+            parts.append(search(arr.slice(int(part[0]), len(part))))
+        else:
+            parts.append(search(arr.take(pa.array(part, type=pa.int64()))))
+    return parts
+
+
+def matches_in(ctx, idx: pd.Index, patterns: list[str] | str) -> np.ndarray:
+    """Which narratives of the notes in idx contain a match of any pattern."""
+    parts = _over_text(ctx, idx, lambda arr: matches(arr, patterns))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def first_match_in(ctx, idx: pd.Index, patterns: list[str] | str) -> pd.Series:
+    """The first match of any pattern in the narratives of the notes in idx (NA when none)."""
+    parts = _over_text(ctx, idx, lambda arr: first_match(arr, patterns))
+    found = pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
+    found.index = idx
+    return found
 
 
 def blank_text(ctx, idx: pd.Index) -> np.ndarray:
@@ -178,7 +201,6 @@ def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     if unknown:
         raise ChecklistError(f"params.required: unknown section(s) {', '.join(unknown)}")
     notes = ctx.notes.loc[idx, [s for s in required if s in ctx.notes.columns]]
-    arr = text_of(ctx, idx)
     cues = phrases()["soap"]
     missing = pd.DataFrame(index=idx)
     for section in required:
@@ -186,7 +208,7 @@ def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
         # The text is searched only where the section's own column is blank.
         look = np.flatnonzero(~found)
         if len(look):
-            found[look] = matches(arr.take(pa.array(look)), cues[section])
+            found[look] = matches_in(ctx, idx[look], cues[section])
         missing[section] = ~found
     ne, reason = not_evaluable_for_text(ctx, idx)
     fail = missing.any(axis=1).to_numpy() & ~ne
@@ -232,9 +254,7 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     for kind, patterns in indicators.items():
         check_patterns(patterns, f"skilled_indicators.{kind}")
     need = int(params["min_skilled_indicators"])
-    arr = text_of(ctx, idx)
-    phrase = first_match(arr, stock)
-    phrase.index = idx
+    phrase = first_match_in(ctx, idx, stock)
     has_phrase = phrase.notna().to_numpy()
     # A note with a stock phrase has every kind counted (its message lists them); any other
     # note only needs one kind to pass, so each kind is searched only in the notes still
@@ -245,7 +265,7 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
         look = np.flatnonzero(has_phrase | (count == 0))
         if not len(look):
             break
-        hit = matches(arr.take(pa.array(look)), patterns)
+        hit = matches_in(ctx, idx[look], patterns)
         kinds.iloc[look[hit], kinds.columns.get_loc(kind)] = True
         count[look[hit]] += 1
     fail = (has_phrase & (count < need)) | (bool(params["fail_without_indicators"]) & (count == 0))
@@ -1017,10 +1037,9 @@ def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcom
     cues = phrases()["discharge"]
     # Only discharge summaries are read for content.
     dc = np.flatnonzero(is_dc)
-    arr = text_of(ctx, idx[dc])
     present = pd.DataFrame(False, index=idx, columns=require)
     for part in require:
-        present.iloc[dc, present.columns.get_loc(part)] = matches(arr, cues[part])
+        present.iloc[dc, present.columns.get_loc(part)] = matches_in(ctx, idx[dc], cues[part])
     goals = ctx.table("goals")
     if "goal_status" in require and goals is not None and len(goals):
         with_status = pd.to_numeric(goals["note_idx"][goals["status"].notna()], errors="coerce")
@@ -1106,22 +1125,23 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     if unknown:
         raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
-    arr = text_of(ctx, idx)
     cues = phrases()["evaluation"]
+
+    def has(cue: str) -> np.ndarray:
+        return matches_in(ctx, idx, cues[cue])
+
     present = pd.DataFrame(index=idx)
     if "diagnosis" in require:
-        present["diagnosis"] = (
-            matches(arr, cues["diagnosis"]) | filled(notes["diagnosis_codes"]).to_numpy()
-        )
+        present["diagnosis"] = has("diagnosis") | filled(notes["diagnosis_codes"]).to_numpy()
     if "function" in require:
-        present["function"] = matches(arr, cues["function"])
+        present["function"] = has("function")
     if "prognosis" in require:
         timed = (
-            matches(arr, cues["time_frame"])
+            has("time_frame")
             | filled(notes["duration"]).to_numpy()
             | notes["poc_end"].notna().to_numpy()
         )
-        present["prognosis"] = matches(arr, cues["prognosis"]) & timed
+        present["prognosis"] = has("prognosis") & timed
     ne, reason = not_evaluable_for_text(ctx, idx)
     missing = ~present
     fail = missing.any(axis=1).to_numpy() & ~ne
