@@ -366,3 +366,33 @@ def test_csv_text_a_spreadsheet_would_run_keeps_a_leading_quote(tmp_path):
     with open(write_findings(data, tmp_path), encoding="utf-8-sig", newline="") as f:
         findings = list(csv.DictReader(f))
     assert "'" + ATTACK in [r["note_id"] for r in findings]
+
+
+def test_every_row_of_a_table_keeps_its_cell_format(tmp_path):
+    """Rows after the first are spliced in: they carry the same formats as the first, even
+    where the first row's cell is blank (no rate for an item nobody could fail)."""
+    rows = [dict(r) for r in ROWS]
+    # The worst therapist first: T3 with one unsigned note, so T-TIMELY is blank on row 2.
+    rows.append(note("N6", "2026-11-04", None, therapist="Ann Bell", therapist_id="T3"))
+    wb = openpyxl.load_workbook(xlsx.write_workbook(make_data(tmp_path, rows), tmp_path))
+    expected = {
+        "Therapists": {"Rate": "0.0%", "Passed": "#,##0"},
+        "Matrix": {"T-TIMELY": "0.0%", "T-SIGNED": "0.0%"},
+        "Trend": {
+            "Month": "yyyy-mm",
+            "Rate": "0.0%",
+            "Change vs previous month": "+0.0%;-0.0%;0.0%",
+        },
+        "Notes": {"date_of_service": "yyyy-mm-dd", "score": "0.0%"},
+    }
+    for sheet, columns in expected.items():
+        ws = wb[sheet]
+        header = [c.value for c in ws[1]]
+        assert ws.max_row > 3
+        for name, number_format in columns.items():
+            cells = [row[header.index(name)] for row in ws.iter_rows(min_row=2)]
+            filled = [c for c in cells if c.value is not None]
+            assert len(filled) >= 2, (sheet, name)
+            assert {c.number_format for c in filled} == {number_format}, (sheet, name)
+    matrix = wb["Matrix"]
+    assert matrix["B2"].value == "T3" and matrix["D2"].value is None  # T-TIMELY: blank

@@ -4,7 +4,9 @@ XlsxWriter in constant_memory mode streams every sheet row by row, so a million-
 in memory; measured with benchmarks/xlsx_writers.py it wrote 1,000,000 rows x 12 columns
 2.6 times as fast as openpyxl's write-only mode (whose shared-string table also grows with
 every distinct message). Text from the export is only ever written with write_string (and
-the workbook refuses to turn strings into formulas or links), so no cell is a formula.
+the workbook refuses to turn strings into formulas or links), so no cell is a formula. Table
+rows after the first (detail, therapist, matrix and trend sheets, all growing with the export)
+are built in Arrow and spliced in after close (xlsx_rows.py), again as inline strings.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ FILE_NAME = "compliance.xlsx"
 EXCEL_MAX_ROWS = 1_048_576
 # A detail table needing more sheets than this is left to its CSV (when that CSV was written).
 MAX_SPLIT_SHEETS = 4
-CHUNK_ROWS = 50_000  # detail rows converted to cell values at a time
+CHUNK_ROWS = 50_000  # spliced rows turned into sheet XML at a time
+WIDTH_SAMPLE = 2000  # rows a text column's width is measured on
 WORST_ITEMS = 10
 CHART_THERAPISTS = 8  # per-therapist lines on the trend chart up to this many therapists
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -73,6 +76,16 @@ class Column:
     kinds: list[str] | None = None
 
 
+@dataclass
+class Cells:
+    """One column of a table whose rows after the first are spliced in (xlsx_rows.py): the
+    values stay a Series until then."""
+
+    header: str
+    values: pd.Series
+    kind: str = "text"
+
+
 def _text(values: pd.Series) -> list:
     """str per cell; None (a blank cell) for NA and empty text."""
     text = values.astype("string")
@@ -98,11 +111,6 @@ def _col(header: str, values: pd.Series, kind: str = "text") -> Column:
     if kind in ("date", "month"):
         return Column(header, _dates(values), kind)
     return Column(header, _numbers(values), kind)
-
-
-def _frame_columns(frame: pd.DataFrame, kinds: dict[str, str]) -> list[Column]:
-    """Columns named as in the CSV files (so a user can match sheet and file)."""
-    return [_col(name, frame[name], kinds.get(name, "text")) for name in frame.columns]
 
 
 @dataclass
@@ -185,7 +193,7 @@ def _width(column: Column) -> float:
         return column.width
     if column.kind in WIDTHS:
         return max(WIDTHS[column.kind], min(len(column.header), 30) + 2)
-    sample = [len(v) for v in column.values[:2000] if isinstance(v, str)]
+    sample = [len(v) for v in column.values[:WIDTH_SAMPLE] if isinstance(v, str)]
     longest = max([len(column.header), *sample]) if sample else len(column.header)
     return float(min(max(longest + 2, 8), 60))
 
@@ -235,11 +243,46 @@ def _writer(ws: Worksheet, kind: str) -> Callable:
     return ws.write_number
 
 
-def _table_sheet(book: Book, name: str, columns: list[Column], freeze_cols: int = 1) -> Worksheet:
+def write_table(
+    book: Book,
+    ws: Worksheet,
+    table: list[Cells],
+    top: int = 0,
+    beside: list[tuple[int, list[Column]]] | None = None,
+    width_rows: int = WIDTH_SAMPLE,
+) -> int:
+    """A table from column A with its header on row `top`. XlsxWriter writes the header and
+    the first row (or as many as the blocks `beside` it fill), so the cell styles exist; the
+    other rows are built in Arrow and spliced in after close, at a fraction of XlsxWriter's
+    ~10 µs per cell. Text widths are measured on the first `width_rows` rows. Returns the last
+    row."""
+    beside = beside or []
+    rows = len(table[0].values) if table else 0
+    head = max([1, *(len(c.values) for _, cols in beside for c in cols)])
+    columns = []
+    for cells in table:
+        column = _col(cells.header, cells.values.iloc[:head], cells.kind)
+        if cells.kind == "text":
+            column.width = _width(_col(cells.header, cells.values.iloc[:width_rows]))
+        columns.append(column)
+    last = write_rows(book, ws, [(0, columns), *beside], top=top)
+    if rows <= head:
+        return last
+    # The spliced rows copy their styles from the last row written here: a blank number
+    # there still gets its cell format.
+    for c, column in enumerate(columns):
+        if column.values[head - 1] is None and book.formats.get(column.kind) is not None:
+            ws.write_blank(top + head, c, None, book.formats[column.kind])
+    rest = [cells.values.iloc[head:] for cells in table]
+    book.deferred.append(Deferred(ws.name, rest, [c.kind for c in table], first_row=last + 1))
+    return last + rows - head
+
+
+def _table_sheet(book: Book, name: str, table: list[Cells], freeze_cols: int = 1) -> Worksheet:
     ws = book.sheet(name)
-    last = write_rows(book, ws, [(0, columns)])
+    last = write_table(book, ws, table)
     ws.freeze_panes(1, freeze_cols)
-    ws.autofilter(0, 0, last, len(columns) - 1)
+    ws.autofilter(0, 0, last, len(table) - 1)
     return ws
 
 
@@ -337,19 +380,19 @@ def _summary(book: Book, data: ReportData) -> None:
 def _therapists(book: Book, data: ReportData) -> None:
     t = data.stats.therapists
     columns = [
-        _col("Therapist", t["therapist"]),
-        _col("Therapist ID", t["therapist_id"]),
-        _col("Discipline", t["discipline"]),
-        _col("Credential", t["credential"]),
-        _col("Notes audited", t["notes"], "int"),
-        _col("Passed", t["passed"], "int"),
-        _col("Failed", t["failed"], "int"),
-        _col("Not evaluable", t["not_evaluable"], "int"),
-        _col("Rate", t["rate"], "pct"),
-        _col("95% CI low", t["ci_low"], "pct"),
-        _col("95% CI high", t["ci_high"], "pct"),
+        Cells("Therapist", t["therapist"]),
+        Cells("Therapist ID", t["therapist_id"]),
+        Cells("Discipline", t["discipline"]),
+        Cells("Credential", t["credential"]),
+        Cells("Notes audited", t["notes"], "int"),
+        Cells("Passed", t["passed"], "int"),
+        Cells("Failed", t["failed"], "int"),
+        Cells("Not evaluable", t["not_evaluable"], "int"),
+        Cells("Rate", t["rate"], "pct"),
+        Cells("95% CI low", t["ci_low"], "pct"),
+        Cells("95% CI high", t["ci_high"], "pct"),
     ]
-    columns += [_col(f"Findings: {sev}", t[f"failed_{sev}"], "int") for sev in SEVERITY_ORDER]
+    columns += [Cells(f"Findings: {sev}", t[f"failed_{sev}"], "int") for sev in SEVERITY_ORDER]
     ws = _table_sheet(book, "Therapists", columns)
     if len(t):
         ws.conditional_format(1, 8, len(t), 8, RATE_SCALE)
@@ -358,18 +401,18 @@ def _therapists(book: Book, data: ReportData) -> None:
 def _items(book: Book, data: ReportData) -> None:
     items = data.stats.items
     columns = [
-        _col("Item ID", items["item_id"]),
-        _col("Title", items["title"]),
-        _col("Severity", items["severity"]),
-        _col("Checklist", items["checklist"]),
-        _col("Applicable", items["applicable"], "int"),
-        _col("Passed", items["passed"], "int"),
-        _col("Failed", items["failed"], "int"),
-        _col("Not evaluable", items["not_evaluable"], "int"),
-        _col("Not-evaluable reason", items["not_evaluable_reason"]),
-        _col("Rate", items["rate"], "pct"),
-        _col("95% CI low", items["ci_low"], "pct"),
-        _col("95% CI high", items["ci_high"], "pct"),
+        Cells("Item ID", items["item_id"]),
+        Cells("Title", items["title"]),
+        Cells("Severity", items["severity"]),
+        Cells("Checklist", items["checklist"]),
+        Cells("Applicable", items["applicable"], "int"),
+        Cells("Passed", items["passed"], "int"),
+        Cells("Failed", items["failed"], "int"),
+        Cells("Not evaluable", items["not_evaluable"], "int"),
+        Cells("Not-evaluable reason", items["not_evaluable_reason"]),
+        Cells("Rate", items["rate"], "pct"),
+        Cells("95% CI low", items["ci_low"], "pct"),
+        Cells("95% CI high", items["ci_high"], "pct"),
     ]
     ws = _table_sheet(book, "Items", columns)
     if len(items):
@@ -379,8 +422,8 @@ def _items(book: Book, data: ReportData) -> None:
 def _matrix(book: Book, data: ReportData) -> None:
     t = data.stats.therapists
     matrix = data.stats.matrix.reindex(t["therapist_id"].astype(str))
-    columns = [_col("Therapist", t["therapist"]), _col("Therapist ID", t["therapist_id"])]
-    columns += [Column(str(i), _numbers(matrix[i].to_numpy()), "pct") for i in matrix.columns]
+    columns = [Cells("Therapist", t["therapist"]), Cells("Therapist ID", t["therapist_id"])]
+    columns += [Cells(str(i), matrix[i], "pct") for i in matrix.columns]
     ws = _table_sheet(book, "Matrix", columns, freeze_cols=2)
     if len(t) and len(matrix.columns):
         ws.conditional_format(1, 2, len(t), 1 + len(matrix.columns), RATE_SCALE)
@@ -389,9 +432,8 @@ def _matrix(book: Book, data: ReportData) -> None:
 def _detail(
     book: Book, plan: DetailPlan, frame: pd.DataFrame, kinds: dict[str, str], empty: str
 ) -> None:
-    """A detail table over its planned sheets, converted and written a chunk at a time (a
-    million rows as Python objects at once would take gigabytes); a note row above the header
-    when split, and `empty` below the header when there are no rows at all."""
+    """A detail table over its planned sheets; a note row above the header when split, and
+    `empty` below the header when there are no rows at all."""
     for part in plan.parts:
         ws = book.sheet(part.sheet)
         if plan.pointer:
@@ -401,14 +443,13 @@ def _detail(
         top = 1 if part.note else 0
         if part.note:
             _note(book, ws, 0, part.note)
-        # XlsxWriter writes the header and the first row (so the cell styles exist); the other
-        # rows are built in Arrow and spliced in after the workbook is closed.
-        first = frame.iloc[part.rows.start : min(part.rows.stop, part.rows.start + 1)]
-        last = write_rows(book, ws, [(0, _frame_columns(first, kinds))], top=top)
-        rest = frame.iloc[part.rows.start + 1 : part.rows.stop]
-        if len(rest):
-            book.deferred.append(Deferred(part.sheet, rest, kinds, first_row=last + 1))
-            last += len(rest)
+        rows = frame.iloc[part.rows]
+        table = [
+            Cells(str(name), rows.iloc[:, j], kinds.get(name, "text"))
+            for j, name in enumerate(frame.columns)
+        ]
+        # Widths from the first row only, as these sheets always had them.
+        last = write_table(book, ws, table, top=top, width_rows=1)
         ws.freeze_panes(top + 1, 0)
         ws.autofilter(top, 0, last, len(frame.columns) - 1)
         if last == top:
@@ -436,16 +477,16 @@ def _trend(book: Book, data: ReportData, trend: pd.DataFrame, source: str) -> No
     frame = frame.sort_values(["_team", "therapist", "therapist_id", "month"], ignore_index=True)
     month_dates = pd.to_datetime(frame["month"] + "-01")
     long_columns = [
-        Column("Month", _dates(month_dates), "month"),
-        _col("Therapist", frame["therapist"]),
-        _col("Therapist ID", frame["therapist_id"]),
-        _col("Notes", frame["notes"], "int"),
-        _col("Passed", frame["passed"], "int"),
-        _col("Failed", frame["failed"], "int"),
-        _col("Rate", frame["rate"], "pct"),
-        _col("95% CI low", frame["ci_low"], "pct"),
-        _col("95% CI high", frame["ci_high"], "pct"),
-        _col("Change vs previous month", frame["change_vs_previous"], "change"),
+        Cells("Month", month_dates, "month"),
+        Cells("Therapist", frame["therapist"]),
+        Cells("Therapist ID", frame["therapist_id"]),
+        Cells("Notes", frame["notes"], "int"),
+        Cells("Passed", frame["passed"], "int"),
+        Cells("Failed", frame["failed"], "int"),
+        Cells("Rate", frame["rate"], "pct"),
+        Cells("95% CI low", frame["ci_low"], "pct"),
+        Cells("95% CI high", frame["ci_high"], "pct"),
+        Cells("Change vs previous month", frame["change_vs_previous"], "change"),
     ]
     # The chart's data: one row per month, one column per line.
     team = frame[~frame["_team"]].set_index("month")
@@ -472,7 +513,7 @@ def _trend(book: Book, data: ReportData, trend: pd.DataFrame, source: str) -> No
         pivot_columns += [Column(str(c), _numbers(wide[c].to_numpy()), "pct") for c in wide.columns]
     left = len(long_columns) + 1
     ws = book.sheet("Trend")
-    last = write_rows(book, ws, [(0, long_columns), (left, pivot_columns)])
+    last = write_table(book, ws, long_columns, beside=[(left, pivot_columns)])
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, last, len(long_columns) - 1)
     if not months:
@@ -652,5 +693,5 @@ def write_workbook(data: ReportData, folder: Path) -> Path:
         _about(book, data, [p.about for p in plans.values() if p.about], trend_source)
     finally:
         book.workbook.close()
-    splice(path, book.deferred)
+    splice(path, book.deferred, CHUNK_ROWS)
     return path
