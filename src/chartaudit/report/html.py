@@ -793,24 +793,36 @@ class _Pages:
             )
         ]
         cand = f.iloc[picked]
-        narrative = data.result.notes["narrative"].to_numpy(dtype=object)[cand["note_idx"]]
+        note_idx = cand["note_idx"].to_numpy()
+        narrative = data.result.notes["narrative"].iloc[note_idx].to_numpy(dtype=object)
         # One masking pass for every excerpt of the run (under --redact it masks names).
         texts = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
         labels = pd.Series(data.notes["patient_label"].to_numpy(), index=data.notes["note_idx"])
-        patients = labels.reindex(cand["note_idx"]).tolist()
+        patients = labels.reindex(note_idx).tolist()
+        # Whole columns, not itertuples: iterating Arrow-backed columns costs per value.
+        rows = zip(
+            *(
+                cand[c].to_numpy(dtype=object)
+                for c in ("slug", "item_id", "note_type", "note_id", "message", "evidence")
+            ),
+            _dates(cand["date_of_service"]).tolist(),
+            texts,
+            patients,
+            strict=True,
+        )
         out: dict[tuple[str, str], list[dict]] = defaultdict(list)
         spare: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for row, text, patient in zip(cand.itertuples(index=False), texts, patients, strict=True):
-            key = (row.slug, row.item_id)
+        for slug, item_id, note_type, note_id, message, evidence, date, text, patient in rows:
+            key = (slug, item_id)
             if len(out[key]) >= EXCERPTS_PER_GAP:
                 continue
-            evidence = "" if _missing(row.evidence) else str(row.evidence)
+            evidence = "" if _missing(evidence) else str(evidence)
             entry = {
-                "date": day(row.date_of_service),
-                "note_type": note_type_label(row.note_type),
-                "note_id": row.note_id,
+                "date": date,
+                "note_type": note_type_label(note_type),
+                "note_id": note_id,
                 "patient": "" if _missing(patient) else str(patient),
-                "message": sentence(row.message),
+                "message": sentence(message),
                 "evidence": evidence,
                 "text": excerpt(text, evidence) if evidence else None,
             }
