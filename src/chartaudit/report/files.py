@@ -125,11 +125,7 @@ def draw_sample(data: ReportData, per_therapist: int, seed: int) -> pd.DataFrame
     keyed = notes.assign(_key=rng.random(len(notes)))
     keyed = keyed.sort_values(["slug", "_key"], kind="stable")
     picked = keyed.groupby("slug", sort=False).head(per_therapist)
-    failed_items = (
-        data.findings.groupby("note_idx")["item_id"].agg(lambda s: ", ".join(s))
-        if len(data.findings)
-        else pd.Series(dtype=object)
-    )
+    failed_items = _failed_items(data.findings, picked["note_idx"])
     sample = picked[
         [
             "therapist",
@@ -148,6 +144,22 @@ def draw_sample(data: ReportData, per_therapist: int, seed: int) -> pd.DataFrame
     for col in SAMPLE_REVIEW_COLUMNS:
         sample[col] = ""
     return sample.sort_values(["therapist", "date_of_service", "note_id"], ignore_index=True)
+
+
+def _failed_items(findings: pd.DataFrame, note_idx: pd.Series) -> pd.Series:
+    """The failing item ids of each of these notes, ", "-joined in findings order (by
+    note_idx; notes without findings left out)."""
+    mine = findings.loc[findings["note_idx"].isin(note_idx), ["note_idx", "item_id"]]
+    table = pa.table(
+        {
+            "note_idx": mine["note_idx"].to_numpy(),
+            "item_id": pa.array(mine["item_id"].astype("string").array),
+        }
+    )
+    # One thread keeps each note's items in their findings order.
+    lists = table.group_by("note_idx", use_threads=False).aggregate([("item_id", "list")])
+    joined = pc.binary_join(lists["item_id_list"], pa.scalar(", ", pa.large_string()))
+    return pd.Series(joined.to_pylist(), index=lists["note_idx"].to_numpy(), dtype=object)
 
 
 def write_sample(data: ReportData, folder: Path) -> Path | None:
