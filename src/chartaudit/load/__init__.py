@@ -148,9 +148,13 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
 
     notes = _finish_notes(tables["notes"], rejects, present)
     tables["notes"] = notes
-    for table in ("services", "goals", "measures", "authorizations"):
-        if table in tables:
-            tables[table] = _link(table, tables[table], notes, rejects, present)
+    linked = [t for t in ("services", "goals", "measures", "authorizations") if t in tables]
+    positions = _note_positions(
+        {t: tables[t]["note_id"] for t in linked if "note_id" in tables[t].columns},
+        notes["note_id"],
+    )
+    for table in linked:
+        tables[table] = _link(table, tables[table], notes, positions.get(table), rejects, present)
     for table in TABLES:
         if table not in tables:
             tables[table] = pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[table]})
@@ -458,13 +462,17 @@ def _link(
     table: str,
     frame: pd.DataFrame,
     notes: pd.DataFrame,
+    idx: pd.Series | None,
     rejects: _Rejects,
     present: dict[str, set[str]],
 ) -> pd.DataFrame:
-    """Attach rows to their notes (note_idx); rows pointing at no loaded note are rejected."""
+    """Attach rows to their notes (note_idx); rows pointing at no loaded note are rejected.
+
+    `idx` is each row's position in notes (NaN when its note_id is not there), None when the
+    table has no note_id column.
+    """
     cols = present.setdefault(table, set())
-    if "note_id" in frame.columns:
-        idx = _note_positions(frame["note_id"], notes["note_id"])
+    if idx is not None:
         has_id = frame["note_id"].notna()
         missing = (has_id & idx.isna()).to_numpy()
         if missing.any():
@@ -501,12 +509,24 @@ def _link(
     return frame
 
 
-def _note_positions(note_ids: pd.Series, notes_ids: pd.Series) -> pd.Series:
-    """Position of each id in the notes' (unique) ids; NaN when absent."""
-    if isinstance(note_ids.dtype, pd.StringDtype) and isinstance(notes_ids.dtype, pd.StringDtype):
-        # An Arrow hash lookup: pandas would hash a million Python strings.
+def _note_positions(note_ids: dict[str, pd.Series], notes_ids: pd.Series) -> dict[str, pd.Series]:
+    """Per table, the position of each row's note_id in the notes' (unique) ids; NaN if absent."""
+    if not note_ids:
+        return {}
+    if all(isinstance(s.dtype, pd.StringDtype) for s in [notes_ids, *note_ids.values()]):
+        # One Arrow hash table of the notes' ids for every table: pandas would hash a million
+        # Python strings per table.
         value_set = V.arrow_text(notes_ids).combine_chunks()
-        found = pc.index_in(V.arrow_text(note_ids), value_set=value_set).combine_chunks()
-        return pd.Series(found.to_numpy(zero_copy_only=False), index=note_ids.index)
+        ids = pa.chunked_array(
+            [chunk for s in note_ids.values() for chunk in V.arrow_text(s).chunks],
+            type=pa.large_string(),
+        )
+        found = pc.index_in(ids, value_set=value_set).combine_chunks()
+        found = found.to_numpy(zero_copy_only=False).astype("float64")
+        ends = np.cumsum([len(s) for s in note_ids.values()])
+        return {
+            table: pd.Series(part, index=s.index)
+            for (table, s), part in zip(note_ids.items(), np.split(found, ends[:-1]), strict=True)
+        }
     position = pd.Series(np.arange(len(notes_ids)), index=pd.Index(notes_ids))
-    return note_ids.map(position)
+    return {table: s.map(position) for table, s in note_ids.items()}
