@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class RawTable:
     path: str  # relative to the export folder
     table: str | None
     frame: pd.DataFrame  # all values as strings (or datetimes from Excel), with _row
-    sha256: str
+    sha256: str = ""
     sheet: str | None = None
     encoding: str | None = None
     bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
@@ -111,14 +112,27 @@ def discover(root: Path, mapping: Mapping) -> list[tuple[Path, str | None]]:
 def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> list[RawTable]:
     """Read one file into RawTables (a workbook gives one per recognised sheet)."""
     rel = path.relative_to(root).as_posix()
-    digest = sha256_of(path)
+    # Hash the file while it is parsed: hashlib and Arrow both release the GIL, and a gigabyte
+    # of notes takes about a second to hash.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(sha256_of, path)
+        try:
+            raws = _read(path, rel, table, mapping)
+        finally:
+            digest = hashing.result()  # a file that cannot be hashed fails as it always did
+    for raw in raws:
+        raw.sha256 = digest
+    return raws
+
+
+def _read(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            return _read_workbook(path, rel, digest, table, mapping)
+            return _read_workbook(path, rel, table, mapping)
         if suffix in (".json", ".jsonl", ".ndjson"):
-            return [_read_json(path, rel, digest, table or table_for_name(path.stem))]
-        return [_read_delimited(path, rel, digest, table or table_for_name(path.stem), mapping)]
+            return [_read_json(path, rel, table or table_for_name(path.stem))]
+        return [_read_delimited(path, rel, table or table_for_name(path.stem), mapping)]
     except InputError:
         raise
     except (OSError, UnicodeError, ValueError, zipfile.BadZipFile, pa.ArrowInvalid) as exc:
@@ -140,14 +154,12 @@ def _reason(exc: Exception) -> str:
     return text.split(":")[0][:120]
 
 
-def _read_delimited(
-    path: Path, rel: str, digest: str, table: str | None, mapping: Mapping
-) -> RawTable:
+def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -> RawTable:
     tm = mapping.for_table(table) if table else None
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
     if not head.strip():
-        return RawTable(rel, table, pd.DataFrame(), digest, note="empty file")
+        return RawTable(rel, table, pd.DataFrame(), note="empty file")
     bom = head.startswith(codecs.BOM_UTF8)
     first_line = head[3 if bom else 0 :].split(b"\n", 1)[0].decode("utf-8", errors="replace")
     if path.suffix.lower() == ".tsv" or first_line.count("\t") > first_line.count(","):
@@ -185,7 +197,7 @@ def _read_delimited(
             ]
         )
         frame, bad = _read_with_csv_module(text, delimiter, header)
-    return RawTable(rel, table, frame, digest, encoding=encoding, bad_rows=bad)
+    return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
 
 
 def _read_arrow(
@@ -261,9 +273,7 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _read_workbook(
-    path: Path, rel: str, digest: str, table: str | None, mapping: Mapping
-) -> list[RawTable]:
+def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
     import openpyxl
 
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -287,7 +297,7 @@ def _read_workbook(
             rows = wb[sheet].iter_rows(values_only=True)
             header = next(rows, None)
             if header is None:
-                out.append(RawTable(rel, t, pd.DataFrame(), digest, sheet=sheet, note="empty"))
+                out.append(RawTable(rel, t, pd.DataFrame(), sheet=sheet, note="empty"))
                 continue
             names = _unique_names(["" if h is None else str(h).strip() for h in header])
             records = []
@@ -302,7 +312,7 @@ def _read_workbook(
             frame = pd.DataFrame(records, columns=names, dtype=object)
             frame = frame.map(_cell_text)
             frame["_row"] = numbers
-            out.append(RawTable(rel, t, frame, digest, sheet=sheet, encoding="xlsx"))
+            out.append(RawTable(rel, t, frame, sheet=sheet, encoding="xlsx"))
         return out
     finally:
         wb.close()
@@ -323,7 +333,7 @@ def _cell_text(value: object) -> object:
     return str(value)
 
 
-def _read_json(path: Path, rel: str, digest: str, table: str | None) -> RawTable:
+def _read_json(path: Path, rel: str, table: str | None) -> RawTable:
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         records = []
@@ -379,4 +389,4 @@ def _read_json(path: Path, rel: str, digest: str, table: str | None) -> RawTable
         )
     )
     frame["_row"] = numbers
-    return RawTable(rel, table, frame, digest, encoding="utf-8", bad_rows=bad)
+    return RawTable(rel, table, frame, encoding="utf-8", bad_rows=bad)
