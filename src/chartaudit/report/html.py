@@ -402,10 +402,9 @@ def _pcts(values: np.ndarray) -> list[str]:
     return [text[v] for v in values]
 
 
-def _escape_column(values: list) -> np.ndarray:
+def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     """Each value as autoescape prints it (markupsafe.escape): strings, numbers and None,
     whose escape is their str's, in one call for the whole column; markup as it is."""
-    kinds = set(map(type, values))
     if kinds <= {str, int, float, type(None)}:
         joined = "\x00".join(map(str, values))
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
@@ -428,9 +427,10 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
     count = len(columns[names[0]])
     cuts = np.arange(count + 1) if cuts is None else cuts
     render = getattr(_macros(), macro)
+    kinds = {name: set(map(type, values)) for name, values in columns.items()}
     pattern = np.zeros(count, dtype=np.int64)  # bit i set: the row's value i is None
     for i, name in enumerate(names):
-        if None in columns[name]:
+        if type(None) in kinds[name]:
             blank = np.fromiter((v is None for v in columns[name]), dtype=bool, count=count)
             pattern |= blank.astype(np.int64) << i
     escaped: dict[str, np.ndarray] = {}
@@ -445,16 +445,19 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
         for j, i in enumerate(parts[1::2]):
             name = names[int(i)]
             if name not in escaped:
-                escaped[name] = _escape_column(columns[name])
+                escaped[name] = _escape_column(columns[name], kinds[name])
             grid[:, 2 * j + 1] = escaped[name][rows]
         pieces[rows] = len(parts)
         filled.append((rows, grid))
     # Every row's pieces in row order in one list, so a run of rows is a single join.
     start = np.r_[0, np.cumsum(pieces)]
-    flat = np.empty(start[-1], dtype=object)
-    for rows, grid in filled:
-        flat[start[rows][:, None] + np.arange(grid.shape[1])] = grid
-    flat = flat.tolist()
+    if len(filled) == 1:
+        flat = filled[0][1].ravel().tolist()
+    else:
+        flat = np.empty(start[-1], dtype=object)
+        for rows, grid in filled:
+            flat[start[rows][:, None] + np.arange(grid.shape[1])] = grid
+        flat = flat.tolist()
     bounds = start[cuts].tolist()
     return ["".join(flat[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
@@ -939,7 +942,7 @@ class _Pages:
         note_rows, note_totals, failing_totals = self._note_tables()
         samples = self._samples()
         trends = self._trends()
-        team_ticks = _macros().team_ticks(self._scale(None, None, None))
+        score_axis = _macros().score_axis(self._scale(None, None, None), self.median)
         for t in stats.therapists.itertuples(index=False):
             slug = t.slug
             notes_html, notes_shown = note_rows.get(slug, (Markup(), 0))
@@ -975,7 +978,7 @@ class _Pages:
                 "median": self.median,
                 "colleagues": len(self.team_rates),
                 "scale": self._scale(t.rate, t.ci_low, t.ci_high),
-                "team_ticks": team_ticks,
+                "score_axis": score_axis,
                 "strengths": [self._item_row(r) for r in good_rows.get(slug, [])],
                 "best": [self._item_row(r) for r in best_rows.get(slug, [])],
                 "gaps": gaps_here,
