@@ -113,8 +113,26 @@ def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pa.Array:
     return pc.utf8_trim_whitespace(joined)
 
 
-def narrative_arrow(ctx) -> pa.Array:
-    return ctx.cached("text.narrative_arrow", lambda: to_arrow(narrative(ctx)))
+def narrative_arrow(ctx) -> pa.ChunkedArray:
+    """The loader's narrative column as Arrow, sharing its buffers (chunked as loaded: joining
+    the chunks would copy ~700 MB at a million notes)."""
+
+    def build() -> pa.ChunkedArray:
+        column = ctx.notes["narrative"]
+        if not isinstance(column.dtype, pd.StringDtype):
+            column = column.astype("string")
+        arr = pa.array(column.array)
+        if isinstance(arr, pa.Array):
+            arr = pa.chunked_array([arr])
+        arr = arr.cast(pa.large_string())
+        return pc.fill_null(arr, "") if arr.null_count else arr
+
+    return ctx.cached("text.narrative_arrow", build)
+
+
+def _whole(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One Arrow array (kernels like dictionary_encode need one dictionary for all)."""
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 TEXT_CHUNK = 100_000  # narratives searched at a time: copies stay ~70 MB, not a whole column
@@ -129,9 +147,9 @@ def _over_text(ctx, idx: pd.Index, search) -> list:
     for start in range(0, len(pos), TEXT_CHUNK):
         part = pos[start : start + TEXT_CHUNK]
         if part[-1] - part[0] == len(part) - 1 and (np.diff(part) == 1).all():
-            parts.append(search(arr.slice(int(part[0]), len(part))))
+            parts.append(search(_whole(arr.slice(int(part[0]), len(part)))))
         else:
-            parts.append(search(arr.take(pa.array(part, type=pa.int64()))))
+            parts.append(search(_whole(arr.take(pa.array(part, type=pa.int64())))))
     return parts
 
 
@@ -153,8 +171,9 @@ def blank_text(ctx, idx: pd.Index) -> np.ndarray:
     """True for notes in idx whose narrative is empty (worked out once per run)."""
 
     def blank() -> np.ndarray:
-        stripped = pc.utf8_trim_whitespace(narrative_arrow(ctx))
-        return pc.equal(stripped, "").to_numpy(zero_copy_only=False).astype(bool)
+        arr = narrative_arrow(ctx)  # empty, or only whitespace: no trimmed copy needed
+        blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+        return blank.to_numpy(zero_copy_only=False).astype(bool)
 
     return ctx.cached("text.blank", blank)[ctx.positions(idx)]
 
@@ -309,7 +328,9 @@ _TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
 _DATE_PATTERN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
 
 
-def compare_tokens(text: pd.Series | pa.Array) -> tuple[np.ndarray, list[str], np.ndarray]:
+def compare_tokens(
+    text: pd.Series | pa.Array | pa.ChunkedArray,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Words for comparison: lower case, surrounding punctuation trimmed, dates as the token
     'date' (so a new date is no change), empty tokens dropped.
 
@@ -318,7 +339,8 @@ def compare_tokens(text: pd.Series | pa.Array) -> tuple[np.ndarray, list[str], n
     every token of every note: at a million notes that is tens of thousands of strings, not 90
     million.
     """
-    tokens = pc.ascii_split_whitespace(text if isinstance(text, pa.Array) else to_arrow(text))
+    arr = _whole(text) if isinstance(text, pa.Array | pa.ChunkedArray) else to_arrow(text)
+    tokens = pc.ascii_split_whitespace(arr)
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
@@ -363,8 +385,8 @@ class Shingles:
     BLOCK = 1 << 18  # shingle hashes per block of the MinHash passes (2 MiB: fits in cache)
     PAIRS = 100_000  # pairs compared exactly at a time
 
-    def __init__(self, text: pd.Series | pa.Array, k: int = SHINGLE_WORDS):
-        self.text = text if isinstance(text, pa.Array) else to_arrow(text)
+    def __init__(self, text: pd.Series | pa.Array | pa.ChunkedArray, k: int = SHINGLE_WORDS):
+        self.text = text if isinstance(text, pa.Array | pa.ChunkedArray) else to_arrow(text)
         self.n = n = len(self.text)
         self.k = k
         self._vocabulary: dict[str, int] = {}
