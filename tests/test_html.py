@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import Markup
 
 from chartaudit.audit import run_audit
 from chartaudit.checklists import load_checklists
@@ -399,6 +400,50 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
     rows = [dict(zip(items, values, strict=True)) for values in zip(*items.values(), strict=True)]
     assert html._render_rows("item_row", items) == [str(macros.item_row(r)) for r in rows]
     assert html._render_rows("note_row", {f: [] for f in fields}) == []
+    # excerpts with and without a patient, a highlight or recorded evidence; gap sections
+    # with and without description, team rate, more notes and example
+    maybe = [None, *texts[:2]]
+    excerpts = {
+        "date": texts * 2,
+        "note_type": texts[1:] * 2 + texts[:2],
+        "note_id": texts[::-1] * 2,
+        "patient": maybe * 3 + [None],
+        "message": texts[2:] * 3 + texts[:1],
+        "evidence": [maybe[i // 3 % 3] for i in range(10)],
+        **{
+            p: [None if i % 3 == 1 else texts[i % 5] for i in range(10)]
+            for p in ("before", "match", "after")
+        },
+    }
+    gaps = {
+        "index": [1, 2, 3],
+        "title": texts[:3],
+        "severity": [macros.severity(s) for s in ("critical", "high", "low")],
+        "failed": ["4", "1,200", "1"],
+        "checked_notes": ["5 notes", "1,300 notes", "1 note"],
+        "rate": ["20%", "8%", "0%"],
+        "team": [None, "91%", "<b>"],
+        "description": [None, texts[0], texts[1]],
+        "why": texts[1:4],
+        "fix": texts[2:5],
+        "excerpts": [Markup(x) for x in html._render_rows("excerpt", excerpts)[:3]],
+        "more": ["2 more notes", None, None],
+        "example": [None, macros.severity("x"), None],
+        "reference": texts[:3],
+        "id": ["A", "B", "<C>"],
+    }
+    others = {k: texts for k in ("title", "failed", "checked", "rate", "team_rate")}
+    strengths = {k: texts for k in ("title", "passed", "checked_notes", "rate")}
+    strengths["team"] = [None, *texts[1:]]
+    for macro, columns in (
+        ("excerpt", excerpts),
+        ("gap_section", gaps),
+        ("other_gap_row", others | {"severity": [macros.severity("high")] * 5}),
+        ("strength", strengths),
+    ):
+        rows = [dict(zip(columns, v, strict=True)) for v in zip(*columns.values(), strict=True)]
+        expected = [str(getattr(macros, macro)(r)) for r in rows]
+        assert html._render_rows(macro, columns) == expected, macro
 
 
 def test_mini_bars_are_mini_bar_for_each_row():

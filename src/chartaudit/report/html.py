@@ -477,6 +477,11 @@ def _render_tables(
     }
 
 
+def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, Any]:
+    """Codes and slugs of a frame grouped by therapist, for _render_tables."""
+    return pd.factorize(frame["slug"])
+
+
 def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.ndarray:
     """Positions of the first `n` rows of each `group` value, rows ordered by `keys` (most
     significant last, as np.lexsort takes them). Integer sorting: fast on millions of rows."""
@@ -743,31 +748,82 @@ class _Pages:
         mc["team_rate"] = mc["item_id"].map(self.team_items["rate"])
         return mc
 
-    def _item_tables(self, applied: pd.DataFrame) -> dict[str, tuple[Markup, int]]:
-        """Per therapist: the rows of the table of every item that applied, as HTML (macro
-        item_row), rendered for the whole run at once; `applied` is grouped by therapist."""
-        severity = {s: _macros().severity(s) for s in applied["severity"].unique()}
+    def _item_cells(self, frame: pd.DataFrame, bars: bool = False) -> dict[str, list]:
+        """The cells of rows of _item_counts as the tables print them (see macros.html);
+        with `bars`, the numbers of each row's ratebar too."""
+        severity = {s: _macros().severity(s) for s in frame["severity"].unique()}
 
         def floats(column: str) -> np.ndarray:
-            return applied[column].to_numpy(float, na_value=np.nan)
+            return frame[column].to_numpy(float, na_value=np.nan)
+
+        def ints(column: str) -> list[int]:
+            return frame[column].to_numpy(np.int64).tolist()
 
         rate, team_rate = floats("rate"), floats("team_rate")
-        codes, slugs = pd.factorize(applied["slug"])
-        return _render_tables(
-            "item_row",
-            {
-                "title": applied["title"].tolist(),
-                "severity": [severity[s] for s in applied["severity"].tolist()],
-                **{
-                    c: [f"{n:,}" for n in applied[c].to_numpy(np.int64).tolist()]
-                    for c in ("checked", "passed", "failed", "not_evaluable")
+        team = _pcts(team_rate)
+        cells = {
+            "title": frame["title"].tolist(),
+            "severity": [severity[s] for s in frame["severity"].tolist()],
+            **{c: [f"{n:,}" for n in ints(c)] for c in ("checked", "passed", "failed")},
+            "not_evaluable": [f"{n:,}" for n in ints("not_evaluable")],
+            "checked_notes": [plural(n, "note") for n in ints("checked")],
+            "rate": _pcts(rate),
+            "team_rate": team,
+            "team": [
+                None if math.isnan(r) else t for r, t in zip(team_rate.tolist(), team, strict=True)
+            ],
+        }
+        if bars:
+            cells |= svg.mini_bars(rate, floats("ci_low"), floats("ci_high"), team_rate)
+        return cells
+
+    def _gap_sections(
+        self, gaps: pd.DataFrame, excerpts: dict[tuple[str, str], list[dict]]
+    ) -> dict[str, tuple[Markup, int]]:
+        """Per therapist: the sections of the top gaps (macro gap_section), each with its
+        excerpts (macro excerpt) and the item's example card."""
+        keys = list(zip(gaps["slug"].tolist(), gaps["item_id"].tolist(), strict=True))
+        quoted = [excerpts.get(key, []) for key in keys]
+        found = [(g, e) for g, entries in enumerate(quoted) for e in entries]
+        sections = {}
+        if found:
+            texts = [e["text"] or {} for _, e in found]
+            sections = _render_tables(
+                "excerpt",
+                {
+                    "date": [e["date"] for _, e in found],
+                    "note_type": [e["note_type"] for _, e in found],
+                    "note_id": [e["note_id"] for _, e in found],
+                    "patient": [e["patient"] or None for _, e in found],
+                    **{part: [t.get(part) for t in texts] for part in ("before", "match", "after")},
+                    "message": [e["message"] for _, e in found],
+                    "evidence": [e["evidence"] or None for _, e in found],
                 },
-                "rate": _pcts(rate),
-                "team_rate": _pcts(team_rate),
-                **svg.mini_bars(rate, floats("ci_low"), floats("ci_high"), team_rate),
+                np.array([g for g, _ in found]),
+                range(len(keys)),
+            )
+        items = [self.items[item_id] for _, item_id in keys]
+        failed = gaps["failed"].to_numpy(np.int64).tolist()
+        cells = self._item_cells(gaps)
+        return _render_tables(
+            "gap_section",
+            {
+                "index": (gaps["_rank"].to_numpy() + 1).tolist(),
+                **{k: cells[k] for k in ("title", "severity", "failed", "checked_notes", "rate")},
+                "team": cells["team"],
+                "description": [i.description or None for i in items],
+                "why": [i.why for i in items],
+                "fix": [i.fix for i in items],
+                "excerpts": [sections.get(g, (Markup(), 0))[0] for g in range(len(keys))],
+                "more": [
+                    plural(n - len(q), "more note") if n > len(q) else None
+                    for n, q in zip(failed, quoted, strict=True)
+                ],
+                "example": [self._example(i.id) for i in items],
+                "reference": [i.reference for i in items],
+                "id": [i.id for i in items],
             },
-            codes,
-            slugs,
+            *_groups(gaps),
         )
 
     def _excerpts(self, gaps: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
@@ -916,11 +972,8 @@ class _Pages:
         fails = fails.assign(_rank=fails.groupby("slug", sort=False).cumcount())
         gaps = fails.loc[fails["_rank"] < TOP_GAPS]
         others = fails.loc[fails["_rank"] >= TOP_GAPS]
-        gap_keys = set(zip(gaps["slug"], gaps["item_id"], strict=True))
         good = mc.loc[(mc["checked"] >= STRENGTH_MIN_CHECKED) & (mc["rate"] >= STRENGTH_MIN_RATE)]
-        good = good.loc[
-            [k not in gap_keys for k in zip(good["slug"], good["item_id"], strict=True)]
-        ]
+        good = good.loc[~good.index.isin(gaps.index)]  # a row of mc per (therapist, item)
         good = good.sort_values(
             ["slug", "rate", "checked"], ascending=[True, False, False], kind="stable"
         )
@@ -933,33 +986,22 @@ class _Pages:
         applied = mc.loc[mc["checked"] + mc["not_evaluable"] > 0].sort_values(
             ["slug", "sev", "rate", "item_id"], na_position="last", kind="stable"
         )
-        excerpts = self._excerpts(gaps)
-        gap_rows = _records(gaps, "slug")
-        other_rows = _records(others, "slug")
-        good_rows = _records(good, "slug")
+        # The page's long and repeated parts, rendered for the whole run at once (each frame
+        # is grouped by therapist).
+        gap_sections = self._gap_sections(gaps, self._excerpts(gaps))
+        other_gaps = _render_tables("other_gap_row", self._item_cells(others), *_groups(others))
+        strengths = _render_tables("strength", self._item_cells(good), *_groups(good))
+        items = _render_tables("item_row", self._item_cells(applied, bars=True), *_groups(applied))
         best_rows = _records(best, "slug")
-        item_tables = self._item_tables(applied)
         note_rows, note_totals, failing_totals = self._note_tables()
         samples = self._samples()
         trends = self._trends()
         score_axis = _macros().score_axis(self._scale(None, None, None), self.median)
+        nothing = (Markup(), 0)
         for t in stats.therapists.itertuples(index=False):
             slug = t.slug
-            notes_html, notes_shown = note_rows.get(slug, (Markup(), 0))
-            gaps_here = []
-            for g in gap_rows.get(slug, []):
-                item = self.items[g["item_id"]]
-                gaps_here.append(
-                    {
-                        **self._item_row(g),
-                        "why": item.why,
-                        "fix": item.fix,
-                        "reference": item.reference,
-                        "description": item.description,
-                        "example": self._example(item.id),
-                        "excerpts": excerpts.get((slug, item.id), []),
-                    }
-                )
+            notes_html, notes_shown = note_rows.get(slug, nothing)
+            gaps_html, gap_count = gap_sections.get(slug, nothing)
             yield {
                 **self.common,
                 "slug": slug,
@@ -979,11 +1021,12 @@ class _Pages:
                 "colleagues": len(self.team_rates),
                 "scale": self._scale(t.rate, t.ci_low, t.ci_high),
                 "score_axis": score_axis,
-                "strengths": [self._item_row(r) for r in good_rows.get(slug, [])],
+                "strengths": strengths.get(slug, nothing)[0],
                 "best": [self._item_row(r) for r in best_rows.get(slug, [])],
-                "gaps": gaps_here,
-                "other_gaps": [self._item_row(r) for r in other_rows.get(slug, [])],
-                "item_rows": item_tables.get(slug, (Markup(), 0))[0],
+                "gaps": gaps_html,
+                "gap_count": gap_count,
+                "other_gaps": other_gaps.get(slug, nothing)[0],
+                "item_rows": items.get(slug, nothing)[0],
                 "note_rows": notes_html,
                 "notes_shown": notes_shown,
                 "notes_total": int(note_totals.get(slug, 0)),
