@@ -216,7 +216,7 @@ def test_narrative_is_right_for_every_note_across_the_join_slices(monkeypatch):
         ("S1", "O1", "", "P1\n\n", ""),
         ("", "", "", "", ""),  # no text at all: '' and still on its own note
         ("  ", "O3", " A3 ", "", "T3"),
-        ("", "", "", "", ""),
+        ("", "\u00a0\u2003", "\t\n", "", ""),  # Unicode and control whitespace is blank too
         ("S5\nmore", "", "", "", ""),
         ("", "", "", "", ""),
         ("", "", "A7", "", ""),

@@ -228,13 +228,14 @@ def _read_arrow(
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
         ),
         convert_options=pacsv.ConvertOptions(
-            column_types={h: pa.string() for h in header},
+            # large_string is what pandas' "string" dtype holds: no conversion afterwards.
+            column_types={h: pa.large_string() for h in header},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
-    # Straight to the "string" dtype the normaliser works in, sharing Arrow's text buffers.
-    frame = table_pa.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    # Straight to the "string" dtype the normaliser works in, sharing Arrow's buffers.
+    frame = table_pa.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
     frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame, bad
 

@@ -452,26 +452,22 @@ def blank_to_na(values: pd.Series) -> pd.Series:
     """Strip text and turn empty strings into NA (keeps the column's values otherwise)."""
     if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
         return values
-    chunks = []
-    for chunk in _chunks(values):
-        stripped = pc.utf8_trim_whitespace(chunk)
-        if (
-            pc.all(pc.equal(pc.binary_length(stripped), pc.binary_length(chunk))).as_py()
-            is not False
-        ):
-            stripped = chunk  # nothing to strip: keep the original buffers, not a copy
-        chunks.append(_null_where_empty(stripped, stripped))
-    return _text_series(chunks, values.index)
+    text = arrow_text(values)
+    stripped = pc.utf8_trim_whitespace(text)
+    if not pc.any(pc.not_equal(pc.binary_length(stripped), pc.binary_length(text))).as_py():
+        stripped = text  # nothing to strip: keep the original buffers, not a copy
+    return _text_series(
+        _null_where(stripped, pc.equal(pc.binary_length(stripped), 0)), values.index
+    )
 
 
 def blank_text_to_na(values: pd.Series) -> pd.Series:
     """Narrative text as is, with blank (whitespace-only) values made NA."""
-    chunks = [_null_where_empty(chunk, pc.utf8_trim_whitespace(chunk)) for chunk in _chunks(values)]
-    return _text_series(chunks, values.index)
-
-
-def _chunks(values: pd.Series) -> list[pa.Array]:
-    return arrow_text(values).chunks
+    text = arrow_text(values)
+    # utf8_is_space is exactly "utf8_trim_whitespace leaves nothing" for a non-empty value, and
+    # needs no trimmed copy of the text.
+    blank = pc.or_(pc.equal(pc.binary_length(text), 0), pc.utf8_is_space(text))
+    return _text_series(_null_where(text, blank), values.index)
 
 
 def arrow_text(values: pd.Series) -> pa.ChunkedArray:
@@ -480,25 +476,30 @@ def arrow_text(values: pd.Series) -> pa.ChunkedArray:
     return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
 
 
-def _text_series(chunks: list[pa.Array], index: pd.Index) -> pd.Series:
-    arr = pa.chunked_array(chunks, type=pa.large_string())
+def _text_series(arr: pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
 
 
-def _null_where_empty(text: pa.Array, trimmed: pa.Array) -> pa.Array:
-    """`text` with NA where `trimmed` is empty.
+def _null_where(text: pa.ChunkedArray, blank: pa.ChunkedArray) -> pa.ChunkedArray:
+    """`text` with NA where `blank` is true.
 
-    Only the validity bitmap is new: the text buffers are shared, so a gigabyte of narrative
-    is not copied to blank out a few empty sections.
+    Only validity bitmaps are new: the text buffers are shared, so a gigabyte of narrative is
+    not copied to blank out a few empty sections.
     """
-    keep = pc.fill_null(pc.not_equal(trimmed, ""), False)
-    nulls = len(text) - keep.true_count
-    if nulls == text.null_count:
+    keep = pc.invert(pc.fill_null(blank, True))
+    if (pc.sum(keep).as_py() or 0) == len(text) - text.null_count:
         return text
-    if text.offset == 0 and keep.offset == 0:
-        validity, data = keep.buffers()[1], text.buffers()[1:]
-        return pa.Array.from_buffers(text.type, len(text), [validity, *data], null_count=nulls)
-    return pc.if_else(keep, text, pa.scalar(None, text.type))
+    if [len(c) for c in keep.chunks] != [len(c) for c in text.chunks]:
+        return pc.if_else(keep, text, pa.scalar(None, text.type))
+    chunks = []
+    for chunk, kept in zip(text.chunks, keep.chunks, strict=True):
+        if chunk.offset == 0 and kept.offset == 0:
+            buffers = [kept.buffers()[1], *chunk.buffers()[1:]]
+            nulls = len(kept) - kept.true_count
+            chunks.append(pa.Array.from_buffers(chunk.type, len(chunk), buffers, null_count=nulls))
+        else:
+            chunks.append(pc.if_else(kept, chunk, pa.scalar(None, chunk.type)))
+    return pa.chunked_array(chunks, type=pa.large_string())
 
 
 def non_blank(values: pd.Series) -> np.ndarray:
