@@ -101,18 +101,6 @@ def narrative(ctx) -> pd.Series:
     return ctx.cached("text.narrative", lambda: ctx.notes["narrative"].fillna(""))
 
 
-def _join_columns(frame: pd.DataFrame, cols: list[str]) -> pa.Array:
-    """The filled columns of each row joined with newlines and trimmed ('' when none), in
-    Arrow: no Python string per row."""
-    parts = []
-    for col in cols:
-        arr = to_arrow(frame[col])
-        keep = pa.array(filled(frame[col]).to_numpy(dtype=bool))
-        parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
-    joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
-    return pc.utf8_trim_whitespace(joined)
-
-
 def narrative_arrow(ctx) -> pa.ChunkedArray:
     """The loader's narrative column as Arrow, sharing its buffers (chunked as loaded: joining
     the chunks would copy ~700 MB at a million notes)."""
@@ -385,8 +373,9 @@ class Shingles:
     BLOCK = 1 << 18  # shingle hashes per block of the MinHash passes (2 MiB: fits in cache)
     PAIRS = 100_000  # pairs compared exactly at a time
 
-    def __init__(self, text: pd.Series | pa.Array | pa.ChunkedArray, k: int = SHINGLE_WORDS):
-        self.text = text if isinstance(text, pa.Array | pa.ChunkedArray) else to_arrow(text)
+    def __init__(self, text, k: int = SHINGLE_WORDS):
+        # Anything with len, slice and take like an Arrow array (see _SectionText).
+        self.text = text if hasattr(text, "take") and hasattr(text, "slice") else to_arrow(text)
         self.n = n = len(self.text)
         self.k = k
         self._vocabulary: dict[str, int] = {}
@@ -540,20 +529,47 @@ def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
     return [c for c in sections or [] if c in ctx.notes.columns and ctx.has(f"notes.{c}")]
 
 
-def _compare_text(ctx, cols: list[str]) -> pa.Array:
-    """Text compared for cloning: the given columns where the note has them, else narrative."""
-    text = narrative_arrow(ctx)
-    if not cols:
-        return text
-    joined = _join_columns(ctx.notes, cols)
-    return pc.if_else(pc.equal(joined, ""), text, joined)
+class _SectionText:
+    """The text compared for cloning, built a slice or a few notes at a time (never the whole
+    column): the given columns joined with newlines where the note has them, else its
+    narrative. Offers what Shingles reads of an Arrow array: len, slice and take."""
+
+    def __init__(self, ctx, cols: list[str]):
+        self.ctx = ctx
+        self.cols = cols
+
+    def __len__(self) -> int:
+        return len(self.ctx.notes)
+
+    def slice(self, start: int, length: int) -> pa.Array:
+        return self._at(slice(start, min(start + length, len(self))))
+
+    def take(self, positions) -> pa.Array:
+        return self._at(np.asarray(positions, dtype=np.int64))
+
+    def _at(self, rows: slice | np.ndarray) -> pa.Array:
+        parts = []
+        for col in self.cols:
+            column = self.ctx.notes[col].iloc[rows]
+            arr = to_arrow(column)
+            keep = pa.array(filled(column).to_numpy(dtype=bool))
+            parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
+        joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
+        joined = pc.utf8_trim_whitespace(joined)
+        text = narrative_arrow(self.ctx)
+        if isinstance(rows, slice):
+            text = text.slice(rows.start, rows.stop - rows.start)
+        else:
+            text = text.take(pa.array(rows, type=pa.int64()))
+        return pc.if_else(pc.equal(joined, ""), _whole(text), joined)
 
 
 def shingles(ctx, sections: list[str] | None = None) -> Shingles:
     """Shingles of the compared text, cached per run and column choice."""
     cols = _compare_columns(ctx, sections)
     key = "text.shingles:" + ",".join(cols or ["narrative"])
-    return ctx.cached(key, lambda: Shingles(_compare_text(ctx, cols)))
+    text = _SectionText(ctx, cols) if cols else narrative_arrow(ctx)
+    return ctx.cached(key, lambda: Shingles(text))
 
 
 def _compared_label(ctx, sections: list[str] | None) -> str:
