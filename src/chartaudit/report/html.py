@@ -479,7 +479,8 @@ def _render_tables(
 
 def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, Any]:
     """Codes and slugs of a frame grouped by therapist, for _render_tables."""
-    return pd.factorize(frame["slug"])
+    codes, slugs = pd.factorize(frame["slug"])
+    return codes, slugs.tolist()
 
 
 def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.ndarray:
@@ -759,14 +760,17 @@ class _Pages:
         def ints(column: str) -> list[int]:
             return frame[column].to_numpy(np.int64).tolist()
 
+        def each(values: list, format) -> list[str]:  # counts repeat: format each one once
+            text = {v: format(v) for v in set(values)}
+            return [text[v] for v in values]
+
         rate, team_rate = floats("rate"), floats("team_rate")
         team = _pcts(team_rate)
         cells = {
             "title": frame["title"].tolist(),
             "severity": [severity[s] for s in frame["severity"].tolist()],
-            **{c: [f"{n:,}" for n in ints(c)] for c in ("checked", "passed", "failed")},
-            "not_evaluable": [f"{n:,}" for n in ints("not_evaluable")],
-            "checked_notes": [plural(n, "note") for n in ints("checked")],
+            **{c: each(ints(c), num) for c in ("checked", "passed", "failed", "not_evaluable")},
+            "checked_notes": each(ints("checked"), lambda n: plural(n, "note")),
             "rate": _pcts(rate),
             "team_rate": team,
             "team": [
@@ -851,7 +855,8 @@ class _Pages:
                 [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
             )
         ]
-        cand = f.iloc[picked]
+        columns = ["slug", "item_id", "note_type", "note_id", "message", "evidence"]
+        cand = f[[*columns, "date_of_service", "note_idx"]].iloc[picked]
         note_idx = cand["note_idx"].to_numpy()
         narrative = data.result.notes["narrative"].iloc[note_idx].to_numpy(dtype=object)
         # One masking pass for every excerpt of the run (under --redact it masks names).
@@ -860,10 +865,7 @@ class _Pages:
         patients = labels.reindex(note_idx).tolist()
         # Whole columns, not itertuples: iterating Arrow-backed columns costs per value.
         rows = zip(
-            *(
-                cand[c].to_numpy(dtype=object)
-                for c in ("slug", "item_id", "note_type", "note_id", "message", "evidence")
-            ),
+            *(cand[c].to_numpy(dtype=object) for c in columns),
             _dates(cand["date_of_service"]).tolist(),
             texts,
             patients,
@@ -910,8 +912,9 @@ class _Pages:
         keep = _first_per_group(
             [notes["note_idx"].to_numpy(), dates, ~failing_mask], codes, NOTE_ROWS
         )
-        shown = notes.iloc[keep]
-        f = data.findings
+        columns = ["date_of_service", "note_type", "note_id", "patient_label", "applicable"]
+        shown = notes[[*columns, "failed", "note_idx"]].iloc[keep]
+        f = data.findings[["note_idx", "severity", "item_title"]]
         f = f.loc[f["note_idx"].isin(shown["note_idx"])]
         f = f.assign(_sev=f["severity"].map(self.rank)).sort_values(["note_idx", "_sev"])
         titles = np.where(
@@ -936,7 +939,7 @@ class _Pages:
                 "failed": joined.reindex(shown["note_idx"]).fillna("").tolist(),
             },
             codes[keep],
-            slugs,
+            slugs.tolist(),
         )
         return tables, totals, failing
 
