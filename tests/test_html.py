@@ -435,7 +435,16 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
     others = {k: texts for k in ("title", "failed", "checked", "rate", "team_rate")}
     strengths = {k: texts for k in ("title", "passed", "checked_notes", "rate")}
     strengths["team"] = [None, *texts[1:]]
+    therapists = {k: texts for k in ("slug", "name", "credential", "discipline", "notes")}
+    therapists |= {k: texts[::-1] for k in ("rate", "rate_key", "ci_key", "interval")}
+    therapists |= {k: items[k] for k in ("failed", "width", "fill", "ci_low", "ci_high", "mark")}
+    therapists["critical"] = texts
+    heat = {"text": texts, "cls": ["na", "h1", "h5", "<h>", "h0"], "title": texts[::-1]}
+    heat_rows = {"slug": texts, "name": texts[::-1], "cells": [Markup(x) for x in texts]}
     for macro, columns in (
+        ("therapist_row", therapists),
+        ("heat_cell", heat),
+        ("heat_row", heat_rows),
         ("excerpt", excerpts),
         ("gap_section", gaps),
         ("other_gap_row", others | {"severity": [macros.severity("high")] * 5}),

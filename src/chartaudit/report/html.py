@@ -555,25 +555,7 @@ class _Pages:
     def index(self) -> dict:
         data, stats = self.data, self.data.stats
         overall = dict(stats.overall)
-        therapists = [
-            {
-                "name": t.therapist,
-                "slug": t.slug,
-                "credential": _value(t.credential),
-                "discipline": _value(t.discipline),
-                "notes": int(t.notes),
-                "checked": int(t.passed + t.failed),
-                "failed": int(t.failed),
-                "critical": int(t.critical),
-                "rate": _f(t.rate),
-                "ci_low": _f(t.ci_low),
-                "ci_high": _f(t.ci_high),
-                "rate_key": _key(t.rate),
-                "ci_key": _key(t.ci_low),
-                "bar": svg.mini_bar(t.rate, t.ci_low, t.ci_high, self.median),
-            }
-            for t in stats.therapists.itertuples(index=False)
-        ]
+        therapists = self._therapist_rows()
         items = stats.items.assign(_sev=stats.items["severity"].map(self.rank))
         items = items.sort_values(["rate", "_sev"], na_position="last", kind="stable")
         item_rows = [
@@ -630,6 +612,35 @@ class _Pages:
             "sampled": data.sample is not None,
         }
 
+    def _therapist_rows(self) -> Markup:
+        """The overview's table of therapists (macro therapist_row), lowest rate first."""
+        t = self.data.stats.therapists
+        rate, low, high = (
+            t[c].to_numpy(float, na_value=np.nan) for c in ("rate", "ci_low", "ci_high")
+        )
+        median = np.full(len(t), np.nan if self.median is None else self.median)
+        rates = rate.tolist()
+        return Markup(  # noqa: S704 - escaped by _render_rows
+            _render_rows(
+                "therapist_row",
+                {
+                    "slug": t["slug"].tolist(),
+                    "name": t["therapist"].tolist(),
+                    "credential": [_value(v) for v in t["credential"].tolist()],
+                    "discipline": [_value(v) for v in t["discipline"].tolist()],
+                    **{c: [num(v) for v in t[c].tolist()] for c in ("notes", "failed", "critical")},
+                    "rate": [pct(r, 1) for r in rates],
+                    "rate_key": [_key(r) for r in rates],
+                    "ci_key": [_key(v) for v in low.tolist()],
+                    "interval": [
+                        interval(a, b) for a, b in zip(low.tolist(), high.tolist(), strict=True)
+                    ],
+                    **svg.mini_bars(rate, low, high, median),
+                },
+                np.array([0, len(t)]),
+            )[0]
+        )
+
     def _heatmap(self) -> dict:
         """Therapist x item cells (lowest-rate therapists first): percent met, colour class."""
         stats = self.data.stats
@@ -653,22 +664,31 @@ class _Pages:
         with np.errstate(invalid="ignore", divide="ignore"):
             rates = np.where(checked > 0, passed / np.maximum(checked, 1), np.nan)
         bins = len(HEAT_BINS) - np.digitize(rates, HEAT_BINS)
-        rows = []
-        for r, t in enumerate(shown.itertuples(index=False)):
-            cells = [
-                {"text": "", "cls": "na", "title": "no note checked"}
-                if checked[r, c] == 0
-                else {
-                    "text": pct(rates[r, c]).rstrip("%"),
-                    "cls": f"h{bins[r, c]}",
-                    "title": f"{passed[r, c]:,} of {checked[r, c]:,} notes met",
-                }
-                for c in range(len(ids))
-            ]
-            rows.append({"name": t.therapist, "slug": t.slug, "cells": cells})
+        cells = zip(*(a.ravel().tolist() for a in (passed, checked, rates, bins)), strict=True)
+        cells = [
+            ("", "na", "no note checked")
+            if n == 0
+            else (pct(r).rstrip("%"), f"h{b}", f"{p:,} of {n:,} notes met")
+            for p, n, r, b in cells
+        ]
+        # One string of cells per therapist (macro heat_cell), then the rows (macro heat_row).
+        row_cells = _render_rows(
+            "heat_cell",
+            {k: [c[i] for c in cells] for i, k in enumerate(("text", "cls", "title"))},
+            np.arange(len(shown) + 1) * len(ids),
+        )
+        rows = _render_rows(
+            "heat_row",
+            {
+                "slug": shown["slug"].tolist(),
+                "name": shown["therapist"].tolist(),
+                "cells": [Markup(c) for c in row_cells],  # noqa: S704 - escaped
+            },
+            np.array([0, len(shown)]),
+        )[0]
         return {
             "columns": columns,
-            "rows": rows,
+            "rows": Markup(rows),  # noqa: S704 - escaped by _render_rows
             "hidden": max(0, len(stats.therapists) - len(shown)),
         }
 
