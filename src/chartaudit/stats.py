@@ -136,6 +136,7 @@ _NOTE_COLUMNS = [
 
 
 def compute(result: AuditResult) -> Stats:
+    """The statistics of the notes in scope: per note, item, therapist, discipline, month."""
     notes = result.notes.loc[result.scope, _NOTE_COLUMNS]
     status = result.status.loc[result.scope].to_numpy()
     passed = status == Status.PASS
