@@ -497,10 +497,11 @@ def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.nd
 
 
 def _dates(values: pd.Series) -> np.ndarray:
-    """YYYY-MM-DD strings ('–' when missing), vectorised."""
-    text = np.datetime_as_string(values.to_numpy("datetime64[ns]"), unit="D").astype(object)
-    text[values.isna().to_numpy()] = "–"
-    return text
+    """YYYY-MM-DD strings ('–' when missing), vectorised; each distinct date formatted once."""
+    unique, inverse = np.unique(values.to_numpy("datetime64[ns]"), return_inverse=True)
+    text = np.datetime_as_string(unique, unit="D").astype(object)
+    text[np.isnat(unique)] = "–"
+    return text[inverse.ravel()]
 
 
 class _Pages:
@@ -942,10 +943,15 @@ class _Pages:
             f["item_title"].astype(str).to_numpy(dtype=object) + " (critical)",
             f["item_title"].astype(str).to_numpy(dtype=object),
         )
-        missed: dict[int, list[str]] = defaultdict(list)
-        for idx, title in zip(f["note_idx"].to_numpy(), titles, strict=True):
-            missed[idx].append(title)
-        joined = pd.Series({idx: "; ".join(t) for idx, t in missed.items()}, dtype=object)
+        # `f` is sorted by note: each note's titles are a run of `titles`.
+        idx = f["note_idx"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]) if len(idx) else idx
+        bounds, titles = np.r_[starts, len(idx)].tolist(), titles.tolist()
+        joined = pd.Series(
+            ["; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+            index=idx[starts],
+            dtype=object,
+        )
         # `shown` is grouped by therapist already.
         tables = _render_tables(
             "note_row",

@@ -66,11 +66,11 @@ def mini_bars(
         ("ci_high", high, has_ci),
         ("mark", mark, ~np.isnan(mark)),
     ):
-        # _x's float operations, then Python's round: numpy's rounds some halves differently.
-        xs = np.clip(np.where(ok, values, 0.0), 0.0, 1.0) * width + 0.0
-        bars[key] = [
-            round(x, 1) if y else None for x, y in zip(xs.tolist(), ok.tolist(), strict=True)
-        ]
+        # _x's float operations, then Python's round (numpy's rounds some halves differently)
+        # once per distinct value: rates repeat a lot.
+        xs = (np.clip(np.where(ok, values, 0.0), 0.0, 1.0) * width + 0.0).tolist()
+        rounded = {x: round(x, 1) for x in set(xs)}
+        bars[key] = [rounded[x] if y else None for x, y in zip(xs, ok.tolist(), strict=True)]
     return bars
 
 
