@@ -364,7 +364,7 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
     credential = frame["credential"]
     if cred_user:
         credential = V.map_values(credential, {}, cred_user).fillna(credential)
-    _, role, cred_discipline = normalise_credential(credential)
+    role, cred_discipline = V.per_distinct(credential, lambda c: normalise_credential(c)[1:])
     frame["role"] = role
     if "discipline" in frame.columns:
         raw_disc = frame["discipline"].astype("string")
@@ -532,7 +532,7 @@ def _note_positions(note_ids: dict[str, pd.Series], notes_ids: pd.Series) -> dic
         found = found.to_numpy(zero_copy_only=False).astype("float64")
         ends = np.cumsum([len(s) for s in note_ids.values()])
         return {
-            table: pd.Series(part, index=s.index)
+            table: pd.Series(part, index=s.index, copy=False)
             for (table, s), part in zip(note_ids.items(), np.split(found, ends[:-1]), strict=True)
         }
     position = pd.Series(np.arange(len(notes_ids)), index=pd.Index(notes_ids))

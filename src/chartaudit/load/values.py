@@ -53,7 +53,15 @@ def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
 
 def _spread(per_value: pd.Series, codes: np.ndarray, index: pd.Index, fill: object) -> pd.Series:
     """Results per distinct value back onto the rows; NA rows (code -1) get `fill`."""
-    return pd.Series(take(per_value.array, codes, allow_fill=True, fill_value=fill), index=index)
+    values = take(per_value.array, codes, allow_fill=True, fill_value=fill)
+    return pd.Series(values, index=index, copy=False)  # pandas 3 would copy the new array
+
+
+def per_distinct(values: pd.Series, fn) -> tuple[pd.Series, ...]:
+    """`fn`'s Series results computed on the distinct values (NA included) and spread back."""
+    codes, uniques = pd.factorize(values.astype("string"), use_na_sentinel=False)
+    results = fn(pd.Series(uniques.array))
+    return tuple(_spread(result, codes, values.index, pd.NA) for result in results)
 
 
 def _re2_match(values: pd.Series, pattern: str) -> np.ndarray:
@@ -140,7 +148,7 @@ def map_unique(values: pd.Series, fn) -> pd.Series:
     """Apply a Python function once per distinct value (exports repeat a few values a lot)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object, copy=False)
 
 
 def map_values(
@@ -438,7 +446,8 @@ def normalise_modifiers(values: pd.Series) -> pd.Series:
     joined = pc.replace_substring_regex(_arrow(text), r"[\s,;/|]+", ",")
     cleaned = pc.utf8_trim(joined, ",").to_numpy(zero_copy_only=False)
     # One Python string per distinct value, shared by its rows.
-    return pd.Series(np.append(cleaned, "").astype(object)[codes], index=values.index, dtype=object)
+    per_row = np.append(cleaned, "").astype(object)[codes]
+    return pd.Series(per_row, index=values.index, dtype=object, copy=False)
 
 
 def normalise_codes(values: pd.Series) -> pd.Series:
