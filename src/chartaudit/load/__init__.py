@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.extensions import take
 
 from ..episodes import derive_episodes, normalise_credential
 from ..errors import InputError
@@ -146,15 +147,26 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
             cleaned.append(_normalise(table, parts.pop(0), mapping.for_table(table), rejects))
         tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
 
-    notes = _finish_notes(tables["notes"], rejects, present)
-    tables["notes"] = notes
     linked = [t for t in ("services", "goals", "measures", "authorizations") if t in tables]
-    positions = _note_positions(
-        {t: tables[t]["note_id"] for t in linked if "note_id" in tables[t].columns},
-        notes["note_id"],
+    codes = _id_codes(
+        {
+            "notes": tables["notes"]["note_id"],
+            **{t: tables[t]["note_id"] for t in linked if "note_id" in tables[t].columns},
+        }
     )
+    note_codes = codes.pop("notes")
+    duplicate = pd.Series(note_codes).duplicated(keep="first").to_numpy()
+    notes = _finish_notes(tables["notes"], duplicate, rejects, present)
+    tables["notes"] = notes
+    # The position of each loaded note by its id's code; any other code, and NA's -1 (the
+    # extra last slot), is no loaded note.
+    position = np.full(len(note_codes) + sum(map(len, codes.values())) + 1, np.nan)
+    position[note_codes[~duplicate]] = np.arange(len(notes))
     for table in linked:
-        tables[table] = _link(table, tables[table], notes, positions.get(table), rejects, present)
+        idx = None
+        if table in codes:
+            idx = pd.Series(position[codes[table]], index=tables[table].index, copy=False)
+        tables[table] = _link(table, tables[table], notes, idx, rejects, present)
     for table in TABLES:
         if table not in tables:
             tables[table] = pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[table]})
@@ -397,10 +409,9 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
 
 
 def _finish_notes(
-    notes: pd.DataFrame, rejects: _Rejects, present: dict[str, set[str]]
+    notes: pd.DataFrame, dup: np.ndarray, rejects: _Rejects, present: dict[str, set[str]]
 ) -> pd.DataFrame:
-    """Reject duplicate ids, derive episodes, therapist ids and the narrative column."""
-    dup = notes.duplicated("note_id", keep="first")
+    """Reject duplicate ids (`dup`), derive episodes, therapist ids and the narrative column."""
     if dup.any():
         first_row = notes.drop_duplicates("note_id").set_index("note_id")[SOURCE_ROW]
         first_file = notes.drop_duplicates("note_id").set_index("note_id")[SOURCE_FILE]
@@ -414,7 +425,7 @@ def _finish_notes(
             + ids.map(first_file).astype(str)
             + ")"
         )
-        rejects.add(notes, dup.to_numpy(), "notes", why)
+        rejects.add(notes, dup, "notes", why)
         notes = _drop_rows(notes, dup)
     for col in TABLES["notes"]:
         if col not in notes.columns:
@@ -495,8 +506,9 @@ def _link(
             idx = idx.loc[~missing].reset_index(drop=True)
         frame["note_idx"] = idx.astype("Int64") if table in ("goals",) else idx.astype("int64")
     if table in ("goals", "authorizations") and "note_idx" in frame.columns:
+        rows = frame["note_idx"].fillna(-1).to_numpy(dtype="int64")  # -1: no note
         for col in ("patient_id", "episode_id"):
-            from_note = notes[col].reindex(frame["note_idx"].astype("float").to_numpy()).to_numpy()
+            from_note = take(notes[col].array, rows, allow_fill=True).to_numpy()
             if col in frame.columns:
                 frame[col] = frame[col].fillna(pd.Series(from_note, index=frame.index))
             else:
@@ -516,24 +528,12 @@ def _link(
     return frame
 
 
-def _note_positions(note_ids: dict[str, pd.Series], notes_ids: pd.Series) -> dict[str, pd.Series]:
-    """Per table, the position of each row's note_id in the notes' (unique) ids; NaN if absent."""
-    if not note_ids:
-        return {}
-    if all(isinstance(s.dtype, pd.StringDtype) for s in [notes_ids, *note_ids.values()]):
-        # One Arrow hash table of the notes' ids for every table: pandas would hash a million
-        # Python strings per table.
-        value_set = V.arrow_text(notes_ids).combine_chunks()
-        ids = pa.chunked_array(
-            [chunk for s in note_ids.values() for chunk in V.arrow_text(s).chunks],
-            type=pa.large_string(),
-        )
-        found = pc.index_in(ids, value_set=value_set).combine_chunks()
-        found = found.to_numpy(zero_copy_only=False).astype("float64")
-        ends = np.cumsum([len(s) for s in note_ids.values()])
-        return {
-            table: pd.Series(part, index=s.index, copy=False)
-            for (table, s), part in zip(note_ids.items(), np.split(found, ends[:-1]), strict=True)
-        }
-    position = pd.Series(np.arange(len(notes_ids)), index=pd.Index(notes_ids))
-    return {table: s.map(position) for table, s in note_ids.items()}
+def _id_codes(ids: dict[str, pd.Series]) -> dict[str, np.ndarray]:
+    """Per table, integer codes of its note ids: equal ids get equal codes, NA gets -1.
+
+    One hash of every id serves both the notes' duplicates and each table's link to its note,
+    where a million note ids were hashed once for each.
+    """
+    codes, _ = pd.factorize(pd.concat(list(ids.values()), ignore_index=True))
+    ends = np.cumsum([len(s) for s in ids.values()])[:-1]
+    return dict(zip(ids, np.split(codes, ends), strict=True))
