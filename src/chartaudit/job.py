@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,67 @@ def _draft_copy(db: Path) -> Path:
     return draft
 
 
+def _describe_outputs(formats: tuple[str, ...]) -> str:
+    names = {"csv": "CSV files", "json": "summary", "html": "HTML reports", "pdf": "PDFs"}
+    names["xlsx"] = "workbook"
+    order = ("csv", "json", "xlsx", "html", "pdf")
+    parts = [names[f] for f in order if f in formats]
+    return ", ".join(parts) if parts else "outputs"
+
+
+def _write_tables(
+    data, stage: Path, formats: tuple[str, ...], timings: dict[str, float]
+) -> tuple[list[Path], list[Path]]:
+    """CSV files and summary.json, then the workbook: (files, [workbook])."""
+    files: list[Path] = []
+    if "csv" in formats:
+        t = time.perf_counter()
+        files += [
+            csvjson.write_findings(data, stage),
+            csvjson.write_notes(data, stage),
+            csvjson.write_rejected(data, stage),
+        ]
+        sample = csvjson.write_sample(data, stage)
+        if sample:
+            files.append(sample)
+        timings["csv"] = time.perf_counter() - t
+    if "json" in formats:
+        t = time.perf_counter()
+        files.append(csvjson.write_summary(data, stage))
+        timings["json"] = time.perf_counter() - t
+    workbook: list[Path] = []
+    if "xlsx" in formats:
+        from .report import xlsx
+
+        t = time.perf_counter()
+        workbook.append(xlsx.write_workbook(data, stage))
+        timings["xlsx"] = time.perf_counter() - t
+    return files, workbook
+
+
+def _write_pages(
+    data, stage: Path, formats: tuple[str, ...], timings: dict[str, float], notices: list[str]
+) -> list[Path]:
+    """index.html and the therapist pages, then their PDFs when asked for."""
+    pages: list[Path] = []
+    if "html" in formats or "pdf" in formats:
+        from .report import html
+
+        t = time.perf_counter()
+        pages += html.write_html(data, stage)
+        timings["html"] = time.perf_counter() - t
+    if "pdf" in formats:
+        from .report import pdf
+
+        t = time.perf_counter()
+        pdfs, message = pdf.write_pdfs(stage)
+        pages += pdfs
+        if message:
+            notices.append(message)
+        timings["pdf"] = time.perf_counter() - t
+    return pages
+
+
 def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
     """Run the whole audit and write the outputs atomically into opts.out."""
     step = step or (lambda _msg: None)
@@ -265,48 +327,16 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
     written: list[Path] = []
     try:
         with staged(opts.out) as stage:
-            if "csv" in formats:
-                t = time.perf_counter()
-                step("Writing CSV files")
-                written += [
-                    csvjson.write_findings(data, stage),
-                    csvjson.write_notes(data, stage),
-                    csvjson.write_rejected(data, stage),
-                ]
-                sample = csvjson.write_sample(data, stage)
-                if sample:
-                    written.append(sample)
-                timings["csv"] = time.perf_counter() - t
-            elif opts.sample:
+            if opts.sample and "csv" not in formats:
                 written.append(csvjson.write_sample(data, stage))
-            if "json" in formats:
-                t = time.perf_counter()
-                written.append(csvjson.write_summary(data, stage))
-                timings["json"] = time.perf_counter() - t
-            if "html" in formats or "pdf" in formats:
-                from .report import html
-
-                t = time.perf_counter()
-                step("Writing HTML reports")
-                written += html.write_html(data, stage)
-                timings["html"] = time.perf_counter() - t
-            if "pdf" in formats:
-                from .report import pdf
-
-                t = time.perf_counter()
-                step("Printing PDFs")
-                pdfs, message = pdf.write_pdfs(stage)
-                written += pdfs
-                if message:
-                    notices.append(message)
-                timings["pdf"] = time.perf_counter() - t
-            if "xlsx" in formats:
-                from .report import xlsx
-
-                t = time.perf_counter()
-                step("Writing workbook")
-                written.append(xlsx.write_workbook(data, stage))
-                timings["xlsx"] = time.perf_counter() - t
+            step("Writing " + _describe_outputs(formats))
+            # The tables (CSV, JSON, workbook) are written on a second thread while this one
+            # renders the pages: their work is mostly Arrow and zlib, which release the GIL.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-write") as pool:
+                tables = pool.submit(_write_tables, data, stage, formats, timings)
+                pages = _write_pages(data, stage, formats, timings, notices)
+                files, workbook = tables.result()
+            written += files + pages + workbook
     except BaseException:
         if history_draft is not None:
             history_draft.unlink(missing_ok=True)
