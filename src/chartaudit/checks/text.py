@@ -339,12 +339,15 @@ def compare_tokens(
         distinct,
     )
     normalised = distinct.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)  # int32: indexes the distinct
     empty = np.fromiter((t == "" for t in normalised), dtype=bool, count=len(normalised))
     if empty.any():
         keep = ~empty[codes]
-        owner = np.repeat(np.arange(len(lengths)), lengths)
-        lengths = np.bincount(owner[keep], minlength=len(lengths)).astype(np.int64)
+        # Tokens kept per text, from a running count at each text's end.
+        kept = np.zeros(len(keep) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept[1:])
+        ends = np.cumsum(lengths)
+        lengths = kept[ends] - kept[ends - lengths]
         codes = codes[keep]
     return codes, normalised, lengths
 
