@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from chartaudit.errors import InputError, MappingError
@@ -207,10 +208,8 @@ def test_common_vendor_headers_map_without_a_mapping_file(tmp_path):
     ]
 
 
-def test_narrative_is_right_for_every_note_across_the_join_slices(monkeypatch):
-    import chartaudit.load as loader
-
-    monkeypatch.setattr(loader, "_NARRATIVE_ROWS", 3)  # several slices from a few notes
+@pytest.mark.parametrize("chunked", [False, True])
+def test_narrative_joins_each_notes_own_sections(chunked):
     rows = [dict(zip(HEADER.split(","), r.split(","), strict=True)) for r in ROWS]
     sections = [
         ("S1", "O1", "", "P1\n\n", ""),
@@ -222,7 +221,15 @@ def test_narrative_is_right_for_every_note_across_the_join_slices(monkeypatch):
         ("", "", "A7", "", ""),
     ]
     frame = pd.DataFrame([{**rows[0], "note_id": f"N{i}"} for i in range(len(sections))])
-    frame[["subjective", "objective", "assessment", "plan", "note_text"]] = sections
+    columns = ["subjective", "objective", "assessment", "plan", "note_text"]
+    for i, col in enumerate(columns):
+        texts = [row[i] for row in sections]
+        if chunked:  # Arrow chunks that split each column at a different row
+            split = i + 1
+            arrow = pa.chunked_array([texts[:split], texts[split:]], type=pa.large_string())
+            frame[col] = pd.arrays.ArrowStringArray(arrow)
+        else:
+            frame[col] = texts
     notes = from_frames({"notes": frame}).notes
     assert notes["narrative"].tolist() == [
         "S1\nO1\nP1",

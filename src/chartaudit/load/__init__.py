@@ -450,30 +450,21 @@ def _narrative(notes: pd.DataFrame) -> pd.Series:
     """The non-blank S/O/A/P sections and note_text joined with newlines ('' when none)."""
     newline = pa.scalar("\n", type=pa.large_string())
     empty = pa.scalar("", type=pa.large_string())
-    columns = [V.arrow_text(notes[col]) for col in TEXT_COLUMNS]
-    # A slice of rows at a time, so the intermediates stay small beside a gigabyte of text.
-    chunks = []
-    for start in range(0, len(notes), _NARRATIVE_ROWS):
-        parts = [column.slice(start, _NARRATIVE_ROWS) for column in columns]
-        # pyarrow 26's binary_join_element_wise with null_handling="skip" drops rows whose
-        # parts are all null, shifting every later narrative onto the wrong note: such rows
-        # get an '' part.
-        no_text = parts[0].is_null()
-        for part in parts[1:]:
-            no_text = pc.and_(no_text, part.is_null())
-        if pc.any(no_text).as_py():
-            parts[0] = pc.if_else(no_text, empty, parts[0])
-        joined = pc.binary_join_element_wise(*parts, newline, null_handling="skip")
-        # A section's own trailing newlines end the narrative too (rare: copy only then).
-        if pc.any(pc.ends_with(joined, "\n")).as_py():
-            joined = pc.utf8_rtrim(joined, characters="\n")
-        chunks.extend(joined.chunks)
-    joined = pa.chunked_array(chunks, type=pa.large_string())
+    parts = [V.arrow_text(notes[col]) for col in TEXT_COLUMNS]
+    # pyarrow 26's binary_join_element_wise with null_handling="skip" drops rows whose parts
+    # are all null, shifting every later narrative onto the wrong note: such rows get an ''
+    # part.
+    no_text = parts[0].is_null()
+    for part in parts[1:]:
+        no_text = pc.and_(no_text, part.is_null())
+    if pc.any(no_text).as_py():
+        parts[0] = pc.if_else(no_text, empty, parts[0])
+    joined = pc.binary_join_element_wise(*parts, newline, null_handling="skip")
+    # A section's own trailing newlines end the narrative too (rare: copy only then).
+    if pc.any(pc.ends_with(joined, "\n")).as_py():
+        joined = pc.utf8_rtrim(joined, characters="\n")
     assert len(joined) == len(notes)
     return pd.Series(pd.arrays.ArrowStringArray(joined), index=notes.index)
-
-
-_NARRATIVE_ROWS = 1 << 16
 
 
 def _link(

@@ -234,6 +234,12 @@ def _read_arrow(
             quoted_strings_can_be_null=False,
         ),
     )
+    # One chunk per column (Arrow's take on a chunked string column joins every chunk first,
+    # and the Export joins them anyway): joined here, a column at a time, while the raw table
+    # is the only data in memory, so each joined copy replaces its chunks at a low tide.
+    for i, name in enumerate(table_pa.column_names):
+        if table_pa.column(i).num_chunks > 1:
+            table_pa = table_pa.set_column(i, name, table_pa.column(i).combine_chunks())
     # Straight to the "string" dtype the normaliser works in, sharing Arrow's buffers.
     frame = table_pa.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
     frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
