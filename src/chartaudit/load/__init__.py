@@ -45,8 +45,30 @@ def load_export(
         mapping_path = root / MAPPING_FILE_NAME
     mapping = load_mapping(mapping_path)
     found = discover(root, mapping)
-    raws: list[RawTable] = []
     reports: list[FileReport] = []
+    raws = _read_all(root, found, mapping, reports, progress)
+    if not any(r.table == "notes" for r in raws):
+        names = ", ".join(p.name for p, _ in found) or "no .csv/.tsv/.xlsx/.json/.jsonl files"
+        raise InputError(
+            f"{root}: no notes table found (files: {names})",
+            fix="name the notes file e.g. notes.csv, or map it under tables.notes.files in "
+            "chartaudit-mapping.yaml",
+        )
+    export = _build(raws, mapping, reports)
+    export.root = str(root)
+    return export
+
+
+def _read_all(
+    root: Path,
+    found: list[tuple[Path, str | None]],
+    mapping: Mapping,
+    reports: list[FileReport],
+    progress: Progress | None,
+) -> list[RawTable]:
+    """The raw tables of the recognised files; a report for each unrecognised one."""
+    # A function of its own, so no loop variable keeps the last raw table alive afterwards.
+    raws: list[RawTable] = []
     for path, table in found:
         if progress:
             progress(path.name)
@@ -66,16 +88,7 @@ def load_export(
                 )
                 continue
             raws.append(raw)
-    if not any(r.table == "notes" for r in raws):
-        names = ", ".join(p.name for p, _ in found) or "no .csv/.tsv/.xlsx/.json/.jsonl files"
-        raise InputError(
-            f"{root}: no notes table found (files: {names})",
-            fix="name the notes file e.g. notes.csv, or map it under tables.notes.files in "
-            "chartaudit-mapping.yaml",
-        )
-    export = _build(raws, mapping, reports)
-    export.root = str(root)
-    return export
+    return raws
 
 
 def from_frames(
