@@ -83,16 +83,6 @@ def normalise_credential(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Se
     )
 
 
-def _sort_order(notes: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """Positions of notes sorted by `keys`, date, same-day type order, then load order."""
-    rank = notes["note_type"].map(NOTE_TYPE_RANK).fillna(9).to_numpy()
-    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
-    columns = [np.arange(len(notes)), rank, dates]
-    for k in reversed(keys):
-        columns.append(pd.factorize(notes[k], use_na_sentinel=True)[0])
-    return np.lexsort(columns)
-
-
 def derive_episodes(notes: pd.DataFrame) -> pd.Series:
     """Episode id per note: f"{patient_id}-{discipline}-{n}", n counting from 1.
 
@@ -103,15 +93,23 @@ def derive_episodes(notes: pd.DataFrame) -> pd.Series:
     n = len(notes)
     if n == 0:
         return pd.Series([], index=notes.index, dtype=object)
-    order = _sort_order(notes, ["patient_id", "discipline"])
-    patient = pd.factorize(notes["patient_id"], use_na_sentinel=True)[0][order]
-    discipline = pd.factorize(notes["discipline"], use_na_sentinel=True)[0][order]
-    note_type = notes["note_type"].to_numpy(dtype=object)[order]
+    # Integer codes, each column hashed once: comparing a million Python strings is slow.
+    patient = pd.factorize(notes["patient_id"], use_na_sentinel=True)[0]
+    discipline = pd.factorize(notes["discipline"], use_na_sentinel=True)[0]
+    type_codes, types = pd.factorize(notes["note_type"], use_na_sentinel=True)
+    rank = np.array([NOTE_TYPE_RANK.get(t, 9) for t in types] + [9])[type_codes]  # NA: 9
+    evaluation = type_codes == _code_of(types, "evaluation")
+    discharge = type_codes == _code_of(types, "discharge")
+    # Sorted by patient, discipline, date, same-day type order, then load order.
+    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort([np.arange(n), rank, dates, discipline, patient])
+    patient, discipline = patient[order], discipline[order]
+    evaluation, discharge = evaluation[order], discharge[order]
     group_start = np.ones(n, dtype=bool)
     group_start[1:] = (patient[1:] != patient[:-1]) | (discipline[1:] != discipline[:-1])
     after_discharge = np.zeros(n, dtype=bool)
-    after_discharge[1:] = note_type[:-1] == "discharge"
-    new = group_start | (note_type == "evaluation") | after_discharge
+    after_discharge[1:] = discharge[:-1]
+    new = group_start | evaluation | after_discharge
     count = np.cumsum(new)
     # Episode number within the patient/discipline group: running count minus the count
     # before the group's first row.
@@ -127,6 +125,12 @@ def derive_episodes(notes: pd.DataFrame) -> pd.Series:
         + "-"
         + pd.Series(number_by_note, index=notes.index).astype("string")
     )
+
+
+def _code_of(values: pd.Index, value: str) -> int:
+    """The factorize code of `value` among the distinct `values`; -2 (no row) when absent."""
+    found = np.flatnonzero(np.asarray(values == value, dtype=bool))
+    return int(found[0]) if len(found) else -2
 
 
 def ordinal(values: pd.Series) -> pd.Series:
