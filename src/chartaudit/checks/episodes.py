@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,9 @@ import pandas as pd
 from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
 from ..model import PLAN_NOTE_TYPES
 from .context import AuditContext
-from .regex import first_match, matches, to_arrow
+from .regex import matches, to_arrow
 from .registry import CheckOutcome, Param, check_kind, outcome
+from .text import first_match_in, matches_in
 
 NOTE_TYPE_LABEL = {
     "evaluation": "an evaluation",
@@ -87,6 +89,49 @@ def note_columns(ctx: AuditContext, idx: pd.Index, columns: list[str]) -> pd.Dat
     return notes.loc[idx, columns]
 
 
+def note_codes(ctx: AuditContext, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every note's code for its `column` value (-1 when blank) and the distinct values.
+
+    Factorised once per run, so checks compare, group and join integers instead of Arrow
+    strings (an `isin` or a merge on a million strings costs a tenth of a second or more).
+    """
+
+    def build() -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(ctx.notes[column], use_na_sentinel=True)
+        return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+    return ctx.cached(f"notes.codes:{column}", build)
+
+
+def note_is(ctx: AuditContext, column: str, values: Any) -> np.ndarray:
+    """Boolean per note: its `column` value is one of `values` (never for a blank)."""
+    codes, uniques = note_codes(ctx, column)
+    hit = pd.Series(uniques, dtype=object).isin(list(values)).to_numpy(dtype=bool)
+    return np.append(hit, False)[codes]
+
+
+def note_filled(ctx: AuditContext, column: str) -> np.ndarray:
+    """Boolean per note: `non_blank` of its `column`, judged once per distinct value (cached)."""
+
+    def build() -> np.ndarray:
+        codes, uniques = note_codes(ctx, column)
+        distinct = pd.Series(uniques, dtype=ctx.notes[column].dtype)
+        return np.append(non_blank(distinct).to_numpy(dtype=bool), False)[codes]
+
+    return ctx.cached(f"notes.filled:{column}", build)
+
+
+def midnight(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Date-times as datetime64[ns] at midnight (what `.dt.normalize()` gives), NaT kept."""
+    days = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]")
+    return days.astype("datetime64[ns]")
+
+
+def service_dates(ctx: AuditContext) -> np.ndarray:
+    """Every note's date of service at midnight (datetime64[ns], cached)."""
+    return ctx.cached("notes.service_dates", lambda: midnight(ctx.notes["date_of_service"]))
+
+
 def not_evaluable_all(idx: pd.Index, reason: str) -> CheckOutcome:
     return outcome(
         idx,
@@ -96,80 +141,116 @@ def not_evaluable_all(idx: pd.Index, reason: str) -> CheckOutcome:
     )
 
 
-def cosigned(ctx: AuditContext, notes: pd.DataFrame) -> pd.Series:
-    """A co-signature is on file: co-signer named and dated (whichever of the two is exported)."""
+def cosigned(ctx: AuditContext) -> np.ndarray:
+    """Per note: a co-signature is on file, co-signer named and dated (whichever of the two is
+    exported)."""
     has_name, has_date = ctx.has("notes.cosigner"), ctx.has("notes.cosigned_at")
-    if not (has_name or has_date):
-        return pd.Series(False, index=notes.index)
-    ok = pd.Series(True, index=notes.index)
+    ok = np.full(len(ctx.notes), has_name or has_date)
     if has_name:
-        ok &= non_blank(notes["cosigner"])
+        ok &= note_filled(ctx, "cosigner")
     if has_date:
-        ok &= notes["cosigned_at"].notna()
+        ok &= ctx.notes["cosigned_at"].notna().to_numpy()
     return ok
 
 
-def clinician_written(
-    ctx: AuditContext, notes: pd.DataFrame, student_cosigned_ok: bool
-) -> pd.Series:
-    """Written by a therapist (or physician/NPP); optionally a student's note a therapist co-signed.
+def clinician_written(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
+    """Per note: written by a therapist (or physician/NPP); optionally a student's note a
+    therapist co-signed.
 
     The co-signer's own credential is not in exports, so a co-signed student note is taken as
     the supervising therapist's (they sign for its content).
     """
-    ok = notes["role"] == "therapist"
+    ok = note_is(ctx, "role", ["therapist"])
     if student_cosigned_ok:
-        ok |= (notes["role"] == "student") & cosigned(ctx, notes)
-    return ok.fillna(False).astype(bool)
+        ok = ok | (note_is(ctx, "role", ["student"]) & cosigned(ctx))
+    return ok
 
 
-def credential_facts(ctx: AuditContext) -> pd.DataFrame:
-    """Normalised credential, role and credential discipline of every note (cached)."""
+def credential_facts(ctx: AuditContext) -> tuple[np.ndarray, pd.DataFrame]:
+    """Every note's credential code and, per distinct credential (then one row for a blank),
+    the normalised credential, role and credential discipline (cached)."""
 
-    def build() -> pd.DataFrame:
-        upper, role, discipline = normalise_credential(ctx.notes["credential"])
-        return pd.DataFrame({"credential": upper, "role": role, "discipline": discipline})
+    def build() -> tuple[np.ndarray, pd.DataFrame]:
+        codes, uniques = note_codes(ctx, "credential")
+        distinct = pd.Series(uniques, dtype=ctx.notes["credential"].dtype)
+        distinct = pd.concat([distinct, pd.Series([pd.NA], dtype=distinct.dtype)])
+        upper, role, discipline = normalise_credential(distinct.reset_index(drop=True))
+        facts = pd.DataFrame({"credential": upper, "role": role, "discipline": discipline})
+        return np.where(codes < 0, len(uniques), codes), facts
 
     return ctx.cached("episodes:credentials", build)
 
 
-def sorted_notes(ctx: AuditContext) -> pd.DataFrame:
-    """Notes sorted by episode, date, same-day type order and load order (cached).
+@dataclass
+class EpisodeOrder:
+    """Notes sorted by episode, date, same-day type order and load order.
 
-    Index: the notes' own labels. Extra columns: `ep` (episode code), `date` (normalised date
-    of service), `ep_start` (first note of its episode), `day_new` (first note of a distinct
-    episode day), `day` (global index of that episode day) and `t` (treatment-day number in
-    the episode, the first day = 1).
+    Every array but `row_of` runs over the sorted rows. Episodes are contiguous runs of rows
+    (notes without an episode form one run), so per-episode fills, sums and firsts are
+    cumulative operations instead of groupbys.
     """
 
-    def build() -> pd.DataFrame:
-        notes = ctx.notes
-        rank = notes["note_type"].map(NOTE_TYPE_RANK).fillna(9).to_numpy()
-        date = notes["date_of_service"].dt.normalize()
-        ep_codes = pd.factorize(notes["episode_id"], use_na_sentinel=True)[0]
-        order = np.lexsort((np.arange(len(notes)), rank, date.to_numpy(), ep_codes))
-        s = pd.DataFrame(
-            {
-                "ep": ep_codes[order],
-                "date": date.to_numpy()[order],
-                "note_type": notes["note_type"].to_numpy(dtype=object)[order],
-            },
-            index=notes.index[order],
-        )
-        n = len(s)
-        ep = s["ep"].to_numpy()
-        d = s["date"].to_numpy()
+    order: np.ndarray  # note position of each row
+    row_of: np.ndarray  # row of each note position
+    date: np.ndarray  # date of service at midnight, datetime64[ns]
+    ep_start: np.ndarray  # first row of its episode
+    day_new: np.ndarray  # first row of a distinct episode day
+    day: np.ndarray  # global index of the row's episode day
+    ep_first: np.ndarray  # the first row of the row's episode
+
+    def rows(self, ctx: AuditContext, idx: pd.Index) -> np.ndarray:
+        """The rows of the notes labelled `idx`."""
+        return self.row_of[ctx.positions(idx)]
+
+    def ffill(self, valid: np.ndarray) -> np.ndarray:
+        """Per row: the latest row at or before it in its episode where `valid` holds, -1 if
+        none (a groupby-by-episode forward fill)."""
+        last = np.maximum.accumulate(np.where(valid, np.arange(len(valid)), -1))
+        return np.where(last >= self.ep_first, last, -1)
+
+    def cumsum(self, values: np.ndarray) -> np.ndarray:
+        """Per row: the running sum of `values` within its episode."""
+        total = np.cumsum(values)
+        return total - (total - values)[self.ep_first]
+
+    def first(self, valid: np.ndarray) -> np.ndarray:
+        """Per row: the first row of its episode where `valid` holds, -1 if none."""
+        n = len(valid)
+        after = np.minimum.accumulate(np.where(valid, np.arange(n), n)[::-1])[::-1]
+        found = after[self.ep_first]
+        inside = found < n
+        inside[inside] = self.ep_first[found[inside]] == self.ep_first[inside]
+        return np.where(inside, found, -1)
+
+
+def sorted_notes(ctx: AuditContext) -> EpisodeOrder:
+    """The notes in episode order (cached): see EpisodeOrder."""
+
+    def build() -> EpisodeOrder:
+        n = len(ctx.notes)
+        type_codes, types = note_codes(ctx, "note_type")
+        rank = np.array([NOTE_TYPE_RANK.get(t, 9) for t in types] + [9])[type_codes]
+        date = service_dates(ctx)
+        ep_codes = note_codes(ctx, "episode_id")[0]
+        order = np.lexsort((np.arange(n), rank, date, ep_codes))
+        row_of = np.empty(n, dtype=np.int64)
+        row_of[order] = np.arange(n)
+        ep = ep_codes[order]
+        d = date[order]
         ep_start = np.ones(n, bool)
         ep_start[1:] = ep[1:] != ep[:-1]
         day_new = ep_start.copy()
         day_new[1:] |= d[1:] != d[:-1]
-        day = np.cumsum(day_new) - 1
-        day_start_of_ep = np.maximum.accumulate(np.where(ep_start, day, 0))
-        s["ep_start"] = ep_start
-        s["day_new"] = day_new
-        s["day"] = day
-        s["t"] = day - day_start_of_ep + 1
-        return s
+        ep_first = np.maximum.accumulate(np.where(ep_start, np.arange(n), 0))
+        return EpisodeOrder(
+            order=order,
+            row_of=row_of,
+            date=d,
+            ep_start=ep_start,
+            day_new=day_new,
+            day=np.cumsum(day_new) - 1,
+            ep_first=ep_first,
+        )
 
     return ctx.cached("episodes:sorted", build)
 
@@ -197,17 +278,15 @@ def progress_report_interval(
     """A therapist's progress report by the 10th treatment day of each reporting period."""
     max_days = int(params["max_treatment_days"])
     s = sorted_notes(ctx)
-    notes = note_columns(ctx, s.index, ["note_type", "role", "cosigner", "cosigned_at"])
-    clinician = clinician_written(ctx, notes, bool(params["student_cosigned_ok"]))
-    is_report = (notes["note_type"].isin(params["report_types"]) & clinician).to_numpy()
+    typed_note = note_is(ctx, "note_type", params["report_types"])
+    report_note = typed_note & clinician_written(ctx, bool(params["student_cosigned_ok"]))
 
     # Day-level arrays (one row per distinct episode day, in order).
-    day = s["day"].to_numpy()
+    day = s.day
     n_days = int(day[-1]) + 1 if len(day) else 0
-    day_report = np.bincount(day, weights=is_report, minlength=n_days) > 0
-    first = s["day_new"].to_numpy()
-    day_date = s["date"].to_numpy()[first]
-    day_ep_start = s["ep_start"].to_numpy()[first]
+    day_report = np.bincount(day, weights=report_note[s.order], minlength=n_days) > 0
+    day_date = s.date[s.day_new]
+    day_ep_start = s.ep_start[s.day_new]
     g = np.arange(n_days)
     ep_first_day = np.maximum.accumulate(np.where(day_ep_start, g, 0))
     last_report = np.maximum.accumulate(np.where(day_report, g, -1))
@@ -219,14 +298,15 @@ def progress_report_interval(
     late_day = day_in_period > max_days
     due_day = np.minimum(period_start + max_days - 1, n_days - 1)
 
-    fail = pd.Series(late_day[day], index=s.index).reindex(idx)
-    day_idx = pd.Series(day, index=s.index).reindex(idx).to_numpy()
+    pos = ctx.positions(idx)
+    day_idx = day[s.row_of[pos]]
+    fail = late_day[day_idx]
     evidence = texts(
         idx, fail, lambda f: "treatment day " + day_in_period[day_idx[f]].astype(str).astype(object)
     )
     message = pd.Series("", index=idx, dtype=object)
     if fail.any():
-        f = fail.to_numpy()
+        f = fail
         f_lbl, f_day = idx[f], day_idx[f]
         last = fmt_date(pd.Series(day_date[np.maximum(prev_report[f_day], 0)])).to_numpy()
         begun = fmt_date(pd.Series(day_date[ep_first_day[f_day]])).to_numpy()
@@ -238,9 +318,9 @@ def progress_report_interval(
         due = fmt_date(pd.Series(day_date[due_day[f_day]])).to_numpy()
         nth = ordinal(pd.Series(day_in_period[f_day], index=f_lbl))
         due_by = " by the " + ordinal(pd.Series([max_days])).iloc[0] + " treatment day ("
-        is_rep = pd.Series(is_report, index=s.index).loc[f_lbl].to_numpy()
-        typed = notes.loc[f_lbl, "note_type"].isin(params["report_types"]).to_numpy()
-        author = notes.loc[f_lbl, "role"].map(ROLE_LABEL).fillna("an assistant")
+        is_rep = report_note[pos[f]]
+        typed = typed_note[pos[f]]
+        author = ctx.notes.loc[f_lbl, "role"].map(ROLE_LABEL).fillna("an assistant")
         text = np.where(
             is_rep,
             "this report was written on the "
@@ -258,7 +338,7 @@ def progress_report_interval(
             text + " (a report written by " + author + " does not count)",
             text,
         )
-        message.loc[f_lbl] = text
+        message.iloc[np.flatnonzero(f)] = text
     return outcome(idx, fail, message, evidence)
 
 
@@ -276,11 +356,11 @@ def progress_report_interval(
 )
 def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The note is written by an allowed role (by default a therapist, not an assistant)."""
-    notes = note_columns(ctx, idx, ["role", "note_type", "credential", "cosigner", "cosigned_at"])
+    notes = note_columns(ctx, idx, ["role", "note_type", "credential"])
     role = notes["role"].astype("string").fillna("unknown")
     ok = role.isin(params["roles"])
     if params["student_cosigned_ok"] and "therapist" in params["roles"]:
-        ok |= (role == "student") & cosigned(ctx, notes)
+        ok |= (role == "student") & cosigned(ctx)[ctx.positions(idx)]
     unknown = (role == "unknown") & ~ok
     fail = ~ok & ~unknown
     cred = notes["credential"].astype("string").fillna("")
@@ -327,18 +407,17 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
 )
 def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """An assistant's note makes no clinical judgment (goal/plan changes, prognosis, discharge)."""
-    notes = note_columns(ctx, idx, ["role", "narrative", "credential"])
-    applicable = (notes["role"] == "assistant").fillna(False).astype(bool)
+    applicable = note_is(ctx, "role", ["assistant"])[ctx.positions(idx)]
     hit = pd.Series(pd.NA, index=idx, dtype=object)
     if applicable.any():
-        text = notes.loc[applicable, "narrative"]
         # A boolean scan first; the phrase itself is extracted only from the notes that match.
-        text = text[matches(to_arrow(text), params["phrases"])]
-        hit.loc[text.index] = first_match(to_arrow(text), params["phrases"]).to_numpy()
-    fail = applicable & hit.notna()
+        found = idx[applicable]
+        found = found[matches_in(ctx, found, params["phrases"])]
+        hit.loc[found] = first_match_in(ctx, found, params["phrases"]).to_numpy()
+    fail = applicable & hit.notna().to_numpy()
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
-        cred = notes.loc[fail, "credential"].astype("string").fillna("assistant")
+        cred = ctx.notes.loc[idx[fail], "credential"].astype("string").fillna("assistant")
         msg.loc[fail] = (
             "assistant's note ("
             + cred
@@ -372,12 +451,12 @@ def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
     if not ctx.has("notes.poc_certified_at"):
         return not_evaluable_all(idx, "the export has no plan-of-care certification date column")
     s = sorted_notes(ctx)
-    is_plan = s["note_type"].isin(PLAN_NOTE_TYPES)
+    is_plan = note_is(ctx, "note_type", PLAN_NOTE_TYPES)[s.order]
     # The note that establishes the plan: an evaluation, or the first plan note of an episode
     # that has no evaluation before it.
-    plan_rank = is_plan.astype(int).groupby(s["ep"].to_numpy()).cumsum()
-    establishes = (s["note_type"] == "evaluation") | (is_plan & (plan_rank == 1))
-    applicable = establishes.reindex(idx).fillna(False).astype(bool)
+    plan_rank = s.cumsum(is_plan.astype(np.int64))
+    establishes = note_is(ctx, "note_type", ["evaluation"])[s.order] | (is_plan & (plan_rank == 1))
+    applicable = pd.Series(establishes[s.rows(ctx, idx)], index=idx)
 
     notes = note_columns(
         ctx, idx, ["date_of_service", "poc_certified_at", "poc_sent_at", "order_signed_at"]
@@ -539,11 +618,12 @@ def recertification(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
     if not ctx.has("notes.poc_end"):
         return not_evaluable_all(idx, "the export has no plan-of-care end date column")
     s = sorted_notes(ctx)
-    poc_end = ctx.notes["poc_end"].reindex(s.index).dt.normalize()
-    poc_end = poc_end.where(s["note_type"].isin(params["plan_types"]))
+    poc_end = midnight(ctx.notes["poc_end"])[s.order]
+    plan = note_is(ctx, "note_type", params["plan_types"])[s.order] & ~np.isnat(poc_end)
     # The latest plan note on or before each note's date (same-day plan notes sort first).
-    current_end = poc_end.groupby(s["ep"].to_numpy()).ffill().reindex(idx)
-    dos = ctx.notes["date_of_service"].reindex(idx).dt.normalize()
+    source = s.ffill(plan)[s.rows(ctx, idx)]
+    current_end = pd.Series(np.append(poc_end, np.datetime64("NaT", "ns"))[source], index=idx)
+    dos = pd.Series(service_dates(ctx)[ctx.positions(idx)], index=idx)
     gap = (dos - current_end).dt.days
     fail = (gap > 0).fillna(False)
     msg = pd.Series("", index=idx, dtype=object)
@@ -565,7 +645,7 @@ def recertification(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
         idx,
         fail,
         msg,
-        fmt_date(current_end),
+        texts(idx, fail, lambda m: fmt_date(current_end[m])),
         not_evaluable=current_end.isna(),
         not_evaluable_reason="no plan-of-care end date on record for this episode",
     )
@@ -684,38 +764,50 @@ def frequency_consistent(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
     if not ctx.has("notes.frequency"):
         return not_evaluable_all(idx, "the export has no frequency column")
     s = sorted_notes(ctx)
-    freq_text = ctx.notes["frequency"].reindex(s.index).astype("string")
-    rate = visits_per_week(freq_text)
-    ep = s["ep"].to_numpy()
-    current = rate.groupby(ep).ffill()
-    current_text = freq_text.where(rate.notna()).groupby(ep).ffill()
-    week = s["date"] - pd.to_timedelta(s["date"].dt.day_of_week, unit="D")
+    codes, distinct = note_codes(ctx, "frequency")
+    per_text = visits_per_week(pd.Series(distinct, dtype="string")).to_numpy()
+    rate = np.append(per_text, np.nan)[codes][s.order]
+    # The plan's frequency in force: the latest note of the episode that states one.
+    source = s.ffill(~np.isnan(rate))
+    current = np.append(rate, np.nan)[source]
+    day_number = s.date.astype("datetime64[D]").astype(np.int64)
+    undated = np.isnat(s.date)
+    week = day_number - (day_number + 3) % 7  # Monday on or before the date (1970-01-01: Thu)
     # Visit number within the calendar week = distinct dates so far in (episode, week). A day
     # with only an evaluation does not count: the plan's frequency starts after it is set.
-    day = s["day"].to_numpy()
-    treats = np.bincount(day, weights=(s["note_type"] != "evaluation").to_numpy(), minlength=0)
-    visit_day = s["day_new"].to_numpy() & (treats[day] > 0)
-    visit_no = (
-        pd.Series(visit_day.astype(int), index=s.index).groupby([ep, week.to_numpy()]).cumsum()
-    )
-    limit = current + int(params["tolerance"])
-    fail = (visit_no > limit).fillna(False).reindex(idx)
+    not_eval = ~note_is(ctx, "note_type", ["evaluation"])[s.order]
+    treats = np.bincount(s.day, weights=not_eval)
+    visit_day = (s.day_new & (treats[s.day] > 0)).astype(np.int64)
+    week_start = s.ep_start.copy()
+    week_start[1:] |= week[1:] != week[:-1]
+    week_first = np.maximum.accumulate(np.where(week_start, np.arange(len(week)), 0))
+    running = np.cumsum(visit_day)
+    visit_no = np.where(undated, np.nan, running - (running - visit_day)[week_first])
+    rows = s.rows(ctx, idx)
+    fail = (visit_no > current + int(params["tolerance"]))[rows]
+    frequency = ctx.notes["frequency"]
+
+    def stated(m: np.ndarray) -> pd.Series:
+        """The frequency text in force for the notes `m` selects."""
+        return frequency.iloc[s.order[source[rows[m]]]].set_axis(idx[m])
+
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
-        f = fail.index[fail.to_numpy()]
+        f = idx[fail]
+        week_of = (week[rows[fail]]).astype("datetime64[D]").astype("datetime64[ns]")
         msg.loc[f] = (
-            ordinal(visit_no.loc[f])
+            ordinal(pd.Series(visit_no[rows[fail]], index=f))
             + " visit in the week of "
-            + fmt_date(week.loc[f])
+            + fmt_date(pd.Series(week_of, index=f))
             + "; the plan of care calls for "
-            + current_text.loc[f].astype(str)
+            + stated(fail).astype(str)
         ).to_numpy()
     return outcome(
         idx,
         fail,
         msg,
-        current_text.reindex(idx).fillna(""),
-        not_evaluable=current.reindex(idx).isna(),
+        texts(idx, fail, stated),
+        not_evaluable=np.isnan(current[rows]),
         not_evaluable_reason="no plan-of-care frequency (visits per week) on record",
     )
 
@@ -779,21 +871,21 @@ def episode_starts_with_evaluation(
 ) -> CheckOutcome:
     """The first note of each episode is an evaluation (judged on that first note)."""
     s = sorted_notes(ctx)
-    first = s["ep_start"].reindex(idx).fillna(False).astype(bool)
-    notes = note_columns(ctx, idx, ["note_type", "date_of_service"])
-    fail = first & ~notes["note_type"].isin(params["first_note_types"])
+    rows = s.rows(ctx, idx)
+    first = s.ep_start[rows]
+    fail = first & ~note_is(ctx, "note_type", params["first_note_types"])[ctx.positions(idx)]
+    notes = ctx.notes.loc[idx[fail], ["note_type", "date_of_service"]]
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
-        # The episode's first evaluation, if there is one later on.
-        ev = s["date"].where(s["note_type"] == "evaluation")
-        first_eval = ev.groupby(s["ep"].to_numpy()).transform("min").reindex(idx)
-        f = fail.to_numpy()
-        later = first_eval[f]
-        msg.loc[f] = (
+        # The episode's first evaluation, if there is one later on (dates sort within it).
+        evaluation = s.first(note_is(ctx, "note_type", ["evaluation"])[s.order])[rows[fail]]
+        nat = np.datetime64("NaT", "ns")
+        later = pd.Series(np.append(s.date, nat)[evaluation], index=notes.index)
+        msg.loc[fail] = (
             "episode starts "
-            + fmt_date(notes.loc[f, "date_of_service"])
+            + fmt_date(notes["date_of_service"])
             + " with "
-            + notes.loc[f, "note_type"].map(NOTE_TYPE_LABEL).fillna("a note")
+            + notes["note_type"].map(NOTE_TYPE_LABEL).fillna("a note")
             + pd.Series(
                 np.where(
                     later.isna(),
@@ -803,7 +895,8 @@ def episode_starts_with_evaluation(
                 index=later.index,
             )
         ).to_numpy()
-    return outcome(idx, fail, msg, notes["note_type"].astype("string").fillna(""), applicable=first)
+    evidence = texts(idx, fail, lambda m: notes["note_type"].astype("string").fillna(""))
+    return outcome(idx, fail, msg, evidence, applicable=first)
 
 
 # --------------------------------------------------------------------------- chronology
@@ -813,26 +906,18 @@ def episode_starts_with_evaluation(
 def chronology(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Dates are in a possible order: signed on/after the service, no notes after discharge, ..."""
     notes = note_columns(
-        ctx,
-        idx,
-        [
-            "date_of_service",
-            "signed_at",
-            "cosigned_at",
-            "poc_start",
-            "poc_end",
-            "poc_certified_at",
-            "note_type",
-        ],
+        ctx, idx, ["signed_at", "cosigned_at", "poc_start", "poc_end", "poc_certified_at"]
     )
-    dos = notes["date_of_service"].dt.normalize()
+    pos = ctx.positions(idx)
+    dos = pd.Series(service_dates(ctx)[pos], index=idx)
     s = sorted_notes(ctx)
-    dc = s["date"].where(s["note_type"] == "discharge")
-    discharge = dc.groupby(s["ep"].to_numpy()).transform("min").reindex(idx)
+    # The episode's first discharge (dates sort within the episode).
+    discharged = s.first(note_is(ctx, "note_type", ["discharge"])[s.order])[s.row_of[pos]]
+    discharge = pd.Series(np.append(s.date, np.datetime64("NaT", "ns"))[discharged], index=idx)
     signed, cosigned_at = notes["signed_at"], notes["cosigned_at"]
     poc_start, poc_end, certified = notes["poc_start"], notes["poc_end"], notes["poc_certified_at"]
     # Only the evaluation: exports often repeat the initial certification date on later plans.
-    plan = notes["note_type"] == "evaluation"
+    plan = note_is(ctx, "note_type", ["evaluation"])[pos]
     # (mask, text builder): the text is built only for the notes the mask selects.
     problems = [
         (
@@ -922,16 +1007,40 @@ def _auth_frame(auths: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _auth_matches(days: pd.DataFrame, auths: pd.DataFrame) -> pd.DataFrame:
-    """(visit day, authorization) pairs: by episode when the authorization names one, else by
-    patient and discipline (any discipline when the authorization gives none)."""
-    by_ep = auths[auths["episode_id"].notna()].drop(columns=["patient_id"])
-    m1 = days.merge(by_ep, on="episode_id")
-    other = auths[auths["episode_id"].isna()].drop(columns=["episode_id"])
-    m2 = days.merge(other, on="patient_id")
-    m2 = m2[m2["discipline_auth"].isna() | (m2["discipline_auth"] == m2["discipline"])]
-    cols = ["day", "date", "code", "approved", "start", "end", "approved_visits"]
-    return pd.concat([m1[cols], m2[cols]], ignore_index=True)
+def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left row, right row) of every pair of equal non-negative keys, by left row and then right
+    row: the rows and the order of an inner merge."""
+    lrows = np.flatnonzero(left >= 0)
+    rrows = np.flatnonzero(right >= 0)
+    rrows = rrows[np.argsort(right[rrows], kind="stable")]
+    keys = right[rrows]
+    lo = np.searchsorted(keys, left[lrows], "left")
+    count = np.searchsorted(keys, left[lrows], "right") - lo
+    before = np.cumsum(count) - count
+    return np.repeat(lrows, count), rrows[np.arange(count.sum()) + np.repeat(lo - before, count)]
+
+
+def _auth_matches(
+    ctx: AuditContext, day_pos: np.ndarray, auths: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """(visit day, authorization) pairs as (days, authorization codes): by episode when the
+    authorization names one, else by patient and discipline (any discipline when the
+    authorization gives none). Days are the notes at `day_pos`; values are compared as the
+    notes' codes, an authorization's value that no note has matching nothing."""
+
+    def codes(column: str, values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        note, distinct = note_codes(ctx, column)
+        return note[day_pos], pd.Index(distinct, dtype=object).get_indexer(values)
+
+    by_ep = auths["episode_id"].notna().to_numpy()
+    day_ep, auth_ep = codes("episode_id", auths["episode_id"])
+    day_patient, auth_patient = codes("patient_id", auths["patient_id"])
+    day_disc, auth_disc = codes("discipline", auths["discipline_auth"])
+    d1, a1 = _pairs(day_ep, np.where(by_ep, auth_ep, -1))
+    d2, a2 = _pairs(day_patient, np.where(by_ep, -1, auth_patient))
+    any_disc = auths["discipline_auth"].isna().to_numpy()
+    same = any_disc[a2] | ((auth_disc[a2] >= 0) & (auth_disc[a2] == day_disc[d2]))
+    return np.concatenate([d1, d2[same]]), np.concatenate([a1, a2[same]])
 
 
 def _window(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -958,61 +1067,50 @@ def authorization_visits(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
         return not_evaluable_all(idx, "the export has no authorizations table")
     a = _auth_frame(auths)
     s = sorted_notes(ctx)
-    first = s["day_new"].to_numpy()
-    labels = s.index[first]
-    n_days = int(first.sum())
-    notes = ctx.notes
-    days = pd.DataFrame(
-        {
-            "day": np.arange(n_days),
-            "date": s["date"].to_numpy()[first],
-            "episode_id": notes.loc[labels, "episode_id"].to_numpy(dtype=object),
-            "patient_id": notes.loc[labels, "patient_id"].to_numpy(dtype=object),
-            "discipline": notes.loc[labels, "discipline"].to_numpy(dtype=object),
-        }
-    )
-    # Only patients/episodes that have an authorization row can match one.
-    days = days[
-        days["patient_id"].isin(a["patient_id"].dropna())
-        | days["episode_id"].isin(a["episode_id"].dropna())
-    ]
-    pairs = _auth_matches(days, a)
+    n_days = int(s.day_new.sum())
+    day_date = s.date[s.day_new]
+    pair_day, pair_code = _auth_matches(ctx, s.order[s.day_new], a)
     has_auth = np.zeros(n_days, bool)
-    has_auth[pairs["day"].to_numpy()] = True
-    ok = pairs[pairs["approved"]]
-    inside = ok[
-        (ok["start"].isna() | (ok["date"] >= ok["start"]))
-        & (ok["end"].isna() | (ok["date"] <= ok["end"]))
-    ]
+    has_auth[pair_day] = True
+    approved = a["approved"].to_numpy()[pair_code]
+    ok_day, ok_code = pair_day[approved], pair_code[approved]
+    start, end = a["start"].to_numpy(), a["end"].to_numpy()
+    date = day_date[ok_day]
+    inside = (np.isnat(start[ok_code]) | (date >= start[ok_code])) & (
+        np.isnat(end[ok_code]) | (date <= end[ok_code])
+    )
+    in_day, code = ok_day[inside], ok_code[inside]
     # Earliest-starting covering authorization per day (NaT start = open, sorts first).
-    start_key = inside["start"].to_numpy(dtype="datetime64[ns]").view("int64")
-    inside = inside.iloc[np.lexsort((start_key, inside["day"].to_numpy()))]
-    d = inside["day"].to_numpy()
-    inside = inside[np.r_[True, d[1:] != d[:-1]] if len(d) else np.zeros(0, bool)]
+    order = np.lexsort((start[code].view("int64"), in_day))
+    in_day, code = in_day[order], code[order]
+    first = np.r_[True, in_day[1:] != in_day[:-1]] if len(in_day) else np.zeros(0, bool)
+    in_day, code = in_day[first], code[first]
     # Visit number within each authorization, in date order.
-    inside = inside.iloc[np.lexsort((inside["day"].to_numpy(), inside["code"].to_numpy()))]
-    code = inside["code"].to_numpy()
-    pos = np.arange(len(inside))
+    order = np.lexsort((in_day, code))
+    in_day, code = in_day[order], code[order]
+    pos = np.arange(len(code))
     group_start = np.maximum.accumulate(
         np.where(np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool), pos, 0)
     )
-    in_day = inside["day"].to_numpy()
     in_window = np.zeros(n_days, bool)
     in_window[in_day] = True
     visit_no = np.zeros(n_days, dtype="int64")
     visit_no[in_day] = pos - group_start + 1
     allowed = np.full(n_days, np.inf)
-    allowed[in_day] = inside["approved_visits"].fillna(np.inf).to_numpy()
+    approved_visits = a["approved_visits"].to_numpy()[code]
+    allowed[in_day] = np.where(np.isnan(approved_visits), np.inf, approved_visits)
     auth_code = np.full(n_days, -1)
     auth_code[in_day] = code
 
-    day_of = pd.Series(s["day"].to_numpy(), index=s.index).reindex(idx).to_numpy()
-    payer_type = notes.loc[idx, "payer_type"]
-    required = payer_type.isin(params["required_for_payer_types"]).fillna(False).to_numpy(bool)
+    note_pos = ctx.positions(idx)
+    day_of = s.day[s.row_of[note_pos]]
+    required = note_is(ctx, "payer_type", params["required_for_payer_types"])[note_pos]
     applicable = has_auth[day_of] | required
     over = applicable & in_window[day_of] & (visit_no[day_of] > allowed[day_of])
     outside = applicable & ~in_window[day_of]
-    dos = notes.loc[idx, "date_of_service"]
+
+    def when(m: np.ndarray) -> pd.Series:
+        return fmt_date(pd.Series(service_dates(ctx)[note_pos[m]]))
 
     def over_text(m: np.ndarray) -> pd.Series:
         rows = a.iloc[auth_code[day_of[m]]]
@@ -1030,16 +1128,20 @@ def authorization_visits(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
 
     def outside_text(m: np.ndarray) -> pd.Series:
         fail_days = day_of[m]
-        w = ok[ok["day"].isin(fail_days)].drop_duplicates(["day", "code"])
-        w = w.sort_values(["day", "start"])
+        near = np.isin(ok_day, fail_days)
+        codes = ok_code[near]
+        w = pd.DataFrame(
+            {"day": ok_day[near], "code": codes, "start": start[codes], "end": end[codes]}
+        )
+        w = w.drop_duplicates(["day", "code"]).sort_values(["day", "start"])
         windows = (_window(w["start"], w["end"])).groupby(w["day"].to_numpy()).agg("; ".join)
         listed = pd.Series(fail_days).map(windows)
-        when = fmt_date(dos[m]).reset_index(drop=True)
-        return ("visit on " + when + " is outside the authorized dates (" + listed + ")").fillna(
-            "visit on " + when + " is not covered by an approved authorization"
+        on = when(m)
+        return ("visit on " + on + " is outside the authorized dates (" + listed + ")").fillna(
+            "visit on " + on + " is not covered by an approved authorization"
         )
 
     msg = texts(idx, over, over_text)
     msg = msg.where(~outside, texts(idx, outside, outside_text))
-    evidence = texts(idx, over | outside, lambda m: fmt_date(dos[m]))
+    evidence = texts(idx, over | outside, when)
     return outcome(idx, over | outside, msg, evidence, applicable=applicable)

@@ -15,6 +15,7 @@ from .episodes import (
     fmt_date,
     non_blank,
     not_evaluable_all,
+    note_codes,
     note_columns,
     texts,
 )
@@ -125,23 +126,29 @@ def cosign_required(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
 @check_kind("credential_recognised", params={})
 def credential_recognised(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The author's credential is a recognised therapy credential of the note's discipline."""
-    notes = note_columns(ctx, idx, ["credential", "discipline"])
-    facts = credential_facts(ctx).loc[idx]
-    cred = notes["credential"].astype("string").str.strip().fillna("")
-    unknown = facts["role"] == "unknown"
-    cred_disc = facts["discipline"]
-    mismatch = cred_disc.notna() & notes["discipline"].notna() & (cred_disc != notes["discipline"])
-    mismatch = mismatch.fillna(False).astype(bool)
+    pos = ctx.positions(idx)
+    code, facts = credential_facts(ctx)
+    code = code[pos]
+    unknown = (facts["role"] == "unknown").to_numpy()[code]
+    # The credential's discipline as a code of the notes' disciplines (-1: a value none has).
+    disc_code, disciplines = note_codes(ctx, "discipline")
+    disc_code = disc_code[pos]
+    cred_disc = pd.Index(disciplines, dtype=object).get_indexer(facts["discipline"].astype(object))
+    has_disc = facts["discipline"].notna().to_numpy()
+    mismatch = has_disc[code] & (disc_code >= 0) & (cred_disc[code] != disc_code)
     fail = unknown | mismatch
 
+    def credential(m: np.ndarray) -> pd.Series:
+        return ctx.notes["credential"].iloc[pos[m]].astype("string").str.strip().fillna("")
+
     def message(m: np.ndarray) -> pd.Series:
-        c = cred[m]
+        c = credential(m)
         text = (
             c
             + " is a "
-            + cred_disc[m].map(DISCIPLINE_LABEL).fillna("")
+            + facts["discipline"].iloc[code[m]].set_axis(c.index).map(DISCIPLINE_LABEL).fillna("")
             + " credential but the note's discipline is "
-            + notes["discipline"][m].astype("string").fillna("")
+            + ctx.notes["discipline"].iloc[pos[m]].astype("string").fillna("")
         )
         text = text.where(
             ~unknown[m], 'credential "' + c + '" is not a recognised PT/OT/SLP credential'
@@ -150,4 +157,4 @@ def credential_recognised(ctx: AuditContext, idx: pd.Index, params: dict[str, An
             c != "", "no credential: the author's professional identification is missing"
         )
 
-    return outcome(idx, fail, texts(idx, fail, message), cred)
+    return outcome(idx, fail, texts(idx, fail, message), texts(idx, fail, credential))
