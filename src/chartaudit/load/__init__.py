@@ -128,8 +128,8 @@ class _Rejects:
         self.parts.append(
             pd.DataFrame(
                 {
-                    "file": frame[SOURCE_FILE].to_numpy()[mask],
-                    "row": frame[SOURCE_ROW].to_numpy()[mask],
+                    "file": frame.loc[mask, SOURCE_FILE].to_numpy(),
+                    "row": frame.loc[mask, SOURCE_ROW].to_numpy(),
                     "table": table,
                     "reason": reason if isinstance(reason, str) else np.asarray(reason, object),
                 }
@@ -168,7 +168,7 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
 
     linked = [t for t in ("services", "goals", "measures", "authorizations") if t in tables]
-    codes = _id_codes(
+    codes, distinct = _id_codes(
         {
             "notes": tables["notes"]["note_id"],
             **{t: tables[t]["note_id"] for t in linked if "note_id" in tables[t].columns},
@@ -180,7 +180,7 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
     tables["notes"] = notes
     # The position of each loaded note by its id's code; any other code, and NA's -1 (the
     # extra last slot), is no loaded note.
-    position = np.full(len(note_codes) + sum(map(len, codes.values())) + 1, np.nan)
+    position = np.full(distinct + 1, np.nan)
     position[note_codes[~duplicate]] = np.arange(len(notes))
     for table in linked:
         idx = None
@@ -540,12 +540,12 @@ def _link(
     return frame
 
 
-def _id_codes(ids: dict[str, pd.Series]) -> dict[str, np.ndarray]:
-    """Per table, integer codes of its note ids: equal ids get equal codes, NA gets -1.
+def _id_codes(ids: dict[str, pd.Series]) -> tuple[dict[str, np.ndarray], int]:
+    """Integer codes of each table's note ids (equal ids, equal codes; NA -1), and their count.
 
     One hash of every id serves both the notes' duplicates and each table's link to its note,
     where a million note ids were hashed once for each.
     """
-    codes, _ = pd.factorize(pd.concat(list(ids.values()), ignore_index=True))
+    codes, distinct = pd.factorize(pd.concat(list(ids.values()), ignore_index=True))
     ends = np.cumsum([len(s) for s in ids.values()])[:-1]
-    return dict(zip(ids, np.split(codes, ends), strict=True))
+    return dict(zip(ids, np.split(codes, ends), strict=True)), len(distinct)
