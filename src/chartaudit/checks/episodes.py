@@ -8,7 +8,6 @@ then the notes an item applies to are selected.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,6 @@ import pandas as pd
 from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
 from ..model import PLAN_NOTE_TYPES
 from .context import AuditContext
-from .regex import matches, to_arrow
 from .registry import CheckOutcome, Param, check_kind, outcome
 from .text import first_match_in, matches_in
 
@@ -103,6 +101,15 @@ def note_codes(ctx: AuditContext, column: str) -> tuple[np.ndarray, np.ndarray]:
     return ctx.cached(f"notes.codes:{column}", build)
 
 
+def with_blank(distinct: Any, dtype: Any) -> pd.Series:
+    """A column's distinct values (from factorize) and then a blank (NA) of the same dtype.
+
+    String work runs once per distinct value; indexing its result with the factorize codes
+    spreads it back, and code -1 (a blank value) picks the blank's result, the last one.
+    """
+    return pd.Series([*np.asarray(distinct, dtype=object), None], dtype=dtype)
+
+
 def note_is(ctx: AuditContext, column: str, values: Any) -> np.ndarray:
     """Boolean per note: its `column` value is one of `values` (never for a blank)."""
     codes, uniques = note_codes(ctx, column)
@@ -114,9 +121,8 @@ def note_filled(ctx: AuditContext, column: str) -> np.ndarray:
     """Boolean per note: `non_blank` of its `column`, judged once per distinct value (cached)."""
 
     def build() -> np.ndarray:
-        codes, uniques = note_codes(ctx, column)
-        distinct = pd.Series(uniques, dtype=ctx.notes[column].dtype)
-        return np.append(non_blank(distinct).to_numpy(dtype=bool), False)[codes]
+        codes, distinct = note_codes(ctx, column)
+        return non_blank(with_blank(distinct, ctx.notes[column].dtype)).to_numpy()[codes]
 
     return ctx.cached(f"notes.filled:{column}", build)
 
@@ -167,16 +173,16 @@ def clinician_written(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarra
 
 
 def credential_facts(ctx: AuditContext) -> tuple[np.ndarray, pd.DataFrame]:
-    """Every note's credential code and, per distinct credential (then one row for a blank),
-    the normalised credential, role and credential discipline (cached)."""
+    """Every note's credential code (see note_codes) and, per distinct credential and then a
+    blank (see with_blank), the normalised credential, role and credential discipline."""
 
     def build() -> tuple[np.ndarray, pd.DataFrame]:
-        codes, uniques = note_codes(ctx, "credential")
-        distinct = pd.Series(uniques, dtype=ctx.notes["credential"].dtype)
-        distinct = pd.concat([distinct, pd.Series([pd.NA], dtype=distinct.dtype)])
-        upper, role, discipline = normalise_credential(distinct.reset_index(drop=True))
+        codes, distinct = note_codes(ctx, "credential")
+        upper, role, discipline = normalise_credential(
+            with_blank(distinct, ctx.notes["credential"].dtype)
+        )
         facts = pd.DataFrame({"credential": upper, "role": role, "discipline": discipline})
-        return np.where(codes < 0, len(uniques), codes), facts
+        return codes, facts
 
     return ctx.cached("episodes:credentials", build)
 
@@ -533,33 +539,29 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
     if not ctx.has("notes.certifier_credential"):
         return not_evaluable_all(idx, "the export has no certifier credential column")
     notes = note_columns(ctx, idx, ["poc_certified_at", "certifier", "certifier_credential"])
-    has_cert = (
-        notes["poc_certified_at"].notna()
-        | non_blank(notes["certifier"])
-        | non_blank(notes["certifier_credential"])
-    )
-    cred = (
-        notes["certifier_credential"].astype("string").str.upper().str.replace(".", "", regex=False)
-    )
-    cred = cred.str.strip()
+    raw = notes["certifier_credential"]
+    # Credentials repeat a handful of values: normalise and judge each distinct one once.
+    code, distinct = pd.factorize(raw, use_na_sentinel=True)
+    distinct = with_blank(distinct, raw.dtype)
+    cred = distinct.astype("string").str.upper().str.replace(".", "", regex=False).str.strip()
     norm = cred
     for pattern, repl in CERTIFIER_ALIASES:
         norm = norm.str.replace(pattern, repl, regex=True)
     allowed = "|".join(str(c).upper() for c in params["credentials"])
-    ok = norm.str.contains(rf"\b(?:{allowed})\b", regex=True).fillna(False).astype(bool)
-    blank = ~non_blank(notes["certifier_credential"])
+    ok = norm.str.contains(rf"\b(?:{allowed})\b", regex=True).fillna(False).to_numpy(bool)[code]
+    blank = ~non_blank(distinct).to_numpy()[code]
+    has_cert = (
+        notes["poc_certified_at"].notna().to_numpy() | non_blank(notes["certifier"]).to_numpy()
+    ) | ~blank
     fail = has_cert & ~blank & ~ok
-    msg = (
-        "plan certified by a "
-        + cred.fillna("")
-        + "; Medicare accepts certification by "
-        + ", ".join(params["credentials"])
-    )
+    cred = cred.fillna("")
+    msg = "plan certified by a " + cred + "; Medicare accepts certification by "
+    msg = msg + ", ".join(params["credentials"])
     return outcome(
         idx,
         fail,
-        msg,
-        cred.fillna(""),
+        pd.Series(msg.to_numpy(dtype=object)[code], index=idx),
+        pd.Series(cred.to_numpy(dtype=object)[code], index=idx),
         applicable=has_cert,
         not_evaluable=blank,
         not_evaluable_reason="certifier's credential not recorded",
@@ -583,22 +585,31 @@ def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
     backwards = (length < 0).fillna(False)
     max_days = int(params["max_days"])
     fail = (length > max_days).fillna(False)
-    msg = (
-        "plan of care "
-        + fmt_date(start)
-        + " to "
-        + fmt_date(end)
-        + " covers "
-        + length.astype("Int64").astype(str)
-        + " days; at most "
-        + str(max_days)
-        + " days may be certified"
+    msg = texts(
+        idx,
+        fail,
+        lambda m: (
+            "plan of care "
+            + fmt_date(start[m])
+            + " to "
+            + fmt_date(end[m])
+            + " covers "
+            + length[m].astype("Int64").astype(str)
+            + " days; at most "
+            + str(max_days)
+            + " days may be certified"
+        ),
     )
     reason = pd.Series("no plan-of-care end date on this note", index=idx).where(
         no_end, "plan of care ends before it starts (see DOC-CHRONOLOGY)"
     )
     return outcome(
-        idx, fail, msg, fmt_date(end), not_evaluable=no_end | backwards, not_evaluable_reason=reason
+        idx,
+        fail,
+        msg,
+        texts(idx, fail, lambda m: fmt_date(end[m])),
+        not_evaluable=no_end | backwards,
+        not_evaluable_reason=reason,
     )
 
 
@@ -666,21 +677,32 @@ LTG_TEXT = r"(?i)\blong[- ]?term goals?\b|\bLTGs?\b|\bLTG\s*#?\d"
 DIAGNOSIS_TEXT = r"(?i)\b(?:diagnos[ie]s|dx|ICD-?10)\s*(?:codes?)?\s*[:\-]\s*\w"
 
 
-def long_term_goal_since(ctx: AuditContext) -> pd.Series:
-    """Per episode, the earliest date a long-term goal is on file (from the goals table)."""
+def long_term_goal_since(ctx: AuditContext) -> np.ndarray:
+    """Per episode code (see note_codes; the last entry for notes without an episode), the
+    earliest date a long-term goal is on file in the goals table, NaT when none."""
 
-    def build() -> pd.Series:
+    def build() -> np.ndarray:
+        distinct = note_codes(ctx, "episode_id")[1]
+        since = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"))
         goals = ctx.table("goals")
         if goals is None or goals.empty:
-            return pd.Series([], index=pd.Index([], dtype=object), dtype="datetime64[ns]")
+            return since
         g = goals[(goals["term"] == "long").fillna(False) & goals["episode_id"].notna()]
         note_idx = g["note_idx"] if "note_idx" in g else pd.Series(pd.NA, index=g.index)
-        dates = pd.Series(pd.Timestamp.min, index=g.index, dtype="datetime64[ns]")
-        linked = note_idx.notna()
+        # An unlinked goal counts from the start of time.
+        dates = np.full(len(g), pd.Timestamp.min.to_datetime64(), dtype="datetime64[ns]")
+        linked = note_idx.notna().to_numpy()
         if linked.any():
             pos = note_idx[linked].astype("int64").to_numpy()
-            dates.loc[linked] = ctx.notes["date_of_service"].dt.normalize().to_numpy()[pos]
-        return dates.groupby(g["episode_id"].to_numpy()).min()
+            dates[linked] = service_dates(ctx)[pos]
+        code = pd.Index(distinct, dtype=object).get_indexer(g["episode_id"].astype(object))
+        keep = (code >= 0) & ~np.isnat(dates)
+        code, dates = code[keep], dates[keep]
+        order = np.lexsort((dates, code))  # the earliest date first within each episode
+        code, dates = code[order], dates[order]
+        first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
+        since[code[first]] = dates[first]
+        return since
 
     return ctx.cached("episodes:ltg_since", build)
 
@@ -688,29 +710,22 @@ def long_term_goal_since(ctx: AuditContext) -> pd.Series:
 @check_kind("poc_elements", params={})
 def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The plan of care has diagnoses, long-term goals, frequency and duration."""
-    notes = note_columns(
-        ctx,
-        idx,
-        ["narrative", "diagnosis_codes", "episode_id", "date_of_service", "frequency", "duration"],
-    )
-    text = to_arrow(notes["narrative"])
-    has_dx = non_blank(notes["diagnosis_codes"]) | matches(text, DIAGNOSIS_TEXT)
-    since = long_term_goal_since(ctx)
-    ltg_since = pd.Series(since.reindex(notes["episode_id"].to_numpy()).to_numpy(), index=idx)
-    has_ltg = (ltg_since <= notes["date_of_service"].dt.normalize()).fillna(False) | matches(
-        text, LTG_TEXT
-    )
-    has_freq = non_blank(notes["frequency"]) | matches(text, FREQUENCY_TEXT)
-    has_dur = non_blank(notes["duration"]) | matches(text, DURATION_TEXT)
+    notes = note_columns(ctx, idx, ["diagnosis_codes", "frequency", "duration"])
+    pos = ctx.positions(idx)
+    ltg_since = long_term_goal_since(ctx)[note_codes(ctx, "episode_id")[0][pos]]
+    # A field on file is enough; the narrative is searched only where the field is blank.
+    elements = [
+        ("diagnoses", non_blank(notes["diagnosis_codes"]).to_numpy(), DIAGNOSIS_TEXT),
+        ("long-term goals", ltg_since <= service_dates(ctx)[pos], LTG_TEXT),
+        ("frequency", non_blank(notes["frequency"]).to_numpy(), FREQUENCY_TEXT),
+        ("duration", non_blank(notes["duration"]).to_numpy(), DURATION_TEXT),
+    ]
     missing = pd.Series("", index=idx, dtype=object)
-    for present, name in [
-        (has_dx, "diagnoses"),
-        (has_ltg, "long-term goals"),
-        (has_freq, "frequency"),
-        (has_dur, "duration"),
-    ]:
-        absent = ~present.fillna(False).astype(bool)
-        missing = missing.where(~absent, missing + np.where(missing == "", "", ", ") + name)
+    for name, present, pattern in elements:
+        blank = ~present
+        if blank.any():
+            blank[blank] = ~matches_in(ctx, idx[blank], pattern)
+        missing = missing.where(~blank, missing + np.where(missing == "", "", ", ") + name)
     fail = missing != ""
     msg = "plan of care is missing: " + missing
     return outcome(idx, fail, msg, missing)
@@ -833,10 +848,8 @@ REEVAL_ROUTINE = (
 @check_kind("reeval_justified", params={})
 def reeval_justified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """A re-evaluation states its indication (new findings, change in condition, no response)."""
-    notes = note_columns(ctx, idx, ["narrative"])
-    text = notes["narrative"].astype("string").fillna("")
-    routine = text.str.extract(f"({REEVAL_ROUTINE})", flags=re.IGNORECASE, expand=False)
-    indicated = text.str.contains(REEVAL_INDICATIONS, regex=True)
+    routine = first_match_in(ctx, idx, REEVAL_ROUTINE)
+    indicated = matches_in(ctx, idx, REEVAL_INDICATIONS)
     fail = routine.notna() | ~indicated
     msg = pd.Series(
         "re-evaluation states no indication (new clinical findings, significant change in "

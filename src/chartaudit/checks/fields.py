@@ -13,10 +13,12 @@ from .episodes import (
     DISCIPLINE_LABEL,
     credential_facts,
     fmt_date,
+    midnight,
     non_blank,
     not_evaluable_all,
     note_codes,
     note_columns,
+    service_dates,
     texts,
 )
 from .registry import CheckOutcome, Param, check_kind, outcome
@@ -53,37 +55,44 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
     """Signed within a set number of calendar days after the date of service (default 3)."""
     if not ctx.has("notes.signed_at"):
         return not_evaluable_all(idx, "the export has no signature date column")
-    notes = note_columns(ctx, idx, ["signed_at", "date_of_service", "is_late_entry"])
+    pos = ctx.positions(idx)
     max_days = int(params["max_days"])
-    signed = notes["signed_at"]
-    dos = notes["date_of_service"].dt.normalize()
-    lag = (signed.dt.normalize() - dos).dt.days
-    late = (lag > max_days).fillna(False)
+    signed = midnight(ctx.notes["signed_at"])[pos]
+    dos = service_dates(ctx)[pos]
+    undated = np.isnat(signed)
+    lag = np.where(undated, 0, (signed - dos).astype("timedelta64[D]").astype(np.int64))
+    late = ~undated & (lag > max_days)
     # Unsigned notes are DOC-SIGNED's finding; a labelled late entry is the documented way to
     # record care late (PIM ch.3 3.3.2.5), so with late_entry_ok it is not held to the deadline.
-    applicable = signed.notna()
+    applicable = ~undated
     if params["late_entry_ok"]:
-        applicable &= ~(late & notes["is_late_entry"].fillna(False).astype(bool))
-    before = (lag < 0).fillna(False)
-    msg = texts(
-        idx,
-        late & applicable,
-        lambda m: (
-            "signed " + lag[m].astype("int64").astype(str) + " days after the date of "
-            "service ("
-            + fmt_date(dos[m])
+        labelled = ctx.notes["is_late_entry"].fillna(False).to_numpy(dtype=bool)[pos]
+        applicable &= ~(late & labelled)
+    before = ~undated & (lag < 0)
+    shown = late & applicable
+
+    def day(values: np.ndarray) -> np.ndarray:
+        return fmt_date(pd.Series(values[shown])).to_numpy()
+
+    message = np.full(len(idx), "", dtype=object)
+    evidence = message.copy()
+    if shown.any():
+        signed_on = day(signed)
+        message[shown] = (
+            "signed "
+            + lag[shown].astype(str).astype(object)
+            + " days after the date of service ("
+            + day(dos)
             + " → "
-            + fmt_date(signed[m])
-            + "); sign within "
-            + str(max_days)
-            + " days"
-        ),
-    )
+            + signed_on
+            + f"); sign within {max_days} days"
+        )
+        evidence[shown] = signed_on
     return outcome(
         idx,
         late,
-        msg,
-        texts(idx, late & applicable, lambda m: fmt_date(signed[m])),
+        pd.Series(message, index=idx),
+        pd.Series(evidence, index=idx),
         applicable=applicable,
         not_evaluable=before,
         not_evaluable_reason="signed before the date of service (see DOC-CHRONOLOGY)",
