@@ -330,6 +330,7 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
             if opts.sample and "csv" not in formats:
                 written.append(csvjson.write_sample(data, stage))
             step("Writing " + _describe_outputs(formats))
+            t = time.perf_counter()
             # The tables (CSV, JSON, workbook) are written on a second thread while this one
             # renders the pages: their work is mostly Arrow and zlib, which release the GIL.
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-write") as pool:
@@ -337,6 +338,7 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
                 pages = _write_pages(data, stage, formats, timings, notices)
                 files, workbook = tables.result()
             written += files + pages + workbook
+            timings["outputs"] = time.perf_counter() - t  # wall: the writers overlap
     except BaseException:
         if history_draft is not None:
             history_draft.unlink(missing_ok=True)
