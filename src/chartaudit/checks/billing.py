@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import codes
+from .episodes import note_codes, note_is
 from .registry import CheckOutcome, Param, check_kind, outcome
 
 DISCIPLINE_MODIFIERS = {"PT": "GP", "OT": "GO", "SLP": "GN"}
@@ -113,33 +114,27 @@ def _has_mod(ctx, mod: str) -> np.ndarray:
     return ctx.cached(f"billing.mod.{mod}", build)
 
 
-def _note_values(ctx, column: str) -> np.ndarray:
-    """A notes column as an object array (NA as None)."""
-    return ctx.cached(
-        f"billing.note.{column}",
-        lambda: ctx.notes[column].astype(object).to_numpy(dtype=object, na_value=None),
-    )
-
-
 def _note_codes(ctx, column: str, categories: tuple[str, ...]) -> np.ndarray:
     """Per note: position of its `column` value in `categories`, -1 for anything else."""
-    return ctx.cached(
-        f"billing.codes.{column}.{categories}",
-        lambda: (
-            pd.Index(list(categories), dtype=object)
-            .get_indexer(ctx.notes[column].astype(object))
-            .astype(np.int64)
-        ),
-    )
+    codes, distinct = note_codes(ctx, column)
+    found = pd.Index(list(categories), dtype=object).get_indexer(distinct)
+    return np.append(found, -1).astype(np.int64)[codes]
 
 
 def _note_day(ctx, per_discipline: bool) -> np.ndarray:
-    """Treatment-day id of every note: (patient, date of service[, discipline])."""
-    cols = ["patient_id", "date_of_service"] + (["discipline"] if per_discipline else [])
-    return ctx.cached(
-        f"billing.note_day.{per_discipline}",
-        lambda: ctx.notes.groupby(cols, sort=False, dropna=False).ngroup().to_numpy(np.int64),
-    )
+    """Treatment-day id of every note: (patient, date of service[, discipline]), numbered in
+    order of first appearance (a groupby's ngroup, from integer codes instead of strings)."""
+
+    def build() -> np.ndarray:
+        dates = ctx.notes["date_of_service"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        date, distinct = pd.factorize(dates)
+        day = note_codes(ctx, "patient_id")[0] * len(distinct) + date  # NA patient: < 0
+        if per_discipline:
+            disc, disciplines = note_codes(ctx, "discipline")  # -1: blank
+            day = pd.factorize(day)[0] * (len(disciplines) + 1) + disc + 1
+        return pd.factorize(day)[0].astype(np.int64)
+
+    return ctx.cached(f"billing.note_day.{per_discipline}", build)
 
 
 @dataclass
@@ -207,10 +202,19 @@ def _day_timed(ctx, per_discipline: bool) -> _DayTimed:
     return ctx.cached(f"billing.day_timed.{per_discipline}", build)
 
 
-def _day_codes(ctx, per_discipline: bool) -> pd.DataFrame:
-    """Timed lines summed per (treatment day, code): day, code, minutes, missing, billed."""
+@dataclass
+class _DayCodes:
+    """Timed lines summed per (treatment day, code), sorted by day and then code id."""
 
-    def build() -> pd.DataFrame:
+    day: np.ndarray
+    code_id: np.ndarray  # index into _Lines.code_names
+    minutes: np.ndarray
+    missing: np.ndarray  # a line of the code that day has no minutes
+    billed: np.ndarray
+
+
+def _day_codes(ctx, per_discipline: bool) -> _DayCodes:
+    def build() -> _DayCodes:
         lines = _lines(ctx)
         t = lines.timed
         day = _note_day(ctx, per_discipline)[lines.note[t]]
@@ -218,14 +222,12 @@ def _day_codes(ctx, per_discipline: bool) -> pd.DataFrame:
         group, keys = _group_ids(day * nc + lines.code_id[t])
         ng = len(keys)
         mins = lines.minutes[t]
-        return pd.DataFrame(
-            {
-                "day": keys // nc,
-                "code": lines.code_names[keys % nc],
-                "minutes": np.bincount(group, weights=np.nan_to_num(mins), minlength=ng),
-                "missing": np.bincount(group, weights=np.isnan(mins), minlength=ng) > 0,
-                "billed": np.bincount(group, weights=lines.units[t], minlength=ng),
-            }
+        return _DayCodes(
+            day=keys // nc,
+            code_id=keys % nc,
+            minutes=np.bincount(group, weights=np.nan_to_num(mins), minlength=ng),
+            missing=np.bincount(group, weights=np.isnan(mins), minlength=ng) > 0,
+            billed=np.bincount(group, weights=lines.units[t], minlength=ng),
         )
 
     return ctx.cached(f"billing.day_codes.{per_discipline}", build)
@@ -455,8 +457,15 @@ def cms_allocation(day_codes: pd.DataFrame) -> pd.DataFrame:
     one allocation is valid).
     """
     df = day_codes.reset_index(drop=True).copy()
-    m = df["minutes"].to_numpy(dtype=float)
-    uniq, dpos = np.unique(df["day"].to_numpy(), return_inverse=True)
+    for name, values in _allocate(df["day"].to_numpy(), df["minutes"].to_numpy(float)).items():
+        df[name] = values
+    return df
+
+
+def _allocate(day: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
+    """cms_allocation's added columns for (day, code) rows given as day and minutes arrays."""
+    uniq, dpos = np.unique(day, return_inverse=True)
+    dpos = dpos.reshape(-1)
     full = np.floor(m / 15)
     rest = m - 15 * full
     allowed = cms_units(np.bincount(dpos, weights=m))
@@ -465,7 +474,7 @@ def cms_allocation(day_codes: pd.DataFrame) -> pd.DataFrame:
     # Rank codes within the day by remaining minutes, largest first (ties keep row order).
     order = np.lexsort((-rest, dpos))
     starts = np.r_[0, np.flatnonzero(np.diff(dpos[order])) + 1]
-    rank = np.empty(len(df), dtype=np.int64)
+    rank = np.empty(len(m), dtype=np.int64)
     rank[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     # The remaining minutes of the code ranked `extra`-th are the cut: codes above the cut must
     # take an extra unit, codes at the cut may.
@@ -475,15 +484,16 @@ def cms_allocation(day_codes: pd.DataFrame) -> pd.DataFrame:
     c = cut[dpos]
     has_extra = ex > 0
     at_cut = np.bincount(dpos, weights=has_extra & (rest >= c), minlength=len(uniq))
-    df["full"] = full.astype(np.int64)
-    df["rest"] = rest
-    df["allowed"] = allowed[dpos]
-    df["extra"] = ex
-    df["lo"] = (full + (has_extra & (rest > c))).astype(np.int64)
-    df["hi"] = (full + (has_extra & (rest >= c))).astype(np.int64)
-    df["ref"] = (full + (rank < ex)).astype(np.int64)
-    df["tied"] = (at_cut > extra)[dpos]
-    return df
+    return {
+        "full": full.astype(np.int64),
+        "rest": rest,
+        "allowed": allowed[dpos],
+        "extra": ex,
+        "lo": (full + (has_extra & (rest > c))).astype(np.int64),
+        "hi": (full + (has_extra & (rest >= c))).astype(np.int64),
+        "ref": (full + (rank < ex)).astype(np.int64),
+        "tied": (at_cut > extra)[dpos],
+    }
 
 
 @check_kind("eight_minute_allocation", params=dict(_PER_DISCIPLINE), needs=("services",))
@@ -496,21 +506,20 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     nt = _note_timed(ctx)
     dt = _day_timed(ctx, per_disc)
     nd = dt.n_days
-    frame = _day_codes(ctx, per_disc)
-    fday = frame["day"].to_numpy()
-    ncodes = np.bincount(fday, minlength=nd)
-    gaps = np.bincount(fday, weights=frame["missing"].to_numpy(), minlength=nd) > 0
+    dc = _day_codes(ctx, per_disc)
+    ncodes = np.bincount(dc.day, minlength=nd)
+    gaps = np.bincount(dc.day, weights=dc.missing, minlength=nd) > 0
 
     day = dt.note_day[pos]
     applicable = (nt.n_timed[pos] > 0) & (ncodes[day] > 1)
     not_eval = applicable & gaps[day]
 
-    alloc = cms_allocation(frame[(ncodes[fday] > 1) & ~gaps[fday]])
-    aday = alloc["day"].to_numpy()
-    billed = alloc["billed"].to_numpy()
-    units_left = dt.billed[aday] < alloc["allowed"].to_numpy()
-    bad = (billed > alloc["hi"].to_numpy()) | np.where(
-        units_left, billed < alloc["full"].to_numpy(), billed < alloc["lo"].to_numpy()
+    rows = np.flatnonzero((ncodes[dc.day] > 1) & ~gaps[dc.day])
+    aday, billed = dc.day[rows], dc.billed[rows]
+    alloc = _allocate(aday, dc.minutes[rows])
+    units_left = dt.billed[aday] < alloc["allowed"]
+    bad = (billed > alloc["hi"]) | np.where(
+        units_left, billed < alloc["full"], billed < alloc["lo"]
     )
     fail = applicable & ~not_eval & _per_note(aday[bad], nd)[day]
 
@@ -520,19 +529,19 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         fd = day[f]
         wanted = np.zeros(nd, dtype=bool)
         wanted[fd] = True
-        sub = alloc[wanted[aday]]
-        sub = sub.iloc[np.lexsort((-sub["minutes"].to_numpy(), sub["day"].to_numpy()))]
-        sday = sub["day"].to_numpy()
-        code = sub["code"].to_numpy(dtype=object)
-        mins = sub["minutes"].to_numpy()
-        got_units = sub["billed"].to_numpy()
-        expected = _join(sday, code + " " + _num(sub["ref"].to_numpy()) + "u", nd, ", ")
+        sub = np.flatnonzero(wanted[aday])
+        sub = sub[np.lexsort((-dc.minutes[rows[sub]], aday[sub]))]
+        sday = aday[sub]
+        code = _lines(ctx).code_names[dc.code_id[rows[sub]]]
+        mins = dc.minutes[rows[sub]]
+        got_units = billed[sub]
+        expected = _join(sday, code + " " + _num(alloc["ref"][sub]) + "u", nd, ", ")
         got = _join(sday, code + " " + _num(got_units) + "u", nd, ", ")
         evid = _join(sday, code + " " + _num(mins) + " min " + _num(got_units) + "u", nd)
         day_units = np.zeros(nd)
-        day_units[sday] = sub["allowed"].to_numpy()
+        day_units[sday] = alloc["allowed"][sub]
         tied = np.zeros(nd, dtype=bool)
-        tied[sday] = sub["tied"].to_numpy()
+        tied[sday] = alloc["tied"][sub]
         text = (
             "CMS allocation of "
             + _plural(day_units[fd], "unit")
@@ -571,17 +580,17 @@ def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     nt = _note_timed(ctx)
     dt = _day_timed(ctx, per_disc)
     nd = dt.n_days
-    frame = _day_codes(ctx, per_disc)
-    fday = frame["day"].to_numpy()
+    dc = _day_codes(ctx, per_disc)
+    fday = dc.day
     ncodes = np.bincount(fday, minlength=nd)
-    minutes = frame["minutes"].to_numpy(dtype=float).copy()
-    gap = frame["missing"].to_numpy().copy()
+    minutes = dc.minutes.copy()
+    gap = dc.missing.copy()
     # One timed code on the day: the notes' total timed minutes are that code's minutes.
     single = (ncodes[fday] == 1) & gap & ~dt.missing[fday]
     minutes[single] = dt.minutes[fday][single]
     gap[single] = False
     allowed = per_code_units(minutes)
-    billed = frame["billed"].to_numpy()
+    billed = dc.billed
     bad = ~gap & (billed > allowed)
 
     day = dt.note_day[pos]
@@ -593,7 +602,7 @@ def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     if fail.any():
         f = np.flatnonzero(fail)
         b = np.flatnonzero(bad)
-        code = frame["code"].to_numpy(dtype=object)[b]
+        code = _lines(ctx).code_names[dc.code_id[b]]
         text = (
             code
             + ": "
@@ -1006,9 +1015,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
     year = pd.DatetimeIndex(dates).year.to_numpy(dtype=float)
     counted_note = (
-        np.isin(_note_values(ctx, "payer_type"), list(params["payer_types"]))
-        & (bucket >= 0)
-        & ~np.isnan(year)
+        note_is(ctx, "payer_type", params["payer_types"]) & (bucket >= 0) & ~np.isnan(year)
     )
     table = codes.kx_thresholds()
     thresholds = dict(zip(table["year"], table["threshold_usd"], strict=True))
@@ -1018,9 +1025,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     thr_note = np.full(n, np.nan)
     for y in np.unique(year[~np.isnan(year)]):  # a handful of calendar years
         thr_note[year == y] = thresholds.get(int(y), np.nan)
-    patient = ctx.cached(
-        "billing.patient_code", lambda: pd.factorize(notes["patient_id"])[0].astype(np.int64)
-    )
+    patient = note_codes(ctx, "patient_id")[0]
     # One running total per (patient, year, bucket).
     year_i = np.nan_to_num(year, nan=0).astype(np.int64)
     group_note = (patient * 10_000 + year_i) * 2 + np.maximum(bucket, 0)
