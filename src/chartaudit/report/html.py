@@ -3,9 +3,10 @@
 Everything is grouped, ranked and formatted here, once for the whole run (pandas over the whole
 findings and notes frames, then split by therapist); the jinja2 templates only loop and print.
 Chart text reaches the templates as plain strings and is escaped by autoescape; the evidence
-highlight is three strings (before, match, after), never markup built by hand. The long tables
-(a row per note, per item) are the row macros of macros.html filled for the whole run at once
-(_render_rows), every value escaped by markupsafe as autoescape does.
+highlight is three strings (before, match, after), never markup built by hand. The long and
+repeated parts (tables, gap sections, heat map) are row macros of macros.html filled for the
+whole run at once (_render_rows), every value escaped by markupsafe as autoescape does; parts
+that are the same on every page (score axis, example cards) are rendered once.
 """
 
 from __future__ import annotations
@@ -665,12 +666,13 @@ class _Pages:
         with np.errstate(invalid="ignore", divide="ignore"):
             rates = np.where(checked > 0, passed / np.maximum(checked, 1), np.nan)
         bins = len(HEAT_BINS) - np.digitize(rates, HEAT_BINS)
-        cells = zip(*(a.ravel().tolist() for a in (passed, checked, rates, bins)), strict=True)
+        texts = _pcts(rates.ravel())
+        cells = zip(*(a.ravel().tolist() for a in (passed, checked, bins)), texts, strict=True)
         cells = [
             ("", "na", "no note checked")
             if n == 0
-            else (pct(r).rstrip("%"), f"h{b}", f"{p:,} of {n:,} notes met")
-            for p, n, r, b in cells
+            else (text.rstrip("%"), f"h{b}", f"{p:,} of {n:,} notes met")
+            for p, n, b, text in cells
         ]
         # One string of cells per therapist (macro heat_cell), then the rows (macro heat_row).
         row_cells = _render_rows(
