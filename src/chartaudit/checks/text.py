@@ -120,7 +120,10 @@ def narrative_arrow(ctx) -> pa.ChunkedArray:
 
 def _whole(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One Arrow array (kernels like dictionary_encode need one dictionary for all)."""
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    if not isinstance(arr, pa.ChunkedArray):
+        return arr
+    # combine_chunks copies even a single chunk
+    return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
 
 
 TEXT_CHUNK = 100_000  # narratives searched at a time: copies stay ~70 MB, not a whole column
