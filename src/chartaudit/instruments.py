@@ -163,16 +163,17 @@ def canonical_instrument(series: pd.Series, thresholds: pd.DataFrame | None = No
     table = _table(thresholds)
     aliases = _alias_map(table)
     series = pd.Series(series)
-    uniques = pd.Series(series.dropna().astype(str).unique(), dtype=object)
-    if uniques.empty:
+    # Names repeat a few values: look each distinct one up once, then spread the results.
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    if len(distinct) == 0:
         return pd.Series(pd.NA, index=series.index, dtype=object)
+    uniques = pd.Series(np.asarray(distinct, dtype=object)).astype(str).astype(object)
     exact = uniques.map(lambda v: aliases.get(_key(v)))
     found = uniques.str.extract("(" + _alias_pattern(table) + ")", flags=re.IGNORECASE)[0]
     by_search = found.map(lambda v: aliases.get(_key(v)) if isinstance(v, str) else None)
-    result = exact.where(exact.notna(), by_search)
-    lookup = dict(zip(uniques, result, strict=True))
-    out = series.map(lambda v: lookup.get(str(v)) if pd.notna(v) else None)
-    return out.astype(object).where(out.notna(), pd.NA)
+    result = exact.where(exact.notna(), by_search).to_numpy(dtype=object)
+    out = pd.Series(np.append(result, None)[codes], index=series.index, dtype=object)
+    return out.where(out.notna(), pd.NA)
 
 
 _SCORE = (
@@ -200,12 +201,16 @@ def find_instruments_in_text(
     table = _table(thresholds)
     columns = ["row", "instrument", "score", "out_of", "unit", "text"]
     series = pd.Series(series)
-    text = series.dropna().astype(str)
+    text = series.dropna()
     if text.empty:
         return pd.DataFrame(columns=columns)
     aliases = _alias_pattern(table)
     # RE2 through pyarrow picks the texts that name an instrument; Python re does the rest.
-    arrow = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        arrow = pa.array(text.array).cast(pa.large_string())  # the text's own buffers
+    else:
+        text = text.astype(str)
+        arrow = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
     named = pc.match_substring_regex(arrow, aliases, ignore_case=True)
     candidates = text[pc.fill_null(named, False).to_numpy(zero_copy_only=False)]
     if candidates.empty:

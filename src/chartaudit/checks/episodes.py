@@ -138,6 +138,19 @@ def service_dates(ctx: AuditContext) -> np.ndarray:
     return ctx.cached("notes.service_dates", lambda: midnight(ctx.notes["date_of_service"]))
 
 
+def merge_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left row, right row) of every pair of equal non-negative keys, by left row and then right
+    row: the rows and the order of an inner merge."""
+    lrows = np.flatnonzero(left >= 0)
+    rrows = np.flatnonzero(right >= 0)
+    rrows = rrows[np.argsort(right[rrows], kind="stable")]
+    keys = right[rrows]
+    lo = np.searchsorted(keys, left[lrows], "left")
+    count = np.searchsorted(keys, left[lrows], "right") - lo
+    before = np.cumsum(count) - count
+    return np.repeat(lrows, count), rrows[np.arange(count.sum()) + np.repeat(lo - before, count)]
+
+
 def not_evaluable_all(idx: pd.Index, reason: str) -> CheckOutcome:
     return outcome(
         idx,
@@ -1020,19 +1033,6 @@ def _auth_frame(auths: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(left row, right row) of every pair of equal non-negative keys, by left row and then right
-    row: the rows and the order of an inner merge."""
-    lrows = np.flatnonzero(left >= 0)
-    rrows = np.flatnonzero(right >= 0)
-    rrows = rrows[np.argsort(right[rrows], kind="stable")]
-    keys = right[rrows]
-    lo = np.searchsorted(keys, left[lrows], "left")
-    count = np.searchsorted(keys, left[lrows], "right") - lo
-    before = np.cumsum(count) - count
-    return np.repeat(lrows, count), rrows[np.arange(count.sum()) + np.repeat(lo - before, count)]
-
-
 def _auth_matches(
     ctx: AuditContext, day_pos: np.ndarray, auths: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1049,8 +1049,8 @@ def _auth_matches(
     day_ep, auth_ep = codes("episode_id", auths["episode_id"])
     day_patient, auth_patient = codes("patient_id", auths["patient_id"])
     day_disc, auth_disc = codes("discipline", auths["discipline_auth"])
-    d1, a1 = _pairs(day_ep, np.where(by_ep, auth_ep, -1))
-    d2, a2 = _pairs(day_patient, np.where(by_ep, -1, auth_patient))
+    d1, a1 = merge_pairs(day_ep, np.where(by_ep, auth_ep, -1))
+    d2, a2 = merge_pairs(day_patient, np.where(by_ep, -1, auth_patient))
     any_disc = auths["discipline_auth"].isna().to_numpy()
     same = any_disc[a2] | ((auth_disc[a2] >= 0) & (auth_disc[a2] == day_disc[d2]))
     return np.concatenate([d1, d2[same]]), np.concatenate([a1, a2[same]])

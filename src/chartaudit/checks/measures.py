@@ -11,11 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..instruments import canonical_instrument, find_instruments_in_text, load_thresholds
 from ..model import REPORT_NOTE_TYPES
+from .episodes import merge_pairs, note_codes, note_is
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .text import blank_text, narrative, text_exported
+from .text import blank_text, narrative_arrow, text_exported
 
 EVENT_COLUMNS = ["pos", "instrument", "score", "source", "text"]
 
@@ -62,12 +65,17 @@ def measure_events(ctx, use_text: bool = True) -> pd.DataFrame:
         if with_text and text_exported(ctx):
             # Text is only read where the table has no measure for a report-type note (where
             # outcome measures are due): reading every daily note's text costs minutes at 1M.
-            notes = ctx.notes
-            due = notes["note_type"].isin(REPORT_NOTE_TYPES).to_numpy(dtype=bool, copy=True)
+            due = note_is(ctx, "note_type", REPORT_NOTE_TYPES)
             if frames:
-                due &= ~np.isin(np.arange(len(notes)), frames[0]["pos"].to_numpy())
-            text = narrative(ctx)[due]
-            found = find_instruments_in_text(text[text != ""], th)
+                due[_valid(frames[0]["pos"].to_numpy(), len(due))] = False
+            rows = np.flatnonzero(due)
+            text = narrative_arrow(ctx).take(pa.array(rows))
+            written = pc.greater(pc.binary_length(text), 0).to_numpy()
+            text = pd.Series(
+                pd.arrays.ArrowStringArray(text.filter(written)),
+                index=ctx.notes.index[rows[written]],
+            )
+            found = find_instruments_in_text(text, th)
             if len(found):
                 frames.append(
                     pd.DataFrame(
@@ -88,6 +96,18 @@ def measure_events(ctx, use_text: bool = True) -> pd.DataFrame:
         return events.drop_duplicates(["pos", "instrument"]).reset_index(drop=True)
 
     return ctx.cached(f"measures.events:{use_text}", lambda: build(use_text))
+
+
+def _valid(pos: np.ndarray, n: int) -> np.ndarray:
+    """The positions in `pos` that are rows of a table of `n` rows."""
+    return pos[(pos >= 0) & (pos < n)]
+
+
+def _measured(ctx, events: pd.DataFrame) -> np.ndarray:
+    """Boolean per note: some event is attributed to it."""
+    has = np.zeros(len(ctx.notes), dtype=bool)
+    has[_valid(events["pos"].to_numpy(), len(has))] = True
+    return has
 
 
 def _not_evaluable(ctx, idx: pd.Index, use_text: bool) -> tuple[np.ndarray, str]:
@@ -114,8 +134,7 @@ def outcome_baseline(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     """Evaluations record a standardized outcome measure with a score (the baseline)."""
     use_text = bool(params["count_text_mentions"])
     events = measure_events(ctx, use_text)
-    pos = ctx.positions(idx)
-    has = np.isin(pos, events["pos"].to_numpy())
+    has = _measured(ctx, events)[ctx.positions(idx)]
     ne, reason = _not_evaluable(ctx, idx, use_text)
     fail = ~has & ~ne
     where = "the measures table or the note text" if use_text else "the measures table"
@@ -143,43 +162,50 @@ def outcome_repeat(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Progress reports, re-evaluations and discharges repeat a baseline outcome measure."""
     use_text = bool(params["count_text_mentions"])
     events = measure_events(ctx, use_text)
-    notes = ctx.notes
     pos = ctx.positions(idx)
-    episode = notes["episode_id"].fillna("").astype(str).to_numpy()
-    dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
-    ev = events.assign(ep=episode[events["pos"]], date=dates[events["pos"]])
+    codes, distinct = note_codes(ctx, "episode_id")
+    episode = codes + 1  # 0: the notes without an episode, taken as one
+    dates = ctx.notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
+    ev_pos = events["pos"].to_numpy()
+    ev_ep, ev_date = episode[ev_pos], dates[ev_pos]
     # Baseline: the instruments of the episode's earliest note that has any measure.
-    first = ev.sort_values(["date", "pos"]).drop_duplicates("ep")[["ep", "pos", "date"]]
-    first = first.rename(columns={"pos": "base_pos", "date": "base_date"})
-    base = ev.merge(first, on="ep")
-    base = base[base["pos"] == base["base_pos"]]
-    targets = pd.DataFrame({"label": idx, "pos": pos, "ep": episode[pos], "date": dates[pos]})
-    targets = targets.merge(first, on="ep", how="left")
-    has_base = targets["base_pos"].notna() & (
-        (targets["date"] > targets["base_date"])
-        | ((targets["date"] == targets["base_date"]) & (targets["pos"] > targets["base_pos"]))
-    )
-    # Which baseline instruments each target note repeats.
-    pairs = targets[has_base][["label", "pos", "ep"]].merge(
-        base[["ep", "instrument", "score", "date", "text"]], on="ep"
-    )
-    done = pd.MultiIndex.from_arrays([events["pos"], events["instrument"]])
-    pairs["repeated"] = pd.MultiIndex.from_arrays([pairs["pos"], pairs["instrument"]]).isin(done)
-    per = (
-        pairs.groupby("label")
-        .agg(n=("repeated", "size"), done=("repeated", "sum"))
-        .reindex(idx, fill_value=0)
-    )
+    order = np.lexsort((ev_pos, ev_date, ev_ep))
+    first = order[np.r_[True, ev_ep[order][1:] != ev_ep[order][:-1]]] if len(order) else order
+    base_pos = np.full(len(distinct) + 1, -1)
+    base_pos[ev_ep[first]] = ev_pos[first]
+    base_date = np.full(len(distinct) + 1, np.datetime64("NaT", "ns"))
+    base_date[ev_ep[first]] = ev_date[first]
+    base = np.flatnonzero(ev_pos == base_pos[ev_ep])  # events of the baseline notes
+    bp, bd = base_pos[episode[pos]], base_date[episode[pos]]
+    date = dates[pos]
+    has_base = (bp >= 0) & ((date > bd) | ((date == bd) & (pos > bp)))
+    # Which baseline instruments each target note repeats: (target, baseline event) pairs.
+    target, paired = merge_pairs(np.where(has_base, episode[pos], -1), ev_ep[base])
+    paired = base[paired]
+    instrument = pd.factorize(events["instrument"])[0] + 1
+    width = int(instrument.max()) + 1 if len(instrument) else 1
+    repeated = np.isin(pos[target] * width + instrument[paired], ev_pos * width + instrument)
+    n = np.bincount(target, minlength=len(idx))
+    done = np.bincount(target, weights=repeated, minlength=len(idx))
     need_all = bool(params["require_all"])
-    ok = per["done"] >= per["n"] if need_all else per["done"] > 0
-    applicable = has_base.to_numpy()
+    ok = done >= n if need_all else done > 0
+    applicable = has_base
     ne, reason = _not_evaluable(ctx, idx, use_text)
     ne = ne & applicable
-    fail = applicable & ~ok.to_numpy() & ~ne
+    fail = applicable & ~ok & ~ne
     message = pd.Series(None, index=idx, dtype=object)
     evidence = pd.Series(None, index=idx, dtype=object)
     if fail.any():
-        missing = pairs[~pairs["repeated"] & pairs["label"].isin(idx[fail])].copy()
+        m = ~repeated & fail[target]
+        e = paired[m]
+        missing = pd.DataFrame(
+            {
+                "label": idx[target[m]],
+                "instrument": events["instrument"].to_numpy()[e],
+                "score": events["score"].to_numpy()[e],
+                "date": ev_date[e],
+            }
+        )
         score = missing["score"].map(lambda v: f"{v:g}")
         missing["desc"] = (
             missing["instrument"]
