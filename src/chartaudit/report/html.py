@@ -439,6 +439,7 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
     filled = []
     for p in np.unique(pattern).tolist():
         rows = np.flatnonzero(pattern == p)
+        some = rows if len(rows) < count else slice(None)
         markers = {k: None if p >> i & 1 else f"\x00{i}\x00" for i, k in enumerate(names)}
         parts = re.split("\x00([0-9]+)\x00", str(render(markers)))
         grid = np.empty((len(rows), len(parts)), dtype=object)
@@ -447,7 +448,7 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
             name = names[int(i)]
             if name not in escaped:
                 escaped[name] = _escape_column(columns[name], kinds[name])
-            grid[:, 2 * j + 1] = escaped[name][rows]
+            grid[:, 2 * j + 1] = escaped[name][some]
         pieces[rows] = len(parts)
         filled.append((rows, grid))
     # Every row's pieces in row order in one list, so a run of rows is a single join.
@@ -940,11 +941,8 @@ class _Pages:
         f = data.findings[["note_idx", "severity", "item_title"]]
         f = f.loc[f["note_idx"].isin(shown["note_idx"])]
         f = f.assign(_sev=f["severity"].map(self.rank)).sort_values(["note_idx", "_sev"])
-        titles = np.where(
-            f["severity"].to_numpy() == "critical",
-            f["item_title"].astype(str).to_numpy(dtype=object) + " (critical)",
-            f["item_title"].astype(str).to_numpy(dtype=object),
-        )
+        titles = f["item_title"].astype(str).to_numpy(dtype=object)
+        titles = np.where(f["severity"].to_numpy() == "critical", titles + " (critical)", titles)
         # `f` is sorted by note: each note's titles are a run of `titles`.
         idx = f["note_idx"].to_numpy()
         starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]) if len(idx) else idx
