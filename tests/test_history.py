@@ -132,6 +132,48 @@ def test_a_run_limited_to_one_therapist_replaces_only_that_therapist(tmp_path):
     assert month_rows(db).loc["2026-10", "notes"] == 3
 
 
+def test_month_counts_equal_the_status_matrix_grouped_by_month_therapist_and_item(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(CHECKLIST, encoding="utf-8")
+    rows = OCTOBER + NOVEMBER + [note("N7", "2026-11-05", "2026-11-05", therapist_id="T0")]
+    export = from_frames({"notes": pd.DataFrame(rows)})
+    scope = export.notes["note_id"].ne("N5").to_numpy()  # one note out of the audited period
+    result = run_audit(export, load_checklists([str(path)]), scope=scope)
+    data = build(export, result, {"formats": []}, created_at="2026-11-01T10:00:00")
+    counts, notes = history.month_counts(data)
+
+    scoped = export.notes[scope]
+    keys = [scoped["date_of_service"].dt.strftime("%Y-%m"), scoped["therapist_id"]]
+    status = result.status[scope]
+    expected = pd.concat(
+        {
+            name: (status == code).groupby(keys).sum().stack()
+            for name, code in [("passed", 1), ("failed", 2), ("not_evaluable", 3)]
+        },
+        axis=1,
+    )
+    expected = expected[expected.sum(axis=1) > 0]
+    assert counts.set_index(["month", "therapist_id", "item_id"]).to_dict("index") == (
+        expected.to_dict("index")
+    )
+    # Rows in (month, therapist, item) order, every (month, therapist) with its notes.
+    assert counts[["month", "therapist_id"]].drop_duplicates().values.tolist() == [
+        ["2026-10", "T1"],
+        ["2026-10", "T2"],
+        ["2026-11", "T0"],
+        ["2026-11", "T1"],
+        ["2026-11", "T2"],
+    ]
+    assert counts["item_id"].tolist()[:2] == ["T-SIGNED", "T-TIMELY"]
+    assert notes.values.tolist() == [
+        ["2026-10", "T1", 2],
+        ["2026-10", "T2", 1],
+        ["2026-11", "T0", 1],
+        ["2026-11", "T1", 1],
+        ["2026-11", "T2", 1],
+    ]
+
+
 def test_history_feeds_the_trend_sheet(tmp_path):
     db = tmp_path / "h.sqlite"
     history.record(make_data(tmp_path, OCTOBER), db)

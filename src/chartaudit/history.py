@@ -170,33 +170,54 @@ def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """This run's counts: (month, therapist_id, item_id, passed, failed, not_evaluable) for every
     combination with something applicable, and notes per (month, therapist_id)."""
     result = data.result
-    notes = result.notes.loc[result.scope]
-    dos = notes["date_of_service"]
-    dated = dos.notna().to_numpy()
-    notes, dos = notes[dated], dos[dated]
-    status = result.status.loc[result.scope].to_numpy()[dated]
-    month = (dos.dt.year * 100 + dos.dt.month).to_numpy()
-    therapist = notes["therapist_id"].astype(str).to_numpy()
-    keys = [month, therapist]
-    ids = [i.id for i in result.items]
-    frames = {
-        name: pd.DataFrame(status == code, columns=ids).groupby(keys, sort=True).sum()
-        for name, code in (
-            ("passed", Status.PASS),
-            ("failed", Status.FAIL),
-            ("not_evaluable", Status.NOT_EVALUABLE),
-        )
-    }
-    long = pd.concat({k: v.stack() for k, v in frames.items()}, axis=1)
-    long.index = long.index.set_names(["month", "therapist_id", "item_id"])
-    long = long.reset_index()
-    long = long[long[["passed", "failed", "not_evaluable"]].sum(axis=1) > 0]
-    notes_per = pd.Series(1, index=notes.index).groupby(keys, sort=True).size()
-    notes_per = notes_per.rename("notes").reset_index()
-    notes_per.columns = ["month", "therapist_id", "notes"]
-    for frame in (long, notes_per):
-        frame["month"] = _month_text(frame["month"])
-    return long.reset_index(drop=True), notes_per
+    notes = result.notes
+    dos = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
+    # Therapist ids compared as text, each distinct id converted once; no id, no count.
+    code, distinct = pd.factorize(notes["therapist_id"], use_na_sentinel=True)
+    text = pd.Series(np.asarray(distinct, dtype=object)).astype(str)
+    named, therapists = pd.factorize(text, sort=True)
+    therapist = np.append(named, -1)[code]
+    rows = np.flatnonzero(np.asarray(result.scope, dtype=bool) & ~np.isnat(dos) & (therapist >= 0))
+    dated = pd.DatetimeIndex(dos[rows])
+    month, months = pd.factorize(dated.year * 100 + dated.month, sort=True)
+    # One group per (month, therapist), in sorted order.
+    keys, group = np.unique(month * len(therapists) + therapist[rows], return_inverse=True)
+    group = group.reshape(-1)
+    n_groups = len(keys)
+    # Per item, notes per (group, status) from one bincount over the int8 status column.
+    matrix = result.status.to_numpy()
+    whole = len(rows) == len(matrix)  # every note counted: read the columns in place
+    ids = np.array([i.id for i in result.items], dtype=object)
+    per_status = np.empty((n_groups, len(ids), 4), dtype=np.int64)
+    slot = group * 4
+    for j in range(len(ids)):
+        status = matrix[:, j] if whole else matrix[rows, j]
+        per_status[:, j] = np.bincount(slot + status, minlength=n_groups * 4).reshape(-1, 4)
+    passed = per_status[:, :, Status.PASS].ravel()
+    failed = per_status[:, :, Status.FAIL].ravel()
+    not_evaluable = per_status[:, :, Status.NOT_EVALUABLE].ravel()
+    keep = (passed + failed + not_evaluable) > 0
+    month_text = _month_text(pd.Series(np.asarray(months))).to_numpy(dtype=object)
+    key_month = month_text[keys // len(therapists)]
+    key_therapist = np.asarray(therapists, dtype=object)[keys % len(therapists)]
+    long = pd.DataFrame(
+        {
+            "month": np.repeat(key_month, len(ids))[keep],
+            "therapist_id": np.repeat(key_therapist, len(ids))[keep],
+            "item_id": np.tile(ids, n_groups)[keep],
+            "passed": passed[keep],
+            "failed": failed[keep],
+            "not_evaluable": not_evaluable[keep],
+        }
+    )
+    notes_per = pd.DataFrame(
+        {
+            "month": key_month,
+            "therapist_id": key_therapist,
+            "notes": np.bincount(group, minlength=n_groups),
+        }
+    )
+    return long, notes_per
 
 
 def _month_text(yyyymm: pd.Series) -> pd.Series:
