@@ -40,7 +40,6 @@ class _Lines:
     """Service lines as arrays; codes and modifier sets factorised once."""
 
     note: np.ndarray  # int64 row position of the line's note
-    code: np.ndarray  # object: code text ("" when blank)
     code_id: np.ndarray  # int64 index into code_names
     code_names: np.ndarray  # object
     code_btype: np.ndarray  # object: billing_type per code_names entry (None if unknown)
@@ -56,6 +55,10 @@ class _Lines:
 
     def __len__(self) -> int:
         return len(self.note)
+
+    def code(self, rows: np.ndarray) -> np.ndarray:
+        """The code text ("" when blank) of the given lines."""
+        return self.code_names[self.code_id[rows]]
 
     def of_type(self, *types: str) -> np.ndarray:
         """Boolean per line: its code's billing_type is one of `types`."""
@@ -86,7 +89,6 @@ def _lines(ctx) -> _Lines:
         btype = codes.billing_type(pd.Series(code_names)).to_numpy(dtype=object)
         return _Lines(
             note=svc["note_idx"].to_numpy(dtype=np.int64),
-            code=code_names[code_id],
             code_id=code_id,
             code_names=code_names,
             code_btype=btype,
@@ -279,9 +281,17 @@ def _join(keys: np.ndarray, text: np.ndarray, size: int, sep: str = "; ") -> np.
 
 
 def _group_ids(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group id per row, sorted distinct keys) of an int64 key; sorting beats hashing here."""
-    keys, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1), keys
+    """(group id per row, sorted distinct keys) of an int64 key, as np.unique gives them.
+
+    A stable argsort (timsort: lines arrive mostly in key order) is several times faster than
+    np.unique's quicksort here, and sorting beats hashing."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    ids = np.empty(len(key), dtype=np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids, ordered[new]
 
 
 def _first_per(*keys: np.ndarray) -> np.ndarray:
@@ -296,8 +306,11 @@ def _first_per(*keys: np.ndarray) -> np.ndarray:
             return np.flatnonzero(~frame.duplicated().to_numpy())
         combined = combined * width + k
         span *= width
-    _, first = np.unique(combined, return_index=True)
-    return np.sort(first)
+    order = np.argsort(combined, kind="stable")
+    ordered = combined[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return np.sort(order[first])
 
 
 def _per_note(note: np.ndarray, n: int) -> np.ndarray:
@@ -381,7 +394,7 @@ def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
 
 def _line_text(lines: _Lines, rows: np.ndarray) -> np.ndarray:
     """'97110 23 min 2u' per line (minutes left out when unknown)."""
-    text = lines.code[rows].copy()
+    text = lines.code(rows)
     mins = lines.minutes[rows]
     has = ~np.isnan(mins)
     text[has] = text[has] + " " + _num(mins[has]) + " min"
@@ -514,7 +527,10 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     applicable = (nt.n_timed[pos] > 0) & (ncodes[day] > 1)
     not_eval = applicable & gaps[day]
 
-    rows = np.flatnonzero((ncodes[dc.day] > 1) & ~gaps[dc.day])
+    # Only the days of the notes judged here are allocated (each day on its own).
+    judged = np.zeros(nd, dtype=bool)
+    judged[day[applicable & ~not_eval]] = True
+    rows = np.flatnonzero(judged[dc.day])
     aday, billed = dc.day[rows], dc.billed[rows]
     alloc = _allocate(aday, dc.minutes[rows])
     units_left = dt.billed[aday] < alloc["allowed"]
@@ -653,7 +669,7 @@ def _units_per_day_code(
         o = np.flatnonzero(over)
         r = np.flatnonzero(over_row)
         r = r[_first_per(note[r], group[r])]
-        code = lines.code[rows[r]]
+        code = lines.code(rows[r])
         total = units[group[r]]
         text[o] = _join(note[r], code + " billed " + _plural(total, "unit"), n)[pos[o]]
         evidence[o] = _join(note[r], code + " " + _num(total) + "u", n)[pos[o]]
@@ -778,7 +794,7 @@ def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         f = np.flatnonzero(fail)
         r = np.flatnonzero(dup)
         r = r[_first_per(note[r], lines.code_id[r])]
-        code = lines.code[r]
+        code = lines.code(r)
         text = code + np.where(
             across[r],
             " billed on " + _num(notes_per[r]) + " notes for this patient on this date",
@@ -817,7 +833,7 @@ def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         f = np.flatnonzero(fail)
         r = np.flatnonzero(bad)
         r = r[_first_per(lines.note[r], lines.code_id[r])]
-        found = _join(lines.note[r], lines.code[r], n, ", ")[pos[f]]
+        found = _join(lines.note[r], lines.code(r), n, ", ")[pos[f]]
         tail = (
             f" billed; bill {params['replacement']} instead"
             if params["replacement"]
@@ -860,7 +876,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     if fail.any():
         f = np.flatnonzero(fail)
         r = np.flatnonzero(bad)
-        code = lines.code[r]
+        code = lines.code(r)
         e = expected[r]
         want = mods[e]
         disc = np.array(disciplines, dtype=object)[e]
@@ -922,7 +938,7 @@ def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     if fail.any():
         f = np.flatnonzero(fail)
         r = np.flatnonzero(bad)
-        code = lines.code[r]
+        code = lines.code(r)
         pt = is_pt[r]
         need = np.where(pt, "CQ", "CO").astype(object)
         title = np.where(pt, "PTA", "OTA").astype(object)
@@ -1066,7 +1082,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         np.maximum.at(reached, note[b], running[b])
         est = _per_note(note[b[estimated[b]]], n)
         b = b[_first_per(note[b], lines.code_id[rows[b]])]
-        codes_txt = _join(note[b], lines.code[rows[b]], n, ", ")
+        codes_txt = _join(note[b], lines.code(rows[b]), n, ", ")
         p = pos[f]
         ratio = _num(np.array([params["allowed_ratio"]]))[0]
         year_txt = _num(year[p])
@@ -1120,7 +1136,7 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         lines = _lines(ctx)
         r = np.flatnonzero(lines.timed)
         r = r[_first_per(lines.note[r], lines.code_id[r])]
-        codes_txt = _join(lines.note[r], lines.code[r], n, ", ")[pos[f]]
+        codes_txt = _join(lines.note[r], lines.code(r), n, ", ")[pos[f]]
         evidence[f] = codes_txt
         message[f] = (
             "timed codes billed (" + codes_txt + ") but the total timed minutes are not documented"
