@@ -573,8 +573,8 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
     return outcome(
         idx,
         fail,
-        pd.Series(msg.to_numpy(dtype=object)[code], index=idx),
-        pd.Series(cred.to_numpy(dtype=object)[code], index=idx),
+        pd.Series(msg.to_numpy(dtype=object)[code], index=idx, dtype=object),
+        pd.Series(cred.to_numpy(dtype=object)[code], index=idx, dtype=object),
         applicable=has_cert,
         not_evaluable=blank,
         not_evaluable_reason="certifier's credential not recorded",
@@ -1008,11 +1008,13 @@ NOT_APPROVED = r"(?i)\b(?:not|un|dis)approv|\bdeni|\bpend|\bexpired|\bcancel|\bw
 
 def _auth_frame(auths: pd.DataFrame) -> pd.DataFrame:
     """Authorizations with a row code, an approved flag and the columns matching needs."""
-    status = auths["status"].astype("string").fillna("")
-    approved = status.str.contains(APPROVED, regex=True) | (
-        (status == "") & auths["approved_visits"].notna()
-    )
-    approved &= ~status.str.contains(NOT_APPROVED, regex=True)
+    # Statuses repeat a few values: each distinct one is matched once.
+    code, distinct = pd.factorize(auths["status"].astype("string").fillna(""))
+    status = pd.Series(distinct, dtype="string")
+    yes = status.str.contains(APPROVED, regex=True).to_numpy(dtype=bool)
+    no = status.str.contains(NOT_APPROVED, regex=True).to_numpy(dtype=bool)
+    blank = (status == "").to_numpy(dtype=bool)
+    approved = (yes[code] | (blank[code] & auths["approved_visits"].notna().to_numpy())) & ~no[code]
     code = np.arange(len(auths))
     return pd.DataFrame(
         {
@@ -1025,7 +1027,7 @@ def _auth_frame(auths: pd.DataFrame) -> pd.DataFrame:
             "episode_id": auths["episode_id"].astype(object),
             "patient_id": auths["patient_id"].astype(object),
             "discipline_auth": auths["discipline"].astype(object),
-            "approved": approved.fillna(False).to_numpy(dtype=bool),
+            "approved": approved,
             "start": auths["start"].dt.normalize(),
             "end": auths["end"].dt.normalize(),
             "approved_visits": auths["approved_visits"].astype("float64"),

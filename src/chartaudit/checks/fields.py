@@ -91,8 +91,8 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
     return outcome(
         idx,
         late,
-        pd.Series(message, index=idx),
-        pd.Series(evidence, index=idx),
+        pd.Series(message, index=idx, dtype=object),
+        pd.Series(evidence, index=idx, dtype=object),
         applicable=applicable,
         not_evaluable=before,
         not_evaluable_reason="signed before the date of service (see DOC-CHRONOLOGY)",
