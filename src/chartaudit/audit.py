@@ -14,6 +14,7 @@ import pandas as pd
 from .checklists import APPLIES_TO, Checklist, Item
 from .checks import REGISTRY, AuditContext
 from .export import Export
+from .memory import release_freed_memory
 from .model import SEVERITY_ORDER, Status
 
 _NEED_WORDS = {
@@ -173,6 +174,7 @@ def run_audit(
                 progress(item)
 
     ctx.release()
+    release_freed_memory()
     status = pd.DataFrame(matrix, index=notes.index, columns=[i.id for i in items])
     if finding_parts:
         findings = pd.concat(finding_parts, ignore_index=True)
@@ -223,9 +225,7 @@ class _Filters:
             cache_key = (key, tuple(sorted(values)))
             if cache_key not in self.cache:
                 column = APPLIES_TO[key][0]
-                self.cache[cache_key] = (
-                    self.notes[column].isin(values).fillna(False).to_numpy(bool)
-                )
+                self.cache[cache_key] = self.notes[column].isin(values).fillna(False).to_numpy(bool)
             mask &= self.cache[cache_key]
         return mask
 

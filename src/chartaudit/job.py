@@ -20,6 +20,7 @@ from .checklists import load_checklists
 from .errors import EXIT_SUCCESS, EXIT_THRESHOLD, ChartauditError
 from .export import Export
 from .load import load_export
+from .memory import release_freed_memory
 from .model import SEVERITY_ORDER
 from .privacy import Redactor
 from .report import files as csvjson
@@ -303,6 +304,7 @@ def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOut
     )
     if opts.sample:
         data.sample = csvjson.draw_sample(data, opts.sample, opts.seed)
+    release_freed_memory()
     timings["statistics"] = time.perf_counter() - t
 
     history_db = history_draft = None
