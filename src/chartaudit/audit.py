@@ -155,7 +155,10 @@ def run_audit(
         if ne.any():
             counts = pd.Series(_text_at(out.message, positions[ne], "data missing"))
             reasons = {str(k): int(v) for k, v in counts.value_counts().head(5).items()}
-        return _ItemRun(positions, codes, found, reasons, time.thread_time() - started)
+        seconds = time.thread_time() - started
+        if _COST.get(item.check, 1) > 1:
+            release_freed_memory()  # the big text checks' temporaries, before the next ones
+        return _ItemRun(positions, codes, found, reasons, seconds)
 
     workers = max(1, threads if threads is not None else audit_threads())
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
