@@ -1055,9 +1055,19 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     allowed, charge = lines.allowed[rows], lines.charge[rows]
     amount = np.where(np.isnan(allowed), charge * float(params["allowed_ratio"]), allowed)
     g = group_note[note]
+    # pandas' grouped cumsum (Kahan-compensated) keeps the running amounts exact as before.
     running = pd.Series(np.nan_to_num(amount)).groupby(g).cumsum().to_numpy()
-    gaps = pd.Series(np.isnan(amount)).groupby(g).cumsum().to_numpy() > 0
-    estimated = pd.Series(np.isnan(allowed) & ~np.isnan(charge)).groupby(g).cumsum().to_numpy() > 0
+    # The lines are sorted by group, so "so far in the group" is a running maximum.
+    at = np.arange(len(g))
+    starts = np.ones(len(g), dtype=bool)
+    starts[1:] = g[1:] != g[:-1]
+    group_first = np.maximum.accumulate(np.where(starts, at, 0))
+
+    def so_far(flag: np.ndarray) -> np.ndarray:
+        return np.maximum.accumulate(np.where(flag, at, -1)) >= group_first
+
+    gaps = so_far(np.isnan(amount))
+    estimated = so_far(np.isnan(allowed) & ~np.isnan(charge))
     thr = thr_note[note]
     has_kx = _has_mod(ctx, "KX")[rows]
     no_thr = np.isnan(thr)
