@@ -9,9 +9,11 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from platformdirs import user_data_dir
 from rich.console import Console
 from rich.table import Table
@@ -198,13 +200,13 @@ def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     not_evaluable = per_status[:, :, Status.NOT_EVALUABLE].ravel()
     keep = (passed + failed + not_evaluable) > 0
     month_text = _month_text(pd.Series(np.asarray(months))).to_numpy(dtype=object)
-    key_month = month_text[keys // len(therapists)]
-    key_therapist = np.asarray(therapists, dtype=object)[keys % len(therapists)]
+    key_month = keys // len(therapists)
+    key_therapist = keys % len(therapists)
     long = pd.DataFrame(
         {
-            "month": np.repeat(key_month, len(ids))[keep],
-            "therapist_id": np.repeat(key_therapist, len(ids))[keep],
-            "item_id": np.tile(ids, n_groups)[keep],
+            "month": _text(month_text, np.repeat(key_month, len(ids))[keep]),
+            "therapist_id": _text(therapists, np.repeat(key_therapist, len(ids))[keep]),
+            "item_id": _text(ids, np.tile(np.arange(len(ids)), n_groups)[keep]),
             "passed": passed[keep],
             "failed": failed[keep],
             "not_evaluable": not_evaluable[keep],
@@ -212,12 +214,19 @@ def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     notes_per = pd.DataFrame(
         {
-            "month": key_month,
-            "therapist_id": key_therapist,
+            "month": _text(month_text, key_month),
+            "therapist_id": _text(therapists, key_therapist),
             "notes": np.bincount(group, minlength=n_groups),
         }
     )
     return long, notes_per
+
+
+def _text(distinct: Any, codes: np.ndarray) -> pd.Series:
+    """distinct[codes] as a text column, taken in Arrow: no Python string per row (a million
+    rows of month, therapist and item)."""
+    values = pa.array([str(v) for v in distinct], type=pa.large_string())
+    return pd.Series(values.take(pa.array(codes, type=pa.int64())), dtype="str")
 
 
 def _month_text(yyyymm: pd.Series) -> pd.Series:
