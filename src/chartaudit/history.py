@@ -283,9 +283,10 @@ def record(data: ReportData, db: Path, skip_months: set[str] | frozenset = froze
             con.executemany(
                 "INSERT INTO counts VALUES (?,?,?,?,?,?,?)",
                 zip(
-                    counts["month"],
-                    counts["therapist_id"],
-                    counts["item_id"],
+                    # tolist(): iterating an Arrow-backed column yields one scalar at a time
+                    counts["month"].tolist(),
+                    counts["therapist_id"].tolist(),
+                    counts["item_id"].tolist(),
                     counts["passed"].astype(int).tolist(),
                     counts["failed"].astype(int).tolist(),
                     counts["not_evaluable"].astype(int).tolist(),
@@ -296,8 +297,8 @@ def record(data: ReportData, db: Path, skip_months: set[str] | frozenset = froze
             con.executemany(
                 "INSERT INTO month_notes VALUES (?,?,?,?)",
                 zip(
-                    notes["month"],
-                    notes["therapist_id"],
+                    notes["month"].tolist(),
+                    notes["therapist_id"].tolist(),
                     notes["notes"].astype(int).tolist(),
                     [run_id] * len(notes),
                     strict=True,
