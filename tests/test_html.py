@@ -363,6 +363,18 @@ def test_large_tables_are_capped_and_say_where_the_rest_is(tmp_path, monkeypatch
     assert "The first 3 are listed; 4 more notes are in notes.csv" in page.plain
 
 
+@pytest.mark.parametrize("redact", [False, True])
+def test_pages_prepared_in_batches_are_the_pages_prepared_at_once(tmp_path, monkeypatch, redact):
+    data = report_data(tmp_path, redact=redact)
+    at_once = html.write_html(data, tmp_path / "at-once")
+    monkeypatch.setattr(html, "PAGES_PER_BATCH", 1)  # one page per batch
+    batched = html.write_html(data, tmp_path / "batched")
+    assert [p.name for p in batched] == [p.name for p in at_once]
+    assert len(at_once) == len(data.stats.therapists) + 1 > 3
+    for a, b in zip(at_once, batched, strict=True):
+        assert a.read_text(encoding="utf-8") == b.read_text(encoding="utf-8"), a.name
+
+
 def test_excerpt_quick_rejection_never_hides_evidence_the_regex_would_find():
     # evidence that is not quoted from the text (the common case) finds nothing
     assert html.excerpt("Gait training 15 min.", "identical to note N1 of 2026-03-01") is None

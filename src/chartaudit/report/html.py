@@ -1,12 +1,13 @@
 """The HTML report: a team overview (index.html) and one coaching page per therapist.
 
-Everything is grouped, ranked and formatted here, once for the whole run (pandas over the whole
-findings and notes frames, then split by therapist); the jinja2 templates only loop and print.
-Chart text reaches the templates as plain strings and is escaped by autoescape; the evidence
-highlight is three strings (before, match, after), never markup built by hand. The long and
-repeated parts (tables, gap sections, heat map) are row macros of macros.html filled for the
-whole run at once (_render_rows), every value escaped by markupsafe as autoescape does; parts
-that are the same on every page (score axis, example cards) are rendered once.
+Everything is grouped, ranked and formatted here with pandas over whole frames, then split by
+therapist; the jinja2 templates only loop and print. Chart text reaches the templates as plain
+strings and is escaped by autoescape; the evidence highlight is three strings (before, match,
+after), never markup built by hand. The long and repeated parts (tables, gap sections, heat
+map) are row macros of macros.html filled for many rows at once (_render_rows), every value
+escaped by markupsafe as autoescape does; parts that are the same on every page (score axis,
+example cards) are rendered once. Therapist pages are prepared a batch at a time
+(PAGES_PER_BATCH): the HTML of every page of a large run at once would take gigabytes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ EXCERPT_WINDOW = 180  # characters of context either side of the highlighted evi
 EXCERPT_MAX_MATCH = 400  # longer evidence (e.g. a cloned paragraph) is shortened
 NOTE_ROWS = 200  # per-note table rows on a therapist page (failing notes first)
 HEATMAP_ROWS = 300  # therapists in the index heat map (lowest rates first)
+PAGES_PER_BATCH = 500  # therapist pages whose HTML is rendered and held at once
 STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
 STRENGTH_MIN_RATE = 0.9
 STRENGTHS = 5
@@ -485,6 +488,14 @@ def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, Any]:
     return codes, slugs.tolist()
 
 
+def _split(batches: np.ndarray, count: int) -> list[np.ndarray]:
+    """Positions of the rows in each of `count` batches (a batch number per row, -1 for
+    none), in row order."""
+    order = np.argsort(batches, kind="stable")
+    bounds = np.searchsorted(batches[order], np.arange(count + 1)).tolist()
+    return [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.ndarray:
     """Positions of the first `n` rows of each `group` value, rows ordered by `keys` (most
     significant last, as np.lexsort takes them). Integer sorting: fast on millions of rows."""
@@ -507,7 +518,7 @@ def _dates(values: pd.Series) -> np.ndarray:
 
 
 class _Pages:
-    """Every page's context, computed once over the whole run."""
+    """Every page's context: the overview's, then each therapist page's, a batch at a time."""
 
     def __init__(self, data: ReportData) -> None:
         self.data = data
@@ -760,18 +771,34 @@ class _Pages:
 
     # ---- therapists/<slug>.html
 
-    def _item_counts(self) -> pd.DataFrame:
-        """matrix_counts with slug, checked, rate, interval, severity rank and team rate."""
-        stats = self.data.stats
-        slug_of = dict(zip(stats.therapists["therapist_id"], stats.therapists["slug"], strict=True))
-        mc = stats.matrix_counts.copy()
-        mc["slug"] = mc["therapist_id"].map(slug_of)
-        mc["checked"] = mc["passed"] + mc["failed"]  # rate and interval come from stats
-        mc["title"] = mc["item_id"].map(self.team_items["title"])
-        mc["severity"] = mc["item_id"].map(self.team_items["severity"])
-        mc["sev"] = mc["severity"].map(self.rank)
-        mc["team_rate"] = mc["item_id"].map(self.team_items["rate"])
+    def _item_counts(self, rows: np.ndarray, slugs: np.ndarray) -> pd.DataFrame:
+        """Rows `rows` of matrix_counts with their therapists' `slugs`, checked (rate and
+        interval come from stats), the item's title, severity and its rank, and team rate."""
+        mc = self.data.stats.matrix_counts.iloc[rows]
+        mc["slug"] = slugs
+        mc["checked"] = mc["passed"] + mc["failed"]
+        items = self._item_codes[rows]
+        for name, values in self._item_columns.items():
+            mc[name] = values[items]
         return mc
+
+    @functools.cached_property
+    def _item_codes(self) -> np.ndarray:
+        """Each row of matrix_counts's item as a row of team_items (-1: not there)."""
+        return self.team_items.index.get_indexer(self.data.stats.matrix_counts["item_id"])
+
+    @functools.cached_property
+    def _item_columns(self) -> dict[str, np.ndarray]:
+        """Per row of team_items: title, severity, its rank and team rate, as arrays taken by
+        _item_codes; each ends in NaN, which code -1 takes (as Series.map gives NaN)."""
+        items = self.team_items
+        columns = {
+            "title": items["title"].to_numpy(object),
+            "severity": items["severity"].to_numpy(object),
+            "sev": items["severity"].map(self.rank).to_numpy(float, na_value=np.nan),
+            "team_rate": items["rate"].to_numpy(float, na_value=np.nan),
+        }
+        return {name: np.append(values, np.nan) for name, values in columns.items()}
 
     def _item_cells(self, frame: pd.DataFrame, bars: bool = False) -> dict[str, list]:
         """The cells of rows of _item_counts as the tables print them (see macros.html);
@@ -854,10 +881,10 @@ class _Pages:
             *_groups(gaps),
         )
 
-    def _excerpts(self, gaps: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
-        """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top gaps, found in one pass."""
+    def _excerpts(self, gaps: pd.DataFrame, f: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
+        """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top `gaps`, found in one pass
+        over the findings `f` (rows of data.findings holding at least those gaps')."""
         data = self.data
-        f = data.findings
         if f.empty or gaps.empty:
             return {}
         # Integer codes for therapist and item, so selecting and sorting stay vectorised.
@@ -874,19 +901,21 @@ class _Pages:
         has = np.array([isinstance(e, str) and bool(e.strip()) for e in evidence], dtype=bool)
         dates = f["date_of_service"].to_numpy("datetime64[ns]")[inside].view("int64")
         # Per gap: findings with evidence first, then the most recent.
-        picked = inside[
-            _first_per_group(
-                [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
-            )
-        ]
+        chosen = _first_per_group(
+            [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
+        )
+        picked = inside[chosen]
         columns = ["slug", "item_id", "note_type", "note_id", "message", "evidence"]
         cand = f[[*columns, "date_of_service", "note_idx"]].iloc[picked]
         note_idx = cand["note_idx"].to_numpy()
-        narrative = data.result.notes["narrative"].iloc[note_idx].to_numpy(dtype=object)
-        # One masking pass for every excerpt of the run (under --redact it masks names).
-        texts = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
-        labels = pd.Series(data.notes["patient_label"].to_numpy(), index=data.notes["note_idx"])
-        patients = labels.reindex(note_idx).tolist()
+        # Only a finding with evidence can be quoted: mask (under --redact) the text of each
+        # of those notes once, in one call for the batch (the masking's cost is mostly per call).
+        quoted = np.unique(note_idx[has[chosen]])
+        narrative = data.result.notes["narrative"].iloc[quoted].to_numpy(dtype=object)
+        masked = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
+        text_of = dict(zip(quoted.tolist(), masked, strict=True))
+        texts = [text_of.get(i) for i in note_idx.tolist()]
+        patients = self._patient_labels.reindex(note_idx).tolist()
         # Whole columns, not itertuples: iterating Arrow-backed columns costs per value.
         rows = zip(
             *(cand[c].to_numpy(dtype=object) for c in columns),
@@ -917,15 +946,11 @@ class _Pages:
             out[key].extend(entries[:room])
         return out
 
-    def _note_tables(self) -> tuple[dict[str, tuple[Markup, int]], dict[str, int], dict[str, int]]:
-        """Per therapist: the rows shown (failing first, capped) as HTML with their count, all
-        notes, failing notes.
-
-        The rows are the bulk of a large run's pages, so they are rendered here for the whole
-        run at once, column by column (macro note_row), and the template prints them as they are.
-        """
-        data = self.data
-        notes = data.notes
+    def _note_selection(self) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
+        """The notes each page lists (failing first, capped): their rows of data.notes grouped
+        by therapist, each row's therapist code and the codes' slugs; and per therapist, all
+        notes and failing notes. Integer work over every note, done once for the run."""
+        notes = self.data.notes
         codes, slugs = pd.factorize(notes["slug"])
         failing_mask = notes["failed"].to_numpy() > 0
         totals = dict(zip(slugs, np.bincount(codes, minlength=len(slugs)), strict=True))
@@ -936,9 +961,21 @@ class _Pages:
         keep = _first_per_group(
             [notes["note_idx"].to_numpy(), dates, ~failing_mask], codes, NOTE_ROWS
         )
+        return keep, codes[keep], slugs.tolist(), totals, failing
+
+    def _note_rows(
+        self, keep: np.ndarray, groups: np.ndarray, slugs: list, findings: pd.DataFrame
+    ) -> dict[str, tuple[Markup, int]]:
+        """Per therapist: the notes at rows `keep` of data.notes (grouped by therapist, with
+        their therapists' `groups` codes, whose slugs are `slugs`) as HTML (macro note_row)
+        with their count; `findings` holds at least those notes' findings.
+
+        The rows are the bulk of a large run's pages, so they are rendered column by column
+        for a whole batch of pages at once, and the template prints them as they are.
+        """
         columns = ["date_of_service", "note_type", "note_id", "patient_label", "applicable"]
-        shown = notes[[*columns, "failed", "note_idx"]].iloc[keep]
-        f = data.findings[["note_idx", "severity", "item_title"]]
+        shown = self.data.notes[[*columns, "failed", "note_idx"]].iloc[keep]
+        f = findings[["note_idx", "severity", "item_title"]]
         f = f.loc[f["note_idx"].isin(shown["note_idx"])]
         f = f.assign(_sev=f["severity"].map(self.rank)).sort_values(["note_idx", "_sev"])
         titles = f["item_title"].astype(str).to_numpy(dtype=object)
@@ -952,8 +989,7 @@ class _Pages:
             index=idx[starts],
             dtype=object,
         )
-        # `shown` is grouped by therapist already.
-        tables = _render_tables(
+        return _render_tables(
             "note_row",
             {
                 "date": _dates(shown["date_of_service"]).tolist(),
@@ -964,25 +1000,30 @@ class _Pages:
                 "missed": shown["failed"].astype(str).tolist(),
                 "failed": joined.reindex(shown["note_idx"]).fillna("").tolist(),
             },
-            codes[keep],
-            slugs.tolist(),
+            groups,
+            slugs,
         )
-        return tables, totals, failing
+
+    @functools.cached_property
+    def _patient_labels(self) -> pd.Series:
+        """Each note's patient label by note_idx (the column as it is: no object copy)."""
+        notes = self.data.notes
+        return pd.Series(notes["patient_label"].array, index=notes["note_idx"].to_numpy())
 
     def _samples(self) -> dict[str, list[dict]]:
         sample = self.data.sample
         if sample is None or sample.empty:
             return {}
-        labels = pd.Series(
-            self.data.notes["patient_label"].to_numpy(), index=self.data.notes["note_idx"]
-        )
         frame = pd.DataFrame(
             {
                 "slug": sample["slug"].to_numpy(),
                 "date": sample["date_of_service"].map(day).to_numpy(),
                 "note_type": sample["note_type"].map(note_type_label).to_numpy(),
                 "note_id": sample["note_id"].to_numpy(),
-                "patient": labels.reindex(sample["note_idx"]).fillna("").astype(str).to_numpy(),
+                "patient": self._patient_labels.reindex(sample["note_idx"])
+                .fillna("")
+                .astype(str)
+                .to_numpy(),
                 "failed": [
                     [self.items[i].title for i in str(ids).split(", ") if i in self.items]
                     for ids in sample["failed_items"].fillna("")
@@ -991,10 +1032,61 @@ class _Pages:
         )
         return _records(frame, "slug")
 
-    def therapists(self):
-        """One context per therapist page, in the order of the overview's table."""
+    def therapists(self) -> Iterator[dict]:
+        """One context per therapist page, in the order of the overview's table.
+
+        The pages are prepared PAGES_PER_BATCH at a time (_batch), so a large run holds one
+        batch's tables and HTML at once rather than every page's. Only picking the notes each
+        page lists is done for the whole run at once: integer work over every note.
+        """
         stats = self.data.stats
-        mc = self._item_counts()
+        therapists = stats.therapists
+        slugs = therapists["slug"].to_numpy(object)
+        count = -(-len(slugs) // PAGES_PER_BATCH)
+        by_slug = {slug: i // PAGES_PER_BATCH for i, slug in enumerate(slugs.tolist())}
+        # Each table's rows by the batch of their therapist's page (-1: none); a batch's rows
+        # keep their order, so they stay grouped by therapist.
+        batch = self.data.findings["slug"].map(by_slug).fillna(-1).to_numpy(np.int64)
+        findings = _split(batch, count)
+        keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection()
+        batch = np.array([by_slug.get(s, -1) for s in note_slugs], dtype=np.int64)[note_codes]
+        notes = _split(batch, count)
+        # Each row of matrix_counts's therapist as a row of `therapists` (-1: none).
+        author = pd.Index(therapists["therapist_id"]).get_indexer(
+            stats.matrix_counts["therapist_id"]
+        )
+        counts = _split(np.where(author >= 0, author // PAGES_PER_BATCH, -1), count)
+        shared = {
+            "note_slugs": note_slugs,
+            "note_totals": note_totals,
+            "failing_totals": failing_totals,
+            "samples": self._samples(),
+            "trends": self._trends(),
+            "score_axis": _macros().score_axis(self._scale(None, None, None), self.median),
+        }
+        for b in range(count):
+            yield from self._batch(
+                therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
+                self._item_counts(counts[b], slugs[author[counts[b]]]),
+                self.data.findings.iloc[findings[b]],
+                keep[notes[b]],
+                note_codes[notes[b]],
+                shared,
+            )
+
+    def _batch(
+        self,
+        therapists: pd.DataFrame,
+        mc: pd.DataFrame,
+        findings: pd.DataFrame,
+        keep: np.ndarray,
+        note_codes: np.ndarray,
+        shared: dict,
+    ) -> Iterator[dict]:
+        """The contexts of a batch of pages (`therapists`) from the batch's rows of
+        _item_counts (`mc`), of data.findings and of the listed notes (rows `keep` of
+        data.notes, grouped by therapist code). Items are ranked per therapist here, and the
+        long and repeated parts rendered for the whole batch at once."""
         fails = mc.loc[mc["failed"] > 0].sort_values(
             ["slug", "sev", "failed", "rate"], ascending=[True, True, False, True], kind="stable"
         )
@@ -1015,19 +1107,15 @@ class _Pages:
         applied = mc.loc[mc["checked"] + mc["not_evaluable"] > 0].sort_values(
             ["slug", "sev", "rate", "item_id"], na_position="last", kind="stable"
         )
-        # The page's long and repeated parts, rendered for the whole run at once (each frame
-        # is grouped by therapist).
-        gap_sections = self._gap_sections(gaps, self._excerpts(gaps))
+        gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings))
         other_gaps = _render_tables("other_gap_row", self._item_cells(others), *_groups(others))
         strengths = _render_tables("strength", self._item_cells(good), *_groups(good))
         items = _render_tables("item_row", self._item_cells(applied, bars=True), *_groups(applied))
         best_rows = _records(best, "slug")
-        note_rows, note_totals, failing_totals = self._note_tables()
-        samples = self._samples()
-        trends = self._trends()
-        score_axis = _macros().score_axis(self._scale(None, None, None), self.median)
+        note_rows = self._note_rows(keep, note_codes, shared["note_slugs"], findings)
+        samples, trends = shared["samples"], shared["trends"]
         nothing = (Markup(), 0)
-        for t in stats.therapists.itertuples(index=False):
+        for t in therapists.itertuples(index=False):
             slug = t.slug
             notes_html, notes_shown = note_rows.get(slug, nothing)
             gaps_html, gap_count = gap_sections.get(slug, nothing)
@@ -1049,7 +1137,7 @@ class _Pages:
                 "median": self.median,
                 "colleagues": len(self.team_rates),
                 "scale": self._scale(t.rate, t.ci_low, t.ci_high),
-                "score_axis": score_axis,
+                "score_axis": shared["score_axis"],
                 "strengths": strengths.get(slug, nothing)[0],
                 "best": [self._item_row(r) for r in best_rows.get(slug, [])],
                 "gaps": gaps_html,
@@ -1058,8 +1146,8 @@ class _Pages:
                 "item_rows": items.get(slug, nothing)[0],
                 "note_rows": notes_html,
                 "notes_shown": notes_shown,
-                "notes_total": int(note_totals.get(slug, 0)),
-                "notes_failing": int(failing_totals.get(slug, 0)),
+                "notes_total": int(shared["note_totals"].get(slug, 0)),
+                "notes_failing": int(shared["failing_totals"].get(slug, 0)),
                 "trend": self._trend(trends.get(str(t.therapist_id)), min_months=2),
                 "sample": samples.get(slug, []) if self.data.sample is not None else None,
             }
