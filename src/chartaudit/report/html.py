@@ -251,6 +251,9 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
     index.write_text(env.get_template("index.html").render(**pages.index()), encoding="utf-8")
     written.append(index)
     (folder / "therapists").mkdir(parents=True, exist_ok=True)
+    # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no separator
+    # or dot), so the ~11,000 pages of a large run need no resolve() each.
+    pages_dir = _inside(root, folder, "therapists")
     template = env.get_template("therapist.html")
     for context in pages.therapists():
         slug = context["slug"]
@@ -259,7 +262,7 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
                 f"refusing to write a therapist page named {slug!r}",
                 fix="report this as a bug; therapist page names should be sanitised",
             )
-        path = _inside(root, folder, f"therapists/{slug}.html")
+        path = pages_dir / f"{slug}.html"
         path.write_text(template.render(**context), encoding="utf-8")
         written.append(path)
     return written
