@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from .model import REJECTED_COLUMNS, TABLES
+from .model import REJECTED_COLUMNS
 
 
 @dataclass
@@ -86,22 +86,9 @@ def single_chunk(frame: pd.DataFrame) -> None:
     """
     for col in frame.columns:
         array = frame[col].array
-        if (
-            isinstance(array, pd.arrays.ArrowStringArray)
-            and type(array) is pd.arrays.ArrowStringArray
-        ):
-            chunked = pa.chunked_array(pa.array(array))
-            if chunked.num_chunks > 1:
-                joined = pd.arrays.ArrowStringArray(pa.chunked_array([chunked.combine_chunks()]))
-                frame[col] = pd.Series(joined, index=frame.index, name=col, copy=False)
-        elif isinstance(array, pd.arrays.ArrowExtensionArray) and not isinstance(
-            array, pd.arrays.ArrowStringArray
-        ):
-            chunked = pa.chunked_array(pa.array(array))
-            if chunked.num_chunks > 1:
-                joined = pd.arrays.ArrowExtensionArray(pa.chunked_array([chunked.combine_chunks()]))
-                frame[col] = pd.Series(joined, index=frame.index, name=col, copy=False)
-
-
-def empty_table(name: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLES[name]})
+        if not isinstance(array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
+            continue
+        chunked = pa.chunked_array(pa.array(array))
+        if chunked.num_chunks > 1:
+            joined = type(array)(pa.chunked_array([chunked.combine_chunks()]))
+            frame[col] = pd.Series(joined, index=frame.index, name=col, copy=False)
