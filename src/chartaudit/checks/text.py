@@ -91,6 +91,15 @@ def check_patterns(patterns: list[str] | str, param: str) -> None:
             ) from None
 
 
+def chosen_parts(params: dict[str, Any], key: str, allowed: tuple[str, ...], what: str) -> list:
+    """params[key] as a list, refused when it names anything outside `allowed`."""
+    chosen = list(params[key])
+    unknown = [p for p in chosen if p not in allowed]
+    if unknown:
+        raise ChecklistError(f"params.{key}: unknown {what} {', '.join(unknown)}")
+    return chosen
+
+
 def text_exported(ctx) -> bool:
     """True when the export supplied at least one narrative column."""
     return any(ctx.has(f"notes.{c}") for c in TEXT_COLUMNS)
@@ -206,10 +215,7 @@ def not_evaluable_for_text(ctx, idx: pd.Index) -> tuple[np.ndarray, pd.Series | 
 )
 def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Treatment notes carry subjective, objective/interventions, assessment and plan content."""
-    required = list(params["required"])
-    unknown = [s for s in required if s not in SOAP_SECTIONS]
-    if unknown:
-        raise ChecklistError(f"params.required: unknown section(s) {', '.join(unknown)}")
+    required = chosen_parts(params, "required", SOAP_SECTIONS, "section(s)")
     notes = ctx.notes.loc[idx, [s for s in required if s in ctx.notes.columns]]
     cues = phrases()["soap"]
     missing = pd.DataFrame(index=idx)
@@ -930,10 +936,7 @@ def _shorten(text: pd.Series, width: int = 90) -> pd.Series:
 )
 def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Goals state who will do what functional activity, how well (measurably) and by when."""
-    require = list(params["require"])
-    unknown = [p for p in require if p not in GOAL_PARTS]
-    if unknown:
-        raise ChecklistError(f"params.require: unknown goal part(s) {', '.join(unknown)}")
+    require = chosen_parts(params, "require", GOAL_PARTS, "goal part(s)")
     notes = ctx.notes
     pos = ctx.positions(idx)
     goals = note_goals(ctx, pos)
@@ -1071,10 +1074,7 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
 )
 def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Discharge summaries state goal status, reason and plan; inactive episodes get one."""
-    require = list(params["require"])
-    unknown = [p for p in require if p not in DISCHARGE_PARTS]
-    if unknown:
-        raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
+    require = chosen_parts(params, "require", DISCHARGE_PARTS, "part(s)")
     notes = ctx.notes
     pos = ctx.positions(idx)
     is_dc = notes["note_type"].to_numpy()[pos] == "discharge"
@@ -1164,10 +1164,7 @@ def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcom
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
-    require = list(params["require"])
-    unknown = [p for p in require if p not in EVAL_PARTS]
-    if unknown:
-        raise ChecklistError(f"params.require: unknown part(s) {', '.join(unknown)}")
+    require = chosen_parts(params, "require", EVAL_PARTS, "part(s)")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     cues = phrases()["evaluation"]
 
