@@ -501,6 +501,17 @@ class Shingles:
             out[i : i + step] = np.count_nonzero(same, axis=1) / sig.shape[1]
         return out
 
+    def similar(
+        self, a: np.ndarray, b: np.ndarray, threshold: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, similarity) of the pairs whose exact Jaccard is at least `threshold`: MinHash
+        estimates pick the candidates, the exact Jaccard decides."""
+        likely = self.estimate(a, b) >= threshold - _ESTIMATE_MARGIN
+        a, b = a[likely], b[likely]
+        sim = self.jaccard(a, b)
+        keep = sim >= threshold
+        return a[keep], b[keep], sim[keep]
+
     def jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Exact shingle Jaccard similarity of texts a[p] and b[p] for every pair p."""
         a = np.asarray(a, dtype=np.int64)
@@ -641,12 +652,9 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
     if a_list:
         a = np.concatenate(a_list)
         b = np.concatenate(b_list)
-        # MinHash estimates pick the candidates; the exact Jaccard decides.
-        likely = sh.estimate(a, b) >= threshold - _ESTIMATE_MARGIN
-        a, b = a[likely], b[likely]
-        sim = sh.jaccard(a, b)
+        a, b, sim = sh.similar(a, b, threshold)
         pairs = pd.DataFrame({"a": a, "b": b, "sim": sim})
-        pairs = pairs[(pairs["sim"] >= threshold) & (best_prev[pairs["a"]] < 0)]
+        pairs = pairs[best_prev[pairs["a"]] < 0]
         # Highest similarity wins; on ties the most recent earlier note (b later in order).
         rank = np.empty(n, dtype=np.int64)
         rank[order] = np.arange(n)
@@ -793,17 +801,8 @@ def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckO
     best_sim = np.zeros(n)
     best_other = np.full(n, -1, dtype=np.int64)
     if len(a):
-        likely = sh.estimate(a, b) >= threshold - _ESTIMATE_MARGIN
-        a, b = a[likely], b[likely]
-        sim = sh.jaccard(a, b)
-        keep = sim >= threshold
-        pairs = pd.DataFrame(
-            {
-                "note": np.r_[a[keep], b[keep]],
-                "other": np.r_[b[keep], a[keep]],
-                "sim": np.r_[sim[keep], sim[keep]],
-            }
-        )
+        a, b, sim = sh.similar(a, b, threshold)
+        pairs = pd.DataFrame({"note": np.r_[a, b], "other": np.r_[b, a], "sim": np.r_[sim, sim]})
         pairs = pairs.sort_values(["note", "sim"]).drop_duplicates("note", keep="last")
         best_sim[pairs["note"].to_numpy()] = pairs["sim"].to_numpy()
         best_other[pairs["note"].to_numpy()] = pairs["other"].to_numpy()
