@@ -24,6 +24,7 @@ from ..errors import ChecklistError
 from ..model import TEXT_COLUMNS
 from .regex import combine, first_match, matches, to_arrow  # noqa: F401 - used here and by tests
 from .registry import CheckOutcome, Param, check_kind, outcome
+from .shingle_kernels import shingle_signatures
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -382,7 +383,6 @@ class Shingles:
     PERMUTATIONS = 32
 
     CHUNK = 25_000  # texts tokenised at a time: bounds the transient Arrow and numpy arrays
-    BLOCK = 1 << 18  # shingle hashes per block of the MinHash passes (2 MiB: fits in cache)
     PAIRS = 100_000  # pairs compared exactly at a time
 
     def __init__(self, text, k: int = SHINGLE_WORDS):
@@ -397,10 +397,13 @@ class Shingles:
         self._add = rng.integers(0, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
         words, digests, signatures = [], [], []
         for start in range(0, n, self.CHUNK):
-            w, digest, hashes, count = self._hash(self.text.slice(start, self.CHUNK))
+            w, token_hash = self._tokens(self.text.slice(start, self.CHUNK))
+            digest, signature = shingle_signatures(
+                token_hash, w, k, self._mult, self._add, _SHINGLE_MULT
+            )
             words.append(w)
             digests.append(digest)
-            signatures.append(self._minhash(hashes, count))
+            signatures.append(signature)
         self.words = np.concatenate(words) if words else np.zeros(0, np.int64)
         self.count = np.maximum(self.words - (k - 1), 0)
         # Texts with the same words in the same order get the same digest code.
@@ -413,9 +416,8 @@ class Shingles:
             else np.zeros((0, self.PERMUTATIONS), dtype=np.uint32)
         )
 
-    def _hash(self, text: pa.Array):
-        """(words, digest, shingle hashes in text order, shingle count) of some texts."""
-        n, k = len(text), self.k
+    def _tokens(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(word count per text, a 64-bit hash per word, texts back to back) of some texts."""
         codes, distinct, words = compare_tokens(text)
         # A vocabulary shared by all chunks, so equal words hash equally everywhere; only the
         # (few thousand) distinct words of a chunk go through Python.
@@ -425,67 +427,24 @@ class Shingles:
             dtype=np.int64,
             count=len(distinct),
         )
-        h = _splitmix(ids)[codes]
-        del codes
-        digest = np.zeros(n, dtype=np.uint64)
-        has_words = np.flatnonzero(words > 0)
-        first = np.concatenate([[0], np.cumsum(words)[:-1]])
-        if len(has_words):
-            # digest = sum of h * (2 * position in the text + 1) (odd: order matters), mod 2^64,
-            # from the global positions i: sum h*(2i+1) - 2 * first * sum h.
-            with np.errstate(over="ignore"):
-                mixed = np.arange(len(h), dtype=np.uint64)
-                mixed *= np.uint64(2)
-                mixed += np.uint64(1)
-                mixed *= h
-                starts = first[has_words]
-                base = starts.astype(np.uint64) * np.uint64(2)
-                digest[has_words] = np.add.reduceat(mixed, starts) - base * np.add.reduceat(
-                    h, starts
-                )
-            del mixed
+        return words, _splitmix(ids)[codes]
+
+    def _hash(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes in text order, shingle count per text) of some texts."""
+        k = self.k
+        words, h = self._tokens(text)
         count = np.maximum(words - (k - 1), 0)
         m = len(h) - k + 1
         if m <= 0:
-            return words, digest, np.zeros(0, np.uint64), count
+            return np.zeros(0, np.uint64), count
         sh = h[:m].copy()
         with np.errstate(over="ignore"):
             for j in range(1, k):
                 sh *= _SHINGLE_MULT
                 sh += h[j : j + m]
-        owner = np.repeat(np.arange(n, dtype=np.int32), words)
+        owner = np.repeat(np.arange(len(words), dtype=np.int32), words)
         valid = owner[k - 1 :] == owner[:m]  # the k words lie in one text
-        return words, digest, sh[valid], count
-
-    def _minhash(self, hashes: np.ndarray, count: np.ndarray) -> np.ndarray:
-        """MinHash signatures (texts x 32, uint32) of texts with these shingle hashes (CSR by
-        `count`); texts without shingles get all-max rows.
-
-        Computed a block of texts at a time (about 2^18 hashes), so the 32 passes over a
-        block run in the CPU cache instead of streaming every hash from memory 32 times.
-        """
-        perms = self.PERMUTATIONS
-        sig = np.full((len(count), perms), np.iinfo(np.uint32).max, dtype=np.uint32)
-        ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-        has = np.flatnonzero(count > 0)
-        # Blocks of texts whose shingles add up to about BLOCK hashes.
-        cuts = np.searchsorted(ptr[has], np.arange(0, ptr[-1], self.BLOCK))
-        cuts = np.unique(np.r_[cuts, len(has)])
-        mixed = np.empty(self.BLOCK * 2, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist(), strict=True):
-                texts = has[a:b]
-                lo, hi = ptr[texts[0]], ptr[texts[-1] + 1]
-                block = hashes[lo:hi]
-                out = mixed[: hi - lo] if hi - lo <= len(mixed) else np.empty_like(block)
-                starts = ptr[texts] - lo
-                low = np.empty((perms, len(texts)), dtype=np.uint64)
-                for j in range(perms):
-                    np.multiply(block, self._mult[j], out=out)
-                    np.add(out, self._add[j], out=out)
-                    np.minimum.reduceat(out, starts, out=low[j])
-                sig[texts] = (low >> np.uint64(32)).astype(np.uint32).T
-        return sig
+        return sh[valid], count
 
     def signature(self) -> np.ndarray:
         """MinHash signatures (texts x 32, uint32); texts without shingles get all-max rows."""
@@ -523,7 +482,7 @@ class Shingles:
 
     def _jaccard(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         texts = np.unique(np.r_[a, b])
-        _, _, hashes, count = self._hash(self.text.take(pa.array(texts, type=pa.int64())))
+        hashes, count = self._hash(self.text.take(pa.array(texts, type=pa.int64())))
         ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
         pair_a, keys_a = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, a))
         pair_b, keys_b = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, b))

@@ -1,0 +1,90 @@
+"""The compiled shingle loops give the numbers of their plain numpy definition.
+
+The clone checks' digests and MinHash signatures come from a compiled loop (numba). Here the
+same quantities are computed the obvious way, one numpy pass per permutation over every
+shingle, and must match exactly: on real transcribed therapy notes (../shared/realdata) and on
+the edge cases of the word count (no words, fewer words than a shingle, exactly one shingle).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from chartaudit.checks.shingle_kernels import shingle_signatures
+from chartaudit.checks.text import _SHINGLE_MULT, SHINGLE_WORDS, Shingles
+from conftest import realdata
+
+
+def reference(token_hash: np.ndarray, words: np.ndarray, mult, add, k: int = SHINGLE_WORDS):
+    """Digest and MinHash signature per text, straight from their definitions."""
+    n = len(words)
+    digest = np.zeros(n, dtype=np.uint64)
+    signature = np.full((n, len(mult)), np.iinfo(np.uint32).max, dtype=np.uint32)
+    starts = np.concatenate([[0], np.cumsum(words)[:-1]]).astype(np.int64)
+    with np.errstate(over="ignore"):
+        for t in range(n):
+            h = token_hash[starts[t] : starts[t] + words[t]]
+            positions = np.arange(len(h), dtype=np.uint64)
+            digest[t] = np.sum(h * (np.uint64(2) * positions + np.uint64(1)), dtype=np.uint64)
+            m = len(h) - k + 1
+            if m <= 0:
+                continue
+            shingle = h[:m].copy()
+            for j in range(1, k):
+                shingle = shingle * _SHINGLE_MULT + h[j : j + m]
+            for j in range(len(mult)):
+                signature[t, j] = (np.min(shingle * mult[j] + add[j]) >> np.uint64(32)).astype(
+                    np.uint32
+                )
+    return digest, signature
+
+
+def _compare(texts: list[str]) -> None:
+    sh = Shingles(pa.array(texts[:1], type=pa.large_string()))
+    words, token_hash = sh._tokens(pa.array(texts, type=pa.large_string()))
+    digest, signature = shingle_signatures(
+        token_hash, words, SHINGLE_WORDS, sh._mult, sh._add, _SHINGLE_MULT
+    )
+    want_digest, want_signature = reference(token_hash, words, sh._mult, sh._add)
+    assert np.array_equal(digest, want_digest)
+    assert np.array_equal(signature, want_signature)
+
+
+def test_signatures_of_real_notes_match_the_numpy_definition():
+    samples = pd.read_csv(
+        realdata("mtsamples", "mtsamples_rehab_subset.csv"), dtype=str, keep_default_na=False
+    )
+    texts = samples["transcription"].tolist()
+    assert len(texts) > 50
+    _compare(texts)
+
+
+def test_short_texts_match_the_numpy_definition():
+    texts = [
+        "",
+        "one",
+        "one two three four",
+        "one two three four five",  # exactly one shingle
+        "Pt tolerated 3x10 sit-to-stand with min A; cues for upright posture.",
+        "   \n\t  ",
+        "Pt tolerated 3x10 sit-to-stand with min A; cues for upright posture.",
+    ]
+    _compare(texts)
+
+
+def test_equal_texts_share_a_digest_and_word_order_matters():
+    sh = Shingles(
+        pa.array(
+            [
+                "gait training with rolling walker 150 ft",
+                "Gait training, with rolling walker 150 ft.",  # same words once normalised
+                "walker rolling with training gait 150 ft",  # same words, other order
+            ],
+            type=pa.large_string(),
+        )
+    )
+    assert sh.digest[0] == sh.digest[1]
+    assert sh.digest[0] != sh.digest[2]
+    assert (sh.signature()[0] == sh.signature()[1]).all()
