@@ -1,9 +1,11 @@
-"""The compiled shingle loops give the numbers of their plain numpy definition.
+"""The compiled shingle loops give the numbers of their plain Arrow and numpy definitions.
 
 The clone checks' digests and MinHash signatures come from a compiled loop (numba). Here the
 same quantities are computed the obvious way, one numpy pass per permutation over every
 shingle, and must match exactly: on real transcribed therapy notes (../shared/realdata) and on
 the edge cases of the word count (no words, fewer words than a shingle, exactly one shingle).
+The words themselves come from a compiled splitter that must give Arrow's
+ascii_split_whitespace words, numbered in the same order.
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from chartaudit.checks.shingle_kernels import shingle_signatures
-from chartaudit.checks.text import _SHINGLE_MULT, SHINGLE_WORDS, Shingles
+from chartaudit.checks.shingle_kernels import WordTable, shingle_signatures
+from chartaudit.checks.text import (
+    _SHINGLE_MULT,
+    SHINGLE_WORDS,
+    Shingles,
+    _splitmix,
+    normalise_words,
+)
 from conftest import realdata
 
 
@@ -88,3 +97,53 @@ def test_equal_texts_share_a_digest_and_word_order_matters():
     assert sh.digest[0] == sh.digest[1]
     assert sh.digest[0] != sh.digest[2]
     assert (sh.signature()[0] == sh.signature()[1]).all()
+
+
+def arrow_words(texts: pa.Array, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(kept words per text, word hashes) the plain Arrow way: split every text, encode the
+    distinct words, normalise them, drop the empty ones."""
+    tokens = pc.ascii_split_whitespace(texts)
+    lengths = np.nan_to_num(
+        pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype("float64")
+    ).astype(np.int64)
+    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    normalised = normalise_words(encoded.dictionary)
+    ids = np.array([vocabulary.setdefault(t, len(vocabulary)) for t in normalised], np.int64)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    keep = np.array([t != "" for t in normalised], dtype=bool)[codes]
+    owner = np.repeat(np.arange(len(texts)), lengths)
+    kept = np.bincount(owner[keep], minlength=len(texts))
+    return kept, _splitmix(ids)[codes][keep]
+
+
+EDGE_TEXTS = [
+    "",
+    "word after an empty text",
+    None,
+    "  leading and trailing  ",
+    " ",
+    "\t\n",
+    "-- only - punctuation --",
+    "Seen 3/10/2024 and 2024-03-11: pain 3/10",
+    "ÉTÉ Café, café; CAFÉ",
+    "a\x0bb\x0cc\rd",
+    "non\u00a0breaking and\u2003em space",
+]
+
+
+def test_words_match_arrows_split_in_the_same_order():
+    samples = pd.read_csv(
+        realdata("mtsamples", "mtsamples_rehab_subset.csv"), dtype=str, keep_default_na=False
+    )
+    texts = EDGE_TEXTS + samples["transcription"].tolist() + EDGE_TEXTS
+    vocabulary: dict[str, int] = {}
+    sh = Shingles(pa.array([""], type=pa.large_string()))
+    sh._vocabulary.clear()
+    sh._words = WordTable(slots=16)  # tiny: the table must grow many times on the way
+    for start in range(0, len(texts), 7):  # in chunks, as the checks read them
+        chunk = pa.array(texts[start : start + 7], type=pa.large_string())
+        want_words, want_hashes = arrow_words(chunk, vocabulary)
+        words, hashes = sh._tokens(chunk)
+        assert np.array_equal(words, want_words)
+        assert np.array_equal(hashes, want_hashes)
+    assert sh._vocabulary == vocabulary

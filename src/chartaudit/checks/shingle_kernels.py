@@ -13,6 +13,7 @@ The loops run without the GIL, so both clone checks can hash at once on two thre
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 from numba import njit
 
 _ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -58,3 +59,238 @@ def shingle_signatures(token_hash, words, k, mult, add, shingle_mult):
                 signature[t, j] = np.uint32(low[j] >> shift)
         start += w
     return digest, signature
+
+
+# ---------------------------------------------------------------------------------------------
+# Words: split on ASCII whitespace, each distinct word stored once
+# ---------------------------------------------------------------------------------------------
+
+_FNV_OFFSET = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+FULL = -1  # returned as the next text when the word table needs room
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_space(byte):
+    # The ASCII whitespace of Arrow's ascii_split_whitespace: \t \n \v \f \r and space.
+    return byte == 32 or (byte >= 9 and byte <= 13)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(h, mask):
+    # FNV's low bits depend only on the low bits of the bytes: mix the high bits in first.
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return np.int64(h & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True)
+def split_words(offsets, valid, data, first, table, entry_hash, entry_start, entry_len, pool,
+                state, words, out):  # fmt: skip
+    """Split texts first.. into words, writing each word's entry number to `out` (texts back to
+    back) and each text's word count to `words`; words not met before become new entries.
+
+    The words are Arrow's ascii_split_whitespace's, empty ones included: a text that starts
+    or ends with whitespace has an empty first or last word, and an empty text one empty word
+    (the normaliser drops them; they are kept here so new words meet the vocabulary in the
+    same order as before); a null text (valid false) has none. Words are compared byte for
+    byte, so two words share an entry only when they are equal (the hash only finds the slot).
+
+    state = [entries used, pool bytes used]. Returns (next text, words written): the next
+    text is len(words) when all are done, or the first text not done when the table or pool
+    is full (`out` then holds the words of the texts before it).
+    """
+    n_texts = len(offsets) - 1
+    mask = len(table) - 1
+    entries = state[0]
+    used = state[1]
+    written = 0
+    for t in range(first):
+        written += words[t]
+    for t in range(first, n_texts):
+        words[t] = 0
+        if not valid[t]:
+            continue
+        lo = offsets[t]
+        hi = offsets[t + 1]
+        mark = written
+        i = lo
+        trail = hi > lo and _is_space(data[hi - 1])
+        phase = 0 if lo == hi or _is_space(data[lo]) else 1
+        while True:
+            if phase == 0:  # the empty word before leading whitespace
+                s = lo
+                e = lo
+                phase = 1
+            elif phase == 1:
+                while i < hi and _is_space(data[i]):
+                    i += 1
+                if i < hi:
+                    s = i
+                    while i < hi and not _is_space(data[i]):
+                        i += 1
+                    e = i
+                elif trail:  # the empty word after trailing whitespace
+                    s = hi
+                    e = hi
+                    phase = 2
+                else:
+                    break
+            else:
+                break
+            h = _FNV_OFFSET
+            for k in range(s, e):
+                h ^= np.uint64(data[k])
+                h *= _FNV_PRIME
+            n = e - s
+            slot = _slot(h, mask)
+            found = -1
+            while True:
+                entry = table[slot]
+                if entry < 0:
+                    break
+                if entry_hash[entry] == h and entry_len[entry] == n:
+                    start = entry_start[entry]
+                    same = True
+                    for k in range(n):
+                        if pool[start + k] != data[s + k]:
+                            same = False
+                            break
+                    if same:
+                        found = entry
+                        break
+                slot = (slot + 1) & mask
+            if found < 0:
+                if (
+                    2 * (entries + 1) > len(table)
+                    or entries >= len(entry_hash)
+                    or (used + n > len(pool))
+                ):
+                    state[0] = entries
+                    state[1] = used
+                    words[t] = 0
+                    return t, mark
+                table[slot] = entries
+                entry_hash[entries] = h
+                entry_start[entries] = used
+                entry_len[entries] = n
+                for k in range(n):
+                    pool[used + k] = data[s + k]
+                used += n
+                found = entries
+                entries += 1
+            out[written] = found
+            written += 1
+            words[t] += 1
+    state[0] = entries
+    state[1] = used
+    return n_texts, written
+
+
+@njit(cache=True, nogil=True)
+def rehash(table, entry_hash, n_entries):
+    """Place entries 0..n_entries-1 in an empty (all -1) table by their hashes."""
+    mask = len(table) - 1
+    for entry in range(n_entries):
+        slot = _slot(entry_hash[entry], mask)
+        while table[slot] >= 0:
+            slot = (slot + 1) & mask
+        table[slot] = entry
+
+
+@njit(cache=True, nogil=True)
+def kept_words(entries, words, entry_value, entry_keep):
+    """(hash per kept word, kept words per text) from the words' entry numbers."""
+    out = np.empty(len(entries), dtype=np.uint64)
+    kept = np.zeros(len(words), dtype=np.int64)
+    i = 0
+    j = 0
+    for t in range(len(words)):
+        for _ in range(words[t]):
+            entry = entries[i]
+            i += 1
+            if entry_keep[entry]:
+                out[j] = entry_value[entry]
+                j += 1
+                kept[t] += 1
+    return out[:j], kept
+
+
+class WordTable:
+    """Every distinct word met so far (bytes, in order of first appearance), with a 64-bit
+    value and a keep flag per word that the caller sets for the new words of each split."""
+
+    def __init__(self, slots: int = 1 << 16) -> None:
+        self.table = np.full(slots, -1, dtype=np.int64)
+        self.entry_hash = np.zeros(slots // 2, dtype=np.uint64)
+        self.entry_start = np.zeros(slots // 2, dtype=np.int64)
+        self.entry_len = np.zeros(slots // 2, dtype=np.int64)
+        self.value = np.zeros(slots // 2, dtype=np.uint64)
+        self.keep = np.zeros(slots // 2, dtype=np.bool_)
+        self.pool = np.zeros(slots * 8, dtype=np.uint8)
+        self.state = np.zeros(2, dtype=np.int64)  # entries used, pool bytes used
+
+    def __len__(self) -> int:
+        return int(self.state[0])
+
+    def split(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(entry number of each word, texts back to back; word count per text) of a
+        large_string array. Words not met before become entries len(self) before the call
+        onwards."""
+        n = len(text)
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[
+            text.offset : text.offset + n + 1
+        ]
+        data_buffer = text.buffers()[2]
+        data = (
+            np.frombuffer(data_buffer, dtype=np.uint8)
+            if data_buffer is not None and data_buffer.size
+            else np.zeros(1, np.uint8)
+        )
+        valid = (
+            np.ones(n, dtype=np.bool_)
+            if text.null_count == 0
+            else text.is_valid().to_numpy(zero_copy_only=False)
+        )
+        words = np.zeros(n, dtype=np.int64)
+        # Words are at least a byte and a separator apart; plus an empty word at each end.
+        size = (int(offsets[-1] - offsets[0]) + 1) // 2 + 2 * n if n else 0
+        out = np.empty(size, dtype=np.int64)
+        first = 0
+        while True:
+            first, written = split_words(
+                offsets, valid, data, first, self.table, self.entry_hash, self.entry_start,
+                self.entry_len, self.pool, self.state, words, out,
+            )  # fmt: skip
+            if first == n:
+                return out[:written], words
+            self._grow(int(offsets[first + 1] - offsets[first]))
+
+    def strings(self, lo: int, hi: int) -> pa.Array:
+        """Entries lo..hi-1 as a large_string array (their bytes lie back to back)."""
+        start = self.entry_start[lo] if hi > lo else 0
+        offsets = (
+            np.r_[self.entry_start[lo:hi], self.entry_start[hi - 1] + self.entry_len[hi - 1]]
+            if hi > lo
+            else np.zeros(1, np.int64)
+        )
+        offsets = (offsets - start).astype(np.int64)
+        data = self.pool[start : start + offsets[-1]].copy()
+        return pa.LargeStringArray.from_buffers(hi - lo, pa.py_buffer(offsets), pa.py_buffer(data))
+
+    def _grow(self, text_bytes: int) -> None:
+        entries, used = int(self.state[0]), int(self.state[1])
+        if 2 * (entries + 1) > len(self.table) or entries >= len(self.entry_hash):
+            slots = len(self.table) * 2
+            self.table = np.full(slots, -1, dtype=np.int64)
+            rehash(self.table, self.entry_hash, entries)
+            for name in ("entry_hash", "entry_start", "entry_len", "value", "keep"):
+                old = getattr(self, name)
+                new = np.zeros(slots // 2, dtype=old.dtype)
+                new[:entries] = old[:entries]
+                setattr(self, name, new)
+        if used + text_bytes > len(self.pool):
+            pool = np.zeros(max(2 * len(self.pool), used + text_bytes), dtype=np.uint8)
+            pool[:used] = self.pool[:used]
+            self.pool = pool

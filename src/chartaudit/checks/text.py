@@ -24,7 +24,7 @@ from ..errors import ChecklistError
 from ..model import TEXT_COLUMNS
 from .regex import combine, first_match, matches, to_arrow  # noqa: F401 - used here and by tests
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .shingle_kernels import shingle_signatures
+from .shingle_kernels import WordTable, kept_words, shingle_signatures
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -326,40 +326,16 @@ _TRIM = ".,;:!?()[]{}\"'`*#<>|-_=+~@$%^&/\\"
 _DATE_PATTERN = r"^(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2})$"  # not 3/10 pain
 
 
-def compare_tokens(
-    text: pd.Series | pa.Array | pa.ChunkedArray,
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Words for comparison: lower case, surrounding punctuation trimmed, dates as the token
-    'date' (so a new date is no change), empty tokens dropped.
-
-    Returns (token codes, the distinct normalised tokens the codes index, token count per
-    text). Lower-casing, trimming and the date test run on the distinct raw tokens only, not on
-    every token of every note: at a million notes that is tens of thousands of strings, not 90
-    million.
-    """
-    arr = _whole(text) if isinstance(text, pa.Array | pa.ChunkedArray) else to_arrow(text)
-    tokens = pc.ascii_split_whitespace(arr)
-    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
-    lengths = np.nan_to_num(lengths.astype("float64")).astype(np.int64)
-    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
-    distinct = pc.ascii_trim(pc.utf8_lower(encoded.dictionary), characters=_TRIM)
+def normalise_words(words: pa.Array) -> list[str]:
+    """Words as compared: lower case, surrounding punctuation trimmed, dates as the token
+    'date' (so a new date is no change); '' for a word that is only punctuation (dropped)."""
+    distinct = pc.ascii_trim(pc.utf8_lower(words), characters=_TRIM)
     distinct = pc.if_else(
         pc.match_substring_regex(distinct, _DATE_PATTERN),
         pa.scalar("date", distinct.type),
         distinct,
     )
-    normalised = distinct.to_pylist()
-    codes = encoded.indices.to_numpy(zero_copy_only=False)  # int32: indexes the distinct
-    empty = np.fromiter((t == "" for t in normalised), dtype=bool, count=len(normalised))
-    if empty.any():
-        keep = ~empty[codes]
-        # Tokens kept per text, from a running count at each text's end.
-        kept = np.zeros(len(keep) + 1, dtype=np.int64)
-        np.cumsum(keep, out=kept[1:])
-        ends = np.cumsum(lengths)
-        lengths = kept[ends] - kept[ends - lengths]
-        codes = codes[keep]
-    return codes, normalised, lengths
+    return distinct.to_pylist()
 
 
 def _splitmix(x: np.ndarray) -> np.ndarray:
@@ -391,6 +367,7 @@ class Shingles:
         self.n = n = len(self.text)
         self.k = k
         self._vocabulary: dict[str, int] = {}
+        self._words = WordTable()
         rng = np.random.default_rng(20261)
         self._mult = rng.integers(1, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
         self._mult |= np.uint64(1)
@@ -416,18 +393,32 @@ class Shingles:
             else np.zeros((0, self.PERMUTATIONS), dtype=np.uint32)
         )
 
-    def _tokens(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """(word count per text, a 64-bit hash per word, texts back to back) of some texts."""
-        codes, distinct, words = compare_tokens(text)
-        # A vocabulary shared by all chunks, so equal words hash equally everywhere; only the
-        # (few thousand) distinct words of a chunk go through Python.
-        vocabulary = self._vocabulary
-        ids = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for t in distinct),
-            dtype=np.int64,
-            count=len(distinct),
-        )
-        return words, _splitmix(ids)[codes]
+    def _tokens(self, text) -> tuple[np.ndarray, np.ndarray]:
+        """(word count per text, a 64-bit hash per word, texts back to back) of some texts.
+
+        Split on ASCII whitespace by a compiled loop that stores each distinct word once; only
+        words never met before (a few thousand at first, then hardly any) are normalised, in
+        Arrow, and numbered in a vocabulary shared by all chunks, so equal words hash equally
+        everywhere. Words that are only punctuation are dropped.
+        """
+        arr = _whole(text) if isinstance(text, pa.Array | pa.ChunkedArray) else to_arrow(text)
+        if arr.type != pa.large_string():
+            arr = arr.cast(pa.large_string())
+        table = self._words
+        before = len(table)
+        entries, words = table.split(arr)
+        if len(table) > before:
+            vocabulary = self._vocabulary
+            normalised = normalise_words(table.strings(before, len(table)))
+            ids = np.fromiter(
+                (vocabulary.setdefault(t, len(vocabulary)) for t in normalised),
+                dtype=np.int64,
+                count=len(normalised),
+            )
+            table.value[before : len(table)] = _splitmix(ids)
+            table.keep[before : len(table)] = [t != "" for t in normalised]
+        hashes, kept = kept_words(entries, words, table.value, table.keep)
+        return kept, hashes
 
     def _hash(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         """(shingle hashes in text order, shingle count per text) of some texts."""
