@@ -187,6 +187,7 @@ def environment() -> Environment:
     """The templates, compiled once per process; autoescaped, and a blank is an error."""
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
+        auto_reload=False,  # else every page render stats its base and macro templates
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -239,6 +240,13 @@ def _inside(root: Path, folder: Path, relative: str) -> Path:
     return folder / relative
 
 
+def _write(path: Path, pieces: Iterator[str]) -> None:
+    """The rendered pieces of a page as one UTF-8 file. Each piece is encoded on its own: most
+    are ASCII, which encodes as a plain copy, whereas the page as one string is UCS-2 (it has
+    a '–' or '·' somewhere) and would be encoded character by character."""
+    path.write_bytes(b"".join(piece.encode() for piece in pieces))
+
+
 def write_html(data: ReportData, folder: Path) -> list[Path]:
     """Write index.html and therapists/<slug>.html into `folder`; return the paths written."""
     folder = Path(folder)
@@ -248,7 +256,7 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
     pages = _Pages(data)
     written = []
     index = _inside(root, folder, "index.html")
-    index.write_text(env.get_template("index.html").render(**pages.index()), encoding="utf-8")
+    _write(index, env.get_template("index.html").generate(**pages.index()))
     written.append(index)
     (folder / "therapists").mkdir(parents=True, exist_ok=True)
     # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no separator
@@ -263,7 +271,7 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
                 fix="report this as a bug; therapist page names should be sanitised",
             )
         path = pages_dir / f"{slug}.html"
-        path.write_text(template.render(**context), encoding="utf-8")
+        _write(path, template.generate(**context))
         written.append(path)
     return written
 
@@ -412,8 +420,14 @@ def _pcts(values: np.ndarray) -> list[str]:
 def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     """Each value as autoescape prints it (markupsafe.escape): strings, numbers and None,
     whose escape is their str's, in one call for the whole column; markup as it is."""
+    if kinds <= {int, float, type(None)}:
+        # Digits, '.', '-', '+', 'e', 'inf', 'nan' or 'None': nothing that escape replaces.
+        return np.array(list(map(str, values)), dtype=object)
     if kinds <= {str, int, float, type(None)}:
-        joined = "\x00".join(map(str, values))
+        texts = values if kinds == {str} else list(map(str, values))
+        joined = "\x00".join(texts)
+        if not any(c in joined for c in "&<>'\""):  # what escape replaces: most columns
+            return np.array(texts, dtype=object)
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
             return np.array(str(escape(joined)).split("\x00"), dtype=object)
     if kinds == {Markup}:
@@ -510,6 +524,14 @@ def _first_per_group(keys: list[np.ndarray], group: np.ndarray, n: int) -> np.nd
     sizes = np.diff(np.r_[starts, len(order)])
     rank = np.arange(len(order)) - np.repeat(starts, sizes)
     return order[rank < n]
+
+
+def _each(values: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
+    """function(value) for each value (`missing` for NA), called once per distinct value:
+    labels, ranks and messages repeat a lot."""
+    codes, uniques = pd.factorize(values)
+    results = [function(u) for u in uniques.tolist()]
+    return np.array([*results, missing], dtype=object)[codes]  # code -1 (NA) takes the last
 
 
 def _dates(values: pd.Series) -> np.ndarray:
@@ -939,7 +961,9 @@ class _Pages:
         patients = self._patient_labels.reindex(note_idx).tolist()
         # Whole columns, not itertuples: iterating Arrow-backed columns costs per value.
         rows = zip(
-            *(cand[c].to_numpy(dtype=object) for c in columns),
+            *(cand[c].to_numpy(dtype=object) for c in ["slug", "item_id", "note_id", "evidence"]),
+            _each(cand["note_type"], note_type_label, note_type_label(None)),
+            _each(cand["message"], sentence, sentence(None)),
             _dates(cand["date_of_service"]).tolist(),
             texts,
             patients,
@@ -947,17 +971,17 @@ class _Pages:
         )
         out: dict[tuple[str, str], list[dict]] = defaultdict(list)
         spare: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for slug, item_id, note_type, note_id, message, evidence, date, text, patient in rows:
+        for slug, item_id, note_id, evidence, note_type, message, date, text, patient in rows:
             key = (slug, item_id)
             if len(out[key]) >= EXCERPTS_PER_GAP:
                 continue
             evidence = "" if _missing(evidence) else str(evidence)
             entry = {
                 "date": date,
-                "note_type": note_type_label(note_type),
+                "note_type": note_type,
                 "note_id": note_id,
                 "patient": "" if _missing(patient) else str(patient),
-                "message": sentence(message),
+                "message": message,
                 "evidence": evidence,
                 "text": excerpt(text, evidence) if evidence else None,
             }
@@ -998,28 +1022,36 @@ class _Pages:
         shown = self.data.notes[[*columns, "failed", "note_idx"]].iloc[keep]
         f = findings[["note_idx", "severity", "item_title"]]
         f = f.loc[f["note_idx"].isin(shown["note_idx"])]
-        f = f.assign(_sev=f["severity"].map(self.rank)).sort_values(["note_idx", "_sev"])
+        # By note, then severity (unknown last); lexsort is stable, as sort_values is.
+        last = len(self.rank)
+        rank = _each(f["severity"], lambda s: self.rank.get(s, last), last)
+        f = f.iloc[np.lexsort([rank.astype(np.int64), f["note_idx"].to_numpy()])]
         titles = f["item_title"].astype(str).to_numpy(dtype=object)
         titles = np.where(f["severity"].to_numpy() == "critical", titles + " (critical)", titles)
         # `f` is sorted by note: each note's titles are a run of `titles`.
         idx = f["note_idx"].to_numpy()
         starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]) if len(idx) else idx
         bounds, titles = np.r_[starts, len(idx)].tolist(), titles.tolist()
-        joined = pd.Series(
-            ["; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
-            index=idx[starts],
-            dtype=object,
+        missed = dict(
+            zip(
+                idx[starts].tolist(),
+                ("; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
+                strict=True,
+            )
         )
         return _render_tables(
             "note_row",
             {
                 "date": _dates(shown["date_of_service"]).tolist(),
-                "note_type": shown["note_type"].map(NOTE_TYPES).fillna("Note").tolist(),
+                "note_type": _each(
+                    shown["note_type"], lambda t: NOTE_TYPES.get(t, "Note"), "Note"
+                ).tolist(),
                 "note_id": shown["note_id"].astype(str).tolist(),
                 "patient": shown["patient_label"].fillna("").astype(str).tolist(),
-                "applicable": shown["applicable"].astype(str).tolist(),
-                "missed": shown["failed"].astype(str).tolist(),
-                "failed": joined.reindex(shown["note_idx"]).fillna("").tolist(),
+                # int64 counts: printed as astype(str) would write them
+                "applicable": shown["applicable"].to_numpy(np.int64).tolist(),
+                "missed": shown["failed"].to_numpy(np.int64).tolist(),
+                "failed": [missed.get(i, "") for i in shown["note_idx"].tolist()],
             },
             groups,
             slugs,
