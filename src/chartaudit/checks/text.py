@@ -184,6 +184,22 @@ def filled(series: pd.Series) -> pd.Series:
     return series.notna() & series.astype(str).str.strip().ne("")
 
 
+def text_filled(ctx, column: str) -> np.ndarray:
+    """Boolean per note: `filled` of its `column` (worked out once per run, in place: no
+    copy of the text, which for a million notes' sections is hundreds of megabytes)."""
+
+    def build() -> np.ndarray:
+        series = ctx.notes[column]
+        if not isinstance(series.dtype, pd.StringDtype) or series.dtype.storage != "pyarrow":
+            return filled(series).to_numpy(dtype=bool)
+        arr = pa.array(series.array)
+        # Blank: empty or only whitespace (the whitespace str.strip() trims on Arrow text).
+        blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr))
+        return ~pc.fill_null(blank, True).to_numpy(zero_copy_only=False).astype(bool)
+
+    return ctx.cached(f"text.filled:{column}", build)
+
+
 def join_labels(flags: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
     """'a, b' for the True columns of each row (rows of a boolean frame)."""
     if flags.empty:
@@ -217,11 +233,14 @@ def not_evaluable_for_text(ctx, idx: pd.Index) -> tuple[np.ndarray, pd.Series | 
 def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Treatment notes carry subjective, objective/interventions, assessment and plan content."""
     required = chosen_parts(params, "required", SOAP_SECTIONS, "section(s)")
-    notes = ctx.notes.loc[idx, [s for s in required if s in ctx.notes.columns]]
+    pos = ctx.positions(idx)
     cues = phrases()["soap"]
     missing = pd.DataFrame(index=idx)
     for section in required:
-        found = ctx.has(f"notes.{section}") & filled(notes[section]).to_numpy()
+        if ctx.has(f"notes.{section}"):
+            found = text_filled(ctx, section)[pos]
+        else:
+            found = np.zeros(len(idx), dtype=bool)
         # The text is searched only where the section's own column is blank.
         look = np.flatnonzero(~found)
         if len(look):
@@ -523,9 +542,8 @@ class _SectionText:
     def _at(self, rows: slice | np.ndarray) -> pa.Array:
         parts = []
         for col in self.cols:
-            column = self.ctx.notes[col].iloc[rows]
-            arr = to_arrow(column)
-            keep = pa.array(filled(column).to_numpy(dtype=bool))
+            arr = to_arrow(self.ctx.notes[col].iloc[rows])
+            keep = pa.array(text_filled(self.ctx, col)[rows])
             parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
         joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
         joined = pc.utf8_trim_whitespace(joined)
