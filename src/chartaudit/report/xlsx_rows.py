@@ -2,17 +2,18 @@
 
 XlsxWriter spends ~10 µs of Python per cell; a million-note run has millions of detail rows
 (Notes, Findings) and a table row per therapist and month, which took minutes. Here each
-column becomes its cells' XML in one vectorised pass (a chunk of rows at a time) and the rows
-are inserted into the finished workbook's sheet. Every text cell is an inline string
-(`t="inlineStr"`), so nothing from a chart can ever become a formula; numbers are written as
-XlsxWriter writes them. The first data row is still written by XlsxWriter so the cell styles
-(date, percent) exist; their style ids are copied from it.
+column is made ready once (text checked for characters to escape by scanning its bytes, each
+distinct number formatted once), then the rows' XML is joined in one vectorised pass a chunk
+of rows at a time and inserted into the finished workbook's sheet. Every text cell is an
+inline string (`t="inlineStr"`), so nothing from a chart can ever become a formula; numbers are
+written as XlsxWriter writes them. The first data row is still written by XlsxWriter so the
+cell styles (date, percent) exist; their style ids are copied from it.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SEP = pa.scalar("", pa.large_string())
+TEXT_SCAN_BYTES = 1 << 24  # text copied at a time to look for characters to escape
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # RE2 syntax
 _XML_SPECIAL = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 
@@ -52,8 +54,90 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _large(values: pa.Array) -> pa.Array:
-    return values.cast(pa.large_string())
+def _offsets(strings: pa.Array) -> tuple[np.ndarray, memoryview]:
+    """The string bounds (len + 1 offsets) of a string or large_string array, and its bytes."""
+    _, offsets, data = strings.buffers()
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[strings.offset : strings.offset + len(strings) + 1]
+    return bounds, memoryview(data) if data is not None else memoryview(b"")
+
+
+def concatenated(strings: pa.Array) -> memoryview:
+    """The bytes of every string of a (non-null) large_string array, back to back."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    bounds, data = _offsets(strings)
+    return data[int(bounds[0]) : int(bounds[-1])]
+
+
+def _plain(data: memoryview) -> bool:
+    """True when UTF-8 bytes hold nothing _escape changes: no & < >, no control character and
+    no 0xEF byte (which starts U+FFFE and U+FFFF). Byte scans instead of a regular expression
+    per cell; a False only sends the column through _escape."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    if not len(codes):
+        return True
+    if codes.min() < 0x20 or codes.max() >= 0xEF:
+        return False
+    for start in range(0, len(data), TEXT_SCAN_BYTES):
+        piece = bytes(data[start : start + TEXT_SCAN_BYTES])
+        if b"&" in piece or b"<" in piece or b">" in piece:
+            return False
+    return True
+
+
+def _edges_may_be_space(bounds: np.ndarray, data: memoryview) -> bool:
+    """Whether any string may start or end with whitespace (XlsxWriter's `^\\s|\\s$`), judged
+    by its first and last byte: a space, a control character or any non-ASCII byte counts.
+    An empty string's "first" byte is the next string's, its "last" the one before: bytes that
+    are looked at anyway."""
+    codes = np.frombuffer(data, dtype=np.uint8)
+    if not len(codes):
+        return False
+    edges = np.concatenate([codes.take(bounds[:-1], mode="clip"), codes.take(bounds[1:] - 1)])
+    # Safe are "!" (0x21) to DEL (0x7F): 0x5F values from 0x21 on, in wrapping byte arithmetic.
+    return bool(((edges - np.uint8(0x21)) >= np.uint8(0x5F)).any())
+
+
+@dataclass
+class _Prepared:
+    """A deferred column made ready once for all its chunks: its cells' values as text (escaped;
+    null = a blank cell), or for numbers each distinct number's text and every row's position
+    in it; and the XML before the row number, between it and the value, and after the value."""
+
+    before: str
+    between: str
+    after: str
+    text: pa.Array | None = None
+    numbers: pa.Array | None = None
+    positions: pa.Array | None = None
+
+    def values(self, start: int, stop: int) -> pa.Array:
+        if self.text is not None:
+            return self.text.slice(start, stop - start)
+        return self.numbers.take(self.positions.slice(start, stop - start))
+
+
+def _prepare(values: pd.Series, kind: str, letter: str, style: str | None) -> _Prepared:
+    style = f' s="{style}"' if style else ""
+    if kind != "text":
+        numbers, positions = _number_values(values, kind)
+        return _Prepared(f'<c r="{letter}', f'"{style}><v>', "</v></c>", None, numbers, positions)
+    text = pa.array(values.astype("string").array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
+    bounds, data = _offsets(text)
+    # xml:space="preserve" only where leading or trailing whitespace needs it, as XlsxWriter
+    # writes it (decided for the whole column, from the text before escaping).
+    space = ' xml:space="preserve"' if _edges_may_be_space(bounds, data) else ""
+    if text.null_count or (bounds[1:] == bounds[:-1]).any():  # NA or empty: a blank cell
+        empty = pc.fill_null(pc.equal(text, ""), True)
+        text = pc.if_else(empty, pa.scalar(None, pa.large_string()), text)
+    if not _plain(data[int(bounds[0]) : int(bounds[-1])]):
+        text = _escape(text)
+    between = f'" t="inlineStr"{style}><is><t{space}>'
+    return _Prepared(f'<c r="{letter}', between, "</t></is></c>", text)
 
 
 def _escape(text: pa.Array) -> pa.Array:
@@ -66,19 +150,9 @@ def _escape(text: pa.Array) -> pa.Array:
     return pc.replace_substring(text, ">", "&gt;")
 
 
-def _text_values(values: pd.Series) -> pa.Array:
-    series = values.astype("string")
-    arr = pa.array(series.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = _large(arr)
-    empty = pc.equal(arr, "")
-    return pc.if_else(pc.fill_null(empty, True), pa.scalar(None, pa.large_string()), arr)
-
-
-def _number_values(values: pd.Series, kind: str) -> pa.Array:
-    """Cell numbers as XlsxWriter writes them (`{number:.16G}`), so a spliced cell holds the
-    same value a written one would; each distinct number is formatted once."""
+def _number_values(values: pd.Series, kind: str) -> tuple[pa.Array, pa.Array]:
+    """Each distinct number's text as XlsxWriter writes it (`{number:.16G}`), so a spliced cell
+    holds the same value a written one would, and each row's position in it (null = blank)."""
     if kind in ("date", "month"):
         stamps = pd.to_datetime(values)
         numbers = ((stamps - EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64")
@@ -87,30 +161,22 @@ def _number_values(values: pd.Series, kind: str) -> pa.Array:
     # By their bits, so 0.0 and -0.0 keep their own text.
     codes, uniques = pd.factorize(numbers.view(np.int64))
     text = [f"{number:.16G}" for number in uniques.view(np.float64)]
-    positions = pa.array(codes, mask=~np.isfinite(numbers))
-    return pa.array(text, pa.large_string()).take(positions)
+    positions = pa.array(codes.astype(np.int32), mask=~np.isfinite(numbers))
+    return pa.array(text, pa.large_string()), positions
 
 
-def rows_xml(deferred: Deferred, styles: dict[int, str], start: int, stop: int) -> pa.Array:
-    """One `<row>` element per row start..stop of the deferred cells (large_string, in
-    order)."""
-    first = deferred.first_row + start + 1
-    numbers = pa.array(np.arange(first, first + stop - start).astype(str), pa.large_string())
+def rows_xml(columns: list[_Prepared], numbers: pa.Array, start: int, stop: int) -> pa.Array:
+    """One `<row>` element per row start..stop of the prepared columns, `numbers` holding every
+    row's number as text (large_string, in order)."""
+    numbers = numbers.slice(start, stop - start)
     # The row's pieces, joined once: a column without blanks adds its literal text and
     # arrays straight in; one with blanks is joined on its own first, since a blank cell
     # (null) must leave out the whole <c> element.
     pieces: list[pa.Array | str] = ['<row r="', numbers, '">']
-    for j, (values, kind) in enumerate(zip(deferred.columns, deferred.kinds, strict=True)):
-        values = values.iloc[start:stop]
-        style = f' s="{styles[j]}"' if j in styles else ""
-        if kind == "text":
-            cells = _escape(_text_values(values))
-            head, tail = f'" t="inlineStr"{style}><is><t xml:space="preserve">', "</t></is></c>"
-        else:
-            cells = _number_values(values, kind)
-            head, tail = f'"{style}><v>', "</v></c>"
-        cell = [f'<c r="{column_letter(j)}', numbers, head, cells, tail]
-        if cells.null_count:
+    for column in columns:
+        values = column.values(start, stop)
+        cell = [column.before, numbers, column.between, values, column.after]
+        if values.null_count:
             pieces.append(pc.fill_null(_joined(cell), ""))
         else:
             pieces += cell
@@ -132,17 +198,6 @@ def _joined(pieces: list[pa.Array | str]) -> pa.Array:
     if text:
         args.append(pa.scalar(text, pa.large_string()))
     return pc.binary_join_element_wise(*args, _SEP)
-
-
-def concatenated(strings: pa.Array) -> memoryview:
-    """The bytes of every string of a (non-null) large_string array, back to back."""
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    _, offsets, data = strings.buffers()
-    bounds = np.frombuffer(offsets, dtype=np.int64)[
-        strings.offset : strings.offset + len(strings) + 1
-    ]
-    return memoryview(data)[int(bounds[0]) : int(bounds[-1])]
 
 
 def _sheet_paths(book: zipfile.ZipFile) -> dict[str, str]:
@@ -196,30 +251,49 @@ def splice(path: Path, deferred: list[Deferred], chunk_rows: int = 100_000) -> N
     todo = [d for d in deferred if d.rows]
     if not todo:
         return
-    tmp = path.with_name(path.name + ".rows")
-    with (
-        zipfile.ZipFile(path) as src,
-        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as dst,
-    ):
-        parts = _sheet_paths(src)
-        by_part = {parts[d.sheet]: d for d in todo}
-        for info in src.infolist():
-            if info.filename not in by_part:
-                dst.writestr(info, src.read(info.filename))
-                continue
-            d = by_part[info.filename]
-            xml = src.read(info.filename).decode("utf-8")
-            styles = _first_row_styles(xml, d.first_row)
-            xml = _dimension(xml, len(d.columns), d.first_row + d.rows)
-            head, _, tail = xml.partition("</sheetData>")
-            with dst.open(
-                zipfile.ZipInfo(info.filename, date_time=info.date_time), "w", force_zip64=True
-            ) as out:
-                out.write(head.encode("utf-8"))
-                for start in range(0, d.rows, chunk_rows):
-                    rows = rows_xml(d, styles, start, min(start + chunk_rows, d.rows))
-                    # The rows' concatenation is the Arrow array's data buffer: written
-                    # straight from it, with no second copy.
-                    out.write(concatenated(rows))
-                out.write(b"</sheetData>" + tail.encode("utf-8"))
-    shutil.move(tmp, path)
+    # XlsxWriter's small file moves aside and the spliced one is written as a new file:
+    # renaming it over (or truncating) an existing file makes ext4 write a gigabyte-sized
+    # workbook to disk at once, ~0.6 s at a million notes.
+    aside = path.with_name(path.name + ".base")
+    os.replace(path, aside)
+    try:
+        with zipfile.ZipFile(aside) as src, zipfile.ZipFile(path, "w") as dst:
+            parts = _sheet_paths(src)
+            by_part = {parts[d.sheet]: d for d in todo}
+            for info in src.infolist():
+                if info.filename in by_part:
+                    _splice_sheet(src, dst, info, by_part[info.filename], chunk_rows)
+                else:
+                    dst.writestr(info, src.read(info.filename))
+    finally:
+        aside.unlink()
+
+
+def _splice_sheet(
+    src: zipfile.ZipFile,
+    dst: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    deferred: Deferred,
+    chunk_rows: int,
+) -> None:
+    xml = src.read(info.filename).decode("utf-8")
+    styles = _first_row_styles(xml, deferred.first_row)
+    xml = _dimension(xml, len(deferred.columns), deferred.first_row + deferred.rows)
+    head, _, tail = xml.partition("</sheetData>")
+    columns = [
+        _prepare(values, kind, column_letter(j), styles.get(j))
+        for j, (values, kind) in enumerate(zip(deferred.columns, deferred.kinds, strict=True))
+    ]
+    first = deferred.first_row + 1
+    numbers = pa.array(np.arange(first, first + deferred.rows)).cast(pa.large_string())
+    # Stored, as ZipInfo's default has always left these sheets: deflating them (zlib level
+    # 1) would make a million-note workbook ~10 times smaller but cost ~3 s more CPU.
+    member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+    with dst.open(member, "w", force_zip64=True) as out:
+        out.write(head.encode("utf-8"))
+        for start in range(0, deferred.rows, chunk_rows):
+            rows = rows_xml(columns, numbers, start, min(start + chunk_rows, deferred.rows))
+            # The rows' concatenation is the Arrow array's data buffer: written straight
+            # from it, with no second copy.
+            out.write(concatenated(rows))
+        out.write(b"</sheetData>" + tail.encode("utf-8"))
