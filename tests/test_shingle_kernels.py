@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chartaudit.checks.shingle_kernels import WordTable, shingle_signatures
+from chartaudit.checks.shingle_kernels import WordTable, band_pairs, shingle_signatures
 from chartaudit.checks.text import (
     _SHINGLE_MULT,
     SHINGLE_WORDS,
@@ -147,3 +147,39 @@ def test_words_match_arrows_split_in_the_same_order():
         assert np.array_equal(words, want_words)
         assert np.array_equal(hashes, want_hashes)
     assert sh._vocabulary == vocabulary
+
+
+def runs_reference(order, therapist, bucket, patient, day, days, neighbours):
+    """band_pairs by its definition: per (therapist, bucket) group in date order, runs of one
+    patient; each note paired with the last note of each of the `neighbours` runs before its
+    own, when that note's patient differs and it is at most `days` earlier."""
+    groups: dict[tuple, list[list[int]]] = {}
+    pairs = set()
+    for x in order:
+        runs = groups.setdefault((therapist[x], bucket[x]), [])
+        if runs and patient[runs[-1][-1]] == patient[x]:
+            runs[-1].append(x)
+        else:
+            runs.append([x])
+        for run in runs[-1 - neighbours : -1]:
+            j = run[-1]
+            if patient[j] != patient[x] and day[x] - day[j] <= days:
+                pairs.add((x, j))
+    return pairs
+
+
+def test_band_pairs_match_their_definition():
+    rng = np.random.default_rng(7)
+    n = 3000
+    therapist = rng.integers(0, 15, n)
+    bucket = rng.integers(0, 6, n).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    patient = rng.integers(0, 40, n)
+    day = rng.integers(0, 90, n)
+    order = np.lexsort((np.arange(n), day, therapist))
+    for days, neighbours in [(30, 3), (0, 1), (10, 2), (365, 6)]:
+        x, j = band_pairs(order, therapist, bucket, patient, day, days, neighbours)
+        got = set(zip(x.tolist(), j.tolist(), strict=True))
+        want = runs_reference(order.tolist(), therapist, bucket, patient, day, days, neighbours)
+        assert got == want
+        assert len(got) == len(x)  # each pair once
+        assert want  # the data do make pairs

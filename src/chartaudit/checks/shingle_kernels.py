@@ -294,3 +294,85 @@ class WordTable:
             pool = np.zeros(max(2 * len(self.pool), used + text_bytes), dtype=np.uint8)
             pool[:used] = self.pool[:used]
             self.pool = pool
+
+
+# ---------------------------------------------------------------------------------------------
+# Across-patient candidates: one MinHash band
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
+    """Candidate pairs (x, j) of one MinHash band; `order` lists the notes by therapist, then
+    date (each therapist's notes together).
+
+    A therapist's notes with the same band bucket form a group; within a group, a run is a
+    stretch of consecutive notes of one patient. Each note x is paired with the last note j
+    of each of the `neighbours` runs before its own, when j's patient is not x's and j is at
+    most `days` before x. Groups are found with a hash table per therapist (small enough to
+    stay in the CPU cache), so no sort is needed.
+    """
+    n = len(order)
+    longest = 0
+    i = 0
+    while i < n:
+        e = i + 1
+        while e < n and therapist[order[e]] == therapist[order[i]]:
+            e += 1
+        longest = max(longest, e - i)
+        i = e
+    size = 2
+    while size < 2 * longest:
+        size *= 2
+    slot_group = np.full(size, -1, dtype=np.int64)
+    group_bucket = np.empty(longest, dtype=np.uint64)
+    run_patient = np.empty(longest, dtype=np.int64)  # the patient of the group's current run
+    run_last = np.empty(longest, dtype=np.int64)  # its last note so far
+    # The last notes of the group's earlier runs, a ring of `neighbours` per group.
+    ring = np.empty(longest * neighbours, dtype=np.int64)
+    pushed = np.empty(longest, dtype=np.int64)
+    out_x = np.empty(n * neighbours, dtype=np.int64)
+    out_j = np.empty(n * neighbours, dtype=np.int64)
+    found = 0
+    i = 0
+    while i < n:
+        e = i + 1
+        while e < n and therapist[order[e]] == therapist[order[i]]:
+            e += 1
+        block = 2
+        while block < 2 * (e - i):
+            block *= 2
+        mask = block - 1
+        groups = 0
+        for k in range(i, e):
+            x = order[k]
+            b = bucket[x]
+            slot = _slot(b, mask)
+            while True:
+                g = slot_group[slot]
+                if g < 0 or group_bucket[g] == b:
+                    break
+                slot = (slot + 1) & mask
+            if g < 0:
+                g = groups
+                groups += 1
+                slot_group[slot] = g
+                group_bucket[g] = b
+                run_patient[g] = patient[x]
+                run_last[g] = x
+                pushed[g] = 0
+                continue
+            if patient[x] != run_patient[g]:
+                ring[g * neighbours + pushed[g] % neighbours] = run_last[g]
+                pushed[g] += 1
+                run_patient[g] = patient[x]
+            run_last[g] = x
+            for d in range(min(pushed[g], neighbours)):
+                j = ring[g * neighbours + (pushed[g] - 1 - d) % neighbours]
+                if patient[j] != patient[x] and day[x] - day[j] <= days:
+                    out_x[found] = x
+                    out_j[found] = j
+                    found += 1
+        slot_group[:block] = -1
+        i = e
+    return out_x[:found], out_j[:found]

@@ -24,7 +24,7 @@ from ..errors import ChecklistError
 from ..model import TEXT_COLUMNS
 from .regex import combine, first_match, matches, to_arrow  # noqa: F401 - used here and by tests
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .shingle_kernels import WordTable, kept_words, shingle_signatures
+from .shingle_kernels import WordTable, band_pairs, kept_words, shingle_signatures
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -703,51 +703,29 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
     cand = np.flatnonzero(comparable)
     if len(cand) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    sig = sh.signature()[cand]
+    sig = sh.signature()
     therapist = pd.factorize(
         notes["therapist_id"].fillna(notes["therapist"]).fillna("").astype(str)
     )[0][cand]
     patient = pd.factorize(notes["patient_id"].fillna("").astype(str))[0][cand]
     dates = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")[cand]
     day = (dates.astype("datetime64[D]").astype(np.int64)).astype(np.int64)
-    out_a, out_b = [], []
-    # Each band's notes are grouped by (therapist, bucket), in date order within a group. The
-    # date order is sorted once; each band then needs only a stable sort on one 64-bit key
-    # mixing therapist and bucket (a third of a four-key lexsort's time).
+    if neighbours < 1:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # Notes in date order (by therapist first: any order of groups would do).
     by_day = np.lexsort((np.arange(len(cand)), day, therapist))
-    therapist_mix = _splitmix(therapist[by_day])
+    therapist = therapist.astype(np.int64, copy=False)
+    patient = patient.astype(np.int64, copy=False)
+    out_a, out_b = [], []
     for band in range(_BANDS):
-        block = sig[:, band * _ROWS : (band + 1) * _ROWS]
         bucket = np.zeros(len(cand), dtype=np.uint64)
         with np.errstate(over="ignore"):
-            for j in range(_ROWS):
-                bucket = bucket * _SHINGLE_MULT + block[:, j].astype(np.uint64)
-        key = bucket[by_day] ^ therapist_mix
-        within = np.argsort(key, kind="stable")
-        order = by_day[within]
-        t_o, b_o, p_o, d_o = therapist[order], bucket[order], patient[order], day[order]
-        same_bucket = np.zeros(len(order), dtype=bool)
-        same_bucket[1:] = (t_o[1:] == t_o[:-1]) & (b_o[1:] == b_o[:-1])
-        key = key[within]
-        if (~same_bucket[1:] & (key[1:] == key[:-1])).any():
-            # Two groups share a key (a 64-bit coincidence): sort on the four keys instead.
-            order = np.lexsort((np.arange(len(cand)), day, bucket, therapist))
-            t_o, b_o, p_o, d_o = therapist[order], bucket[order], patient[order], day[order]
-            same_bucket[1:] = (t_o[1:] == t_o[:-1]) & (b_o[1:] == b_o[:-1])
-        run_start = ~same_bucket.copy()
-        run_start[1:] |= p_o[1:] != p_o[:-1]
-        run_id = np.cumsum(run_start) - 1
-        run_last = np.r_[np.flatnonzero(run_start)[1:] - 1, len(order) - 1]
-        bucket_id = np.cumsum(~same_bucket) - 1
-        for d in range(1, neighbours + 1):
-            prev_run = run_id - d
-            ok = prev_run >= 0
-            j = np.where(ok, run_last[np.clip(prev_run, 0, None)], 0)
-            ok &= bucket_id[j] == bucket_id
-            ok &= p_o[j] != p_o
-            ok &= (d_o - d_o[j]) <= days
-            out_a.append(cand[order[ok]])
-            out_b.append(cand[order[j[ok]]])
+            for j in range(band * _ROWS, (band + 1) * _ROWS):
+                bucket *= _SHINGLE_MULT
+                bucket += sig[cand, j]
+        x, j = band_pairs(by_day, therapist, bucket, patient, day, days, neighbours)
+        out_a.append(cand[x])
+        out_b.append(cand[j])
     a = np.concatenate(out_a)
     b = np.concatenate(out_b)
     pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
