@@ -121,11 +121,12 @@ def _reference_csv(frame: pd.DataFrame) -> bytes:
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
 
 
-@pytest.mark.parametrize("tricky", TRICKY)
+@pytest.mark.parametrize("tricky", [*TRICKY, "-1", "@x", "+", "\tx"])
+@pytest.mark.parametrize("at", [0, 5])
 @pytest.mark.parametrize("chunk", [2, 4, 100])
-def test_csv_rows_are_what_the_csv_module_writes(tmp_path, monkeypatch, tricky, chunk):
+def test_csv_rows_are_what_the_csv_module_writes(tmp_path, monkeypatch, tricky, at, chunk):
     monkeypatch.setattr(files, "CSV_CHUNK_ROWS", chunk)
-    frame = _frame(tricky, 3)
+    frame = _frame(tricky, at)
     path = tmp_path / "table.csv"
     files.write_csv(frame, path)
     assert path.read_bytes() == _reference_csv(frame)

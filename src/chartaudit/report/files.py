@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ import pyarrow.compute as pc
 
 from ..model import FINDINGS_COLUMNS, NOTES_OUTPUT_COLUMNS, REJECTED_COLUMNS
 from .data import ReportData
-from .safety import neutralise
-from .xlsx_rows import concatenated
+from .safety import FORMULA_START, neutralise
+from .xlsx_rows import concatenated, edge_bytes, holds_any
 
 SAMPLE_REVIEW_COLUMNS = ["reviewer", "reviewed_on", "agrees_with_audit", "reviewer_comments"]
 
@@ -26,16 +27,15 @@ CSV_CHUNK_ROWS = 100_000
 # Python's csv module (which pandas' to_csv used) quotes a field holding one of these when
 # lines end with "\n"; the same rule keeps the files byte for byte as they were.
 _NEEDS_QUOTES = '[,"\n]'
+_FORMULA_BYTES = np.frombuffer("".join(FORMULA_START).encode("ascii"), dtype=np.uint8)
 
 
 def _text(value: str) -> pa.Scalar:
     return pa.scalar(value, pa.large_string())
 
 
-def _quoted(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+def _quoted(text: pa.Array) -> pa.Array:
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
-    if not pc.any(needs).as_py():
-        return text
     inner = pc.replace_substring(text, '"', '""')
     quoted = pc.binary_join_element_wise(_text('"'), inner, _text('"'), _text(""))
     return pc.if_else(needs, quoted, text)
@@ -46,7 +46,24 @@ def _date_format(values: pd.Series) -> str:
     return "%Y-%m-%d %H:%M" if (values != values.dt.normalize()).any() else "%Y-%m-%d"
 
 
-def _formatted(values: pd.Series, date_format: str | None) -> pa.Array:
+@dataclass
+class _Fields:
+    """One column's CSV fields made ready for all its chunks: each field's text (quoted a
+    chunk at a time, when some field needs quotes), or for numbers and dates each distinct
+    value's text and every row's position in it."""
+
+    text: pa.Array
+    positions: pa.Array | None = None
+    quote: bool = False
+
+    def chunk(self, start: int, stop: int) -> pa.Array:
+        if self.positions is not None:
+            return self.text.take(self.positions.slice(start, stop - start))
+        text = self.text.slice(start, stop - start)
+        return _quoted(text) if self.quote else text
+
+
+def _formatted(values: pd.Series, date_format: str | None) -> _Fields:
     """Numbers and dates as pandas' to_csv wrote them (numpy's str(): 1.0, not Arrow's 1),
     each distinct value formatted once: a column holds few (scores, counts, days)."""
     array = values.to_numpy()
@@ -58,42 +75,57 @@ def _formatted(values: pd.Series, date_format: str | None) -> pa.Array:
         text = pd.DatetimeIndex(uniques).strftime(date_format).to_numpy(dtype=object)
     else:
         text = (uniques.view(np.float64) if array.dtype.kind == "f" else uniques).astype(str)
-    positions = pa.array(codes, mask=blank | (codes < 0))
-    return pa.array(text, pa.large_string()).take(positions)
+    positions = pa.array(codes.astype(np.int32), mask=blank | (codes < 0))
+    return _Fields(pa.array(text, pa.large_string()), positions)
 
 
-def _fields(values: pd.Series, date_format: str | None) -> pa.Array | pa.ChunkedArray:
+def _fields(values: pd.Series, date_format: str | None) -> _Fields:
     """One column's CSV fields as pandas' to_csv wrote them; null is an empty field."""
     if date_format or (isinstance(values.dtype, np.dtype) and values.dtype.kind in "biuf"):
         return _formatted(values, date_format)
-    text = pa.array(values.astype("string").array).cast(pa.large_string())
+    text = pa.array(values.astype("string").array)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
     if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-        text = neutralise(text)
-    return _quoted(text)
+        # Only text starting with one of these characters changes: when no first byte is one,
+        # neutralise (a slice and a lookup per field) has nothing to do.
+        if np.isin(edge_bytes(text)[0], _FORMULA_BYTES).any():
+            text = neutralise(text)
+    # Most columns (ids, names, codes) hold no comma, quote or line break: a byte search
+    # finds that once, instead of a regular expression per field and chunk.
+    return _Fields(text, quote=holds_any(text, b",", b'"', b"\n"))
 
 
-def _lines(fields: list[pa.Array | pa.ChunkedArray]) -> pa.Array:
-    line = pc.binary_join_element_wise(*fields, _text(","), null_handling="replace")
-    return pc.binary_join_element_wise(line, _text(""), _text("\n"))  # line + "\n"
+def _lines(fields: list[pa.Array]) -> pa.Array:
+    """Each row's fields joined by commas, with its line end: one pass over the text."""
+    args: list[pa.Array | pa.Scalar] = []
+    for field in fields:
+        args += [field, _text(",")]
+    args[-1] = _text("\n")
+    return pc.binary_join_element_wise(*args, _text(""), null_handling="replace")
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it with accents intact); text that would be a formula in a
-    spreadsheet is neutralised; dates written as ISO. Built column-wise in Arrow, a chunk of
-    rows at a time."""
-    formats = {
-        j: _date_format(frame.iloc[:, j])
+    spreadsheet is neutralised; dates written as ISO. Each column's fields are made once, in
+    Arrow; the lines are joined and written a chunk of rows at a time."""
+    columns = [
+        _fields(
+            frame.iloc[:, j],
+            _date_format(frame.iloc[:, j])
+            if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, j])
+            else None,
+        )
         for j in range(frame.shape[1])
-        if pd.api.types.is_datetime64_any_dtype(frame.iloc[:, j])
-    }
+    ]
     with open(path, "wb") as out:
         out.write(codecs.BOM_UTF8)
         header = [_quoted(pa.array([str(c)], pa.large_string())) for c in frame.columns]
         out.write(concatenated(_lines(header)))
         for start in range(0, len(frame), CSV_CHUNK_ROWS):
-            chunk = frame.iloc[start : start + CSV_CHUNK_ROWS]
-            fields = [_fields(chunk.iloc[:, j], formats.get(j)) for j in range(chunk.shape[1])]
-            out.write(concatenated(_lines(fields)))
+            stop = min(start + CSV_CHUNK_ROWS, len(frame))
+            out.write(concatenated(_lines([c.chunk(start, stop) for c in columns])))
 
 
 def write_findings(data: ReportData, folder: Path) -> Path:

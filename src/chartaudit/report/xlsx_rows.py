@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SEP = pa.scalar("", pa.large_string())
-TEXT_SCAN_BYTES = 1 << 24  # text copied at a time to look for characters to escape
+TEXT_SCAN_BYTES = 1 << 24  # text copied at a time to search for characters
 _ILLEGAL_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # RE2 syntax
 _XML_SPECIAL = r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 
@@ -57,44 +57,56 @@ def column_letter(index: int) -> str:
 def _offsets(strings: pa.Array) -> tuple[np.ndarray, memoryview]:
     """The string bounds (len + 1 offsets) of a string or large_string array, and its bytes."""
     _, offsets, data = strings.buffers()
+    if offsets is None:  # an empty array may have no buffers at all
+        return np.zeros(1, dtype=np.int64), memoryview(b"")
     width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
     bounds = np.frombuffer(offsets, dtype=width)[strings.offset : strings.offset + len(strings) + 1]
     return bounds, memoryview(data) if data is not None else memoryview(b"")
 
 
 def concatenated(strings: pa.Array) -> memoryview:
-    """The bytes of every string of a (non-null) large_string array, back to back."""
+    """The bytes of every string of a string or large_string array, back to back."""
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
     bounds, data = _offsets(strings)
     return data[int(bounds[0]) : int(bounds[-1])]
 
 
-def _plain(data: memoryview) -> bool:
-    """True when UTF-8 bytes hold nothing _escape changes: no & < >, no control character and
-    no 0xEF byte (which starts U+FFFE and U+FFFF). Byte scans instead of a regular expression
-    per cell; a False only sends the column through _escape."""
-    codes = np.frombuffer(data, dtype=np.uint8)
-    if not len(codes):
-        return True
-    if codes.min() < 0x20 or codes.max() >= 0xEF:
-        return False
+def holds_any(strings: pa.Array, *characters: bytes) -> bool:
+    """Whether any string holds one of these (single-byte) characters: the bytes searched with
+    memchr, a slab at a time, instead of a regular expression per string."""
+    data = concatenated(strings)
     for start in range(0, len(data), TEXT_SCAN_BYTES):
         piece = bytes(data[start : start + TEXT_SCAN_BYTES])
-        if b"&" in piece or b"<" in piece or b">" in piece:
-            return False
-    return True
+        if any(character in piece for character in characters):
+            return True
+    return False
 
 
-def _edges_may_be_space(bounds: np.ndarray, data: memoryview) -> bool:
-    """Whether any string may start or end with whitespace (XlsxWriter's `^\\s|\\s$`), judged
-    by its first and last byte: a space, a control character or any non-ASCII byte counts.
-    An empty string's "first" byte is the next string's, its "last" the one before: bytes that
-    are looked at anyway."""
+def _plain(text: pa.Array) -> bool:
+    """True when the text holds nothing _escape changes: no & < >, no control character and no
+    0xEF byte (which starts U+FFFE and U+FFFF). A False only sends the column through _escape."""
+    codes = np.frombuffer(concatenated(text), dtype=np.uint8)
+    if len(codes) and (codes.min() < 0x20 or codes.max() >= 0xEF):
+        return False
+    return not holds_any(text, b"&", b"<", b">")
+
+
+def edge_bytes(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last byte of every string. An empty string's "first" byte is the next
+    string's and its "last" the one before (or any byte when the array holds none): bytes that
+    are looked at anyway, so a check that all edge bytes are harmless stays true."""
+    bounds, data = _offsets(strings)
     codes = np.frombuffer(data, dtype=np.uint8)
     if not len(codes):
-        return False
-    edges = np.concatenate([codes.take(bounds[:-1], mode="clip"), codes.take(bounds[1:] - 1)])
+        return codes, codes
+    return codes.take(bounds[:-1], mode="clip"), codes.take(bounds[1:] - 1)
+
+
+def _edges_may_be_space(text: pa.Array) -> bool:
+    """Whether any string may start or end with whitespace (XlsxWriter's `^\\s|\\s$`), judged
+    by its first and last byte: a space, a control character or any non-ASCII byte counts."""
+    edges = np.concatenate(edge_bytes(text))
     # Safe are "!" (0x21) to DEL (0x7F): 0x5F values from 0x21 on, in wrapping byte arithmetic.
     return bool(((edges - np.uint8(0x21)) >= np.uint8(0x5F)).any())
 
@@ -127,14 +139,14 @@ def _prepare(values: pd.Series, kind: str, letter: str, style: str | None) -> _P
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     text = text.cast(pa.large_string())
-    bounds, data = _offsets(text)
     # xml:space="preserve" only where leading or trailing whitespace needs it, as XlsxWriter
     # writes it (decided for the whole column, from the text before escaping).
-    space = ' xml:space="preserve"' if _edges_may_be_space(bounds, data) else ""
+    space = ' xml:space="preserve"' if _edges_may_be_space(text) else ""
+    bounds, _ = _offsets(text)
     if text.null_count or (bounds[1:] == bounds[:-1]).any():  # NA or empty: a blank cell
         empty = pc.fill_null(pc.equal(text, ""), True)
         text = pc.if_else(empty, pa.scalar(None, pa.large_string()), text)
-    if not _plain(data[int(bounds[0]) : int(bounds[-1])]):
+    if not _plain(text):
         text = _escape(text)
     between = f'" t="inlineStr"{style}><is><t{space}>'
     return _Prepared(f'<c r="{letter}', between, "</t></is></c>", text)
