@@ -4,10 +4,12 @@ Everything is grouped, ranked and formatted here with pandas over whole frames, 
 therapist; the jinja2 templates only loop and print. Chart text reaches the templates as plain
 strings and is escaped by autoescape; the evidence highlight is three strings (before, match,
 after), never markup built by hand. The long and repeated parts (tables, gap sections, heat
-map) are row macros of macros.html filled for many rows at once (_render_rows), every value
+map) are row macros of macros.html filled for many rows at once (_fill), every value
 escaped by markupsafe as autoescape does; parts that are the same on every page (score axis,
 example cards) are rendered once. Therapist pages are prepared a batch at a time
-(PAGES_PER_BATCH): the HTML of every page of a large run at once would take gigabytes.
+(PAGES_PER_BATCH): the HTML of every page of a large run at once would take gigabytes. The
+page template itself is filled like a row macro, one row per page of the batch, and each page
+written as its pieces.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import hashlib
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,16 +264,14 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
     # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no separator
     # or dot), so the ~11,000 pages of a large run need no resolve() each.
     pages_dir = _inside(root, folder, "therapists")
-    template = env.get_template("therapist.html")
-    for context in pages.therapists():
-        slug = context["slug"]
+    for slug, pieces in pages.therapists():
         if not _SAFE_NAME.fullmatch(slug):
             raise ChartauditError(
                 f"refusing to write a therapist page named {slug!r}",
                 fix="report this as a bug; therapist page names should be sanitised",
             )
         path = pages_dir / f"{slug}.html"
-        _write(path, template.generate(**context))
+        _write(path, pieces)
         written.append(path)
     return written
 
@@ -431,23 +431,21 @@ def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
             return np.array(str(escape(joined)).split("\x00"), dtype=object)
     if kinds == {Markup}:
-        return np.array(list(map(str, values)), dtype=object)
-    return np.array([str(escape(v)) for v in values], dtype=object)
+        return np.array(values, dtype=object)  # joined as they are: no copy of each
+    return np.array([v if type(v) is Markup else str(escape(v)) for v in values], dtype=object)
 
 
-def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None = None) -> list[str]:
-    """Every row of `columns` (name -> a value per row) as macros.html's `macro` prints the row
-    {name: value}, the rows between consecutive `cuts` joined (by default each row alone): the
-    same HTML as calling the macro per row, without jinja's cost per row and cell.
+def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[list[str], list[int]]:
+    """Every row of `columns` (name -> a value per row) as `render` prints the row {name:
+    value}: the pieces of every row in row order, and where each row's pieces start (and the
+    last row's end). The same HTML as rendering each row, without jinja's cost per row and cell.
 
-    The macro is rendered once per pattern of None values, with a marker in place of every
-    other value; the markup between the markers is then filled with whole escaped columns.
-    So a row macro may only print its values as they are and test them with `is none`.
+    `render` is called once per pattern of None values, with a marker in place of every other
+    value; the markup between the markers is then filled with whole escaped columns. So what
+    it renders may only print the row's values as they are and test them with `is none`.
     """
     names = list(columns)
     count = len(columns[names[0]])
-    cuts = np.arange(count + 1) if cuts is None else cuts
-    render = getattr(_macros(), macro)
     kinds = {name: set(map(type, values)) for name, values in columns.items()}
     pattern = np.zeros(count, dtype=np.int64)  # bit i set: the row's value i is None
     for i, name in enumerate(names):
@@ -480,7 +478,14 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
         for rows, grid in filled:
             flat[start[rows][:, None] + np.arange(grid.shape[1])] = grid
         flat = flat.tolist()
-    bounds = start[cuts].tolist()
+    return flat, start.tolist()
+
+
+def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None = None) -> list[str]:
+    """Every row of `columns` as macros.html's `macro` prints the row (see _fill), the rows
+    between consecutive `cuts` joined (by default each row alone)."""
+    flat, start = _fill(getattr(_macros(), macro), columns)
+    bounds = [start[c] for c in (range(len(start)) if cuts is None else cuts.tolist())]
     return ["".join(flat[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
@@ -876,31 +881,15 @@ class _Pages:
         return cells
 
     def _gap_sections(
-        self, gaps: pd.DataFrame, excerpts: dict[tuple[str, str], list[dict]]
+        self, gaps: pd.DataFrame, excerpts: tuple[np.ndarray, dict[str, list]]
     ) -> dict[str, tuple[Markup, int]]:
         """Per therapist: the sections of the top gaps (macro gap_section), each with its
-        excerpts (macro excerpt) and the item's example card."""
-        keys = list(zip(gaps["slug"].tolist(), gaps["item_id"].tolist(), strict=True))
-        quoted = [excerpts.get(key, []) for key in keys]
-        found = [(g, e) for g, entries in enumerate(quoted) for e in entries]
-        sections = {}
-        if found:
-            texts = [e["text"] or {} for _, e in found]
-            sections = _render_tables(
-                "excerpt",
-                {
-                    "date": [e["date"] for _, e in found],
-                    "note_type": [e["note_type"] for _, e in found],
-                    "note_id": [e["note_id"] for _, e in found],
-                    "patient": [e["patient"] or None for _, e in found],
-                    **{part: [t.get(part) for t in texts] for part in ("before", "match", "after")},
-                    "message": [e["message"] for _, e in found],
-                    "evidence": [e["evidence"] or None for _, e in found],
-                },
-                np.array([g for g, _ in found]),
-                range(len(keys)),
-            )
-        items = [self.items[item_id] for _, item_id in keys]
+        excerpts (macro excerpt; `excerpts` as _excerpts gives them) and the item's example
+        card."""
+        owner, columns = excerpts
+        sections = _render_tables("excerpt", columns, owner, range(len(gaps))) if columns else {}
+        quoted = np.bincount(owner, minlength=len(gaps)).tolist()
+        items = [self.items[item_id] for item_id in gaps["item_id"].tolist()]
         failed = gaps["failed"].to_numpy(np.int64).tolist()
         cells = self._item_cells(gaps)
         return _render_tables(
@@ -912,9 +901,9 @@ class _Pages:
                 "description": [i.description or None for i in items],
                 "why": [i.why for i in items],
                 "fix": [i.fix for i in items],
-                "excerpts": [sections.get(g, (Markup(), 0))[0] for g in range(len(keys))],
+                "excerpts": [sections.get(g, (Markup(), 0))[0] for g in range(len(gaps))],
                 "more": [
-                    plural(n - len(q), "more note") if n > len(q) else None
+                    plural(n - q, "more note") if n > q else None
                     for n, q in zip(failed, quoted, strict=True)
                 ],
                 "example": [self._example(i.id) for i in items],
@@ -924,12 +913,14 @@ class _Pages:
             *_groups(gaps),
         )
 
-    def _excerpts(self, gaps: pd.DataFrame, f: pd.DataFrame) -> dict[tuple[str, str], list[dict]]:
-        """Up to EXCERPTS_PER_GAP excerpts per (slug, item) of the top `gaps`, found in one pass
-        over the findings `f` (rows of data.findings holding at least those gaps')."""
+    def _excerpts(self, gaps: pd.DataFrame, f: pd.DataFrame) -> tuple[np.ndarray, dict[str, list]]:
+        """Up to EXCERPTS_PER_GAP excerpts for each of the top `gaps`, found in one pass over
+        the findings `f` (rows of data.findings holding at least those gaps'): the position in
+        `gaps` of each excerpt's gap (ascending), and the excerpts as macro excerpt's columns.
+        Excerpts whose evidence is in the note's text come first, then findings without one."""
         data = self.data
         if f.empty or gaps.empty:
-            return {}
+            return np.zeros(0, dtype=np.int64), {}
         # Integer codes for therapist and item, so selecting and sorting stay vectorised.
         slug_codes = {slug: i for i, slug in enumerate(dict.fromkeys(gaps["slug"]))}
         item_codes = {item: i for i, item in enumerate(self.items)}
@@ -948,8 +939,7 @@ class _Pages:
             [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
         )
         picked = inside[chosen]
-        columns = ["slug", "item_id", "note_type", "note_id", "message", "evidence"]
-        cand = f[[*columns, "date_of_service", "note_idx"]].iloc[picked]
+        cand = f[["note_type", "note_id", "message", "date_of_service", "note_idx"]].iloc[picked]
         note_idx = cand["note_idx"].to_numpy()
         # Only a finding with evidence can be quoted: mask (under --redact) the text of each
         # of those notes once, in one call for the batch (the masking's cost is mostly per call).
@@ -957,39 +947,34 @@ class _Pages:
         narrative = data.result.notes["narrative"].iloc[quoted].to_numpy(dtype=object)
         masked = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
         text_of = dict(zip(quoted.tolist(), masked, strict=True))
-        texts = [text_of.get(i) for i in note_idx.tolist()]
-        patients = self._patient_labels.reindex(note_idx).tolist()
-        # Whole columns, not itertuples: iterating Arrow-backed columns costs per value.
-        rows = zip(
-            *(cand[c].to_numpy(dtype=object) for c in ["slug", "item_id", "note_id", "evidence"]),
-            _each(cand["note_type"], note_type_label, note_type_label(None)),
-            _each(cand["message"], sentence, sentence(None)),
-            _dates(cand["date_of_service"]).tolist(),
-            texts,
-            patients,
-            strict=True,
-        )
-        out: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        spare: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for slug, item_id, note_id, evidence, note_type, message, date, text, patient in rows:
-            key = (slug, item_id)
-            if len(out[key]) >= EXCERPTS_PER_GAP:
-                continue
-            evidence = "" if _missing(evidence) else str(evidence)
-            entry = {
-                "date": date,
-                "note_type": note_type,
-                "note_id": note_id,
-                "patient": "" if _missing(patient) else str(patient),
-                "message": message,
-                "evidence": evidence,
-                "text": excerpt(text, evidence) if evidence else None,
-            }
-            (out if entry["text"] else spare)[key].append(entry)
-        for key, entries in spare.items():
-            room = EXCERPTS_PER_GAP - len(out[key])
-            out[key].extend(entries[:room])
-        return out
+        # Each candidate's gap; the candidates of a gap are consecutive, best first.
+        owner = pd.Index(gap_keys).get_indexer(key[picked]).tolist()
+        evidence = ["" if _missing(e) else str(e) for e in evidence[chosen].tolist()]
+        found: list[list] = [[] for _ in range(len(gaps))]  # (candidate, excerpt) per gap
+        spare: list[list] = [[] for _ in range(len(gaps))]
+        texts = [text_of.get(n) for n in note_idx.tolist()]
+        for i, (g, text) in enumerate(zip(owner, texts, strict=True)):
+            if len(found[g]) < EXCERPTS_PER_GAP:
+                part = excerpt(text, evidence[i]) if evidence[i] else None
+                (found[g] if part else spare[g]).append((i, part))
+        rows = [
+            (g, i, part or {})
+            for g, (quotes, others) in enumerate(zip(found, spare, strict=True))
+            for i, part in quotes + others[: EXCERPTS_PER_GAP - len(quotes)]
+        ]
+        if not rows:
+            return np.zeros(0, dtype=np.int64), {}
+        owners, take, parts = (list(x) for x in zip(*rows, strict=True))
+        patients = self._patient_labels.reindex(note_idx[take]).tolist()
+        return np.array(owners, dtype=np.int64), {
+            "date": _dates(cand["date_of_service"].iloc[take]).tolist(),
+            "note_type": _each(cand["note_type"].iloc[take], note_type_label, "Note").tolist(),
+            "note_id": cand["note_id"].iloc[take].to_numpy(dtype=object).tolist(),
+            "patient": [None if _missing(p) or p == "" else str(p) for p in patients],
+            **{name: [p.get(name) for p in parts] for name in ("before", "match", "after")},
+            "message": _each(cand["message"].iloc[take], sentence, "").tolist(),
+            "evidence": [evidence[i] or None for i in take],
+        }
 
     def _note_selection(self) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
         """The notes each page lists (failing first, capped): their rows of data.notes grouped
@@ -1063,7 +1048,8 @@ class _Pages:
         notes = self.data.notes
         return pd.Series(notes["patient_label"].array, index=notes["note_idx"].to_numpy())
 
-    def _samples(self) -> dict[str, list[dict]]:
+    def _samples(self) -> dict[str, tuple[Markup, int]]:
+        """Per therapist: the notes drawn for manual review, as table rows (macro sample_row)."""
         sample = self.data.sample
         if sample is None or sample.empty:
             return {}
@@ -1077,16 +1063,26 @@ class _Pages:
                 .fillna("")
                 .astype(str)
                 .to_numpy(),
-                "failed": [
-                    [self.items[i].title for i in str(ids).split(", ") if i in self.items]
-                    for ids in sample["failed_items"].fillna("")
-                ],
             }
         )
-        return _records(frame, "slug")
+        failed = [
+            "; ".join(self.items[i].title for i in str(ids).split(", ") if i in self.items) or None
+            for ids in sample["failed_items"].fillna("")
+        ]
+        codes, slugs = pd.factorize(frame["slug"].to_numpy(dtype=object))
+        order = np.argsort(codes, kind="stable")  # a therapist's notes together, in order
+        columns = {c: frame[c].to_numpy(dtype=object) for c in frame.columns if c != "slug"}
+        columns["failed"] = np.array(failed, dtype=object)
+        return _render_tables(
+            "sample_row",
+            {c: values[order].tolist() for c, values in columns.items()},
+            codes[order],
+            slugs.tolist(),
+        )
 
-    def therapists(self) -> Iterator[dict]:
-        """One context per therapist page, in the order of the overview's table.
+    def therapists(self) -> Iterator[tuple[str, list[str]]]:
+        """Each therapist page's slug and HTML (as pieces to be joined), in the order of the
+        overview's table.
 
         The pages are prepared PAGES_PER_BATCH at a time (_batch), so a large run holds one
         batch's tables and HTML at once rather than every page's. Only picking the notes each
@@ -1109,13 +1105,23 @@ class _Pages:
             stats.matrix_counts["therapist_id"]
         )
         counts = _split(np.where(author >= 0, author // PAGES_PER_BATCH, -1), count)
+        axis = self._scale(None, None, None)
+        same = {  # on every page
+            **self.common,
+            "median": self.median,
+            "colleagues": len(self.team_rates),
+            "axis": axis,
+            "score_axis": _macros().score_axis(axis, self.median),
+            "sampled": self.data.sample is not None,
+        }
+        template = environment().get_template("therapist.html")
         shared = {
             "note_slugs": note_slugs,
             "note_totals": note_totals,
             "failing_totals": failing_totals,
             "samples": self._samples(),
             "trends": self._trend_months,
-            "score_axis": _macros().score_axis(self._scale(None, None, None), self.median),
+            "page": lambda values: template.render(**same, **values),
         }
         for b in range(count):
             yield from self._batch(
@@ -1135,8 +1141,8 @@ class _Pages:
         keep: np.ndarray,
         note_codes: np.ndarray,
         shared: dict,
-    ) -> Iterator[dict]:
-        """The contexts of a batch of pages (`therapists`) from the batch's rows of
+    ) -> Iterator[tuple[str, list[str]]]:
+        """The pages of a batch of therapists (`therapists`) from the batch's rows of
         _item_counts (`mc`), of data.findings and of the listed notes (rows `keep` of
         data.notes, grouped by therapist code). Items are ranked per therapist here, and the
         long and repeated parts rendered for the whole batch at once."""
@@ -1168,58 +1174,66 @@ class _Pages:
         note_rows = self._note_rows(keep, note_codes, shared["note_slugs"], findings)
         samples, trends = shared["samples"], shared["trends"]
         nothing = (Markup(), 0)
+        pages = []
         for t in therapists.itertuples(index=False):
             slug = t.slug
-            notes_html, notes_shown = note_rows.get(slug, nothing)
+            rate, low, high = _f(t.rate), _f(t.ci_low), _f(t.ci_high)
+            checked, critical = int(t.passed + t.failed), int(t.critical)
+            scale = self._scale(t.rate, t.ci_low, t.ci_high)
+            above = rate is not None and (self.median is None or rate >= self.median)
+            best = best_rows.get(slug, [None])[0]  # at most one
+            trend = self._trend(trends.get(str(t.therapist_id)), min_months=2)
             gaps_html, gap_count = gap_sections.get(slug, nothing)
-            yield {
-                **self.common,
-                "slug": slug,
-                "name": t.therapist,
-                "credential": _value(t.credential),
-                "discipline": _value(t.discipline),
-                "notes": int(t.notes),
-                "checked": int(t.passed + t.failed),
-                "passed": int(t.passed),
-                "failed": int(t.failed),
-                "not_evaluable": int(t.not_evaluable),
-                "critical": int(t.critical),
-                "rate": _f(t.rate),
-                "ci_low": _f(t.ci_low),
-                "ci_high": _f(t.ci_high),
-                "median": self.median,
-                "colleagues": len(self.team_rates),
-                "scale": self._scale(t.rate, t.ci_low, t.ci_high),
-                "score_axis": shared["score_axis"],
-                "strengths": strengths.get(slug, nothing)[0],
-                "best": [self._item_row(r) for r in best_rows.get(slug, [])],
-                "gaps": gaps_html,
-                "gap_count": gap_count,
-                "other_gaps": other_gaps.get(slug, nothing)[0],
-                "item_rows": items.get(slug, nothing)[0],
-                "note_rows": notes_html,
-                "notes_shown": notes_shown,
-                "notes_total": int(shared["note_totals"].get(slug, 0)),
-                "notes_failing": int(shared["failing_totals"].get(slug, 0)),
-                "trend": self._trend(trends.get(str(t.therapist_id)), min_months=2),
-                "sample": samples.get(slug, []) if self.data.sample is not None else None,
-            }
+            notes_html, shown = note_rows.get(slug, nothing)
+            total = int(shared["note_totals"].get(slug, 0))
+            failing = int(shared["failing_totals"].get(slug, 0))
+            # Printed as they are; None (or absent) is what the template tests.
+            pages.append(
+                {
+                    "name": t.therapist,
+                    "credential": _value(t.credential) or None,
+                    "discipline": _value(t.discipline),
+                    "notes": plural(int(t.notes), "note"),
+                    "rate": pct(rate, 1),
+                    "rate_whole": pct(rate),
+                    "interval": interval(low, high),
+                    "checked": num(checked),
+                    "passed": num(int(t.passed)),
+                    "failed": num(int(t.failed)),
+                    "critical": num(critical),
+                    "has_critical": "" if critical else None,
+                    "dot": None if rate is None else scale["dot"],
+                    "ci_x_low": scale["ci_low"],
+                    "ci_x_high": scale["ci_high"],
+                    "above": "" if above else None,
+                    "below": "" if rate is not None and not above else None,
+                    "few_checks": plural(checked, "check") if 0 < checked < 30 else None,
+                    "trend": None
+                    if not trend
+                    else _macros().line_chart(trend["chart"], "Your rate by month"),
+                    "strengths": strengths.get(slug, nothing)[0] or None,
+                    "best": None if best is None else "",
+                    "best_title": None if best is None else best["title"],
+                    "best_passed": None if best is None else num(int(best["passed"])),
+                    "best_checked": None if best is None else plural(int(best["checked"]), "note"),
+                    "best_rate": None if best is None else pct(_f(best["rate"])),
+                    "gaps": gaps_html or None,
+                    "several_gaps": "" if gap_count > 1 else None,
+                    "other_gaps": other_gaps.get(slug, nothing)[0] or None,
+                    "item_rows": items.get(slug, nothing)[0] or None,
+                    "note_rows": notes_html,
+                    "notes_failing": plural(failing, "note") if failing else None,
+                    "notes_total": num(total),
+                    "all_notes": plural(total, "note"),
+                    "notes_shown": num(shown),
+                    "more_notes": plural(total - shown, "more note") if total > shown else None,
+                    "one_more": "" if total - shown == 1 else None,
+                    "sample": samples.get(slug, nothing)[0] or None,
+                }
+            )
+        flat, start = _fill(shared["page"], {k: [p[k] for p in pages] for k in pages[0]})
+        for i, slug in enumerate(therapists["slug"].tolist()):
+            yield slug, flat[start[i] : start[i + 1]]
 
     def _scale(self, rate: Any, low: Any, high: Any) -> dict:
         return svg.score_scale(rate, low, high, self.median, self.team_ticks, self.scale_floor)
-
-    @staticmethod
-    def _item_row(r: dict) -> dict:
-        return {
-            "id": r["item_id"],
-            "title": r["title"],
-            "severity": r["severity"],
-            "checked": int(r["checked"]),
-            "passed": int(r["passed"]),
-            "failed": int(r["failed"]),
-            "not_evaluable": int(r["not_evaluable"]),
-            "rate": _f(r["rate"]),
-            "ci_low": _f(r["ci_low"]),
-            "ci_high": _f(r["ci_high"]),
-            "team_rate": _f(r["team_rate"]),
-        }
