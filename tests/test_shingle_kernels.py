@@ -15,7 +15,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chartaudit.checks.shingle_kernels import WordTable, band_pairs, shingle_signatures
+from chartaudit.checks.shingle_kernels import (
+    WordTable,
+    band_pairs,
+    pair_jaccard,
+    shingle_signatures,
+)
 from chartaudit.checks.text import (
     _SHINGLE_MULT,
     SHINGLE_WORDS,
@@ -183,3 +188,23 @@ def test_band_pairs_match_their_definition():
         assert got == want
         assert len(got) == len(x)  # each pair once
         assert want  # the data do make pairs
+
+
+def test_pair_jaccard_is_the_jaccard_of_the_shingle_sets():
+    rng = np.random.default_rng(3)
+    count = rng.integers(0, 40, 200)
+    count[:3] = 0  # texts without shingles
+    ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
+    # few distinct values: repeats within a text and overlaps between texts
+    hashes = rng.integers(0, 60, int(ptr[-1])).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    sets = [set(hashes[ptr[t] : ptr[t + 1]].tolist()) for t in range(len(count))]
+    a = rng.integers(0, len(count), 500)
+    b = rng.integers(0, len(count), 500)
+    a[0], b[0] = 0, 1  # both empty
+    got = pair_jaccard(hashes.copy(), ptr, a, b)
+    want = [
+        len(sets[x] & sets[y]) / len(sets[x] | sets[y]) if sets[x] | sets[y] else 0.0
+        for x, y in zip(a, b, strict=True)
+    ]
+    assert np.array_equal(got, np.array(want))
+    assert 0 < np.mean(got) < 1

@@ -376,3 +376,47 @@ def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
         slot_group[:block] = -1
         i = e
     return out_x[:found], out_j[:found]
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact Jaccard similarity of pairs of texts
+# ---------------------------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def pair_jaccard(hashes, ptr, a, b):
+    """Jaccard similarity of the shingle sets of texts a[p] and b[p], for every pair p.
+
+    Text t's shingle hashes are hashes[ptr[t]:ptr[t + 1]]; they are sorted in place and their
+    repeats dropped, then each pair's sets are merged. 0 when both sets are empty.
+    """
+    n = len(ptr) - 1
+    distinct = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        segment = hashes[ptr[t] : ptr[t + 1]]
+        segment.sort()
+        m = 0
+        for i in range(len(segment)):
+            if i == 0 or segment[i] != segment[i - 1]:
+                segment[m] = segment[i]
+                m += 1
+        distinct[t] = m
+    out = np.empty(len(a), dtype=np.float64)
+    for p in range(len(a)):
+        i = ptr[a[p]]
+        i_end = i + distinct[a[p]]
+        j = ptr[b[p]]
+        j_end = j + distinct[b[p]]
+        inter = 0
+        while i < i_end and j < j_end:
+            if hashes[i] == hashes[j]:
+                inter += 1
+                i += 1
+                j += 1
+            elif hashes[i] < hashes[j]:
+                i += 1
+            else:
+                j += 1
+        union = distinct[a[p]] + distinct[b[p]] - inter
+        out[p] = inter / union if union > 0 else 0.0
+    return out

@@ -24,7 +24,13 @@ from ..errors import ChecklistError
 from ..model import TEXT_COLUMNS
 from .regex import combine, first_match, matches, to_arrow  # noqa: F401 - used here and by tests
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .shingle_kernels import WordTable, band_pairs, kept_words, shingle_signatures
+from .shingle_kernels import (
+    WordTable,
+    band_pairs,
+    kept_words,
+    pair_jaccard,
+    shingle_signatures,
+)
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -494,26 +500,7 @@ class Shingles:
         texts = np.unique(np.r_[a, b])
         hashes, count = self._hash(self.text.take(pa.array(texts, type=pa.int64())))
         ptr = np.concatenate([[0], np.cumsum(count)]).astype(np.int64)
-        pair_a, keys_a = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, a))
-        pair_b, keys_b = _distinct_keys(hashes, count, ptr, np.searchsorted(texts, b))
-        at = np.searchsorted(keys_b, keys_a)
-        hit = (at < len(keys_b)) & (keys_b[np.minimum(at, len(keys_b) - 1)] == keys_a)
-        inter = np.bincount(pair_a[hit], minlength=len(a)).astype("float64")
-        union = np.bincount(pair_a, minlength=len(a)) + np.bincount(pair_b, minlength=len(a))
-        union = union - inter
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(union > 0, inter / union, 0.0)
-
-
-def _distinct_keys(hashes, count, ptr, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (pair number, key) of the shingles of texts[p], for each pair p."""
-    lens = count[texts]
-    total = int(lens.sum())
-    pair = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
-    starts = np.repeat(ptr[texts] - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
-    keys = hashes[starts + np.arange(total, dtype=np.int64)] ^ _splitmix(pair)
-    keys, first = np.unique(keys, return_index=True)
-    return pair[first], keys
+        return pair_jaccard(hashes, ptr, np.searchsorted(texts, a), np.searchsorted(texts, b))
 
 
 def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
