@@ -420,14 +420,24 @@ def _pcts(values: np.ndarray) -> list[str]:
 def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     """Each value as autoescape prints it (markupsafe.escape): strings, numbers and None,
     whose escape is their str's, in one call for the whole column; markup as it is."""
+    # Numbers print as digits, '.', '-', '+', 'e', 'inf', 'nan' (or 'None'): nothing that
+    # escape replaces.
+    if kinds <= {float, type(None)}:
+        # Bars and rates repeat a lot: each distinct value formatted once. 0.0 == -0.0, but
+        # they print differently, so zeros (and None) are formatted one by one.
+        text = {v: str(v) for v in set(values)}
+        return np.array([text[v] if v else str(v) for v in values], dtype=object)
     if kinds <= {int, float, type(None)}:
-        # Digits, '.', '-', '+', 'e', 'inf', 'nan' or 'None': nothing that escape replaces.
         return np.array(list(map(str, values)), dtype=object)
     if kinds <= {str, int, float, type(None)}:
         texts = values if kinds == {str} else list(map(str, values))
         joined = "\x00".join(texts)
         if not any(c in joined for c in "&<>'\""):  # what escape replaces: most columns
             return np.array(texts, dtype=object)
+        distinct = set(texts)
+        if len(distinct) * 8 <= len(texts):  # e.g. item titles: each distinct one escaped once
+            escaped = {text: str(escape(text)) for text in distinct}
+            return np.array([escaped[text] for text in texts], dtype=object)
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
             return np.array(str(escape(joined)).split("\x00"), dtype=object)
     if kinds == {Markup}:
@@ -537,6 +547,27 @@ def _each(values: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
     codes, uniques = pd.factorize(values)
     results = [function(u) for u in uniques.tolist()]
     return np.array([*results, missing], dtype=object)[codes]  # code -1 (NA) takes the last
+
+
+def _texts(values: np.ndarray) -> list[str]:
+    """str of each integer (as astype(str) writes it); counts repeat: each one formatted once."""
+    unique, inverse = np.unique(values, return_inverse=True)
+    return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse.ravel()].tolist()
+
+
+def _sorted(mask: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Positions of the rows in `mask`, ordered by `keys` (most significant first; NaN last)
+    and else kept in order, as a stable sort_values orders them."""
+    rows = np.flatnonzero(mask)
+    return rows[np.lexsort([key[rows] for key in reversed(keys)])]
+
+
+def _ranks(groups: np.ndarray) -> np.ndarray:
+    """Each row's place (0, 1, ...) in its run of equal `groups` values."""
+    if not len(groups):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1]
+    return np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
 
 
 def _dates(values: pd.Series) -> np.ndarray:
@@ -819,11 +850,15 @@ class _Pages:
 
     # ---- therapists/<slug>.html
 
-    def _item_counts(self, rows: np.ndarray, slugs: np.ndarray) -> pd.DataFrame:
-        """Rows `rows` of matrix_counts with their therapists' `slugs`, checked (rate and
-        interval come from stats), the item's title, severity and its rank, and team rate."""
+    def _item_counts(
+        self, rows: np.ndarray, authors: np.ndarray, slugs: np.ndarray
+    ) -> pd.DataFrame:
+        """Rows `rows` of matrix_counts with their therapists (_t: `authors`, rows of
+        stats.therapists, whose `slugs` these are), checked (rate and interval come from
+        stats), the item's title, severity and its rank, and team rate."""
         mc = self.data.stats.matrix_counts.iloc[rows]
-        mc["slug"] = slugs
+        mc["_t"] = authors
+        mc["slug"] = slugs[authors]
         mc["checked"] = mc["passed"] + mc["failed"]
         items = self._item_codes[rows]
         for name, values in self._item_columns.items():
@@ -1033,9 +1068,8 @@ class _Pages:
                 ).tolist(),
                 "note_id": shown["note_id"].astype(str).tolist(),
                 "patient": shown["patient_label"].fillna("").astype(str).tolist(),
-                # int64 counts: printed as astype(str) would write them
-                "applicable": shown["applicable"].to_numpy(np.int64).tolist(),
-                "missed": shown["failed"].to_numpy(np.int64).tolist(),
+                "applicable": _texts(shown["applicable"].to_numpy(np.int64)),
+                "missed": _texts(shown["failed"].to_numpy(np.int64)),
                 "failed": [missed.get(i, "") for i in shown["note_idx"].tolist()],
             },
             groups,
@@ -1126,7 +1160,7 @@ class _Pages:
         for b in range(count):
             yield from self._batch(
                 therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
-                self._item_counts(counts[b], slugs[author[counts[b]]]),
+                self._item_counts(counts[b], author[counts[b]], slugs),
                 self.data.findings.iloc[findings[b]],
                 keep[notes[b]],
                 note_codes[notes[b]],
@@ -1146,26 +1180,30 @@ class _Pages:
         _item_counts (`mc`), of data.findings and of the listed notes (rows `keep` of
         data.notes, grouped by therapist code). Items are ranked per therapist here, and the
         long and repeated parts rendered for the whole batch at once."""
-        fails = mc.loc[mc["failed"] > 0].sort_values(
-            ["slug", "sev", "failed", "rate"], ascending=[True, True, False, True], kind="stable"
+        # Sorted by therapist (their order among themselves does not matter: each table is
+        # cut into therapists' runs), then as each table ranks items; NaN last, stable.
+        t, sev, rate, failed, checked, passed, not_evaluable = (
+            mc[c].to_numpy()
+            for c in ("_t", "sev", "rate", "failed", "checked", "passed", "not_evaluable")
         )
-        fails = fails.assign(_rank=fails.groupby("slug", sort=False).cumcount())
-        gaps = fails.loc[fails["_rank"] < TOP_GAPS]
-        others = fails.loc[fails["_rank"] >= TOP_GAPS]
-        good = mc.loc[(mc["checked"] >= STRENGTH_MIN_CHECKED) & (mc["rate"] >= STRENGTH_MIN_RATE)]
-        good = good.loc[~good.index.isin(gaps.index)]  # a row of mc per (therapist, item)
-        good = good.sort_values(
-            ["slug", "rate", "checked"], ascending=[True, False, False], kind="stable"
+        fails = _sorted(failed > 0, t, sev, -failed, rate)
+        rank = _ranks(t[fails])
+        gaps = mc.iloc[fails[rank < TOP_GAPS]].assign(_rank=rank[rank < TOP_GAPS])
+        others = mc.iloc[fails[rank >= TOP_GAPS]]
+        gap = np.zeros(len(mc), dtype=bool)  # a row of mc per (therapist, item)
+        gap[fails[rank < TOP_GAPS]] = True
+        good = _sorted(
+            (checked >= STRENGTH_MIN_CHECKED) & (rate >= STRENGTH_MIN_RATE) & ~gap,
+            t,
+            -rate,
+            -checked,
         )
-        good = good.groupby("slug", sort=False).head(STRENGTHS)
+        good = mc.iloc[good[_ranks(t[good]) < STRENGTHS]]
         # For a page without strengths: the item closest to one, to start on a positive note.
-        best = mc.loc[mc["checked"] >= STRENGTH_MIN_CHECKED].sort_values(
-            ["slug", "rate", "checked"], ascending=[True, False, False], kind="stable"
-        )
-        best = best.loc[best["passed"] > 0].groupby("slug", sort=False).head(1)
-        applied = mc.loc[mc["checked"] + mc["not_evaluable"] > 0].sort_values(
-            ["slug", "sev", "rate", "item_id"], na_position="last", kind="stable"
-        )
+        best = _sorted((checked >= STRENGTH_MIN_CHECKED) & (passed > 0), t, -rate, -checked)
+        best = mc.iloc[best[_ranks(t[best]) < 1]]
+        item = pd.factorize(mc["item_id"], sort=True)[0]
+        applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
         gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings))
         other_gaps = _render_tables("other_gap_row", self._item_cells(others), *_groups(others))
         strengths = _render_tables("strength", self._item_cells(good), *_groups(good))
