@@ -112,11 +112,6 @@ def text_exported(ctx) -> bool:
     return any(ctx.has(f"notes.{c}") for c in TEXT_COLUMNS)
 
 
-def narrative(ctx) -> pd.Series:
-    """Each note's narrative (S/O/A/P and note_text joined by the loader), '' when none."""
-    return ctx.cached("text.narrative", lambda: ctx.notes["narrative"].fillna(""))
-
-
 def narrative_arrow(ctx) -> pa.ChunkedArray:
     """The loader's narrative column as Arrow, sharing its buffers (chunked as loaded: joining
     the chunks would copy ~700 MB at a million notes)."""
@@ -782,6 +777,10 @@ _ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)"
 _ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
 
 
+# A line that starts like a goal header: only texts with one are parsed line by line.
+_GOAL_HEADER_HINT = r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b"
+
+
 def goal_statements(text: pd.Series) -> pd.DataFrame:
     """Goal statements found under goal headers in note text, one row per goal.
 
@@ -794,10 +793,7 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
     columns = ["row", "goal", "header", "section_time_frame"]
     text = pd.Series(text).fillna("").astype(str)
     # Only notes with a line that starts like a goal header go through the line parser.
-    quick = matches(
-        to_arrow(text),
-        r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b",
-    )
+    quick = matches(to_arrow(text), _GOAL_HEADER_HINT)
     cand = text[quick]
     if cand.empty:
         return pd.DataFrame(columns=columns)
@@ -989,7 +985,9 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
     frames = [from_table[from_table["pos"].isin(wanted)]]
     if text_exported(ctx):
         wanted = wanted[~np.isin(wanted, from_table["pos"].to_numpy())]
-        found = goal_statements(narrative(ctx).iloc[wanted])
+        # Searched in place first: only the few narratives with a goal header are copied out.
+        wanted = wanted[matches_in(ctx, ctx.notes.index[wanted], _GOAL_HEADER_HINT)]
+        found = goal_statements(ctx.notes["narrative"].iloc[wanted])
         if len(found):
             parts = goal_parts(found["goal"], found["section_time_frame"].to_numpy())
             at = ctx.notes.index.get_indexer(found["row"])
