@@ -417,6 +417,23 @@ def _pcts(values: np.ndarray) -> list[str]:
     return [text[v] for v in values]
 
 
+class _Filled:
+    """HTML that _fill made of escaped values, kept as the plain string it is (a Markup of it
+    would copy every table body once more): _fill takes it as it is, and a template prints it
+    as markup (__html__)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __html__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
 def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     """Each value as autoescape prints it (markupsafe.escape): strings, numbers and None,
     whose escape is their str's, in one call for the whole column; markup as it is."""
@@ -442,7 +459,15 @@ def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
             return np.array(str(escape(joined)).split("\x00"), dtype=object)
     if kinds == {Markup}:
         return np.array(values, dtype=object)  # joined as they are: no copy of each
-    return np.array([v if type(v) is Markup else str(escape(v)) for v in values], dtype=object)
+    if kinds == {_Filled}:
+        return np.array([v.text for v in values], dtype=object)
+    return np.array(
+        [
+            v if type(v) is Markup else v.text if type(v) is _Filled else str(escape(v))
+            for v in values
+        ],
+        dtype=object,
+    )
 
 
 def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[list[str], list[int]]:
@@ -501,7 +526,7 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
 
 def _render_tables(
     macro: str, columns: dict[str, list], groups: np.ndarray, keys: Any
-) -> dict[Any, tuple[Markup, int]]:
+) -> dict[Any, tuple[_Filled, int]]:
     """The rows of each run of equal `groups` values as one table body (macro per row, see
     _render_rows): {keys[group]: (its HTML, its number of rows)}."""
     if not len(groups):
@@ -509,7 +534,7 @@ def _render_tables(
     cuts = np.r_[0, np.flatnonzero(groups[1:] != groups[:-1]) + 1, len(groups)]
     bodies = _render_rows(macro, columns, cuts)
     return {
-        keys[groups[a]]: (Markup(body), b - a)  # noqa: S704 - escaped by _render_rows
+        keys[groups[a]]: (_Filled(body), b - a)
         for a, b, body in zip(cuts[:-1].tolist(), cuts[1:].tolist(), bodies, strict=True)
     }
 
@@ -917,7 +942,7 @@ class _Pages:
 
     def _gap_sections(
         self, gaps: pd.DataFrame, excerpts: tuple[np.ndarray, dict[str, list]]
-    ) -> dict[str, tuple[Markup, int]]:
+    ) -> dict[str, tuple[_Filled, int]]:
         """Per therapist: the sections of the top gaps (macro gap_section), each with its
         excerpts (macro excerpt; `excerpts` as _excerpts gives them) and the item's example
         card."""
@@ -948,23 +973,20 @@ class _Pages:
             *_groups(gaps),
         )
 
-    def _excerpts(self, gaps: pd.DataFrame, f: pd.DataFrame) -> tuple[np.ndarray, dict[str, list]]:
+    def _excerpts(
+        self, gaps: pd.DataFrame, f: pd.DataFrame, key: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, list]]:
         """Up to EXCERPTS_PER_GAP excerpts for each of the top `gaps`, found in one pass over
-        the findings `f` (rows of data.findings holding at least those gaps'): the position in
-        `gaps` of each excerpt's gap (ascending), and the excerpts as macro excerpt's columns.
-        Excerpts whose evidence is in the note's text come first, then findings without one."""
+        the findings `f` (rows of data.findings holding at least those gaps', with their
+        (therapist, item) `key`s): the position in `gaps` of each excerpt's gap (ascending),
+        and the excerpts as macro excerpt's columns. Excerpts whose evidence is in the note's
+        text come first, then findings without one."""
         data = self.data
         if f.empty or gaps.empty:
             return np.zeros(0, dtype=np.int64), {}
-        # Integer codes for therapist and item, so selecting and sorting stay vectorised.
-        slug_codes = {slug: i for i, slug in enumerate(dict.fromkeys(gaps["slug"]))}
-        item_codes = {item: i for i, item in enumerate(self.items)}
-        width = len(item_codes)
-        gap_keys = gaps["slug"].map(slug_codes).to_numpy() * width + gaps["item_id"].map(
-            item_codes
-        ).to_numpy(int)
-        slug = f["slug"].map(slug_codes).fillna(-1).to_numpy(int)
-        key = np.where(slug >= 0, slug * width + f["item_id"].map(item_codes).to_numpy(int), -1)
+        # Integer keys, so selecting and sorting stay vectorised.
+        items = np.array([self._item_places[i] for i in gaps["item_id"].tolist()], dtype=np.int64)
+        gap_keys = gaps["_t"].to_numpy() * len(self.items) + items
         inside = np.flatnonzero(np.isin(key, gap_keys))
         evidence = f["evidence"].to_numpy(dtype=object)[inside]
         has = np.array([isinstance(e, str) and bool(e.strip()) for e in evidence], dtype=bool)
@@ -1030,7 +1052,7 @@ class _Pages:
 
     def _note_rows(
         self, keep: np.ndarray, groups: np.ndarray, slugs: list, findings: pd.DataFrame
-    ) -> dict[str, tuple[Markup, int]]:
+    ) -> dict[str, tuple[_Filled, int]]:
         """Per therapist: the notes at rows `keep` of data.notes (grouped by therapist, with
         their therapists' `groups` codes, whose slugs are `slugs`) as HTML (macro note_row)
         with their count; `findings` holds at least those notes' findings.
@@ -1052,13 +1074,16 @@ class _Pages:
         idx = f["note_idx"].to_numpy()
         starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]) if len(idx) else idx
         bounds, titles = np.r_[starts, len(idx)].tolist(), titles.tolist()
-        missed = dict(
-            zip(
-                idx[starts].tolist(),
-                ("; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
-                strict=True,
-            )
-        )
+        missed = [
+            *("; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
+            "",  # a note without findings
+        ]
+        # Each listed note's run of titles (the runs are in note order), else the "" (-1).
+        noted, listed = idx[starts], shown["note_idx"].to_numpy()
+        run = np.searchsorted(noted, listed)
+        found = run < len(noted)
+        found[found] = noted[run[found]] == listed[found]
+        run = np.where(found, run, -1)
         return _render_tables(
             "note_row",
             {
@@ -1070,11 +1095,16 @@ class _Pages:
                 "patient": shown["patient_label"].fillna("").astype(str).tolist(),
                 "applicable": _texts(shown["applicable"].to_numpy(np.int64)),
                 "missed": _texts(shown["failed"].to_numpy(np.int64)),
-                "failed": [missed.get(i, "") for i in shown["note_idx"].tolist()],
+                "failed": np.array(missed, dtype=object)[run].tolist(),
             },
             groups,
             slugs,
         )
+
+    @functools.cached_property
+    def _item_places(self) -> dict[str, int]:
+        """Each checklist item's place among self.items."""
+        return {item: i for i, item in enumerate(self.items)}
 
     @functools.cached_property
     def _patient_labels(self) -> pd.Series:
@@ -1082,7 +1112,7 @@ class _Pages:
         notes = self.data.notes
         return pd.Series(notes["patient_label"].array, index=notes["note_idx"].to_numpy())
 
-    def _samples(self) -> dict[str, tuple[Markup, int]]:
+    def _samples(self) -> dict[str, tuple[_Filled, int]]:
         """Per therapist: the notes drawn for manual review, as table rows (macro sample_row)."""
         sample = self.data.sample
         if sample is None or sample.empty:
@@ -1126,14 +1156,18 @@ class _Pages:
         therapists = stats.therapists
         slugs = therapists["slug"].to_numpy(object)
         count = -(-len(slugs) // PAGES_PER_BATCH)
-        by_slug = {slug: i // PAGES_PER_BATCH for i, slug in enumerate(slugs.tolist())}
+        row_of = {slug: i for i, slug in enumerate(slugs.tolist())}
+        # Each finding's therapist as a row of `therapists` (-1: none), and its (therapist,
+        # item) as one integer key (-1: none), as _excerpts matches them to the gaps.
+        author = self.data.findings["slug"].map(row_of).fillna(-1).to_numpy(np.int64)
+        item = self.data.findings["item_id"].map(self._item_places).fillna(-1).to_numpy(np.int64)
+        keys = np.where((author >= 0) & (item >= 0), author * len(self.items) + item, -1)
         # Each table's rows by the batch of their therapist's page (-1: none); a batch's rows
         # keep their order, so they stay grouped by therapist.
-        batch = self.data.findings["slug"].map(by_slug).fillna(-1).to_numpy(np.int64)
-        findings = _split(batch, count)
+        findings = _split(author // PAGES_PER_BATCH, count)  # -1 // n is -1
         keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection()
-        batch = np.array([by_slug.get(s, -1) for s in note_slugs], dtype=np.int64)[note_codes]
-        notes = _split(batch, count)
+        author = np.array([row_of.get(s, -1) for s in note_slugs], dtype=np.int64)
+        notes = _split((author // PAGES_PER_BATCH)[note_codes], count)
         # Each row of matrix_counts's therapist as a row of `therapists` (-1: none).
         author = pd.Index(therapists["therapist_id"]).get_indexer(
             stats.matrix_counts["therapist_id"]
@@ -1162,6 +1196,7 @@ class _Pages:
                 therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
                 self._item_counts(counts[b], author[counts[b]], slugs),
                 self.data.findings.iloc[findings[b]],
+                keys[findings[b]],
                 keep[notes[b]],
                 note_codes[notes[b]],
                 shared,
@@ -1172,12 +1207,14 @@ class _Pages:
         therapists: pd.DataFrame,
         mc: pd.DataFrame,
         findings: pd.DataFrame,
+        finding_keys: np.ndarray,
         keep: np.ndarray,
         note_codes: np.ndarray,
         shared: dict,
     ) -> Iterator[tuple[str, list[str]]]:
         """The pages of a batch of therapists (`therapists`) from the batch's rows of
-        _item_counts (`mc`), of data.findings and of the listed notes (rows `keep` of
+        _item_counts (`mc`), of data.findings (with their keys, see therapists) and of the
+        listed notes (rows `keep` of
         data.notes, grouped by therapist code). Items are ranked per therapist here, and the
         long and repeated parts rendered for the whole batch at once."""
         # Sorted by therapist (their order among themselves does not matter: each table is
@@ -1204,7 +1241,7 @@ class _Pages:
         best = mc.iloc[best[_ranks(t[best]) < 1]]
         item = pd.factorize(mc["item_id"], sort=True)[0]
         applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
-        gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings))
+        gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings, finding_keys))
         other_gaps = _render_tables("other_gap_row", self._item_cells(others), *_groups(others))
         strengths = _render_tables("strength", self._item_cells(good), *_groups(good))
         items = _render_tables("item_row", self._item_cells(applied, bars=True), *_groups(applied))
