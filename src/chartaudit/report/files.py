@@ -219,7 +219,18 @@ def _clean(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
-    return [_clean(r) for r in frame[columns].to_dict("records")]
+    """The rows as dicts of _clean values, made a column at a time (a million-note run has
+    ~11,500 therapists: 150,000 values through _clean one by one took 0.2 s)."""
+    lists = [_clean_column(frame[c]) for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
+
+
+def _clean_column(values: pd.Series) -> list:
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
+        return values.tolist()  # Python ints, never NA
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":
+        return [None if math.isnan(v) else v for v in values.tolist()]
+    return [_clean(v) for v in values.tolist()]
 
 
 def summary(data: ReportData) -> dict:
@@ -264,7 +275,7 @@ def summary(data: ReportData) -> dict:
         {"item_id": item_id, "reasons": reasons}
         for item_id, reasons in result.not_evaluable.items()
     ]
-    return _clean(
+    out = _clean(
         {
             "chartaudit_version": data.version,
             "created_at": data.created_at,
@@ -294,24 +305,20 @@ def summary(data: ReportData) -> dict:
                 "reconciled": read == loaded + rejected,
             },
             "overall": stats.overall,
-            "therapists": _records(therapists, therapist_cols),
-            "items": _records(stats.items, item_cols),
-            "disciplines": _records(
-                stats.disciplines,
-                [
-                    "discipline",
-                    "notes",
-                    "passed",
-                    "failed",
-                    "not_evaluable",
-                    "rate",
-                    "ci_low",
-                    "ci_high",
-                ],
-            ),
+            # Their places in this order; filled below, already clean.
+            "therapists": None,
+            "items": None,
+            "disciplines": None,
             "not_evaluable": not_evaluable,
         }
     )
+    out["therapists"] = _records(therapists, therapist_cols)
+    out["items"] = _records(stats.items, item_cols)
+    out["disciplines"] = _records(
+        stats.disciplines,
+        ["discipline", "notes", "passed", "failed", "not_evaluable", "rate", "ci_low", "ci_high"],
+    )
+    return out
 
 
 def write_summary(data: ReportData, folder: Path) -> Path:
