@@ -298,8 +298,8 @@ def _splice_sheet(
     ]
     first = deferred.first_row + 1
     numbers = pa.array(np.arange(first, first + deferred.rows)).cast(pa.large_string())
-    # Stored, as ZipInfo's default has always left these sheets: deflating them (zlib level
-    # 1) would make a million-note workbook ~10 times smaller but cost ~3 s more CPU.
+    # Stored (ZipInfo's default, as these sheets always were): zlib level 1 would make a
+    # million-note workbook 7.5 times smaller (0.91 GB -> 0.12 GB) for ~1.3 s more CPU.
     member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
     with dst.open(member, "w", force_zip64=True) as out:
         out.write(head.encode("utf-8"))
