@@ -83,8 +83,6 @@ def audit_threads() -> int:
 
 @dataclass
 class _ItemRun:
-    positions: np.ndarray
-    codes: np.ndarray
     findings: pd.DataFrame | None
     not_evaluable: dict[str, int] | None
     seconds: float
@@ -121,16 +119,14 @@ def run_audit(
         started = time.thread_time()
         item, mask = items[j], masks[j]
         idx = notes.index[mask]
-        empty = np.zeros(0, dtype=np.int64)
         if not len(idx):
-            return _ItemRun(empty, empty.astype(np.int8), None, None, 0.0)
+            return _ItemRun(None, None, 0.0)
         kind = REGISTRY[item.check]
         missing = [need for need in kind.needs if not export.has(need)]
         if missing:
             reason = f"needs {describe_need(missing[0])}, which the export does not have"
-            positions = np.flatnonzero(mask)
-            codes = np.full(len(positions), Status.NOT_EVALUABLE, dtype=np.int8)
-            return _ItemRun(positions, codes, None, {reason: int(mask.sum())}, 0.0)
+            matrix[mask, j] = Status.NOT_EVALUABLE
+            return _ItemRun(None, {reason: int(mask.sum())}, 0.0)
         out = kind.fn(ctx, idx, item.params)
         status = out.status
         positions = status.index.to_numpy()
@@ -138,6 +134,9 @@ def run_audit(
         # A check may only speak about the notes it was given.
         inside = mask[positions]
         positions, codes = positions[inside], codes[inside]
+        # Each item writes its own column, straight away: a finished item waiting for the
+        # ones before it in checklist order holds only its findings.
+        matrix[positions, j] = codes
         found = None
         failed = codes == Status.FAIL
         if failed.any():
@@ -158,7 +157,7 @@ def run_audit(
         seconds = time.thread_time() - started
         if _COST.get(item.check, 1) > 1:
             release_freed_memory()  # the big text checks' temporaries, before the next ones
-        return _ItemRun(positions, codes, found, reasons, seconds)
+        return _ItemRun(found, reasons, seconds)
 
     workers = max(1, threads if threads is not None else audit_threads())
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="audit") as pool:
@@ -167,7 +166,6 @@ def run_audit(
         futures = {j: pool.submit(run_item, j) for j in reversed(order)}
         for j, item in enumerate(items):
             run = futures[j].result()
-            matrix[run.positions, j] = run.codes
             if run.findings is not None:
                 finding_parts.append(run.findings)
             if run.not_evaluable is not None:
