@@ -115,7 +115,15 @@ def run_audit(
     filters = _Filters(notes)
     masks = [scope & filters.mask(item) for item in items]
 
+    ctx.expect(item.check for item in items)
+
     def run_item(j: int) -> _ItemRun:
+        try:
+            return _run_item(j)
+        finally:
+            ctx.finished(items[j].check)
+
+    def _run_item(j: int) -> _ItemRun:
         started = time.thread_time()
         item, mask = items[j], masks[j]
         idx = notes.index[mask]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,10 @@ class AuditContext:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Items of each check kind still to finish (set by the audit), and the cache entries only
+    # some kinds read: an entry is dropped when the last item of its kinds has finished.
+    _pending: Counter | None = field(default=None, repr=False)
+    _owners: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def notes(self) -> pd.DataFrame:
@@ -42,12 +47,18 @@ class AuditContext:
         """Row positions in `notes` of the notes labelled `idx` (for numpy arrays over notes)."""
         return self.notes.index.get_indexer(idx)
 
-    def cached(self, key: str, build: Callable[[], Any]) -> Any:
+    def cached(
+        self, key: str, build: Callable[[], Any], only_for: Iterable[str] | None = None
+    ) -> Any:
         """Compute `build()` once per run under `key` (derived frames shared by checks).
 
         Items run on several threads: a second caller of the same key waits for the first
-        one's result instead of building it again.
+        one's result instead of building it again. `only_for`: the check kinds that read the
+        entry; it is dropped once the audit's last item of those kinds has finished.
         """
+        if only_for is not None:
+            with self._guard:
+                self._owners.setdefault(key, tuple(only_for))
         if key in self._cache:
             return self._cache[key]
         with self._guard:
@@ -55,7 +66,29 @@ class AuditContext:
         with lock:
             if key not in self._cache:
                 self._cache[key] = build()
-        return self._cache[key]
+            return self._cache[key]
+
+    def expect(self, kinds: Iterable[str]) -> None:
+        """The audit will run an item of each of these check kinds (a kind once per item)."""
+        with self._guard:
+            self._pending = (self._pending or Counter()) + Counter(kinds)
+
+    def finished(self, kind: str) -> None:
+        """An item of `kind` has finished: drop the entries no item still to run will read
+        (nothing is dropped outside an audit that said what it expects)."""
+        with self._guard:
+            if self._pending is None:
+                return
+            self._pending[kind] -= 1
+            done = [
+                key
+                for key, owners in self._owners.items()
+                if all(self._pending[k] <= 0 for k in owners)
+            ]
+            for key in done:
+                self._cache.pop(key, None)
+                self._locks.pop(key, None)
+                del self._owners[key]
 
     def release(self) -> None:
         """Drop the derived frames (clone shingles alone are ~1 GB at a million notes) once

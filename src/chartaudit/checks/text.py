@@ -542,7 +542,10 @@ def shingles(ctx, sections: list[str] | None = None) -> Shingles:
     cols = _compare_columns(ctx, sections)
     key = "text.shingles:" + ",".join(cols or ["narrative"])
     text = _SectionText(ctx, cols) if cols else narrative_arrow(ctx)
-    return ctx.cached(key, lambda: Shingles(text))
+    # ~150 MB at a million notes: dropped once the last clone item of the run has finished.
+    return ctx.cached(
+        key, lambda: Shingles(text), only_for=("cloned_within_patient", "cloned_across_patients")
+    )
 
 
 def _compared_label(ctx, sections: list[str] | None) -> str:
