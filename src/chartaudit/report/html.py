@@ -18,9 +18,11 @@ import base64
 import functools
 import hashlib
 import math
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -439,8 +441,8 @@ def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     whose escape is their str's, in one call for the whole column; markup as it is."""
     # Numbers print as digits, '.', '-', '+', 'e', 'inf', 'nan' (or 'None'): nothing that
     # escape replaces.
-    if kinds <= {float, type(None)}:
-        # Bars and rates repeat a lot: each distinct value formatted once. 0.0 == -0.0, but
+    if kinds <= {int, type(None)} or kinds <= {float, type(None)}:
+        # Bars and counts repeat a lot: each distinct value formatted once. 0.0 == -0.0, but
         # they print differently, so zeros (and None) are formatted one by one.
         text = {v: str(v) for v in set(values)}
         return np.array([text[v] if v else str(v) for v in values], dtype=object)
@@ -452,7 +454,7 @@ def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
         if not any(c in joined for c in "&<>'\""):  # what escape replaces: most columns
             return np.array(texts, dtype=object)
         distinct = set(texts)
-        if len(distinct) * 8 <= len(texts):  # e.g. item titles: each distinct one escaped once
+        if len(distinct) * 16 <= len(texts):  # e.g. item titles: each distinct one escaped once
             escaped = {text: str(escape(text)) for text in distinct}
             return np.array([escaped[text] for text in texts], dtype=object)
         if joined.count("\x00") == len(values) - 1:  # else a value holds the separator
@@ -485,7 +487,7 @@ def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[list
     pattern = np.zeros(count, dtype=np.int64)  # bit i set: the row's value i is None
     for i, name in enumerate(names):
         if type(None) in kinds[name]:
-            blank = np.fromiter((v is None for v in columns[name]), dtype=bool, count=count)
+            blank = np.fromiter(map(operator.is_, columns[name], repeat(None)), bool, count)
             pattern |= blank.astype(np.int64) << i
     escaped: dict[str, np.ndarray] = {}
     pieces = np.zeros(count, dtype=np.int64)  # markup and values making up each row
@@ -1159,15 +1161,27 @@ class _Pages:
         row_of = {slug: i for i, slug in enumerate(slugs.tolist())}
         # Each finding's therapist as a row of `therapists` (-1: none), and its (therapist,
         # item) as one integer key (-1: none), as _excerpts matches them to the gaps.
-        author = self.data.findings["slug"].map(row_of).fillna(-1).to_numpy(np.int64)
+        row = self.data.findings["slug"].map(row_of).fillna(-1).to_numpy(np.int64)
         item = self.data.findings["item_id"].map(self._item_places).fillna(-1).to_numpy(np.int64)
-        keys = np.where((author >= 0) & (item >= 0), author * len(self.items) + item, -1)
+        keys = np.where((row >= 0) & (item >= 0), row * len(self.items) + item, -1)
         # Each table's rows by the batch of their therapist's page (-1: none); a batch's rows
         # keep their order, so they stay grouped by therapist.
-        findings = _split(author // PAGES_PER_BATCH, count)  # -1 // n is -1
+        findings = _split(row // PAGES_PER_BATCH, count)  # -1 // n is -1
+        used = self.data.findings[  # the columns _note_rows and _excerpts read
+            [
+                "note_idx",
+                "date_of_service",
+                "note_type",
+                "note_id",
+                "severity",
+                "item_title",
+                "message",
+                "evidence",
+            ]
+        ]
         keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection()
-        author = np.array([row_of.get(s, -1) for s in note_slugs], dtype=np.int64)
-        notes = _split((author // PAGES_PER_BATCH)[note_codes], count)
+        row = np.array([row_of.get(s, -1) for s in note_slugs], dtype=np.int64)
+        notes = _split((row // PAGES_PER_BATCH)[note_codes], count)
         # Each row of matrix_counts's therapist as a row of `therapists` (-1: none).
         author = pd.Index(therapists["therapist_id"]).get_indexer(
             stats.matrix_counts["therapist_id"]
@@ -1195,7 +1209,7 @@ class _Pages:
             yield from self._batch(
                 therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
                 self._item_counts(counts[b], author[counts[b]], slugs),
-                self.data.findings.iloc[findings[b]],
+                used.iloc[findings[b]],
                 keys[findings[b]],
                 keep[notes[b]],
                 note_codes[notes[b]],
