@@ -21,8 +21,8 @@ import math
 import operator
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from itertools import repeat
+from collections.abc import Callable, Iterable, Iterator
+from itertools import groupby, repeat
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,7 @@ def _inside(root: Path, folder: Path, relative: str) -> Path:
     return folder / relative
 
 
-def _write(path: Path, pieces: Iterator[str]) -> None:
+def _write(path: Path, pieces: Iterable[str]) -> None:
     """The rendered pieces of a page as one UTF-8 file. Each piece is encoded on its own: most
     are ASCII, which encodes as a plain copy, whereas the page as one string is UCS-2 (it has
     a '–' or '·' somewhere) and would be encoded character by character."""
@@ -472,7 +472,7 @@ def _escape_column(values: list, kinds: set[type]) -> np.ndarray:
     )
 
 
-def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[list[str], list[int]]:
+def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[np.ndarray, list[int]]:
     """Every row of `columns` (name -> a value per row) as `render` prints the row {name:
     value}: the pieces of every row in row order, and where each row's pieces start (and the
     last row's end). The same HTML as rendering each row, without jinja's cost per row and cell.
@@ -506,15 +506,15 @@ def _fill(render: Callable[[dict], str], columns: dict[str, list]) -> tuple[list
             grid[:, 2 * j + 1] = escaped[name][some]
         pieces[rows] = len(parts)
         filled.append((rows, grid))
-    # Every row's pieces in row order in one list, so a run of rows is a single join.
+    # Every row's pieces in row order in one array, so a run of rows is a single join. (An
+    # array, not a list: the garbage collector does not walk through its millions of items.)
     start = np.r_[0, np.cumsum(pieces)]
     if len(filled) == 1:
-        flat = filled[0][1].ravel().tolist()
+        flat = filled[0][1].ravel()
     else:
         flat = np.empty(start[-1], dtype=object)
         for rows, grid in filled:
             flat[start[rows][:, None] + np.arange(grid.shape[1])] = grid
-        flat = flat.tolist()
     return flat, start.tolist()
 
 
@@ -980,9 +980,9 @@ class _Pages:
     ) -> tuple[np.ndarray, dict[str, list]]:
         """Up to EXCERPTS_PER_GAP excerpts for each of the top `gaps`, found in one pass over
         the findings `f` (rows of data.findings holding at least those gaps', with their
-        (therapist, item) `key`s): the position in `gaps` of each excerpt's gap (ascending),
-        and the excerpts as macro excerpt's columns. Excerpts whose evidence is in the note's
-        text come first, then findings without one."""
+        (therapist, item) `key`s): the position in `gaps` of each excerpt's gap (a gap's
+        excerpts together), and the excerpts as macro excerpt's columns. Excerpts whose
+        evidence is in the note's text come first, then findings without one."""
         data = self.data
         if f.empty or gaps.empty:
             return np.zeros(0, dtype=np.int64), {}
@@ -1009,18 +1009,17 @@ class _Pages:
         # Each candidate's gap; the candidates of a gap are consecutive, best first.
         owner = pd.Index(gap_keys).get_indexer(key[picked]).tolist()
         evidence = ["" if _missing(e) else str(e) for e in evidence[chosen].tolist()]
-        found: list[list] = [[] for _ in range(len(gaps))]  # (candidate, excerpt) per gap
-        spare: list[list] = [[] for _ in range(len(gaps))]
         texts = [text_of.get(n) for n in note_idx.tolist()]
-        for i, (g, text) in enumerate(zip(owner, texts, strict=True)):
-            if len(found[g]) < EXCERPTS_PER_GAP:
-                part = excerpt(text, evidence[i]) if evidence[i] else None
-                (found[g] if part else spare[g]).append((i, part))
-        rows = [
-            (g, i, part or {})
-            for g, (quotes, others) in enumerate(zip(found, spare, strict=True))
-            for i, part in quotes + others[: EXCERPTS_PER_GAP - len(quotes)]
-        ]
+        rows = []  # (gap, candidate, excerpt), a gap's together
+        for g, run in groupby(range(len(owner)), key=owner.__getitem__):
+            found, spare = [], []  # (candidate, excerpt) with the evidence quoted, and without
+            for i in run:
+                part = excerpt(texts[i], evidence[i]) if evidence[i] else None
+                (found if part else spare).append((i, part))
+                if len(found) == EXCERPTS_PER_GAP:
+                    break
+            kept = found + spare[: EXCERPTS_PER_GAP - len(found)]
+            rows += [(g, i, part or {}) for i, part in kept]
         if not rows:
             return np.zeros(0, dtype=np.int64), {}
         owners, take, parts = (list(x) for x in zip(*rows, strict=True))
@@ -1146,7 +1145,7 @@ class _Pages:
             slugs.tolist(),
         )
 
-    def therapists(self) -> Iterator[tuple[str, list[str]]]:
+    def therapists(self) -> Iterator[tuple[str, np.ndarray]]:
         """Each therapist page's slug and HTML (as pieces to be joined), in the order of the
         overview's table.
 
@@ -1225,7 +1224,7 @@ class _Pages:
         keep: np.ndarray,
         note_codes: np.ndarray,
         shared: dict,
-    ) -> Iterator[tuple[str, list[str]]]:
+    ) -> Iterator[tuple[str, np.ndarray]]:
         """The pages of a batch of therapists (`therapists`) from the batch's rows of
         _item_counts (`mc`), of data.findings (with their keys, see therapists) and of the
         listed notes (rows `keep` of
