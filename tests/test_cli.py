@@ -320,3 +320,19 @@ def test_trend_command_two_months_rerun_and_errors(export_dir, tmp_path):
     (tmp_path / "corrupt.sqlite").write_bytes(b"not a database at all" * 100)
     broken = invoke("trend", "--history", tmp_path / "corrupt.sqlite")
     assert broken.exit_code == 2 and "corrupt.sqlite" in broken.output
+
+
+def test_a_second_run_into_the_same_folder_replaces_every_file(export_dir, tmp_path):
+    out = tmp_path / "monthly"
+    first = invoke("run", export_dir, "--out", out, "--no-history", "--format", "csv,json,html")
+    assert first.exit_code == 0, first.output
+    (out / "findings.csv").write_text("stale", encoding="utf-8")
+    second = invoke(
+        "run", export_dir, "--out", out, "--no-history", "--format", "csv,json,html",
+        "--therapist", pd.read_csv(out / "notes.csv")["therapist"].iloc[0],
+    )  # fmt: skip
+    assert second.exit_code == 0, second.output
+    findings = pd.read_csv(out / "findings.csv")
+    assert findings["therapist"].nunique() == 1  # the second run's file, not the first's
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside
+    assert not list(out.parent.glob(".chartaudit-*"))  # no staging folder left
