@@ -576,10 +576,12 @@ def _each(values: pd.Series, function: Any, missing: Any = None) -> np.ndarray:
     return np.array([*results, missing], dtype=object)[codes]  # code -1 (NA) takes the last
 
 
-def _texts(values: np.ndarray) -> list[str]:
-    """str of each integer (as astype(str) writes it); counts repeat: each one formatted once."""
+def _texts(values: np.ndarray, format: Callable[[int], str] = str) -> list[str]:
+    """format(n) of each integer (str: as astype(str) writes it); counts repeat a lot, so
+    each distinct one is formatted once."""
     unique, inverse = np.unique(values, return_inverse=True)
-    return np.array([str(v) for v in unique.tolist()], dtype=object)[inverse.ravel()].tolist()
+    texts = np.array([format(v) for v in unique.tolist()], dtype=object)
+    return texts[inverse.ravel()].tolist()
 
 
 def _sorted(mask: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -918,20 +920,16 @@ class _Pages:
         def floats(column: str) -> np.ndarray:
             return frame[column].to_numpy(float, na_value=np.nan)
 
-        def ints(column: str) -> list[int]:
-            return frame[column].to_numpy(np.int64).tolist()
-
-        def each(values: list, format) -> list[str]:  # counts repeat: format each one once
-            text = {v: format(v) for v in set(values)}
-            return [text[v] for v in values]
+        def ints(column: str) -> np.ndarray:
+            return frame[column].to_numpy(np.int64)
 
         rate, team_rate = floats("rate"), floats("team_rate")
         team = _pcts(team_rate)
         cells = {
             "title": frame["title"].tolist(),
             "severity": [severity[s] for s in frame["severity"].tolist()],
-            **{c: each(ints(c), num) for c in ("checked", "passed", "failed", "not_evaluable")},
-            "checked_notes": each(ints("checked"), lambda n: plural(n, "note")),
+            **{c: _texts(ints(c), num) for c in ("checked", "passed", "failed", "not_evaluable")},
+            "checked_notes": _texts(ints("checked"), lambda n: plural(n, "note")),
             "rate": _pcts(rate),
             "team_rate": team,
             "team": [
