@@ -266,16 +266,18 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
     # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no separator
     # or dot), so the ~11,000 pages of a large run need no resolve() each.
     pages_dir = _inside(root, folder, "therapists")
+    names = []
     for slug, pieces in pages.therapists():
         if not _SAFE_NAME.fullmatch(slug):
             raise ChartauditError(
                 f"refusing to write a therapist page named {slug!r}",
                 fix="report this as a bug; therapist page names should be sanitised",
             )
-        path = pages_dir / f"{slug}.html"
-        _write(path, pieces)
-        written.append(path)
-    return written
+        names.append(f"{slug}.html")
+        _write(pages_dir / names[-1], pieces)
+    # The paths are made at the end: ~11,000 Path objects (each with a list) piling up while
+    # pages are written made the garbage collector walk the whole heap again and again.
+    return [*written, *(pages_dir / name for name in names)]
 
 
 # --------------------------------------------------------------------------- excerpts
