@@ -543,12 +543,6 @@ def _render_tables(
     }
 
 
-def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, Any]:
-    """Codes and slugs of a frame grouped by therapist, for _render_tables."""
-    codes, slugs = pd.factorize(frame["slug"])
-    return codes, slugs.tolist()
-
-
 def _split(batches: np.ndarray, count: int) -> list[np.ndarray]:
     """Positions of the rows in each of `count` batches (a batch number per row, -1 for
     none), in row order."""
@@ -881,15 +875,12 @@ class _Pages:
 
     # ---- therapists/<slug>.html
 
-    def _item_counts(
-        self, rows: np.ndarray, authors: np.ndarray, slugs: np.ndarray
-    ) -> pd.DataFrame:
+    def _item_counts(self, rows: np.ndarray, authors: np.ndarray) -> pd.DataFrame:
         """Rows `rows` of matrix_counts with their therapists (_t: `authors`, rows of
-        stats.therapists, whose `slugs` these are), checked (rate and interval come from
-        stats), the item's title, severity and its rank, and team rate."""
+        stats.therapists), checked (rate and interval come from stats), the item's title,
+        severity and its rank, and team rate."""
         mc = self.data.stats.matrix_counts.iloc[rows]
         mc["_t"] = authors
-        mc["slug"] = slugs[authors]
         mc["checked"] = mc["passed"] + mc["failed"]
         items = self._item_codes[rows]
         for name, values in self._item_columns.items():
@@ -972,7 +963,7 @@ class _Pages:
                 "reference": [i.reference for i in items],
                 "id": [i.id for i in items],
             },
-            *_groups(gaps),
+            *self._groups(gaps),
         )
 
     def _excerpts(
@@ -1103,6 +1094,22 @@ class _Pages:
         )
 
     @functools.cached_property
+    def _slugs(self) -> np.ndarray:
+        """Each therapist's page name, by row of stats.therapists."""
+        return self.data.stats.therapists["slug"].to_numpy(object)
+
+    def _groups(self, frame: pd.DataFrame) -> tuple[np.ndarray, list]:
+        """Codes and slugs of rows of _item_counts grouped by therapist, for _render_tables."""
+        codes, rows = pd.factorize(frame["_t"].to_numpy())
+        return codes, self._slugs[rows].tolist()
+
+    def _table(
+        self, macro: str, frame: pd.DataFrame, bars: bool = False
+    ) -> dict[str, tuple[_Filled, int]]:
+        """Per therapist: rows of _item_counts as table rows (`macro`, cells of _item_cells)."""
+        return _render_tables(macro, self._item_cells(frame, bars), *self._groups(frame))
+
+    @functools.cached_property
     def _item_places(self) -> dict[str, int]:
         """Each checklist item's place among self.items."""
         return {item: i for i, item in enumerate(self.items)}
@@ -1207,7 +1214,7 @@ class _Pages:
         for b in range(count):
             yield from self._batch(
                 therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
-                self._item_counts(counts[b], author[counts[b]], slugs),
+                self._item_counts(counts[b], author[counts[b]]),
                 used.iloc[findings[b]],
                 keys[findings[b]],
                 keep[notes[b]],
@@ -1255,10 +1262,10 @@ class _Pages:
         item = pd.factorize(mc["item_id"], sort=True)[0]
         applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
         gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings, finding_keys))
-        other_gaps = _render_tables("other_gap_row", self._item_cells(others), *_groups(others))
-        strengths = _render_tables("strength", self._item_cells(good), *_groups(good))
-        items = _render_tables("item_row", self._item_cells(applied, bars=True), *_groups(applied))
-        best_rows = _records(best, "slug")
+        other_gaps = self._table("other_gap_row", others)
+        strengths = self._table("strength", good)
+        items = self._table("item_row", applied, bars=True)
+        best_rows = _records(best.assign(slug=self._slugs[best["_t"].to_numpy()]), "slug")
         note_rows = self._note_rows(keep, note_codes, shared["note_slugs"], findings)
         samples, trends = shared["samples"], shared["trends"]
         nothing = (Markup(), 0)
