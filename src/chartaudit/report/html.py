@@ -524,6 +524,7 @@ def _render_rows(macro: str, columns: dict[str, list], cuts: np.ndarray | None =
     """Every row of `columns` as macros.html's `macro` prints the row (see _fill), the rows
     between consecutive `cuts` joined (by default each row alone)."""
     flat, start = _fill(getattr(_macros(), macro), columns)
+    flat = flat.tolist()  # a join takes a list's slice as it is, an array's item by item
     bounds = [start[c] for c in (range(len(start)) if cuts is None else cuts.tolist())]
     return ["".join(flat[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
