@@ -269,7 +269,10 @@ def splice(path: Path, deferred: list[Deferred], chunk_rows: int = 100_000) -> N
     aside = path.with_name(path.name + ".base")
     os.replace(path, aside)
     try:
-        with zipfile.ZipFile(aside) as src, zipfile.ZipFile(path, "w") as dst:
+        with (
+            zipfile.ZipFile(aside) as src,
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst,
+        ):
             parts = _sheet_paths(src)
             by_part = {parts[d.sheet]: d for d in todo}
             for info in src.infolist():
@@ -298,10 +301,10 @@ def _splice_sheet(
     ]
     first = deferred.first_row + 1
     numbers = pa.array(np.arange(first, first + deferred.rows)).cast(pa.large_string())
-    # Stored (ZipInfo's default, as these sheets always were): zlib level 1 would make a
-    # million-note workbook 7.5 times smaller (0.91 GB -> 0.12 GB) for ~1.3 s more CPU.
-    member = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-    with dst.open(member, "w", force_zip64=True) as out:
+    # Deflated at level 1: a million-note workbook is 0.12 GB instead of 0.91 GB stored, for
+    # ~1.3 s more CPU on the writer thread (zlib releases the GIL), and 0.8 GB less to write.
+    # (dst was opened with that compression: a member opened by name takes it.)
+    with dst.open(info.filename, "w", force_zip64=True) as out:
         out.write(head.encode("utf-8"))
         for start in range(0, deferred.rows, chunk_rows):
             rows = rows_xml(columns, numbers, start, min(start + chunk_rows, deferred.rows))
