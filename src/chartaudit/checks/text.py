@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -388,6 +389,7 @@ class Shingles:
         self.k = k
         self._vocabulary: dict[str, int] = {}
         self._words = WordTable()
+        self._words_lock = threading.Lock()  # two items may share these shingles
         rng = np.random.default_rng(20261)
         self._mult = rng.integers(1, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
         self._mult |= np.uint64(1)
@@ -425,19 +427,20 @@ class Shingles:
         if arr.type != pa.large_string():
             arr = arr.cast(pa.large_string())
         table = self._words
-        before = len(table)
-        entries, words = table.split(arr)
-        if len(table) > before:
-            vocabulary = self._vocabulary
-            normalised = normalise_words(table.strings(before, len(table)))
-            ids = np.fromiter(
-                (vocabulary.setdefault(t, len(vocabulary)) for t in normalised),
-                dtype=np.int64,
-                count=len(normalised),
-            )
-            table.value[before : len(table)] = _splitmix(ids)
-            table.keep[before : len(table)] = [t != "" for t in normalised]
-        hashes, kept = kept_words(entries, words, table.value, table.keep)
+        with self._words_lock:
+            before = len(table)
+            entries, words = table.split(arr)
+            if len(table) > before:
+                vocabulary = self._vocabulary
+                normalised = normalise_words(table.strings(before, len(table)))
+                ids = np.fromiter(
+                    (vocabulary.setdefault(t, len(vocabulary)) for t in normalised),
+                    dtype=np.int64,
+                    count=len(normalised),
+                )
+                table.value[before : len(table)] = _splitmix(ids)
+                table.keep[before : len(table)] = [t != "" for t in normalised]
+            hashes, kept = kept_words(entries, words, table.value, table.keep)
         return kept, hashes
 
     def _hash(self, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
