@@ -112,6 +112,26 @@ def test_rerunning_a_month_replaces_it_instead_of_duplicating(tmp_path):
     assert month_rows(db).loc["2026-10", "notes"] == 3
 
 
+def test_a_history_made_before_the_tables_were_keyed_keeps_working(tmp_path):
+    # Histories created before the count tables were WITHOUT ROWID have rowid tables.
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(history._SCHEMA.replace(") WITHOUT ROWID;", ");"))
+    con.execute("INSERT INTO schema_version VALUES (?)", (history.SCHEMA_VERSION,))
+    con.commit()
+    con.close()
+    history.record(make_data(tmp_path, OCTOBER), db)
+    history.record(make_data(tmp_path, OCTOBER), db)  # replaced, not duplicated
+    history.record(make_data(tmp_path, NOVEMBER), db)
+    team = month_rows(db)
+    assert list(team.index) == ["2026-10", "2026-11"]
+    assert team.loc["2026-10", ["passed", "failed", "notes"]].tolist() == [4, 1, 3]
+    new = tmp_path / "new.sqlite"
+    history.record(make_data(tmp_path, OCTOBER), new)
+    sql = sqlite3.connect(new).execute("SELECT sql FROM sqlite_master WHERE name = 'counts'")
+    assert "WITHOUT ROWID" in sql.fetchone()[0]
+
+
 def test_an_export_spanning_two_months_gives_two_points(tmp_path):
     db = tmp_path / "h.sqlite"
     history.record(make_data(tmp_path, OCTOBER + NOVEMBER), db)
