@@ -19,6 +19,7 @@ from chartaudit.checks.shingle_kernels import (
     WordTable,
     band_pairs,
     pair_jaccard,
+    runs_of,
     shingle_signatures,
 )
 from chartaudit.checks.text import (
@@ -182,7 +183,8 @@ def test_band_pairs_match_their_definition():
     day = rng.integers(0, 90, n)
     order = np.lexsort((np.arange(n), day, therapist))
     for days, neighbours in [(30, 3), (0, 1), (10, 2), (365, 6)]:
-        x, j = band_pairs(order, therapist, bucket, patient, day, days, neighbours)
+        blocks = runs_of(therapist[order])
+        x, j = band_pairs(order, blocks, bucket, patient, day, days, neighbours)
         got = set(zip(x.tolist(), j.tolist(), strict=True))
         want = runs_reference(order.tolist(), therapist, bucket, patient, day, days, neighbours)
         assert got == want

@@ -301,10 +301,18 @@ class WordTable:
 # ---------------------------------------------------------------------------------------------
 
 
+def runs_of(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal consecutive keys starts, and len(keys) last."""
+    if len(keys) == 0:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return np.r_[starts, len(keys)].astype(np.int64)
+
+
 @njit(cache=True, nogil=True)
-def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
+def band_pairs(order, blocks, bucket, patient, day, days, neighbours):
     """Candidate pairs (x, j) of one MinHash band; `order` lists the notes by therapist, then
-    date (each therapist's notes together).
+    date, and each therapist's notes are order[blocks[t]:blocks[t + 1]] (see runs_of).
 
     A therapist's notes with the same band bucket form a group; within a group, a run is a
     stretch of consecutive notes of one patient. Each note x is paired with the last note j
@@ -314,13 +322,8 @@ def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
     """
     n = len(order)
     longest = 0
-    i = 0
-    while i < n:
-        e = i + 1
-        while e < n and therapist[order[e]] == therapist[order[i]]:
-            e += 1
-        longest = max(longest, e - i)
-        i = e
+    for t in range(len(blocks) - 1):
+        longest = max(longest, blocks[t + 1] - blocks[t])
     size = 2
     while size < 2 * longest:
         size *= 2
@@ -334,11 +337,9 @@ def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
     out_x = np.empty(n * neighbours, dtype=np.int64)
     out_j = np.empty(n * neighbours, dtype=np.int64)
     found = 0
-    i = 0
-    while i < n:
-        e = i + 1
-        while e < n and therapist[order[e]] == therapist[order[i]]:
-            e += 1
+    for t in range(len(blocks) - 1):
+        i = blocks[t]
+        e = blocks[t + 1]
         block = 2
         while block < 2 * (e - i):
             block *= 2
@@ -374,7 +375,6 @@ def band_pairs(order, therapist, bucket, patient, day, days, neighbours):
                     out_j[found] = j
                     found += 1
         slot_group[:block] = -1
-        i = e
     return out_x[:found], out_j[:found]
 
 

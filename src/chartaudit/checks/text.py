@@ -30,6 +30,7 @@ from .shingle_kernels import (
     band_pairs,
     kept_words,
     pair_jaccard,
+    runs_of,
     shingle_signatures,
 )
 
@@ -702,7 +703,7 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # Notes in date order (by therapist first: any order of groups would do).
     by_day = np.lexsort((np.arange(len(cand)), day, therapist))
-    therapist = therapist.astype(np.int64, copy=False)
+    blocks = runs_of(therapist[by_day])  # each therapist's notes
     patient = patient.astype(np.int64, copy=False)
     out_a, out_b = [], []
     for band in range(_BANDS):
@@ -711,7 +712,7 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
             for j in range(band * _ROWS, (band + 1) * _ROWS):
                 bucket *= _SHINGLE_MULT
                 bucket += sig[cand, j]
-        x, j = band_pairs(by_day, therapist, bucket, patient, day, days, neighbours)
+        x, j = band_pairs(by_day, blocks, bucket, patient, day, days, neighbours)
         out_a.append(cand[x])
         out_b.append(cand[j])
     a = np.concatenate(out_a)
