@@ -15,7 +15,7 @@ from .checklists import APPLIES_TO, Checklist, Item
 from .checks import REGISTRY, AuditContext
 from .export import Export
 from .memory import release_freed_memory
-from .model import SEVERITY_ORDER, Status
+from .model import NOTE_KEY_COLUMNS, SEVERITY_ORDER, Status
 
 _NEED_WORDS = {
     "services": "a services (charges) table",
@@ -263,16 +263,7 @@ def findings_table(result: AuditResult) -> pd.DataFrame:
             "severity": [i.severity for i in result.items],
         }
     )
-    cols = [
-        "note_id",
-        "patient_id",
-        "episode_id",
-        "therapist",
-        "discipline",
-        "note_type",
-        "date_of_service",
-    ]
-    out = notes[cols].iloc[f["note_idx"].to_numpy()].reset_index(drop=True)
+    out = notes[NOTE_KEY_COLUMNS].iloc[f["note_idx"].to_numpy()].reset_index(drop=True)
     out["note_idx"] = f["note_idx"].to_numpy()
     out = pd.concat([out, f[["item_id", "message", "evidence"]].reset_index(drop=True)], axis=1)
     out = out.merge(meta, on="item_id", how="left")

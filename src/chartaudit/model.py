@@ -192,7 +192,8 @@ DERIVED_NOTE_COLUMNS = ["role", "narrative", "episode_derived"]
 SOURCE_FILE = "_file"
 SOURCE_ROW = "_row"
 
-FINDINGS_COLUMNS = [
+# The note columns that open every findings.csv and notes.csv row.
+NOTE_KEY_COLUMNS = [
     "note_id",
     "patient_id",
     "episode_id",
@@ -200,6 +201,9 @@ FINDINGS_COLUMNS = [
     "discipline",
     "note_type",
     "date_of_service",
+]
+FINDINGS_COLUMNS = [
+    *NOTE_KEY_COLUMNS,
     "item_id",
     "item_title",
     "severity",
@@ -207,13 +211,7 @@ FINDINGS_COLUMNS = [
     "evidence",
 ]
 NOTES_OUTPUT_COLUMNS = [
-    "note_id",
-    "patient_id",
-    "episode_id",
-    "therapist",
-    "discipline",
-    "note_type",
-    "date_of_service",
+    *NOTE_KEY_COLUMNS,
     "payer_type",
     "applicable",
     "passed",

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import __version__
 from ..audit import AuditResult, findings_table
 from ..export import Export
-from ..model import NOTES_OUTPUT_COLUMNS
+from ..model import NOTE_KEY_COLUMNS, NOTES_OUTPUT_COLUMNS
 from ..privacy import Redactor, redact_frame
 from ..stats import Stats, compute
 
@@ -63,16 +63,7 @@ def build(
     findings["slug"] = authors.map(slug_of).to_numpy()
     findings = redact_frame(findings, redactor)
 
-    columns = [
-        "note_id",
-        "patient_id",
-        "episode_id",
-        "therapist",
-        "discipline",
-        "note_type",
-        "date_of_service",
-        "payer_type",
-    ]
+    columns = [*NOTE_KEY_COLUMNS, "payer_type"]
     # Columns first, then the scope: a --period run would otherwise copy every narrative.
     scoped = result.notes.loc[result.scope, [*columns, "therapist_id", "patient_name"]]
     counts = stats.note_counts
