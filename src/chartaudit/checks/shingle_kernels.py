@@ -67,7 +67,6 @@ def shingle_signatures(token_hash, words, k, mult, add, shingle_mult):
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
-FULL = -1  # returned as the next text when the word table needs room
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -269,13 +268,9 @@ class WordTable:
 
     def strings(self, lo: int, hi: int) -> pa.Array:
         """Entries lo..hi-1 as a large_string array (their bytes lie back to back)."""
-        start = self.entry_start[lo] if hi > lo else 0
-        offsets = (
-            np.r_[self.entry_start[lo:hi], self.entry_start[hi - 1] + self.entry_len[hi - 1]]
-            if hi > lo
-            else np.zeros(1, np.int64)
-        )
-        offsets = (offsets - start).astype(np.int64)
+        start = int(self.entry_start[lo]) if hi > lo else 0
+        ends = self.entry_start[lo:hi] + self.entry_len[lo:hi]
+        offsets = np.r_[start, ends].astype(np.int64) - start
         data = self.pool[start : start + offsets[-1]].copy()
         return pa.LargeStringArray.from_buffers(hi - lo, pa.py_buffer(offsets), pa.py_buffer(data))
 
