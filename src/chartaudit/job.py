@@ -20,7 +20,7 @@ from .checklists import load_checklists
 from .errors import EXIT_SUCCESS, EXIT_THRESHOLD, ChartauditError
 from .export import Export
 from .load import load_export
-from .memory import release_freed_memory
+from .memory import release_freed_memory, small_pages
 from .model import SEVERITY_ORDER
 from .privacy import Redactor
 from .report import files as csvjson
@@ -251,6 +251,11 @@ def _write_pages(
 
 def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
     """Run the whole audit and write the outputs atomically into opts.out."""
+    with small_pages():
+        return _run_job(opts, step, progress)
+
+
+def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
     step = step or (lambda _msg: None)
     timings: dict[str, float] = {}
     notices: list[str] = []
