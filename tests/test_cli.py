@@ -336,3 +336,21 @@ def test_a_second_run_into_the_same_folder_replaces_every_file(export_dir, tmp_p
     assert findings["therapist"].nunique() == 1  # the second run's file, not the first's
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left aside
     assert not list(out.parent.glob(".chartaudit-*"))  # no staging folder left
+
+
+def test_a_report_page_that_cannot_be_written_is_a_clear_error_and_no_report(
+    export_dir, tmp_path, monkeypatch
+):
+    real = Path.write_bytes
+
+    def full_disk(self, payload):
+        if self.parent.name == "therapists":
+            raise OSError(28, "No space left on device")
+        return real(self, payload)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    out = tmp_path / "r"
+    result = invoke("run", export_dir, "--out", out, "--no-history", "--format", "html")
+    assert result.exit_code == 2
+    assert "No space left on device" in result.output
+    assert not out.exists()

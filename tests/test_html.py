@@ -498,3 +498,27 @@ def test_hostile_note_ids_and_patient_names_in_the_notes_table_are_inert(tmp_pat
     assert hostile_id not in text and hostile_patient not in text  # only escaped
     notes = page.plain.split("Your notes", 1)[1]
     assert hostile_id in notes and hostile_patient in notes
+
+
+def test_pages_written_behind_the_rendering_are_all_written_whole(tmp_path, monkeypatch):
+    data = report_data(tmp_path)
+    at_once = html.write_html(data, tmp_path / "default")
+    monkeypatch.setattr(html._PageFiles, "PENDING", 0)  # wait for every page before the next
+    waited = html.write_html(data, tmp_path / "waited")
+    for a, b in zip(at_once, waited, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert all(p.stat().st_size > 1000 for p in at_once)
+
+
+def test_a_page_that_cannot_be_written_stops_the_report_with_that_error(tmp_path, monkeypatch):
+    data = report_data(tmp_path)
+    real = Path.write_bytes
+
+    def full_disk(self, payload):
+        if self.parent.name == "therapists":
+            raise OSError(28, "No space left on device")
+        return real(self, payload)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        html.write_html(data, tmp_path / "report")

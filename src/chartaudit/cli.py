@@ -35,16 +35,34 @@ def guarded(fn):
         except KeyboardInterrupt:
             err.print("interrupted; no report was written")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            if STATE["debug"]:
+                raise
+            if exc.errno is None:
+                _internal_error(exc)
+            # The system refused a file (disk full, no permission, ...): the user's to fix.
+            where = f": {exc.filename}" if exc.filename else ""
+            err.print(f"[red]error:[/] {escape(exc.strerror or str(exc))}{escape(where)}")
+            err.print(
+                "  [bold]fix:[/] make room on the disk or choose a folder you can write to "
+                "(--out, --history), then run again; a failed run leaves earlier reports and "
+                "the run history as they were"
+            )
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:  # the last line of defence against tracebacks
             if STATE["debug"]:
                 raise
-            err.print(
-                f"[red]internal error:[/] {exc.__class__.__name__}. This is a bug in chartaudit, "
-                "not in your data. Re-run with --debug to see the traceback, and report it."
-            )
-            raise typer.Exit(EXIT_ERROR) from None
+            _internal_error(exc)
 
     return wrapper
+
+
+def _internal_error(exc: BaseException) -> None:
+    err.print(
+        f"[red]internal error:[/] {exc.__class__.__name__}. This is a bug in chartaudit, "
+        "not in your data. Re-run with --debug to see the traceback, and report it."
+    )
+    raise typer.Exit(EXIT_ERROR) from None
 
 
 app = typer.Typer(

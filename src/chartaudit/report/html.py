@@ -20,8 +20,9 @@ import hashlib
 import math
 import operator
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import groupby, repeat
 from pathlib import Path
 from typing import Any
@@ -244,11 +245,40 @@ def _inside(root: Path, folder: Path, relative: str) -> Path:
     return folder / relative
 
 
-def _write(path: Path, pieces: Iterable[str]) -> None:
-    """The rendered pieces of a page as one UTF-8 file. Each piece is encoded on its own: most
-    are ASCII, which encodes as a plain copy, whereas the page as one string is UCS-2 (it has
-    a '–' or '·' somewhere) and would be encoded character by character."""
-    path.write_bytes(b"".join(piece.encode() for piece in pieces))
+class _PageFiles:
+    """Writes each page as one UTF-8 file, the writing on a thread of its own.
+
+    Each piece is encoded on its own: most are ASCII, which encodes as a plain copy, whereas the
+    page as one string is UCS-2 (it has a '–' or '·' somewhere) and would be encoded character
+    by character. Writing a file releases the GIL, and at a million notes (11,500 pages, 840 MB)
+    the kernel's part of writing them (copying into the page cache, reclaiming it when memory
+    is short) took 0.5 to 3.4 s: on the writer thread it overlaps the rendering of the next
+    pages. At most PENDING pages wait to be written; an error writing one is raised here, at the
+    next page or at close()."""
+
+    PENDING = 32
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-pages")
+        self._pending: deque[Future] = deque()
+
+    def write(self, path: Path, pieces: Iterable[str]) -> None:
+        data = b"".join(piece.encode() for piece in pieces)
+        self._pending.append(self._pool.submit(path.write_bytes, data))
+        while len(self._pending) > self.PENDING:
+            self._pending.popleft().result()
+
+    def close(self, quietly: bool = False) -> None:
+        """Wait for the pages still to be written; raise the first error unless quietly."""
+        try:
+            while self._pending:
+                page = self._pending.popleft()
+                if quietly:
+                    page.exception()
+                else:
+                    page.result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_html(data: ReportData, folder: Path) -> list[Path]:
@@ -260,21 +290,27 @@ def write_html(data: ReportData, folder: Path) -> list[Path]:
     pages = _Pages(data)
     written = []
     index = _inside(root, folder, "index.html")
-    _write(index, env.get_template("index.html").generate(**pages.index()))
-    written.append(index)
-    (folder / "therapists").mkdir(parents=True, exist_ok=True)
-    # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no separator
-    # or dot), so the ~11,000 pages of a large run need no resolve() each.
-    pages_dir = _inside(root, folder, "therapists")
-    names = []
-    for slug, pieces in pages.therapists():
-        if not _SAFE_NAME.fullmatch(slug):
-            raise ChartauditError(
-                f"refusing to write a therapist page named {slug!r}",
-                fix="report this as a bug; therapist page names should be sanitised",
-            )
-        names.append(f"{slug}.html")
-        _write(pages_dir / names[-1], pieces)
+    files = _PageFiles()
+    try:
+        files.write(index, env.get_template("index.html").generate(**pages.index()))
+        written.append(index)
+        (folder / "therapists").mkdir(parents=True, exist_ok=True)
+        # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no
+        # separator or dot), so the ~11,000 pages of a large run need no resolve() each.
+        pages_dir = _inside(root, folder, "therapists")
+        names = []
+        for slug, pieces in pages.therapists():
+            if not _SAFE_NAME.fullmatch(slug):
+                raise ChartauditError(
+                    f"refusing to write a therapist page named {slug!r}",
+                    fix="report this as a bug; therapist page names should be sanitised",
+                )
+            names.append(f"{slug}.html")
+            files.write(pages_dir / names[-1], pieces)
+    except BaseException:
+        files.close(quietly=True)  # the first error is the one to report
+        raise
+    files.close()
     # The paths are made at the end: ~11,000 Path objects (each with a list) piling up while
     # pages are written made the garbage collector walk the whole heap again and again.
     return [*written, *(pages_dir / name for name in names)]
