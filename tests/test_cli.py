@@ -354,3 +354,32 @@ def test_a_report_page_that_cannot_be_written_is_a_clear_error_and_no_report(
     assert result.exit_code == 2
     assert "No space left on device" in result.output
     assert not out.exists()
+
+
+def test_a_run_with_the_page_helper_writes_what_a_run_in_one_process_writes(
+    export_dir, tmp_path, monkeypatch
+):
+    import re
+
+    from chartaudit.report import html
+
+    def files(folder: Path) -> dict[str, bytes]:
+        out = {}
+        for p in sorted(folder.rglob("*")):
+            if p.suffix in (".html", ".csv"):
+                text = p.read_text(encoding="utf-8")
+                text = re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d", "<when>", text)
+                out[str(p.relative_to(folder))] = text
+        return out
+
+    args = ("--no-history", "--format", "html,csv,xlsx,json")
+    monkeypatch.setenv("CHARTAUDIT_THREADS", "1")
+    alone = invoke("run", export_dir, "--out", tmp_path / "alone", *args)
+    monkeypatch.delenv("CHARTAUDIT_THREADS")
+    monkeypatch.setattr(html.HtmlPages, "MIN_BATCH", 1)  # every page a batch: a helper forks
+    helped = invoke("run", export_dir, "--out", tmp_path / "helped", *args)
+    assert alone.exit_code == helped.exit_code == 0, helped.output
+    a, b = files(tmp_path / "alone"), files(tmp_path / "helped")
+    assert len([n for n in a if n.startswith("therapists")]) > 2
+    assert a == b
+    assert (tmp_path / "helped" / "compliance.xlsx").stat().st_size > 0

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -522,3 +524,39 @@ def test_a_page_that_cannot_be_written_stops_the_report_with_that_error(tmp_path
     monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError, match="No space left"):
         html.write_html(data, tmp_path / "report")
+
+
+def test_pages_rendered_with_a_helper_process_are_the_pages_rendered_alone(tmp_path, monkeypatch):
+    data = report_data(tmp_path)
+    monkeypatch.setenv("CHARTAUDIT_THREADS", "1")  # no helper: every page here
+    alone = html.write_html(data, tmp_path / "alone")
+    monkeypatch.delenv("CHARTAUDIT_THREADS")
+    monkeypatch.setattr(html.HtmlPages, "MIN_BATCH", 1)  # a batch per page, shared out
+    pages = html.HtmlPages(data, tmp_path / "helped")
+    helped = pages.start_helper()
+    if html.parallel.helper_wanted():
+        assert helped
+    shared = pages.write()
+    assert [p.name for p in shared] == [p.name for p in alone]
+    for a, b in zip(alone, shared, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_a_page_the_helper_cannot_write_stops_the_report_with_that_error(tmp_path, monkeypatch):
+    data = report_data(tmp_path)
+    monkeypatch.setattr(html.HtmlPages, "MIN_BATCH", 1)
+    parent, real = os.getpid(), Path.write_bytes
+
+    def full_disk_in_helper(self, payload):
+        if os.getpid() != parent:
+            raise OSError(28, "No space left on device", str(self))
+        time.sleep(0.05)  # leave pages for the helper
+        return real(self, payload)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk_in_helper)
+    pages = html.HtmlPages(data, tmp_path / "report")
+    if not pages.start_helper():
+        pytest.skip("no helper process on this system")
+    with pytest.raises(OSError, match="No space left") as caught:
+        pages.write()
+    assert caught.value.filename.endswith(".html")

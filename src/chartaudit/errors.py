@@ -17,6 +17,14 @@ class ChartauditError(Exception):
         self.fix = fix
         super().__init__(message if not fix else f"{message}\n  fix: {fix}")
 
+    def __reduce__(self):
+        # Pickled whole (message and fix apart), as a helper process sends it to the parent.
+        return (_rebuilt, (type(self), self.message, self.fix))
+
+
+def _rebuilt(kind: type[ChartauditError], message: str, fix: str) -> ChartauditError:
+    return kind(message, fix=fix)
+
 
 class InputError(ChartauditError):
     """The export folder or one of its files cannot be used."""

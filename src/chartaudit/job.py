@@ -227,16 +227,29 @@ def _write_tables(
 
 
 def _write_pages(
-    data, stage: Path, formats: tuple[str, ...], timings: dict[str, float], notices: list[str]
+    html_pages,
+    stage: Path,
+    formats: tuple[str, ...],
+    timings: dict[str, float],
+    notices: list[str],
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Path]:
-    """index.html and the therapist pages, then their PDFs when asked for."""
+    """index.html and the therapist pages (prepared, see _write_outputs), then their PDFs when
+    asked for; `meanwhile` runs in between (HtmlPages.write), and is not timed as html."""
     pages: list[Path] = []
-    if "html" in formats or "pdf" in formats:
-        from .report import html
-
+    if html_pages is not None:
         t = time.perf_counter()
-        pages += html.write_html(data, stage)
-        timings["html"] = time.perf_counter() - t
+        spent = [0.0]
+
+        def timed() -> None:
+            start = time.perf_counter()
+            try:
+                meanwhile()
+            finally:
+                spent[0] = time.perf_counter() - start
+
+        pages += html_pages.write(timed if meanwhile else None)
+        timings["html"] += time.perf_counter() - t - spent[0]
     if "pdf" in formats:
         from .report import pdf
 
@@ -247,6 +260,48 @@ def _write_pages(
             notices.append(message)
         timings["pdf"] = time.perf_counter() - t
     return pages
+
+
+def _write_outputs(
+    data, stage: Path, formats: tuple[str, ...], timings: dict[str, float], notices: list[str]
+) -> list[Path]:
+    """Every output file, the writers overlapping.
+
+    The pages' shared tables are prepared first and a helper process forked to render pages
+    (report/parallel.py); this process writes index.html, then the tables (CSV, JSON,
+    workbook), then joins the helper in rendering the pages left. Without a helper (one CPU,
+    no fork) the tables are written on a second thread, mostly Arrow and zlib work that
+    releases the GIL, while this one renders the pages."""
+    html_pages = None
+    if "html" in formats or "pdf" in formats:
+        from .report import html
+
+        t = time.perf_counter()
+        html_pages = html.HtmlPages(data, stage)
+        html_pages.start_helper()
+        timings["html"] = time.perf_counter() - t
+    if html_pages is not None and html_pages.helped:
+        tables: list = []
+        pages = _write_pages(
+            html_pages,
+            stage,
+            formats,
+            timings,
+            notices,
+            meanwhile=lambda: tables.extend(_write_tables(data, stage, formats, timings)),
+        )
+        files, workbook = tables
+        return files + pages + workbook
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-write") as pool:
+            tables = pool.submit(_write_tables, data, stage, formats, timings)
+            pages = _write_pages(html_pages, stage, formats, timings, notices)
+            files, workbook = tables.result()
+    except BaseException:
+        if html_pages is not None:
+            html_pages.abandon()
+        raise
+    return files + pages + workbook
 
 
 def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
@@ -338,13 +393,7 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
                 written.append(csvjson.write_sample(data, stage))
             step("Writing " + _describe_outputs(formats))
             t = time.perf_counter()
-            # The tables (CSV, JSON, workbook) are written on a second thread while this one
-            # renders the pages: their work is mostly Arrow and zlib, which release the GIL.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-write") as pool:
-                tables = pool.submit(_write_tables, data, stage, formats, timings)
-                pages = _write_pages(data, stage, formats, timings, notices)
-                files, workbook = tables.result()
-            written += files + pages + workbook
+            written += _write_outputs(data, stage, formats, timings, notices)
             timings["outputs"] = time.perf_counter() - t  # wall: the writers overlap
     except BaseException:
         if history_draft is not None:

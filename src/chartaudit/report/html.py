@@ -35,7 +35,7 @@ from markupsafe import Markup, escape
 from ..checklists import Item, example_frames
 from ..errors import ChartauditError
 from ..model import SEVERITY_ORDER
-from . import svg
+from . import parallel, svg
 from .data import ReportData
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -283,37 +283,96 @@ class _PageFiles:
 
 def write_html(data: ReportData, folder: Path) -> list[Path]:
     """Write index.html and therapists/<slug>.html into `folder`; return the paths written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    root = folder.resolve()
-    env = environment()
-    pages = _Pages(data)
-    written = []
-    index = _inside(root, folder, "index.html")
-    files = _PageFiles()
-    try:
-        files.write(index, env.get_template("index.html").generate(**pages.index()))
-        written.append(index)
-        (folder / "therapists").mkdir(parents=True, exist_ok=True)
-        # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no
-        # separator or dot), so the ~11,000 pages of a large run need no resolve() each.
-        pages_dir = _inside(root, folder, "therapists")
-        names = []
-        for slug, pieces in pages.therapists():
+    pages = HtmlPages(data, folder)
+    pages.start_helper()
+    return pages.write()
+
+
+class HtmlPages:
+    """The HTML report of a run, written in two steps so that other work can start between
+    them: HtmlPages(data, folder) prepares what every page needs, start_helper() forks a
+    process that renders part of the therapist pages (see parallel.py), and write() renders
+    the rest and index.html, waits for the helper and returns the paths written.
+
+    Pages are split into batches; each process takes the next batch when it is free. With a
+    helper the batches are smaller (at least HELPER_BATCHES of them), so the two processes end
+    close together; without one they are PAGES_PER_BATCH pages, as they were."""
+
+    HELPER_BATCHES = 16
+    MIN_BATCH = 50
+
+    def __init__(self, data: ReportData, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        root = self.folder.resolve()
+        self._pages = _Pages(data)
+        self.slugs = data.stats.therapists["slug"].astype(str).tolist()
+        for slug in self.slugs:
             if not _SAFE_NAME.fullmatch(slug):
                 raise ChartauditError(
                     f"refusing to write a therapist page named {slug!r}",
                     fix="report this as a bug; therapist page names should be sanitised",
                 )
-            names.append(f"{slug}.html")
-            files.write(pages_dir / names[-1], pieces)
-    except BaseException:
-        files.close(quietly=True)  # the first error is the one to report
-        raise
-    files.close()
-    # The paths are made at the end: ~11,000 Path objects (each with a list) piling up while
-    # pages are written made the garbage collector walk the whole heap again and again.
-    return [*written, *(pages_dir / name for name in names)]
+        self.index = _inside(root, self.folder, "index.html")
+        (self.folder / "therapists").mkdir(parents=True, exist_ok=True)
+        # The folder is checked once; a name that passes _SAFE_NAME cannot leave it (no
+        # separator or dot), so the ~11,000 pages of a large run need no resolve() each.
+        self.pages_dir = _inside(root, self.folder, "therapists")
+        self._shared: parallel.SharedWork | None = None
+        self.helped = False
+
+    def start_helper(self) -> bool:
+        """Fork the helper process, when there is work enough and a second CPU for it."""
+        size = PAGES_PER_BATCH
+        if parallel.helper_wanted():
+            size = min(size, max(self.MIN_BATCH, -(-len(self.slugs) // self.HELPER_BATCHES)))
+        count, self._batch = self._pages.batches(size)
+        self._shared = parallel.SharedWork(count)
+        self.helped = self._shared.start_helper(self._write_batches)
+        return self.helped
+
+    def abandon(self) -> None:
+        """Stop the helper: the report will not be finished."""
+        if self._shared is not None:
+            self._shared.abandon()
+
+    def write(self, meanwhile: Callable[[], None] | None = None) -> list[Path]:
+        """Write index.html and the pages the helper leaves (all without one); `meanwhile`,
+        if given, runs after index.html and before this process takes any page, while the
+        helper renders pages."""
+        if self._shared is None:
+            count, self._batch = self._pages.batches(PAGES_PER_BATCH)
+            self._shared = parallel.SharedWork(count)
+        env = environment()
+
+        def here(batches: Iterator[int]) -> None:
+            index = env.get_template("index.html").generate(**self._pages.index())
+            self._write_batches(batches, first=(self.index, index), meanwhile=meanwhile)
+
+        self._shared.run_here(here)
+        # The paths are made at the end: ~11,000 Path objects (each with a list) piling up
+        # while pages are written made the garbage collector walk the whole heap again and again.
+        return [self.index, *(self.pages_dir / f"{slug}.html" for slug in self.slugs)]
+
+    def _write_batches(
+        self,
+        batches: Iterator[int],
+        first: tuple | None = None,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        files = _PageFiles()
+        try:
+            if first is not None:
+                files.write(*first)
+            if meanwhile is not None:
+                meanwhile()
+            for b in batches:
+                for slug, pieces in self._batch(b):
+                    files.write(self.pages_dir / f"{slug}.html", pieces)
+        except BaseException:
+            files.close(quietly=True)  # the first error is the one to report
+            raise
+        files.close()
 
 
 # --------------------------------------------------------------------------- excerpts
@@ -1191,16 +1250,25 @@ class _Pages:
 
     def therapists(self) -> Iterator[tuple[str, np.ndarray]]:
         """Each therapist page's slug and HTML (as pieces to be joined), in the order of the
-        overview's table.
+        overview's table."""
+        count, batch = self.batches(PAGES_PER_BATCH)
+        for b in range(count):
+            yield from batch(b)
 
-        The pages are prepared PAGES_PER_BATCH at a time (_batch), so a large run holds one
-        batch's tables and HTML at once rather than every page's. Only picking the notes each
-        page lists is done for the whole run at once: integer work over every note.
+    def batches(self, size: int) -> tuple[int, Callable[[int], Iterator[tuple[str, Any]]]]:
+        """The therapist pages as (number of batches, batch): batch(b) gives the slug and HTML
+        (as pieces to be joined) of pages b * size to (b + 1) * size - 1 of the overview's
+        table, in its order. Batches are independent of each other and may be rendered in any
+        order, or in two processes.
+
+        The pages are prepared `size` at a time (_batch), so a large run holds one batch's
+        tables and HTML at once rather than every page's. Only picking the notes each page
+        lists is done for the whole run at once, here: integer work over every note.
         """
         stats = self.data.stats
         therapists = stats.therapists
         slugs = therapists["slug"].to_numpy(object)
-        count = -(-len(slugs) // PAGES_PER_BATCH)
+        count = -(-len(slugs) // size)
         row_of = {slug: i for i, slug in enumerate(slugs.tolist())}
         # Each finding's therapist as a row of `therapists` (-1: none), and its (therapist,
         # item) as one integer key (-1: none), as _excerpts matches them to the gaps.
@@ -1209,7 +1277,7 @@ class _Pages:
         keys = np.where((row >= 0) & (item >= 0), row * len(self.items) + item, -1)
         # Each table's rows by the batch of their therapist's page (-1: none); a batch's rows
         # keep their order, so they stay grouped by therapist.
-        findings = _split(row // PAGES_PER_BATCH, count)  # -1 // n is -1
+        findings = _split(row // size, count)  # -1 // n is -1
         used = self.data.findings[  # the columns _note_rows and _excerpts read
             [
                 "note_idx",
@@ -1224,12 +1292,12 @@ class _Pages:
         ]
         keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection()
         row = np.array([row_of.get(s, -1) for s in note_slugs], dtype=np.int64)
-        notes = _split((row // PAGES_PER_BATCH)[note_codes], count)
+        notes = _split((row // size)[note_codes], count)
         # Each row of matrix_counts's therapist as a row of `therapists` (-1: none).
         author = pd.Index(therapists["therapist_id"]).get_indexer(
             stats.matrix_counts["therapist_id"]
         )
-        counts = _split(np.where(author >= 0, author // PAGES_PER_BATCH, -1), count)
+        counts = _split(np.where(author >= 0, author // size, -1), count)
         axis = self._scale(None, None, None)
         same = {  # on every page
             **self.common,
@@ -1248,9 +1316,10 @@ class _Pages:
             "trends": self._trend_months,
             "page": lambda values: template.render(**same, **values),
         }
-        for b in range(count):
-            yield from self._batch(
-                therapists.iloc[b * PAGES_PER_BATCH : (b + 1) * PAGES_PER_BATCH],
+
+        def batch(b: int) -> Iterator[tuple[str, Any]]:
+            return self._batch(
+                therapists.iloc[b * size : (b + 1) * size],
                 self._item_counts(counts[b], author[counts[b]]),
                 used.iloc[findings[b]],
                 keys[findings[b]],
@@ -1258,6 +1327,8 @@ class _Pages:
                 note_codes[notes[b]],
                 shared,
             )
+
+        return count, batch
 
     def _batch(
         self,
