@@ -289,3 +289,30 @@ def test_resolve_path_order(tmp_path, monkeypatch):
     monkeypatch.delenv(history.ENV_VAR)
     default = history.resolve_path(None)
     assert default.name == "history.sqlite" and "chartaudit" in str(default)
+
+
+def test_a_run_that_fails_in_its_statistics_records_nothing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+    from chartaudit.report import data as report_data
+
+    runner = CliRunner()
+    export = tmp_path / "export"
+    assert runner.invoke(app, ["sample-data", str(export), "--notes", "300"]).exit_code == 0
+    db = tmp_path / "h.sqlite"
+    first = runner.invoke(app, ["run", str(export), "--out", str(tmp_path / "a"), "--history",
+                                str(db), "--format", "json"])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    before = db.read_bytes()
+
+    def broken(*_args, **_kwargs):
+        raise OSError("statistics failed")
+
+    monkeypatch.setattr("chartaudit.job.build", broken)
+    assert report_data.build is not broken
+    failed = runner.invoke(app, ["run", str(export), "--out", str(tmp_path / "b"), "--history",
+                                 str(db), "--format", "json"])  # fmt: skip
+    assert failed.exit_code == 2
+    assert db.read_bytes() == before  # the counts inserted alongside were rolled back
+    assert not list(tmp_path.glob(".h.sqlite*draft"))

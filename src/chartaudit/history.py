@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .audit import AuditResult
 from .errors import ChartauditError
 from .model import Status
 from .report.data import ReportData
@@ -173,7 +175,10 @@ def _check_schema(con: sqlite3.Connection, db: Path, create: bool) -> None:
 def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
     """This run's counts: (month, therapist_id, item_id, passed, failed, not_evaluable) for every
     combination with something applicable, and notes per (month, therapist_id)."""
-    result = data.result
+    return _month_counts(data.result)
+
+
+def _month_counts(result: AuditResult) -> tuple[pd.DataFrame, pd.DataFrame]:
     notes = result.notes
     dos = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
     # Therapist ids compared as text, each distinct id converted once; no id, no count.
@@ -241,89 +246,154 @@ def record(data: ReportData, db: Path, skip_months: set[str] | frozenset = froze
     (only for its therapists when the run was limited with --therapist). Months in
     `skip_months` (only partly audited, e.g. --from in mid-month) are not stored, so they never
     overwrite a whole month."""
-    counts, notes = month_counts(data)
-    if skip_months:
-        counts = counts[~counts["month"].isin(skip_months)]
-        notes = notes[~notes["month"].isin(skip_months)]
-    months = sorted(notes["month"].unique())
-    filtered = bool(data.options.get("therapists"))
-    result = data.result
-    versions = {item.id: cl.version for cl in result.checklists for item in cl.items}
-    names = data.stats.therapists[["therapist_id", "therapist"]].astype(str)
-    overall = data.stats.overall
-    run = (
-        dt.datetime.now().isoformat(timespec="seconds"),
-        data.created_at,
-        data.version,
-        overall.get("period_start"),
-        overall.get("period_end"),
-        json.dumps(months),
-        json.dumps(list(data.options.get("therapists") or [])),
-        json.dumps([{"name": c.name, "version": c.version} for c in result.checklists]),
-    )
-    with _connect(db, write=True) as con:
-        con.execute("BEGIN IMMEDIATE")
+    Recorder(data.result, db, skip_months, data.options.get("therapists")).finish(data)
+
+
+class Recorder:
+    """record() in two steps, so that a run's counts are stored while its statistics are still
+    being computed: Recorder(result, ...) starts a thread that counts and inserts the rows
+    (SQLite releases the GIL while it writes them); finish(data) gives it what only the
+    statistics know (therapist names, the period) and waits for the commit. At a million notes
+    the history took 3 s after the 2.3 s of statistics; now most of it runs alongside them.
+
+    The transaction commits only in finish(); abandon() rolls it back."""
+
+    def __init__(
+        self,
+        result: AuditResult,
+        db: Path,
+        skip_months: set[str] | frozenset = frozenset(),
+        therapists: list[str] | None = None,
+    ) -> None:
+        self._data: Future = Future()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-history")
+        self._done = self._pool.submit(
+            self._record, result, Path(db), set(skip_months), list(therapists or [])
+        )
+
+    def finish(self, data: ReportData) -> None:
+        """Record the run (data: its ReportData); raises what the recording raised."""
+        self._data.set_result(data)
         try:
-            run_id = con.execute(
-                "INSERT INTO runs (recorded_at, created_at, chartaudit_version, period_start, "
-                "period_end, months, therapist_filter, checklists) VALUES (?,?,?,?,?,?,?,?)",
-                run,
-            ).lastrowid
-            if filtered:
-                pairs = list(notes[["month", "therapist_id"]].itertuples(index=False, name=None))
-                for table in ("counts", "month_notes"):
-                    con.executemany(
-                        f"DELETE FROM {table} WHERE month = ? AND therapist_id = ?",  # noqa: S608
-                        pairs,
-                    )
-            else:
-                for table in ("counts", "month_notes"):
-                    con.executemany(
-                        f"DELETE FROM {table} WHERE month = ?",  # noqa: S608
-                        [(m,) for m in months],
-                    )
-            con.executemany(
-                "INSERT INTO counts VALUES (?,?,?,?,?,?,?)",
-                zip(
-                    # tolist(): iterating an Arrow-backed column yields one scalar at a time
-                    counts["month"].tolist(),
-                    counts["therapist_id"].tolist(),
-                    counts["item_id"].tolist(),
-                    counts["passed"].astype(int).tolist(),
-                    counts["failed"].astype(int).tolist(),
-                    counts["not_evaluable"].astype(int).tolist(),
-                    [run_id] * len(counts),
-                    strict=True,
-                ),
-            )
-            con.executemany(
-                "INSERT INTO month_notes VALUES (?,?,?,?)",
-                zip(
-                    notes["month"].tolist(),
-                    notes["therapist_id"].tolist(),
-                    notes["notes"].astype(int).tolist(),
-                    [run_id] * len(notes),
-                    strict=True,
-                ),
-            )
-            con.executemany(
-                "INSERT INTO therapists VALUES (?, ?) "
-                "ON CONFLICT(therapist_id) DO UPDATE SET therapist = excluded.therapist",
-                names.itertuples(index=False, name=None),
-            )
-            con.executemany(
-                "INSERT INTO items VALUES (?,?,?,?,?) ON CONFLICT(item_id) DO UPDATE SET "
-                "title = excluded.title, severity = excluded.severity, "
-                "checklist = excluded.checklist, checklist_version = excluded.checklist_version",
-                [
-                    (i.id, i.title, i.severity, i.checklist, versions.get(i.id))
-                    for i in result.items
-                ],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            self._done.result()
+        finally:
+            self._pool.shutdown()
+
+    def abandon(self) -> None:
+        """The run failed before its statistics: record nothing."""
+        if not self._data.done():
+            self._data.set_exception(_Abandoned())
+        with contextlib.suppress(BaseException):
+            self._done.result()
+        self._pool.shutdown()
+
+    def _record(self, result: AuditResult, db: Path, skip: set[str], only: list[str]) -> None:
+        counts, notes = _month_counts(result)
+        if skip:
+            counts = counts[~counts["month"].isin(skip)]
+            notes = notes[~notes["month"].isin(skip)]
+        with _connect(db, write=True) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                self._write(con, result, counts, notes, only)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def _write(
+        self,
+        con: sqlite3.Connection,
+        result: AuditResult,
+        counts: pd.DataFrame,
+        notes: pd.DataFrame,
+        only: list[str],
+    ) -> None:
+        months = sorted(notes["month"].unique())
+        checklists = [{"name": c.name, "version": c.version} for c in result.checklists]
+        # The run's row first (its id is on every count); what only the statistics know is
+        # filled in once they are done.
+        run_id = con.execute(
+            "INSERT INTO runs (recorded_at, created_at, chartaudit_version, period_start, "
+            "period_end, months, therapist_filter, checklists) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                dt.datetime.now().isoformat(timespec="seconds"),
+                "",
+                "",
+                None,
+                None,
+                json.dumps(months),
+                json.dumps(only),
+                json.dumps(checklists),
+            ),
+        ).lastrowid
+        if only:
+            pairs = list(notes[["month", "therapist_id"]].itertuples(index=False, name=None))
+            for table in ("counts", "month_notes"):
+                con.executemany(
+                    f"DELETE FROM {table} WHERE month = ? AND therapist_id = ?",  # noqa: S608
+                    pairs,
+                )
+        else:
+            for table in ("counts", "month_notes"):
+                con.executemany(
+                    f"DELETE FROM {table} WHERE month = ?",  # noqa: S608
+                    [(m,) for m in months],
+                )
+        con.executemany(
+            "INSERT INTO counts VALUES (?,?,?,?,?,?,?)",
+            zip(
+                # tolist(): iterating an Arrow-backed column yields one scalar at a time
+                counts["month"].tolist(),
+                counts["therapist_id"].tolist(),
+                counts["item_id"].tolist(),
+                counts["passed"].astype(int).tolist(),
+                counts["failed"].astype(int).tolist(),
+                counts["not_evaluable"].astype(int).tolist(),
+                [run_id] * len(counts),
+                strict=True,
+            ),
+        )
+        con.executemany(
+            "INSERT INTO month_notes VALUES (?,?,?,?)",
+            zip(
+                notes["month"].tolist(),
+                notes["therapist_id"].tolist(),
+                notes["notes"].astype(int).tolist(),
+                [run_id] * len(notes),
+                strict=True,
+            ),
+        )
+        versions = {item.id: cl.version for cl in result.checklists for item in cl.items}
+        con.executemany(
+            "INSERT INTO items VALUES (?,?,?,?,?) ON CONFLICT(item_id) DO UPDATE SET "
+            "title = excluded.title, severity = excluded.severity, "
+            "checklist = excluded.checklist, checklist_version = excluded.checklist_version",
+            [(i.id, i.title, i.severity, i.checklist, versions.get(i.id)) for i in result.items],
+        )
+        data: ReportData = self._data.result()  # waits for the statistics
+        overall = data.stats.overall
+        con.execute(
+            "UPDATE runs SET created_at = ?, chartaudit_version = ?, period_start = ?, "
+            "period_end = ? WHERE run_id = ?",
+            (
+                data.created_at,
+                data.version,
+                overall.get("period_start"),
+                overall.get("period_end"),
+                run_id,
+            ),
+        )
+        names = data.stats.therapists[["therapist_id", "therapist"]].astype(str)
+        con.executemany(
+            "INSERT INTO therapists VALUES (?, ?) "
+            "ON CONFLICT(therapist_id) DO UPDATE SET therapist = excluded.therapist",
+            names.itertuples(index=False, name=None),
+        )
+
+
+class _Abandoned(Exception):
+    """The run stopped before its statistics: the recording is rolled back."""
 
 
 def _with_rates(frame: pd.DataFrame, key: str) -> pd.DataFrame:

@@ -349,29 +349,10 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
         progress=(lambda item: progress("audit", item.id)) if progress else None,
     )
     timings["checks"] = time.perf_counter() - t
-    t = time.perf_counter()
-    redactor = Redactor(opts.redact_key, export.notes) if opts.redact else None
-    options = opts.recorded()
-    options["period_requested"] = opts.period or (
-        f"{opts.date_from or ''}..{opts.date_to or ''}" if opts.date_from or opts.date_to else None
-    )
-    data = build(
-        export,
-        result,
-        options,
-        redactor,
-        created_at=dt.datetime.now().isoformat(timespec="seconds"),
-    )
-    if opts.sample:
-        data.sample = csvjson.draw_sample(data, opts.sample, opts.seed)
-    release_freed_memory()
-    timings["statistics"] = time.perf_counter() - t
-
-    history_db = history_draft = None
+    history_db = history_draft = recorder = None
     if not opts.no_history:
         from . import history
 
-        t = time.perf_counter()
         history_db = history.resolve_path(opts.history)
         # The run is recorded in a copy that replaces the history only once every output is
         # written: a run that fails leaves the history as it was.
@@ -382,9 +363,39 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
                 f"month(s) {', '.join(sorted(partial))} only partly audited (--from/--to): "
                 "not recorded in the run history, so they do not replace a whole month"
             )
-        history.record(data, history_draft, skip_months=partial)
-        data.trend = history.months(history_draft)
-        timings["history"] = time.perf_counter() - t
+        # Its counts are inserted on a thread while the statistics are computed.
+        recorder = history.Recorder(result, history_draft, partial, opts.therapists)
+
+    t = time.perf_counter()
+    try:
+        redactor = Redactor(opts.redact_key, export.notes) if opts.redact else None
+        options = opts.recorded()
+        options["period_requested"] = opts.period or (
+            f"{opts.date_from or ''}..{opts.date_to or ''}"
+            if opts.date_from or opts.date_to
+            else None
+        )
+        data = build(
+            export,
+            result,
+            options,
+            redactor,
+            created_at=dt.datetime.now().isoformat(timespec="seconds"),
+        )
+        if opts.sample:
+            data.sample = csvjson.draw_sample(data, opts.sample, opts.seed)
+        release_freed_memory()
+        timings["statistics"] = time.perf_counter() - t
+        if recorder is not None:
+            t = time.perf_counter()  # the part of the history that did not overlap
+            recorder.finish(data)
+            data.trend = history.months(history_draft)
+            timings["history"] = time.perf_counter() - t
+    except BaseException:
+        if recorder is not None:
+            recorder.abandon()
+            history_draft.unlink(missing_ok=True)
+        raise
 
     written: list[Path] = []
     try:
