@@ -10,6 +10,9 @@ ascii_split_whitespace words, numbered in the same order.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -210,3 +213,26 @@ def test_pair_jaccard_is_the_jaccard_of_the_shingle_sets():
     ]
     assert np.array_equal(got, np.array(want))
     assert 0 < np.mean(got) < 1
+
+
+def test_warm_up_loads_the_code_the_checks_then_use(tmp_path):
+    """warm_up's argument types are the checks' own: after it and a whole run, each loop has
+    exactly one compiled version (another type would mean code loaded for nothing, and the
+    checks' first call still waiting). In a fresh interpreter: tests call the loops directly."""
+    script = f"""
+from pathlib import Path
+from chartaudit.checks import shingle_kernels as K
+from chartaudit.job import RunOptions, run_job
+from chartaudit.sample import generate
+K.warm_up()
+loops = ("shingle_signatures", "split_words", "rehash", "kept_words", "band_pairs", "pair_jaccard")
+warmed = {{name: len(getattr(K, name).signatures) for name in loops}}
+generate(Path({str(tmp_path / "export")!r}), notes=300, seed=2)
+run_job(RunOptions(export_dir=Path({str(tmp_path / "export")!r}),
+                   out=Path({str(tmp_path / "out")!r}), no_history=True, formats=("json",)))
+after = {{name: len(getattr(K, name).signatures) for name in loops}}
+print(warmed, after)
+assert warmed == after == {{name: 1 for name in loops}}, (warmed, after)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

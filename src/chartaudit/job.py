@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -304,6 +306,23 @@ def _write_outputs(
     return files + pages + workbook
 
 
+def _warm_clone_checks(checklists) -> threading.Thread | None:
+    """A thread loading the clone checks' compiled loops while the export loads (see
+    shingle_kernels.warm_up), when a checklist has a clone check."""
+    if not any(item.check.startswith("cloned_") for cl in checklists for item in cl.items):
+        return None
+
+    def warm() -> None:
+        from .checks import shingle_kernels
+
+        with contextlib.suppress(Exception):  # the check itself will load or report it
+            shingle_kernels.warm_up()
+
+    thread = threading.Thread(target=warm, name="chartaudit-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def run_job(opts: RunOptions, step: Step | None = None, progress=None) -> JobOutcome:
     """Run the whole audit and write the outputs atomically into opts.out."""
     with small_pages():
@@ -319,11 +338,16 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
     checklists = load_checklists(opts.checklists or None)
     period_bounds(opts)  # validate options before the (possibly long) load
     step("Loading export")
-    export = load_export(
-        opts.export_dir,
-        opts.mapping,
-        progress=(lambda name: progress("load", name)) if progress else None,
-    )
+    warming = _warm_clone_checks(checklists)
+    try:
+        export = load_export(
+            opts.export_dir,
+            opts.mapping,
+            progress=(lambda name: progress("load", name)) if progress else None,
+        )
+    finally:
+        if warming is not None:
+            warming.join()
     timings["load"] = time.perf_counter() - t0
     scope = scope_mask(export, opts)
     _, end = period_bounds(opts)

@@ -415,3 +415,27 @@ def pair_jaccard(hashes, ptr, a, b):
         union = distinct[a[p]] + distinct[b[p]] - inter
         out[p] = inter / union if union > 0 else 0.0
     return out
+
+
+def warm_up() -> None:
+    """Load each loop's compiled code now, for the argument types the clone checks pass.
+
+    numba loads a loop's machine code (from its cache next to the package, or compiles it on
+    the first run after installing) at the loop's first call, and importing numba itself takes
+    a while: about 0.8 s before the first clone check could start. run_job calls this on a
+    thread while the export loads. Each call is on empty input, with exactly the dtypes of
+    the real calls: a call with other types would load (or compile) code of its own.
+    """
+    i64 = np.zeros(0, dtype=np.int64)
+    u64 = np.zeros(0, dtype=np.uint64)
+    one = np.ones(1, dtype=np.uint64)
+    shingle_signatures(u64, i64, 5, one, one, np.uint64(3))
+    table = np.full(2, -1, dtype=np.int64)
+    split_words(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.bool_),
+                np.zeros(0, dtype=np.uint8), 0, table, np.zeros(1, dtype=np.uint64),
+                np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                np.zeros(1, dtype=np.uint8), np.zeros(2, dtype=np.int64), i64, i64)  # fmt: skip
+    rehash(table, u64, 0)
+    kept_words(i64, i64, u64, np.zeros(0, dtype=np.bool_))
+    band_pairs(i64, np.zeros(1, dtype=np.int64), u64, i64, i64, 30, 3)
+    pair_jaccard(u64, np.zeros(1, dtype=np.int64), i64, i64)
