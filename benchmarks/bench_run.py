@@ -6,14 +6,16 @@ Usage:
 For each size: generate the export once with `chartaudit sample-data` (cached under
 --workdir), then run the whole audit (all built-in checklists, every output) --repeat times,
 each in a fresh child process so peak memory is that run's alone (what `chartaudit run EXPORT
---out OUT` does, run history included). Reports the median wall time
+--out OUT` does into a new folder, run history included). Reports the median wall time
 per stage (load, checks by family, statistics, each output), the median peak resident memory,
 and, measured in the same script, the median time pyarrow takes just to read the same CSV
 files, with the ratio. Prints a Markdown table (paste it into benchmarks/README.md).
 
 Checklist items run on several threads, so the `checks:<family> (CPU)` rows are the CPU
 seconds of each family's items (thread time), which add up to more than the `checks` wall
-time when the items overlap.
+time when the items overlap. The HTML pages are rendered by the run and a forked helper
+process: `html` is the run's own part (preparing, index.html and the pages it took), and the
+helper's peak memory is only measured with --memory-tree (PSS of both, summed).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -90,13 +93,50 @@ def bare_read(export: Path) -> float:
     return float(out[0])
 
 
-def one_run(export: Path, out: Path) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(export), str(out)], capture_output=True, text=True
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
+def one_run(export: Path, out: Path, memory_tree: bool = False) -> dict:
+    """One run in a fresh child process into a fresh folder (the previous run's report is
+    removed first, untimed: a first run into a new folder, as a first run history). With
+    memory_tree, also the peak of the proportional memory (PSS) of the run and the helper
+    process that renders part of the HTML, summed (Linux; sampled from here every 0.2 s, so
+    the run itself is a little slower)."""
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(export), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    tree_peak = 0
+    if memory_tree:
+        while proc.poll() is None:
+            try:
+                pids = [proc.pid, *_children(proc.pid)]
+                if len(pids) > 1:  # the helper: both processes' PSS (shared pages split)
+                    tree_peak = max(tree_peak, sum(_pss_kib(p) for p in pids))
+            except (OSError, ValueError):
+                pass  # a process ended between listing and reading
+            time.sleep(0.2)
+    stdout, stderr = proc.communicate()
     if proc.returncode != 0:
-        sys.exit(f"run failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        sys.exit(f"run failed:\n{stderr[-3000:]}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    if memory_tree:
+        result["tree_peak_mib"] = tree_peak / 1024
+    return result
 
 
 def main() -> None:
@@ -105,6 +145,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/chartaudit-bench"))
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--memory-tree",
+        action="store_true",
+        help="also sample the PSS of the run and its HTML helper process (slows the run a little)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = {}
@@ -114,10 +159,13 @@ def main() -> None:
         runs, reads = [], []
         for r in range(args.repeat):
             reads.append(bare_read(export))
-            runs.append(one_run(export, args.workdir / f"report-{n}"))
+            runs.append(one_run(export, args.workdir / f"report-{n}", args.memory_tree))
+            tree = runs[-1].get("tree_peak_mib")
             print(
                 f"{n:>9,} notes  run {r + 1}/{args.repeat}: {runs[-1]['wall']:.1f} s, "
-                f"peak {runs[-1]['peak_mib']:.0f} MiB, bare read {reads[-1]:.2f} s",
+                f"peak {runs[-1]['peak_mib']:.0f} MiB"
+                + (f" (with the HTML helper, PSS {tree:.0f} MiB)" if tree is not None else "")
+                + f", bare read {reads[-1]:.2f} s",
                 file=sys.stderr,
             )
         stages = sorted(
@@ -132,6 +180,7 @@ def main() -> None:
             "wall": statistics.median(r["wall"] for r in runs),
             "peak_mib": statistics.median(r["peak_mib"] for r in runs),
             "bare_read": statistics.median(reads),
+            "tree_peak_mib": max((r.get("tree_peak_mib", 0) for r in runs), default=0),
             "stages": med,
             "csv_mib": size / 2**20,
             "notes": runs[0]["notes"],
@@ -157,6 +206,11 @@ def main() -> None:
     for label, key, fmt in (
         ("wall (whole run)", "wall", "{:.1f} s"),
         ("peak memory", "peak_mib", "{:.0f} MiB"),
+        *(
+            [("peak PSS, run + HTML helper (max)", "tree_peak_mib", "{:.0f} MiB")]
+            if args.memory_tree
+            else []
+        ),
         ("bare pyarrow read", "bare_read", "{:.2f} s"),
         ("export size (CSV)", "csv_mib", "{:.0f} MiB"),
         ("findings", "findings", "{:,}"),
