@@ -526,8 +526,11 @@ def test_a_page_that_cannot_be_written_stops_the_report_with_that_error(tmp_path
         html.write_html(data, tmp_path / "report")
 
 
-def test_pages_rendered_with_a_helper_process_are_the_pages_rendered_alone(tmp_path, monkeypatch):
-    data = report_data(tmp_path)
+@pytest.mark.parametrize("redact", [False, True])
+def test_pages_rendered_with_a_helper_process_are_the_pages_rendered_alone(
+    tmp_path, monkeypatch, redact
+):
+    data = report_data(tmp_path, redact=redact)
     monkeypatch.setenv("CHARTAUDIT_THREADS", "1")  # no helper: every page here
     alone = html.write_html(data, tmp_path / "alone")
     monkeypatch.delenv("CHARTAUDIT_THREADS")

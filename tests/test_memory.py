@@ -11,7 +11,7 @@ from chartaudit import memory
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux process setting")
 def test_small_pages_only_while_the_block_runs_and_restored_after_an_error():
-    prctl = memory._libc().prctl
+    prctl = memory.c_library().prctl
     assert prctl(42, 0, 0, 0, 0) == 0  # huge pages allowed, as a process starts
     with memory.small_pages():
         assert prctl(42, 0, 0, 0, 0) == 1
@@ -24,7 +24,7 @@ def test_small_pages_only_while_the_block_runs_and_restored_after_an_error():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux process setting")
 def test_small_pages_leaves_a_process_that_chose_small_pages_itself_alone():
-    prctl = memory._libc().prctl
+    prctl = memory.c_library().prctl
     assert prctl(41, 1, 0, 0, 0) == 0
     try:
         with memory.small_pages():

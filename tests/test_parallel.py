@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -104,3 +105,41 @@ def test_when_this_process_fails_the_helper_is_stopped_and_reaped(monkeypatch):
     assert time.monotonic() - started < 30
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped: no zombie left behind
+
+
+def test_the_helper_ends_when_its_parent_is_killed(tmp_path):
+    """A run killed mid-way (SIGKILL, no cleanup) leaves no helper rendering pages."""
+    script = f"""
+import os, time
+from pathlib import Path
+from chartaudit.report import parallel
+os.environ.pop("CHARTAUDIT_THREADS", None)
+parent = os.getpid()
+def run(pieces):
+    if os.getpid() != parent:
+        Path({str(tmp_path / "helper.pid")!r}).write_text(str(os.getpid()))
+        time.sleep(120)
+    time.sleep(120)
+work = parallel.SharedWork(4)
+work.start_helper(run)
+work.run_here(run)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    pid_file = tmp_path / "helper.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    helper = int(pid_file.read_text())
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(helper, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{helper}/stat") as stat:
+            if stat.read().split(") ")[1].startswith("Z"):
+                return  # dead, only waiting to be reaped by init
+        time.sleep(0.05)
+    pytest.fail("the helper outlived its parent")

@@ -17,7 +17,7 @@ _PR_GET_THP_DISABLE = 42
 
 
 @lru_cache(maxsize=1)
-def _libc():
+def c_library():
     """The C library on Linux, or None (other systems manage these things themselves)."""
     if not sys.platform.startswith("linux"):
         return None
@@ -31,7 +31,7 @@ def _libc():
 def _malloc_trim():
     """glibc's malloc_trim, or None (other C libraries and systems return memory themselves)."""
     try:
-        trim = _libc().malloc_trim
+        trim = c_library().malloc_trim
     except AttributeError:  # no C library found, or not glibc
         return None
     trim.argtypes = [ctypes.c_size_t]
@@ -59,7 +59,7 @@ def small_pages() -> Iterator[None]:
     back, then takes fresh ones), and at a million notes the kernel spent about 8 s zeroing
     pages during a 9 s load; with ordinary 4 KB pages the load took 6 s. Elsewhere (the
     "madvise" default of most distributions, macOS, Windows) this does nothing."""
-    libc = _libc()
+    libc = c_library()
     prctl = getattr(libc, "prctl", None)
     before = prctl(_PR_GET_THP_DISABLE, 0, 0, 0, 0) if prctl else -1
     changed = before == 0 and prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0

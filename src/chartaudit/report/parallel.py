@@ -27,6 +27,9 @@ import warnings
 from collections.abc import Callable, Iterator
 
 from ..errors import ChartauditError
+from ..memory import c_library
+
+_PR_SET_PDEATHSIG = 1
 
 _TICKET = struct.Struct("<I")
 _PIPE_CAPACITY = 65536  # Linux's default: the tickets are written before the fork, at once
@@ -66,6 +69,7 @@ class SharedWork:
         os.write(tickets_w, b"".join(_TICKET.pack(n) for n in range(self.count)))
         os.close(tickets_w)  # both processes read to the end: no piece is taken twice
         errors_r, errors_w = os.pipe()
+        parent = os.getpid()
         try:
             with warnings.catch_warnings():
                 # Python 3.12+ warns on fork with threads running: the helper never touches
@@ -81,6 +85,7 @@ class SharedWork:
             try:
                 os.close(errors_r)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C stops it at once
+                _die_with(parent)
                 run(self._take(tickets_r))
                 code = 0
             except BaseException as exc:  # noqa: BLE001 - reported to the parent
@@ -155,6 +160,17 @@ class SharedWork:
             if fd is not None:
                 os.close(fd)
         self._pid = self._tickets = self._errors = None
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel stop this helper when the parent ends (killed, say), rather than leave
+    it rendering pages for a report that will never be finished."""
+    libc = c_library()
+    prctl = getattr(libc, "prctl", None)
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before that took effect
+        os._exit(1)
 
 
 def _send(fd: int, exc: BaseException) -> None:
