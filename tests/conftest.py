@@ -27,3 +27,16 @@ def realdata(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real data not available: {path}")
     return path
+
+
+@pytest.fixture
+def full_disk_for_pages(monkeypatch):
+    """Writing a therapist page fails as on a full disk; every other file is written."""
+    real = Path.write_bytes
+
+    def full_disk(self, payload):
+        if self.parent.name == "therapists":
+            raise OSError(28, "No space left on device")
+        return real(self, payload)
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)

@@ -339,16 +339,8 @@ def test_a_second_run_into_the_same_folder_replaces_every_file(export_dir, tmp_p
 
 
 def test_a_report_page_that_cannot_be_written_is_a_clear_error_and_no_report(
-    export_dir, tmp_path, monkeypatch
+    export_dir, tmp_path, full_disk_for_pages
 ):
-    real = Path.write_bytes
-
-    def full_disk(self, payload):
-        if self.parent.name == "therapists":
-            raise OSError(28, "No space left on device")
-        return real(self, payload)
-
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
     out = tmp_path / "r"
     result = invoke("run", export_dir, "--out", out, "--no-history", "--format", "html")
     assert result.exit_code == 2

@@ -512,16 +512,10 @@ def test_pages_written_behind_the_rendering_are_all_written_whole(tmp_path, monk
     assert all(p.stat().st_size > 1000 for p in at_once)
 
 
-def test_a_page_that_cannot_be_written_stops_the_report_with_that_error(tmp_path, monkeypatch):
+def test_a_page_that_cannot_be_written_stops_the_report_with_that_error(
+    tmp_path, full_disk_for_pages
+):
     data = report_data(tmp_path)
-    real = Path.write_bytes
-
-    def full_disk(self, payload):
-        if self.parent.name == "therapists":
-            raise OSError(28, "No space left on device")
-        return real(self, payload)
-
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
     with pytest.raises(OSError, match="No space left"):
         html.write_html(data, tmp_path / "report")
 
