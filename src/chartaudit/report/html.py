@@ -1248,13 +1248,6 @@ class _Pages:
             slugs.tolist(),
         )
 
-    def therapists(self) -> Iterator[tuple[str, np.ndarray]]:
-        """Each therapist page's slug and HTML (as pieces to be joined), in the order of the
-        overview's table."""
-        count, batch = self.batches(PAGES_PER_BATCH)
-        for b in range(count):
-            yield from batch(b)
-
     def batches(self, size: int) -> tuple[int, Callable[[int], Iterator[tuple[str, Any]]]]:
         """The therapist pages as (number of batches, batch): batch(b) gives the slug and HTML
         (as pieces to be joined) of pages b * size to (b + 1) * size - 1 of the overview's
