@@ -326,10 +326,14 @@ class HtmlPages:
         size = PAGES_PER_BATCH
         if parallel.helper_wanted():
             size = min(size, max(self.MIN_BATCH, -(-len(self.slugs) // self.HELPER_BATCHES)))
-        count, self._batch = self._pages.batches(size)
-        self._shared = parallel.SharedWork(count)
+        self._prepare(size)
         self.helped = self._shared.start_helper(self._write_batches)
         return self.helped
+
+    def _prepare(self, size: int) -> None:
+        """The pages' shared tables, in batches of `size` pages, and the batches to share."""
+        count, self._batch = self._pages.batches(size)
+        self._shared = parallel.SharedWork(count)
 
     def abandon(self) -> None:
         """Stop the helper: the report will not be finished."""
@@ -340,9 +344,8 @@ class HtmlPages:
         """Write index.html and the pages the helper leaves (all without one); `meanwhile`,
         if given, runs after index.html and before this process takes any page, while the
         helper renders pages."""
-        if self._shared is None:
-            count, self._batch = self._pages.batches(PAGES_PER_BATCH)
-            self._shared = parallel.SharedWork(count)
+        if self._shared is None:  # no start_helper(): every page here
+            self._prepare(PAGES_PER_BATCH)
         env = environment()
 
         def here(batches: Iterator[int]) -> None:

@@ -61,9 +61,7 @@ class SharedWork:
     def start_helper(self, run: Callable[[Iterator[int]], None]) -> bool:
         """Fork a helper that runs run(pieces it takes) and exits; False when none was started
         (see helper_wanted), and this process will do every piece."""
-        if self._pid is not None or self.count < 2 or not helper_wanted():
-            return False
-        if self.count > MAX_PIECES:
+        if self._pid is not None or not 2 <= self.count <= MAX_PIECES or not helper_wanted():
             return False
         tickets_r, tickets_w = os.pipe()
         os.write(tickets_w, b"".join(_TICKET.pack(n) for n in range(self.count)))
