@@ -29,6 +29,19 @@ def realdata(*parts: str) -> Path:
     return path
 
 
+def sample_export(folder: Path, notes: int, seed: int) -> Path:
+    """A synthetic export written by the real `chartaudit sample-data` command."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    result = CliRunner().invoke(
+        app, ["sample-data", str(folder), "--notes", str(notes), "--seed", str(seed)]
+    )
+    assert result.exit_code == 0, result.output
+    return folder
+
+
 @pytest.fixture
 def full_disk_for_pages(monkeypatch):
     """Writing a therapist page fails as on a full disk; every other file is written."""

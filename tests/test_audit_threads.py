@@ -11,16 +11,14 @@ from chartaudit.audit import run_audit
 from chartaudit.checklists import load_checklists
 from chartaudit.cli import app
 from chartaudit.load import load_export
+from conftest import sample_export
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export")
-    result = runner.invoke(app, ["sample-data", str(out), "--notes", "1200", "--seed", "11"])
-    assert result.exit_code == 0, result.output
-    return out
+    return sample_export(tmp_path_factory.mktemp("export"), notes=1200, seed=11)
 
 
 def test_one_thread_and_four_threads_give_the_same_statuses_and_findings(export_dir):

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chartaudit.cli import app
+from conftest import sample_export
 
 runner = CliRunner()
 
@@ -22,10 +23,7 @@ def invoke(*args: str):
 
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("export")
-    result = runner.invoke(app, ["sample-data", str(out), "--notes", "400", "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    return out
+    return sample_export(tmp_path_factory.mktemp("export"), notes=400, seed=3)
 
 
 @pytest.fixture(scope="module")
