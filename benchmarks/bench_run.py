@@ -11,7 +11,8 @@ per stage (load, checks by family, statistics, each output), the median peak res
 and, measured in the same script, the median time pyarrow takes just to read the same CSV
 files, with the ratio. The run's wall time is timed around the audit inside the child; the
 process's wall time (Python's start, the imports and the exit included: what a user waits
-for at the command line) is reported beside it, with its own ratio. Prints a Markdown table (paste it into benchmarks/README.md).
+for at the command line) is reported beside it, with its own ratio. Prints a Markdown table
+(paste it into benchmarks/README.md).
 
 Checklist items run on several threads, so the `checks:<family> (CPU)` rows are the CPU
 seconds of each family's items (thread time), which add up to more than the `checks` wall
@@ -229,8 +230,11 @@ def main() -> None:
         )
     for label, key, fmt in (
         ("wall (whole run)", "wall", "{:.1f} s"),
-        ("wall of the process (Python start, imports and exit included)", "process_wall",
-         "{:.1f} s"),
+        (
+            "wall of the process (Python start, imports and exit included)",
+            "process_wall",
+            "{:.1f} s",
+        ),
         ("peak memory", "peak_mib", "{:.0f} MiB"),
         *(
             [("peak PSS, run + HTML helper (max)", "tree_peak_mib", "{:.0f} MiB")]
@@ -244,18 +248,12 @@ def main() -> None:
         ("findings", "findings", "{:,}"),
     ):
         print(f"| {label} | " + " | ".join(fmt.format(results[n][key]) for n in sizes) + " |")
-    print(
-        "| run / bare read | "
-        + " | ".join(f"{results[n]['wall'] / results[n]['bare_read']:.1f}×" for n in sizes)
-        + " |"
-    )
-    print(
-        "| process / bare read | "
-        + " | ".join(
-            f"{results[n]['process_wall'] / results[n]['bare_read']:.1f}×" for n in sizes
+    for label, key in (("run", "wall"), ("process", "process_wall")):
+        print(
+            f"| {label} / bare read | "
+            + " | ".join(f"{results[n][key] / results[n]['bare_read']:.1f}×" for n in sizes)
+            + " |"
         )
-        + " |"
-    )
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         print(
