@@ -320,7 +320,10 @@ def test_unsigned_certification_overdue_or_not_yet_due():
         "plan of care not certified 41 days after the evaluation (2026-09-01)"
     )
     assert res.loc["D", "status"] == "not_applicable"
-    assert run("certification_timely", rows, as_of="2026-09-20").loc["E", "status"] == "pass"
+    # Not certified but not yet due: not a pass (nothing shows a certified plan), not a fail.
+    pending = run("certification_timely", rows, as_of="2026-09-20").loc["E"]
+    assert pending["status"] == "not_evaluable"
+    assert pending["message"].startswith("plan of care not certified yet")
 
 
 def test_certification_not_evaluable_without_the_column():

@@ -497,6 +497,8 @@ def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
     overdue_unsigned = ~certified & ((ctx.as_of.normalize() - dos).dt.days > max_days)
     late_signed = certified & (lag > max_days)
     fail = applicable & ~on_time & ~exception & (late_signed | overdue_unsigned)
+    # Not certified yet, with days left to do it: not a pass (nothing shows it certified).
+    pending = ~certified & ~exception & ~overdue_unsigned
 
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
@@ -525,7 +527,16 @@ def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
         )
         msg.loc[fail] = text.to_numpy()
     evidence = fmt_date(notes["poc_certified_at"]).where(certified, "not certified")
-    return outcome(idx, fail, msg, evidence, applicable=applicable)
+    return outcome(
+        idx,
+        fail,
+        msg,
+        evidence,
+        applicable=applicable,
+        not_evaluable=pending,
+        not_evaluable_reason=f"plan of care not certified yet, and its {max_days} days had not "
+        "run out by the audit date: audit it again once they have",
+    )
 
 
 CERTIFIER_ALIASES = [
