@@ -477,6 +477,16 @@ def test_episode_page_shows_every_criterion_with_its_evidence(review, written):
     assert not [u for u in page.urls if u.startswith(("http:", "https:", "//"))]
 
 
+def test_only_a_pended_episode_gets_a_request_for_information(review, written):
+    """A request letter says no determination has been made: beside a determination letter
+    (the goals-met episode is denied, with the skilled need not shown) it would contradict it."""
+    out, _ = written
+    letters = {p.name for p in (out / "letters").iterdir()}
+    for ep, rec in review.determinations.set_index("episode_id")["recommendation"].items():
+        assert (f"{ep}-request-info.html" in letters) == (rec == "pend"), (ep, rec)
+        assert (f"{ep}-determination.html" in letters) == (rec != "pend"), (ep, rec)
+
+
 def test_request_letter_names_exactly_what_is_missing(written):
     out, _ = written
     ep = f"{PATIENTS['no_measures'][0]}-PT-1"

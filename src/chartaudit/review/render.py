@@ -392,7 +392,7 @@ def build_views(
             "appeal_placeholder": APPEAL_PLACEHOLDER,
             "files": {
                 "page": f"{stem}.html",
-                "request_info": f"{stem}-request-info.html" if missing or rec == "pend" else "",
+                "request_info": f"{stem}-request-info.html" if rec == "pend" else "",
                 "determination": f"{stem}-determination.html" if rec != "pend" else "",
                 "justification": f"{stem}-justification.html",
             },
