@@ -487,6 +487,19 @@ def test_only_a_pended_episode_gets_a_request_for_information(review, written):
         assert (f"{ep}-determination.html" in letters) == (rec != "pend"), (ep, rec)
 
 
+def test_unmeasurable_goals_are_listed_once_on_the_episode_page(written):
+    out, _ = written
+    ep = f"{PATIENTS['no_measures'][0]}-PT-1"
+    row = next(
+        r
+        for r in parse(out / "episodes" / f"{ep}.html").rows
+        if r and r[0].startswith("UM-GOALS-MEASURABLE")
+    )
+    text = " ".join(row)
+    goals = re.findall(r"“([^“”]+)” \(", text)
+    assert goals and len(goals) == len(set(goals)), text
+
+
 def test_request_letter_names_exactly_what_is_missing(written):
     out, _ = written
     ep = f"{PATIENTS['no_measures'][0]}-PT-1"
