@@ -336,6 +336,29 @@ def test_a_second_run_into_the_same_folder_replaces_every_file(export_dir, tmp_p
     assert not list(out.parent.glob(".chartaudit-*"))  # no staging folder left
 
 
+@pytest.mark.parametrize("command", ["run", "inspect"])
+def test_an_unreadable_export_file_names_the_file_and_the_permissions_fix(
+    export_dir, tmp_path, monkeypatch, command
+):
+    # As on a file without read permission (the tests may run as root, who reads anything).
+    real = Path.open
+
+    def refuse(self, *args, **kwargs):
+        if self.name == "services.csv":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    out = tmp_path / "r"
+    extra = ("--out", out, "--no-history") if command == "run" else ()
+    result = invoke(command, export_dir, *extra)
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "services.csv: cannot be read (permission denied)" in said
+    assert "permissions" in said and "make room on the disk" not in said
+    assert not out.exists()
+
+
 def test_a_report_page_that_cannot_be_written_is_a_clear_error_and_no_report(
     export_dir, tmp_path, full_disk_for_pages
 ):

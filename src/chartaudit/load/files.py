@@ -119,7 +119,10 @@ def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> li
         try:
             raws = _read(path, rel, table, mapping)
         finally:
-            digest = hashing.result()  # a file that cannot be hashed fails as it always did
+            try:
+                digest = hashing.result()
+            except OSError as exc:  # unreadable: the same message as a file that cannot be parsed
+                raise _unreadable(rel, exc) from None
     for raw in raws:
         raw.sha256 = digest
     return raws
@@ -136,10 +139,14 @@ def _read(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[Raw
     except InputError:
         raise
     except (OSError, UnicodeError, ValueError, zipfile.BadZipFile, pa.ArrowInvalid) as exc:
-        raise InputError(
-            f"{rel}: cannot be read ({_reason(exc)})",
-            fix="re-export the file, or move it out of the export folder",
-        ) from None
+        raise _unreadable(rel, exc) from None
+
+
+def _unreadable(rel: str, exc: Exception) -> InputError:
+    fix = "re-export the file, or move it out of the export folder"
+    if isinstance(exc, PermissionError):
+        fix = "let this user read the file (its permissions), or move it out of the export folder"
+    return InputError(f"{rel}: cannot be read ({_reason(exc)})", fix=fix)
 
 
 def _reason(exc: Exception) -> str:
