@@ -158,6 +158,19 @@ tables:
     assert export.files[0].columns["Doc #"] == "note_id"
 
 
+def test_a_missing_column_message_says_how_many_columns_it_did_not_list(tmp_path):
+    others = [f"Extra {i}" for i in range(20)]
+    write(
+        tmp_path / "notes.csv",
+        ",".join(["note_id", "patient_id", *others]) + "\n1,2" + ",x" * 20 + "\n",
+    )
+    with pytest.raises(InputError) as info:
+        load_export(tmp_path)
+    assert "(columns found: note_id, patient_id, Extra 0," in str(info.value)
+    assert "Extra 12 and 7 more)" in str(info.value)
+    assert "_row" not in str(info.value)
+
+
 def test_errors_name_the_file_and_fix(tmp_path):
     with pytest.raises(InputError, match="folder not found"):
         load_export(tmp_path / "missing")

@@ -626,3 +626,13 @@ def test_a_bare_export_is_reviewed_without_measures_goals_or_request_counts(tmp_
     assert result.results["note_ids"].map(len).gt(0).all()
     paths, _ = write_review(result, tmp_path)
     assert any(p.name.endswith("-request-info.html") for p in paths)
+
+
+def test_a_quoted_sentence_cut_to_length_says_so():
+    from chartaudit.review.kinds import MAX_EXCERPT, _sentence
+
+    long = "Skilled care is needed because " + "the program cannot be done safely " * 20 + "alone."
+    short = "Skilled care is needed for gait."
+    out = _sentence(pd.Series([long, short]), [r"skilled care"])
+    assert len(out[0]) == MAX_EXCERPT and out[0].endswith("…")
+    assert out[1] == short

@@ -863,7 +863,8 @@ def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> 
     return out
 
 
-def _shorten(text: pd.Series, width: int = 90) -> pd.Series:
+def shorten(text: pd.Series, width: int = 90) -> pd.Series:
+    """Text on one line, at most `width` characters: a cut one ends with "…"."""
     text = text.astype(str).str.replace(r"\s+", " ", regex=True).str.strip()
     long = text.str.len() > width
     return text.where(~long, text.str.slice(0, width - 1) + "…")
@@ -911,7 +912,7 @@ def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
         bad = goals[goals["bad"]].copy()
         bad_missing = missing.loc[bad.index]
         lacks = join_labels(bad_missing, GOAL_PART_LABELS)
-        bad["desc"] = '"' + _shorten(bad["goal"]) + '" (missing ' + lacks + ")"
+        bad["desc"] = '"' + shorten(bad["goal"]) + '" (missing ' + lacks + ")"
         bad["rank"] = bad.groupby("pos").cumcount()
         shown = bad[bad["rank"] < 3].groupby("pos")["desc"].agg("; ".join)
         first = bad.groupby("pos")["goal"].first()

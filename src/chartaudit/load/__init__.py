@@ -207,6 +207,13 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
     return Export(tables=tables, present=present, files=reports, rejected=rejected)
 
 
+def _some_columns(frame: pd.DataFrame, limit: int) -> str:
+    """The file's first `limit` column names for a message, saying how many more it has."""
+    names = [str(c) for c in frame.columns if c != "_row"]
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def _map_raw(
     raw: RawTable,
     tm: TableMapping,
@@ -225,7 +232,7 @@ def _map_raw(
         raise InputError(
             f"{raw.path}: mapped column not found: {missing_explicit[0]}",
             fix="correct tables.notes.columns in chartaudit-mapping.yaml "
-            f"(the file has: {', '.join(map(str, raw.frame.columns[:12]))})",
+            f"(the file has: {_some_columns(raw.frame, 12)})",
         )
     report = FileReport(
         path=raw.path,
@@ -258,7 +265,7 @@ def _map_raw(
         if raw.table == "notes":
             raise InputError(
                 f"{raw.path}: the notes table has no {missing[0]} column "
-                f"(columns found: {', '.join(map(str, raw.frame.columns.drop('_row')[:15]))})",
+                f"(columns found: {_some_columns(raw.frame, 15)})",
                 fix=f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
                 f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
             )

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..checks.registry import Param
+from ..checks.text import shorten
 from ..model import REPORT_NOTE_TYPES
 from .criteria import criterion_kind, result
 from .picture import Picture, fmt_date, fmt_number
@@ -83,7 +84,7 @@ def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
         return out
     sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
     sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
-    first = sentences.groupby(level=0).first().str.strip().str.slice(0, MAX_EXCERPT)
+    first = shorten(sentences.groupby(level=0).first(), MAX_EXCERPT)
     out.loc[first.index] = first.to_numpy(dtype=object)
     return out
 
@@ -579,7 +580,7 @@ def goals_measurable(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     share = good / n.where(n > 0, 1)
     met = (n > 0) & (share >= params["min_share"] - 1e-9)
     bad = g[~g["ok"]]
-    bad = bad.assign(d="“" + bad["text"].astype(str).str.slice(0, 160) + "” (" + bad["why"] + ")")
+    bad = bad.assign(d="“" + shorten(bad["text"], 160) + "” (" + bad["why"] + ")")
     listed = _join(bad, "d").reindex(idx)
     msg = pd.Series(
         good.astype(int).astype(str)
@@ -636,7 +637,7 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     met = (n_open > 0) & ~at_level
     ne = (n == 0) & ~at_level
     open_goals = g[g["open"]].assign(
-        d="“" + g.loc[g["open"], "text"].astype(str).str.slice(0, 120) + "”"
+        d="“" + shorten(g.loc[g["open"], "text"], 120) + "”"
     )
     msg = pd.Series("no goals on record for this episode", index=idx, dtype=object)
     msg[met] = (
@@ -810,7 +811,7 @@ def documentation_compliance(pic: Picture, params: dict[str, Any]) -> pd.DataFra
         + " on "
         + _ref(f["note_id"], f["date"])
         + ": "
-        + f["message"].astype(str).str.slice(0, 200)
+        + shorten(f["message"], 200)
     )
     counts = f.groupby("episode_id").size().reindex(idx).fillna(0).astype(int)
     met = counts == 0
