@@ -636,9 +636,7 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     all_met = (n > 0) & (n_open == 0)
     met = (n_open > 0) & ~at_level
     ne = (n == 0) & ~at_level
-    open_goals = g[g["open"]].assign(
-        d="“" + shorten(g.loc[g["open"], "text"], 120) + "”"
-    )
+    open_goals = g[g["open"]].assign(d="“" + shorten(g.loc[g["open"], "text"], 120) + "”")
     msg = pd.Series("no goals on record for this episode", index=idx, dtype=object)
     msg[met] = (
         n_open.astype(str)
