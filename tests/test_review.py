@@ -301,6 +301,9 @@ def test_file_names_from_episode_ids_stay_inside_their_folder():
     names = safe_file_names(pd.Series(["../../etc/passwd", "a/b", "a:b", "", ".hidden"]))
     assert all("/" not in n and not n.startswith(".") for n in names)
     assert len(set(names)) == len(names)
+    # Windows device names, reserved whatever follows the first dot.
+    reserved = safe_file_names(pd.Series(["CON", "aux.1", "LPT9", "CONTROL"])).tolist()
+    assert reserved == ["CON_episode", "aux_episode.1", "LPT9_episode", "CONTROL"]
 
 
 # --------------------------------------------------------------------------- criteria file

@@ -28,6 +28,10 @@ def test_wilson_known_values():
         ("O'Brien-Smith, PT", "o-brien-smith-pt"),
         ("..", "therapist"),
         ("李小龍", "therapist"),
+        ("CON", "con-therapist"),  # Windows device names, reserved with any extension
+        ("nul", "nul-therapist"),
+        ("Com1", "com1-therapist"),
+        ("Connie", "connie"),
     ],
 )
 def test_slugify_is_a_safe_file_name(name, slug):

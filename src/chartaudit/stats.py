@@ -40,11 +40,23 @@ def _rates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# Device names Windows reserves with any extension ("con.html" cannot be opened or unzipped).
+WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{d}{i}" for d in ("COM", "LPT") for i in range(10)]
+)
+
+
+def not_reserved(stem: str, tag: str) -> str:
+    """`stem` with `tag` added to its first part when that part is a Windows device name."""
+    base, dot, rest = stem.partition(".")
+    return f"{base}{tag}{dot}{rest}" if base.upper() in WINDOWS_RESERVED else stem
+
+
 def slugify(name: str) -> str:
     """A safe file name from a therapist's name: ASCII letters, digits and dashes only."""
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
     text = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return text[:60].strip("-") or "therapist"
+    return not_reserved(text[:60].strip("-") or "therapist", "-therapist")
 
 
 def unique_slugs(names: pd.Series) -> pd.Series:

@@ -17,6 +17,7 @@ import jinja2
 import pandas as pd
 
 from ..privacy import Redactor
+from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review
 from .picture import fmt_number
 
@@ -104,10 +105,10 @@ class Masker:
 
 def safe_file_names(labels: pd.Series) -> pd.Series:
     """File-name stems from (export-written) episode labels: [A-Za-z0-9._-] only, no leading
-    dot, at most 80 characters, unique (collisions get -2, -3 …)."""
+    dot, at most 80 characters, no Windows device name, unique (collisions get -2, -3 …)."""
     stem = labels.astype(str).str.replace(r"[^A-Za-z0-9._-]+", "_", regex=True)
     stem = stem.str.lstrip("._-").str.slice(0, 80)
-    stem = stem.where(stem != "", "episode")
+    stem = stem.where(stem != "", "episode").map(lambda s: not_reserved(s, "_episode"))
     count = stem.groupby(stem).cumcount()
     return stem.where(count == 0, stem + "-" + (count + 1).astype(str))
 
