@@ -396,3 +396,17 @@ def test_a_run_with_the_page_helper_writes_what_a_run_in_one_process_writes(
     assert len([n for n in a if n.startswith("therapists")]) > 2
     assert a == b
     assert (tmp_path / "helped" / "compliance.xlsx").stat().st_size > 0
+
+
+def test_control_characters_from_the_export_never_reach_the_terminal(export_dir, tmp_path):
+    notes = pd.read_csv(export_dir / "notes.csv", dtype=str, keep_default_na=False)
+    notes["therapist"] = "\x1b]0;pwned\x07\x1b[31mRed " + notes["therapist"]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for f in export_dir.glob("*.csv"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    notes.to_csv(folder / "notes.csv", index=False)
+    result = invoke("run", folder, "--out", tmp_path / "r", "--no-history", "--fail-under", "100")
+    assert result.exit_code == 1, result.output
+    assert "Red " in result.output  # the names are still shown
+    assert "\x1b" not in result.output and "\x07" not in result.output

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
+from ..terminal import escape
 from rich.table import Table
 
 from ..load import load_export
