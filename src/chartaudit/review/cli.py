@@ -6,11 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
-from ..terminal import escape
 from rich.table import Table
 
 from ..load import load_export
 from ..privacy import Redactor
+from ..terminal import escape
 from . import RECOMMENDATION_LABEL, read_thresholds, review_export
 from .criteria import load_criteria
 from .outputs import write_review
