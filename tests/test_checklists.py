@@ -159,3 +159,53 @@ def test_validate_command_exit_codes(tmp_path):
     assert result.exit_code == 2
     assert 'unknown check kind "magic"' in result.output
     assert "Traceback" not in result.output
+
+
+def fix_of(path) -> str:
+    with pytest.raises(ChecklistError) as info:
+        load_checklist(str(path))
+    return info.value.fix
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "DOC-SIGN-TIMELY: {params: {max_days: -5}}",
+            'o.yaml: overrides.DOC-SIGN-TIMELY: param "max_days" of check "signature_timely" '
+            "must be at least 0, not -5",
+        ),
+        (
+            "DOC-CLONED: {params: {threshold: 7}}",
+            'o.yaml: overrides.DOC-CLONED: param "threshold" of check "cloned_within_patient" '
+            "must be between 0 and 1, not 7",
+        ),
+        (
+            "MCR-PR-10: {params: {max_treatment_days: 0}}",
+            'o.yaml: overrides.MCR-PR-10: param "max_treatment_days" of check '
+            '"progress_report_interval" must be at least 1, not 0',
+        ),
+    ],
+)
+def test_impossible_param_values_are_rejected_with_the_default_as_the_fix(
+    tmp_path, override, expected
+):
+    body = (
+        'checklist: o\ntitle: O\nversion: "1"\nextends: [medicare-part-b, documentation-quality]\n'
+    )
+    path = write(tmp_path, body + f"overrides:\n  {override}\n", "o.yaml")
+    assert error_of(path).replace("\n", " ") == expected
+    assert "default" in fix_of(path)
+
+
+def test_every_checklist_error_comes_with_a_fix(tmp_path):
+    cases = {
+        "list.yaml": "- just\n- a list\n",
+        "empty.yaml": "",
+        "ext.yaml": head("extends: [nope-list]\n") + GOOD_ITEM,
+        "type.yaml": head() + GOOD_ITEM.replace("{field: signed_at}", "{field: [signed_at]}"),
+    }
+    for name, body in cases.items():
+        path = write(tmp_path, body, name)
+        assert fix_of(path), name
+    assert error_of("ext.yaml") == "ext.yaml: extends: nope-list: no such checklist"

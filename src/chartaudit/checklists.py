@@ -135,7 +135,12 @@ def load_checklist(name_or_path: str, _seen: tuple[str, ...] = ()) -> Checklist:
     validate_top(raw, where, CHECKLIST_KEYS, REQUIRED_CHECKLIST_KEYS)
     base_items: list[Item] = []
     for parent in raw.get("extends") or []:
-        parent_list = load_checklist(str(parent), _seen + (str(path.resolve()),))
+        try:
+            parent_list = load_checklist(str(parent), _seen + (str(path.resolve()),))
+        except ChecklistError as exc:
+            if f"{parent}: no such checklist" != exc.message:
+                raise
+            raise ChecklistError(f"{where}: extends: {exc.message}", fix=exc.fix) from None
         base_items.extend(parent_list.items)
     items_by_id: dict[str, Item] = {}
     for item in base_items:
@@ -235,7 +240,10 @@ def read_yaml(path: Path, where: str, expected: str) -> dict:
             fix="check indentation and quoting on that line",
         ) from None
     if not isinstance(raw, dict):
-        raise ChecklistError(f"{where}: expected a mapping with {expected}")
+        raise ChecklistError(
+            f"{where}: expected a mapping with {expected}",
+            fix="start from a built-in one: `chartaudit checklists show NAME` prints it",
+        )
     return raw
 
 
@@ -254,11 +262,18 @@ def validate_top(
             raise ChecklistError(f'{where}: missing "{k}"', fix=f"add {k}: at the top")
     for k in ("extends", "disable"):
         if k in raw and not isinstance(raw[k] or [], list):
-            raise ChecklistError(f"{where}: {k}: expected a list")
+            raise ChecklistError(
+                f"{where}: {k}: expected a list", fix=f"write {k}: as a list, one name per line"
+            )
     if "items" in raw and not isinstance(raw["items"] or [], list):
-        raise ChecklistError(f"{where}: items: expected a list of items")
+        raise ChecklistError(
+            f"{where}: items: expected a list of items", fix="begin each item with '- id: ...'"
+        )
     if "overrides" in raw and not isinstance(raw["overrides"] or {}, dict):
-        raise ChecklistError(f"{where}: overrides: expected item id: {{severity/params}}")
+        raise ChecklistError(
+            f"{where}: overrides: expected item id: {{severity/params}}",
+            fix="write overrides: as ITEM-ID: {params: {...}}",
+        )
     defaults = raw.get("example_defaults") or {}
     if not isinstance(defaults, dict) or any(
         t not in TABLES or not isinstance(v, dict) for t, v in defaults.items()
@@ -328,10 +343,12 @@ def validate_params(
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if float in types and isinstance(value, int) and not isinstance(value, bool):
             ok = True
+        fix = f"{k}: {p.help} (default {p.default!r})" if p.help else f"default {p.default!r}"
         if not ok:
             raise ChecklistError(
                 f'{where}: param "{k}" of check "{check}" must be {p.type_name()}, '
-                f"not {type(value).__name__}"
+                f"not {type(value).__name__}",
+                fix=fix,
             )
         if p.choices is not None:
             values = value if isinstance(value, list) else [value]
@@ -339,7 +356,16 @@ def validate_params(
             if bad:
                 raise ChecklistError(
                     f'{where}: param "{k}" of check "{check}": {bad[0]!r} is not one of '
-                    f"{', '.join(map(str, p.choices))}"
+                    f"{', '.join(map(str, p.choices))}",
+                    fix=f"use one of {', '.join(map(str, p.choices))}",
+                )
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            low, high = p.minimum, p.maximum
+            if value < low or (high is not None and value > high):
+                span = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
+                raise ChecklistError(
+                    f'{where}: param "{k}" of check "{check}" must be {span}, not {value!r}',
+                    fix=fix,
                 )
         out[k] = value
     return out

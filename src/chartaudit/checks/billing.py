@@ -907,6 +907,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
             10,
             help="an assistant furnishing more than this % of a service's minutes furnishes it "
             "'in part' (CMS de minimis standard)",
+            maximum=100,
         )
     },
     needs=("services",),

@@ -280,7 +280,9 @@ def sorted_notes(ctx: AuditContext) -> EpisodeOrder:
 @check_kind(
     "progress_report_interval",
     params={
-        "max_treatment_days": Param(int, 10, help="treatment days a reporting period may last"),
+        "max_treatment_days": Param(
+            int, 10, help="treatment days a reporting period may last", minimum=1
+        ),
         "report_types": Param(
             list,
             ["progress", "re_evaluation", "recertification", "discharge"],
@@ -594,7 +596,9 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
 
 @check_kind(
     "poc_interval",
-    params={"max_days": Param(int, 90, help="longest certified interval in calendar days")},
+    params={
+        "max_days": Param(int, 90, help="longest certified interval in calendar days", minimum=1)
+    },
     needs=("notes.poc_end",),
 )
 def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:

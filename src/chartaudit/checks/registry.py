@@ -24,6 +24,9 @@ class Param:
     required: bool = False
     help: str = ""
     choices: tuple[Any, ...] | None = None
+    # Bounds of a number (no day count, share or unit limit is negative).
+    minimum: float = 0
+    maximum: float | None = None
 
     def type_name(self) -> str:
         types = self.type if isinstance(self.type, tuple) else (self.type,)

@@ -566,9 +566,14 @@ def _date_text(dates: pd.Series) -> pd.Series:
     "cloned_within_patient",
     params={
         "threshold": Param(
-            float, 0.7, help="5-word shingle Jaccard similarity at or above which a note is cloned"
+            float,
+            0.7,
+            help="5-word shingle Jaccard similarity at or above which a note is cloned",
+            maximum=1,
         ),
-        "window": Param(int, 3, help="how many of the patient's previous notes to compare with"),
+        "window": Param(
+            int, 3, help="how many of the patient's previous notes to compare with", minimum=1
+        ),
         "min_words": Param(int, 20, help="notes shorter than this are not compared"),
         "sections": Param(
             list, None, help="compare only these columns (e.g. [assessment, plan]); default: all"
@@ -725,7 +730,10 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
     "cloned_across_patients",
     params={
         "threshold": Param(
-            float, 0.7, help="5-word shingle Jaccard similarity at or above which text is cloned"
+            float,
+            0.7,
+            help="5-word shingle Jaccard similarity at or above which text is cloned",
+            maximum=1,
         ),
         "days": Param(int, 30, help="compare notes written within this many days of each other"),
         "min_words": Param(int, 20, help="texts shorter than this are not compared"),
@@ -734,7 +742,9 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
             ["assessment", "plan"],
             help="columns compared when exported; notes without them use the whole narrative",
         ),
-        "neighbours": Param(int, 3, help="other-patient candidates examined per note and bucket"),
+        "neighbours": Param(
+            int, 3, help="other-patient candidates examined per note and bucket", minimum=1
+        ),
     },
 )
 def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:

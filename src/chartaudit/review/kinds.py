@@ -439,7 +439,9 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
 @criterion_kind(
     "plateau",
     params={
-        "periods": Param(int, 2, help="consecutive reporting periods without reliable change"),
+        "periods": Param(
+            int, 2, help="consecutive reporting periods without reliable change", minimum=1
+        ),
         "threshold": Param(
             str, "mdc", help="change that counts as reliable: mdc or mcid", choices=("mdc", "mcid")
         ),
@@ -549,7 +551,9 @@ PART_WORDS = {
 @criterion_kind(
     "goals_measurable",
     params={
-        "min_share": Param(float, 1.0, help="share of current goals that must be measurable"),
+        "min_share": Param(
+            float, 1.0, help="share of current goals that must be measurable", maximum=1
+        ),
         "require": Param(
             list,
             ["measure", "time_frame"],
