@@ -209,3 +209,19 @@ def test_every_checklist_error_comes_with_a_fix(tmp_path):
         path = write(tmp_path, body, name)
         assert fix_of(path), name
     assert error_of("ext.yaml") == "ext.yaml: extends: nope-list: no such checklist"
+
+
+def test_an_overridden_param_shows_in_the_item_title(tmp_path):
+    body = (
+        'checklist: strict\ntitle: Strict\nversion: "1"\nextends: [documentation-quality]\n'
+        "overrides:\n  DOC-SIGN-TIMELY: {params: {max_days: 1}}\n"
+    )
+    strict = load_checklist(str(write(tmp_path, body, "strict.yaml")))
+    timely = next(i for i in strict.items if i.id == "DOC-SIGN-TIMELY")
+    assert timely.title == "Signed within 1 day of the date of service"
+    builtin = next(i for i in load_checklist("documentation-quality").items if i.id == timely.id)
+    assert builtin.title == "Signed within 3 days of the date of service"
+    bad = head() + GOOD_ITEM.replace("title: Notes are signed", "title: Signed in {days} days")
+    assert error_of(write(tmp_path, bad, "t.yaml")) == (
+        't.yaml: item OUR-1: field "title": {days} is not a param of check "required_field"'
+    )

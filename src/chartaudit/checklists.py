@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,8 @@ class Item:
     description: str = ""
     example_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""
+    # The title as written, with {param} placeholders: `title` is it with this item's values.
+    title_template: str = ""
 
     @property
     def filters(self) -> dict[str, list[str]]:
@@ -170,6 +173,7 @@ def load_checklist(name_or_path: str, _seen: tuple[str, ...] = ()) -> Checklist:
         if "params" in change:
             item.params = {**item.params, **(change["params"] or {})}
             item.params = _params(item.check, item.params, f"{where}: overrides.{key}")
+            item.title = titled(item.title_template, item.params)
         if "applies_to" in change:
             item.applies_to = _applies_to(change["applies_to"], f"{where}: overrides.{key}")
         items_by_id[key] = item
@@ -443,6 +447,20 @@ def validate_item_fields(
     return item_id, label
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def titled(template: str, params: dict[str, Any]) -> str:
+    """An item's title with its {param} placeholders filled in ("1 day", not "1 days"), so a
+    checklist that overrides a param never shows the rule it replaced."""
+
+    def value(m: re.Match) -> str:
+        v = params[m.group(1)]
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return re.sub(r"\b1 ((?:\w+ )?day)s\b", r"1 \1", _PLACEHOLDER.sub(value, template))
+
+
 def _item(spec: Any, position: int, where: str, defaults: dict) -> Item:
     item_id, label = validate_item_fields(spec, position, where, ITEM_KEYS, REQUIRED_ITEM_KEYS)
     check = spec["check"]
@@ -453,12 +471,21 @@ def _item(spec: Any, position: int, where: str, defaults: dict) -> Item:
         )
     examples = spec["examples"]
     validate_examples(examples, label)
+    params = _params(check, spec.get("params") or {}, label)
+    template = spec["title"].strip()
+    unknown = [p for p in _PLACEHOLDER.findall(template) if p not in params]
+    if unknown:
+        raise ChecklistError(
+            f'{label}: field "title": {{{unknown[0]}}} is not a param of check "{check}"',
+            fix=f"a title may show the params {', '.join(params) or '(none)'} as {{name}}",
+        )
     return Item(
         id=item_id,
-        title=spec["title"].strip(),
+        title=titled(template, params),
+        title_template=template,
         severity=validate_severity(spec["severity"], label),
         check=check,
-        params=_params(check, spec.get("params") or {}, label),
+        params=params,
         why=spec["why"].strip(),
         fix=spec["fix"].strip(),
         reference=spec["reference"].strip(),

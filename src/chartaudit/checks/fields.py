@@ -85,7 +85,7 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
             + day(dos)
             + " → "
             + signed_on
-            + f"); sign within {max_days} days"
+            + f"); sign within {max_days} day{'' if max_days == 1 else 's'}"
         )
         evidence[shown] = signed_on
     return outcome(
