@@ -42,3 +42,27 @@ def test_names_and_ids_are_masked_in_text_whole_words_only():
     assert "O'Neil" not in out[2] and "Park" not in out[2]
     assert pd.isna(out[3])
     assert out[4] == "P-77x is not [patient id]"
+
+
+def test_a_surname_that_is_a_word_is_masked_as_a_name_not_as_the_word():
+    notes = pd.DataFrame(
+        {"patient_id": ["MRN1"], "episode_id": ["E1"], "patient_name": ["Rita Walker"]}
+    )
+    out = (
+        Redactor("k", notes)
+        .text(
+            pd.Series(
+                [
+                    "Ambulates 150 ft with a walker; Walker reports less pain.",
+                    "PATIENT: RITA WALKER",
+                    "rita walker seen today",
+                    "Walker, Rita: no falls",
+                ]
+            )
+        )
+        .tolist()
+    )
+    assert out[0] == f"Ambulates 150 ft with a walker; {MASK} reports less pain."
+    assert out[1] == f"PATIENT: {MASK} {MASK}"
+    assert out[2] == f"{MASK} {MASK} seen today"
+    assert out[3] == f"{MASK} {MASK}: no falls"

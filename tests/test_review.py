@@ -639,3 +639,18 @@ def test_a_quoted_sentence_cut_to_length_says_so():
     out = _sentence(pd.Series([long, short]), [r"skilled care"])
     assert len(out[0]) == MAX_EXCERPT and out[0].endswith("…")
     assert out[1] == short
+
+
+def test_redaction_masks_a_name_that_is_a_word_without_touching_criterion_ids():
+    from chartaudit.privacy import Redactor
+    from chartaudit.review.render import build_views
+
+    frames = scenario_frames(("progressing",))
+    frames["notes"]["patient_name"] = "Rita Progress"
+    frames["notes"].loc[0, "note_text"] = "Rita Progress reports less pain; progress exercises."
+    export = from_frames(frames)
+    views = build_views(review_export(export), Redactor("k", export.notes))
+    rationale = views.determinations["rationale"].iloc[0]
+    assert "Evidence: UM-PROGRESS-MCID: LEFS 30" in rationale
+    text = " ".join(views.results["message"].astype(str)) + rationale
+    assert "Rita" not in text and "Progress " not in text.replace("UM-PROGRESS-", "")

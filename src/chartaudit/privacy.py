@@ -43,7 +43,7 @@ class Redactor:
         self.key = key.encode() if isinstance(key, str) else (key or installation_key())
         self._ids = self._table(notes["patient_id"], "P")
         self._episodes = self._table(notes["episode_id"], "E")
-        self._names = self._name_words(notes)
+        self._full_names, self._names = self._name_forms(notes)
         # Longest first, so "MRN0045" never masks the front of "MRN004512".
         self._raw_ids = sorted(
             (str(x) for x in notes["patient_id"].dropna().unique() if len(str(x)) >= 3),
@@ -59,18 +59,31 @@ class Redactor:
         return {str(v): self._pseudo(str(v), prefix) for v in values.dropna().unique()}
 
     @staticmethod
-    def _name_words(notes: pd.DataFrame) -> set[str]:
+    def _name_forms(notes: pd.DataFrame) -> tuple[set[str], set[str]]:
+        """(whole names, lower case; the words of the names as names are written).
+
+        A whole name is masked in any case ("ann lee"). A single word of a name only as a name
+        is written: as in the export, capitalised or in capitals ("Walker", "WALKER"), so a
+        surname that is also a word ("walker", "progress", "hand") leaves the word in the
+        chart text alone.
+        """
         if "patient_name" not in notes or notes["patient_name"].isna().all():
-            return set()
+            return set(), set()
+        full: set[str] = set()
         words: set[str] = set()
         for name in notes["patient_name"].dropna().unique():
-            for w in _WORD.findall(str(name)):
+            found = _WORD.findall(str(name))
+            kept = [w for w in found if w.lower().strip(".") not in _TITLES]
+            if len(kept) >= 2:
+                full.add(" ".join(kept).lower())
+                full.add(f"{kept[-1]}, {' '.join(kept[:-1])}".lower())  # "Lee, Ann"
+            for w in found:
                 # "O'Neil-Park" is masked whole and as "O'Neil", "Neil" and "Park".
                 parts = {w, *re.split(r"[-'’]", w), *w.split("-")}
                 for part in parts:
                     if len(part) >= 2 and part.lower() not in _TITLES:
-                        words.add(part.lower())
-        return words
+                        words |= {part, part[:1].upper() + part[1:].lower(), part.upper()}
+        return full, words
 
     def patient_ids(self, values: pd.Series) -> pd.Series:
         return values.astype(object).map(self._ids)
@@ -85,7 +98,8 @@ class Redactor:
         if not mask.any():
             return out
         arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
-        arr = _replace_all(arr, sorted(self._names, key=lambda w: (-len(w), w)), MASK, True)
+        arr = _replace_all(arr, _longest_first(self._full_names), f"{MASK} {MASK}", True)
+        arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_all(arr, self._raw_ids, "[patient id]", False)
         result = out.copy()
         result[mask] = np.asarray(arr.to_pylist(), dtype=object)
@@ -93,6 +107,11 @@ class Redactor:
 
     def text_one(self, value: str) -> str:
         return self.text(pd.Series([value])).iat[0]
+
+
+def _longest_first(words: set[str]) -> list[str]:
+    # "Ann Lee-Smith" before "Ann Lee": an alternation takes the first that matches.
+    return sorted(words, key=lambda w: (-len(w), w))
 
 
 _RE2_SPECIAL = set(".^$*+?()[]{}|\\")

@@ -193,10 +193,18 @@ def _determinations(
     )
     out["level_of_care"] = decisions["level_of_care"].astype(object)
     out["criteria_failed"] = decisions["criteria_failed"].astype(object)
+    out["rationale"] = rationales(decisions.loc[eps.index], results)
+    out["rule_id"] = decisions["rule_id"].astype(object)
+    out["flags"] = decisions["flags"].astype(object)
+    return out.reset_index(drop=True)[[*DETERMINATION_COLUMNS, "rule_id", "flags"]]
+
+
+def rationales(decisions: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
+    """Each episode's rationale: the rule's reason, then the messages of the criteria it rests
+    on (`results`, masked or not: the rule text and criterion ids around them never are)."""
     message = results.set_index(["episode_id", "criterion_id"])["message"]
-    rationale = []
-    for ep in eps.index:
-        d = decisions.loc[ep]
+    out = []
+    for ep, d in decisions.iterrows():
         parts = []
         if d["flags"]:
             parts.append(f"[{d['flags']}]")
@@ -207,11 +215,8 @@ def _determinations(
         others = [c for c in d["criteria_failed"].split("; ") if c and c not in d["because"]]
         if others:
             parts.append("Also not met: " + ", ".join(others) + ".")
-        rationale.append(" ".join(p for p in parts if p))
-    out["rationale"] = np.array(rationale, dtype=object)
-    out["rule_id"] = decisions["rule_id"].astype(object)
-    out["flags"] = decisions["flags"].astype(object)
-    return out.reset_index(drop=True)[[*DETERMINATION_COLUMNS, "rule_id", "flags"]]
+        out.append(" ".join(p for p in parts if p))
+    return np.array(out, dtype=object)
 
 
 __all__ = [
@@ -219,6 +224,7 @@ __all__ = [
     "Review",
     "episode_picture",
     "episodes_part",
+    "rationales",
     "read_thresholds",
     "review_export",
 ]

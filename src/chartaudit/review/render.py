@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..privacy import Redactor
 from ..stats import not_reserved
-from . import RECOMMENDATION_LABEL, Review
+from . import RECOMMENDATION_LABEL, Review, rationales
 from .picture import fmt_number
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -228,7 +228,9 @@ def build_views(
     dets = review.determinations.copy()
     dets["episode_id"] = ep_label.to_numpy()
     dets["patient_id"] = masker.patient(dets["patient_id"]).to_numpy()
-    dets["rationale"] = masker.text(dets["rationale"]).to_numpy()
+    # Built again from the masked messages: masking the whole text would also mask a name
+    # that is a word of the rule's reason or of a criterion id ("UM-PROGRESS-MCID").
+    dets["rationale"] = rationales(review.decisions.loc[eps.index], results)
     auth_ids = masker.text(eps["auth_id"])
     approved_auths = masker.text(eps["approved_auths"])
     criteria = {c.id: c for c in review.criteria.items}
