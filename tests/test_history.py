@@ -56,9 +56,11 @@ def note(note_id: str, day: str, signed: str | None, **extra) -> dict:
     return {**BASE, "note_id": note_id, "date_of_service": day, "signed_at": signed or "", **extra}
 
 
-def make_data(tmp_path: Path, rows: list[dict], therapists: list[str] | None = None) -> ReportData:
+def make_data(
+    tmp_path: Path, rows: list[dict], therapists: list[str] | None = None, checklist=CHECKLIST
+) -> ReportData:
     path = tmp_path / "tiny.yaml"
-    path.write_text(CHECKLIST, encoding="utf-8")
+    path.write_text(checklist, encoding="utf-8")
     export = from_frames({"notes": pd.DataFrame(rows)})
     result = run_audit(export, load_checklists([str(path)]))
     options = {"formats": ["xlsx"], "therapists": therapists or []}
@@ -150,6 +152,21 @@ def test_a_run_limited_to_one_therapist_replaces_only_that_therapist(tmp_path):
     assert month_rows(db, "T1").loc["2026-10", "notes"] == 2  # Dana's October kept
     assert month_rows(db, "T2").loc["2026-10", "rate"] == 0.5  # Lee's replaced (signed late)
     assert month_rows(db).loc["2026-10", "notes"] == 3
+
+
+def test_a_run_of_one_checklist_replaces_only_its_items_in_the_month(tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.record(make_data(tmp_path, OCTOBER), db)
+    before = month_rows(db).loc["2026-10", ["passed", "failed", "notes"]].tolist()
+    signed_only = CHECKLIST.split("  - id: T-TIMELY")[0]
+    history.record(make_data(tmp_path, OCTOBER, checklist=signed_only), db)
+    # T-TIMELY's October counts are kept: the month still compares both items.
+    assert month_rows(db).loc["2026-10", ["passed", "failed", "notes"]].tolist() == before
+    items = sqlite3.connect(db).execute("SELECT DISTINCT item_id FROM counts").fetchall()
+    assert sorted(i for (i,) in items) == ["T-SIGNED", "T-TIMELY"]
+    fixed = [dict(r, signed_at=r["date_of_service"]) for r in OCTOBER]
+    history.record(make_data(tmp_path, fixed, checklist=signed_only), db)
+    assert month_rows(db).loc["2026-10", "failed"] == before[1] - 1  # T-SIGNED replaced
 
 
 def test_month_counts_equal_the_status_matrix_grouped_by_month_therapist_and_item(tmp_path):

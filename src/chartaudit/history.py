@@ -327,19 +327,23 @@ class Recorder:
                 json.dumps(checklists),
             ),
         ).lastrowid
+        # A run replaces what it audited: its months, for its therapists (--therapist) and its
+        # items (--checklist), so a run of one checklist leaves the other items' counts of the
+        # month as recorded, and the month's rate keeps comparing like with like.
         if only:
             pairs = list(notes[["month", "therapist_id"]].itertuples(index=False, name=None))
-            for table in ("counts", "month_notes"):
-                con.executemany(
-                    f"DELETE FROM {table} WHERE month = ? AND therapist_id = ?",  # noqa: S608
-                    pairs,
-                )
         else:
-            for table in ("counts", "month_notes"):
-                con.executemany(
-                    f"DELETE FROM {table} WHERE month = ?",  # noqa: S608
-                    [(m,) for m in months],
-                )
+            pairs = [(m, None) for m in months]
+        con.executemany(
+            "DELETE FROM month_notes WHERE month = ?1 AND (?2 IS NULL OR therapist_id = ?2)",
+            pairs,
+        )
+        item_ids = [item.id for item in result.items]
+        con.executemany(
+            "DELETE FROM counts WHERE month = ?1 AND (?2 IS NULL OR therapist_id = ?2) "
+            "AND item_id = ?3",
+            [(m, t, i) for m, t in pairs for i in item_ids],
+        )
         con.executemany(
             "INSERT INTO counts VALUES (?,?,?,?,?,?,?)",
             zip(
