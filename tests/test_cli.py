@@ -21,6 +21,19 @@ def invoke(*args: str):
     return result
 
 
+def read_notes(export_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(export_dir / "notes.csv", dtype=str, keep_default_na=False)
+
+
+def export_with(notes: pd.DataFrame, export_dir: Path, folder: Path) -> Path:
+    """A copy of export_dir in `folder` with `notes` as its notes.csv."""
+    folder.mkdir()
+    for f in export_dir.glob("*.csv"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    notes.to_csv(folder / "notes.csv", index=False)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory) -> Path:
     return sample_export(tmp_path_factory.mktemp("export"), notes=400, seed=3)
@@ -399,14 +412,26 @@ def test_a_run_with_the_page_helper_writes_what_a_run_in_one_process_writes(
 
 
 def test_control_characters_from_the_export_never_reach_the_terminal(export_dir, tmp_path):
-    notes = pd.read_csv(export_dir / "notes.csv", dtype=str, keep_default_na=False)
+    notes = read_notes(export_dir)
     notes["therapist"] = "\x1b]0;pwned\x07\x1b[31mRed " + notes["therapist"]
-    folder = tmp_path / "export"
-    folder.mkdir()
-    for f in export_dir.glob("*.csv"):
-        (folder / f.name).write_bytes(f.read_bytes())
-    notes.to_csv(folder / "notes.csv", index=False)
+    folder = export_with(notes, export_dir, tmp_path / "export")
     result = invoke("run", folder, "--out", tmp_path / "r", "--no-history", "--fail-under", "100")
     assert result.exit_code == 1, result.output
     assert "Red " in result.output  # the names are still shown
     assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_two_therapists_with_one_name_are_told_apart_by_their_ids(export_dir, tmp_path):
+    notes = read_notes(export_dir)
+    first, second = notes["therapist_id"].drop_duplicates().iloc[:2]
+    notes.loc[notes["therapist_id"].isin([first, second]), "therapist"] = "Jordan Same"
+    folder = export_with(notes, export_dir, tmp_path / "export")
+    out = tmp_path / "r"
+    result = invoke("run", folder, "--out", out, "--no-history", "--format", "html")
+    assert result.exit_code in (0, 1), result.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    pages = [p.read_text(encoding="utf-8") for p in (out / "therapists").glob("jordan-same*")]
+    assert len(pages) == 2
+    for tid in (first, second):
+        assert f"Jordan Same (ID {tid})" in index
+        assert sum(f"<h1>Jordan Same (ID {tid})" in page for page in pages) == 1

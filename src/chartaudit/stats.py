@@ -76,7 +76,7 @@ class Stats:
     """The statistics every report shows, computed once from an AuditResult."""
 
     overall: dict
-    therapists: pd.DataFrame  # therapist_id, therapist, slug, discipline(s), notes, counts, rates
+    therapists: pd.DataFrame  # therapist_id, therapist, slug, label, discipline(s), notes, rates
     items: pd.DataFrame  # item_id, title, severity, checklist, applicable, passed, failed, ...
     disciplines: pd.DataFrame
     matrix: pd.DataFrame  # therapist_id x item_id rates (NaN where nothing applicable)
@@ -223,15 +223,12 @@ def compute(result: AuditResult) -> Stats:
     therapists["credential"] = pd.array(_most_common(codes, k, notes["credential"]), dtype="string")
     therapists = _rates(therapists)
     # A therapist's name is not unique (two "J. Smith"); the slug is, and is a safe file name.
-    label = (
-        therapists["therapist"]
-        .astype(str)
-        .where(
-            ~therapists["therapist"].duplicated(keep=False),
-            therapists["therapist"].astype(str) + " " + therapists["therapist_id"].astype(str),
-        )
-    )
-    therapists["slug"] = unique_slugs(label)
+    # The reports show such names with the id, so the two can be told apart.
+    names = therapists["therapist"].astype(str)
+    same = therapists["therapist"].duplicated(keep=False).to_numpy()
+    their_ids = therapists["therapist_id"].astype(str)
+    therapists["slug"] = unique_slugs(names.where(~same, names + " " + their_ids))
+    therapists["label"] = names.where(~same, names + " (ID " + their_ids + ")")
     therapists = therapists.sort_values(
         ["rate", "therapist"], na_position="last", ignore_index=True
     )

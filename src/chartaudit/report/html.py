@@ -824,7 +824,7 @@ class _Pages:
                 "therapist_row",
                 {
                     "slug": t["slug"].tolist(),
-                    "name": t["therapist"].tolist(),
+                    "name": t["label"].tolist(),
                     "credential": [_value(v) for v in t["credential"].tolist()],
                     "discipline": [_value(v) for v in t["discipline"].tolist()],
                     **{c: [num(v) for v in t[c].tolist()] for c in ("notes", "failed", "critical")},
@@ -881,7 +881,7 @@ class _Pages:
             "heat_row",
             {
                 "slug": shown["slug"].tolist(),
-                "name": shown["therapist"].tolist(),
+                "name": shown["label"].tolist(),
                 "cells": [Markup(c) for c in row_cells],  # noqa: S704 - escaped
             },
             np.array([0, len(shown)]),
@@ -1389,7 +1389,7 @@ class _Pages:
             # Printed as they are; None (or absent) is what the template tests.
             pages.append(
                 {
-                    "name": t.therapist,
+                    "name": t.label,
                     "credential": _value(t.credential) or None,
                     "discipline": _value(t.discipline),
                     "notes": plural(int(t.notes), "note"),
