@@ -161,6 +161,21 @@ def test_validate_command_exit_codes(tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_validate_runs_the_examples_of_the_checklists_own_items(tmp_path):
+    bad_line = GOOD_ITEM.split("      bad: ")[1].split("\n")[0]
+    good_line = GOOD_ITEM.split("      good: ")[1].split("\n")[0]
+    swapped = (
+        GOOD_ITEM.replace(bad_line, "@@").replace(good_line, bad_line).replace("@@", good_line)
+    )
+    path = write(tmp_path, head("extends: [documentation-quality]\n") + swapped, "swapped.yaml")
+    load_checklist(path)  # well-formed: only running the examples shows the mistake
+    result = CliRunner().invoke(app, ["checklists", "validate", path])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "swapped.yaml: item OUR-1: bad example 1 does not fail the item (pass)" in said
+    assert "(and 1 more)" in said and "fix:" in said
+
+
 def fix_of(path) -> str:
     with pytest.raises(ChecklistError) as info:
         load_checklist(str(path))
@@ -225,3 +240,15 @@ def test_an_overridden_param_shows_in_the_item_title(tmp_path):
     assert error_of(write(tmp_path, bad, "t.yaml")) == (
         't.yaml: item OUR-1: field "title": {days} is not a param of check "required_field"'
     )
+
+
+def test_the_readme_example_checklist_validates_with_its_examples(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("Write your own by extending a built-in one:")[1]
+    body = block.split("```yaml", 1)[1].split("```", 1)[0]
+    path = write(tmp_path, body, "our-clinic.yaml")
+    result = CliRunner().invoke(app, ["checklists", "validate", path])
+    assert result.exit_code == 0, result.output
+    assert "examples fail and pass as they should" in " ".join(result.output.split())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .checklists import APPLIES_TO, Checklist, Item
+from .checklists import APPLIES_TO, Checklist, Item, example_frames
 from .checks import REGISTRY, AuditContext
 from .export import Export
 from .memory import release_freed_memory
@@ -274,3 +274,59 @@ def findings_table(result: AuditResult) -> pd.DataFrame:
         ignore_index=True,
     )
     return out.drop(columns="_sev")
+
+
+def example_problems(checklist: Checklist) -> list[str]:
+    """What is wrong with the good and bad examples of the checklist's own items (not those it
+    extends), each run as a mini export as the test suite runs the built-in ones: a bad
+    example must fail its item and a good one pass it. Empty when all behave."""
+    problems = []
+    for item in (i for i in checklist.items if i.source == checklist.source):
+        single = Checklist(
+            name=checklist.name,
+            title=checklist.title,
+            version=checklist.version,
+            items=[item],
+            applies_to=checklist.applies_to,
+        )
+        cases = [
+            (f"{checklist.source}: item {item.id}: {kind} example {n}", kind == "bad", tables)
+            for kind in ("bad", "good")
+            for n, case in enumerate(item.examples[kind], start=1)
+            for tables in [example_frames(item, case)]
+        ]
+        # A column that only the good examples fill is blank in the bad ones, not absent (an
+        # absent column makes most items not evaluable rather than failed).
+        columns: dict[str, dict[str, None]] = {}
+        for _, _, tables in cases:
+            for table, rows in tables.items():
+                columns.setdefault(table, {}).update(dict.fromkeys(c for row in rows for c in row))
+        for where, bad, tables in cases:
+            frames = {
+                t: pd.DataFrame(rows).reindex(columns=list(columns[t]), fill_value="")
+                for t, rows in tables.items()
+            }
+            problem = _example_problem(single, item.id, frames, where, bad)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def _example_problem(
+    single: Checklist, item_id: str, frames: dict[str, pd.DataFrame], where: str, bad: bool
+) -> str | None:
+    from .errors import InputError
+    from .load import from_frames
+
+    try:
+        export = from_frames(frames, source=where)
+    except InputError as exc:
+        return f"{where}: {exc.message}"
+    if len(export.rejected):
+        return f"{where}: a row is rejected ({export.rejected['reason'].iat[0]})"
+    codes = run_audit(export, [single], threads=1).status[item_id].to_numpy()
+    failed, passed = (codes == Status.FAIL).any(), (codes == Status.PASS).any()
+    if failed if bad else passed and not failed:
+        return None
+    seen = ", ".join(sorted({Status(c).name.lower() for c in codes})) or "no note"
+    return f"{where} does not {'fail' if bad else 'pass'} the item ({seen})"

@@ -428,13 +428,24 @@ def checklists_show(
 @checklists_app.command("validate")
 @guarded
 def checklists_validate(path: Annotated[Path, typer.Argument(help="Checklist YAML file.")]) -> None:
-    """Strictly validate a checklist file (exit 2 with the culprit named when invalid)."""
+    """Strictly validate a checklist file and run its items' examples (exit 2 with the
+    culprit named when invalid)."""
+    from .audit import example_problems
     from .checklists import load_checklist
+    from .errors import ChecklistError
 
     cl = load_checklist(str(path))
+    problems = example_problems(cl)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ChecklistError(
+            problems[0] + more,
+            fix="correct the example, or the item's check or params, so that each bad example "
+            "fails the item and each good one passes it",
+        )
     out.print(
         f"{escape(str(path))}: valid — checklist {escape(cl.name)} {escape(cl.version)} "
-        f"with {len(cl.items)} items"
+        f"with {len(cl.items)} items; its own items' examples fail and pass as they should"
     )
 
 
