@@ -236,6 +236,18 @@ def test_inspect_shows_mapping_and_blind_spots(export_dir, tmp_path):
     assert "services" in result.output
 
 
+def test_a_mapping_pattern_that_matches_no_file_is_reported(export_dir, tmp_path):
+    folder = export_with(read_notes(export_dir), export_dir, tmp_path / "export")
+    (folder / "chartaudit-mapping.yaml").write_text(
+        "tables:\n  services:\n    files: [Charges*.xlsx]\n", encoding="utf-8"
+    )
+    expected = "tables.services.files pattern 'Charges*.xlsx' matches no file in the export"
+    for args in (("inspect", folder), ("run", folder, "--out", tmp_path / "r", "--no-history")):
+        result = invoke(*args)
+        assert result.exit_code in (0, 1), result.output
+        assert expected in " ".join(result.output.split()), args[0]
+
+
 def test_checklists_list_show_and_explain():
     listed = invoke("checklists", "list")
     assert listed.exit_code == 0 and "MCR-PR-10" in listed.output and "DOC-SIGNED" in listed.output

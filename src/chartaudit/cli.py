@@ -325,6 +325,8 @@ def inspect(
             f"{f.rows_rejected:,}",
         )
     out.print(table)
+    for notice in export.notices:
+        err.print(f"[yellow]note:[/] {escape(notice)}")
     for f in export.files:
         if f.table is None:
             out.print(f"[yellow]{escape(f.path)}[/]: {escape(f.note)}")

@@ -55,6 +55,7 @@ class Export:
     files: list[FileReport] = field(default_factory=list)
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
     root: str = ""
+    notices: list[str] = field(default_factory=list)  # for the user, e.g. unused mapping patterns
 
     def __post_init__(self) -> None:
         for frame in self.tables.values():

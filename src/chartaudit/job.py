@@ -348,6 +348,7 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
     finally:
         if warming is not None:
             warming.join()
+    notices += export.notices
     timings["load"] = time.perf_counter() - t0
     scope = scope_mask(export, opts)
     _, end = period_bounds(opts)

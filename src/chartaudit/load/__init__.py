@@ -27,7 +27,7 @@ from ..model import (
 )
 from . import values as V
 from .columns import map_columns
-from .files import RawTable, discover, read_file
+from .files import RawTable, discover, read_file, unused_patterns
 from .mapping import MAPPING_FILE_NAME, Mapping, TableMapping, load_mapping
 
 __all__ = ["load_export", "from_frames", "load_mapping", "MAPPING_FILE_NAME"]
@@ -57,6 +57,7 @@ def load_export(
         )
     export = _build(raws, mapping, reports)
     export.root = str(root)
+    export.notices = unused_patterns(root, found, mapping)
     return export
 
 

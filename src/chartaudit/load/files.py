@@ -102,11 +102,28 @@ def discover(root: Path, mapping: Mapping) -> list[tuple[Path, str | None]]:
         rel = p.relative_to(root).as_posix()
         mapped = None
         for table, tm in mapping.tables.items():
-            if any(fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat) for pat in tm.files):
+            if any(_matches(p, rel, pat) for pat in tm.files):
                 mapped = table
                 break
         out.append((p, mapped))
     return out
+
+
+def _matches(path: Path, rel: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern)
+
+
+def unused_patterns(root: Path, found: list[tuple[Path, str | None]], mapping) -> list[str]:
+    """Notices for the mapping's file patterns that match no file of the export (a typo, or a
+    file missing this month): the table is then found by its file name, or not at all."""
+    rels = [(p, p.relative_to(root).as_posix()) for p, _ in found]
+    return [
+        f"mapping: tables.{table}.files pattern {pattern!r} matches no file in the export; "
+        f"the {table} table was looked for by file name instead"
+        for table, tm in mapping.tables.items()
+        for pattern in tm.files
+        if not any(_matches(p, rel, pattern) for p, rel in rels)
+    ]
 
 
 def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> list[RawTable]:
