@@ -326,7 +326,8 @@ def _example_problem(
         return f"{where}: a row is rejected ({export.rejected['reason'].iat[0]})"
     codes = run_audit(export, [single], threads=1).status[item_id].to_numpy()
     failed, passed = (codes == Status.FAIL).any(), (codes == Status.PASS).any()
-    if failed if bad else passed and not failed:
+    behaves = failed if bad else (passed and not failed)
+    if behaves:
         return None
     seen = ", ".join(sorted({Status(c).name.lower() for c in codes})) or "no note"
     return f"{where} does not {'fail' if bad else 'pass'} the item ({seen})"
