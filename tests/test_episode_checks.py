@@ -422,6 +422,27 @@ def test_poc_elements_names_what_is_missing():
     )
 
 
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "PT three times a week for six weeks.",  # the MTSamples PT evaluations' wording
+        "Frequency two to three times a week for six weeks.",
+        "Two times per week for an initial 4 weeks.",
+        "Two times a week for the next 12 weeks.",
+        "2x/week, duration 8 visits.",
+        "2x/wk x 6-8 weeks",
+    ],
+)
+def test_poc_duration_written_as_therapists_write_it(plan):
+    row = {**EVAL, "diagnosis_codes": "M17.11", "plan": plan + " LTG: walk 500 ft in 8 weeks."}
+    assert run("poc_elements", [row]).loc["E", "status"] == "pass", plan
+
+
+def test_poc_without_a_duration_still_fails():
+    row = {**EVAL, "diagnosis_codes": "M17.11", "plan": "PT three times a week. LTG: walk 500 ft."}
+    assert run("poc_elements", [row]).loc["E", "message"] == "plan of care is missing: duration"
+
+
 def test_poc_elements_reads_long_term_goals_from_goals_table():
     row = {**EVAL, "diagnosis_codes": "M17.11", "frequency": "2x/week", "duration": "8 weeks"}
     goals = [{"goal_id": "G1", "note_id": "E", "term": "LTG", "text": "Walk 500 ft independently"}]

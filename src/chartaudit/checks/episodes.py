@@ -697,12 +697,27 @@ FREQUENCY_TEXT = (
     r"(?:wk|week)|\b(?:once|twice|one|two|three|four|five)\s+(?:times\s+)?(?:a\s+|per\s+|each\s+"
     r"|every\s+|/\s*)?(?:wk|week)|\b(?:BIW|TIW)\b|\bfrequency\s*[:\-]\s*\w"
 )
+# A count as therapists write it: "6", "six", "6-8", "two to three".
+_COUNT = (
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|fifteen|"
+    r"sixteen|eighteen|twenty|twenty-four|thirty)"
+)
+_SPAN = _COUNT + r"\s*(?:(?:-|to)\s*" + _COUNT + r"\s*)?"
+_PERIOD = r"(?:wks?|weeks?|visits?|sessions?|treatments?|months?|mos?)\b"
 DURATION_TEXT = (
-    r"(?i)\b(?:for|x|times|over)\s*\d+\s*(?:-|to)?\s*\d*\s*(?:wks?|weeks?|visits?|sessions?|"
-    r"months?|mos?)\b|\bduration\s*[:\-]\s*\w|\b\d+\s*(?:wks?|weeks?)\s+(?:duration|plan)\b"
+    # "for 6 weeks", "x 8 visits", "for six weeks", "for the next 12 weeks", "for an initial 4
+    # weeks", "duration: 8 weeks", "duration 8 visits", "8 weeks duration"
+    r"(?i)\b(?:for|x|times|over)\s*(?:the\s+next\s+|the\s+|an?\s+(?:initial\s+|additional\s+"
+    r"|further\s+)?)?" + _SPAN + _PERIOD + r"|\bduration\s*[:\-]\s*\w"
+    r"|\bduration\s+(?:of\s+)?"
+    + _SPAN
+    + _PERIOD
+    + r"|\b\d+\s*(?:wks?|weeks?)\s+(?:duration|plan)\b"
 )
 LTG_TEXT = r"(?i)\blong[- ]?term goals?\b|\bLTGs?\b|\bLTG\s*#?\d"
-DIAGNOSIS_TEXT = r"(?i)\b(?:diagnos[ie]s|dx|ICD-?10)\s*(?:codes?)?\s*[:\-]\s*\w"
+DIAGNOSIS_TEXT = (
+    r"(?i)\b(?:diagnos[ie]s|dx|ICD-?10|diagnostic impressions?)\s*(?:codes?)?\s*[:\-]\s*\w"
+)
 
 
 def long_term_goal_since(ctx: AuditContext) -> np.ndarray:
