@@ -189,6 +189,22 @@ def test_baseline_from_measures_table_or_text():
     assert text_off["status"].tolist() == ["pass", "fail", "fail"]
 
 
+def test_slp_evaluations_get_credit_for_their_standardized_scales():
+    slp = {**EVAL, "discipline": "SLP", "credential": "CCC-SLP"}
+    notes = [
+        note("S1", "2026-09-01", "Cognitive Linguistic Quick Test composite severity 3.2.", **slp),
+        note(
+            "S2",
+            "2026-09-01",
+            "FOIS level 4; Penetration-Aspiration Scale 5.",
+            patient_id="P2",
+            **slp,
+        ),
+        note("S3", "2026-09-01", "Swallow appears functional.", patient_id="P3", **slp),
+    ]
+    assert run("outcome_baseline", notes)["status"].tolist() == ["pass", "pass", "fail"]
+
+
 def test_baseline_not_evaluable_without_measures_or_text():
     out = run("outcome_baseline", [note("E1", "2026-09-01", **EVAL)])
     assert out.loc["E1", "status"] == "not_evaluable"
