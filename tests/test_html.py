@@ -263,7 +263,7 @@ def test_score_against_team_median_and_strengths(report):
     slug = data.stats.therapists.set_index("therapist").loc["Dana Reyes", "slug"]
     page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
     median = data.stats.therapists["rate"].median()
-    assert f"team median of {round(median * 100)}%" in page.plain
+    assert f"team median of {median * 100:.1f}%" in page.plain  # as precise as the rates
     strengths = page.plain.split("What you do well", 1)[1].split("Top gaps")[0]
     assert "Note is signed – met in 7 of 7 notes (100%)" in strengths
     assert "No gaps" in page.plain
