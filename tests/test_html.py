@@ -557,3 +557,23 @@ def test_a_page_the_helper_cannot_write_stops_the_report_with_that_error(tmp_pat
     with pytest.raises(OSError, match="No space left") as caught:
         pages.write()
     assert caught.value.filename.endswith(".html")
+
+
+def test_a_printed_page_lists_the_notes_to_work_on_and_the_whole_heat_map(report):
+    data, out, _ = report
+    slug = data.stats.therapists.set_index("therapist").loc["Dana Reyes", "slug"]
+    html_text = (out / "therapists" / f"{slug}.html").read_text(encoding="utf-8")
+    # Note rows: (class, the last cell: the items missed).
+    rows = re.findall(r'<tr( class="met")?><td class="nowrap">.*?<td>([^<]*)</td></tr>', html_text)
+    assert {missed == "" for _, missed in rows} == {True, False}  # both kinds of note listed
+    assert all((cls == "") == (missed != "") for cls, missed in rows)  # met: no item missed
+    css = (Path(html.__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
+    printed = css.split("@media print", 1)[1]
+    assert "tr.met { display: none; }" in printed and ".heat { font-size: 6.5pt; }" in printed
+    # The heat map's columns: most severe first, the team's worst item first within each.
+    index = (out / "index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<th class="item" title="[^"]*">([^<]+)</th>', index)
+    items = data.stats.items.set_index("item_id").loc[shown]
+    rank = {s: i for i, s in enumerate(["critical", "high", "medium", "low"])}
+    keys = list(zip(items["severity"].map(rank), items["rate"], strict=True))
+    assert keys == sorted(keys)

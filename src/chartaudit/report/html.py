@@ -847,7 +847,10 @@ class _Pages:
             checked=stats.matrix_counts["passed"] + stats.matrix_counts["failed"]
         )
         used = stats.items.loc[stats.items["passed"] + stats.items["failed"] > 0]
-        used = used.assign(_sev=used["severity"].map(self.rank)).sort_values("_sev", kind="stable")
+        # Most severe first and, within a severity, the team's worst items first.
+        used = used.assign(_sev=used["severity"].map(self.rank)).sort_values(
+            ["_sev", "rate"], kind="stable"
+        )
         columns = [
             {"id": i.item_id, "title": i.title, "severity": i.severity}
             for i in used.itertuples(index=False)
@@ -1167,7 +1170,7 @@ class _Pages:
         bounds, titles = np.r_[starts, len(idx)].tolist(), titles.tolist()
         missed = [
             *("; ".join(titles[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)),
-            "",  # a note without findings
+            None,  # a note without findings (its row is left out of print)
         ]
         # Each listed note's run of titles (the runs are in note order), else the "" (-1).
         noted, listed = idx[starts], shown["note_idx"].to_numpy()
