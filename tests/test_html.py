@@ -577,3 +577,26 @@ def test_a_printed_page_lists_the_notes_to_work_on_and_the_whole_heat_map(report
     rank = {s: i for i, s in enumerate(["critical", "high", "medium", "low"])}
     keys = list(zip(items["severity"].map(rank), items["rate"], strict=True))
     assert keys == sorted(keys)
+
+
+def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+    from conftest import sample_export
+
+    export = sample_export(tmp_path / "export", notes=1500, seed=11)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(
+        app, ["run", str(export), "--out", str(out), "--no-history", "--format", "html"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    listed = 0
+    for page in (out / "therapists").glob("*.html"):
+        part = page.read_text(encoding="utf-8").split('id="strengths"', 1)[1].split("</ul>")[0]
+        found = re.findall(r"\((\d+)%\); team (\d+)%", part)
+        rates = [(int(own), int(team)) for own, team in found]
+        assert all(own >= team for own, team in rates), (page.name, rates)
+        assert [team for _, team in rates] == sorted(team for _, team in rates), page.name
+        listed += len(rates)
+    assert listed

@@ -1356,9 +1356,17 @@ class _Pages:
         others = mc.iloc[fails[rank >= TOP_GAPS]]
         gap = np.zeros(len(mc), dtype=bool)  # a row of mc per (therapist, item)
         gap[fails[rank < TOP_GAPS]] = True
+        # Strengths: where this therapist does well, at least as well as the team, and the team
+        # least well, so a check nearly everyone passes ("Dates in a possible order") comes
+        # after a skill others lack.
+        team_rate = mc["team_rate"].to_numpy(float)
         good = _sorted(
-            (checked >= STRENGTH_MIN_CHECKED) & (rate >= STRENGTH_MIN_RATE) & ~gap,
+            (checked >= STRENGTH_MIN_CHECKED)
+            & (rate >= STRENGTH_MIN_RATE)
+            & ~(rate < team_rate)  # a NaN team rate does not rule it out
+            & ~gap,
             t,
+            team_rate,
             -rate,
             -checked,
         )
