@@ -479,7 +479,7 @@ def test_assistant_modifier_ot_and_slp():
         [{"cpt_code": "97530", "modifiers": "GO", "units": 1, "minutes": 15}],
     )
     assert run("assistant_modifier", ota).loc["N1", "message"] == (
-        "97530 furnished by a OTA (note author) but has no CO"
+        "97530 furnished by an OTA (note author) but has no CO"
     )
     slpa = _lines_note(
         {"discipline": "SLP", "credential": "SLPA"},

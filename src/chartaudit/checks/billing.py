@@ -946,14 +946,14 @@ def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         code = lines.code(r)
         pt = is_pt[r]
         need = np.where(pt, "CQ", "CO").astype(object)
-        title = np.where(pt, "PTA", "OTA").astype(object)
-        text = code + " furnished by a " + title + " (note author) but has no " + need
+        title = np.where(pt, "a PTA", "an OTA").astype(object)
+        text = code + " furnished by " + title + " (note author) but has no " + need
         part = np.flatnonzero(~by_role[r])
         if len(part):
             pct = _num(np.array([params["de_minimis_pct"]]))[0]
             text[part] = (
                 code[part]
-                + " furnished in part by a "
+                + " furnished in part by "
                 + title[part]
                 + " ("
                 + _num(np.nan_to_num(amins[r[part]]))
