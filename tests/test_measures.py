@@ -241,3 +241,15 @@ def test_repeat_not_applicable_without_baseline_and_require_all():
     strict = run("outcome_repeat", notes, {"require_all": True}, measures=measures)
     assert strict.loc["R2", "status"] == "fail"
     assert strict.loc["R2", "evidence"] == "not repeated: NPRS"
+
+
+def test_a_goal_named_after_an_instrument_is_not_a_score():
+    text = pd.Series(
+        [
+            "Progress on goals: LTG 3 (FOIS) progressing. Wet vocal quality on 2 of 10 trials.",
+            "STG 1 (Berg) partially met; gait 2 laps.",
+            "FOIS level 4 on thin liquids.",
+        ]
+    )
+    found = find_instruments_in_text(text)
+    assert found[["row", "instrument", "score"]].values.tolist() == [[2, "FOIS", 4.0]]

@@ -46,7 +46,9 @@ DIRECTIONS = ("higher_better", "lower_better")
 CHANGE_CATEGORIES = ("meaningful", "small", "no_reliable_change", "decline")
 
 # Words before a score that make it a goal or target, not a measurement ("Berg to be 52/56").
-_TARGET_WORDS = r"\b(?:will|is to|are to|to be|goals?|target|expected|should|by discharge)\b"
+_TARGET_WORDS = (
+    r"\b(?:will|is to|are to|to be|goals?|[LS]TGs?|target|expected|should|by discharge)\b"
+)
 # Units written in notes that convert to an instrument's unit (6MWT in feet -> metres).
 _UNIT_FACTORS = {("m", "ft"): 0.3048, ("m", "feet"): 0.3048, ("m/s", "ft/s"): 0.3048}
 
