@@ -43,7 +43,7 @@ class Redactor:
         self.key = key.encode() if isinstance(key, str) else (key or installation_key())
         self._ids = self._table(notes["patient_id"], "P")
         self._episodes = self._table(notes["episode_id"], "E")
-        self._full_names, self._names = self._name_forms(notes)
+        self._lower_words, self._names = self._name_forms(notes)
         # Longest first, so "MRN0045" never masks the front of "MRN004512".
         self._raw_ids = sorted(
             (str(x) for x in notes["patient_id"].dropna().unique() if len(str(x)) >= 3),
@@ -60,30 +60,26 @@ class Redactor:
 
     @staticmethod
     def _name_forms(notes: pd.DataFrame) -> tuple[set[str], set[str]]:
-        """(whole names, lower case; the words of the names as names are written).
+        """(the words of the names in lower case; those words as names are written).
 
-        A whole name is masked in any case ("ann lee"). A single word of a name only as a name
-        is written: as in the export, capitalised or in capitals ("Walker", "WALKER"), so a
-        surname that is also a word ("walker", "progress", "hand") leaves the word in the
-        chart text alone.
+        A run of two or more name words is masked in any case ("ann lee", "LEE, ANN"). A
+        single word of a name only as a name is written: as in the export, capitalised or in
+        capitals ("Walker", "WALKER"), so a surname that is also a word ("walker", "progress",
+        "hand") leaves the word in the chart text alone.
         """
         if "patient_name" not in notes or notes["patient_name"].isna().all():
             return set(), set()
-        full: set[str] = set()
+        lower: set[str] = set()
         words: set[str] = set()
         for name in notes["patient_name"].dropna().unique():
-            found = _WORD.findall(str(name))
-            kept = [w for w in found if w.lower().strip(".") not in _TITLES]
-            if len(kept) >= 2:
-                full.add(" ".join(kept).lower())
-                full.add(f"{kept[-1]}, {' '.join(kept[:-1])}".lower())  # "Lee, Ann"
-            for w in found:
+            for w in _WORD.findall(str(name)):
                 # "O'Neil-Park" is masked whole and as "O'Neil", "Neil" and "Park".
                 parts = {w, *re.split(r"[-'’]", w), *w.split("-")}
                 for part in parts:
                     if len(part) >= 2 and part.lower() not in _TITLES:
+                        lower.add(part.lower())
                         words |= {part, part[:1].upper() + part[1:].lower(), part.upper()}
-        return full, words
+        return lower, words
 
     def patient_ids(self, values: pd.Series) -> pd.Series:
         return values.astype(object).map(self._ids)
@@ -98,7 +94,7 @@ class Redactor:
         if not mask.any():
             return out
         arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
-        arr = _replace_all(arr, _longest_first(self._full_names), f"{MASK} {MASK}", True)
+        arr = _replace_runs(arr, _longest_first(self._lower_words), f"{MASK} {MASK}")
         arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_all(arr, self._raw_ids, "[patient id]", False)
         result = out.copy()
@@ -138,6 +134,18 @@ def _replace_all(
         pattern = f"{flags}{_EDGE_LEFT}(?:{alternation}){_EDGE_RIGHT}"
         for _ in range(2):
             arr = pc.replace_substring_regex(arr, pattern, f"\\1{replacement}\\2")
+    return arr
+
+
+def _replace_runs(arr: pa.Array, words: list[str], replacement: str, chunk: int = 3000) -> pa.Array:
+    """Replace runs of two or more of `words` (any case; separated by spaces or a comma, as in
+    "ann lee" or "Lee, Ann") in every string. One automaton for all the words, so its size
+    grows with the distinct name words, not with the patients; past `chunk` words a run is
+    found only among the words of one chunk."""
+    for i in range(0, len(words), chunk):
+        word = "(?:" + "|".join(_re2_escape(w) for w in words[i : i + chunk]) + ")"
+        pattern = f"(?i){_EDGE_LEFT}{word}(?:(?:\\s+|\\s*,\\s*){word})+{_EDGE_RIGHT}"
+        arr = pc.replace_substring_regex(arr, pattern, f"\\1{replacement}\\2")
     return arr
 
 
