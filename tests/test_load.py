@@ -126,6 +126,52 @@ def test_broken_rows_are_rejected_and_counts_reconcile(tmp_path):
     assert (notes_file.rows_read, notes_file.rows_loaded, notes_file.rows_rejected) == (7, 2, 5)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_rows_keep_their_spreadsheet_numbers_past_blank_lines_quoted_lines_and_bad_rows(
+    tmp_path, monkeypatch, encoding, newline
+):
+    import chartaudit.load.files as files
+
+    def no_slow_path(*args):  # the rows are numbered by the scan, not by the csv module
+        raise AssertionError("read again with the csv module")
+
+    monkeypatch.setattr(files, "_read_slowly", no_slow_path)
+    rows = [
+        ROWS[0],
+        '"N2",MRN1,daily,2026-09-03,José Núñez,PTA,Medicare,,"Gait ""heel-toe""'
+        + newline
+        + newline
+        + 'second paragraph"',  # row 3: a quoted value over three lines
+        "",  # row 4: a blank line
+        "N4,MRN2,daily,2026-02-30,A,PT,Aetna,,x",  # row 5: impossible date
+        "N5,MRN2,daily,2026-09-05,A,PT,Aetna",  # row 6: too few fields
+        "N6,MRN2,daily,2026-09-06,A,PT,Aetna,,y",
+    ]
+    write(tmp_path / "notes.csv", newline.join([HEADER, *rows]) + newline, encoding)
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1", "N2", "N6"]
+    assert "second paragraph" in export.notes["assessment"].iloc[1]
+    by_row = {r.row: r.reason for r in export.rejected.itertuples()}
+    assert sorted(by_row) == [5, 6]
+    assert by_row[5].startswith("date_of_service '2026-02-30' is not a valid date")
+    assert by_row[6] == "row has 7 fields but the header has 9"
+
+
+def test_a_quote_never_closed_names_the_lines_it_ran_over(tmp_path):
+    # Row 3's last value opens a quote that the next line's first value closes: pyarrow reads
+    # the two lines as one row of 17 fields.
+    rows = [ROWS[0], 'N2,MRN1,daily,2026-09-03,A,PT,Aetna,,"open', ROWS[1].replace("N2,", 'N3",')]
+    write(tmp_path / "notes.csv", csv_text(rows))
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1"]
+    reason = export.rejected.set_index("row").loc[3, "reason"]
+    assert reason == (
+        "row has 17 fields but the header has 9; it runs from line 3 to line 4: a quote opened"
+        " in it is likely not closed, so the lines after it were read into it"
+    )
+
+
 def test_mapping_file_vendor_columns_and_values(tmp_path):
     text = (
         "Doc #,MRN,Visit Type,DOS,Provider,Creds,Insurance,Signed On,Assessment Text\n"

@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 from ..errors import InputError
 from .columns import table_for_name
 from .mapping import MAPPING_FILE_NAME, Mapping
+from .records import Records
 
 SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
 
@@ -37,14 +38,32 @@ class RawTable:
     encoding: str | None = None
     bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
     note: str = ""
+    # Set when the rows were numbered by their place in pyarrow's table (the delimiter): right
+    # unless the file has blank lines, which pyarrow skips (see read_file).
+    numbered_by_place: str | None = None
+
+
+# A blank line (or a blank line in a quoted value, which the scan then tells apart).
+_BLANK_LINE = (b"\n\n", b"\r\r", b"\n\r\n", b"\r\n\r\n")
 
 
 def sha256_of(path: Path) -> str:
+    return _hash_and_probe(path)[0]
+
+
+def _hash_and_probe(path: Path) -> tuple[str, bool]:
+    """(SHA-256 of the file, whether it may have a blank line), in one read of the file."""
     digest = hashlib.sha256()
+    blank = False
+    tail = b""
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            if not blank:
+                seam = tail + block[:3]  # a blank line across two blocks
+                blank = any(m in block or m in seam for m in _BLANK_LINE)
+            tail = block[-3:]
+    return digest.hexdigest(), blank
 
 
 def detect_encoding(data: bytes) -> str:
@@ -132,16 +151,21 @@ def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> li
     # Hash the file while it is parsed: hashlib and Arrow both release the GIL, and a gigabyte
     # of notes takes about a second to hash.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = pool.submit(sha256_of, path)
+        hashing = pool.submit(_hash_and_probe, path)
         try:
             raws = _read(path, rel, table, mapping)
         finally:
             try:
-                digest = hashing.result()
+                digest, blank_lines = hashing.result()
             except OSError as exc:  # unreadable: the same message as a file that cannot be parsed
                 raise _unreadable(rel, exc) from None
     for raw in raws:
         raw.sha256 = digest
+        if blank_lines and raw.numbered_by_place:
+            # pyarrow skipped the blank lines: each row's number from where it is in the file.
+            delimiter = raw.numbered_by_place
+            raw.frame, raw.bad_rows = _numbered(path, delimiter, raw.encoding, raw.frame)
+            raw.numbered_by_place = None
     return raws
 
 
@@ -207,21 +231,46 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
     if frame is None:
         frame, bad = _read_arrow(path, delimiter, encoding, skip_bom=bom)
     if bad:
-        # pyarrow cannot say where a malformed row was; re-read with the csv module (slower,
-        # only for broken files) so every rejected row carries its real row number.
-        text = path.read_bytes().decode(encoding, errors="replace")
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        header = _unique_names(
-            [
-                h.strip()
-                for h in next(
-                    csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter)
-                )
-            ]
-        )
-        frame, bad = _read_with_csv_module(text, delimiter, header)
-    return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
+        # pyarrow skipped the malformed rows without saying where they were: a scan of the
+        # file numbers every row and names the malformed ones.
+        frame, bad = _numbered(path, delimiter, encoding, frame)
+        return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
+    return RawTable(rel, table, frame, encoding=encoding, numbered_by_place=delimiter)
+
+
+def _numbered(
+    path: Path, delimiter: str, encoding: str | None, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """(frame, malformed rows) with every row numbered as a spreadsheet numbers it, from a scan
+    of the file (load/records.py) that finds the same rows pyarrow read; where it does not
+    (a quoting pyarrow reads otherwise, a text encoding of two-byte characters) the file is
+    read again with the csv module, slower but exact."""
+    width = len(frame.columns) - ("_row" in frame.columns)
+    if codecs.lookup(encoding or "utf-8").name in _ONE_BYTE_ENCODINGS:
+        records = Records(path, delimiter)
+        good = records.fields == width
+        if int(good.sum()) == len(frame):
+            frame["_row"] = records.row[good]
+            return frame, records.rejected(width)
+    return _read_slowly(path, delimiter, encoding or "utf-8")
+
+
+# Encodings in which the delimiter, quote and line ends are the ASCII bytes the scan looks for.
+_ONE_BYTE_ENCODINGS = {"utf-8", "utf-8-sig", "cp1252", "latin-1", "iso8859-1", "ascii"}
+
+
+def _read_slowly(path: Path, delimiter: str, encoding: str) -> tuple[pd.DataFrame, list]:
+    """The file read with the csv module: every row numbered, every malformed row named."""
+    text = path.read_bytes().decode(encoding, errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    header = _unique_names(
+        [
+            h.strip()
+            for h in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter))
+        ]
+    )
+    return _read_with_csv_module(text, delimiter, header)
 
 
 def _read_arrow(
