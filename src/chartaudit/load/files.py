@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import InputError
@@ -38,32 +39,14 @@ class RawTable:
     encoding: str | None = None
     bad_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, reason)
     note: str = ""
-    # Set when the rows were numbered by their place in pyarrow's table (the delimiter): right
-    # unless the file has blank lines, which pyarrow skips (see read_file).
-    numbered_by_place: str | None = None
-
-
-# A blank line (or a blank line in a quoted value, which the scan then tells apart).
-_BLANK_LINE = (b"\n\n", b"\r\r", b"\n\r\n", b"\r\n\r\n")
 
 
 def sha256_of(path: Path) -> str:
-    return _hash_and_probe(path)[0]
-
-
-def _hash_and_probe(path: Path) -> tuple[str, bool]:
-    """(SHA-256 of the file, whether it may have a blank line), in one read of the file."""
     digest = hashlib.sha256()
-    blank = False
-    tail = b""
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-            if not blank:
-                seam = tail + block[:3]  # a blank line across two blocks
-                blank = any(m in block or m in seam for m in _BLANK_LINE)
-            tail = block[-3:]
-    return digest.hexdigest(), blank
+    return digest.hexdigest()
 
 
 def detect_encoding(data: bytes) -> str:
@@ -151,21 +134,16 @@ def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> li
     # Hash the file while it is parsed: hashlib and Arrow both release the GIL, and a gigabyte
     # of notes takes about a second to hash.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        hashing = pool.submit(_hash_and_probe, path)
+        hashing = pool.submit(sha256_of, path)
         try:
             raws = _read(path, rel, table, mapping)
         finally:
             try:
-                digest, blank_lines = hashing.result()
+                digest = hashing.result()
             except OSError as exc:  # unreadable: the same message as a file that cannot be parsed
                 raise _unreadable(rel, exc) from None
     for raw in raws:
         raw.sha256 = digest
-        if blank_lines and raw.numbered_by_place:
-            # pyarrow skipped the blank lines: each row's number from where it is in the file.
-            delimiter = raw.numbered_by_place
-            raw.frame, raw.bad_rows = _numbered(path, delimiter, raw.encoding, raw.frame)
-            raw.numbered_by_place = None
     return raws
 
 
@@ -230,12 +208,26 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
             encoding = detect_encoding(path.read_bytes())
     if frame is None:
         frame, bad = _read_arrow(path, delimiter, encoding, skip_bom=bom)
-    if bad:
-        # pyarrow skipped the malformed rows without saying where they were: a scan of the
-        # file numbers every row and names the malformed ones.
+    if bad or _has_blank_rows(frame):
+        # pyarrow skipped the malformed rows without saying where they were, and read blank
+        # lines as rows of empty values: a scan of the file numbers every row, names the
+        # malformed ones and leaves the blank lines out.
         frame, bad = _numbered(path, delimiter, encoding, frame)
-        return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
-    return RawTable(rel, table, frame, encoding=encoding, numbered_by_place=delimiter)
+    return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
+
+
+def _has_blank_rows(frame: pd.DataFrame) -> bool:
+    """Whether a row of pyarrow's table is a blank line (every value empty)."""
+    blank = None
+    for name in frame.columns:
+        if name == "_row":
+            continue
+        arr = pa.array(frame[name].array)
+        empty = pc.equal(pc.binary_length(arr), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return False
+    return blank is not None and bool(pc.any(blank).as_py())
 
 
 def _numbered(
@@ -248,9 +240,13 @@ def _numbered(
     width = len(frame.columns) - ("_row" in frame.columns)
     if codecs.lookup(encoding or "utf-8").name in _ONE_BYTE_ENCODINGS:
         records = Records(path, delimiter)
-        good = records.fields == width
-        if int(good.sum()) == len(frame):
-            frame["_row"] = records.row[good]
+        # pyarrow's rows: the well-formed ones and the blank lines (rows of empty values).
+        read = (records.fields == width) | (records.fields == 0)
+        if int(read.sum()) == len(frame):
+            frame["_row"] = records.row[read]
+            blank = records.fields[read] == 0
+            if blank.any():
+                frame = frame.loc[~blank].reset_index(drop=True)
             return frame, records.rejected(width)
     return _read_slowly(path, delimiter, encoding or "utf-8")
 
@@ -299,7 +295,13 @@ def _read_arrow(
                 column_names=header, skip_rows=1, encoding=enc, block_size=1 << 24
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=handler
+                delimiter=delimiter,
+                newlines_in_values=True,
+                # A blank line is kept as a (malformed) row rather than skipped, so that a file
+                # with one is numbered by the scan (_numbered): skipped, it would shift every
+                # later row's number by one.
+                ignore_empty_lines=len(header) == 1,
+                invalid_row_handler=handler,
             ),
             convert_options=pacsv.ConvertOptions(
                 # large_string is what pandas' "string" dtype holds: no conversion afterwards.

@@ -56,12 +56,11 @@ def scan_block(block, delimiter, state, row, first, last, fields):  # pragma: no
                     after_cr = 1 if b == _CR else 0
                 continue
         if b == _LF or b == _CR:
-            if size > 0:
-                row[n] = rec
-                first[n] = start
-                last[n] = line
-                fields[n] = count + 1
-                n += 1
+            row[n] = rec
+            first[n] = start
+            last[n] = line
+            fields[n] = count + 1 if size > 0 else 0  # 0: a blank line
+            n += 1
             rec += 1
             line += 1
             after_cr = 1 if b == _CR else 0
@@ -85,8 +84,9 @@ def scan_block(block, delimiter, state, row, first, last, fields):  # pragma: no
 class Records:
     """The records of a delimited file after its header: `row` (numbered as a spreadsheet
     numbers them, the header row 1), `first` and `last` line (1-based) and `fields`, the
-    number of fields. `open_quote`: the file ends inside a quoted value. For text encodings
-    that write these characters as single ASCII bytes (UTF-8, Windows-1252, Latin-1)."""
+    number of fields (0 for a blank line). `open_quote`: the file ends inside a quoted value.
+    For text encodings that write these characters as single ASCII bytes (UTF-8,
+    Windows-1252, Latin-1)."""
 
     BLOCK = 1 << 24
 
@@ -111,13 +111,16 @@ class Records:
             np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
             for i in range(4)
         )
-        # The first record is the header.
-        self.row, self.first, self.last, self.fields = row[1:], first[1:], last[1:], fields[1:]
+        # The first record is the header (blank lines before it are not rows).
+        head = int(np.argmax(fields > 0)) if len(fields) else 0
+        self.row, self.first, self.last, self.fields = (
+            a[head + 1 :] for a in (row, first, last, fields)
+        )
 
     def rejected(self, width: int) -> list[tuple[int, str]]:
         """(row, reason) of every record whose number of fields is not the header's."""
         out = []
-        for i in np.flatnonzero(self.fields != width).tolist():
+        for i in np.flatnonzero((self.fields != width) & (self.fields > 0)).tolist():
             n, reason = int(self.fields[i]), ""
             if self.open_quote and i == len(self.fields) - 1:
                 reason = "; a quote opened in it is not closed before the end of the file"
