@@ -297,9 +297,9 @@ def _read_arrow(
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=True,
-                # A blank line is kept as a (malformed) row rather than skipped, so that a file
-                # with one is numbered by the scan (_numbered): skipped, it would shift every
-                # later row's number by one.
+                # A blank line is kept as a row of empty values rather than skipped, so that a
+                # file with one is numbered by the scan (_numbered): skipped, it would shift
+                # every later row's number by one.
                 ignore_empty_lines=len(header) == 1,
                 invalid_row_handler=handler,
             ),
