@@ -1,11 +1,13 @@
-"""Where each CSV record starts: the file's line of every row pyarrow reads, and its fields.
+"""Where each CSV record starts: the row number of every row pyarrow reads, and its fields.
 
-pyarrow parses a CSV file fast but says neither on which line a row began (it skips blank
-lines, and a quoted value may hold newlines) nor, without a slow row handler, which rows were
-malformed. This scanner reads the file's bytes once, block by block, with the same rules
-(quoted fields with doubled quotes inside, CR, LF or CRLF line ends, blank lines skipped) and
-gives every record after the header: its first line, its last line and its number of fields.
-A compiled loop (numba, like the clone checks') keeps it near a second per gigabyte.
+pyarrow parses a CSV file fast but says neither which row of the file a row was (a quoted
+value may hold newlines, and blank lines are rows a spreadsheet counts) nor, without a slow row
+handler, which rows were malformed. This scanner reads the file's bytes once, block by block,
+with the same rules (quoted fields with doubled quotes inside; CR, LF or CRLF line ends) and
+gives every record after the header: its row, its first and last line and its number of fields
+(0 for a blank line). A compiled loop (numba, like the clone checks') scans about 2.7 ns a
+byte: 2.4 s for a million notes' 870 MB, and it runs only for a file with a malformed row or a
+blank line.
 """
 
 from __future__ import annotations
