@@ -66,3 +66,23 @@ def test_a_surname_that_is_a_word_is_masked_as_a_name_not_as_the_word():
     assert out[1] == f"PATIENT: {MASK} {MASK}"
     assert out[2] == f"{MASK} {MASK} seen today"
     assert out[3] == f"{MASK} {MASK}: no falls"
+
+
+def test_ids_are_replaced_only_where_they_can_be_and_exactly_as_everywhere():
+    import pyarrow as pa
+
+    from chartaudit.privacy import _replace_all, _replace_ids
+
+    ids = ["MRN004512", "MRN0045", "P-77", "123456"]
+    texts = pa.array(
+        [
+            "seen MRN004512 and MRN0045",
+            "xMRN0045 is not an id; P-77x is not P-77",
+            "no id here at all",
+            "(123456)-PT-1, 1234567",
+            None,
+        ],
+        type=pa.large_string(),
+    )
+    assert _replace_ids(texts, ids, "[id]").equals(_replace_all(texts, ids, "[id]", False))
+    assert _replace_ids(texts, ids, "[id]")[3].as_py() == "([id])-PT-1, 1234567"
