@@ -172,6 +172,23 @@ def test_a_quote_never_closed_names_the_lines_it_ran_over(tmp_path):
     )
 
 
+def test_a_quote_left_open_in_the_last_row_is_rejected_not_read_to_the_end(tmp_path):
+    rows = [
+        ROWS[0],
+        'N2,MRN1,daily,2026-09-03,A,PT,Aetna,,"open quote',
+        ROWS[1].replace("N2", "N3"),
+    ]
+    write(tmp_path / "notes.csv", csv_text(rows))
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1"]
+    assert export.rejected.set_index("row").loc[3, "reason"] == (
+        "a quote opened in this row is not closed: lines 3 to 4 (the end of the file) were"
+        " read as one value"
+    )
+    notes_file = next(f for f in export.files if f.table == "notes")
+    assert notes_file.rows_read == notes_file.rows_loaded + notes_file.rows_rejected
+
+
 def test_mapping_file_vendor_columns_and_values(tmp_path):
     text = (
         "Doc #,MRN,Visit Type,DOS,Provider,Creds,Insurance,Signed On,Assessment Text\n"

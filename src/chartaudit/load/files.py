@@ -208,12 +208,21 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
             encoding = detect_encoding(path.read_bytes())
     if frame is None:
         frame, bad = _read_arrow(path, delimiter, encoding, skip_bom=bom)
-    if bad or _has_blank_rows(frame):
-        # pyarrow skipped the malformed rows without saying where they were, and read blank
-        # lines as rows of empty values: a scan of the file numbers every row, names the
-        # malformed ones and leaves the blank lines out.
+    if bad or _has_blank_rows(frame) or _last_row_runs_on(frame):
+        # pyarrow skipped the malformed rows without saying where they were, read blank lines
+        # as rows of empty values, and reads a quote never closed as a value running to the end
+        # of the file: a scan of the file numbers every row, names the malformed ones (and such
+        # a last row) and leaves the blank lines out.
         frame, bad = _numbered(path, delimiter, encoding, frame)
     return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
+
+
+def _last_row_runs_on(frame: pd.DataFrame) -> bool:
+    """Whether a value of the last row holds a line end: a quote left open runs to the end."""
+    if frame.empty:
+        return False
+    last = frame.iloc[-1]
+    return any(isinstance(v, str) and ("\n" in v or "\r" in v) for v in last.to_numpy())
 
 
 def _has_blank_rows(frame: pd.DataFrame) -> bool:
@@ -244,9 +253,11 @@ def _numbered(
         read = (records.fields == width) | (records.fields == 0)
         if int(read.sum()) == len(frame):
             frame["_row"] = records.row[read]
-            blank = records.fields[read] == 0
-            if blank.any():
-                frame = frame.loc[~blank].reset_index(drop=True)
+            drop = records.fields[read] == 0
+            if records.open_quote and read[-1]:
+                drop[-1] = True  # pyarrow read the rest of the file into its last value
+            if drop.any():
+                frame = frame.loc[~drop].reset_index(drop=True)
             return frame, records.rejected(width)
     return _read_slowly(path, delimiter, encoding or "utf-8")
 

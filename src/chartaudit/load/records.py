@@ -101,13 +101,16 @@ class Records:
         with path.open("rb") as fh:
             if fh.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM is not part of the first value
                 fh.seek(0)
+            ends_line = False
             while block := fh.read(self.BLOCK):
                 data = np.frombuffer(block, dtype=np.uint8)
                 out = [np.empty(len(data) + 1, dtype=np.int64) for _ in range(4)]
                 k = scan_block(data, sep, state, *out)
                 parts.append(tuple(a[:k].copy() for a in out))
+                ends_line = block[-1:] in (b"\n", b"\r")
         if state[3] > 0 or state[4] == 1:  # a last record without a line end
-            parts.append(tuple(np.array([v]) for v in (state[8], state[1], state[0], state[2] + 1)))
+            end = state[0] - (1 if ends_line else 0)  # the file's last line, not the one after
+            parts.append(tuple(np.array([v]) for v in (state[8], state[1], end, state[2] + 1)))
         self.open_quote = bool(state[4] == 1)
         row, first, last, fields = (
             np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, np.int64)
@@ -122,9 +125,21 @@ class Records:
     def rejected(self, width: int) -> list[tuple[int, str]]:
         """(row, reason) of every record whose number of fields is not the header's."""
         out = []
-        for i in np.flatnonzero((self.fields != width) & (self.fields > 0)).tolist():
+        last = len(self.fields) - 1
+        for i in np.flatnonzero((self.fields != width) & (self.fields > 0)).tolist() + (
+            [last] if self.open_quote and self.fields[last] == width else []
+        ):
             n, reason = int(self.fields[i]), ""
-            if self.open_quote and i == len(self.fields) - 1:
+            if self.open_quote and i == last:
+                if n == width:
+                    out.append(
+                        (
+                            int(self.row[i]),
+                            f"a quote opened in this row is not closed: lines {self.first[i]} to"
+                            f" {self.last[i]} (the end of the file) were read as one value",
+                        )
+                    )
+                    continue
                 reason = "; a quote opened in it is not closed before the end of the file"
             elif self.last[i] > self.first[i] and n > width:
                 reason = (
