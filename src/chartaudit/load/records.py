@@ -123,28 +123,27 @@ class Records:
         )
 
     def rejected(self, width: int) -> list[tuple[int, str]]:
-        """(row, reason) of every record whose number of fields is not the header's."""
+        """(row, reason) of every record whose number of fields is not the header's, and of a
+        last record that ends inside a quoted value."""
+        bad = (self.fields != width) & (self.fields > 0)
+        last = len(bad) - 1
+        if self.open_quote and last >= 0:
+            bad[last] = True
         out = []
-        last = len(self.fields) - 1
-        for i in np.flatnonzero((self.fields != width) & (self.fields > 0)).tolist() + (
-            [last] if self.open_quote and self.fields[last] == width else []
-        ):
-            n, reason = int(self.fields[i]), ""
-            if self.open_quote and i == last:
-                if n == width:
-                    out.append(
-                        (
-                            int(self.row[i]),
-                            f"a quote opened in this row is not closed: lines {self.first[i]} to"
-                            f" {self.last[i]} (the end of the file) were read as one value",
-                        )
-                    )
-                    continue
-                reason = "; a quote opened in it is not closed before the end of the file"
-            elif self.last[i] > self.first[i] and n > width:
+        for i in np.flatnonzero(bad).tolist():
+            n, first, end = int(self.fields[i]), int(self.first[i]), int(self.last[i])
+            reason = f"row has {n} fields but the header has {width}"
+            if self.open_quote and i == last and n == width:
                 reason = (
-                    f"; it runs from line {self.first[i]} to line {self.last[i]}: a quote opened"
-                    " in it is likely not closed, so the lines after it were read into it"
+                    f"a quote opened in this row is not closed: lines {first} to {end} (the end"
+                    " of the file) were read as one value"
                 )
-            out.append((int(self.row[i]), f"row has {n} fields but the header has {width}{reason}"))
+            elif self.open_quote and i == last:
+                reason += "; a quote opened in it is not closed before the end of the file"
+            elif end > first and n > width:
+                reason += (
+                    f"; it runs from line {first} to line {end}: a quote opened in it is likely"
+                    " not closed, so the lines after it were read into it"
+                )
+            out.append((int(self.row[i]), reason))
         return out
