@@ -493,3 +493,47 @@ def test_evaluation_content():
     )
     assert out["status"].tolist() == ["pass", "fail", "fail"]
     assert out.loc["E3", "message"] == "Evaluation does not state: prognosis with a time frame"
+
+
+SWALLOW_STUDY = (
+    "Referred for an outpatient videofluoroscopic swallow study to rule out aspiration. "
+    "Thin liquid by cup sip: laryngeal penetration, Penetration-Aspiration Scale 3; nectar-thick "
+    "and puree: no penetration. Recommend mechanical soft diet with nectar-thick liquids, chin "
+    "tuck with every swallow, upright 90 degrees for all intake."
+)
+CLINICAL_SWALLOW_EVALUATION = (
+    "Clinical swallow evaluation at bedside. Oral motor exam: reduced labial seal. Trials of "
+    "thin liquid with delayed cough. Recommend instrumental study. Plan: dysphagia treatment "
+    "3x/week for 4 weeks."
+)
+
+
+@pytest.mark.parametrize("kind", ["goals_measurable", "evaluation_content", "poc_elements"])
+def test_instrumental_swallow_study_billed_as_such_is_not_judged_as_an_evaluation(kind):
+    notes = [
+        note("V1", "2026-03-02", SWALLOW_STUDY, note_type="evaluation", discipline="SLP"),
+        note("C1", "2026-03-02", CLINICAL_SWALLOW_EVALUATION, note_type="evaluation",
+             discipline="SLP", patient_id="P2"),
+    ]
+    services = [
+        {"note_id": "V1", "cpt_code": "92611", "units": 1},
+        {"note_id": "C1", "cpt_code": "92610", "units": 1},
+    ]
+    out = run(kind, notes, services=services)
+    assert out.loc["V1", "status"] == "not_applicable"
+    # a clinical (bedside) swallow evaluation starts a plan of care and is judged as one
+    assert out.loc["C1", "status"] == "fail"
+
+
+def test_instrumental_study_recognised_from_text_only_when_it_was_performed():
+    done = "Modified barium swallow study was performed in radiology. " + SWALLOW_STUDY
+    planned = "A modified barium swallow study was recommended. " + CLINICAL_SWALLOW_EVALUATION
+    notes = [
+        note("D1", "2026-03-02", done, note_type="evaluation", discipline="SLP"),
+        note("R1", "2026-03-02", planned, note_type="evaluation", discipline="SLP",
+             patient_id="P2"),
+    ]
+    out = run("goals_measurable", notes)
+    assert out.loc["D1", "status"] == "not_applicable"
+    assert out.loc["R1", "status"] == "fail"
+    assert out.loc["R1", "message"].startswith("No goals documented")

@@ -19,7 +19,7 @@ from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
 from ..model import PLAN_NOTE_TYPES
 from .context import AuditContext
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .text import first_match_in, matches_in
+from .text import first_match_in, instrumental_study, matches_in
 
 NOTE_TYPE_LABEL = {
     "evaluation": "an evaluation",
@@ -771,7 +771,8 @@ def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
         missing = missing.where(~blank, missing + np.where(missing == "", "", ", ") + name)
     fail = missing != ""
     msg = "plan of care is missing: " + missing
-    return outcome(idx, fail, msg, missing)
+    # An instrumental swallow study report is not a plan of care (see instrumental_study).
+    return outcome(idx, fail, msg, missing, applicable=~instrumental_study(ctx)[pos])
 
 
 # --------------------------------------------------------------------------- frequency

@@ -18,7 +18,7 @@ from ..instruments import canonical_instrument, find_instruments_in_text, load_t
 from ..model import REPORT_NOTE_TYPES
 from .episodes import merge_pairs, note_codes, note_is
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .text import blank_text, narrative_arrow, text_exported
+from .text import blank_text, instrumental_study, narrative_arrow, text_exported
 
 EVENT_COLUMNS = ["pos", "instrument", "score", "source", "text"]
 
@@ -142,8 +142,15 @@ def outcome_baseline(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     evidence = pd.Series(None, index=idx, dtype=object)
     message[fail] = f"No standardized outcome measure with a score found in {where}"
     evidence[fail] = "no outcome measure"
+    # An instrumental swallow study report records no baseline (see instrumental_study).
     return outcome(
-        idx, fail, message, evidence, not_evaluable=ne & ~has, not_evaluable_reason=reason
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=~instrumental_study(ctx)[ctx.positions(idx)],
+        not_evaluable=ne & ~has,
+        not_evaluable_reason=reason,
     )
 
 

@@ -910,6 +910,8 @@ def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     ne = (n_goals == 0) & (not goals_table) & blank
     note_type = notes["note_type"].to_numpy()[pos]
     must_have = np.isin(note_type, list(params["require_goals_on"]))
+    # An instrumental swallow study report sets no goals of its own (see instrumental_study).
+    must_have &= ~instrumental_study(ctx)[pos]
     none_set = (n_goals == 0) & must_have & ~ne
     applicable = (n_goals > 0) | must_have | ne
     fail = (n_bad > 0) | none_set
@@ -1108,6 +1110,62 @@ def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcom
 
 
 # --------------------------------------------------------------------------------------------
+# Instrumental swallow studies (not judged as evaluations)
+# --------------------------------------------------------------------------------------------
+
+# Motion fluoroscopic swallow study (MBSS/VFSS) and the FEES family: diagnostic procedures
+# whose report states findings and recommendations, not a plan of care with goals.
+INSTRUMENTAL_SWALLOW_CODES = ("92611", "92612", "92614", "92616")
+# The study reported as done ("Modified barium swallow study was performed"), not one that is
+# recommended or "needs to be completed" in an evaluation's plan.
+_STUDY_DONE = (
+    r"(?i)\b(?:modified barium swallow(?:ing)?|video\s?fluoroscopic swallow(?:ing)?|"
+    r"fiber\s?optic endoscopic evaluation of swallowing|mbss?|vfss|fees(?:st)?)"
+    r"(?:\s+(?:study|studies|evaluation|exam|examination|test))?"
+    r"\s+(?:was|were)\s+(?:performed|completed|conducted|administered|done)\b"
+)
+_STUDY_NOTE_TYPES = ("evaluation", "re_evaluation")
+
+
+def instrumental_study(ctx) -> np.ndarray:
+    """Per note: an instrumental swallow study report (MBSS/VFSS, FEES) that sets no goals.
+
+    Such a report (billed as 92611/92612/92614/92616, or saying the study was performed) is
+    exported as an evaluation, but it is a diagnostic procedure: it carries no plan of care,
+    goals or baseline outcome measure of its own, and the evaluation items do not apply. A
+    study written up together with a speech-language evaluation that sets goals is judged as
+    an evaluation.
+    """
+
+    def build() -> np.ndarray:
+        notes = ctx.notes
+        n = len(notes)
+        study = np.zeros(n, dtype=bool)
+        if "note_type" not in notes.columns or n == 0:
+            return study
+        evaluation = notes["note_type"].isin(_STUDY_NOTE_TYPES).to_numpy(dtype=bool)
+        if not evaluation.any():
+            return study
+        svc = ctx.table("services")
+        if svc is not None and len(svc) and {"note_idx", "cpt_code"} <= set(svc.columns):
+            owner = svc["note_idx"].to_numpy(dtype=np.int64)
+            linked = owner >= 0
+            linked[linked] = evaluation[owner[linked]]
+            code = svc["cpt_code"][linked].astype("string").str.strip()
+            study[owner[linked][code.isin(INSTRUMENTAL_SWALLOW_CODES).to_numpy(dtype=bool)]] = True
+        if text_exported(ctx):
+            rest = np.flatnonzero(evaluation & ~study)
+            study[rest[matches_in(ctx, notes.index[rest], _STUDY_DONE)]] = True
+        candidates = np.flatnonzero(study)
+        if len(candidates):
+            with_goals = np.unique(note_goals(ctx, candidates)["pos"].to_numpy())
+            study[with_goals] = False
+        return study
+
+    return ctx.cached("text.instrumental_study", build)
+
+
+# --------------------------------------------------------------------------------------------
 # DOC-EVAL-CONTENT
 # --------------------------------------------------------------------------------------------
 
@@ -1153,4 +1211,12 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
         lacks = join_labels(missing[fail], EVAL_LABELS)
         message[fail] = "Evaluation does not state: " + lacks
         evidence[fail] = "missing: " + lacks
-    return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
+    return outcome(
+        idx,
+        fail,
+        message,
+        evidence,
+        applicable=~instrumental_study(ctx)[ctx.positions(idx)],
+        not_evaluable=ne,
+        not_evaluable_reason=reason,
+    )
