@@ -1153,8 +1153,10 @@ def instrumental_study(ctx) -> np.ndarray:
             linked[linked] = evaluation[owner[linked]]
             code = svc["cpt_code"][linked].astype("string").str.strip()
             study[owner[linked][code.isin(INSTRUMENTAL_SWALLOW_CODES).to_numpy(dtype=bool)]] = True
-        if text_exported(ctx):
-            rest = np.flatnonzero(evaluation & ~study)
+        if text_exported(ctx) and "discipline" in notes.columns:
+            # Speech-language pathologists perform and report these studies.
+            slp = notes["discipline"].eq("SLP").fillna(False).to_numpy(dtype=bool)
+            rest = np.flatnonzero(evaluation & slp & ~study)
             study[rest[matches_in(ctx, notes.index[rest], _STUDY_DONE)]] = True
         candidates = np.flatnonzero(study)
         if len(candidates):
