@@ -173,7 +173,38 @@ def test_assistant_progress_report_late_says_it_does_not_count():
     rows = episode(12, N11={"note_type": "progress", "credential": "PTA"})
     res = run("progress_report_interval", rows, note_types=["daily", "progress"])
     assert res.loc["N11", "status"] == "fail"
-    assert res.loc["N11", "message"].endswith("(a report written by an assistant does not count)")
+    assert res.loc["N11", "message"].endswith(
+        "(this report does not count: written by an assistant)"
+    )
+
+
+def signed(rows: list[dict], **unsigned: dict) -> list[dict]:
+    """Every note signed on its date of service except those named (left unsigned)."""
+    out = [{**r, "signed_at": r["date_of_service"]} for r in rows]
+    for r in out:
+        if r["note_id"] in unsigned:
+            r.update(unsigned[r["note_id"]], signed_at=None)
+    return out
+
+
+def test_unsigned_progress_report_does_not_reset_the_count():
+    # Noridian: "Progress Report after 10th Visit: Not Submitted or Signed".
+    rows = signed(episode(13), N08={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N08", "status"] == "pass"
+    assert res.loc[["N11", "N12", "N13"], "status"].tolist() == ["fail"] * 3
+    # Signed, the same report closes the period.
+    rows = signed(episode(13, N08={"note_type": "progress"}))
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert (res["status"] == "pass").all()
+
+
+def test_unsigned_late_report_says_it_is_not_signed():
+    rows = signed(episode(12), N11={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N11", "status"] == "fail"
+    assert res.loc["N11", "message"].endswith("(this report does not count: not signed)")
+    assert res.loc["N12", "status"] == "fail"
 
 
 def test_late_therapist_report_fails_itself_and_resets_afterwards():

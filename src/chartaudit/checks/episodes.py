@@ -276,6 +276,41 @@ def sorted_notes(ctx: AuditContext) -> EpisodeOrder:
 
 # --------------------------------------------------------------------------- progress reports
 
+# Why a note of a report type is not a progress report, by the code report_flaws gives.
+NOT_A_REPORT = (
+    "",
+    "written by an assistant",
+    "written by a student without a therapist's co-signature",
+    "not written by a therapist",
+    "not signed",
+)
+
+
+def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
+    """Per note: the index in NOT_A_REPORT of why it cannot serve as a progress report, 0 when
+    it can (a clinician wrote and signed it).
+
+    An assistant's report is a supplement, not the report (MBPM ch.15 220.3.D), and an unsigned
+    one is not submitted ("not submitted or signed", Noridian). Without a signed_at column the
+    export cannot show a missing signature, so reports are taken as signed.
+    """
+    clinician = clinician_written(ctx, student_cosigned_ok)
+    signed = (
+        ctx.notes["signed_at"].notna().to_numpy()
+        if ctx.has("notes.signed_at")
+        else np.ones(len(ctx.notes), bool)
+    )
+    return np.select(
+        [
+            ~clinician & note_is(ctx, "role", ["assistant"]),
+            ~clinician & note_is(ctx, "role", ["student"]),
+            ~clinician,
+            ~signed,
+        ],
+        [1, 2, 3, 4],
+        0,
+    )
+
 
 @check_kind(
     "progress_report_interval",
@@ -300,7 +335,8 @@ def progress_report_interval(
     max_days = int(params["max_treatment_days"])
     s = sorted_notes(ctx)
     typed_note = note_is(ctx, "note_type", params["report_types"])
-    report_note = typed_note & clinician_written(ctx, bool(params["student_cosigned_ok"]))
+    flaw = np.where(typed_note, report_flaws(ctx, bool(params["student_cosigned_ok"])), 0)
+    report_note = typed_note & (flaw == 0)
 
     # Day-level arrays (one row per distinct episode day, in order).
     day = s.day
@@ -341,7 +377,7 @@ def progress_report_interval(
         due_by = " by the " + ordinal(pd.Series([max_days])).iloc[0] + " treatment day ("
         is_rep = report_note[pos[f]]
         typed = typed_note[pos[f]]
-        author = ctx.notes.loc[f_lbl, "role"].map(ROLE_LABEL).fillna("an assistant")
+        why_not = np.asarray(NOT_A_REPORT, dtype=object)[flaw[pos[f]]]
         text = np.where(
             is_rep,
             "this report was written on the "
@@ -356,7 +392,7 @@ def progress_report_interval(
         )
         text = np.where(
             typed & ~is_rep,
-            text + " (a report written by " + author + " does not count)",
+            text + " (this report does not count: " + why_not + ")",
             text,
         )
         message.iloc[np.flatnonzero(f)] = text
