@@ -146,9 +146,11 @@ def test_progress_report_10th_day_passes_11th_and_later_fail():
     assert res.loc["N10", "status"] == "pass"
     assert res.loc[["N11", "N12", "N13"], "status"].tolist() == ["fail"] * 3
     assert res.loc["N11", "message"] == (
-        "11th treatment day since the episode began (2026-09-01) with no report; "
-        "a progress report was due by the 10th treatment day (2026-09-10)"
+        "progress report overdue: reporting period began 2026-09-01 (episode start), "
+        "report due by treatment day 10 (2026-09-10); "
+        "this visit is treatment day 11, 1 treatment day past due"
     )
+    assert res.loc["N13", "message"].endswith("treatment day 13, 3 treatment days past due")
 
 
 def test_therapist_report_closes_the_period_and_the_next_starts_the_next_day():
@@ -158,8 +160,9 @@ def test_therapist_report_closes_the_period_and_the_next_starts_the_next_day():
     assert (res.loc[[f"N{i:02d}" for i in range(2, 19)], "status"] == "pass").all()
     assert res.loc["N19", "status"] == "fail"
     assert res.loc["N19", "message"] == (
-        "11th treatment day since the last progress report (2026-09-08); "
-        "a progress report was due by the 10th treatment day (2026-09-18)"
+        "progress report overdue: reporting period began 2026-09-09 "
+        "(after the report of 2026-09-08), report due by treatment day 10 (2026-09-18); "
+        "this visit is treatment day 11, 1 treatment day past due"
     )
 
 
@@ -173,14 +176,56 @@ def test_assistant_progress_report_late_says_it_does_not_count():
     rows = episode(12, N11={"note_type": "progress", "credential": "PTA"})
     res = run("progress_report_interval", rows, note_types=["daily", "progress"])
     assert res.loc["N11", "status"] == "fail"
-    assert res.loc["N11", "message"].endswith("(a report written by an assistant does not count)")
+    assert res.loc["N11", "message"].startswith(
+        "progress report overdue (this one does not count: written by an assistant): "
+    )
+    assert "this report is treatment day 11, 1 treatment day past due" in res.loc["N11", "message"]
+
+
+def signed(rows: list[dict], **unsigned: dict) -> list[dict]:
+    """Every note signed on its date of service except those named (left unsigned)."""
+    out = [{**r, "signed_at": r["date_of_service"]} for r in rows]
+    for r in out:
+        if r["note_id"] in unsigned:
+            r.update(unsigned[r["note_id"]], signed_at=None)
+    return out
+
+
+def test_unsigned_progress_report_does_not_reset_the_count():
+    # Noridian: "Progress Report after 10th Visit: Not Submitted or Signed".
+    rows = signed(episode(13), N08={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N08", "status"] == "pass"
+    assert res.loc[["N11", "N12", "N13"], "status"].tolist() == ["fail"] * 3
+    # Signed, the same report closes the period.
+    rows = signed(episode(13, N08={"note_type": "progress"}))
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert (res["status"] == "pass").all()
+
+
+def test_unsigned_late_report_says_it_is_not_signed():
+    rows = signed(episode(12), N11={"note_type": "progress"})
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N11", "status"] == "fail"
+    assert res.loc["N11", "message"].startswith(
+        "progress report overdue (this one does not count: not signed): "
+    )
+    # The visits after it say why the count ran on past the report.
+    assert res.loc["N12", "status"] == "fail"
+    assert res.loc["N12", "message"].endswith(
+        "2 treatment days past due; the report of 2026-09-11 does not count (not signed)"
+    )
 
 
 def test_late_therapist_report_fails_itself_and_resets_afterwards():
     rows = episode(13, N11={"note_type": "progress"})
     res = run("progress_report_interval", rows, note_types=["daily", "progress"])
     assert res.loc["N11", "status"] == "fail"
-    assert res.loc["N11", "message"].startswith("this report was written on the 11th treatment day")
+    assert res.loc["N11", "message"] == (
+        "progress report written late: reporting period began 2026-09-01 (episode start), "
+        "report due by treatment day 10 (2026-09-10); "
+        "this report is treatment day 11, 1 treatment day past due"
+    )
     assert res.loc[["N12", "N13"], "status"].tolist() == ["pass", "pass"]
 
 
@@ -206,7 +251,8 @@ def test_interval_param_five():
         note_types=["daily"],
     )
     assert res.loc[["N05", "N06", "N07"], "status"].tolist() == ["pass", "fail", "fail"]
-    assert "due by the 5th treatment day (2026-09-05)" in res.loc["N06", "message"]
+    assert "report due by treatment day 5 (2026-09-05)" in res.loc["N06", "message"]
+    assert res.loc["N07", "message"].endswith("treatment day 7, 2 treatment days past due")
 
 
 def test_treatment_days_are_distinct_dates_and_episodes_count_separately():
@@ -727,3 +773,77 @@ def test_assistant_scope_flags_clinical_judgment_in_assistant_notes():
     res = run("assistant_scope", rows)
     assert res["status"].tolist() == ["fail", "pass", "not_applicable"]
     assert '"Progress limited due to"' in res.loc["A", "message"]
+
+
+def test_assistant_overdue_visits_name_the_supervising_therapist(tmp_path):
+    """Through the real CLI: an OT episode whose therapist's report is unsigned; the COTA's
+    visits after the 10th treatment day say whose report it is, and no patient name shows."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    dates = days("2026-09-01", 13)
+    mia = {"therapist": "Mia Park", "therapist_id": "1234567890", "credential": "OTR/L"}
+    lee = {"therapist": "Lee Wong", "therapist_id": "2222222222", "credential": "COTA"}
+    rows = [{"note_type": "evaluation", **mia}]
+    rows += [{"note_type": "daily", **mia} for _ in range(8)]
+    # A PT covering one visit of the OT episode is not the OT's supervising therapist.
+    rows[4] = {"note_type": "daily", "therapist": "Dana Reyes", "credential": "DPT"}
+    rows += [{"note_type": "progress", **mia, "signed_at": ""}]  # day 10, never signed
+    rows += [
+        {"note_type": "daily", **lee},
+        {"note_type": "progress", **lee},
+        {"note_type": "daily", **lee},
+    ]
+    notes = pd.DataFrame(
+        [
+            {
+                "note_id": f"OT{i + 1:02d}",
+                "patient_id": "MRN555",
+                "patient_name": "Jane Q Doe",
+                "discipline": "OT",
+                "date_of_service": d,
+                "signed_at": d,
+                "payer": "Medicare Part B",
+                "payer_type": "medicare_b",
+                **row,
+            }
+            for i, (d, row) in enumerate(zip(dates, rows, strict=True))
+        ]
+    )
+    export = tmp_path / "export"
+    export.mkdir()
+    notes.to_csv(export / "notes.csv", index=False)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(export), "--out", str(out), "--no-history", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    pr = findings[findings["item_id"] == "MCR-PR-10"].set_index("note_id")["message"]
+    # The unsigned report on day 10 does not reset the count: days 11-13 fail.
+    assert sorted(pr.index) == ["OT11", "OT12", "OT13"]
+    assert pr["OT11"] == (
+        "progress report overdue: reporting period began 2026-09-01 (episode start), "
+        "report due by treatment day 10 (2026-09-10); "
+        "this visit is treatment day 11, 1 treatment day past due; "
+        "the report of 2026-09-10 does not count (not signed); "
+        "the report is the supervising occupational therapist's to write (Mia Park, OTR/L)"
+    )
+    assert pr["OT12"].startswith(
+        "progress report overdue (this one does not count: written by an assistant): "
+    )
+    assert pr["OT12"].endswith("to write (Mia Park, OTR/L)")
+    assert pr["OT13"].endswith("to write (Mia Park, OTR/L)")
+    assert not pr.str.contains("Jane|Doe|MRN555").any()
+
+
+def test_assistant_overdue_visit_without_a_therapist_in_the_episode():
+    rows = [
+        {"note_id": f"N{i:02d}", "note_type": "daily", "date_of_service": d, "credential": "PTA"}
+        for i, d in enumerate(days("2026-09-01", 11), start=1)
+    ]
+    res = run("progress_report_interval", rows, note_types=["daily"])
+    assert res.loc["N11", "message"].endswith(
+        "1 treatment day past due; the report is the supervising physical therapist's to write"
+    )

@@ -276,6 +276,82 @@ def sorted_notes(ctx: AuditContext) -> EpisodeOrder:
 
 # --------------------------------------------------------------------------- progress reports
 
+# Why a note of a report type is not a progress report, by the code report_flaws gives.
+NOT_A_REPORT = (
+    "",
+    "written by an assistant",
+    "written by a student without a therapist's co-signature",
+    "not written by a therapist",
+    "not signed",
+)
+
+
+CLINICIAN_LABEL = {
+    "PT": "physical therapist",
+    "OT": "occupational therapist",
+    "SLP": "speech-language pathologist",
+}
+
+
+def discipline_clinicians(ctx: AuditContext, s: EpisodeOrder) -> np.ndarray:
+    """Per sorted row: the row of the latest note at or before it in its episode written by a
+    therapist of the note's discipline (else the episode's first such note); -1 when none."""
+    cred_codes, facts = credential_facts(ctx)
+    disc_codes, disciplines = note_codes(ctx, "discipline")
+    cred_disc = pd.Index(disciplines, dtype=object).get_indexer(
+        facts["discipline"].to_numpy(dtype=object, na_value="")
+    )
+    therapist = (facts["role"] == "therapist").fillna(False).to_numpy(dtype=bool)
+    own = therapist[cred_codes] & (cred_disc[cred_codes] == disc_codes) & (disc_codes >= 0)
+    valid = own[s.order]
+    latest = s.ffill(valid)
+    return np.where(latest >= 0, latest, s.first(valid))
+
+
+def supervisor_text(ctx: AuditContext, s: EpisodeOrder, positions: np.ndarray) -> np.ndarray:
+    """For assistants' notes at `positions`: whose the progress report is to write, naming the
+    discipline's therapist in the episode (display name and credential) when it has one."""
+    notes = ctx.notes
+    discipline = notes["discipline"].iloc[positions].astype(object)
+    label = discipline.map(CLINICIAN_LABEL).fillna("therapist").to_numpy(dtype=object)
+    row = discipline_clinicians(ctx, s)[s.row_of[positions]]
+    found = row >= 0
+    at = s.order[np.where(found, row, 0)]
+    name = (
+        " ("
+        + notes["therapist"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
+        + ", "
+        + notes["credential"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
+        + ")"
+    )
+    return "; the report is the supervising " + label + "'s to write" + np.where(found, name, "")
+
+
+def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
+    """Per note: the index in NOT_A_REPORT of why it cannot serve as a progress report, 0 when
+    it can (a clinician wrote and signed it).
+
+    An assistant's report is a supplement, not the report (MBPM ch.15 220.3.D), and an unsigned
+    one is not submitted ("not submitted or signed", Noridian). Without a signed_at column the
+    export cannot show a missing signature, so reports are taken as signed.
+    """
+    clinician = clinician_written(ctx, student_cosigned_ok)
+    signed = (
+        ctx.notes["signed_at"].notna().to_numpy()
+        if ctx.has("notes.signed_at")
+        else np.ones(len(ctx.notes), bool)
+    )
+    return np.select(
+        [
+            ~clinician & note_is(ctx, "role", ["assistant"]),
+            ~clinician & note_is(ctx, "role", ["student"]),
+            ~clinician,
+            ~signed,
+        ],
+        [1, 2, 3, 4],
+        0,
+    )
+
 
 @check_kind(
     "progress_report_interval",
@@ -300,7 +376,8 @@ def progress_report_interval(
     max_days = int(params["max_treatment_days"])
     s = sorted_notes(ctx)
     typed_note = note_is(ctx, "note_type", params["report_types"])
-    report_note = typed_note & clinician_written(ctx, bool(params["student_cosigned_ok"]))
+    flaw = np.where(typed_note, report_flaws(ctx, bool(params["student_cosigned_ok"])), 0)
+    report_note = typed_note & (flaw == 0)
 
     # Day-level arrays (one row per distinct episode day, in order).
     day = s.day
@@ -325,42 +402,71 @@ def progress_report_interval(
     evidence = texts(
         idx, fail, lambda f: "treatment day " + day_in_period[day_idx[f]].astype(str).astype(object)
     )
-    message = pd.Series("", index=idx, dtype=object)
-    if fail.any():
-        f = fail
-        f_lbl, f_day = idx[f], day_idx[f]
-        last = fmt_date(pd.Series(day_date[np.maximum(prev_report[f_day], 0)])).to_numpy()
-        begun = fmt_date(pd.Series(day_date[ep_first_day[f_day]])).to_numpy()
-        since_last = "since the last progress report (" + last + ")"
-        since = np.where(
-            has_prev[f_day], since_last, "since the episode began (" + begun + ") with no report"
+
+    def explain(f: np.ndarray) -> np.ndarray:
+        p, d = pos[f], day_idx[f]
+
+        def on(days: np.ndarray) -> np.ndarray:
+            return fmt_date(pd.Series(day_date[days])).to_numpy()
+
+        reason = np.asarray(NOT_A_REPORT, dtype=object)
+        past = day_in_period[d] - max_days
+        lead = np.select(
+            [report_note[p], typed_note[p]],
+            [
+                "progress report written late",
+                "progress report overdue (this one does not count: " + reason[flaw[p]] + ")",
+            ],
+            "progress report overdue",
         )
-        since_rep = np.where(has_prev[f_day], since_last, "since the episode began (" + begun + ")")
-        due = fmt_date(pd.Series(day_date[due_day[f_day]])).to_numpy()
-        nth = ordinal(pd.Series(day_in_period[f_day], index=f_lbl))
-        due_by = " by the " + ordinal(pd.Series([max_days])).iloc[0] + " treatment day ("
-        is_rep = report_note[pos[f]]
-        typed = typed_note[pos[f]]
-        author = ctx.notes.loc[f_lbl, "role"].map(ROLE_LABEL).fillna("an assistant")
+        origin = np.where(
+            has_prev[d],
+            "after the report of " + on(np.maximum(prev_report[d], 0)),
+            "episode start",
+        )
+        text = (
+            lead
+            + ": reporting period began "
+            + on(period_start[d])
+            + " ("
+            + origin
+            + f"), report due by treatment day {max_days} ("
+            + on(due_day[d])
+            + "); "
+            + np.where(typed_note[p], "this report", "this visit")
+            + " is treatment day "
+            + day_in_period[d].astype(str).astype(object)
+            + ", "
+            + np.where(
+                past == 1, "1 treatment day", past.astype(str).astype(object) + " treatment days"
+            )
+            + " past due"
+        )
+        # A report earlier in the period that does not count, so the therapist sees why the
+        # count ran on past it.
+        flawed = np.flatnonzero((typed_note & (flaw > 0))[s.order])
+        flawed_day = day[flawed]
+        last_of_day = np.r_[flawed_day[1:] != flawed_day[:-1], True][: len(flawed)]
+        latest = np.full(n_days, -1)
+        latest[flawed_day[last_of_day]] = flawed[last_of_day]
+        latest = np.maximum.accumulate(latest)[d]
+        earlier = (latest >= 0) & (s.order[latest] != p) & (day[latest] >= period_start[d])
         text = np.where(
-            is_rep,
-            "this report was written on the "
-            + nth
-            + " treatment day "
-            + since_rep
-            + "; it was due"
-            + due_by
-            + due
+            earlier,
+            text
+            + "; the report of "
+            + on(day[latest])
+            + " does not count ("
+            + reason[flaw[s.order[latest]]]
             + ")",
-            nth + " treatment day " + since + "; a progress report was due" + due_by + due + ")",
-        )
-        text = np.where(
-            typed & ~is_rep,
-            text + " (a report written by " + author + " does not count)",
             text,
         )
-        message.iloc[np.flatnonzero(f)] = text
-    return outcome(idx, fail, message, evidence)
+        assistant = note_is(ctx, "role", ["assistant"])[p]
+        if assistant.any():
+            text[assistant] = text[assistant] + supervisor_text(ctx, s, p[assistant])
+        return text
+
+    return outcome(idx, fail, texts(idx, fail, explain), evidence)
 
 
 # --------------------------------------------------------------------------- authorship
