@@ -412,7 +412,7 @@ def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) ->
             else:
                 out.append(RawTable(rel, t, frame, sheet=sheet, encoding="xlsx"))
         return out
-    except (CalamineError, KeyError):
+    except CalamineError:
         raise InputError(
             f"{rel}: cannot be read (not a valid Excel workbook)",
             fix="re-export the file, or move it out of the export folder",
@@ -551,7 +551,10 @@ def _error_cells(path: Path, sheets: list[str]) -> dict[str, dict[tuple[int, int
     column): text}}. calamine reads an error as a blank cell, where openpyxl read its text."""
     out: dict[str, dict[tuple[int, int], str]] = {}
     with zipfile.ZipFile(path) as zf:
-        parts = _sheet_parts(zf)
+        try:
+            parts = _sheet_parts(zf)
+        except KeyError:  # parts named otherwise, which calamine found: no error text then
+            return out
         for sheet in sheets:
             part = parts.get(sheet)
             if part is None or not _has_error_cell(zf, part):
