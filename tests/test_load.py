@@ -343,3 +343,106 @@ def test_values_are_stripped_and_blanks_become_na_in_every_column(tmp_path):
     assert services[["note_id", "cpt_code", "units", "modifiers", "note_idx"]].values.tolist() == [
         ["N1", "97110", 2.0, "GP,CQ", 0]
     ]
+
+
+GOALS_HEADER = "goal_id,note_id,term,text,status\n"
+
+
+def test_an_unknown_goal_status_keeps_the_goal_and_is_reported(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(tmp_path / "notes.csv", csv_text())
+    goals = [
+        f"G{i},N1,STG,Walk 100 ft,{status}"
+        for i, status in enumerate(
+            [
+                "Met",
+                "Partially Met",
+                "Revised - see POC",
+                "Partially Met",
+                "ongoing",
+                "Partially Met",
+                "Held",
+                "Held",
+                "Held",
+                "Held",
+            ],
+            start=1,
+        )
+    ]
+    write(tmp_path / "goals.csv", GOALS_HEADER + "\n".join(goals) + "\n")
+    export = load_export(tmp_path)
+    goals_out = export.tables["goals"]
+    assert len(goals_out) == 10 and export.rejected.empty  # every goal kept
+    assert goals_out["status"].tolist()[:2] == ["met", "progressing"]  # partially met: a synonym
+    assert goals_out["status"].isna().sum() == 5  # "Revised - see POC" and "Held": unknown
+    assert export.notices == [
+        "goals.csv: 5 rows have a status that is not one of met, progressing, not_met, "
+        "discontinued: 'Held' (4), 'Revised - see POC' (1), rows 4, 8, 9, 10, 11; the goals "
+        "are kept with their status unknown. Map the values under tables.goals.values.status "
+        "in chartaudit-mapping.yaml, or correct the export"
+    ]
+
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)])
+    assert result.exit_code == 0
+    output = " ".join(result.output.split())  # the console wraps long lines
+    assert "note: goals.csv: 5 rows have a status that is not one of met, progressing" in output
+
+    # mapped, the values are goal statuses and nothing is reported
+    write(
+        tmp_path / "chartaudit-mapping.yaml",
+        "tables:\n  goals:\n    values:\n"
+        "      status: {Held: progressing, 'Revised - see POC': discontinued}\n",
+    )
+    export = load_export(tmp_path)
+    assert export.notices == []
+    assert export.tables["goals"]["status"].notna().all()
+
+
+def test_a_long_list_of_unknown_values_names_the_first_rows_and_values(tmp_path):
+    write(tmp_path / "notes.csv", csv_text())
+    goals = [f"G{i},N1,Short {i % 7},Walk,met" for i in range(1, 41)]
+    write(tmp_path / "goals.csv", GOALS_HEADER + "\n".join(goals) + "\n")
+    (notice,) = load_export(tmp_path).notices
+    assert notice.startswith(
+        "goals.csv: 40 rows have a term that is not one of short, long: 'Short 1' (6), "
+        "'Short 2' (6), 'Short 3' (6), 'Short 4' (6), 'Short 5' (6) and 2 more values, "
+        "rows 2, 3, 4, 5, 6 and 35 more; the goals are kept with their term unknown."
+    )
+
+
+def test_other_values_that_were_replaced_silently_are_reported(tmp_path):
+    header = HEADER + ",discipline,payer_type,setting"
+    rows = [
+        ROWS[0] + ",Rehab,Medicare Part B,Clinic",  # discipline from the credential (DPT)
+        ROWS[1] + ",PT,Mystery Plan,Telehealth",  # payer type from the payer's name
+    ]
+    write(tmp_path / "notes.csv", csv_text(rows, header))
+    write(
+        tmp_path / "authorizations.csv",
+        "auth_id,patient_id,discipline,status\nA1,MRN1,Physio,pending\nA2,MRN1,Aquatics,pending\n",
+    )
+    export = load_export(tmp_path)
+    notes = export.notes
+    assert notes["discipline"].tolist() == ["PT", "PT"]
+    assert notes["payer_type"].tolist() == ["medicare_b", "medicare_b"]
+    assert notes["setting"].tolist() == ["outpatient", "other"]
+    assert export.tables["authorizations"]["discipline"].fillna("?").tolist() == ["PT", "?"]
+    notices = "\n".join(export.notices)
+    assert (
+        "notes.csv: 1 row has a discipline that is not one of PT, OT, SLP: 'Rehab' (1), row 2; "
+        "the discipline was taken from the credential instead." in notices
+    )
+    assert (
+        "notes.csv: 1 row has a payer_type that is not one of medicare_b, medicare_advantage, "
+        "medicaid, commercial, workers_comp, self_pay, other: 'Mystery Plan' (1), row 3; the "
+        "payer type was classified from the payer's name instead, where there is one." in notices
+    )
+    assert "'Telehealth' (1), row 3; the notes are counted in setting 'other'." in notices
+    assert (
+        "authorizations.csv: 1 row has a discipline that is not one of PT, OT, SLP: "
+        "'Aquatics' (1), row 3; the authorizations are kept with their discipline unknown. "
+        "Map the values under tables.authorizations.values.discipline" in notices
+    )

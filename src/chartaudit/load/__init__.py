@@ -57,7 +57,7 @@ def load_export(
         )
     export = _build(raws, mapping, reports)
     export.root = str(root)
-    export.notices = unused_patterns(root, found, mapping)
+    export.notices = unused_patterns(root, found, mapping) + export.notices
     return export
 
 
@@ -147,6 +147,7 @@ class _Rejects:
 def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) -> Export:
     """The Export of the raw tables; empties `raws`, so each raw frame is freed once mapped."""
     rejects = _Rejects()
+    notices: list[str] = []
     per_table: dict[str, list[pd.DataFrame]] = {}
     present: dict[str, set[str]] = {}
     while raws:
@@ -165,7 +166,9 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
             continue
         cleaned = []
         while parts:
-            cleaned.append(_normalise(table, parts.pop(0), mapping.for_table(table), rejects))
+            cleaned.append(
+                _normalise(table, parts.pop(0), mapping.for_table(table), rejects, notices)
+            )
         tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
 
     linked = [t for t in ("services", "goals", "measures", "authorizations") if t in tables]
@@ -205,7 +208,7 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         )
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
     rejected["file"] = rejected["file"].astype(str)
-    return Export(tables=tables, present=present, files=reports, rejected=rejected)
+    return Export(tables=tables, present=present, files=reports, rejected=rejected, notices=notices)
 
 
 def _some_columns(frame: pd.DataFrame, limit: int) -> str:
@@ -298,12 +301,14 @@ _FIX_DATE = "write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in chartau
 
 
 def _normalise(
-    table: str, frame: pd.DataFrame, tm: TableMapping, rejects: _Rejects
+    table: str, frame: pd.DataFrame, tm: TableMapping, rejects: _Rejects, notices: list[str]
 ) -> pd.DataFrame:
-    """Types and canonical values for one source part; rows that cannot be audited go to rejects."""
+    """Types and canonical values for one source part; rows that cannot be audited go to
+    rejects, values that are not recognised but whose rows are kept to notices."""
     frame = frame.reset_index(drop=True)
     bad = np.zeros(len(frame), dtype=bool)
     reason = np.full(len(frame), "", dtype=object)
+    unrecognised: list[tuple[str, pd.Series, np.ndarray, dict[str, str], str]] = []
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
         """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
@@ -318,6 +323,18 @@ def _normalise(
         reason[rows] = np.where(again, reason[rows] + "; " + text, text)
         bad[rows] = True
 
+    def coerce(col: str, table_values: dict[str, str], outcome: str) -> pd.Series:
+        """The column's canonical values (NA for a value neither the table nor the mapping
+        file knows); the rows with such a value are reported, `outcome` saying what the
+        audit does with them."""
+        raw = frame[col]
+        canonical = V.map_values(raw, table_values, user.get(col))
+        unknown = (canonical.isna() & raw.notna()).to_numpy()
+        if unknown.any():
+            unrecognised.append((col, raw, unknown, table_values, outcome))
+        return canonical
+
+    user = tm.values
     for col in frame.columns:
         if col in (SOURCE_FILE, SOURCE_ROW):
             continue
@@ -350,9 +367,8 @@ def _normalise(
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
             frame[col] = V.parse_bool(frame[col])
-    user = tm.values
     if table == "notes":
-        frame = _notes_values(frame, user, reject)
+        frame = _notes_values(frame, user, reject, coerce)
     elif table == "services":
         frame["cpt_code"] = V.normalise_codes(frame["cpt_code"])
         if "modifiers" in frame.columns:
@@ -360,18 +376,61 @@ def _normalise(
         neg = (frame["units"] < 0).fillna(False).to_numpy()
         reject(neg, "units is negative")
     elif table == "goals":
+        # An unknown status is kept as unknown: the goal is clinical content all the same.
         for col, table_values in (("status", V.GOAL_STATUS_VALUES), ("term", V.GOAL_TERM_VALUES)):
             if col in frame.columns:
-                frame[col] = V.map_values(frame[col], table_values, user.get(col))
+                frame[col] = coerce(
+                    col, table_values, f"the goals are kept with their {col} unknown"
+                )
     elif table == "authorizations":
         if "status" in frame.columns:
             frame["status"] = frame["status"].astype("string").str.lower()
         if "discipline" in frame.columns:
-            frame["discipline"] = V.map_values(
-                frame["discipline"], V.DISCIPLINE_VALUES, user.get("discipline")
+            frame["discipline"] = coerce(
+                "discipline",
+                V.DISCIPLINE_VALUES,
+                "the authorizations are kept with their discipline unknown",
+            )
+    for col, raw, unknown, table_values, outcome in unrecognised:
+        unknown = unknown & ~bad  # a rejected row is in rejected.csv, with its reasons
+        if unknown.any():
+            notices.append(
+                _unrecognised_notice(table, frame, col, raw, unknown, table_values, outcome)
             )
     rejects.add(frame, bad, table, reason[bad])
     return _drop_rows(frame, bad)
+
+
+def _unrecognised_notice(
+    table: str,
+    frame: pd.DataFrame,
+    col: str,
+    raw: pd.Series,
+    unknown: np.ndarray,
+    table_values: dict[str, str],
+    outcome: str,
+) -> str:
+    """The notice for rows kept with a value of `col` that is not recognised: the file, how
+    many rows, the values (most frequent first) and rows (first few), what is allowed and
+    what was done, and the fix."""
+    rows = frame[SOURCE_ROW].to_numpy()[unknown]
+    codes, values = pd.factorize(raw[unknown].astype("string").str.slice(0, 30))
+    counts = np.bincount(codes)
+    order = sorted(range(len(values)), key=lambda i: -counts[i])  # ties: first seen first
+    shown = ", ".join(f"'{values[i]}' ({counts[i]:,})" for i in order[:5])
+    if len(order) > 5:
+        shown += f" and {len(order) - 5} more values"
+    row_list = ", ".join(str(r) for r in rows[:5])
+    if len(rows) > 5:
+        row_list += f" and {len(rows) - 5:,} more"
+    n = len(rows)
+    allowed = ", ".join(dict.fromkeys(table_values.values()))
+    return (
+        f"{frame[SOURCE_FILE].iloc[0]}: {n:,} row{'s have' if n > 1 else ' has'} a {col} that "
+        f"is not one of {allowed}: {shown}, row{'s' if n > 1 else ''} {row_list}; {outcome}. "
+        f"Map the values under tables.{table}.values.{col} in chartaudit-mapping.yaml, or "
+        "correct the export"
+    )
 
 
 def _drop_rows(frame: pd.DataFrame, drop: np.ndarray | pd.Series) -> pd.DataFrame:
@@ -390,7 +449,7 @@ def _drop_rows(frame: pd.DataFrame, drop: np.ndarray | pd.Series) -> pd.DataFram
     return pd.DataFrame(kept)
 
 
-def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
+def _notes_values(frame: pd.DataFrame, user: dict, reject, coerce) -> pd.DataFrame:
     raw_type = frame["note_type"].astype("string")
     frame["note_type"] = V.map_values(raw_type, V.NOTE_TYPE_VALUES, user.get("note_type"))
     unknown = frame["note_type"].isna() & raw_type.notna()
@@ -408,7 +467,12 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
     frame["role"] = role
     if "discipline" in frame.columns:
         raw_disc = frame["discipline"].astype("string")
-        disc = V.map_values(raw_disc, V.DISCIPLINE_VALUES, user.get("discipline"))
+        # Reported for the rows the credential gives a discipline; the others are rejected.
+        disc = coerce(
+            "discipline",
+            V.DISCIPLINE_VALUES,
+            "the discipline was taken from the credential instead",
+        )
         unknown_disc = disc.isna() & raw_disc.notna()
         disc = disc.fillna(cred_discipline)
         wrong = unknown_disc & disc.isna()
@@ -418,9 +482,14 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
     reject(disc.isna().to_numpy(), "missing discipline (and the credential does not imply one)")
     frame["discipline"] = disc
     if "payer_type" in frame.columns:
-        given = V.map_values(frame["payer_type"], V.PAYER_TYPE_VALUES, user.get("payer_type"))
         # Unrecognised payer types fall back to classifying the payer's name.
-        frame["payer_type"] = given
+        frame["payer_type"] = coerce(
+            "payer_type",
+            V.PAYER_TYPE_VALUES,
+            "the payer type was classified from the payer's name instead, where there is one"
+            if "payer" in frame.columns
+            else "the notes are kept with their payer type unknown",
+        )
     if "payer" in frame.columns:
         from_name = V.payer_type_from_name(frame["payer"])
         if "payer_type" in frame.columns:
@@ -429,7 +498,9 @@ def _notes_values(frame: pd.DataFrame, user: dict, reject) -> pd.DataFrame:
             frame["payer_type"] = from_name
     if "setting" in frame.columns:
         raw_setting = frame["setting"]
-        frame["setting"] = V.map_values(raw_setting, V.SETTING_VALUES, user.get("setting"))
+        frame["setting"] = coerce(
+            "setting", V.SETTING_VALUES, "the notes are counted in setting 'other'"
+        )
         frame.loc[frame["setting"].isna() & raw_setting.notna(), "setting"] = "other"
     if "date_of_service" in frame.columns:
         frame["date_of_service"] = frame["date_of_service"].dt.normalize()
