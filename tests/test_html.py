@@ -265,7 +265,7 @@ def test_score_against_team_median_and_strengths(report):
     median = data.stats.therapists["rate"].median()
     assert f"team median of {median * 100:.1f}%" in page.plain  # as precise as the rates
     strengths = page.plain.split("What you do well", 1)[1].split("Top gaps")[0]
-    assert "Note is signed – met in 7 of 7 notes (100%)" in strengths
+    assert "Note is signed – met in 7 of 7 notes (100.0%); team 76.9%" in strengths
     assert "No gaps" in page.plain
     assert "Your rate by month" in page.plain  # the therapist's own trend line
     assert "Notes drawn for manual review" in page.plain
@@ -348,8 +348,9 @@ def test_formatting_never_rounds_a_miss_up_to_100_percent():
     assert html.pct(0.9996, 1) == "99.9%"
     assert html.pct(1.0) == "100%"
     assert html.pct(None) == "–" and html.pct(float("nan")) == "–"
-    assert html.interval(0.78, 0.853) == "78%–85%"
-    assert html.interval(0.8801, 0.8839) == "88.0%–88.4%"  # whole percents would hide it
+    assert html.interval(0.78, 0.853) == "78.0%–85.3%"  # as precise as the rates
+    assert html.interval(0.8801, 0.8839) == "88.0%–88.4%"
+    assert html.interval(0.95, 0.99996) == "95.0%–99.9%"  # never rounded up to 100%
     assert html.sentence("no signature (signed_at is blank)") == (
         "No signature (signed_at is blank)."
     )
@@ -450,7 +451,9 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
     strengths = {k: texts for k in ("title", "passed", "checked_notes", "rate")}
     strengths["team"] = [None, *texts[1:]]
     therapists = {k: texts for k in ("slug", "name", "credential", "discipline", "notes")}
-    therapists |= {k: texts[::-1] for k in ("rate", "rate_key", "ci_key", "interval")}
+    therapists |= {
+        k: texts[::-1] for k in ("rate", "rate_key", "ci_key", "interval", "clean", "clean_key")
+    }
     therapists |= {k: items[k] for k in ("failed", "width", "fill", "ci_low", "ci_high", "mark")}
     therapists["critical"] = texts
     heat = {"text": texts, "cls": ["na", "h1", "h5", "<h>", "h0"], "title": texts[::-1]}
@@ -594,8 +597,8 @@ def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp
     listed = 0
     for page in (out / "therapists").glob("*.html"):
         part = page.read_text(encoding="utf-8").split('id="strengths"', 1)[1].split("</ul>")[0]
-        found = re.findall(r"\((\d+)%\); team (\d+)%", part)
-        rates = [(int(own), int(team)) for own, team in found]
+        found = re.findall(r"\((\d+\.\d)%\); team (\d+\.\d)%", part)
+        rates = [(float(own), float(team)) for own, team in found]
         assert all(own >= team for own, team in rates), (page.name, rates)
         assert [team for _, team in rates] == sorted(team for _, team in rates), page.name
         listed += len(rates)

@@ -44,8 +44,7 @@ def page_row(i: int, blanks: set[str]) -> dict:
         "discipline": text,
         "notes": "1,204 notes",
         "rate": "81.5%",
-        "rate_whole": "82%",
-        "interval": "78%–85%",
+        "interval": "78.2%–85.0%",
         "checked": "1,000",
         "passed": "815",
         "failed": "185",
@@ -71,6 +70,8 @@ def page_row(i: int, blanks: set[str]) -> dict:
         "note_rows": html._Filled("<tr><td>note</td></tr>") if i % 2 else Markup(),
         "notes_failing": "7 notes",
         "notes_total": "1,204",
+        "clean": "950",
+        "clean_rate": "78.9%",
         "all_notes": "1,204 notes",
         "notes_shown": "200",
         "more_notes": "1,004 more notes",
@@ -94,6 +95,7 @@ def test_therapist_pages_filled_for_a_batch_are_the_template_rendered_page_by_pa
         "axis": axis,
         "score_axis": html._macros().score_axis(axis, 0.8),
         "sampled": True,
+        "team_clean": "81.2%",
     }
     template = html.environment().get_template("therapist.html")
     optional = ["credential", "has_critical", "dot", "ci_x_low", "trend", "strengths", "best"]

@@ -36,7 +36,7 @@ from ..checklists import Item, example_frames
 from ..errors import ChartauditError
 from ..model import SEVERITY_ORDER
 from . import parallel, svg
-from .data import ReportData
+from .data import ReportData, prerequisites, skipped_after_failures
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -49,9 +49,10 @@ NOTE_ROWS = 200  # per-note table rows on a therapist page (failing notes first)
 HEATMAP_ROWS = 300  # therapists in the index heat map (lowest rates first)
 PAGES_PER_BATCH = 500  # therapist pages whose HTML is rendered and held at once
 STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
-STRENGTH_MIN_RATE = 0.9
+STRENGTH_MIN_RATE = 0.9  # of the notes an item concerns, judged ones or not (see _batch)
 STRENGTHS = 5
 EXAMPLE_FULL_NOTES = 3  # an example with more notes is shown as a compact table
+RATE_DIGITS = 1  # decimals of every rate printed: a whole percent can hide a gap (97.8% vs 97.9%)
 HEAT_BINS = [0.5, 0.65, 0.8, 0.9, 0.95]  # class h5 (< 50%) … h0 (>= 95%)
 HEAT_LEGEND = ["95% or more", "90–94%", "80–89%", "65–79%", "50–64%", "under 50%"]
 
@@ -133,11 +134,10 @@ def pct(value: Any, digits: int = 0) -> str:
 
 
 def interval(low: Any, high: Any) -> str:
-    """78%–85%; with a decimal when whole percents would hide the width (88.0%–88.4%)."""
+    """78.2%–85.3%: one decimal, as every rate the reports print."""
     if _missing(low) or _missing(high):
         return "–"
-    digits = 1 if pct(low) == pct(high) and low != high else 0
-    return f"{pct(low, digits)}–{pct(high, digits)}"
+    return f"{pct(low, RATE_DIGITS)}–{pct(high, RATE_DIGITS)}"
 
 
 def _f(value: Any) -> float | None:
@@ -443,13 +443,22 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def example_card(item: Item) -> dict | None:
-    """The item's first good example as something a person reads: each note's heading, key
+def example_discipline(item: Item, case: dict) -> str:
+    """The discipline of an example: its first note's (example_defaults filled in)."""
+    notes = example_frames(item, case).get("notes") or [{}]
+    return _value(notes[0].get("discipline"))
+
+
+def example_card(item: Item, disciplines: str = "") -> dict | None:
+    """The item's first good example written for one of `disciplines` (a therapist's, e.g.
+    "OT" or "OT, PT"), else its first, as something a person reads: each note's heading, key
     fields and SOAP text, and its services, goals and measures as small tables."""
     cases = item.examples.get("good") or []
     if not cases:
         return None
-    case = example_frames(item, cases[0])
+    wanted = {d.strip() for d in disciplines.split(",") if d.strip()}
+    case = next((c for c in cases if example_discipline(item, c) in wanted), cases[0])
+    case = example_frames(item, case)
     notes = []
     for row in case.get("notes", []):
         author = ", ".join(_value(row.get(k)) for k in ("therapist", "credential") if row.get(k))
@@ -512,10 +521,10 @@ def _records(frame: pd.DataFrame, key: str) -> dict[str, list[dict]]:
     return out
 
 
-def _pcts(values: np.ndarray) -> list[str]:
+def _pcts(values: np.ndarray, digits: int = 0) -> list[str]:
     """pct of every value (NaN for none); rates repeat a lot, so each distinct one once."""
     values = values.tolist()
-    text = {v: pct(v) for v in set(values)}
+    text = {v: pct(v, digits) for v in set(values)}
     return [text[v] for v in values]
 
 
@@ -716,7 +725,7 @@ class _Pages:
         self.median = float(np.median(self.team_rates)) if len(self.team_rates) else None
         self.scale_floor = svg.scale_floor(self.team_rates)
         self.team_ticks = svg.team_ticks(self.team_rates, self.scale_floor)
-        self.examples: dict[str, Markup | None] = {}
+        self.examples: dict[tuple[str, str], Markup | None] = {}
         self.common = self._common()
 
     # ---- shared by every page
@@ -742,12 +751,14 @@ class _Pages:
             ],
         }
 
-    def _example(self, item_id: str) -> Markup | None:
-        """The item's example card, rendered once: it is the same on every page it appears."""
-        if item_id not in self.examples:
-            card = example_card(self.items[item_id])
-            self.examples[item_id] = None if card is None else _macros().example_card(card)
-        return self.examples[item_id]
+    def _example(self, item_id: str, disciplines: str) -> Markup | None:
+        """The item's example card for a therapist of `disciplines`, rendered once: it is the
+        same on every page of that discipline it appears on."""
+        key = (item_id, disciplines)
+        if key not in self.examples:
+            card = example_card(self.items[item_id], disciplines)
+            self.examples[key] = None if card is None else _macros().example_card(card)
+        return self.examples[key]
 
     # ---- index.html
 
@@ -819,17 +830,22 @@ class _Pages:
         )
         median = np.full(len(t), np.nan if self.median is None else self.median)
         rates = rate.tolist()
+        _, _, _, totals, failing = self._note_selection
+        slugs = t["slug"].tolist()
+        clean = [(totals[s] - failing[s]) / totals[s] if totals.get(s) else None for s in slugs]
         return Markup(  # noqa: S704 - escaped by _render_rows
             _render_rows(
                 "therapist_row",
                 {
-                    "slug": t["slug"].tolist(),
+                    "slug": slugs,
                     "name": t["label"].tolist(),
                     "credential": [_value(v) for v in t["credential"].tolist()],
                     "discipline": [_value(v) for v in t["discipline"].tolist()],
                     **{c: [num(v) for v in t[c].tolist()] for c in ("notes", "failed", "critical")},
-                    "rate": [pct(r, 1) for r in rates],
+                    "rate": [pct(r, RATE_DIGITS) for r in rates],
                     "rate_key": [_key(r) for r in rates],
+                    "clean": [pct(c, RATE_DIGITS) for c in clean],
+                    "clean_key": [_key(c) for c in clean],
                     "ci_key": [_key(v) for v in low.tolist()],
                     "interval": [
                         interval(a, b) for a, b in zip(low.tolist(), high.tolist(), strict=True)
@@ -979,15 +995,29 @@ class _Pages:
 
     def _item_counts(self, rows: np.ndarray, authors: np.ndarray) -> pd.DataFrame:
         """Rows `rows` of matrix_counts with their therapists (_t: `authors`, rows of
-        stats.therapists), checked (rate and interval come from stats), the item's title,
-        severity and its rank, and team rate."""
+        stats.therapists), checked (rate and interval come from stats), skipped (notes left
+        out after a prerequisite failed, see data.prerequisites) and unjudged (those and the
+        notes not evaluable), the item's title, severity and its rank, and team rate."""
         mc = self.data.stats.matrix_counts.iloc[rows]
         mc["_t"] = authors
         mc["checked"] = mc["passed"] + mc["failed"]
+        mc["skipped"] = self._skipped[rows]
+        mc["unjudged"] = mc["not_evaluable"].to_numpy() + mc["skipped"].to_numpy()
         items = self._item_codes[rows]
         for name, values in self._item_columns.items():
             mc[name] = values[items]
         return mc
+
+    @functools.cached_property
+    def _skipped(self) -> np.ndarray:
+        """Per row of matrix_counts: notes the item skipped because a prerequisite failed."""
+        data = self.data
+        return skipped_after_failures(data.result, data.stats.matrix_counts, self._prerequisites)
+
+    @functools.cached_property
+    def _prerequisites(self) -> dict[int, list[int]]:
+        """{item: the items it is judged only after}, as places among self.items."""
+        return prerequisites(self.data.result)
 
     @functools.cached_property
     def _item_codes(self) -> np.ndarray:
@@ -1019,13 +1049,13 @@ class _Pages:
             return frame[column].to_numpy(np.int64)
 
         rate, team_rate = floats("rate"), floats("team_rate")
-        team = _pcts(team_rate)
+        team = _pcts(team_rate, RATE_DIGITS)
         cells = {
             "title": frame["title"].tolist(),
             "severity": [severity[s] for s in frame["severity"].tolist()],
             **{c: _texts(ints(c), num) for c in ("checked", "passed", "failed", "not_evaluable")},
             "checked_notes": _texts(ints("checked"), lambda n: plural(n, "note")),
-            "rate": _pcts(rate),
+            "rate": _pcts(rate, RATE_DIGITS),
             "team_rate": team,
             "team": [
                 None if math.isnan(r) else t for r, t in zip(team_rate.tolist(), team, strict=True)
@@ -1045,6 +1075,7 @@ class _Pages:
         sections = _render_tables("excerpt", columns, owner, range(len(gaps))) if columns else {}
         quoted = np.bincount(owner, minlength=len(gaps)).tolist()
         items = [self.items[item_id] for item_id in gaps["item_id"].tolist()]
+        disciplines = self._disciplines[gaps["_t"].to_numpy()].tolist()
         failed = gaps["failed"].to_numpy(np.int64).tolist()
         cells = self._item_cells(gaps)
         return _render_tables(
@@ -1061,7 +1092,9 @@ class _Pages:
                     plural(n - q, "more note") if n > q else None
                     for n, q in zip(failed, quoted, strict=True)
                 ],
-                "example": [self._example(i.id) for i in items],
+                "example": [
+                    self._example(i.id, d) for i, d in zip(items, disciplines, strict=True)
+                ],
                 "reference": [i.reference for i in items],
                 "id": [i.id for i in items],
             },
@@ -1127,10 +1160,12 @@ class _Pages:
             "evidence": [evidence[i] or None for i in take],
         }
 
+    @functools.cached_property
     def _note_selection(self) -> tuple[np.ndarray, np.ndarray, list, dict, dict]:
         """The notes each page lists (failing first, capped): their rows of data.notes grouped
-        by therapist, each row's therapist code and the codes' slugs; and per therapist, all
-        notes and failing notes. Integer work over every note, done once for the run."""
+        by therapist, each row's therapist code and the codes' slugs; and per therapist (by
+        slug), all notes and failing notes. Integer work over every note, done once for the
+        run (the overview's table reads the totals too)."""
         notes = self.data.notes
         codes, slugs = pd.factorize(notes["slug"])
         failing_mask = notes["failed"].to_numpy() > 0
@@ -1194,6 +1229,11 @@ class _Pages:
             groups,
             slugs,
         )
+
+    @functools.cached_property
+    def _disciplines(self) -> np.ndarray:
+        """Each therapist's disciplines ("OT", "OT, PT"), by row of stats.therapists."""
+        return np.array([_value(d) for d in self.data.stats.therapists["discipline"]], object)
 
     @functools.cached_property
     def _slugs(self) -> np.ndarray:
@@ -1289,7 +1329,7 @@ class _Pages:
                 "evidence",
             ]
         ]
-        keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection()
+        keep, note_codes, note_slugs, note_totals, failing_totals = self._note_selection
         row = np.array([row_of.get(s, -1) for s in note_slugs], dtype=np.int64)
         notes = _split((row // size)[note_codes], count)
         # Each row of matrix_counts's therapist as a row of `therapists` (-1: none).
@@ -1297,6 +1337,7 @@ class _Pages:
             stats.matrix_counts["therapist_id"]
         )
         counts = _split(np.where(author >= 0, author // size, -1), count)
+        self._skipped  # noqa: B018 - computed once here, not in each process after a fork
         axis = self._scale(None, None, None)
         same = {  # on every page
             **self.common,
@@ -1305,6 +1346,7 @@ class _Pages:
             "axis": axis,
             "score_axis": _macros().score_axis(axis, self.median),
             "sampled": self.data.sample is not None,
+            "team_clean": pct(self.data.stats.overall["notes_without_findings_rate"], RATE_DIGITS),
         }
         template = environment().get_template("therapist.html")
         shared = {
@@ -1350,29 +1392,49 @@ class _Pages:
             mc[c].to_numpy()
             for c in ("_t", "sev", "rate", "failed", "checked", "passed", "not_evaluable")
         )
+        skipped, unjudged = mc["skipped"].to_numpy(), mc["unjudged"].to_numpy()
         fails = _sorted(failed > 0, t, sev, -failed, rate)
         rank = _ranks(t[fails])
         gaps = mc.iloc[fails[rank < TOP_GAPS]].assign(_rank=rank[rank < TOP_GAPS])
         others = mc.iloc[fails[rank >= TOP_GAPS]]
         gap = np.zeros(len(mc), dtype=bool)  # a row of mc per (therapist, item)
         gap[fails[rank < TOP_GAPS]] = True
+        # An item judged only after one of the page's top gaps is met, on notes where that gap
+        # was missed ("Signed within 3 days" skips the unsigned notes of "Note is signed").
+        place = mc["item_id"].map(self._item_places).to_numpy()
+        gap_keys = t[gap] * len(self.items) + place[gap]
+        after_gap = np.zeros(len(mc), dtype=bool)
+        for item, before in self._prerequisites.items():
+            rows = np.flatnonzero((place == item) & (skipped > 0))
+            for g in before:
+                after_gap[rows] |= np.isin(t[rows] * len(self.items) + g, gap_keys)
         # Strengths: where this therapist does well, at least as well as the team, and the team
         # least well, so a check nearly everyone passes ("Dates in a possible order") comes
-        # after a skill others lack.
+        # after a skill others lack. Met on STRENGTH_MIN_RATE of the notes the item concerns,
+        # counting those it could not judge as not met, and not judged only after a top gap:
+        # a strength must not rest on notes a gap left out of it.
         team_rate = mc["team_rate"].to_numpy(float)
         good = _sorted(
             (checked >= STRENGTH_MIN_CHECKED)
-            & (rate >= STRENGTH_MIN_RATE)
+            & (passed >= STRENGTH_MIN_RATE * (checked + unjudged))
             & ~(rate < team_rate)  # a NaN team rate does not rule it out
-            & ~gap,
+            & ~gap
+            & ~after_gap,
             t,
             team_rate,
             -rate,
             -checked,
         )
         good = mc.iloc[good[_ranks(t[good]) < STRENGTHS]]
-        # For a page without strengths: the item closest to one, to start on a positive note.
-        best = _sorted((checked >= STRENGTH_MIN_CHECKED) & (passed > 0), t, -rate, -checked)
+        # For a page without strengths: the item closest to one, to start on a positive note,
+        # among those judged on all but 1 - STRENGTH_MIN_RATE of the notes they concern.
+        judged_enough = unjudged <= (1 - STRENGTH_MIN_RATE) * (checked + unjudged)
+        best = _sorted(
+            (checked >= STRENGTH_MIN_CHECKED) & (passed > 0) & judged_enough & ~after_gap,
+            t,
+            -rate,
+            -checked,
+        )
         best = mc.iloc[best[_ranks(t[best]) < 1]]
         item = pd.factorize(mc["item_id"], sort=True)[0]
         applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
@@ -1397,6 +1459,7 @@ class _Pages:
             notes_html, shown = note_rows.get(slug, nothing)
             total = int(shared["note_totals"].get(slug, 0))
             failing = int(shared["failing_totals"].get(slug, 0))
+            clean = total - failing
             # Printed as they are; None (or absent) is what the template tests.
             pages.append(
                 {
@@ -1404,8 +1467,7 @@ class _Pages:
                     "credential": _value(t.credential) or None,
                     "discipline": _value(t.discipline),
                     "notes": plural(int(t.notes), "note"),
-                    "rate": pct(rate, 1),
-                    "rate_whole": pct(rate),
+                    "rate": pct(rate, RATE_DIGITS),
                     "interval": interval(low, high),
                     "checked": num(checked),
                     "passed": num(int(t.passed)),
@@ -1426,7 +1488,7 @@ class _Pages:
                     "best_title": None if best is None else best["title"],
                     "best_passed": None if best is None else num(int(best["passed"])),
                     "best_checked": None if best is None else plural(int(best["checked"]), "note"),
-                    "best_rate": None if best is None else pct(_f(best["rate"])),
+                    "best_rate": None if best is None else pct(_f(best["rate"]), RATE_DIGITS),
                     "gaps": gaps_html or None,
                     "several_gaps": "" if gap_count > 1 else None,
                     "other_gaps": other_gaps.get(slug, nothing)[0] or None,
@@ -1434,6 +1496,8 @@ class _Pages:
                     "note_rows": notes_html,
                     "notes_failing": plural(failing, "note") if failing else None,
                     "notes_total": num(total),
+                    "clean": num(clean),
+                    "clean_rate": pct(clean / total if total else None, RATE_DIGITS),
                     "all_notes": plural(total, "note"),
                     "notes_shown": num(shown),
                     "more_notes": plural(total - shown, "more note") if total > shown else None,

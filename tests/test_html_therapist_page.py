@@ -1,0 +1,131 @@
+"""The therapist page of a real run (sample_charts through the CLI), as a trainer reads it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chartaudit.cli import app
+from test_html import Page
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_charts"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(SAMPLE), "--out", str(out), "--no-history", "--format", "html,csv,json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return out
+
+
+def pages(out: Path) -> dict[str, tuple[str, Page]]:
+    return {
+        p.stem: (text, Page(text))
+        for p in sorted((out / "therapists").glob("*.html"))
+        for text in [p.read_text(encoding="utf-8")]
+    }
+
+
+def section(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_every_rate_on_a_therapist_page_has_one_decimal(run):
+    for name, (text, page) in pages(run).items():
+        rate = section(page.plain, "Checklist items met", "95% interval").strip()
+        median = section(page.plain, "Team median", "therapists").split()[0]
+        # The chart labels the dot and the median line as precisely as the cards above it.
+        chart = re.search(r'<svg class="chart"[^>]*aria-label="([^"]*)"(.*?)</svg>', text, re.S)
+        assert chart.group(1) == f"Your rate {rate} against the team median {median}", name
+        assert f">you {rate}</text>" in chart.group(2), name
+        assert f">team median {median}</text>" in chart.group(2), name
+        # Every other percentage the page prints too (the axis' tick labels are not rates).
+        words = page.plain.replace("95% interval", "").replace("its 95% interval", "")
+        ticks = {f"{p}%" for p in range(0, 101, 5)}
+        whole = [w for w in re.findall(r"(?<![\d.])\d+%", words) if w not in ticks]
+        assert whole == [], (name, whole)
+        labels = re.findall(r'aria-label="([^"]*%[^"]*)"', text)
+        assert all(re.fullmatch(r"\d+\.\d%", label) for label in labels[1:]), (name, labels)
+
+
+def test_a_strength_never_rests_on_notes_a_top_gap_left_out(run):
+    """An unsigned note is never judged late, and a stock-phrase note is too short to compare
+    for copying: "Signed within 3 days" and "not copied" are no strengths beside those gaps."""
+    after = {
+        "Note is signed": ["Signed within 3 days of the date of service"],
+        "Skilled care shown, not stock phrases": [
+            "Note not copied from the patient's earlier note",
+            "Same text not used for different patients",
+        ],
+    }
+    seen = 0
+    for name, (text, page) in pages(run).items():
+        gaps = re.findall(r'<section class="gap"[^>]*>\s*<h3><span class="num">\d+\.</span> ', text)
+        gap_titles = [
+            Page(m).plain.strip()
+            for m in re.findall(r'<h3><span class="num">\d+\.</span> (.*?) <span', text)
+        ]
+        assert len(gaps) == len(gap_titles)
+        strengths = section(page.plain, "What you do well", "Top gaps")
+        for gap, undermined in after.items():
+            if gap in gap_titles:
+                seen += 1
+                for title in undermined:
+                    assert f"{title} –" not in strengths, (name, gap, title)
+    assert seen >= 5  # the sample run has such pages (a dozen with "Note is signed")
+
+
+def test_the_strength_that_stays_is_met_on_nine_in_ten_of_its_notes(run):
+    """Ava Allen left 5 of 65 notes unsigned: "Signed within 3 days" was met on 58 of the 60
+    signed ones, 58 of the 65 notes it concerns (89%), so it is not called a strength."""
+    text, page = pages(run)["ava-allen"]
+    strengths = section(page.plain, "What you do well", "Top gaps")
+    assert "Missed on 5 of 65 notes" in section(page.plain, "Note is signed", "Why it matters")
+    assert "Signed within 3 days" not in strengths
+    assert strengths.count("✓") == 5  # the next items took its place
+
+
+def test_notes_without_a_finding_with_counts_and_the_team_figure(run):
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    team = f"{summary['overall']['notes_without_findings_rate'] * 100:.1f}%"
+    rows = list(csv.DictReader((run / "notes.csv").open(encoding="utf-8-sig")))
+    by_name: dict[str, list[bool]] = {}
+    for r in rows:
+        by_name.setdefault(r["therapist"], []).append(int(r["failed"]) == 0)
+    for name, (_, page) in pages(run).items():
+        who = re.match(r"\s*(.+?) – documentation audit", page.plain).group(1)
+        found = re.search(
+            r"(\d+) of (\d+) notes \((\d+\.\d)%\) had no finding; team (\S+)\.", page.plain
+        )
+        assert found, name
+        clean, total, rate, team_shown = found.groups()
+        assert (int(clean), int(total)) == (sum(by_name[who]), len(by_name[who])), name
+        assert rate == f"{int(clean) / int(total) * 100:.1f}" and team_shown == team, name
+        card = section(page.plain, "Notes without a finding", "Critical findings").split()
+        assert card == [f"{rate}%", clean, "of", total, "notes", "·", "team", team], card
+    # The overview: the team's card and a column of the therapists' table.
+    index = Page((run / "index.html").read_text(encoding="utf-8"))
+    assert f"Notes without a finding {team}" in index.plain
+    table = section(index.plain, "Therapist Credential Discipline", "Checklist items")
+    assert "Notes without a finding" in table
+
+
+def test_the_example_is_written_for_the_therapists_discipline(run):
+    """OT and SLP pages show OT and SLP notes under "What good looks like", PT pages PT ones."""
+    shown = {"PT": 0, "OT": 0, "SLP": 0}
+    for name, (text, page) in pages(run).items():
+        discipline = re.search(r"Documentation audit · (\w+) ·", page.plain).group(1)
+        headings = re.findall(r'<div class="heading">([^<]*)<', text)
+        headings += re.findall(r"<tr><td>([^<]*)</td><td>[^<]*</td>\s*<td>", text)
+        kinds = {h.split(" · ")[1] for h in headings if h.count(" · ") >= 1}
+        assert kinds <= {discipline}, (name, kinds)
+        shown[discipline] += bool(kinds)
+    assert all(shown.values()), shown
