@@ -366,3 +366,56 @@ def test_the_loader_reads_the_sample(small):
     assert len(export.notes) == result.counts["notes"]
     assert set(export.notes["role"]) == {"therapist", "assistant", "student"}
     assert export.notes["date_of_service"].notna().all()
+
+
+def test_diagnoses_fit_the_discipline_the_condition_and_the_side(default):
+    _, _, t = default
+    notes = t["notes"]
+    dx = notes["diagnosis_codes"]
+    assert not dx.str.contains(r"\bG35\b").any()  # no multiple sclerosis code for a stroke
+    assert not dx.str.contains(r"I69\.3[1-9](?:;|$)").any()  # no category header as a code
+    assert not dx.str.contains(r"^S\S+A\b|;S\S+A\b").any()  # rehab is a subsequent encounter
+    slp = notes["discipline"] == "SLP"
+    assert dx[slp].str.fullmatch(r"(?:(?:R13\.1\d|I69\.3\d\d|R41\.84\d|G31\.84|G20\.A1);?)+").all()
+    # Stroke wording goes with stroke codes; hemiparesis side with the code's side.
+    evals = notes[notes["note_type"] == "evaluation"]
+    cva = evals["subjective"].str.contains("following CVA")
+    assert evals.loc[cva, "diagnosis_codes"].str.contains("I69").all()
+    right = evals["subjective"].str.contains(r"for right |with right ")
+    left = evals["subjective"].str.contains(r"for left |with left ")
+    # (the code's last digit is the side: 1 right, 2 left)
+    lateral = r"(?:S\d\d\.\d\d|M1[678]\.1|M25\.[56]\d|Z96\.6[45]|M75\.1[02]|M75\.[48]|G56\.0"
+    lateral += r"|M22\.2X|M65\.31)"
+    codes = evals["diagnosis_codes"]
+    assert codes[right].str.contains(lateral + r"1D?\b|I69\.351").any()
+    assert not codes[right].str.contains(lateral + r"2D?\b|I69\.354").any()
+    assert not codes[left].str.contains(lateral + r"1D?\b|I69\.351").any()
+    # One side per patient: a stroke patient's codes agree across disciplines.
+    hemi = dx.str.extract(r"(I69\.35\d)")[0]
+    assert (hemi.dropna().groupby(notes["patient_id"]).nunique() == 1).all()
+
+
+def test_numbers_and_instruments_are_possible_for_the_discipline(default):
+    _, _, t = default
+    notes, goals, services = t["notes"], t["goals"], t["services"]
+    text = notes[["subjective", "objective", "assessment", "plan"]].agg(" ".join, axis=1)
+    assert not text[notes["discipline"] == "SLP"].str.contains(r"\bpain\b", case=False).any()
+    assert not text.str.contains(r"below 0/10|≤ 0/10|cues to max").any()
+    pairs = text.str.extract(r"pain (\d+)/10 (?:today|currently), (\d+)/10 at best").dropna()
+    assert len(pairs) and (pairs[1].astype(int) <= pairs[0].astype(int)).all()
+    # A goal's target states the numbers its text states.
+    for text_, target in zip(goals["text"], goals["target"], strict=True):
+        numbers = set(re.findall(r"\d+(?:\.\d+)?", target)) - {"0"}
+        assert numbers <= set(re.findall(r"\d+(?:\.\d+)?", text_)), (text_, target)
+    # Evaluation complexity as billed.
+    level = {"97161": "Low", "97162": "Moderate", "97163": "High"}
+    level |= {"97165": "Low", "97166": "Moderate", "97167": "High"}
+    billed = services[services["cpt_code"].isin(level)].set_index("note_id")["cpt_code"]
+    stated = notes.set_index("note_id")["assessment"].str.extract(r"(Low|Moderate|High) comp")[0]
+    assert (stated.loc[billed.index] == billed.map(level)).all()
+    # Gait training for lower-limb and balance care only; no manual therapy for balance care.
+    sv = services.merge(notes[["note_id", "diagnosis_codes"]], on="note_id")
+    upper_or_spine = sv["diagnosis_codes"].str.match(r"M5[0-4]|M48|S13|M75|M25\.51|S43")
+    assert not (upper_or_spine & (sv["cpt_code"] == "97116")).any()
+    balance = sv["diagnosis_codes"].str.match(r"R26|R29\.6|G20")
+    assert not (balance & sv["cpt_code"].isin(["97140", "97035"])).any()

@@ -83,56 +83,212 @@ PAYERS = [
     ("Self-pay", "self_pay", 0.03),
 ]
 
-# Regions: name, discipline, ICD-10 codes, primary instrument, (baseline lo, hi), change per week
+# Onset wording per diagnosis ("Onset 6 weeks ago {onset}.").
+_SPINE_ONSET = (
+    "after lifting at work",
+    "after a motor vehicle accident",
+    "without a specific injury",
+    "after yard work",
+)
+_NECK_ONSET = (
+    "after a motor vehicle accident",
+    "without a specific injury",
+    "after long hours of computer work",
+)
+_QUIET_ONSET = ("without a specific injury", "with gradual worsening and no injury")
+_KNEE_INJURY = ("after a twisting injury playing pickleball", "after a fall on the stairs")
+_SHOULDER_ONSET = (
+    "after lifting overhead at work",
+    "without a specific injury",
+    "after a fall onto the shoulder",
+)
+_FALL_ONSET = (
+    "after a fall at home",
+    "after two falls in the past month",
+    "after a hospitalization",
+)
+_FOOSH = ("after a fall on an outstretched hand",)
+_STROKE_ONSET = ("after an ischemic stroke", "after a CVA")
+_COG_ONSET = (
+    "after a recent hospitalization",
+    "after a fall with a head strike",
+    "with gradual worsening noted by family",
+)
+
+# Diagnoses per region: (ICD-10-CM codes, their wording, onset phrases). "#" is the laterality
+# digit (1 right, 2 left), "@" the side and dominance of hemiplegia (1 right dominant, 4 left
+# non-dominant), "{lat}" the side in words; injuries use the subsequent-encounter "D" code.
+DIAGNOSES: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "lumbar": [
+        ("M54.50", "low back pain", _SPINE_ONSET),
+        ("M54.51", "vertebrogenic low back pain", _SPINE_ONSET),
+        ("M54.16", "lumbar radiculopathy", _SPINE_ONSET),
+        ("M51.16", "lumbar disc disorder with radiculopathy", _SPINE_ONSET),
+        ("M48.061", "lumbar spinal stenosis", _QUIET_ONSET),
+        ("M54.50;M62.830", "low back pain with muscle spasm", _SPINE_ONSET),
+    ],
+    "neck": [
+        ("M54.2", "neck pain", _NECK_ONSET),
+        ("M54.12", "cervical radiculopathy", _NECK_ONSET),
+        ("M50.320", "cervical disc degeneration", _QUIET_ONSET),
+        ("S13.4XXD", "cervical sprain (whiplash)", ("after a rear-end motor vehicle accident",)),
+        ("M54.2;R29.3", "neck pain with postural dysfunction", _NECK_ONSET),
+    ],
+    "knee": [
+        ("M17.1#", "{lat} knee osteoarthritis", _QUIET_ONSET),
+        ("M25.56#", "{lat} knee pain", _QUIET_ONSET + _KNEE_INJURY),
+        ("S83.51#D", "{lat} ACL sprain", _KNEE_INJURY),
+        ("M22.2X#", "{lat} patellofemoral pain", _QUIET_ONSET),
+        ("M17.1#;M25.66#", "{lat} knee osteoarthritis with stiffness", _QUIET_ONSET),
+    ],
+    "knee_tka": [
+        ("Z47.1;Z96.65#", "{lat} total knee arthroplasty", ("after elective surgery for OA",)),
+        ("Z96.65#", "{lat} total knee arthroplasty", ("after elective surgery for OA",)),
+        (
+            "Z47.1;Z96.65#;M25.66#",
+            "{lat} total knee arthroplasty with stiffness",
+            ("after elective surgery for OA",),
+        ),
+    ],
+    "shoulder": [
+        ("M75.10#", "{lat} rotator cuff tear", _SHOULDER_ONSET),
+        ("M75.4#", "{lat} shoulder impingement", _SHOULDER_ONSET),
+        ("M75.8#", "{lat} rotator cuff tendinopathy", _SHOULDER_ONSET),
+        ("M25.51#", "{lat} shoulder pain", _SHOULDER_ONSET),
+        ("S43.42#D", "{lat} rotator cuff sprain", ("after a fall onto the shoulder",)),
+        ("M75.4#;M25.61#", "{lat} shoulder impingement with stiffness", _SHOULDER_ONSET),
+    ],
+    "hip": [
+        ("M16.1#", "{lat} hip osteoarthritis", _QUIET_ONSET),
+        ("M25.55#", "{lat} hip pain", _QUIET_ONSET),
+        ("Z47.1;Z96.64#", "{lat} total hip arthroplasty", ("after elective surgery for OA",)),
+        ("S72.00#D", "{lat} femoral neck fracture, surgically repaired", ("after a fall at home",)),
+        ("M16.1#;M62.81", "{lat} hip osteoarthritis with weakness", _QUIET_ONSET),
+    ],
+    "balance": [
+        ("R26.81", "unsteadiness on feet", _FALL_ONSET),
+        ("R26.81;Z91.81", "unsteadiness on feet and history of falls", _FALL_ONSET),
+        ("R26.89;Z91.81", "impaired balance and history of falls", _FALL_ONSET),
+        ("R29.6", "repeated falls", _FALL_ONSET),
+        ("R26.81;M62.81", "unsteadiness on feet and weakness", _FALL_ONSET),
+    ],
+    "gait": [
+        ("R26.2", "difficulty walking", _FALL_ONSET),
+        ("R26.89", "gait abnormality", _FALL_ONSET),
+        (
+            "G20.A1;R26.89",
+            "Parkinson disease with gait abnormality",
+            ("with increased freezing of gait",),
+        ),
+        ("R26.2;M62.81", "difficulty walking and weakness", _FALL_ONSET),
+        ("G20.A1", "Parkinson disease", ("with worsening gait and a near fall",)),
+    ],
+    "endurance": [
+        ("M62.81", "generalized weakness", ("after a recent hospitalization",)),
+        ("R53.81", "deconditioning", ("after a recent hospitalization",)),
+        ("M62.81;J44.9", "generalized weakness and COPD", ("after a COPD exacerbation",)),
+        (
+            "R53.81;I50.22",
+            "deconditioning and chronic heart failure",
+            ("after a hospitalization for heart failure",),
+        ),
+        (
+            "R53.81;R26.89",
+            "deconditioning with gait abnormality",
+            ("after a hospitalization for pneumonia",),
+        ),
+    ],
+    "hand": [
+        ("S52.50#D", "{lat} distal radius fracture", _FOOSH),
+        (
+            "G56.0#",
+            "{lat} carpal tunnel syndrome",
+            ("without a specific injury", "with repetitive work at the computer"),
+        ),
+        ("M18.1#", "{lat} thumb CMC osteoarthritis", _QUIET_ONSET),
+        ("M65.31#", "{lat} trigger thumb", _QUIET_ONSET),
+        ("S62.10#D", "{lat} carpal fracture", _FOOSH),
+        ("S52.50#D;M25.63#", "{lat} distal radius fracture with wrist stiffness", _FOOSH),
+    ],
+    "ue_shoulder": [
+        ("M75.10#", "{lat} rotator cuff tear limiting ADLs", _SHOULDER_ONSET),
+        ("M75.4#", "{lat} shoulder impingement limiting ADLs", _SHOULDER_ONSET),
+        ("S42.20#D", "{lat} proximal humerus fracture", ("after a fall at home",)),
+        (
+            "S42.20#D;M25.61#",
+            "{lat} proximal humerus fracture with stiffness",
+            ("after a fall at home",),
+        ),
+    ],
+    "adl_neuro": [
+        ("I69.35@", "{lat} hemiparesis following CVA", _STROKE_ONSET),
+        ("I69.35@;R27.8", "{lat} hemiparesis and incoordination following CVA", _STROKE_ONSET),
+        ("I69.35@;M62.81", "{lat} hemiparesis following CVA", _STROKE_ONSET),
+    ],
+    "dysphagia": [
+        (
+            "R13.12",
+            "oropharyngeal dysphagia",
+            ("after a hospitalization for pneumonia", "after prolonged intubation"),
+        ),
+        (
+            "R13.13",
+            "pharyngeal dysphagia",
+            ("after a hospitalization for pneumonia", "after prolonged intubation"),
+        ),
+        ("I69.391;R13.12", "oropharyngeal dysphagia following CVA", _STROKE_ONSET),
+        (
+            "G20.A1;R13.12",
+            "oropharyngeal dysphagia with Parkinson disease",
+            ("with gradual worsening at meals",),
+        ),
+    ],
+    "aphasia": [
+        ("I69.320", "aphasia following CVA", _STROKE_ONSET),
+        ("I69.320;I69.322", "aphasia and dysarthria following CVA", _STROKE_ONSET),
+        ("I69.320;I69.390", "aphasia and apraxia following CVA", _STROKE_ONSET),
+    ],
+    "cognition": [
+        ("R41.841", "cognitive-communication deficit", _COG_ONSET),
+        ("R41.844", "executive function deficit", _COG_ONSET),
+        (
+            "G31.84;R41.841",
+            "mild cognitive impairment",
+            ("with gradual worsening noted by family",),
+        ),
+        ("R41.840;R41.841", "attention and cognitive-communication deficit", _COG_ONSET),
+    ],
+}
+# A patient seen by two or three disciplines is a stroke patient in each of them.
+NEURO_DIAGNOSES = {
+    "balance": [
+        ("I69.35@;R26.81", "{lat} hemiparesis following CVA with unsteadiness", _STROKE_ONSET),
+        ("I69.35@;R26.89", "{lat} hemiparesis following CVA with gait abnormality", _STROKE_ONSET),
+    ],
+    "dysphagia": [
+        ("I69.391;R13.12", "oropharyngeal dysphagia following CVA", _STROKE_ONSET),
+        ("I69.391;R13.13", "pharyngeal dysphagia following CVA", _STROKE_ONSET),
+    ],
+}
+
+# Regions: name, discipline, (unused), primary instrument, (baseline lo, hi), change per week
 # (in the instrument's "better" direction), instrument direction (+1 higher better, -1 lower).
 REGIONS = [
-    ("lumbar", "PT", ["M54.50", "M51.16", "M54.16", "M54.51", "M48.061"], "ODI", (28, 56), 2.8, -1),
-    (
-        "knee",
-        "PT",
-        ["M17.11", "M17.12", "Z96.651", "Z96.652", "S83.511A"],
-        "LEFS",
-        (22, 46),
-        2.6,
-        1,
-    ),
-    ("knee_tka", "PT", ["Z96.651", "Z96.652", "M17.11"], "KOOS JR", (38, 58), 3.2, 1),
-    (
-        "shoulder",
-        "PT",
-        ["M75.101", "M75.41", "M25.511", "M75.121", "S43.421A"],
-        "QuickDASH",
-        (38, 66),
-        3.0,
-        -1,
-    ),
-    ("neck", "PT", ["M54.2", "M50.320", "M54.12", "S13.4XXA"], "NDI", (14, 30), 1.6, -1),
-    ("hip", "PT", ["M16.11", "Z96.641", "M25.551", "S72.001D"], "LEFS", (20, 42), 2.6, 1),
-    ("balance", "PT", ["R26.81", "R26.89", "Z91.81", "R29.6", "I69.354"], "Berg", (30, 44), 1.5, 1),
-    ("gait", "PT", ["R26.2", "M62.81", "G20.A1", "I69.351"], "TUG", (14.0, 24.0), 0.9, -1),
-    ("endurance", "PT", ["M62.81", "R53.81", "J44.9", "I50.22"], "6MWT", (160, 300), 14, 1),
-    (
-        "hand",
-        "OT",
-        ["S52.501D", "G56.01", "M18.11", "M65.311", "S62.101D"],
-        "QuickDASH",
-        (40, 70),
-        3.2,
-        -1,
-    ),
-    ("ue_shoulder", "OT", ["M75.101", "M75.41", "S42.201D"], "QuickDASH", (40, 66), 3.0, -1),
-    ("adl_neuro", "OT", ["I69.351", "I69.331", "G20.A1", "G35", "R53.81"], "FIM", (70, 98), 2.5, 1),
-    ("dysphagia", "SLP", ["R13.12", "R13.13", "I69.391", "R13.11"], "FOIS", (2, 4), 0.35, 1),
-    ("aphasia", "SLP", ["I69.320", "R47.01", "I69.328"], "FIM cognitive", (14, 22), 0.9, 1),
-    (
-        "cognition",
-        "SLP",
-        ["R41.844", "R41.841", "I69.31", "G31.84"],
-        "FIM cognitive",
-        (15, 24),
-        0.9,
-        1,
-    ),
+    ("lumbar", "PT", None, "ODI", (28, 56), 2.8, -1),
+    ("knee", "PT", None, "LEFS", (22, 46), 2.6, 1),
+    ("knee_tka", "PT", None, "KOOS JR", (38, 58), 3.2, 1),
+    ("shoulder", "PT", None, "QuickDASH", (38, 66), 3.0, -1),
+    ("neck", "PT", None, "NDI", (14, 30), 1.6, -1),
+    ("hip", "PT", None, "LEFS", (20, 42), 2.6, 1),
+    ("balance", "PT", None, "Berg", (30, 44), 1.5, 1),
+    ("gait", "PT", None, "TUG", (14.0, 24.0), 0.9, -1),
+    ("endurance", "PT", None, "6MWT", (160, 300), 14, 1),
+    ("hand", "OT", None, "QuickDASH", (40, 70), 3.2, -1),
+    ("ue_shoulder", "OT", None, "QuickDASH", (40, 66), 3.0, -1),
+    ("adl_neuro", "OT", None, "FIM", (70, 98), 2.5, 1),
+    ("dysphagia", "SLP", None, "FOIS", (2, 4), 0.35, 1),
+    ("aphasia", "SLP", None, "FIM cognitive", (14, 22), 0.9, 1),
+    ("cognition", "SLP", None, "FIM cognitive", (15, 24), 0.9, 1),
 ]
 REGION_NAMES = [r[0] for r in REGIONS]
 REGION_DISC = np.array([r[1] for r in REGIONS])
@@ -323,6 +479,7 @@ def _episodes(rng, notes: int, staff: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
             "freq": freq,
             "planned": planned,
             "dur_weeks": rng.choice([8, 6, 12], n_ep, p=[0.8, 0.1, 0.1]),
+            "neuro": multi,
         }
     )
     # Visit schedule: fixed weekdays per week (2x: e.g. Mon/Wed; 3x: Mon/Wed/Fri), starting on
@@ -370,17 +527,42 @@ def _episodes(rng, notes: int, staff: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
         )
         ther[m] = pool[rng.integers(0, len(pool), m.sum())]
     ep["therapist"] = ther
-    # One or two ICD-10 codes from the region's list.
-    dx = np.empty(len(ep), dtype=object)
-    two = rng.random(len(ep)) < 0.45
-    for r, (_, _, codes, *_rest) in enumerate(REGIONS):
-        m = np.flatnonzero(ep["region"].to_numpy() == r)
-        c = np.array(codes, dtype=object)
-        i1 = rng.integers(0, len(c), len(m))
-        i2 = (i1 + rng.integers(1, len(c), len(m))) % len(c)
-        dx[m] = np.where(two[m], c[i1] + ";" + c[i2], c[i1])
-    _set(ep, "diagnosis_codes", dx)
     return ep, visits.reset_index(drop=True)
+
+
+def _lateral(text: str, left: bool) -> str:
+    """Fill the laterality marks of a DIAGNOSES entry for the right or the left side."""
+    text = text.replace("#", "2" if left else "1").replace("@", "4" if left else "1")
+    return text.replace("{lat}", "left" if left else "right")
+
+
+def _diagnoses(rng, ep: pd.DataFrame) -> None:
+    """Per episode: ICD-10-CM codes, their wording and the onset, from the region's list (stroke
+    codes for patients seen by several disciplines), on the episode's side."""
+    n = len(ep)
+    region = ep["region"].to_numpy()
+    neuro = ep["neuro"].to_numpy()
+    left = ep["side"].to_numpy() == "L"
+    codes = np.empty(n, dtype=object)
+    text = np.empty(n, dtype=object)
+    onset = np.empty(n, dtype=object)
+    pick, pick_onset = rng.random(n), rng.random(n)
+    for r, name in enumerate(REGION_NAMES):
+        for is_neuro in (False, True):
+            m = np.flatnonzero((region == r) & (neuro == is_neuro))
+            entries = (NEURO_DIAGNOSES.get(name) if is_neuro else None) or DIAGNOSES[name]
+            j = (pick[m] * len(entries)).astype(int)
+            for k, (c, t, onsets) in enumerate(entries):
+                sel = m[j == k]
+                for side in (False, True):
+                    s = sel[left[sel] == side]
+                    codes[s] = _lateral(c, side)
+                    text[s] = _lateral(t, side)
+                o = np.array(onsets, dtype=object)
+                onset[sel] = o[(pick_onset[sel] * len(o)).astype(int)]
+    _set(ep, "diagnosis_codes", codes)
+    _set(ep, "dx_text", text)
+    _set(ep, "onset", onset)
 
 
 def _patients(rng, n_pat: int) -> pd.DataFrame:
@@ -540,10 +722,15 @@ FEES = {
     "97150": 45,
 }
 TIMED = {"97110", "97112", "97140", "97530", "97116", "97035", "97535", "97129", "97130"}
-# Timed treatment banks with weights, per discipline (PT/OT); SLP is handled by region.
+# Timed treatment banks with weights, per discipline (PT/OT) and kind of care: gait training
+# for the lower limb and balance, manual therapy and ultrasound for orthopaedic care, self-care
+# for OT. SLP is handled by region.
 TIMED_BANK = {
-    "PT": (["97110", "97112", "97140", "97530", "97116", "97035"], [5, 3, 4, 3, 2, 0.7]),
-    "OT": (["97530", "97535", "97110", "97112", "97140"], [5, 3, 4, 2, 1.5]),
+    ("PT", "ortho"): (["97110", "97112", "97140", "97530", "97035"], [5, 3, 4, 3, 0.7]),
+    ("PT", "le"): (["97110", "97112", "97140", "97530", "97116", "97035"], [5, 3, 4, 3, 2, 0.7]),
+    ("PT", "bal"): (["97110", "97112", "97116", "97530"], [4, 4, 3, 3]),
+    ("OT", "ortho"): (["97530", "97535", "97110", "97112", "97140"], [5, 3, 4, 2, 1.5]),
+    ("OT", "adl"): (["97530", "97535", "97110", "97112"], [5, 4, 2, 3]),
 }
 EVAL_CODES = {
     "PT": (["97161", "97162", "97163"], [0.3, 0.5, 0.2]),
@@ -578,15 +765,19 @@ def _services(rng, ep: pd.DataFrame, sk: pd.DataFrame, payer_type: np.ndarray) -
         parts_code.append(np.broadcast_to(np.asarray(code, dtype=object), len(idx)).copy())
         parts_min.append(np.asarray(minutes, float))
 
+    fam = FAMILY_OF_REGION[ep["region"].to_numpy()[e]]
+    group = np.select([fam == "le", fam == "bal", fam == "adl"], ["le", "bal", "adl"], "ortho")
     # PT/OT timed treatment: 1-4 distinct codes (fewer on evaluation days).
-    for d, (bank, w) in TIMED_BANK.items():
-        idx = np.flatnonzero(disc == d)
+    for (d, g), (bank, w) in TIMED_BANK.items():
+        idx = np.flatnonzero((disc == d) & (group == g))
         k = rng.choice([1, 2, 3, 4], len(idx), p=[0.1, 0.38, 0.37, 0.15])
         k = np.where(is_eval[idx], rng.choice([0, 1], len(idx), p=[0.55, 0.45]), k)
         picks = _pick_without_replacement(rng, len(idx), w, k)
         note = np.repeat(idx, k)
         minutes = rng.choice(MINUTE_CHOICES, len(note))
         add(note, np.array(bank, dtype=object)[picks], minutes)
+    for d in ("PT", "OT"):
+        idx = np.flatnonzero(disc == d)
         # Evaluation codes (untimed, one unit) by complexity.
         ev = idx[is_eval[idx]]
         codes, p = EVAL_CODES[d]
@@ -597,9 +788,9 @@ def _services(rng, ep: pd.DataFrame, sk: pd.DataFrame, payer_type: np.ndarray) -
         )
         re = idx[ntype[idx] == "re_evaluation"]
         add(re, "97164" if d == "PT" else "97168", rng.integers(20, 41, len(re)))
-        # Occasional untimed modalities and group therapy.
+        # Occasional untimed modalities (hot/cold packs for orthopaedic care) and group therapy.
         r = rng.random(len(idx))
-        hot = idx[(r < 0.12) & ~is_eval[idx]]
+        hot = idx[(r < 0.12) & ~is_eval[idx] & _isin(fam[idx], ORTHO)]
         add(hot, "97010", np.full(len(hot), 10))
         estim = idx[(r >= 0.12) & (r < 0.19) & ~is_eval[idx]]
         mcr = _isin(payer_type[estim], ["medicare_b", "medicare_advantage"])
@@ -724,7 +915,7 @@ def _finish_services(
 
 FAMILY = {
     "lumbar": "spine",
-    "neck": "spine",
+    "neck": "neck",
     "knee": "le",
     "knee_tka": "le",
     "hip": "le",
@@ -737,8 +928,9 @@ FAMILY = {
     "adl_neuro": "adl",
     "dysphagia": "dys",
     "aphasia": "lang",
-    "cognition": "lang",
+    "cognition": "cog",
 }
+ORTHO = ("spine", "neck", "le", "ue", "hand")
 PART = {
     "lumbar": "low back",
     "neck": "neck",
@@ -756,22 +948,42 @@ PART = {
     "aphasia": "language",
     "cognition": "cognition",
 }
-COMPLEXITY_TEXT = [
-    "Moderate complexity given comorbidities (HTN, DM2) and an evolving presentation.",
-    "Low complexity: stable presentation, no comorbidities affecting the POC.",
-    "High complexity given multiple comorbidities and an unstable clinical presentation.",
-]
-COMPLEXITY_SENTENCES = ["{complexity}"]
+# PT/OT evaluation complexity, worded as the evaluation code billed (low, moderate, high).
+COMPLEXITY_TEXT = {
+    "low": "Low complexity: stable presentation, no comorbidities affecting the POC.",
+    "moderate": "Moderate complexity given comorbidities (HTN, DM2) and an evolving presentation.",
+    "high": "High complexity given multiple comorbidities and an unstable clinical presentation.",
+}
+COMPLEXITY_OF_CODE = {
+    "97161": "low",
+    "97165": "low",
+    "97162": "moderate",
+    "97166": "moderate",
+    "97163": "high",
+    "97167": "high",
+}
 WORDS: dict[str, dict[str, list[str]]] = {
     "barrier": {
-        "*": [
-            "limited transportation",
-            "comorbid diabetes",
-            "caregiver availability",
-            "chronicity of symptoms",
-            "fear of falling",
-            "work demands",
-        ]
+        **{
+            f: [
+                "limited transportation",
+                "limited activity tolerance",
+                "caregiver availability",
+                "chronicity of symptoms",
+                "fear of falling",
+                "work demands",
+            ]
+            for f in ("spine", "neck", "le", "ue", "hand", "bal", "adl")
+        },
+        **{
+            f: [
+                "limited transportation",
+                "caregiver availability",
+                "limited carryover at home",
+                "reduced awareness of deficits",
+            ]
+            for f in ("dys", "lang", "cog")
+        },
     },
     "ex": {
         "spine": [
@@ -781,12 +993,26 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "dead bug",
             "cat-camel",
             "Pallof press",
-            "chin tucks",
-            "scapular retraction",
+            "posterior pelvic tilts",
+            "lumbar rotation stretch",
             "quadruped rocking",
             "side plank on knees",
             "hip hinge with dowel",
+            "sciatic nerve glides",
+        ],
+        "neck": [
+            "chin tucks",
+            "scapular retraction",
+            "upper trapezius stretch",
+            "levator scapulae stretch",
+            "deep neck flexor holds",
             "thoracic extension over foam roll",
+            "cervical rotation AROM",
+            "prone Ts",
+            "doorway pec stretch",
+            "band rows",
+            "upper limb nerve glides",
+            "shoulder rolls",
         ],
         "le": [
             "terminal knee extension",
@@ -835,24 +1061,24 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "marching on foam",
             "heel-toe walking",
             "lateral weight shifts",
-            "sit to stand without UEs",
+            "feet-together stance on foam",
             "forward/backward walking",
             "head turns while walking",
             "step taps to 6 in step",
             "reaching outside base of support",
-            "NuStep",
+            "semi-tandem stance with head turns",
         ],
         "adl": [
             "UB dressing",
             "LB dressing with reacher",
             "tub transfer bench training",
             "standing grooming at sink",
-            "kitchen task (simple meal)",
+            "simple kitchen task",
             "sock aid training",
-            "fine motor pegboard",
+            "donning shoes with long-handled shoehorn",
             "functional reach in standing",
             "toilet transfer",
-            "theraputty grasp/release",
+            "medication setup",
             "bed mobility",
             "laundry folding in standing",
         ],
@@ -874,11 +1100,92 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "sentence completion",
             "divergent naming",
             "auditory comprehension yes/no questions",
+            "verb network strengthening",
+            "script training",
+            "written naming",
+            "following 2-step commands",
+            "picture description",
+        ],
+        "cog": [
             "verbal problem solving",
             "medication management task",
             "calendar/scheduling task",
             "recall of 3-step directions",
             "reading comprehension of paragraphs",
+            "alternating attention task",
+            "memory notebook training",
+            "money management task",
+            "sequencing a daily routine",
+            "deductive reasoning puzzles",
+        ],
+    },
+    # Exercises done with a weight (lb) and with a resistance band.
+    "wex": {
+        "spine": [
+            "kettlebell deadlifts",
+            "farmer carries",
+            "goblet squats",
+            "suitcase carries",
+            "bent-over rows",
+            "bridges with weight at the hips",
+        ],
+        "neck": [
+            "prone Ys with dumbbells",
+            "shrugs",
+            "bent-over rows",
+            "prone Ts with dumbbells",
+            "scaption to 90 degrees",
+            "sidelying ER",
+        ],
+        "le": [
+            "SAQ with ankle weight",
+            "LAQ with ankle weight",
+            "standing hamstring curls",
+            "standing hip abduction",
+            "step-ups holding dumbbells",
+            "goblet squats",
+        ],
+        "ue": [
+            "bicep curls",
+            "sidelying ER",
+            "scaption to 90 degrees",
+            "prone Ys and Ts",
+            "shoulder flexion to 90 degrees",
+            "bent-over rows",
+        ],
+    },
+    "bex": {
+        "spine": [
+            "Pallof press",
+            "band rows",
+            "band pull-aparts",
+            "bridges with band at knees",
+            "anti-rotation walkouts",
+            "lat pulldowns with band",
+        ],
+        "neck": [
+            "band rows",
+            "band pull-aparts",
+            "ER with band",
+            "W's with band",
+            "lat pulldowns with band",
+            "scapular retraction with band",
+        ],
+        "le": [
+            "terminal knee extension",
+            "clamshells",
+            "lateral walks",
+            "monster walks",
+            "standing hip extension with band",
+            "seated knee extension with band",
+        ],
+        "ue": [
+            "ER with band",
+            "IR with band",
+            "scapular rows",
+            "band pull-aparts",
+            "serratus punches with band",
+            "shoulder extension with band",
         ],
     },
     "task": {
@@ -887,8 +1194,16 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "sitting through a 30-min drive",
             "bending to don shoes",
             "vacuuming",
+            "getting out of bed",
+            "standing to cook dinner",
+        ],
+        "neck": [
             "looking over the shoulder when driving",
+            "working at the computer",
+            "reading in bed",
             "sleeping through the night",
+            "carrying a purse",
+            "looking up to reach a shelf",
         ],
         "le": [
             "stairs at home",
@@ -933,14 +1248,38 @@ WORDS: dict[str, dict[str, list[str]]] = {
         ],
         "lang": [
             "word finding in conversation",
+            "ordering at a restaurant",
+            "using the phone",
+            "expressing needs to family",
+            "following conversations",
+            "reading mail",
+        ],
+        "cog": [
             "managing medications",
             "following recipes",
             "paying bills",
-            "using the phone",
             "keeping appointments",
+            "managing finances",
+            "remembering daily plans",
         ],
     },
+    "reeval": {
+        "spine": ["a flare-up after increased activity", "a fall at home", "a new lifting injury"],
+        "neck": ["a flare-up after increased activity", "a fall at home", "a minor car accident"],
+        "le": ["a fall at home", "a flare-up after increased activity", "a twisting injury"],
+        "ue": ["a fall at home", "a flare-up after increased activity", "a new injury at work"],
+        "hand": ["a fall at home", "a flare-up after increased activity", "a new injury at work"],
+        "bal": ["a fall at home", "a recent hospitalization", "a medication change"],
+        "adl": ["a fall at home", "a recent hospitalization", "a urinary tract infection"],
+        "dys": [
+            "a recent hospitalization for pneumonia",
+            "a change in diet ordered by the physician",
+        ],
+        "lang": ["a recent hospitalization", "a new seizure medication", "a fall at home"],
+        "cog": ["a recent hospitalization", "a medication change", "a fall at home"],
+    },
     "assist": {"*": ["min A", "CGA", "SBA", "mod I", "supervision", "mod A"]},
+    "assist_base": {"*": ["min A", "mod A", "CGA"]},
     "cue": {
         "*": [
             "min verbal cues",
@@ -953,7 +1292,12 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "mod verbal and visual cues",
         ]
     },
+    # Lighter cueing to fade to.
+    "cue_next": {
+        "*": ["min verbal cues", "occasional verbal cues", "min visual cues", "min tactile cues"]
+    },
     "band": {"*": ["yellow", "red", "green", "blue", "black"]},
+    "band_up": {"*": ["red", "green", "blue", "black"]},
     "ad": {"*": ["SPC", "RW", "no AD", "quad cane", "rollator", "hiking poles"]},
     "bolus": {
         "*": [
@@ -966,18 +1310,9 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "mixed consistency",
         ]
     },
+    "bolus_safe": {"*": ["puree", "nectar-thick liquids", "mechanical soft solids"]},
     "side": {"*": ["R", "L"]},
     "sexword": {"*": ["male", "female"]},
-    "mech": {
-        "*": [
-            "a fall at home",
-            "lifting at work",
-            "gradual onset without injury",
-            "surgery",
-            "a motor vehicle accident",
-            "a recent hospitalization",
-        ]
-    },
     "living": {
         "*": [
             "alone in a 2-story home",
@@ -992,21 +1327,17 @@ WORDS: dict[str, dict[str, list[str]]] = {
             "independent with all ADLs and community ambulation without AD",
             "independent with ADLs, drove, and walked 1 mile daily",
             "mod I with SPC in the community, independent with ADLs",
-            "worked full time as a nurse and was independent with all activities",
+            "worked part time and was independent with all activities",
             "independent with ADLs and IADLs including cooking and yard work",
         ]
     },
-    "complexity": {"*": COMPLEXITY_TEXT},
-    "reason": {
-        "*": [
-            "goals met",
-            "plateau in progress",
-            "patient request",
-            "insurance visits exhausted",
-            "patient independent with HEP",
-        ]
-    },
 }
+REASONS_NOT_MET = [
+    "plateau in progress",
+    "patient request",
+    "insurance visits exhausted",
+    "patient independent with HEP",
+]
 ORDINAL = ["#1", "#2", "#3", "#4"]
 
 
@@ -1023,96 +1354,183 @@ def _parse(template: str) -> list[tuple[bool, str]]:
         pos = b + 1
 
 
+_WORD_ARRAYS: dict[str, dict[str, np.ndarray]] = {}
+
+
+def _word_arrays(kind: str) -> dict[str, np.ndarray]:
+    """WORDS[kind] as object arrays (built once)."""
+    if kind not in _WORD_ARRAYS:
+        _WORD_ARRAYS[kind] = {f: np.array(w, dtype=object) for f, w in WORDS[kind].items()}
+    return _WORD_ARRAYS[kind]
+
+
+def _capitalised(words: np.ndarray) -> np.ndarray:
+    """First letter upper case (words from the small banks: done once per distinct word)."""
+    uniq, inverse = np.unique(words.astype(str), return_inverse=True)
+    return np.array([w[:1].upper() + w[1:] for w in uniq], dtype=object)[inverse]
+
+
 class Slots:
-    """Slot values (object arrays of strings) for any subset of rows, drawn on demand."""
+    """Slot values (object arrays of strings) for any subset of rows, drawn on demand.
+
+    Values that must agree are drawn together: within one filled template ex/ex2/ex3 (task and
+    task2, ...) are different words of the bank and a "_prev" number is below its partner
+    (reps_prev < reps_now, pct_prev < pct); pain and pain_lo (≤ pain) are drawn once per row for
+    the whole object, so the sentences of a section agree (pain may be given: the NPRS recorded
+    on the note). With sticky=True every slot is drawn once per row, so a goal's text, baseline
+    and target columns state the same numbers.
+    """
+
+    SIMPLE = {
+        "sets": (2, 3),
+        "lb": (1, 8),
+        "sec": (10, 45),
+        "deg": (95, 165),
+        "steps": (4, 14),
+        "pct": (55, 95),
+        "min": (6, 15),
+        "age": (38, 88),
+        "weeks": (2, 12),
+        "hep": (1, 2),
+        "freqx": (3, 5),
+        "trials": (6, 9),
+        "laps": (2, 6),
+        "sitmin": (30, 60),
+        "liftlb": (15, 35),
+        "sts": (10, 14),
+        "sts_base": (16, 24),
+        "deg_goal": (150, 170),
+        "deg_base": (80, 120),
+        "grip": (40, 70),
+        "grip_base": (15, 35),
+        "ft_goal": (300, 1000),
+        "deg_small": (20, 60),
+        "deg_small2": (25, 65),
+        "pinch": (6, 16),
+        "deg_knee": (85, 125),
+        "deg_lext": (10, 30),
+        "deg_rot": (35, 65),
+        "deg_adl": (60, 120),
+        "sec_dnf": (8, 20),
+        "sec_base": (3, 12),
+        "kpa": (18, 48),
+        "lvl": (2, 6),
+        "g": (1, 2),  # every episode has goals 1 and 2
+        "lb_next": (2, 10),
+        "pct2": (40, 90),
+        "hep2": (3, 6),
+        "pain_base": (5, 8),
+        "pain_goal": (1, 3),
+        "pain_cap": (2, 4),
+        "stairs_goal": (8, 14),
+        "reps_now": (10, 20),
+        "lat_s": (3, 12),
+        "cough": (3, 6),
+    }
+    # name: (partner, lowest and highest amount below the partner)
+    BELOW = {"reps_prev": ("reps_now", 2, 6), "pct_prev": ("pct", 10, 25)}
 
     def __init__(
         self,
         rng,
         context: dict[str, np.ndarray],
         n: int,
+        sticky: bool = False,
+        pain: np.ndarray | None = None,
     ):
-        self.rng, self.ctx, self.n = rng, context, n
+        self.rng, self.ctx, self.n, self.sticky = rng, context, n, sticky
+        fam = context.get("family")
+        one = fam is not None and n > 0 and bool((fam == fam[0]).all())
+        self.family = fam[0] if one else None
+        self.memo: dict[str, np.ndarray] = {}
+        self.local: dict[str, np.ndarray] = {}
+        if pain is not None:
+            self.memo["_pain"] = np.asarray(pain, np.int64)
 
     def fill(self, parsed: list[tuple[bool, str]], rows: np.ndarray) -> np.ndarray:
         """One template filled for each of rows."""
+        self.local = {}
         acc = np.full(len(rows), "", dtype=object)
-        for is_slot, text in parsed:
-            acc = acc + (self.get(text, rows) if is_slot else text)
+        for i, (is_slot, text) in enumerate(parsed):
+            value = self.get(text, rows) if is_slot else text
+            if i == 0 and is_slot and text.rstrip("23") in WORDS and len(rows):
+                value = _capitalised(value)  # a sentence starting with an exercise
+            acc = acc + value
         return acc
 
-    def _ints(self, lo: int, hi: int, m: int) -> np.ndarray:
-        return _SMALL_INT[self.rng.integers(lo, hi + 1, m)]
+    def _ints(self, name: str, lo: int, hi: int, m: int) -> np.ndarray:
+        v = self.rng.integers(lo, hi + 1, m)
+        self.local[name] = v
+        return _SMALL_INT[v]
+
+    def _base(self, key: str, m: int) -> np.ndarray:
+        base = self.local.get(key)
+        if base is None or len(base) != m:
+            base = self.local[key] = self.rng.integers(0, 1 << 30, m)
+        return base
 
     def _words(self, kind: str, rows: np.ndarray, offset=0) -> np.ndarray:
-        bank = WORDS[kind]
+        bank = _word_arrays(kind)
         m = len(rows)
         if "*" in bank:
-            w = np.array(bank["*"], dtype=object)
+            w = bank["*"]
             return w[self.rng.integers(0, len(w), m)]
+        base = self._base(kind, m)
+        if self.family is not None:  # one family (a pool): no per-family split
+            w = bank[self.family]
+            return w[(base + offset) % len(w)]
         out = np.empty(m, dtype=object)
         fam = self.ctx["family"][rows]
-        for f, words in bank.items():
+        for f, w in bank.items():
             sel = np.flatnonzero(fam == f)
             if len(sel):
-                w = np.array(words, dtype=object)
-                i = self.rng.integers(0, len(w), len(sel))
                 off = offset[sel] if np.ndim(offset) else offset
-                out[sel] = w[(i + off) % len(w)]
+                out[sel] = w[(base[sel] + off) % len(w)]
         return out
 
+    def _pain(self) -> np.ndarray:
+        p = self.memo.get("_pain")
+        if p is None or (p < 0).any():
+            draw = self.rng.integers(2, 8, self.n)
+            p = draw if p is None else np.where(p < 0, draw, p)
+            self.memo["_pain"] = p
+        return p
+
     def get(self, name: str, rows: np.ndarray) -> np.ndarray:
-        rng, m = self.rng, len(rows)
         if name in self.ctx:
             return self.ctx[name][rows]
-        simple = {
-            "pain": (0, 8),
-            "sets": (2, 3),
-            "lb": (1, 8),
-            "sec": (10, 45),
-            "deg": (95, 165),
-            "steps": (4, 14),
-            "pct": (55, 95),
-            "min": (6, 15),
-            "age": (38, 88),
-            "weeks": (2, 12),
-            "hep": (1, 2),
-            "freqx": (3, 5),
-            "trials": (6, 9),
-            "laps": (2, 6),
-            "sitmin": (30, 60),
-            "liftlb": (15, 35),
-            "sts": (10, 14),
-            "sts_base": (16, 24),
-            "deg_goal": (150, 170),
-            "deg_base": (80, 120),
-            "grip": (40, 70),
-            "grip_base": (15, 35),
-            "ft_goal": (300, 1000),
-            "deg_small": (20, 60),
-            "deg_small2": (25, 65),
-            "pinch": (6, 16),
-            "deg_knee": (85, 125),
-            "kpa": (18, 48),
-            "lvl": (2, 6),
-            "g": (1, 3),
-            "lb_next": (2, 10),
-            "pct2": (40, 90),
-            "hep2": (3, 6),
-        }
-        if name in simple:
-            return self._ints(*simple[name], m)
+        if name == "pain":
+            return _SMALL_INT[self._pain()[rows]]
+        if name == "pain_lo":
+            lo = self.memo.get("_pain_lo")
+            if lo is None:
+                drop = self.rng.integers(1, 4, self.n)
+                lo = self.memo["_pain_lo"] = np.maximum(self._pain() - drop, 0)
+            return _SMALL_INT[lo[rows]]
+        if self.sticky:
+            v = self.memo.get(name)
+            if v is None:
+                v = self.memo[name] = self._draw(name, np.arange(self.n))
+            return v[rows]
+        return self._draw(name, rows)
+
+    def _draw(self, name: str, rows: np.ndarray) -> np.ndarray:
+        rng, m = self.rng, len(rows)
+        if name in self.SIMPLE:
+            return self._ints(name, *self.SIMPLE[name], m)
+        if name in self.BELOW:
+            partner, lo, hi = self.BELOW[name]
+            top = self.local.get(partner)
+            if top is None or len(top) != m:
+                top = rng.integers(self.SIMPLE[partner][0], self.SIMPLE[partner][1] + 1, m)
+            return _SMALL_INT[np.maximum(top - rng.integers(lo, hi + 1, m), 0)]
         if name in ("reps", "reps2"):
             return np.array(["8", "10", "12", "15", "20"], dtype=object)[rng.integers(0, 5, m)]
         if name == "ft":
             return _SMALL_INT[rng.integers(2, 17, m) * 25]
         if name == "step_h":
             return np.array(["4", "6", "8"], dtype=object)[rng.integers(0, 3, m)]
-        if name == "pain_lo":
-            return _SMALL_INT[np.maximum(rng.integers(0, 9, m) - 2, 0)]
-        if name == "cue_next":
-            return self._words("cue", rows)
-        if name in ("ex2", "task2"):
+        if name in ("ex2", "task2", "wex2", "bex2"):
             return self._words(name[:-1], rows, 1 + rng.integers(0, 3, m))
         if name == "ex3":
             return self._words("ex", rows, 4)
@@ -1208,10 +1626,10 @@ def _tidy(text: np.ndarray) -> np.ndarray:
 GOALS: dict[str, list[tuple[str, str, str, str]]] = {
     "spine": [
         (
-            "Patient will sit for {sitmin} minutes with pain ≤ {pain_lo}/10 to drive to work "
+            "Patient will sit for {sitmin} minutes with pain ≤ {pain_goal}/10 to drive to work "
             "within {gw} weeks",
-            "sits 10 min before pain {pain}/10",
-            "{sitmin} min, pain ≤ {pain_lo}/10",
+            "sits 10 min before pain {pain_base}/10",
+            "{sitmin} min, pain ≤ {pain_goal}/10",
             "sitting tolerance",
         ),
         (
@@ -1241,12 +1659,47 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "sleep",
         ),
     ],
+    "neck": [
+        (
+            "Patient will work at the computer for {sitmin} minutes with pain ≤ {pain_goal}/10 "
+            "within {gw} weeks",
+            "15 min before pain {pain_base}/10",
+            "{sitmin} min, pain ≤ {pain_goal}/10",
+            "computer tolerance",
+        ),
+        (
+            "Patient will turn the head to check the blind spot while driving with pain ≤ "
+            "{pain_goal}/10 within {gw} weeks",
+            "unable without turning the trunk, pain {pain_base}/10",
+            "full head turn, pain ≤ {pain_goal}/10",
+            "driving",
+        ),
+        (
+            "Patient will improve {instrument} to {m_target} or better to reflect reduced "
+            "disability within {gw} weeks",
+            "{instrument} {m_base}",
+            "{instrument} {m_target}",
+            "{instrument}",
+        ),
+        (
+            "Patient will be independent with a progressed HEP for the {part} within {gw} weeks",
+            "no HEP",
+            "independent with HEP",
+            "HEP",
+        ),
+        (
+            "Patient will sleep 6 hours without waking due to {part} pain within {gw} weeks",
+            "wakes 3x/night",
+            "6 hours uninterrupted",
+            "sleep",
+        ),
+    ],
     "le": [
         (
-            "Patient will ascend/descend {steps} stairs with one rail, modified independent, "
-            "within {gw} weeks",
-            "4 stairs with 2 rails and {assist}",
-            "{steps} stairs, one rail, mod I",
+            "Patient will ascend/descend {stairs_goal} stairs with one rail, modified "
+            "independent, within {gw} weeks",
+            "4 stairs with 2 rails and {assist_base}",
+            "{stairs_goal} stairs, one rail, mod I",
             "stairs",
         ),
         (
@@ -1270,18 +1723,18 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "sit to stand",
         ),
         (
-            "Patient will report pain ≤ {pain_lo}/10 with {task} within {gw} weeks",
-            "pain {pain}/10 with {task}",
-            "≤ {pain_lo}/10",
+            "Patient will report pain ≤ {pain_goal}/10 with {task} within {gw} weeks",
+            "pain {pain_base}/10 with {task}",
+            "≤ {pain_goal}/10",
             "pain",
         ),
     ],
     "ue": [
         (
             "Patient will lift 2 lb to a shoulder-height shelf with the {side} UE, pain ≤ "
-            "{pain_lo}/10, within {gw} weeks",
+            "{pain_goal}/10, within {gw} weeks",
             "unable without pain",
-            "2 lb to shoulder height, pain ≤ {pain_lo}/10",
+            "2 lb to shoulder height, pain ≤ {pain_goal}/10",
             "reach",
         ),
         (
@@ -1298,7 +1751,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "{instrument}",
         ),
         (
-            "Patient will don and doff a pullover shirt independently with pain ≤ {pain_lo}/10 "
+            "Patient will don and doff a pullover shirt independently with pain ≤ {pain_goal}/10 "
             "within {gw} weeks",
             "requires min A",
             "independent",
@@ -1314,10 +1767,10 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "grip",
         ),
         (
-            "Patient will tolerate typing for 30 minutes without numbness or tingling within "
+            "Patient will tolerate typing for 30 minutes with pain ≤ {pain_goal}/10 within "
             "{gw} weeks",
             "10 min before symptoms",
-            "30 min symptom-free",
+            "30 min, pain ≤ {pain_goal}/10",
             "typing",
         ),
         (
@@ -1357,7 +1810,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
         (
             "Patient will maintain tandem stance for 20 seconds without loss of balance within "
             "{gw} weeks",
-            "{sec} s with UE support",
+            "{sec_base} s with UE support",
             "20 s, no UE support",
             "tandem stance",
         ),
@@ -1429,6 +1882,28 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "naming",
         ),
         (
+            "Patient will follow 2-step commands with 80% accuracy within {gw} weeks",
+            "50% accuracy",
+            "80% accuracy",
+            "comprehension",
+        ),
+        (
+            "Patient will use a communication board or gestures to express basic needs in 90% "
+            "of opportunities within {gw} weeks",
+            "30% of opportunities with max cues",
+            "90% of opportunities",
+            "functional communication",
+        ),
+        (
+            "Patient will produce 5-7 word sentences to express wants and needs in 80% of "
+            "opportunities within {gw} weeks",
+            "2-3 word phrases",
+            "5-7 words, 80%",
+            "sentence production",
+        ),
+    ],
+    "cog": [
+        (
             "Patient will recall 3-step directions with 90% accuracy after a 10-minute delay "
             "within {gw} weeks",
             "50% accuracy",
@@ -1443,11 +1918,18 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "medication management",
         ),
         (
-            "Patient will produce 5-7 word sentences to express wants and needs in 80% of "
+            "Patient will use a memory notebook to remember appointments in 90% of "
             "opportunities within {gw} weeks",
-            "2-3 word phrases",
-            "5-7 words, 80%",
-            "sentence production",
+            "40% with max cues",
+            "90% of opportunities",
+            "memory strategies",
+        ),
+        (
+            "Patient will use problem solving to answer home safety questions with 80% accuracy "
+            "within {gw} weeks",
+            "45% accuracy",
+            "80% accuracy",
+            "problem solving",
         ),
     ],
 }
@@ -1593,6 +2075,7 @@ def _goals(
     first_note: np.ndarray,
     m_base: np.ndarray,
     m_target: np.ndarray,
+    m_target_short: np.ndarray,
 ) -> pd.DataFrame:
     """2-4 goals per episode written at the first note; status as of the export date."""
     n_ep = len(ep)
@@ -1615,11 +2098,11 @@ def _goals(
         "gw": gw.astype(str).astype(object),
         "instrument": INSTRUMENT[region][g_ep],
         "m_base": m_base[g_ep],
-        "m_target": m_target[g_ep],
+        "m_target": np.where(short, m_target_short[g_ep], m_target[g_ep]),
         "side": ep["side"].to_numpy()[g_ep],
         "part": ep["part"].to_numpy()[g_ep],
     }
-    slots = Slots(rng, ctx, n)
+    slots = Slots(rng, ctx, n, sticky=True)
     text = np.empty(n, dtype=object)
     base = np.empty(n, dtype=object)
     target = np.empty(n, dtype=object)
@@ -1676,93 +2159,126 @@ def _goals(
 # ----------------------------------------------------------------------------------------------
 # SOAP sentence banks. "*" = every family; family keys add their own sentences.
 
-REGION_DX_TEXT = {
-    "lumbar": "low back pain with radicular symptoms",
-    "neck": "cervicalgia",
-    "knee": "knee osteoarthritis",
-    "knee_tka": "status post total knee arthroplasty",
-    "hip": "hip pain and weakness",
-    "shoulder": "rotator cuff tendinopathy",
-    "ue_shoulder": "shoulder impingement limiting ADLs",
-    "hand": "wrist and hand pain with weakness",
-    "balance": "unsteadiness on feet and history of falls",
-    "gait": "gait abnormality",
-    "endurance": "generalized weakness and deconditioning after hospitalization",
-    "adl_neuro": "hemiparesis following CVA",
-    "dysphagia": "oropharyngeal dysphagia",
-    "aphasia": "aphasia following CVA",
-    "cognition": "cognitive-communication deficit",
-}
 FAMILY_OF_REGION = np.array([FAMILY[r] for r in REGION_NAMES], dtype=object)
-DX_TEXT_OF_REGION = np.array([REGION_DX_TEXT[r] for r in REGION_NAMES], dtype=object)
 UNIT = {"ODI": "%", "TUG": " s", "6MWT": " m", "FOIS": "", "NPRS": "/10"}
+S_ORTHO = [
+    "Pt reports {part} pain {pain}/10 today, {pain_lo}/10 at best since last visit.",
+    "Pt states HEP completed {freqx}x since last session; mild soreness after {ex}.",
+    "Pt reports improved tolerance for {task} this week.",
+    "Pt arrives reporting pain {pain}/10 and morning stiffness lasting about {min} min.",
+    "Pt notes difficulty with {task} but is able to manage {task2} with less effort.",
+    "Pt states sleep is better; pain {pain}/10 on arrival.",
+    "Caregiver reports pt more confident with {task} at home.",
+    "Pt reports doing HEP {freqx} days/week; main limitation remains {task}.",
+    "Pt reports a flare after {task} over the weekend, now {pain}/10.",
+    "Pt is motivated; asks about returning to {task2}.",
+]
+S_WALK = [
+    "Pt reports a {min}-min walk yesterday without increase in symptoms.",
+    "Pt denies new falls since last visit; rates pain {pain}/10 at rest.",
+]
 S_BANK = {
-    "*": [
-        "Pt reports {part} pain {pain}/10 today, {pain_lo}/10 at best since last visit.",
-        "Pt states HEP completed {freqx}x since last session; mild soreness after {ex}.",
-        "Pt reports improved tolerance for {task} this week.",
-        "Pt arrives reporting pain {pain}/10 and morning stiffness lasting about {min} min.",
-        "Pt notes difficulty with {task} but is able to manage {task2} with less effort.",
-        "Pt reports a {min}-min walk yesterday without increase in symptoms.",
-        "Pt denies new falls since last visit; rates pain {pain}/10 at rest.",
-        "Pt states sleep is better; pain {pain}/10 on arrival.",
+    "spine": S_ORTHO + S_WALK,
+    "neck": S_ORTHO + ["Pt reports headaches less often this week; {part} pain {pain}/10."],
+    "le": S_ORTHO + S_WALK,
+    "ue": S_ORTHO,
+    "hand": S_ORTHO + ["Pt reports less night-time numbness; wearing the splint at night."],
+    "bal": [
+        "Pt denies new falls since last visit; reports feeling steadier with {task}.",
+        "Pt reports a near fall while {task}; no injury.",
+        "Pt states HEP completed {freqx}x since last session; legs tired after {ex}.",
+        "Pt reports improved confidence with {task} this week.",
         "Caregiver reports pt more confident with {task} at home.",
-        "Pt reports doing HEP {freqx} days/week; main limitation remains {task}.",
-        "Pt reports a flare after {task} over the weekend, now {pain}/10.",
+        "Pt notes difficulty with {task} but is able to manage {task2} with less effort.",
+        "Pt reports walking {min} min yesterday with {ad} without a rest break.",
+        "Pt reports fatigue after {task}; slept well last night.",
         "Pt is motivated; asks about returning to {task2}.",
+        "Pt reports doing HEP {freqx} days/week; main limitation remains {task}.",
+    ],
+    "adl": [
+        "Pt reports completing {task} with spouse's help this week; needed more time than before.",
+        "Caregiver reports pt more confident with {task} at home.",
+        "Pt states HEP completed {freqx}x since last session; {side} hand fatigued after {ex}.",
+        "Pt reports {side} shoulder discomfort {pain}/10 with overhead reach; otherwise no pain.",
+        "Pt notes difficulty with {task} but is able to manage {task2} with less effort.",
+        "Pt denies new falls since last visit; used the tub bench for showers.",
+        "Pt reports fatigue by late afternoon, limiting {task}.",
+        "Pt is motivated; wants to resume {task2} independently.",
     ],
     "dys": [
-        "Pt reports coughing with thin liquids at dinner {hep} times this week.",
+        "Pt reports coughing with thin liquids at dinner {hep2} times this week.",
         "Pt reports less effort swallowing pills; spouse notes fewer coughing episodes at meals.",
         "Pt reports completing swallow exercises {freqx} days/week.",
         "Pt denies fever or chest congestion since last session.",
-        "Pt reports tolerating {bolus} at home without difficulty.",
+        "Pt reports tolerating {bolus_safe} at home without difficulty.",
         "Pt states meals take less time; still avoids {task2}.",
         "Spouse reports pt uses chin tuck at most meals with reminders.",
     ],
     "lang": [
         "Pt reports increased word-finding pauses when tired.",
+        "Spouse reports fewer communication breakdowns at home this week.",
+        "Pt states reading headlines is easier; longer articles are still hard to follow.",
+        "Pt reports frustration with {task}; completed home practice {freqx} days.",
+        "Spouse reports pt ordered at a restaurant using the written menu.",
+        "Pt used the communication board at home {freqx} times this week per spouse.",
+        "Pt states {task2} went well with written cues this week.",
+    ],
+    "cog": [
         "Spouse reports pt used the calendar to track {freqx} appointments this week.",
         "Pt states reading the newspaper is easier but loses track after a few paragraphs.",
         "Pt reports frustration with {task}; completed home practice {freqx} days.",
         "Caregiver notes pt needed reminders for medications {hep} of 7 days.",
         "Pt reports using the strategy notebook at the pharmacy.",
         "Pt states {task2} went well with written cues this week.",
+        "Pt reports misplacing keys less often since keeping them in one place.",
     ],
 }
-O_PTOT = [
-    "Ther ex: {ex} {sets}x{reps} with {lb} lb and {ex2} {sets}x{reps} with {band} band; {cue} "
+O_LOAD = [
+    "Ther ex: {wex} {sets}x{reps} with {lb} lb and {bex} {sets}x{reps} with {band} band; {cue} "
     "for form.",
-    "Neuromuscular re-ed: {ex} {sets}x{sec} s on foam with {assist}; cues for trunk alignment.",
-    "Ther activity: {ex2} {sets}x{reps} simulating {task}; required {cue} to maintain neutral "
-    "spine.",
-    "Progressed {ex} to {band} band, {sets}x{reps}; pt demonstrated good eccentric control.",
-    "Pt performed {ex3} {sets}x{reps} with {lb} lb; fatigue after set 2, rest breaks provided.",
+    "Ther activity: {ex2} {sets}x{reps} simulating {task}; required {cue} to maintain mechanics.",
+    "Progressed {bex} to {band_up} band, {sets}x{reps}; pt demonstrated good eccentric control.",
+    "Pt performed {wex} {sets}x{reps} with {lb} lb; fatigue after set 2, rest breaks provided.",
     "HEP reviewed and updated with {ex2}; pt returned demonstration with {cue}.",
-    "Pt required {cue} for pacing during {ex2}; SpO2 stayed above 92% throughout.",
-    "{ex} {sets}x{reps} at {lb} lb, increased from last session; no pain increase reported.",
+    "Pt required {cue} for pacing during {ex2}; RPE kept at 12-13/20.",
+    "{wex} {sets}x{reps} at {lb} lb, increased from last session; no pain increase reported.",
 ]
 O_BANK = {
-    "spine": O_PTOT
+    "spine": O_LOAD
     + [
-        "Manual therapy: grade III PA mobilizations to the {part} x {min} min to improve "
+        "Manual therapy: grade III PA mobilizations to the lumbar spine x {min} min to improve "
         "segmental mobility.",
         "STM to paraspinals x {min} min followed by repeated extension in standing {sets}x{reps}.",
         "Body mechanics training for lifting {lb} lb floor to waist with {cue}; hip hinge "
         "{pct}% correct.",
-        "Cervical/lumbar AROM rechecked: extension {deg_small} degrees, pain {pain_lo}/10 at "
-        "end range.",
+        "Lumbar AROM rechecked: extension {deg_lext} degrees, pain {pain_lo}/10 at end range.",
+        "Neuromuscular re-ed: {ex} {sets}x{reps} with {cue} for lumbopelvic control.",
     ],
-    "le": O_PTOT
+    "neck": O_LOAD
     + [
+        "Manual therapy: grade III PA mobilizations to the upper thoracic spine x {min} min to "
+        "improve cervical ROM.",
+        "STM to upper trapezius and levator scapulae x {min} min followed by chin tucks "
+        "{sets}x{reps}.",
+        "Cervical rotation AROM rechecked: {deg_rot} degrees each way, pain {pain_lo}/10 at end "
+        "range.",
+        "Neuromuscular re-ed: deep neck flexor holds {sets}x{sec_dnf} s with {cue} to avoid SCM "
+        "substitution.",
+        "Postural education for workstation setup; pt demonstrated neutral head posture with "
+        "{cue}.",
+    ],
+    "le": O_LOAD
+    + [
+        "Neuromuscular re-ed: single-leg stance on foam {sets}x{sec} s with {assist}; cues for "
+        "knee alignment.",
         "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for heel strike and step "
         "length.",
         "Stair training {steps} steps with {step_h} in rise, one rail, {assist}, reciprocal "
         "with {cue}.",
-        "Knee AROM {deg_knee} degrees flexion after patellar mobilizations x {min} min.",
+        "{part} AROM flexion {deg_knee} degrees after joint mobilizations x {min} min.",
         "Sit to stand {sets}x{reps} from standard chair without UE support, {assist}.",
     ],
-    "ue": O_PTOT
+    "ue": O_LOAD
     + [
         "Manual therapy: GH joint posterior glides grade III x {min} min, then AROM flexion "
         "{deg} degrees.",
@@ -1779,33 +2295,49 @@ O_BANK = {
         "Functional task: {task} simulated with built-up handle, {assist}, {pct}% success.",
         "HEP updated with {ex3}; pt returned demonstration with {cue}.",
     ],
-    "bal": O_PTOT
-    + [
+    "bal": [
         "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for step length and "
         "upright posture.",
         "Balance: {ex} {sets}x{sec} s, {assist}; LOB x{hep} with self-correction.",
         "Dual-task gait {ft} ft while naming items, {assist}, {cue}.",
         "Static standing on foam with eyes closed {sec} s x {sets}, {assist}.",
-        "NuStep level {lvl} x {min} min for endurance, HR and SpO2 monitored.",
+        "NuStep level {lvl} x {min} min for endurance; HR and SpO2 monitored, SpO2 stayed above "
+        "92%.",
+        "Neuromuscular re-ed: {ex2} {sets}x{sec} s on foam with {assist}; cues for trunk "
+        "alignment.",
+        "Sit to stand without UEs {sets}x{reps} from standard chair with {cue} for anterior "
+        "weight shift.",
+        "Step-ups to {step_h} in step {sets}x{reps} with {assist} and one UE support.",
+        "HEP reviewed and updated with {ex3}; pt returned demonstration with {cue}.",
     ],
     "adl": [
         "ADL retraining: {ex} with {assist} and {cue}; pt sequenced {pct}% of steps independently.",
-        "Fine motor: {ex2} x {min} min with {side} UE, completed with {cue}.",
-        "Energy conservation education during {task}; pt verbalized {hep} strategies.",
-        "Standing tolerance at counter {min} min during {ex3} with {assist}.",
+        "Fine motor: pegboard and coin manipulation x {min} min with {side} UE, completed with "
+        "{cue}.",
+        "Energy conservation education during {task}; pt verbalized {hep2} strategies.",
+        "Standing tolerance at counter {min} min during a simple kitchen task with {assist}.",
         "Toilet transfer with grab bar {assist}, {cue} for hand placement.",
         "Neuro re-ed: weight bearing through {side} UE during reaching tasks x {min} min.",
         "Caregiver trained in safe tub bench transfer; return demonstration with {cue}.",
     ],
     "dys": [
         "Pt completed {ex} {sets}x{reps} with {cue}.",
-        "PO trials of {bolus}: {trials}/10 without overt s/s of aspiration; delayed cough x{hep}.",
+        "PO trials of {bolus}: {trials}/10 without overt s/s of aspiration; delayed cough on the "
+        "others.",
         "Pt used chin tuck with {bolus} in {pct}% of trials given {cue}.",
         "Oral motor: {ex2} {sets}x{reps}; lingual pressure {kpa} kPa on IOPI.",
-        "Pt ate {bolus} with {assist} for strategy use; residue cleared with {ex3} x{hep}.",
+        "Pt ate {bolus_safe} with {assist} for strategy use; residue cleared with {ex3} x{hep}.",
         "Vocal quality clear after swallow in {trials}/10 trials of {bolus}.",
     ],
     "lang": [
+        "{ex}: {pct}% accuracy given {cue} ({trials}/10 trials).",
+        "{ex2}: pt completed {trials}/10 items with {cue}; response latency decreased.",
+        "Pt generated {steps} items in 60 s on category naming.",
+        "{ex3} completed with {pct}% accuracy; self-corrected {hep} errors.",
+        "Repetition of 3-5 word phrases: {trials}/10 with {cue}.",
+        "Functional task ({task}) completed with {cue}, {pct}% accuracy.",
+    ],
+    "cog": [
         "{ex}: {pct}% accuracy given {cue} ({trials}/10 trials).",
         "{ex2}: pt completed {trials}/10 items with {cue}; response latency decreased.",
         "Pt generated {steps} items in 60 s on category naming.",
@@ -1814,49 +2346,78 @@ O_BANK = {
         "Functional task ({task}) completed with {cue}, {pct}% accuracy.",
     ],
 }
-A_PTOT = [
-    "Pt demonstrated improved {ex} form with decreased need for cues; progressing toward STG {g}.",
-    "Pain decreased from {pain}/10 to {pain_lo}/10 after treatment, indicating a good response "
-    "to manual therapy.",
+A_ORTHO = [
+    "Pt demonstrated improved {ex} form with decreased need for cues; progressing toward STG 1.",
+    "Pt reported less pain after treatment, indicating a good response to treatment.",
     "Pt continues to require {cue} to maintain mechanics during {task}, limiting independence.",
-    "Progressing toward LTG {g} ({task}); endurance still limited by fatigue after {min} min of "
+    "Progressing toward LTGs ({task}); endurance still limited by fatigue after {min} min of "
     "activity.",
-    "Increased resistance to {lb} lb tolerated without symptom increase; pt managed {task2} "
-    "with less compensation.",
     "Skilled intervention needed to progress {ex} and ensure safe technique toward goal {g}.",
     "Decreased compensatory patterns during {ex2}; carryover of cues improved from last session.",
     "Pt remains limited in {task} secondary to weakness and pain; responding to graded loading.",
-    "Pt completed {reps} reps of {ex} before form broke down (was {reps2} last visit), showing "
-    "improved endurance.",
+    "Pt completed {reps_now} reps of {ex} before form broke down (was {reps_prev} last visit), "
+    "showing improved endurance.",
     "Tolerance for {task} is about {min} min now; goal {g} requires longer, so continued "
     "skilled loading is indicated.",
-    "Pt needed {assist} for {ex2} today versus more assistance last week, reflecting improved "
-    "motor control.",
-    "Symptoms peripheralized with {ex3}, so the program was modified; centralization noted "
-    "after {min} min.",
-    "Form during {ex} was accurate on {pct}% of reps with {cue}; errors were trunk lean and "
-    "reduced ROM.",
     "Pt self-corrected mechanics on {pct}% of trials during {task} practice, up from prior "
     "sessions.",
 ]
+A_FORM = [
+    "Increased resistance to {lb_next} lb tolerated without symptom increase; pt managed {task2} "
+    "with less compensation.",
+    "Form during {wex} was accurate on {pct}% of reps with {cue}; errors were trunk lean and "
+    "reduced ROM.",
+]
 A_BANK = {
-    "spine": A_PTOT,
-    "le": A_PTOT,
-    "ue": A_PTOT,
-    "hand": A_PTOT,
-    "bal": A_PTOT
+    "spine": A_ORTHO
+    + A_FORM
     + [
+        "Symptoms peripheralized with {ex3}, so the program was modified; centralization noted "
+        "after {min} min.",
+    ],
+    "neck": A_ORTHO
+    + A_FORM
+    + [
+        "Arm symptoms increased with {ex3}, so the program was modified; symptoms eased after "
+        "{min} min of chin tucks.",
+    ],
+    "le": A_ORTHO + A_FORM,
+    "ue": A_ORTHO + A_FORM,
+    "hand": A_ORTHO
+    + [
+        "Edema reduced after retrograde massage; AROM gains allow progress toward goal {g}.",
+        "Pt continues to require {cue} for joint protection during {task}.",
+        "Fine motor coordination improving: {ex2} completed in less time with {cue}.",
+        "Grip strength improving with graded putty; pt managed {task2} with less pain.",
+    ],
+    "bal": [
         "Balance deficits persist with narrow base; pt requires {assist} for safety and fall "
         "risk remains.",
         "Pt lost balance {hep} times during {ex} and recovered with {assist}; dual-task gait "
         "remains unsafe.",
+        "Pt demonstrated improved control during {ex} with decreased need for cues; progressing "
+        "toward STG 1.",
+        "Pt needed {assist} for {ex2} today versus more assistance last week, reflecting improved "
+        "motor control.",
+        "Progressing toward LTGs ({task}); endurance still limited by fatigue after {min} min of "
+        "activity.",
+        "Pt continues to require {cue} for safe turns during {task}, limiting independence.",
+        "Skilled intervention needed to progress {ex} and ensure safety toward goal {g}.",
+        "Step length and gait speed improving; pt remains at risk for falls with {task}.",
     ],
-    "adl": A_PTOT
-    + [
+    "adl": [
         "Pt improved sequencing for {task} and required fewer cues; safety awareness still "
         "impaired.",
         "Pt completed {pct}% of {task} steps with {assist}; fatigue after {min} min limits "
         "carryover.",
+        "Pt continues to require {cue} to attend to the {side} UE during {task}.",
+        "Pt needed {assist} for {ex2} today versus more assistance last week, reflecting improved "
+        "motor control.",
+        "Skilled intervention needed to grade {ex} and train compensatory strategies toward goal "
+        "{g}.",
+        "Decreased compensatory trunk lean during {ex2}; carryover of cues improved from last "
+        "session.",
+        "Progressing toward LTGs ({task}); standing tolerance still limited to about {min} min.",
     ],
     "dys": [
         "Pt demonstrated {pct}% accuracy with strategy use, up from last session; progressing "
@@ -1867,7 +2428,7 @@ A_BANK = {
         "Endurance for meals improved; fatigue after {min} min still increases aspiration risk.",
         "Wet vocal quality noted on {hep} of 10 trials of {bolus}, cleared with a cued throat "
         "clear.",
-        "Pt initiated the effortful swallow independently on {pct}% of trials versus {pct2}% "
+        "Pt initiated the effortful swallow independently on {pct}% of trials versus {pct_prev}% "
         "last week.",
         "Pharyngeal residue reduced with alternating solids and liquids; pt needed {cue} for "
         "pacing.",
@@ -1880,36 +2441,78 @@ A_BANK = {
         "Improved self-monitoring noted; errors decreased from {hep2} to {hep} with structured "
         "tasks.",
         "Functional carryover to {task} emerging but inconsistent without cues.",
-        "Response latency decreased to about {sec} s on {ex}; accuracy {pct}% with {cue}.",
+        "Response latency decreased to about {lat_s} s on {ex}; accuracy {pct}% with {cue}.",
+        "Pt used the communication board independently on {trials}/10 opportunities during "
+        "{task2} practice.",
+        "Perseveration reduced; pt shifted between tasks with {cue} on {pct}% of trials.",
+        "Pt self-corrected paraphasias on {pct}% of trials, supporting progress toward goal {g}.",
+    ],
+    "cog": [
+        "Pt demonstrated {pct}% accuracy, improved from prior session; progressing toward goal "
+        "{g}.",
+        "Pt continues to require {cue} to use the memory notebook; carryover emerging.",
+        "Improved self-monitoring noted; errors decreased from {hep2} to {hep} with structured "
+        "tasks.",
+        "Functional carryover to {task} emerging but inconsistent without cues.",
         "Pt used the strategy notebook independently on {trials}/10 opportunities during "
         "{task2} practice.",
         "Perseveration reduced; pt shifted between tasks with {cue} on {pct}% of trials.",
         "Pt recalled {hep}/3 strategies at session end, supporting progress toward goal {g}.",
+        "Sustained attention improved to about {min} min before redirection with {cue}.",
     ],
 }
-P_PTOT = [
-    "Continue POC; progress {ex} to {lb_next} lb next visit and add {ex2}.",
-    "Next session: advance gait training to {ft} ft on outdoor surfaces and update HEP with {ex3}.",
-    "Plan to increase resistance to {band} band and reassess {part} ROM next visit.",
-    "Continue skilled {disc_word} {freq}; focus on {task} and balance training.",
+P_ORTHO = [
+    "Continue POC; progress {wex} to {lb_next} lb next visit and add {ex2}.",
+    "Plan to increase resistance to {band_up} band and reassess {part} ROM next visit.",
+    "Continue skilled {disc_word} {freq}; focus on {task} and {part} strengthening.",
     "Will progress {ex2} to {sets}x{reps} and reassess pain response; review HEP compliance.",
     "Plan: {ex3} progression and manual therapy prn; reassess {instrument} at the progress report.",
-    "Next visit: add {ex} on an unstable surface and decrease cues to {cue_next}.",
-    "Progress {task} simulation by adding {lb_next} lb and increasing repetitions to {reps}.",
     "Update HEP with {ex2}; pt to perform {sets}x{reps} daily and log pain response.",
     "Will trial {ex3} and grade {task} practice toward goal {g} next session.",
-    "Continue {freq}; next session target {task2} with {assist} and fade cues.",
-    "Reassess {part} strength next week; progress load by {lb_next} lb if pain stays below "
-    "{pain_lo}/10.",
+    "Continue {freq}; next session target {task2} and fade cues to {cue_next}.",
+    "Reassess {part} strength next week; progress load by {lb_next} lb if pain stays at or "
+    "below {pain_cap}/10.",
 ]
 P_BANK = {
-    "spine": P_PTOT,
-    "le": P_PTOT,
-    "ue": P_PTOT,
-    "hand": P_PTOT,
-    "bal": P_PTOT,
-    "adl": P_PTOT
-    + ["Next visit: caregiver training for {task} and grade down cues to {cue_next}."],
+    "spine": P_ORTHO
+    + ["Progress {task} simulation by adding {lb_next} lb and increasing repetitions to {reps}."],
+    "neck": P_ORTHO
+    + ["Next visit: progress deep neck flexor holds and review workstation setup for {task}."],
+    "le": P_ORTHO
+    + [
+        "Next session: advance gait training to {ft} ft on outdoor surfaces and update HEP with "
+        "{ex3}.",
+        "Next visit: add {ex} on an unstable surface and decrease cues to {cue_next}.",
+    ],
+    "ue": P_ORTHO,
+    "hand": [
+        "Upgrade putty to the next resistance and progress {ex} to {sets}x{reps}.",
+        "Continue skilled OT {freq}; focus on {task} and fine motor coordination.",
+        "Next visit: reassess grip and pinch strength; update HEP with {ex2}.",
+        "Plan: trial adaptive equipment for {task} and grade {ex3} toward goal {g}.",
+        "Continue edema management and scar massage; progress {ex2} as tolerated.",
+        "Update HEP with {ex3}; pt to perform {sets}x{reps} twice daily and log symptoms.",
+        "Next session: fade cues to {cue_next} during {task} simulation.",
+    ],
+    "bal": [
+        "Next session: advance gait training to {ft} ft on outdoor surfaces and update HEP with "
+        "{ex3}.",
+        "Next visit: add {ex} on an unstable surface and decrease cues to {cue_next}.",
+        "Continue skilled PT {freq}; focus on {task} and balance training.",
+        "Plan: progress dual-task gait and reassess {instrument} at the progress report.",
+        "Will progress {ex2} to {sets}x{sec} s without UE support; review HEP compliance.",
+        "Continue {freq}; next session target {task2} with {assist} and fade cues.",
+        "Will trial {ex3} with a narrower base of support toward goal {g} next session.",
+    ],
+    "adl": [
+        "Continue skilled OT {freq}; focus on {task} with fading of cues.",
+        "Next visit: caregiver training for {task} and grade down cues to {cue_next}.",
+        "Plan: progress {ex2} in standing and reassess {instrument} at the progress report.",
+        "Will trial adaptive equipment for {task} toward goal {g} next session.",
+        "Next session: {ex} with {side} UE weight bearing and cues faded to {cue_next}.",
+        "Update home program with {ex3}; caregiver to supervise daily.",
+        "Continue neuro re-ed for the {side} UE; progress {ex2} toward goal {g}.",
+    ],
     "dys": [
         "Continue dysphagia tx targeting {ex}; trial {bolus} next session.",
         "Fade cues to min level for chin tuck; provide written strategy card for {task}.",
@@ -1925,6 +2528,15 @@ P_BANK = {
         "Provide home practice for {ex} ({reps} items daily); caregiver training next visit.",
         "Continue {freq}; introduce functional {task} practice.",
         "Next session: generalize strategies to {task2} with {cue_next}.",
+        "Plan to move from single words to phrases in {ex} and target {pct2}% accuracy.",
+        "Will trial {ex3} with written supports toward goal {g}.",
+        "Next visit: structured {task} role-play with fading of {cue_next}.",
+    ],
+    "cog": [
+        "Increase task complexity for {ex2}; fade cues to min level.",
+        "Provide home practice for {ex} ({reps} items daily); caregiver training next visit.",
+        "Continue {freq}; introduce functional {task} practice.",
+        "Next session: generalize strategies to {task2} with {cue_next}.",
         "Plan to add a {sec}-second delay to recall tasks and target {pct2}% accuracy.",
         "Will trial {ex3} with written supports toward goal {g}.",
         "Next visit: structured {task} role-play with fading of {cue_next}.",
@@ -1932,43 +2544,145 @@ P_BANK = {
 }
 EVAL_S = [
     "{age} y/o {sexword} referred by {certifier} for {dxtext} ({dx}). Onset {weeks} weeks ago "
-    "after {mech}.",
-    "History: {age} y/o {sexword} with {dxtext}; symptoms began {weeks} weeks ago after {mech}. "
+    "{onset}.",
+    "History: {age} y/o {sexword} with {dxtext}; symptoms began {weeks} weeks ago {onset}. "
     "Referred by {certifier}.",
 ]
-EVAL_S2 = [
-    "Pain {pain}/10 at worst, {pain_lo}/10 at best. PLOF: {plof}. Lives {living}. Pt's goal: "
-    "return to {task}.",
+_EVAL_S2_ORTHO = [
+    "Pain {pain}/10 currently, {pain_lo}/10 at best, worse with {task}. PLOF: {plof}. Lives "
+    "{living}. Pt's goal: return to {task2}.",
     "PLOF: {plof}. Pt lives {living}. Current difficulty with {task} and {task2}; pain {pain}/10.",
-    "Pt reports {task} is the hardest activity. PLOF: {plof}. Lives {living}.",
+    "Pt reports {task} is the hardest activity; pain {pain}/10. PLOF: {plof}. Lives {living}.",
 ]
+EVAL_S2 = {
+    **{f: _EVAL_S2_ORTHO for f in ORTHO},
+    "bal": [
+        "PLOF: {plof}. Lives {living}. Fear of falling limits {task} and {task2}.",
+        "Pt reports {task} is the hardest activity. PLOF: {plof}. Lives {living}.",
+        "PLOF: {plof}. Pt lives {living}. Current difficulty with {task} and {task2}.",
+    ],
+    "adl": [
+        "PLOF: {plof}. Pt lives {living}. Currently needs help with {task} and {task2}.",
+        "Pt's goal: return to {task} independently. PLOF: {plof}. Lives {living}.",
+    ],
+    "dys": [
+        "PLOF: regular diet and thin liquids. Pt lives {living}. Current difficulty with {task} "
+        "and {task2}.",
+        "Pt reports {task} is the hardest; spouse reports coughing at meals. PLOF: regular diet "
+        "and thin liquids. Lives {living}.",
+    ],
+    "lang": [
+        "PLOF: {plof}; no prior speech or language difficulty. Lives {living}. Pt and spouse "
+        "report difficulty with {task} and {task2}.",
+        "Spouse reports {task} is the hardest activity. PLOF: {plof}; no prior communication "
+        "deficits. Lives {living}.",
+    ],
+    "cog": [
+        "PLOF: {plof}; managed own medications and finances. Lives {living}. Family reports "
+        "difficulty with {task} and {task2}.",
+        "Family reports {task} is the hardest activity. PLOF: {plof}. Lives {living}.",
+    ],
+}
 EVAL_O = {
-    "*": [
-        "{measure_text} AROM {part} {deg} degrees; strength 4-/5 in key muscle groups. Gait "
-        "{ft} ft with {ad}, {assist}.",
-        "{measure_text} Strength 3+/5 to 4/5; {part} ROM limited and painful at end range. "
-        "Transfers {assist}.",
+    "spine": [
+        "{measure_text} Lumbar AROM: flexion to mid-shin with pain, extension {deg_lext} degrees. "
+        "Hip and core strength 4-/5. Sit to stand with UE push-off.",
+        "{measure_text} Lumbar flexion and extension limited and painful at end range; strength "
+        "4/5 in hip abductors and extensors. Antalgic gait without AD.",
+    ],
+    "neck": [
+        "{measure_text} Cervical rotation {deg_rot} degrees each way with pain at end range; deep "
+        "neck flexor endurance {sec_dnf} s. Forward head posture.",
+        "{measure_text} Cervical AROM limited and painful in extension and rotation; upper "
+        "trapezius tender to palpation; UE strength 4+/5.",
+    ],
+    "le": [
+        "{measure_text} {part} AROM flexion {deg_knee} degrees; quadriceps and hip strength 4-/5. "
+        "Gait {ft} ft with {ad}, {assist}.",
+        "{measure_text} Strength 3+/5 to 4/5 at the {part}; ROM limited and painful at end "
+        "range. Transfers {assist}.",
+    ],
+    "ue": [
+        "{measure_text} {side} shoulder AROM flexion limited and painful at end range, ER "
+        "{deg_small} degrees; rotator cuff strength 4-/5. Painful arc present.",
+        "{measure_text} Strength 3+/5 to 4/5 in {side} shoulder flexors and external rotators; "
+        "ROM limited and painful at end range.",
+    ],
+    "hand": [
+        "{measure_text} {side} grip and pinch strength reduced versus the uninvolved hand; wrist "
+        "AROM extension {deg_small} degrees. Mild edema.",
+        "{measure_text} Decreased {side} wrist/hand ROM and grip strength; fine motor "
+        "coordination slowed. Sensation intact to light touch.",
+    ],
+    "bal": [
+        "{measure_text} Gait {ft} ft with {ad}, {assist}; decreased step length and wide base. "
+        "5x sit to stand {sts_base} s with UE support.",
+        "{measure_text} Strength 4-/5 bilateral LEs; static standing balance fair, dynamic "
+        "fair-. Transfers {assist}.",
+    ],
+    "adl": [
+        "{measure_text} {side} UE AROM shoulder flexion {deg_adl} degrees with mild spasticity; "
+        "grip weak; light touch impaired. Transfers {assist}.",
+        "{measure_text} {side} UE strength 3-/5 to 3+/5, fine motor impaired. Standing balance "
+        "fair; needs assistance for LB dressing and tub transfers.",
     ],
     "dys": [
         "{measure_text} Oral mech exam: reduced lingual strength and ROM. PO trials: cough with "
-        "thin liquids {trials}/10; {bolus} without s/s.",
+        "thin liquids on {cough}/10 trials; {bolus_safe} without s/s.",
         "{measure_text} Clinical swallow eval: delayed initiation, wet vocal quality after thin "
         "liquids; puree safe with chin tuck.",
     ],
     "lang": [
         "{measure_text} Naming {pct}% on confrontation naming; auditory comprehension intact "
         "for simple commands, impaired for complex.",
+        "{measure_text} Speech nonfluent with word-finding pauses; repetition of phrases {pct2}%; "
+        "yes/no reliable.",
+    ],
+    "cog": [
         "{measure_text} Short-term recall {hep}/5 words after delay; problem solving impaired "
         "for multi-step tasks.",
+        "{measure_text} Oriented x3; alternating attention reduced; recall {hep}/5 words after a "
+        "delay.",
     ],
 }
-EVAL_A = [
+_EVAL_A_ORTHO = [
     "Pt presents with impairments in strength, mobility and activity tolerance limiting {task} "
     "and {task2}.",
     "Findings consistent with {dxtext} with functional limitations in {task}.",
     "Pt is below PLOF due to {dxtext}; most limited in {task}.",
     "Deficits in {part} ROM and strength and reduced tolerance ({min} min) limit {task2}.",
 ]
+EVAL_A = {
+    **{f: _EVAL_A_ORTHO for f in ORTHO},
+    "bal": [
+        "Pt presents with impaired balance, strength and gait limiting {task} and {task2}; fall "
+        "risk is high.",
+        "Findings consistent with {dxtext} with functional limitations in {task}.",
+        "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+    ],
+    "adl": [
+        "Pt presents with {side} UE weakness, impaired coordination and reduced standing "
+        "tolerance limiting {task} and {task2}.",
+        "Findings consistent with {dxtext} with functional limitations in {task}.",
+        "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+    ],
+    "dys": [
+        "Clinical swallow findings consistent with {dxtext}; pt at risk for aspiration with "
+        "{task}.",
+        "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+        "Reduced oral and pharyngeal swallow function limits {task} and {task2}.",
+    ],
+    "lang": [
+        "Findings consistent with {dxtext}; expressive language most affected, limiting {task}.",
+        "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+        "Word retrieval and comprehension of complex material limit {task} and {task2}.",
+    ],
+    "cog": [
+        "Findings consistent with {dxtext}; memory and executive function deficits limit {task}.",
+        "Pt is below PLOF due to {dxtext}; most limited in {task}.",
+        "Reduced recall and problem solving limit {task} and {task2}.",
+    ],
+}
 EVAL_A2 = [
     "Good rehab potential to reach goals in {dur} weeks given motivation and support.",
     "Prognosis: good rehab potential to reach goals in {dur} weeks.",
@@ -1984,6 +2698,26 @@ EVAL_P = {
         "Treatment {freq} for {dur} weeks: manual therapy prn, graded exercise and education on "
         "{task2}.",
     ],
+    "hand": [
+        "Plan: skilled OT {freq} for {dur} weeks: therapeutic exercise, therapeutic activities, "
+        "edema management and HEP.",
+        "POC {freq} x {dur} weeks to address impairments above with {ex}, {ex2} and {task} "
+        "training.",
+        "Treatment {freq} for {dur} weeks: manual therapy prn, graded strengthening and joint "
+        "protection education for {task2}.",
+    ],
+    "bal": [
+        "Plan: skilled PT {freq} for {dur} weeks: balance and gait training, therapeutic "
+        "exercise, fall prevention education and HEP.",
+        "POC {freq} x {dur} weeks to address impairments above with {ex}, {ex2} and {task} "
+        "training.",
+    ],
+    "adl": [
+        "Plan: skilled OT {freq} for {dur} weeks: ADL retraining, neuromuscular re-ed of the "
+        "{side} UE, therapeutic activities and caregiver training.",
+        "POC {freq} x {dur} weeks: self-care training ({ex}, {ex2}) and adaptive equipment for "
+        "{task}.",
+    ],
     "dys": [
         "Plan: skilled ST {freq} for {dur} weeks: dysphagia therapy, compensatory strategy "
         "training and caregiver education.",
@@ -1991,17 +2725,50 @@ EVAL_P = {
         "trials toward {task}.",
     ],
     "lang": [
+        "Plan: skilled ST {freq} for {dur} weeks: language treatment, communication strategy "
+        "training and caregiver education.",
+        "POC {freq} x {dur} weeks targeting {ex} and {ex2} with carryover to {task}.",
+    ],
+    "cog": [
         "Plan: skilled ST {freq} for {dur} weeks: cognitive-communication treatment, strategy "
         "training and caregiver education.",
         "POC {freq} x {dur} weeks targeting {ex} and {ex2} with carryover to {task}.",
     ],
 }
-EVAL_P2 = [
+_EVAL_P2_HEP = [
     "HEP issued: {ex} {sets}x{reps} and {ex2} {sets}x{reps}, daily. Goals set with pt.",
     "Plan of care sent to {certifier} for certification; HEP of {ex3} {sets}x{reps} issued.",
     "Pt educated on diagnosis and pacing; HEP ({ex}, {ex2}) reviewed with return demonstration.",
     "Goals reviewed with pt and family; HEP issued with {reps} reps of {ex3} twice daily.",
 ]
+EVAL_P2 = {
+    "*": _EVAL_P2_HEP,
+    "adl": [
+        "Home program issued: {ex} daily with caregiver supervision. Goals set with pt and spouse.",
+        "Plan of care sent to {certifier} for certification; caregiver educated on safe {task2}.",
+        "Pt and caregiver educated on fall prevention and {side} UE positioning; return "
+        "demonstration with {cue}.",
+    ],
+    "dys": [
+        "Pt and caregiver educated on swallow precautions (upright 90 degrees, small sips) with "
+        "teach-back; home program of {ex} {sets}x{reps} issued.",
+        "Plan of care sent to {certifier} for certification; home program of {ex3} "
+        "{sets}x{reps} issued.",
+        "Diet recommendation: {bolus_safe}; strategies reviewed with return demonstration.",
+    ],
+    "lang": [
+        "Home program: {ex} practice 10 min daily with written supports; spouse trained with "
+        "return demonstration.",
+        "Plan of care sent to {certifier} for certification; home practice of {ex3} issued.",
+        "Goals reviewed with pt and family; communication strategies handout issued.",
+    ],
+    "cog": [
+        "Home program: {ex} practice 10 min daily with written supports; spouse trained with "
+        "return demonstration.",
+        "Plan of care sent to {certifier} for certification; home practice of {ex3} issued.",
+        "Goals reviewed with pt and family; memory strategies handout issued.",
+    ],
+}
 PR_A = [
     "Progress toward goals: {goal_progress}. {measure_change}",
     "{measure_change} Progress on goals this period: {goal_progress}.",
@@ -2015,8 +2782,8 @@ RECERT_P = [
     "sent to {certifier} for signature.",
 ]
 REEVAL_S = [
-    "Re-evaluation for a change in status after {mech}; pt reports {task} has become harder.",
-    "Re-evaluation: new symptoms since the last visit after {mech}; {task} is harder again.",
+    "Re-evaluation for a change in status after {reeval}; pt reports {task} has become harder.",
+    "Re-evaluation: new symptoms since the last visit after {reeval}; {task} is harder again.",
 ]
 DC_A = [
     "Status of goals at discharge - {goal_progress}. Reason for discharge: {reason}. "
@@ -2087,7 +2854,7 @@ def _goal_progress(goals: pd.DataFrame, sk: pd.DataFrame, rows: np.ndarray) -> n
     return out
 
 
-def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
+def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.ndarray]:
     """Subjective/objective/assessment/plan text for every note."""
     n = len(sk)
     e = sk["ep"].to_numpy()
@@ -2111,6 +2878,14 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
     r_inst = inst[rows]
     measure_text = np.full(n, "", dtype=object)
     measure_text[rows] = np.where(has_m, r_inst + " " + m_now[rows] + ".", "")
+    # The pain rating recorded with the report (NPRS) is stated with it, and is the pain the
+    # evaluation's history reports.
+    nprs = measures[measures["measure"].to_numpy() == "NPRS"]
+    pain = np.full(n, -1, np.int64)
+    pain[nprs["note"].to_numpy()] = nprs["score"].to_numpy().astype(np.int64)
+    has_pain = pain >= 0
+    pain_txt = np.where(has_pain, "NPRS " + _istr(np.maximum(pain, 0)) + "/10.", "")
+    measure_text[has_pain] = _cat(measure_text[has_pain], pain_txt[has_pain])
     change = np.full(n, "", dtype=object)
     change[rows] = np.where(
         has_m, r_inst + " " + m_base[e[rows]] + " at evaluation, " + m_now[rows] + " today.", ""
@@ -2122,6 +2897,18 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
     goal_progress = np.where(goal_progress == "", "goals reviewed with pt", goal_progress)
     disc = sk["discipline"].to_numpy()
     disc_word = np.where(disc == "SLP", "ST", disc).astype(object)
+    # Evaluation complexity as billed (97161-97163, 97165-97167); SLP evaluations have none.
+    complexity = np.full(n, "", dtype=object)
+    for code, level in COMPLEXITY_OF_CODE.items():
+        complexity[services["note"].to_numpy()[services["cpt_code"].to_numpy() == code]] = (
+            COMPLEXITY_TEXT[level]
+        )
+    # Reason for discharge: "goals met" when every goal was met, another reason otherwise.
+    g_ep = goals["ep"].to_numpy()
+    met = np.bincount(g_ep, weights=goals["status"].to_numpy() == "met", minlength=len(ep))
+    all_met = (met == np.bincount(g_ep, minlength=len(ep))) & (met > 0)
+    other = np.array(REASONS_NOT_MET, dtype=object)[rng.integers(0, len(REASONS_NOT_MET), n)]
+    reason = np.where(all_met[e], "goals met", other).astype(object)
     freq = np.array(["", "", "2x/week", "3x/week"], dtype=object)[ep["freq"].to_numpy()[e]]
     side = ep["side"].to_numpy()[e]
     poc_end = sk["poc_end"].to_numpy()
@@ -2130,7 +2917,10 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
         "side": side,
         "part": ep["part"].to_numpy()[e],
         "instrument": inst,
-        "dxtext": DX_TEXT_OF_REGION[region],
+        "dxtext": ep["dx_text"].to_numpy()[e],
+        "onset": ep["onset"].to_numpy()[e],
+        "complexity": complexity,
+        "reason": reason,
         "disc_word": disc_word,
         "freq": freq,
         "certifier": cert_names[ep["certifier"].to_numpy()[e]],
@@ -2142,10 +2932,10 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
         "measure_name_plan": plan_m,
         "goal_progress": goal_progress,
     }
-    slots = Slots(rng, ctx, n)
+    slots = Slots(rng, ctx, n, pain=pain)
     # Pool key: region x side x frequency; these context columns are constant within a key.
     key = region * 4 + (side == "L") * 2 + (freq == "3x/week")
-    constant = ["family", "side", "part", "instrument", "dxtext", "disc_word", "freq"]
+    constant = ["family", "side", "part", "instrument", "disc_word", "freq"]
     uniq, first = np.unique(key, return_index=True)
     key_ctx = {int(k): {c: ctx[c][i] for c in constant} for k, i in zip(uniq, first, strict=True)}
 
@@ -2153,10 +2943,11 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
         r = np.flatnonzero(mask)
         return r, _pooled_sections(rng, key, key_ctx, r, banks, k_range)
 
-    def direct(mask, banks, star=True, tidy=False):
+    def direct(mask, banks, star=True, tidy=False, k_range=(1, 1)):
         r = np.flatnonzero(mask)
         b = {"*": banks} if star else _family_banks(banks)
-        text = _compose(slots, r, b, np.ones(len(r), np.int64))
+        k = rng.integers(k_range[0], k_range[1] + 1, len(r)) if k_range[1] > 1 else None
+        text = _compose(slots, r, b, np.ones(len(r), np.int64) if k is None else k)
         return r, (_tidy(text) if tidy else text)  # tidy: templates with optional slots
 
     out = {
@@ -2173,9 +2964,11 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
     pr = _isin(ntype, ["progress", "recertification", "re_evaluation"])
     put("subjective", direct(ntype == "re_evaluation", REEVAL_S))
     put("subjective", pooled(daily, S_BANK, (1, 2)))
-    put("subjective", pooled(pr | dc, S_BANK, (1, 1)))
+    # (reports state the pain as the NPRS in the objective, not again in the subjective)
+    s_report = {f: [t for t in b if "{pain" not in t] for f, b in S_BANK.items()}
+    put("subjective", pooled(pr | dc, s_report, (1, 1)))
     put("subjective", direct(is_eval, EVAL_S))
-    put("subjective", pooled(is_eval, {"*": EVAL_S2}, (1, 1)))
+    put("subjective", direct(is_eval, EVAL_S2, star=False))
     out["objective"][pr | dc] = measure_text[pr | dc]
     put("objective", pooled(daily, O_BANK, (2, 3)))
     put("objective", pooled(pr | dc, O_BANK, (1, 2)))
@@ -2184,15 +2977,15 @@ def _text(rng, ep, sk, goals, measures, cert_names) -> dict[str, np.ndarray]:
     put("assessment", direct(dc, DC_A, tidy=True))
     put("assessment", pooled(daily, A_BANK, (1, 3)))
     put("assessment", pooled(pr, A_BANK, (1, 1)))
-    put("assessment", pooled(is_eval, {"*": EVAL_A}, (1, 2)))
-    put("assessment", pooled(is_eval, {"*": COMPLEXITY_SENTENCES}, (1, 1)))
+    put("assessment", direct(is_eval, EVAL_A, star=False, k_range=(1, 2)))
+    put("assessment", direct(is_eval, ["{complexity}"]))
     put("assessment", direct(is_eval, EVAL_A2))
     put("plan", pooled(daily, P_BANK, (1, 2)))
     put("plan", direct(_isin(ntype, ["progress", "re_evaluation"]), PR_P, tidy=True))
     put("plan", direct(ntype == "recertification", RECERT_P))
     put("plan", direct(dc, DC_P))
     put("plan", direct(is_eval, EVAL_P, star=False))
-    put("plan", direct(is_eval, EVAL_P2))
+    put("plan", direct(is_eval, EVAL_P2, star=False))
     return out
 
 
@@ -2716,7 +3509,10 @@ def generate(
     patients = _patients(rng, int(ep["pat"].max()) + 1)
     cert_names, cert_creds = _certifiers(rng, max(8, len(staff) // 2))
     ep["certifier"] = rng.integers(0, len(cert_names), len(ep))
-    _set(ep, "side", np.array(["R", "L"], dtype=object)[rng.integers(0, 2, len(ep))])
+    # One side per patient: a stroke patient's hemiparesis is the same side in PT, OT and SLP.
+    side_of_patient = rng.integers(0, 2, len(patients))
+    _set(ep, "side", np.array(["R", "L"], dtype=object)[side_of_patient[ep["pat"].to_numpy()]])
+    _diagnoses(rng, ep)
     part_table = np.array(
         [[PART[r].replace("{side}", sd) for sd in ("R", "L")] for r in REGION_NAMES], dtype=object
     )
@@ -2751,15 +3547,15 @@ def generate(
     measures = _measures(
         rng, ep, sk, um, plant.no_measures | (um == UM_SCENARIOS.index("no_measures"))
     )
-    m_base, m_target = _measure_targets(ep, sk, measures)
-    goals = _goals(rng, ep, sk, um, plant.unmeasurable, first, m_base, m_target)
+    m_base, m_target, m_target_short = _measure_targets(ep, sk, measures)
+    goals = _goals(rng, ep, sk, um, plant.unmeasurable, first, m_base, m_target, m_target_short)
     no_outcome = um == UM_SCENARIOS.index("no_measures")
     # (recorded on the evaluation: episodes that start without one have no baseline to audit)
     evaluated = sk["note_type"].to_numpy()[first] == "evaluation"
     plant.record(first[(plant.unmeasurable | no_outcome) & evaluated], "unmeasurable_goals")
     plant.record(first[(plant.no_measures | no_outcome) & evaluated], "missing_outcome_measures")
 
-    text = _text(rng, ep, sk, goals, measures, cert_names)
+    text = _text(rng, ep, sk, goals, measures, cert_names, services)
     plant.text(text, staff)
     plant.signatures()
     plant.certification()
@@ -2788,8 +3584,9 @@ def generate(
     return SampleResult(counts=counts, planted=truth)
 
 
-def _measure_targets(ep, sk, measures) -> tuple[np.ndarray, np.ndarray]:
-    """Per episode: baseline score of the primary instrument (as text) and a goal target."""
+def _measure_targets(ep, sk, measures) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per episode: baseline score of the primary instrument (as text) and the goal targets
+    for the whole plan and for a short-term goal (as far as the short-term weeks reach)."""
     n_ep = len(ep)
     region = ep["region"].to_numpy()
     inst = INSTRUMENT[region]
@@ -2804,7 +3601,10 @@ def _measure_targets(ep, sk, measures) -> tuple[np.ndarray, np.ndarray]:
     rlo = _map(inst, {k: v[0] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
     rhi = _map(inst, {k: v[1] for k, v in INSTRUMENT_RANGE.items()}, dtype=float)
     target = _round_scores(np.clip(guess + DIRECTION[region] * gain, rlo, rhi), inst)
-    return _num_auto(_round_scores(guess, inst)), _num_auto(target)
+    dur = ep["dur_weeks"].to_numpy()
+    part = np.minimum(4, dur // 2) / dur  # the short-term goal's weeks (see _goals)
+    short = _round_scores(np.clip(guess + DIRECTION[region] * gain * part, rlo, rhi), inst)
+    return _num_auto(_round_scores(guess, inst)), _num_auto(target), _num_auto(short)
 
 
 def _num_auto(values) -> np.ndarray:
