@@ -4,7 +4,7 @@ Usage:
     python benchmarks/bench_run.py --notes 10000 100000 1000000 --repeat 3
 
 For each size: generate the export once with `chartaudit sample-data` (cached under
---workdir), then run the whole audit (all built-in checklists, every output) --repeat times,
+--workdir, and made again when the generator's source has changed), then run the whole audit (all built-in checklists, every output) --repeat times,
 each in a fresh child process so peak memory is that run's alone (what `chartaudit run EXPORT
 --out OUT` does into a new folder, run history included). Reports the median wall time
 per stage (load, checks by family, statistics, each output), the median peak resident memory,
@@ -74,9 +74,22 @@ print(time.perf_counter() - t, rows)
 """
 
 
+def generator_stamp() -> str:
+    """SHA-256 of the sample-data generator's source: an export made by other code is stale."""
+    import hashlib
+
+    import chartaudit.sample
+
+    return hashlib.sha256(Path(chartaudit.sample.__file__).read_bytes()).hexdigest()
+
+
 def generate(notes: int, workdir: Path) -> Path:
     export = workdir / f"export-{notes}"
-    if not (export / "notes.csv").is_file():
+    stamp_file = workdir / f"export-{notes}.generator"
+    stamp = generator_stamp()
+    fresh = stamp_file.is_file() and stamp_file.read_text().strip() == stamp
+    if not fresh or not (export / "notes.csv").is_file():
+        shutil.rmtree(export, ignore_errors=True)
         subprocess.run(
             [
                 sys.executable,
@@ -92,6 +105,7 @@ def generate(notes: int, workdir: Path) -> Path:
             check=True,
             stdout=sys.stderr,
         )
+        stamp_file.write_text(stamp + "\n")
     return export
 
 
