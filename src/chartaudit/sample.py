@@ -1623,6 +1623,33 @@ def _tidy(text: np.ndarray) -> np.ndarray:
 # Goals and outcome measures
 
 # (goal text, baseline, target, label) per family; {gw} = weeks to the target date.
+# Goals (text, baseline, target, topic) that several kinds of care share.
+_GOAL_INSTRUMENT = (
+    "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
+    "{instrument} {m_base}",
+    "{instrument} {m_target}",
+    "{instrument}",
+)
+_GOAL_INSTRUMENT_DISABILITY = (
+    "Patient will improve {instrument} to {m_target} or better to reflect reduced "
+    "disability within {gw} weeks",
+    "{instrument} {m_base}",
+    "{instrument} {m_target}",
+    "{instrument}",
+)
+_GOAL_HEP = (
+    "Patient will be independent with a progressed HEP for the {part} within {gw} weeks",
+    "no HEP",
+    "independent with HEP",
+    "HEP",
+)
+_GOAL_SLEEP = (
+    "Patient will sleep 6 hours without waking due to {part} pain within {gw} weeks",
+    "wakes 3x/night",
+    "6 hours uninterrupted",
+    "sleep",
+)
+
 GOALS: dict[str, list[tuple[str, str, str, str]]] = {
     "spine": [
         (
@@ -1639,25 +1666,9 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "{liftlb} lb floor to waist",
             "lifting",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better to reflect reduced "
-            "disability within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
-        (
-            "Patient will be independent with a progressed HEP for the {part} within {gw} weeks",
-            "no HEP",
-            "independent with HEP",
-            "HEP",
-        ),
-        (
-            "Patient will sleep 6 hours without waking due to {part} pain within {gw} weeks",
-            "wakes 3x/night",
-            "6 hours uninterrupted",
-            "sleep",
-        ),
+        _GOAL_INSTRUMENT_DISABILITY,
+        _GOAL_HEP,
+        _GOAL_SLEEP,
     ],
     "neck": [
         (
@@ -1674,25 +1685,9 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "full head turn, pain ≤ {pain_goal}/10",
             "driving",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better to reflect reduced "
-            "disability within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
-        (
-            "Patient will be independent with a progressed HEP for the {part} within {gw} weeks",
-            "no HEP",
-            "independent with HEP",
-            "HEP",
-        ),
-        (
-            "Patient will sleep 6 hours without waking due to {part} pain within {gw} weeks",
-            "wakes 3x/night",
-            "6 hours uninterrupted",
-            "sleep",
-        ),
+        _GOAL_INSTRUMENT_DISABILITY,
+        _GOAL_HEP,
+        _GOAL_SLEEP,
     ],
     "le": [
         (
@@ -1709,12 +1704,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "{ft_goal} ft, independent",
             "ambulation",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
+        _GOAL_INSTRUMENT,
         (
             "Patient will perform 5x sit to stand in ≤ {sts} seconds without UE support within "
             "{gw} weeks",
@@ -1744,12 +1734,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "{deg_goal} degrees",
             "shoulder flexion",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
+        _GOAL_INSTRUMENT,
         (
             "Patient will don and doff a pullover shirt independently with pain ≤ {pain_goal}/10 "
             "within {gw} weeks",
@@ -1773,12 +1758,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "30 min, pain ≤ {pain_goal}/10",
             "typing",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
+        _GOAL_INSTRUMENT,
         (
             "Patient will button a shirt during dressing in under 60 seconds within {gw} weeks",
             "2 min 10 s",
@@ -1837,12 +1817,7 @@ GOALS: dict[str, list[tuple[str, str, str, str]]] = {
             "SBA, 0 errors",
             "meal preparation",
         ),
-        (
-            "Patient will improve {instrument} to {m_target} or better within {gw} weeks",
-            "{instrument} {m_base}",
-            "{instrument} {m_target}",
-            "{instrument}",
-        ),
+        _GOAL_INSTRUMENT,
     ],
     "dys": [
         (
