@@ -512,8 +512,14 @@ CLINICAL_SWALLOW_EVALUATION = (
 def test_instrumental_swallow_study_billed_as_such_is_not_judged_as_an_evaluation(kind):
     notes = [
         note("V1", "2026-03-02", SWALLOW_STUDY, note_type="evaluation", discipline="SLP"),
-        note("C1", "2026-03-02", CLINICAL_SWALLOW_EVALUATION, note_type="evaluation",
-             discipline="SLP", patient_id="P2"),
+        note(
+            "C1",
+            "2026-03-02",
+            CLINICAL_SWALLOW_EVALUATION,
+            note_type="evaluation",
+            discipline="SLP",
+            patient_id="P2",
+        ),
     ]
     services = [
         {"note_id": "V1", "cpt_code": "92611", "units": 1},
@@ -530,10 +536,51 @@ def test_instrumental_study_recognised_from_text_only_when_it_was_performed():
     planned = "A modified barium swallow study was recommended. " + CLINICAL_SWALLOW_EVALUATION
     notes = [
         note("D1", "2026-03-02", done, note_type="evaluation", discipline="SLP"),
-        note("R1", "2026-03-02", planned, note_type="evaluation", discipline="SLP",
-             patient_id="P2"),
+        note(
+            "R1", "2026-03-02", planned, note_type="evaluation", discipline="SLP", patient_id="P2"
+        ),
     ]
     out = run("goals_measurable", notes)
     assert out.loc["D1", "status"] == "not_applicable"
     assert out.loc["R1", "status"] == "fail"
     assert out.loc["R1", "message"].startswith("No goals documented")
+
+
+def test_a_billed_bedside_evaluation_citing_an_earlier_study_is_still_an_evaluation():
+    """Its codes decide: 92610 with "A modified barium swallow study was completed ... at St.
+    Mary's" in the history is a clinical swallow evaluation that must set goals."""
+    cited = (
+        "A modified barium swallow study was completed on 08/28/2026 at St. Mary's and showed "
+        "silent aspiration with thin liquids. " + CLINICAL_SWALLOW_EVALUATION
+    )
+    notes = [note("B1", "2026-09-02", cited, note_type="evaluation", discipline="SLP")]
+    out = run(
+        "goals_measurable", notes, services=[{"note_id": "B1", "cpt_code": "92610", "units": 1}]
+    )
+    assert out.loc["B1", "status"] == "fail"
+    assert out.loc["B1", "message"].startswith("No goals documented")
+
+
+@pytest.mark.parametrize(
+    "opening, study",
+    [
+        ("A videofluoroscopic swallow study (VFSS) was completed in radiology.", True),
+        ("Flexible endoscopic evaluation of swallowing (FEES) was performed at bedside.", True),
+        ("FEES was completed today with the ENT.", True),
+        ("A modified barium swallow study was completed on 08/28/2026 at St. Mary's.", False),
+        ("An MBS was done 3 weeks ago at the hospital.", False),
+        ("A modified barium swallow study was completed 2 weeks ago.", False),
+    ],
+)
+def test_an_unbilled_study_report_is_known_by_its_wording(opening, study):
+    notes = [
+        note(
+            "U1",
+            "2026-09-02",
+            opening + " " + SWALLOW_STUDY,
+            note_type="evaluation",
+            discipline="SLP",
+        )
+    ]
+    out = run("goals_measurable", notes)
+    assert (out.loc["U1", "status"] == "not_applicable") is study, out.loc["U1", "message"]

@@ -1118,23 +1118,38 @@ def discharge_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcom
 INSTRUMENTAL_SWALLOW_CODES = ("92611", "92612", "92614", "92616")
 # The study reported as done ("Modified barium swallow study was performed"), not one that is
 # recommended or "needs to be completed" in an evaluation's plan.
-_STUDY_DONE = (
+_STUDY_NAME = (
     r"(?i)\b(?:modified barium swallow(?:ing)?|video\s?fluoroscopic swallow(?:ing)?|"
-    r"fiber\s?optic endoscopic evaluation of swallowing|mbss?|vfss|fees(?:st)?)"
+    r"(?:fiber\s?optic|flexible) endoscopic evaluation of swallowing|mbss?|vfss|fees(?:st)?)"
     r"(?:\s+(?:study|studies|evaluation|exam|examination|test))?"
+    r"(?:\s*\([a-z]{2,8}\))?"  # "videofluoroscopic swallow study (VFSS) was completed"
     r"\s+(?:was|were)\s+(?:performed|completed|conducted|administered|done)\b"
 )
+# ... but one done before, which an evaluation cites: "was completed on 08/28/2026 at St.
+# Mary's", "was done 3 weeks ago" (not "was performed at bedside").
+_STUDY_EARLIER = (
+    _STUDY_NAME + r"\s+(?:on\s+\d|in\s+(?:\d|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december)|last\s|\d+\s+(?:days?|weeks?|months?)"
+    r"\s+ago)"
+)
 _STUDY_NOTE_TYPES = ("evaluation", "re_evaluation")
+
+
+def _count(arr: pa.Array, pattern: str) -> np.ndarray:
+    """Matches of an RE2 pattern in each text (0 for a null)."""
+    counts = pc.count_substring_regex(arr, pattern=pattern.removeprefix("(?i)"), ignore_case=True)
+    return counts.fill_null(0).to_numpy(zero_copy_only=False)
 
 
 def instrumental_study(ctx) -> np.ndarray:
     """Per note: an instrumental swallow study report (MBSS/VFSS, FEES) that sets no goals.
 
-    Such a report (billed as 92611/92612/92614/92616, or saying the study was performed) is
-    exported as an evaluation, but it is a diagnostic procedure: it carries no plan of care,
-    goals or baseline outcome measure of its own, and the evaluation items do not apply. A
-    study written up together with a speech-language evaluation that sets goals is judged as
-    an evaluation.
+    Such a report (billed as 92611/92612/92614/92616, or, without service lines, saying the
+    study was performed) is exported as an evaluation, but it is a diagnostic procedure: it
+    carries no plan of care, goals or baseline outcome measure of its own, and the evaluation
+    items do not apply. A study written up together with a speech-language evaluation that
+    sets goals is judged as an evaluation, and so is an evaluation that cites a study done
+    before.
     """
 
     def build() -> np.ndarray:
@@ -1146,18 +1161,25 @@ def instrumental_study(ctx) -> np.ndarray:
         evaluation = notes["note_type"].isin(_STUDY_NOTE_TYPES).to_numpy(dtype=bool)
         if not evaluation.any():
             return study
+        billed = np.zeros(n, dtype=bool)  # a note with service lines: its codes decide
         svc = ctx.table("services")
         if svc is not None and len(svc) and {"note_idx", "cpt_code"} <= set(svc.columns):
             owner = svc["note_idx"].to_numpy(dtype=np.int64)
             linked = owner >= 0
+            billed[owner[linked]] = True
             linked[linked] = evaluation[owner[linked]]
             code = svc["cpt_code"][linked].astype("string").str.strip()
             study[owner[linked][code.isin(INSTRUMENTAL_SWALLOW_CODES).to_numpy(dtype=bool)]] = True
         if text_exported(ctx) and "discipline" in notes.columns:
-            # Speech-language pathologists perform and report these studies.
+            # Speech-language pathologists perform and report these studies. Unbilled, the
+            # note is a study report when it says a study was done other than one it cites
+            # as done before.
             slp = notes["discipline"].eq("SLP").fillna(False).to_numpy(dtype=bool)
-            rest = np.flatnonzero(evaluation & slp & ~study)
-            study[rest[matches_in(ctx, notes.index[rest], _STUDY_DONE)]] = True
+            rest = np.flatnonzero(evaluation & slp & ~billed)
+            done = _over_text(ctx, notes.index[rest], lambda a: _count(a, _STUDY_NAME))
+            earlier = _over_text(ctx, notes.index[rest], lambda a: _count(a, _STUDY_EARLIER))
+            if done:
+                study[rest[np.concatenate(done) > np.concatenate(earlier)]] = True
         candidates = np.flatnonzero(study)
         if len(candidates):
             with_goals = np.unique(note_goals(ctx, candidates)["pos"].to_numpy())
