@@ -149,3 +149,49 @@ def test_the_example_is_written_for_the_therapists_discipline(run):
         assert kinds <= {discipline}, (name, kinds)
         shown[discipline] += bool(kinds)
     assert all(shown.values()), shown
+
+
+def top_gaps(text: str) -> list[str]:
+    return [
+        Page(m).plain.strip()
+        for m in re.findall(r'<h3><span class="num">\d+\.</span> (.*?) <span', text)
+    ]
+
+
+def strength_titles(page: Page) -> list[str]:
+    return re.findall(r"✓ (.+?) – met in", section(page.plain, "What you do well", "Top gaps"))
+
+
+def test_no_strength_shares_its_topic_with_a_top_gap(run):
+    """ "Units allocated among the day's codes" is no strength beside a missed 8-minute rule
+    for the day, nor "progress report every 10 days" beside a report the assistant wrote."""
+    from chartaudit.checklists import load_checklists
+    from chartaudit.checks import REGISTRY
+
+    topic = {i.title: REGISTRY[i.check].topic for cl in load_checklists(None) for i in cl.items}
+    seen = 0
+    for name, (text, page) in pages(run).items():
+        gap_topics = {topic[g] for g in top_gaps(text)} - {""}
+        seen += bool(gap_topics)
+        for title in strength_titles(page):
+            assert topic[title] not in gap_topics, (name, title)
+    assert seen >= 5
+
+
+def test_a_strength_is_something_the_therapists_peers_can_miss(run):
+    """Nobody praises a speech-language pathologist for not billing 97014, or a therapist for
+    the assistant modifier: a strength is an item that someone of the same discipline missed."""
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    discipline = {t["therapist"]: t["discipline"] for t in summary["therapists"]}
+    missed: dict[str, set[str]] = {}
+    for f in csv.DictReader((run / "findings.csv").open(encoding="utf-8-sig")):
+        missed.setdefault(discipline[f["therapist"]], set()).add(f["item_title"])
+    listed = 0
+    for name, (_, page) in pages(run).items():
+        who = re.match(r"\s*(.+?) – documentation audit", page.plain).group(1)
+        for title in strength_titles(page):
+            listed += 1
+            assert title in missed.get(discipline[who], set()), (name, title)
+        if discipline[who] == "SLP":
+            assert "97014 not billed to Medicare (bill G0283)" not in strength_titles(page)
+    assert listed

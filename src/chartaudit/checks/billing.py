@@ -360,7 +360,9 @@ def _no_services(ctx, idx: pd.Index) -> CheckOutcome | None:
 # 8-minute rule (CMS total time)
 
 
-@check_kind("eight_minute_total", params=dict(_PER_DISCIPLINE), needs=("services",))
+@check_kind(
+    "eight_minute_total", topic="timed units", params=dict(_PER_DISCIPLINE), needs=("services",)
+)
 def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units billed for the day within the CMS total-time 8-minute rule."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -513,7 +515,12 @@ def _allocate(day: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-@check_kind("eight_minute_allocation", params=dict(_PER_DISCIPLINE), needs=("services",))
+@check_kind(
+    "eight_minute_allocation",
+    topic="timed units",
+    params=dict(_PER_DISCIPLINE),
+    needs=("services",),
+)
 def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2)."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -590,7 +597,9 @@ def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
     return cms_units(minutes)
 
 
-@check_kind("eight_minute_per_code", params=dict(_PER_DISCIPLINE), needs=("services",))
+@check_kind(
+    "eight_minute_per_code", topic="timed units", params=dict(_PER_DISCIPLINE), needs=("services",)
+)
 def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units of each code within the AMA/CPT per-code mid-point rule."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -1126,7 +1135,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
 # Documented minutes
 
 
-@check_kind("timed_minutes_documented", needs=("services",))
+@check_kind("timed_minutes_documented", topic="timed units", needs=("services",))
 def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Notes that bill timed codes document the total timed minutes."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -1159,7 +1168,7 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     return _result(idx, fail, message, evidence, applicable)
 
 
-@check_kind("total_time_documented", needs=("notes.total_treatment_minutes",))
+@check_kind("total_time_documented", topic="timed units", needs=("notes.total_treatment_minutes",))
 def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Total treatment time documented and not less than the timed minutes."""
     pos = ctx.positions(idx)

@@ -355,6 +355,7 @@ def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
 
 @check_kind(
     "progress_report_interval",
+    topic="reports",
     params={
         "max_treatment_days": Param(
             int, 10, help="treatment days a reporting period may last", minimum=1
@@ -474,6 +475,7 @@ def progress_report_interval(
 
 @check_kind(
     "author_role",
+    topic="reports",
     params={
         "roles": Param(list, ["therapist"], help="author roles allowed to write these notes"),
         "student_cosigned_ok": Param(
@@ -560,6 +562,7 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
 
 @check_kind(
     "certification_timely",
+    topic="plan of care",
     params={
         "max_days": Param(
             int, 30, help="days after the evaluation within which the plan is certified"
@@ -657,6 +660,7 @@ CERTIFIER_ALIASES = [
 
 @check_kind(
     "certifier_qualified",
+    topic="plan of care",
     params={
         "credentials": Param(
             list,
@@ -702,6 +706,7 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
 
 @check_kind(
     "poc_interval",
+    topic="plan of care",
     params={
         "max_days": Param(int, 90, help="longest certified interval in calendar days", minimum=1)
     },
@@ -749,6 +754,7 @@ def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
 
 @check_kind(
     "recertification",
+    topic="plan of care",
     params={
         "plan_types": Param(
             list,
@@ -856,7 +862,7 @@ def long_term_goal_since(ctx: AuditContext) -> np.ndarray:
     return ctx.cached("episodes:ltg_since", build)
 
 
-@check_kind("poc_elements", params={})
+@check_kind("poc_elements", topic="plan of care", params={})
 def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The plan of care has diagnoses, long-term goals, frequency and duration."""
     notes = note_columns(ctx, idx, ["diagnosis_codes", "frequency", "duration"])
@@ -921,6 +927,7 @@ def visits_per_week(frequency: pd.Series) -> pd.Series:
 
 @check_kind(
     "frequency_consistent",
+    topic="plan of care",
     params={"tolerance": Param(int, 0, help="extra visits per week allowed above the plan")},
     needs=("notes.frequency",),
 )

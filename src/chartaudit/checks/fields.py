@@ -43,6 +43,7 @@ def required_field(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> 
 
 @check_kind(
     "signature_timely",
+    topic="signature",
     params={
         "max_days": Param(int, 3, help="calendar days after the date of service to sign"),
         "late_entry_ok": Param(
@@ -101,6 +102,7 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
 
 @check_kind(
     "cosign_required",
+    topic="signature",
     params={
         "roles": Param(list, ["student"], help="author roles whose notes need a co-signature"),
     },

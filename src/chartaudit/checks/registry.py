@@ -59,6 +59,9 @@ class CheckKind:
     # "notes.signed_at", ... A missing table or column makes the item not_evaluable.
     needs: tuple[str, ...] = ()
     summary: str = ""
+    # Kinds about one part of the work ("timed units", "plan of care") share a topic: a report
+    # does not praise one of them while another is among the therapist's top gaps.
+    topic: str = ""
 
 
 REGISTRY: dict[str, CheckKind] = {}
@@ -70,6 +73,7 @@ def check_kind(
     params: dict[str, Param] | None = None,
     needs: tuple[str, ...] = (),
     summary: str = "",
+    topic: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a vectorised check function under `name`."""
 
@@ -83,6 +87,7 @@ def check_kind(
             params=params or {},
             needs=needs,
             summary=summary or (doc[0] if doc else ""),
+            topic=topic,
         )
         return fn
 

@@ -225,6 +225,7 @@ def not_evaluable_for_text(ctx, idx: pd.Index) -> tuple[np.ndarray, pd.Series | 
 
 @check_kind(
     "soap_sections",
+    topic="narrative",
     params={
         "required": Param(
             list,
@@ -267,6 +268,7 @@ def soap_sections(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
 
 @check_kind(
     "skilled_language",
+    topic="narrative",
     params={
         "stock_phrases": Param(
             list, None, help="unskilled stock phrases (regular expressions); default: phrases.yaml"
@@ -564,6 +566,7 @@ def _date_text(dates: pd.Series) -> pd.Series:
 
 @check_kind(
     "cloned_within_patient",
+    topic="narrative",
     params={
         "threshold": Param(
             float,
@@ -728,6 +731,7 @@ def _across_pairs(ctx, sh: Shingles, comparable: np.ndarray, days: int, neighbou
 
 @check_kind(
     "cloned_across_patients",
+    topic="narrative",
     params={
         "threshold": Param(
             float,

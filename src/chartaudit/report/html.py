@@ -33,6 +33,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from ..checklists import Item, example_frames
+from ..checks import REGISTRY
 from ..errors import ChartauditError
 from ..model import SEVERITY_ORDER
 from . import parallel, svg
@@ -1002,6 +1003,7 @@ class _Pages:
         mc["_t"] = authors
         mc["checked"] = mc["passed"] + mc["failed"]
         mc["skipped"] = self._skipped[rows]
+        mc["peers_failed"] = self._peers_failed[rows]
         mc["unjudged"] = mc["not_evaluable"].to_numpy() + mc["skipped"].to_numpy()
         items = self._item_codes[rows]
         for name, values in self._item_columns.items():
@@ -1013,6 +1015,21 @@ class _Pages:
         """Per row of matrix_counts: notes the item skipped because a prerequisite failed."""
         data = self.data
         return skipped_after_failures(data.result, data.stats.matrix_counts, self._prerequisites)
+
+    @functools.cached_property
+    def _peers_failed(self) -> np.ndarray:
+        """Per row of matrix_counts (therapist x item): how often the item failed on the notes
+        of the therapist's peers (same disciplines and role, the therapist included). Where
+        none of them ever failed it (97014 for a speech-language pathologist, an assistant's
+        modifier for a therapist), meeting it is no strength."""
+        mc = self.data.stats.matrix_counts
+        therapists = self.data.stats.therapists.set_index("therapist_id")
+        peer_group = (
+            therapists["discipline"].astype(str) + "|" + therapists["role"].astype(str)
+        ).reindex(mc["therapist_id"].astype(therapists.index.dtype))
+        key = pd.MultiIndex.from_arrays([peer_group.to_numpy(object), mc["item_id"].to_numpy()])
+        failed = pd.Series(mc["failed"].to_numpy(np.int64), index=key)
+        return failed.groupby(level=[0, 1]).transform("sum").to_numpy(np.int64)
 
     @functools.cached_property
     def _prerequisites(self) -> dict[int, list[int]]:
@@ -1029,8 +1046,11 @@ class _Pages:
         """Per row of team_items: title, severity, its rank and team rate, as arrays taken by
         _item_codes; each ends in NaN, which code -1 takes (as Series.map gives NaN)."""
         items = self.team_items
+        kinds = [self.items[i].check if i in self.items else "" for i in items.index]
         columns = {
             "title": items["title"].to_numpy(object),
+            # "" for a kind without a topic; NaN (code -1) for an item not in team_items.
+            "topic": np.array([getattr(REGISTRY.get(k), "topic", "") for k in kinds], object),
             "severity": items["severity"].to_numpy(object),
             "sev": items["severity"].map(self.rank).to_numpy(float, na_value=np.nan),
             "team_rate": items["rate"].to_numpy(float, na_value=np.nan),
@@ -1337,7 +1357,9 @@ class _Pages:
             stats.matrix_counts["therapist_id"]
         )
         counts = _split(np.where(author >= 0, author // size, -1), count)
-        self._skipped  # noqa: B018 - computed once here, not in each process after a fork
+        # Computed once here, not in each process after a fork.
+        self._skipped  # noqa: B018
+        self._peers_failed  # noqa: B018
         axis = self._scale(None, None, None)
         same = {  # on every page
             **self.common,
@@ -1408,6 +1430,14 @@ class _Pages:
             rows = np.flatnonzero((place == item) & (skipped > 0))
             for g in before:
                 after_gap[rows] |= np.isin(t[rows] * len(self.items) + g, gap_keys)
+        # An item of a top gap's topic: "units allocated among the day's codes" is no strength
+        # beside a missed 8-minute rule for the day.
+        topic = mc["topic"].fillna("").to_numpy(object)
+        topic_code = pd.factorize(topic)[0]
+        has_topic = topic != ""
+        topic_keys = t * (topic_code.max(initial=0) + 1) + topic_code
+        after_gap |= has_topic & np.isin(topic_keys, topic_keys[gap & has_topic])
+        peers_failed = mc["peers_failed"].to_numpy()
         # Strengths: where this therapist does well, at least as well as the team, and the team
         # least well, so a check nearly everyone passes ("Dates in a possible order") comes
         # after a skill others lack. Met on STRENGTH_MIN_RATE of the notes the item concerns,
@@ -1419,7 +1449,8 @@ class _Pages:
             & (passed >= STRENGTH_MIN_RATE * (checked + unjudged))
             & ~(rate < team_rate)  # a NaN team rate does not rule it out
             & ~gap
-            & ~after_gap,
+            & ~after_gap
+            & (peers_failed > 0),
             t,
             team_rate,
             -rate,
@@ -1430,7 +1461,11 @@ class _Pages:
         # among those judged on all but 1 - STRENGTH_MIN_RATE of the notes they concern.
         judged_enough = unjudged <= (1 - STRENGTH_MIN_RATE) * (checked + unjudged)
         best = _sorted(
-            (checked >= STRENGTH_MIN_CHECKED) & (passed > 0) & judged_enough & ~after_gap,
+            (checked >= STRENGTH_MIN_CHECKED)
+            & (passed > 0)
+            & judged_enough
+            & ~after_gap
+            & (peers_failed > 0),
             t,
             -rate,
             -checked,
