@@ -396,3 +396,29 @@ def test_every_row_of_a_table_keeps_its_cell_format(tmp_path):
             assert {c.number_format for c in filled} == {number_format}, (sheet, name)
     matrix = wb["Matrix"]
     assert matrix["B2"].value == "T3" and matrix["D2"].value is None  # T-TIMELY: blank
+
+
+def test_notices_about_the_export_reach_summary_json_and_the_workbook(tmp_path):
+    """A quality lead who only receives the report still learns that 4 goals had a status
+    chartaudit did not know (the console is not all a reader of the report sees)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "sample_charts", export)
+    goals = pd.read_csv(export / "goals.csv", dtype=str, keep_default_na=False)
+    goals.loc[:3, "status"] = "Plateaued"
+    goals.to_csv(export / "goals.csv", index=False)
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["run", str(export), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    [notice] = summary["notices"]
+    assert notice.startswith("goals.csv: 4 rows have a status that is not one of met")
+    assert "'Plateaued' (4)" in notice
+    sheet = openpyxl.load_workbook(out / "compliance.xlsx", read_only=True)["Summary"]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    assert "Notices" in cells and notice in cells

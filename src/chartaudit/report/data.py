@@ -45,6 +45,16 @@ class ReportData:
     def redacted(self) -> bool:
         return self.redactor is not None
 
+    @property
+    def notices(self) -> list[str]:
+        """What the loader told the user about the export (values it did not recognise,
+        mapping patterns that matched no file), for the reports as for the console; masked
+        under --redact, as they quote values from the export."""
+        notices = list(self.export.notices)
+        if self.redactor is not None and notices:
+            notices = self.redactor.text(pd.Series(notices, dtype=object)).tolist()
+        return notices
+
     def excerpt_text(self, values: pd.Series) -> pd.Series:
         """Chart text made safe to show under the redaction rule (names masked)."""
         return self.redactor.text(values) if self.redactor else values

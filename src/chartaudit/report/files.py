@@ -304,6 +304,8 @@ def summary(data: ReportData) -> dict:
                 "rejected": rejected,
                 "reconciled": read == loaded + rejected,
             },
+            # Rows kept with a value the loader did not recognise, and the like.
+            "notices": data.notices,
             "overall": stats.overall,
             # Their places in this order; filled below, already clean.
             "therapists": None,

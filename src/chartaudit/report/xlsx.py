@@ -358,6 +358,10 @@ def _summary(book: Book, data: ReportData) -> None:
     ws = book.sheet("Summary")
     ws.write_string(0, 0, "Compliance summary", book.formats["title"])
     write_rows(book, ws, [(0, key_figures), (3, worst_columns)], top=2)
+    if data.notices:  # below the key figures and the chart (rows of 20 px), whole rows
+        below_chart = 5 + len(worst) + math.ceil((60 + 28 * len(worst)) / 20) if len(worst) else 0
+        notices = [Column("Notices about the export (also on the console)", data.notices, width=40)]
+        _section(book, ws, max(4 + len(figures), below_chart), "Notices", notices)
     ws.freeze_panes(3, 0)
     if len(worst):
         chart = book.workbook.add_chart({"type": "bar"})
