@@ -350,3 +350,27 @@ def test_a_workbook_that_cannot_be_read_is_named_with_the_fix(tmp_path, make, re
     assert f"services.xlsx: cannot be read ({reason}" in output
     assert fix in output
     assert "Traceback" not in output
+
+
+def test_a_title_row_above_the_header_is_named_as_the_fix(tmp_path):
+    """Many EMR exports put a report title above the column names; the user is told to
+    delete it, not to "add a note_id column" that is plainly there."""
+    header = [
+        "Note ID",
+        "Patient ID",
+        "Discipline",
+        "Note Type",
+        "Date of Service",
+        "Therapist",
+        "Credential",
+    ]
+    row = ["N1", "P1", "PT", "Daily Note", dt.date(2026, 8, 3), "Dana Reyes", "DPT"]
+    write_xlsx(
+        tmp_path / "notes.xlsx", {"Notes": [["Therapy notes export Aug 2026"], [], header, row]}
+    )
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "the notes table has no note_id column" in output
+    assert "the column names must be the first row of the file or sheet" in output
+    assert "Traceback" not in output

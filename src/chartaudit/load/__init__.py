@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -266,18 +267,21 @@ def _map_raw(
         # discipline can come from the credential
         missing = [c for c in missing if c != "discipline"]
     if missing:
+        title = _title_above_header(raw.frame)
         if raw.table == "notes":
             raise InputError(
                 f"{raw.path}: the notes table has no {missing[0]} column "
                 f"(columns found: {_some_columns(raw.frame, 15)})",
-                fix=f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
+                fix=title
+                or f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
                 f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
             )
         rejects.add(
             frame,
             np.ones(len(frame), bool),
             raw.table,
-            f"the {raw.table} file has no {missing[0]} column: map it in chartaudit-mapping.yaml",
+            f"the {raw.table} file has no {missing[0]} column: "
+            + (title or "map it in chartaudit-mapping.yaml"),
         )
         report.note = f"no {missing[0]} column; every row rejected"
         return None
@@ -285,6 +289,19 @@ def _map_raw(
     frame.attrs["values"] = tm.values
     present.setdefault(raw.table, set()).update(col_map.values())
     return frame
+
+
+def _title_above_header(frame: pd.DataFrame) -> str:
+    """The fix when the first row read as the header is a title or a blank row (most of its
+    cells empty, so most columns are named "column N"), else ''."""
+    names = [str(c) for c in frame.columns if c != "_row"]
+    unnamed = sum(bool(re.fullmatch(r"column \d+", n)) for n in names)
+    if not names or unnamed * 2 < len(names):
+        return ""
+    return (
+        "the column names must be the first row of the file or sheet: delete the title or "
+        "blank rows above them"
+    )
 
 
 def _empty_column(table: str, col: str, n: int) -> pd.Series:
