@@ -374,3 +374,29 @@ def test_a_title_row_above_the_header_is_named_as_the_fix(tmp_path):
     assert "the notes table has no note_id column" in output
     assert "the column names must be the first row of the file or sheet" in output
     assert "Traceback" not in output
+
+
+def test_a_hidden_sheet_is_not_read_as_a_table(tmp_path):
+    """A workbook's hidden "Notes old" sheet is a leftover, not a second notes table."""
+    header = [
+        "note_id",
+        "patient_id",
+        "discipline",
+        "note_type",
+        "date_of_service",
+        "therapist",
+        "credential",
+    ]
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Notes"
+    ws.append(header)
+    ws.append(["N1", "P1", "PT", "daily", "2026-08-03", "Dana Reyes", "DPT"])
+    old = wb.create_sheet("Notes old")
+    old.append(header)
+    old.append(["N1", "P1", "PT", "daily", "2025-08-03", "Dana Reyes", "DPT"])
+    old.sheet_state = "hidden"
+    wb.save(tmp_path / "export.xlsx")
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1"] and export.rejected.empty
+    assert export.notes["date_of_service"].dt.year.tolist() == [2026]

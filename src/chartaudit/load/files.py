@@ -388,7 +388,7 @@ def _unique_names(names: list[str]) -> list[str]:
 def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
     """The workbook's sheets of export tables, read with calamine (Rust): openpyxl read about
     12,000 rows a second, a 1M-note month's services in minutes."""
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum
+    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     with path.open("rb") as fh:
         if fh.read(8) == _OLE_MAGIC:
@@ -401,8 +401,10 @@ def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) ->
             )
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        sheets = [m.name for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-        wanted = _wanted_sheets(path, rel, sheets, table, mapping)
+        worksheets = [m for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        sheets = [m.name for m in worksheets]
+        hidden = {m.name for m in worksheets if m.visible != SheetVisibleEnum.Visible}
+        wanted = _wanted_sheets(path, rel, sheets, table, mapping, hidden)
         errors = _error_cells(path, [sheet for sheet, _ in wanted])
         out = []
         for sheet, t in wanted:
@@ -423,10 +425,16 @@ _OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 def _wanted_sheets(
-    path: Path, rel: str, sheets: list[str], table: str | None, mapping: Mapping
+    path: Path,
+    rel: str,
+    sheets: list[str],
+    table: str | None,
+    mapping: Mapping,
+    hidden: set[str] = frozenset(),
 ) -> list[tuple[str, str | None]]:
-    """(sheet, table) of each sheet to read: the mapped table's sheet (default the first), or
-    every sheet with the table its name (or a one-sheet workbook's file name) says."""
+    """(sheet, table) of each sheet to read: the mapped table's sheet (default the first
+    visible one), or every visible sheet with the table its name (or a one-sheet workbook's
+    file name) says. A hidden sheet ("Notes old") is read only when the mapping names it."""
     if table:
         sheet = mapping.for_table(table).sheet
         if sheet and sheet not in sheets:
@@ -434,11 +442,17 @@ def _wanted_sheets(
                 f"{rel}: has no sheet {sheet!r} (sheets: {', '.join(sheets)})",
                 fix=f"correct tables.{table}.sheet in chartaudit-mapping.yaml",
             )
-        if not sheets:
+        shown = [s for s in sheets if s not in hidden] or sheets
+        if not shown:
             return []
-        return [(sheet or sheets[0], table)]
+        return [(sheet or shown[0], table)]
     return [
-        (s, table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None))
+        (
+            s,
+            None
+            if s in hidden
+            else table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None),
+        )
         for s in sheets
     ]
 
