@@ -331,8 +331,8 @@ def _zip_of_other_things(path: Path) -> None:
         (
             # A workbook saved with a password is an OLE container, as an old .xls file is.
             lambda p: p.write_bytes(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(4088)),
-            "not a valid Excel workbook: it is password-protected, or an old .xls file",
-            "save it from Excel as .xlsx without a password",
+            "not a valid Excel workbook: it may be password-protected",
+            "save a copy without a password",
         ),
         (_zip_of_other_things, "not a valid Excel workbook", "re-export the file"),
         (_damaged_sheet, "not a valid Excel workbook", "re-export the file"),

@@ -29,7 +29,10 @@ from .columns import table_for_name
 from .mapping import MAPPING_FILE_NAME, Mapping
 from .records import Records
 
-SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson"}
+# Spreadsheets read with calamine: Excel 2007+ (.xlsx/.xlsm), Excel 97-2003 (.xls) and
+# OpenDocument (.ods), as older EMRs and LibreOffice save them.
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+SUFFIXES = {".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"} | WORKBOOK_SUFFIXES
 
 
 @dataclass
@@ -155,7 +158,7 @@ def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> li
 def _read(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
     suffix = path.suffix.lower()
     try:
-        if suffix in (".xlsx", ".xlsm"):
+        if suffix in WORKBOOK_SUFFIXES:
             return _read_workbook(path, rel, table, mapping)
         if suffix in (".json", ".jsonl", ".ndjson"):
             return [_read_json(path, rel, table or table_for_name(path.stem))]
@@ -388,35 +391,58 @@ def _unique_names(names: list[str]) -> list[str]:
 def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
     """The workbook's sheets of export tables, read with calamine (Rust): openpyxl read about
     12,000 rows a second, a 1M-note month's services in minutes."""
-    from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+    from python_calamine import (
+        CalamineError,
+        CalamineWorkbook,
+        PasswordError,
+        SheetTypeEnum,
+        SheetVisibleEnum,
+    )
 
+    suffix = path.suffix.lower()
+    kind = "OpenDocument spreadsheet" if suffix == ".ods" else "Excel workbook"
     with path.open("rb") as fh:
-        if fh.read(8) == _OLE_MAGIC:
-            # Excel encrypts a workbook with a password into an OLE container, the format of
-            # the old .xls files too: neither is a zip of XML parts.
-            raise InputError(
-                f"{rel}: cannot be read (not a valid Excel workbook: it is password-protected, "
-                "or an old .xls file renamed .xlsx)",
-                fix="save it from Excel as .xlsx without a password, or re-export it",
-            )
+        magic = fh.read(8)
+    # Excel 97-2003 files and password-protected workbooks are OLE containers; .xlsx and .ods
+    # are zips of XML parts.
+    ole = magic == _OLE_MAGIC
+    zipped = magic.startswith(b"PK\x03\x04")
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        # Read by content, not name: an .xls saved as .xlsx (or the reverse) still reads.
+        with path.open("rb") as fh:
+            wb = CalamineWorkbook.from_filelike(fh)
         worksheets = [m for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         sheets = [m.name for m in worksheets]
         hidden = {m.name for m in worksheets if m.visible != SheetVisibleEnum.Visible}
         wanted = _wanted_sheets(path, rel, sheets, table, mapping, hidden)
-        errors = _error_cells(path, [sheet for sheet, _ in wanted])
+        # Only an Excel zip keeps the error cells' text where it can be read back.
+        errors = (
+            _error_cells(path, [sheet for sheet, _ in wanted])
+            if zipped and suffix != ".ods"
+            else {}
+        )
         out = []
         for sheet, t in wanted:
             frame = _sheet_frame(wb.get_sheet_by_name(sheet), errors.get(sheet, {}))
             if frame is None:
                 out.append(RawTable(rel, t, pd.DataFrame(), sheet=sheet, note="empty"))
             else:
-                out.append(RawTable(rel, t, frame, sheet=sheet, encoding="xlsx"))
+                out.append(RawTable(rel, t, frame, sheet=sheet, encoding=suffix[1:]))
         return out
-    except CalamineError:
+    except PasswordError:
         raise InputError(
-            f"{rel}: cannot be read (not a valid Excel workbook)",
+            f"{rel}: cannot be read (the {kind} is password-protected)",
+            fix="open it, save a copy without a password, and put that in the export folder",
+        ) from None
+    except CalamineError:
+        if ole:
+            raise InputError(
+                f"{rel}: cannot be read (not a valid {kind}: it may be password-protected)",
+                fix="open it, save a copy without a password, and put that in the export "
+                "folder; or re-export the file",
+            ) from None
+        raise InputError(
+            f"{rel}: cannot be read (not a valid {kind})",
             fix="re-export the file, or move it out of the export folder",
         ) from None
 
