@@ -336,6 +336,23 @@ def test_text_goals_take_their_time_frame_from_the_section_header():
     assert out.loc["E1", "status"] == "pass"
 
 
+@pytest.mark.parametrize("name", ["Maria Garcia", "Garcia, Maria", "GARCIA, MARIA J"])
+def test_a_goal_that_begins_with_the_patients_name_has_an_actor(name):
+    text = (
+        "ASSESSMENT: L knee OA.\n\nSHORT-TERM GOALS (3 WEEKS):\n"
+        "1. Maria will walk 500 feet with a cane independently.\n"
+        "2. Garcia will climb 12 stairs with one rail and standby assist.\n"
+        "3. Marian will stand 5 minutes at the sink for grooming independently.\n"
+    )
+    row = note("E1", "2026-09-01", text, note_type="evaluation", patient_name=name)
+    out = run("goals_measurable", [row])
+    # The first two name the patient; "Marian" is someone else, and no actor.
+    assert out.loc["E1", "status"] == "fail"
+    assert out.loc["E1", "message"].startswith("1 of 3 goals not measurable/functional")
+    assert '"Marian will stand 5 minutes' in out.loc["E1", "message"]
+    assert "(missing actor)" in out.loc["E1", "message"]
+
+
 def test_goal_statements_sections():
     text = pd.Series(
         [

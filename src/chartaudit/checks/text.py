@@ -1019,7 +1019,27 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
             at = ctx.notes.index.get_indexer(found["row"])
             frames.append(_with_parts(at, found["goal"], parts, "text"))
     out = pd.concat(frames, ignore_index=True)
-    return out.astype({"pos": np.int64, **{p: bool for p in GOAL_PARTS}})
+    out = out.astype({"pos": np.int64, **{p: bool for p in GOAL_PARTS}})
+    if len(out) and ctx.has("notes.patient_name"):
+        out["actor"] |= _names_the_patient(ctx, out)
+    return out
+
+
+def _names_the_patient(ctx, goals: pd.DataFrame) -> np.ndarray:
+    """Goals whose first word is the patient's first or last name ("Maria will ambulate ..."):
+    the name is the actor, as much as "the patient" is."""
+    name = ctx.notes["patient_name"].iloc[goals["pos"].to_numpy()].astype("string")
+    # "Garcia, Maria" or "Maria Garcia": any part of the name may lead the goal.
+    words = name.str.lower().str.findall(r"[^\W\d_][\w'’-]+").reset_index(drop=True).explode()
+    lead = goals["goal"].astype("string").str.lower().str.extract(r"^\W*([^\W\d_][\w'’-]+)")[0]
+    lead = lead.to_numpy(dtype=object, na_value="")
+    same = pd.Series(words.to_numpy(dtype=object) == lead[words.index.to_numpy()])
+    return (
+        same.groupby(words.index.to_numpy())
+        .any()
+        .reindex(range(len(goals)), fill_value=False)
+        .to_numpy()
+    )
 
 
 # --------------------------------------------------------------------------------------------

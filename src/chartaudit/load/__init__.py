@@ -50,7 +50,9 @@ def load_export(
     raws = _read_all(root, found, mapping, reports, progress)
     _release_freed_memory()  # the CSV parser's blocks and the chunks joined after it
     if not any(r.table == "notes" for r in raws):
-        names = ", ".join(p.name for p, _ in found) or "no .csv/.tsv/.xlsx/.xls/.ods/.json/.jsonl files"
+        names = (
+            ", ".join(p.name for p, _ in found) or "no .csv/.tsv/.xlsx/.xls/.ods/.json/.jsonl files"
+        )
         raise InputError(
             f"{root}: no notes table found (files: {names})",
             fix="name the notes file e.g. notes.csv, or map it under tables.notes.files in "
