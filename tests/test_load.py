@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -43,6 +44,43 @@ def test_csv_encodings_round_trip_accents(tmp_path, encoding):
     assert export.files[0].encoding.replace("_", "-") in {"utf-8", "utf-8-sig", "cp1252"}
     assert notes["role"].tolist() == ["therapist", "assistant"]
     assert notes["payer_type"].tolist() == ["medicare_b", "medicare_b"]
+
+
+@pytest.mark.parametrize(
+    "encoding, delimiter, name",
+    [
+        ("utf-16", "\t", "Visit Report.txt"),  # Excel's "Unicode Text": BOM, tabs, CRLF
+        ("utf-16-le", ",", "notes.csv"),  # no byte-order mark
+        ("utf-16-be", ",", "notes.csv"),
+    ],
+)
+def test_utf16_exports_load_with_their_rows_numbered(tmp_path, encoding, delimiter, name):
+    rows = [*ROWS, "N3,MRN2,daily,2026-09-05,Zoë Ng,PT,Aetna", "N4,MRN2,daily,2026-09-06,Zoë Ng"]
+    text = csv_text(rows).replace(",", delimiter)
+    write(tmp_path / name, text.replace("\n", "\r\n") if delimiter == "\t" else text, encoding)
+    export = load_export(tmp_path)
+    notes = export.notes
+    assert notes["note_id"].tolist() == ["N1", "N2"]
+    assert notes.loc[0, "therapist"] == "José Núñez"
+    assert notes.loc[1, "assessment"] == "Gait ’training’"
+    assert export.files[0].encoding == "utf-16"
+    rejected = {r.row: r.reason for r in export.rejected.itertuples()}
+    assert set(rejected) == {4, 5}  # the short rows, numbered as in the file
+    assert "fields but the header has" in rejected[4]
+    f = export.files[0]
+    assert (f.rows_read, f.rows_loaded, f.rows_rejected) == (4, 2, 2)
+    # The UTF-8 copy read in its place is gone.
+    assert not list(Path(tempfile.gettempdir()).glob("chartaudit-*/utf-8.txt"))
+
+
+def test_a_mapping_may_say_a_file_is_utf16(tmp_path):
+    write(tmp_path / "Visits.csv", csv_text(), "utf-16-le")
+    write(
+        tmp_path / "chartaudit-mapping.yaml",
+        "tables:\n  notes:\n    files: [Visits.csv]\n    encoding: utf-16-le\n",
+    )
+    export = load_export(tmp_path)
+    assert export.notes["therapist"].tolist() == ["José Núñez", "José Núñez"]
 
 
 def test_tsv_json_jsonl_and_xlsx(tmp_path):

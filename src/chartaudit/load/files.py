@@ -13,9 +13,11 @@ import io
 import itertools
 import json
 import re
+import shutil
+import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +194,21 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
     tm = mapping.for_table(table) if table else None
     with path.open("rb") as fh:
         head = fh.read(1 << 16)
+    wide = _two_byte_encoding(head, tm.encoding if tm else None)
+    if wide:
+        # Excel's "Unicode Text" and some EMRs write UTF-16: every character two bytes, so
+        # neither pyarrow nor the row scan can read it. A UTF-8 copy, removed straight after,
+        # is read instead; its lines and so its row numbers are the file's.
+        with tempfile.TemporaryDirectory(prefix="chartaudit-") as tmp:
+            copy = Path(tmp) / "utf-8.txt"
+            with (
+                path.open("r", encoding=wide, newline="") as src,
+                copy.open("w", encoding="utf-8", newline="") as dst,
+            ):
+                shutil.copyfileobj(src, dst, 1 << 20)
+            raw = _read_delimited(copy, rel, table, _without_encoding(mapping, table))
+        raw.encoding = "utf-16"
+        return raw
     if not head.strip():
         return RawTable(rel, table, pd.DataFrame(), note="empty file")
     bom = head.startswith(codecs.BOM_UTF8)
@@ -223,6 +240,33 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
         # a last row) and leaves the blank lines out.
         frame, bad = _numbered(path, delimiter, encoding, frame)
     return RawTable(rel, table, frame, encoding=encoding, bad_rows=bad)
+
+
+def _two_byte_encoding(head: bytes, configured: str | None) -> str | None:
+    """The Python codec of a UTF-16 file from its first bytes (by its byte-order mark, or by
+    the zero bytes of ASCII text without one), or of the mapping's UTF-16/32 encoding."""
+    if configured:
+        name = codecs.lookup(configured).name
+        return configured if name.startswith(("utf-16", "utf-32")) else None
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[: len(head) & ~1][:4096]
+    if len(sample) >= 4:
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) > 0.9 * len(odd) and even.count(0) < 0.1 * len(even):
+            return "utf-16-le"
+        if even.count(0) > 0.9 * len(even) and odd.count(0) < 0.1 * len(odd):
+            return "utf-16-be"
+    return None
+
+
+def _without_encoding(mapping: Mapping, table: str | None) -> Mapping:
+    """The mapping with the table's encoding unset (its file was made UTF-8)."""
+    if not table or table not in mapping.tables or not mapping.tables[table].encoding:
+        return mapping
+    tables = dict(mapping.tables)
+    tables[table] = replace(tables[table], encoding=None)
+    return replace(mapping, tables=tables)
 
 
 def _last_row_runs_on(frame: pd.DataFrame) -> bool:
