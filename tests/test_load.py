@@ -484,3 +484,41 @@ def test_other_values_that_were_replaced_silently_are_reported(tmp_path):
         "'Aquatics' (1), row 3; the authorizations are kept with their discipline unknown. "
         "Map the values under tables.authorizations.values.discipline" in notices
     )
+
+
+def test_title_lines_above_a_csv_header_are_named_as_the_fix(tmp_path):
+    """A report title and print date above the column names: the user is told to delete them,
+    for the notes (the run stops) and for services (every row rejected, with that reason)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    title = "Visit Report - Acme Rehab\nPrinted 11/01/2026\n\n"
+    write(tmp_path / "notes.csv", title + csv_text(), "cp1252")
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "notes.csv: the notes table has no note_id column" in output
+    assert "delete the title or blank rows above them" in output
+    assert "Traceback" not in output
+
+    write(tmp_path / "notes.csv", csv_text(), "cp1252")
+    write(tmp_path / "services.csv", "Charges export\nnote_id,cpt_code,units\nN1,97161,1\n")
+    export = load_export(tmp_path)
+    reasons = set(export.rejected.loc[export.rejected["file"] == "services.csv", "reason"])
+    assert len(export.rejected) == 2  # the column-names line and the row, neither lost
+    assert all("delete the title or blank rows above them" in r for r in reasons)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_cp1252_file_with_a_malformed_row_of_accented_text_is_read(tmp_path):
+    """The malformed row's accented name is not UTF-8: the file was refused as a whole ("CSV
+    parse error") and Arrow printed a decoding error on the console."""
+    rows = [*ROWS, "N3,MRN2,daily,2026-09-05,José Núñez,PT"]
+    write(tmp_path / "notes.csv", csv_text(rows), "cp1252")
+    export = load_export(tmp_path)
+    assert export.notes["therapist"].tolist() == ["José Núñez", "José Núñez"]
+    assert export.files[0].encoding == "cp1252"
+    assert export.rejected[["row", "reason"]].to_dict("records") == [
+        {"row": 4, "reason": "row has 6 fields but the header has 9"}
+    ]

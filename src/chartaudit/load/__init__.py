@@ -253,10 +253,17 @@ def _map_raw(
         note=raw.note,
     )
     reports.append(report)
+    # Rows malformed because a title line was read as the header say what to do about it.
+    title = _title_above_header(raw) if raw.bad_rows else ""
     for row, reason in raw.bad_rows:
         rejects.parts.append(
             pd.DataFrame(
-                {"file": [raw.path], "row": [row], "table": [raw.table], "reason": [reason]}
+                {
+                    "file": [raw.path],
+                    "row": [row],
+                    "table": [raw.table],
+                    "reason": [f"{reason}; {title}" if title else reason],
+                }
             )
         )
     if raw.frame.empty and not col_map:
@@ -269,7 +276,7 @@ def _map_raw(
         # discipline can come from the credential
         missing = [c for c in missing if c != "discipline"]
     if missing:
-        title = _title_above_header(raw.frame)
+        title = _title_above_header(raw)
         if raw.table == "notes":
             raise InputError(
                 f"{raw.path}: the notes table has no {missing[0]} column "
@@ -293,12 +300,17 @@ def _map_raw(
     return frame
 
 
-def _title_above_header(frame: pd.DataFrame) -> str:
-    """The fix when the first row read as the header is a title or a blank row (most of its
-    cells empty, so most columns are named "column N"), else ''."""
+def _title_above_header(raw) -> str:
+    """The fix when the first row read as the header is a title or a blank row, else ''. In a
+    sheet most of its cells are empty, so most columns are named "column N"; in a text file
+    the title line has one or two fields and the rows below it more, so most are malformed."""
+    frame = raw.frame
     names = [str(c) for c in frame.columns if c != "_row"]
     unnamed = sum(bool(re.fullmatch(r"column \d+", n)) for n in names)
-    if not names or unnamed * 2 < len(names):
+    titled = names and unnamed * 2 >= len(names)
+    rows = len(frame) + len(raw.bad_rows)
+    titled = titled or (len(names) <= 2 and rows > 0 and len(raw.bad_rows) * 2 >= rows)
+    if not titled:
         return ""
     return (
         "the column names must be the first row of the file or sheet: delete the title or "

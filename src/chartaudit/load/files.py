@@ -227,10 +227,12 @@ def _read_delimited(path: Path, rel: str, table: str | None, mapping: Mapping) -
         try:
             frame, bad = _read_arrow(path, delimiter, "utf-8", skip_bom=bom)
             encoding = "utf-8-sig" if bom else "utf-8"
-        except pa.ArrowInvalid as exc:
-            if "UTF8" not in str(exc) and "utf8" not in str(exc).lower():
-                raise
+        except pa.ArrowInvalid:
+            # Not UTF-8 (Arrow says so, or its handler of a malformed row could not decode
+            # the row): read again in the file's own encoding; a UTF-8 file's error stands.
             encoding = detect_encoding(path.read_bytes())
+            if encoding in ("utf-8", "utf-8-sig"):
+                raise
     if frame is None:
         frame, bad = _read_arrow(path, delimiter, encoding, skip_bom=bom)
     if bad or _has_blank_rows(frame) or _last_row_runs_on(frame):
@@ -382,6 +384,10 @@ def _read_arrow(
     except pa.ArrowInvalid as exc:
         if not str(exc).startswith("CSV parse error"):
             raise
+        if enc == "utf8" and not _is_utf8(path):
+            # Arrow would hand the row handler undecodable text (and print its error): the
+            # caller reads the file again in its own encoding instead.
+            raise pa.ArrowInvalid("CSV file is not valid UTF8") from None
         table_pa = read(on_invalid)
     # One chunk per column (Arrow's take on a chunked string column joins every chunk first,
     # and the Export joins them anyway): joined here, two columns at a time (Arrow copies
@@ -396,6 +402,19 @@ def _read_arrow(
     frame = table_pa.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow")}.get)
     frame["_row"] = np.arange(2, len(frame) + 2, dtype=np.int64)
     return frame, bad
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the whole file decodes as UTF-8 (read 16 MB at a time)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_with_csv_module(
