@@ -522,3 +522,52 @@ def test_a_cp1252_file_with_a_malformed_row_of_accented_text_is_read(tmp_path):
     assert export.rejected[["row", "reason"]].to_dict("records") == [
         {"row": 4, "reason": "row has 6 fields but the header has 9"}
     ]
+
+
+@pytest.mark.parametrize(
+    "name, credential",
+    [
+        ("Jane Doe, PT, DPT, OCS", "PT, DPT"),
+        ("Lee, Kim, PTA", "PTA"),
+        ("Kim Lee CCC-SLP", "CCC-SLP"),
+        ("Maria Santos, MS, CCC-SLP", "CCC-SLP"),
+        ("ROBERTS, HANNAH, OTR/L", "OTR/L"),
+        ("Kim Do", None),  # a surname, not the osteopath's DO
+        ("DO, KIM", None),
+        ("KIM DO", None),  # all capitals without a comma: cannot tell
+        ("Dana Reyes", None),
+    ],
+)
+def test_a_credential_is_read_from_the_end_of_a_therapists_name(name, credential):
+    from chartaudit.load import credentials_in_names
+
+    found = credentials_in_names(pd.Series([name], dtype="string")).iloc[0]
+    assert (None if pd.isna(found) else found) == credential
+
+
+def test_without_a_credential_column_the_names_credentials_are_used_and_said_so(tmp_path):
+    header = "note_id,patient_id,note_type,date_of_service,therapist"
+    rows = [
+        'N1,MRN1,evaluation,2026-09-01,"Lee, Kim, DPT"',
+        'N2,MRN1,daily,2026-09-03,"Ng, Zoe, PTA"',
+        "N3,MRN2,daily,2026-09-04,Dana Reyes",
+    ]
+    write(tmp_path / "notes.csv", csv_text(rows, header))
+    export = load_export(tmp_path)
+    notes = export.notes.set_index("note_id")
+    # The role and discipline follow, as from an exported credential column.
+    assert notes.loc["N1", ["role", "discipline"]].tolist() == ["therapist", "PT"]
+    assert notes.loc["N2", ["role", "discipline"]].tolist() == ["assistant", "PT"]
+    assert export.notes["therapist"].tolist()[0] == "Lee, Kim, DPT"  # the name is untouched
+    # N3 names no credential (nor discipline): rejected, saying so; nothing silently lost.
+    assert export.rejected["row"].tolist() == [4]
+    assert "discipline" in export.rejected["reason"].iloc[0]
+    [notice] = [n for n in export.notices if "no credential column" in n]
+    assert "for 2 of 3 rows (e.g. 'Lee, Kim, DPT' → DPT)" in notice
+
+
+def test_without_a_credential_column_or_any_in_the_names_the_fix_is_given(tmp_path):
+    header = "note_id,patient_id,discipline,note_type,date_of_service,therapist"
+    write(tmp_path / "notes.csv", csv_text(["N1,MRN1,PT,daily,2026-09-03,Dana Reyes"], header))
+    with pytest.raises(InputError, match="no credential column"):
+        load_export(tmp_path)

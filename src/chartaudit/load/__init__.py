@@ -157,7 +157,7 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         # The mapped frame shares the raw columns it needs; the normaliser replaces them one by
         # one, and the raw text behind each is freed when nothing else holds it.
         raw = raws.pop(0)
-        frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present)
+        frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present, notices)
         if frame is not None:
             per_table.setdefault(raw.table, []).append(frame)
     del raw, frame  # nor do the loop's names keep the last one alive
@@ -227,6 +227,7 @@ def _map_raw(
     rejects: _Rejects,
     reports: list[FileReport],
     present: dict[str, set[str]],
+    notices: list[str],
 ) -> pd.DataFrame | None:
     """The raw table with canonical column names, or None when it has nothing to load."""
     col_map, ignored = map_columns(
@@ -271,6 +272,12 @@ def _map_raw(
     frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
     frame = frame.rename(columns={"_row": SOURCE_ROW})
     frame[SOURCE_FILE] = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
+    if raw.table == "notes" and "credential" not in frame.columns and "therapist" in frame:
+        derived = credentials_in_names(frame["therapist"])
+        if derived.notna().any():
+            frame["credential"] = derived
+            present.setdefault("notes", set()).add("credential")
+            notices.append(_credential_notice(frame, derived))
     missing = [c for c in REQUIRED[raw.table] if c not in frame.columns]
     if raw.table == "notes":
         # discipline can come from the credential
@@ -298,6 +305,45 @@ def _map_raw(
     frame.attrs["values"] = tm.values
     present.setdefault(raw.table, set()).update(col_map.values())
     return frame
+
+
+def credentials_in_names(names: pd.Series) -> pd.Series:
+    """The credentials written after therapists' names ("Jane Doe, PT, DPT, OCS" -> "PT, DPT";
+    "Lee, Kim, PTA" -> "PTA"; "Kim Lee CCC-SLP" -> "CCC-SLP"), NA where there are none.
+
+    Only upper-case words after the name that the credential table recognises count, so a
+    surname ("Kim Do", "DO, KIM") is never taken for one; in a name written all in capitals
+    only the parts after a comma are looked at."""
+    codes, distinct = pd.factorize(names.astype("string"), use_na_sentinel=True)
+    found: list[str | None] = []
+    for name in distinct:
+        parts = [p.strip() for p in str(name).split(",")]
+        candidates = list(parts[1:])
+        if not str(name).isupper():
+            candidates += [w.strip(",") for w in str(name).split()[1:]]
+        candidates = [c for c in dict.fromkeys(candidates) if c and c.isupper()]
+        roles = normalise_credential(pd.Series(candidates, dtype="string"))[1] if candidates else []
+        creds = [c for c, r in zip(candidates, roles, strict=True) if r != "unknown"]
+        found.append(", ".join(creds) or None)
+    values = np.append(np.array(found, dtype=object), None)[codes]
+    return pd.Series(values, index=names.index, dtype="string")
+
+
+def _credential_notice(frame: pd.DataFrame, derived: pd.Series) -> str:
+    n, k = len(derived), int(derived.notna().sum())
+    first = int(np.flatnonzero(derived.notna().to_numpy())[0])
+    example = f"'{frame['therapist'].iloc[first]}' → {derived.iloc[first]}"
+    rest = (
+        f"; the other {n - k:,} rows name no credential and count as an unknown role"
+        if k < n
+        else ""
+    )
+    return (
+        f"{frame[SOURCE_FILE].iloc[0]}: there is no credential column, so the credential was "
+        f"taken from the end of the therapist's name for {k:,} of {n:,} rows (e.g. {example})"
+        f"{rest}. Add a credential column, or map yours under tables.notes.columns.credential "
+        "in chartaudit-mapping.yaml, if this is not right"
+    )
 
 
 def _title_above_header(raw) -> str:
