@@ -86,3 +86,71 @@ def test_ids_are_replaced_only_where_they_can_be_and_exactly_as_everywhere():
     )
     assert _replace_ids(texts, ids, "[id]").equals(_replace_all(texts, ids, "[id]", False))
     assert _replace_ids(texts, ids, "[id]")[3].as_py() == "([id])-PT-1, 1234567"
+
+
+def test_relatives_names_phones_emails_ssns_and_birth_dates_are_masked():
+    r = Redactor("k", NOTES)
+    out = r.text(
+        pd.Series(
+            [
+                "Wife Maria assisted; daughter, Jo Ann Smith, present; son's friend Bo helped",
+                "Call (555) 123-4567, 555.123.4567 or +1 555 123 4567; ann.lee@example.com",
+                "SSN 123-45-6789; DOB: 03/14/1950; born on March 14, 1950",
+                # Clinical numbers stay: ranges, sets, dates of service, codes, times.
+                "HR 72-88; 10-15 reps; 3x10; 12/10/2026 visit; M17.11; 97110; 2:30 pm",
+            ]
+        )
+    ).tolist()
+    assert out[0] == "Wife [name] assisted; daughter, [name], present; son's friend [name] helped"
+    assert out[1] == "Call [phone], [phone] or [phone]; [email]"
+    assert out[2] == "SSN [ssn]; DOB: [date of birth]; born on [date of birth]"
+    assert out[3] == "HR 72-88; 10-15 reps; 3x10; 12/10/2026 visit; M17.11; 97110; 2:30 pm"
+
+
+def test_a_redacted_run_shows_no_relative_phone_email_or_birth_date(tmp_path):
+    """The therapist page quotes the note around its finding; under --redact the quote keeps
+    the clinical words and loses the identifiers."""
+    import csv
+    import zipfile
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    data = Path(__file__).parent / "data" / "workbooks"
+    rows = list(csv.DictReader((data / "notes.csv").open(encoding="utf-8")))
+    for row in rows:
+        if row["note_type"] == "daily":
+            row["assessment"] = (
+                "Pt tolerated treatment well. Wife Maria (555-123-4567, maria.k@example.com) "
+                "asked about DOB 03/14/1950 forms."
+            )
+            row["plan"] = "Continue per POC."
+    export = tmp_path / "export"
+    export.mkdir()
+    with (export / "notes.csv").open("w", newline="", encoding="cp1252") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    identifiers = ["Maria", "555-123-4567", "maria.k@example.com", "03/14/1950"]
+
+    def texts(out: Path) -> str:
+        parts = [p.read_text(encoding="utf-8", errors="replace") for p in out.rglob("*.html")]
+        parts += [p.read_text(encoding="utf-8-sig") for p in out.glob("*.csv")]
+        parts.append((out / "summary.json").read_text(encoding="utf-8"))
+        with zipfile.ZipFile(out / "compliance.xlsx") as zf:
+            parts += [zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith(".xml")]
+        return "\n".join(parts)
+
+    runner = CliRunner()
+    plain = runner.invoke(app, ["run", str(export), "--out", str(tmp_path / "plain")])
+    assert plain.exit_code in (0, 1), plain.output
+    shown = texts(tmp_path / "plain")
+    assert all(i in shown for i in identifiers)  # the report does quote this text
+    redacted = runner.invoke(app, ["run", str(export), "--out", str(tmp_path / "red"), "--redact"])
+    assert redacted.exit_code in (0, 1), redacted.output
+    shown = texts(tmp_path / "red")
+    assert "tolerated treatment well" in shown
+    assert [i for i in identifiers if i in shown] == []
+    assert "Wife [name]" in shown and "[phone]" in shown and "[date of birth]" in shown

@@ -94,15 +94,48 @@ class Redactor:
         if not mask.any():
             return out
         arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
+        # Relatives first: "daughter Jo Ann Lee" is masked whole, not around the patient's "Ann".
+        arr = pc.replace_substring_regex(arr, _RELATIVE[0], _RELATIVE[1])
         arr = _replace_runs(arr, _longest_first(self._lower_words), f"{MASK} {MASK}")
         arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_ids(arr, self._raw_ids, "[patient id]")
+        for pattern, replacement in _OTHER_IDENTIFIERS:
+            arr = pc.replace_substring_regex(arr, pattern, replacement)
         result = out.copy()
         result[mask] = np.asarray(arr.to_pylist(), dtype=object)
         return result
 
     def text_one(self, value: str) -> str:
         return self.text(pd.Series([value])).iat[0]
+
+
+# Other identifiers chart text holds (HIPAA Safe Harbor: relatives' names, telephone numbers,
+# e-mail addresses, social security numbers, birth dates), in RE2 syntax. A relative's name is
+# the capitalised word or two after the relation ("wife Maria", "daughter, Ann Lee,"):
+# masking a capitalised word that is not a name there costs nothing.
+_RELATION = (
+    r"(?i:wife|husband|spouse|partner|daughter|son|mother|mom|father|dad|sister|brother|"
+    r"granddaughter|grandson|grandmother|grandfather|niece|nephew|aunt|uncle|cousin|"
+    r"caregiver|friend|neighbou?r|fianc[eé]e?)(?:['’]s)?"
+)
+_NAME = r"\p{Lu}[\p{L}'’-]+"
+_RELATIVE = (
+    rf"(^|[^\p{{L}}\p{{N}}])({_RELATION})(,?\s+)(?:named\s+)?{_NAME}(?:\s+{_NAME}){{0,2}}",
+    "\\1\\2\\3[name]",
+)
+_OTHER_IDENTIFIERS = [
+    (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "[email]"),
+    (r"(^|[^\p{N}])\d{3}-\d{2}-\d{4}([^\p{N}]|$)", "\\1[ssn]\\2"),
+    (
+        r"(^|[^\p{N}])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}([^\p{N}]|$)",
+        "\\1[phone]\\2",
+    ),
+    (
+        r"(?i)(\b(?:dob|d\.o\.b\.|date of birth|born(?: on)?)\s*[:#-]?\s*)"
+        r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\p{L}+\.? \d{1,2},? \d{4})",
+        "\\1[date of birth]",
+    ),
+]
 
 
 def _longest_first(words: set[str]) -> list[str]:
