@@ -155,3 +155,76 @@ def test_unknown_episode_and_bad_thresholds_exit_2(export_dir, tmp_path):
     )
     assert result.exit_code == 2
     assert squash("t.csv, row 2: direction") in squash(result.output)
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+
+def three_episodes(tmp_path: Path, name: str, change) -> tuple[Path, pd.DataFrame]:
+    """An export of three episodes (progressing, plateau, goals met) whose authorizations
+    `change(frame)` edits before they are written; the authorizations as written."""
+    frames = scenario_frames(("progressing", "plateau", "goals_met"))
+    auths = frames["authorizations"].astype(object)
+    change(auths)
+    frames["authorizations"] = auths
+    return write_export(tmp_path / name, frames), auths
+
+
+def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def bad_date(auths):
+        auths.loc[3, "request_date"] = "2026-31-02"  # the plateau episode's pending request
+
+    folder, _ = three_episodes(tmp_path, "baddate", bad_date)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = squash(result.stdout)
+    # Every authorization row accounted for: 6 read = 2 reviewed + 1 rejected + 3 decided.
+    assert (
+        squash(
+            "Authorization rows read 6 = 2 request(s) reviewed + 1 rejected at load (not reviewed) "
+            "+ 3 already decided (approved, denied or closed)"
+        )
+        in text
+    )
+    assert squash("rejected 1 (see rejected.csv)") in text
+    # The row itself: file, row, column, reason and fix.
+    assert (
+        squash(
+            "authorizations.csv row 5, column request_date: rejected at load: "
+            "request_date '2026-31-02' is not a valid date"
+        )
+        in text
+    )
+    assert squash("fix: write it as YYYY-MM-DD or MM/DD/YYYY") in text
+    assert "not reviewed" in result.stderr
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert plateau_ep not in set(dets["episode_id"]) and len(dets) == 2
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    assert rejected[["file", "row", "table"]].values.tolist() == [
+        ["authorizations.csv", 5, "authorizations"]
+    ]
+    listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
+    assert list(listed.columns) == ["file", "row", "auth_id", "column", "reason", "fix"]
+    assert listed[["file", "row", "column"]].values.tolist() == [
+        ["authorizations.csv", 5, "request_date"]
+    ]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Requests not reviewed (1)" in index and "2026-31-02" in index
+
+
+def test_a_blank_episode_id_still_matches_the_patients_episode(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def blank_episode(auths):
+        auths["episode_id"] = None
+
+    folder, _ = three_episodes(tmp_path, "blank", blank_episode)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert plateau_ep in set(dets["episode_id"]) and len(dets) == 3
+    assert "not reviewed" not in result.output

@@ -20,6 +20,7 @@ from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
 from .picture import fmt_number
+from .requests import NOT_REVIEWED_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 APPEAL_PLACEHOLDER = (
@@ -192,6 +193,13 @@ class Views:
     results: pd.DataFrame | None = None
     labels: dict[str, str] = field(default_factory=dict)  # episode id -> shown (pseudonym)
     note_labels: dict[str, str] = field(default_factory=dict)  # note id -> shown
+    # Requests not reviewed and authorization rows rejected at load (NOT_REVIEWED_COLUMNS),
+    # the count of every authorization row, and notices for the reviewer; masked.
+    not_reviewed: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=NOT_REVIEWED_COLUMNS)
+    )
+    account: str = ""
+    notices: list[str] = field(default_factory=list)
 
 
 def _dates(values: list) -> list[str]:
@@ -259,6 +267,14 @@ def build_views(
         labels=dict(zip(eps.index, ep_label, strict=True)),
         note_labels=note_label,
     )
+    if review.account is not None:
+        listed = review.account.listed.copy()
+        for col in ("auth_id", "reason"):
+            listed[col] = masker.text(listed[col]).to_numpy(dtype=object)
+        views.not_reviewed = listed[NOT_REVIEWED_COLUMNS].reset_index(drop=True)
+        views.account = review.account.summary()
+        notices = pd.Series(review.account.notices, dtype=object)
+        views.notices = masker.text(notices).tolist()
     for pos, ep in enumerate(eps.index):
         e = episodes[ep]
         d = decisions[ep]
