@@ -215,6 +215,33 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     assert "Requests not reviewed (1)" in index and "2026-31-02" in index
 
 
+def test_a_request_for_an_unknown_episode_is_not_reviewed_against_another(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def unknown_episode(auths):
+        auths.loc[3, "episode_id"] = "EP-NOPE"  # the plateau patient's pending request
+
+    folder, _ = three_episodes(tmp_path, "unknown", unknown_episode)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    # Not silently reviewed as the patient's latest episode.
+    assert plateau_ep not in set(dets["episode_id"])
+    text = squash(result.stdout)
+    assert (
+        squash(
+            "authorizations.csv row 5 (AUTH-12), column episode_id: episode_id 'EP-NOPE' is not an "
+            "episode_id of the notes; the request is not reviewed against another episode"
+        )
+        in text
+    )
+    assert squash("fix: correct episode_id to the id this episode of care has in the notes") in text
+    assert squash("1 open request(s) not reviewed") in text
+    listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
+    assert listed[["row", "auth_id", "column"]].values.tolist() == [[5, "AUTH-12", "episode_id"]]
+
+
 def test_a_blank_episode_id_still_matches_the_patients_episode(tmp_path):
     plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
 

@@ -98,13 +98,15 @@ def classify_authorizations(auths: pd.DataFrame) -> pd.DataFrame:
 
 
 def match_episodes(auths: pd.DataFrame, episodes: pd.DataFrame) -> pd.Series:
-    """Episode id of each authorization: its own episode_id when the export knows it, else the
-    patient's latest episode (same discipline when given) that started on or before the request."""
+    """Episode id of each authorization: its own episode_id when the export knows it; when
+    episode_id is blank, the patient's latest episode (same discipline when given) that started
+    on or before the request. An episode_id the notes do not have matches nothing (NA): the
+    request is for an episode the export does not hold, not for the patient's other one."""
     result = pd.Series(pd.NA, index=auths.index, dtype=object)
     given = auths["episode_id"].astype(object)
     known = given.isin(episodes.index) & given.notna()
     result[known] = given[known]
-    rest = auths.loc[~known & auths["patient_id"].notna()]
+    rest = auths.loc[given.isna() & auths["patient_id"].notna()]
     if rest.empty:
         return result
     ref = rest["request_date"].fillna(rest["start"])
