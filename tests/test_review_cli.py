@@ -255,3 +255,54 @@ def test_a_blank_episode_id_still_matches_the_patients_episode(tmp_path):
     dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
     assert plateau_ep in set(dets["episode_id"]) and len(dets) == 3
     assert "not reviewed" not in result.output
+
+
+def test_a_request_without_its_number_of_visits_pends_for_it(tmp_path):
+    progressing_ep = f"{PATIENTS['progressing'][0]}-PT-1"
+
+    def blank_visits(auths):
+        auths.loc[1, "requested_visits"] = None  # the progressing episode's pending request
+
+    folder, _ = three_episodes(tmp_path, "blankvisits", blank_visits)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").set_index("episode_id")
+    # Reviewed (the criteria support approval) but no number can be approved: pend for it.
+    assert dets.loc[progressing_ep, "recommendation"] == "pend"
+    assert "number of visits requested is not on file" in dets.loc[progressing_ep, "rationale"]
+    assert "would support approval" in dets.loc[progressing_ep, "rationale"]
+    assert squash("authorizations.csv row 3 (AUTH-02): requested_visits is blank") in squash(
+        result.stderr
+    )
+    letter = (out / "letters" / f"{progressing_ep}-request-info.html").read_text(encoding="utf-8")
+    assert "Number of visits requested" in letter and "AUTH-02" in letter
+    assert not (out / "letters" / f"{progressing_ep}-determination.html").exists()
+    for page in (
+        out / "episodes" / f"{progressing_ep}.html",
+        out / "letters" / f"{progressing_ep}-request-info.html",
+    ):
+        html = page.read_text(encoding="utf-8")
+        assert "? visit" not in html and "number requested not on file" in html
+    assert "not on" in result.stdout  # the Requested column (wrapped at 80 columns)
+
+
+def test_a_missing_requested_visits_column_is_named_with_the_mapping_key(tmp_path):
+    def drop_column(auths):
+        del auths["requested_visits"]
+
+    folder, _ = three_episodes(tmp_path, "nocolumn", drop_column)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert squash(
+        "authorizations.csv: no requested_visits column, so the number of visits requested is "
+        "not known for any request"
+    ) in squash(result.stderr)
+    assert squash('tables.authorizations.columns: {requested_visits: "Your Column"}') in squash(
+        result.stderr
+    )
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert set(dets["recommendation"]) <= {"pend", "deny"}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "no requested_visits column" in index

@@ -128,7 +128,7 @@ def _print_table(out: Console, views) -> None:
             escape(v["patient"]),
             escape(v["discipline"]),
             escape(v["therapist"]),
-            v["request"]["visits"],
+            v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
             str(v["visits_used"]),
             f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
             rec["visits"],

@@ -3,7 +3,8 @@
 Loaded strictly from YAML (the built-in policy.yaml or --policy FILE). Whatever the rules
 say, an episode whose record documents a skilled maintenance need is never recommended for
 denial (Jimmo v. Sebelius): the policy's `maintenance_guard` (approve or partial) applies and
-the episode is flagged for the reviewer.
+the episode is flagged for the reviewer. And an approval (in whole or in part) of an open
+request whose number of visits is not on file becomes a pend asking for that number.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GUARD_KEYS = {"recommend", "visits", "frequency", "level_of_care", "reason", "fl
 WHEN_KEYS = ("all", "any", "none")
 FRACTION_KEYS = {"fraction", "minimum", "maximum"}
 MAINTENANCE_KIND = "maintenance_need"
+VISITS_NOT_ON_FILE_RULE = "pend-visits-not-on-file"
 DEFAULT_GUARD = {
     "recommend": "approve",
     "visits": "requested",
@@ -385,6 +387,23 @@ def decide(
             out.loc[guarded, "flags"] = policy.guard.flag
             for pos in np.flatnonzero(guarded):
                 because.iat[pos] = because.iat[pos] + maintenance
+    # An approval of "the visits requested" (or fewer) needs that number: without it, pend.
+    no_count = (
+        episodes["open_request"].astype(bool) & episodes["requested_visits"].isna()
+    ).to_numpy(bool) & out["recommendation"].isin(["approve", "partial"]).to_numpy(bool)
+    if no_count.any():
+        would = out.loc[no_count, "recommendation"].map(
+            {"approve": "approval", "partial": "approval in part"}
+        )
+        out.loc[no_count, "recommendation"] = "pend"
+        out.loc[no_count, "recommended_visits"] = np.nan
+        out.loc[no_count, "level_of_care"] = ""
+        out.loc[no_count, "rule_id"] = VISITS_NOT_ON_FILE_RULE
+        out.loc[no_count, "rule_reason"] = (
+            "The number of visits requested is not on file for this request, so no number of "
+            "visits can be recommended; the treating therapist is asked for it (the criteria "
+            "alone would support " + would + ")."
+        )
     out["because"] = because
     severity = {c.id: c.severity for c in criteria.items}
     failed_ids = [c for c in criteria.ids if severity[c] != "info"]

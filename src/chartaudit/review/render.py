@@ -303,6 +303,9 @@ def build_views(
         by_id = {c["id"]: c for c in crit_rows}
         because = [by_id[c] for c in dict.fromkeys(d["because"]) if c in by_id]
         missing = [by_id[c] for c in d["request_ids"] if c in by_id]
+        visits_unknown = bool(e["open_request"]) and _blank(e["requested_visits"])
+        if visits_unknown:
+            missing.insert(0, _visits_not_on_file(auth_ids.iat[pos], _day(e["request_date"])))
         not_supported = [
             c
             for c in crit_rows
@@ -379,6 +382,11 @@ def build_views(
                 "auth_id": auth_ids.iat[pos],
                 "date": _day(e["request_date"]),
                 "visits": _count(e["requested_visits"]),
+                "visits_text": (
+                    "visits (number requested not on file)"
+                    if visits_unknown
+                    else f"{_count(e['requested_visits'])} visit(s)"
+                ),
                 "through": _day(e["requested_through"]),
                 "status": _text(e["request_status"]),
             },
@@ -418,6 +426,23 @@ def build_views(
         }
         views.episodes.append(view)
     return views
+
+
+def _visits_not_on_file(auth_id: str, date: str) -> dict[str, Any]:
+    """The request-for-information item when the request has no number of visits."""
+    which = f"authorization request {auth_id}" if auth_id else "the authorization request"
+    return {
+        "id": "requested_visits",
+        "title": "Number of visits requested",
+        "status": "not_met",
+        "message": f"{which}{f' of {date}' if date else ''} does not state the number of "
+        "visits requested",
+        "evidence": [],
+        "why": "A determination approves a number of visits; without the number requested "
+        "none can be recommended or compared with the plan of care's frequency and duration",
+        "ask": "The number of visits requested and the date through which they are requested",
+        "fix": "state the number of visits requested",
+    }
 
 
 def _grouped(frame: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
@@ -531,7 +556,7 @@ def index_rows(views: Views) -> list[dict[str, Any]]:
             "patient": v["patient"],
             "discipline": v["discipline"],
             "therapist": v["therapist"],
-            "requested": v["request"]["visits"],
+            "requested": v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
             "used": v["visits_used"],
             "recommendation": v["recommendation"],
             "files": v["files"],

@@ -241,6 +241,24 @@ def account_requests(
     account.not_reviewed = len(account.listed) - len(rejected)
     account.not_selected = int((~opened["episode_id"].isin(chosen)).sum())
     account.decided = int((~a["is_open"]).sum())
+    if not export.has("authorizations.requested_visits"):
+        files = sorted({f.path for f in export.files if f.table == "authorizations"})
+        where = ", ".join(files) or "the authorizations table"
+        account.notices.append(
+            f"{where}: no requested_visits column, so the number of visits requested is not "
+            "known for any request and every approval is pended for it. Add a requested_visits "
+            "column, or map yours in chartaudit-mapping.yaml under "
+            'tables.authorizations.columns: {requested_visits: "Your Column"}'
+        )
+    else:
+        blank = latest[latest["requested_visits"].isna()]
+        if len(blank):
+            account.notices.append(
+                _rows_text(blank)
+                + ": requested_visits is blank; the request is reviewed, and an approval is "
+                "pended until the number of visits requested is on file. Fill in "
+                "requested_visits (a whole number of visits)"
+            )
     frame = pd.DataFrame(index=pd.Index(chosen, name="episode_id", dtype=object))
     frame["auth_id"] = latest["auth_id"].reindex(frame.index)
     frame["request_status"] = latest["status"].reindex(frame.index)
