@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import zipfile
 from pathlib import Path
@@ -306,3 +307,88 @@ def test_a_missing_requested_visits_column_is_named_with_the_mapping_key(tmp_pat
     assert set(dets["recommendation"]) <= {"pend", "deny"}
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "no requested_visits column" in index
+
+
+# --------------------------------------------------------------------------- plan of care
+
+
+def planned_export(tmp_path: Path, name: str, recert: dict) -> Path:
+    """The progressing episode (request: 12 visits 2026-03-02 through 2026-04-30) with a plan
+    of care at 2x/week to 2026-04-30 set at the evaluation and a newer one (`recert`) set at
+    the second progress report."""
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    for col in ("poc_start", "poc_end"):
+        notes[col] = None
+    evaluation = notes.index[notes["note_type"] == "evaluation"][0]
+    notes.loc[evaluation, ["poc_start", "poc_end", "frequency", "duration"]] = [
+        "2026-01-05",
+        "2026-04-30",
+        "2x/week",
+        "16 weeks",
+    ]
+    second_report = notes.index[notes["note_type"] == "progress"][-1]
+    for col, value in recert.items():
+        notes.loc[second_report, col] = value
+    return write_export(tmp_path / name, frames)
+
+
+def test_a_request_beyond_the_newest_plan_is_approved_in_part_and_flagged(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    folder = planned_export(
+        tmp_path,
+        "beyond",
+        {
+            "poc_start": "2026-03-01",
+            "poc_end": "2026-03-28",
+            "frequency": "1x/week",
+            "duration": "4 weeks",
+        },
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    # The newest plan (1x/week to 2026-03-28), not the evaluation's 2x/week to 2026-04-30:
+    # 2026-03-02 to 2026-03-28 is 27 days, 4 visits at 1x/week.
+    assert row["recommendation"] == "partial" and row["recommended_visits"] == 4
+    assert "UM-FREQUENCY" in row["criteria_failed"]
+    assert row["rationale"].startswith("[recertification needed]")
+    assert (
+        "supports 4 visit(s) from 2026-03-02 to 2026-03-28: 8 more than the plan supports"
+        in (row["rationale"])
+    )
+    assert "runs past the plan's end 2026-03-28" in row["rationale"]
+    letter = parse_text(out / "letters" / f"{ep}-determination.html")
+    assert "Of the 12 visit(s) of physical therapy requested, 4 visit(s) are approved" in letter
+    assert "UM-FREQUENCY" in letter and "1x/week" in letter
+    assert "recertification needed" in letter
+
+
+def test_a_request_within_the_newest_plan_is_approved_without_a_flag(tmp_path):
+    folder = planned_export(
+        tmp_path,
+        "within",
+        {
+            "poc_start": "2026-03-01",
+            "poc_end": "2026-04-30",
+            "frequency": "2x/week",
+            "duration": "8 weeks",
+        },
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve" and row["recommended_visits"] == 12
+    assert not row["rationale"].startswith("[")
+    page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
+    assert "12 visit(s) requested through 2026-04-30" in page and "supports 18 visit(s)" in page
+
+
+def parse_text(path: Path) -> str:
+    """The text a reader sees on a page, whitespace collapsed."""
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)
+    return " ".join(html_lib.unescape(text).split())

@@ -914,3 +914,99 @@ def utilization(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         ]
     )
     return result(idx, met, msg, evidence, not_evaluable=ne)
+
+
+@criterion_kind("plan_frequency", params={})
+def plan_frequency(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The visits requested are within what the current plan of care's frequency supports
+    over its remaining duration (and the request does not run past the plan's end)."""
+    eps = pic.episodes
+    idx = eps.index
+    requested = eps["requested_visits"]
+    supported = eps["plan_supported_visits"]
+    plan = (
+        "the plan of care of "
+        + _ref(eps["current_plan_note_id"], eps["current_plan_date"])
+        + " ("
+        + eps["frequency"].astype(object).fillna("no frequency").astype(str)
+        + ", "
+        + fmt_date(eps["plan_start"]).replace("", "?")
+        + " to "
+        + fmt_date(eps["plan_end"]).replace("", "?")
+        + np.where(
+            eps["plan_end_from"] == "duration",
+            " from its duration " + _at(eps["duration"], idx),
+            "",
+        )
+        + ")"
+    )
+    window = fmt_date(eps["window_start"]) + " to " + fmt_date(eps["window_end"])
+    asked = (
+        fmt_number(requested)
+        + " visit(s) requested"
+        + np.where(
+            eps["requested_through"].notna(),
+            " through " + fmt_date(eps["requested_through"]),
+            " (no through date: the plan's remaining duration is counted)",
+        )
+    )
+    past = eps["past_plan_end"].to_numpy(bool)
+    lapsed = eps["plan_lapsed"].to_numpy(bool)
+    no_request = ~eps["open_request"].astype(bool) | requested.isna()
+    no_frequency = eps["planned_high"].isna() & supported.isna()
+    uncounted = supported.isna() & ~lapsed
+    ne = (no_request | no_frequency | uncounted | lapsed).to_numpy(bool)
+    met = ~ne & (requested <= supported).to_numpy(bool)
+    msg = pd.Series(
+        asked
+        + "; "
+        + plan
+        + " supports "
+        + fmt_number(supported)
+        + " visit(s) from "
+        + window
+        + np.where(
+            requested > supported,
+            ": " + fmt_number(requested - supported) + " more than the plan supports",
+            "",
+        ),
+        index=idx,
+        dtype=object,
+    )
+    msg[past] = (
+        msg
+        + "; the request runs past the plan's end "
+        + fmt_date(eps["plan_end"])
+        + ": visits after it need a recertified plan of care"
+    )[past]
+    msg[uncounted.to_numpy(bool)] = (
+        asked + "; " + plan + " has no end date or duration, so the visits it supports cannot "
+        "be counted"
+    )[uncounted.to_numpy(bool)]
+    msg[no_frequency.to_numpy(bool)] = (
+        "no planned frequency (visits per week) on file in " + plan
+    )[no_frequency.to_numpy(bool)]
+    msg[lapsed] = (
+        plan
+        + " ended before "
+        + fmt_date(eps["window_start"])
+        + ", so no current plan supports the "
+        + asked
+        + ": a recertified plan of care is needed"
+    )[lapsed]
+    msg[no_request.to_numpy(bool)] = np.where(
+        eps["open_request"].astype(bool),
+        "the number of visits requested is not on file",
+        "no open request to compare with the plan of care",
+    )[no_request.to_numpy(bool)]
+    flag = pd.Series(
+        np.where(
+            (past | lapsed) & eps["open_request"].astype(bool).to_numpy(),
+            "recertification needed",
+            "",
+        ),
+        index=idx,
+        dtype=object,
+    )
+    evidence = _episode_evidence(pic, "current_plan_note_id", "current_plan_date")
+    return result(idx, met, msg, evidence, not_evaluable=ne, flag=flag)

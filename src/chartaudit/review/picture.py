@@ -113,6 +113,44 @@ def planned_frequency(text: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
 
 
+_COUNT_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_COUNT = r"\d+(?:\.\d+)?|" + "|".join(_COUNT_WORDS)
+DURATION_IN_TEXT = (
+    rf"(?P<low>{_COUNT})\s*(?:(?:-|–|to)\s*(?P<high>{_COUNT})\s*)?"
+    r"(?P<unit>wks?|weeks?|visits?|sessions?|treatments?|months?|mos?|days?)\b"
+)
+_WEEKS_PER_UNIT = {"w": 1.0, "m": 30.44 / 7.0, "d": 1.0 / 7.0}
+
+
+def planned_duration(text: pd.Series) -> pd.DataFrame:
+    """The plan's duration from text such as '8 weeks', '6-8 wks', '3 months', '12 visits':
+    columns weeks and visits (the top of a range; NaN when not written in that unit)."""
+    found = text.astype("string").str.extract(DURATION_IN_TEXT, flags=re.IGNORECASE)
+
+    def number(values: pd.Series) -> pd.Series:
+        v = values.str.lower()
+        return pd.to_numeric(v.map(lambda x: _COUNT_WORDS.get(x, x)), errors="coerce")
+
+    top = number(found["high"]).fillna(number(found["low"])).astype("float64")
+    unit = found["unit"].str.lower().str[0]
+    per_week = unit.map(_WEEKS_PER_UNIT).astype("float64")
+    counted = unit.isin(["v", "s", "t"]).fillna(False).to_numpy(bool)
+    return pd.DataFrame({"weeks": top * per_week, "visits": top.where(counted)}, index=text.index)
+
+
 def _last_non_blank(frame: pd.DataFrame, column: str) -> pd.Series:
     """Per episode, the value of `column` in the latest note where it is filled."""
     values = frame[column]
@@ -216,9 +254,29 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     ep["diagnoses"] = codes.groupby("episode_id")["code"].agg("; ".join).reindex(ep.index)
     ep["diagnoses"] = ep["diagnoses"].fillna("").astype(object)
 
+    # The current plan of care is the one with the latest poc_start (a recertification's,
+    # not the evaluation's): its interval, frequency and duration.
+    newest = (
+        notes[notes["poc_start"].notna()]
+        .sort_values(["episode_id", "poc_start", "date"], kind="stable")
+        .groupby("episode_id")
+        .tail(1)
+        .set_index("episode_id")
+        .reindex(ep.index)
+    )
+    has_newest = newest["poc_start"].notna()
     for col in ("poc_start", "poc_end"):
-        ep[col] = _last_non_blank(notes, col).reindex(ep.index).astype("datetime64[ns]")
-    freq_col = _last_non_blank(notes, "frequency").reindex(ep.index)
+        last = _last_non_blank(notes, col).reindex(ep.index).astype("datetime64[ns]")
+        ep[col] = newest[col].astype("datetime64[ns]").where(has_newest, last)
+    ep["current_plan_note_id"] = (
+        newest["note_id"].astype(object).where(has_newest, ep["plan_note_id"]).astype(object)
+    )
+    ep["current_plan_date"] = newest["date"].where(has_newest, ep["plan_date"])
+    freq_col = (
+        newest["frequency"]
+        .astype(object)
+        .fillna(_last_non_blank(notes, "frequency").reindex(ep.index).astype(object))
+    )
     plan_text = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].copy()
     plan_freq = planned_frequency(plan_text["narrative"])
     plan_text["freq_text"] = plan_freq["text"]
@@ -227,7 +285,11 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     parsed = planned_frequency(ep["frequency"].astype("string"))
     ep["planned_low"] = parsed["low"]
     ep["planned_high"] = parsed["high"]
-    ep["duration"] = _last_non_blank(notes, "duration").reindex(ep.index).astype(object)
+    ep["duration"] = (
+        newest["duration"]
+        .astype(object)
+        .fillna(_last_non_blank(notes, "duration").reindex(ep.index).astype(object))
+    )
 
     visits = notes[notes["new_visit"]]
     ep["visits_used"] = visits.groupby("episode_id").size().reindex(ep.index).fillna(0)
@@ -238,7 +300,42 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     ep["notes"] = g.size().reindex(ep.index).fillna(0).astype("int64")
     for col in requests.columns:
         ep[col] = requests[col]
+    _plan_supported(ep, visits)
     return ep
+
+
+def _plan_supported(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
+    """Adds, in place, what the current plan of care supports from the request on.
+
+    plan_start (poc_start, else the plan note's date), plan_end (poc_end, else plan_start +
+    the duration in weeks), plan_end_from, plan_lapsed (the plan ended before the request),
+    past_plan_end (the request runs past plan_end), window_start/window_end (the request date
+    to requested_through, within the plan) and plan_supported_visits: the planned visits per
+    week (the top of a range) over that window, rounded up, and no more than a duration in
+    visits leaves; NaN when it cannot be counted.
+    """
+    length = planned_duration(ep["duration"].astype("string"))
+    start = ep["poc_start"].fillna(ep["current_plan_date"])
+    by_weeks = start + pd.to_timedelta(length["weeks"] * 7 - 1, unit="D")
+    ep["plan_start"] = start
+    ep["plan_end"] = ep["poc_end"].fillna(by_weeks.dt.normalize())
+    ep["plan_end_from"] = np.where(
+        ep["poc_end"].notna(), "poc_end", np.where(ep["plan_end"].notna(), "duration", "")
+    )
+    window_start = ep["request_date"].fillna(ep["last_date"])
+    through = ep["requested_through"]
+    ep["plan_lapsed"] = (ep["plan_end"] < window_start).fillna(False).astype(bool)
+    ep["past_plan_end"] = (through > ep["plan_end"]).fillna(False).astype(bool)
+    window_end = through.where(~ep["past_plan_end"] & through.notna(), ep["plan_end"])
+    ep["window_start"] = window_start
+    ep["window_end"] = window_end
+    days = (window_end - window_start).dt.days + 1
+    by_time = np.ceil(ep["planned_high"] * days.clip(lower=0) / 7.0 - 1e-9)
+    since_start = visits[visits["date"] >= visits["episode_id"].map(start)]
+    used = since_start.groupby("episode_id").size().reindex(ep.index).fillna(0)
+    by_count = (length["visits"] - used).clip(lower=0)
+    supported = pd.concat([by_time, by_count], axis=1).min(axis=1, skipna=True)
+    ep["plan_supported_visits"] = supported.where(~ep["plan_lapsed"]).astype("float64")
 
 
 def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None) -> pd.DataFrame:
@@ -513,5 +610,6 @@ __all__ = [
     "build_picture",
     "fmt_date",
     "fmt_number",
+    "planned_duration",
     "planned_frequency",
 ]
