@@ -392,3 +392,50 @@ def parse_text(path: Path) -> str:
     html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", html)
     return " ".join(html_lib.unescape(text).split())
+
+
+# --------------------------------------------------------------------------- goals
+
+
+def scored_goal_export(tmp_path: Path, name: str, target: str) -> Path:
+    """The progressing episode (LEFS 30 -> 41 -> 52) whose first goal aims at `target` and is
+    still recorded as progressing; its second goal recorded met."""
+    frames = scenario_frames(("progressing",))
+    goals = frames["goals"]
+    goals.loc[0, ["text", "target", "status"]] = [
+        "Pt will improve LEFS to a score of 50 or better within 8 weeks",
+        target,
+        "progressing",
+    ]
+    goals.loc[1, "status"] = "met"
+    return write_export(tmp_path / name, frames)
+
+
+def test_a_goal_whose_target_score_is_reached_counts_as_met(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    out = tmp_path / "um"
+    folder = scored_goal_export(tmp_path, "reached", "LEFS 50")
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    # "progressing" is not trusted: LEFS 52 already meets the target of 50, so no goal remains.
+    assert row["recommendation"] == "deny" and "UM-GOALS-REMAINING" in row["criteria_failed"]
+    assert "home exercise program" in row["level_of_care"]
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert (
+        "counted as met by score: “Pt will improve LEFS to a score of 50 or better within 8 "
+        "weeks” (recorded progressing; the latest LEFS 52 (D014, 2026-02-23) meets its target 50)"
+    ) in page
+    assert "met by score: LEFS 52 (D014, 2026-02-23) reaches the target (recorded progressing)" in (
+        page
+    )
+
+
+def test_a_goal_whose_target_score_is_not_reached_still_remains(tmp_path):
+    out = tmp_path / "um"
+    folder = scored_goal_export(tmp_path, "open", "60")  # a bare number: the text names LEFS
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve"
+    assert "counted as met by score" not in row["rationale"]

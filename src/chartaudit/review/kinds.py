@@ -629,7 +629,9 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     g = g[g["status"].astype("string").fillna("") != "discontinued"]
     status = g["status"].astype("string")
     open_ = status.isna() | status.isin(["progressing", "not_met"])
-    g = g.assign(open=open_.fillna(True).to_numpy(bool))
+    # A goal still marked open whose target score the latest score already meets is met.
+    by_score = open_.fillna(True).to_numpy(bool) & g["target_reached"].to_numpy(bool)
+    g = g.assign(open=open_.fillna(True).to_numpy(bool) & ~by_score, by_score=by_score)
     per = g.groupby("episode_id").agg(n=("open", "size"), n_open=("open", "sum"))
     n = per["n"].reindex(idx).fillna(0).astype(int)
     n_open = per["n_open"].reindex(idx).fillna(0).astype(int)
@@ -659,6 +661,21 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[at_level] = (
         "the latest report (" + latest_ref + ") states that function is at the expected level"
     )[at_level]
+    scored = g[g["by_score"]]
+    scored = scored.assign(
+        d="“"
+        + shorten(scored["text"], 120)
+        + "” (recorded "
+        + scored["status"].astype("string").fillna("without a status").str.replace("_", " ")
+        + "; the latest "
+        + scored["reached_by"].astype(str)
+        + " meets its target "
+        + fmt_number(scored["target_value"])
+        + ")"
+    )
+    counted = _join(scored, "d").reindex(idx)
+    has_scored = counted.notna()
+    msg[has_scored] = (msg + "; counted as met by score: " + counted.fillna(""))[has_scored]
     met_goals = g[~g["open"] & g["note_id"].notna()]
     # The latest report is where a reviewer confirms the goal status or the functional level.
     at_level_ev = latest[latest.index.isin(idx[(at_level | all_met).to_numpy()])].reset_index()
@@ -667,10 +684,22 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
             _evidence(g[g["open"] & g["note_id"].notna()]),
             _evidence(met_goals[met_goals["episode_id"].isin(idx[all_met.to_numpy()])]),
             _evidence(at_level_ev) if len(at_level_ev) else _evidence(met_goals.iloc[:0]),
+            _score_evidence(pic, scored),
             _episode_evidence(pic, "plan_note_id", "plan_date", n.to_numpy() == 0),
         ]
     )
     return result(idx, met, msg, evidence, not_evaluable=ne, excerpt=said)
+
+
+def _score_evidence(pic: Picture, goals: pd.DataFrame) -> pd.DataFrame:
+    """The latest administrations that showed goals met by score."""
+    if goals.empty or pic.instruments.empty:
+        return _evidence(goals.iloc[:0].assign(note_id=pd.Series(dtype=object)))
+    keys = goals[["episode_id", "target_instrument"]].rename(
+        columns={"target_instrument": "instrument"}
+    )
+    hit = pic.instruments.merge(keys.drop_duplicates(), on=["episode_id", "instrument"])
+    return _evidence(hit, "latest_note_id", "latest_date")
 
 
 # --------------------------------------------------------------------------- narrative

@@ -22,6 +22,7 @@ from ..instruments import (
     canonical_instrument,
     classify_change,
     find_instruments_in_text,
+    instrument_name_pattern,
     select_thresholds,
 )
 from ..model import PLAN_NOTE_TYPES, REPORT_NOTE_TYPES
@@ -174,7 +175,7 @@ def build_picture(
     episodes = _episodes(notes, requests)
     measures = _measures(export, notes, thresholds)
     instruments = _instrument_summary(measures)
-    goals = _goals(export, notes, episodes)
+    goals = _goal_targets(_goals(export, notes, episodes), instruments, thresholds)
     findings = _findings(audit, notes)
     return Picture(
         episodes=episodes,
@@ -519,6 +520,87 @@ def _goals(export: Export, notes: pd.DataFrame, episodes: pd.DataFrame) -> pd.Da
     for part in GOAL_PARTS:
         goals[part] = parts[part].to_numpy(bool)
     goals["status"] = goals["status"].astype(object)
+    return goals
+
+
+# A target that is only a score: "60", ">= 46/56", "20% or less", "at least 45 points".
+_BARE_TARGET = (
+    r"^\s*(?:(?:[<>≥≤]=?|at least|at most|of)\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?:/\s*\d+)?\s*"
+    r"(?:%|percent|points?|pts)?\s*(?:or (?:better|more|less|higher|lower|above|below))?\s*$"
+)
+# The score a goal's text aims at: "improve LEFS to 60", "Berg >= 46", "ODI of at most 20".
+_TARGET_IN_TEXT = (
+    r"[^.;\d]{0,30}?(?:\bto|≥|>=|≤|<=|\bof at least|\bat least|\bof at most|\bat most|"
+    r"\bbelow|\bunder|\babove)\s*(?:a\s+(?:score|total)\s+of\s+)?(?P<value>\d+(?:\.\d+)?)"
+)
+
+
+_MAINTAIN_GOAL = r"\b(?:maintain|remain|keep|sustain|preserve|prevent)"
+
+
+def _goal_targets(
+    goals: pd.DataFrame, instruments: pd.DataFrame, thresholds: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The goals with the score each aims at and whether the latest score already reaches it.
+
+    target_instrument/target_value come from the target column ("LEFS 60", or a bare "60"
+    when the goal's text names the instrument), else from the text ("improve LEFS to 60").
+    target_reached: the latest score of that instrument in the episode meets the target
+    (direction-aware; by the baseline's side of the target when the direction is unknown),
+    except for a goal of maintaining a level; reached_by: 'LEFS 62 (N14, 2026-10-16)'.
+    """
+    goals = goals.copy()
+    target = goals["target"].astype("string").fillna("").str.strip()
+    text = goals["text"].astype("string").fillna("")
+    named = canonical_instrument(target.where(target != "", pd.NA), thresholds)
+    in_target = find_instruments_in_text(target.where(named.notna()), thresholds)
+    in_target = in_target.drop_duplicates("row").set_index("row")
+    value = in_target["score"].reindex(goals.index)
+    instrument = in_target["instrument"].reindex(goals.index).astype(object)
+    bare = pd.to_numeric(target.str.extract(_BARE_TARGET, flags=re.IGNORECASE)["value"], "coerce")
+    text_instrument = canonical_instrument(text.where(text != "", pd.NA), thresholds)
+    use_bare = value.isna() & bare.notna() & text_instrument.notna()
+    value = value.where(~use_bare, bare)
+    instrument = instrument.where(~use_bare, text_instrument)
+    said = text.str.extract(
+        "(?P<name>" + instrument_name_pattern(thresholds) + ")" + _TARGET_IN_TEXT,
+        flags=re.IGNORECASE,
+    )
+    from_text = value.isna() & (target == "") & said["value"].notna()
+    value = value.where(~from_text, pd.to_numeric(said["value"], errors="coerce"))
+    instrument = instrument.where(
+        ~from_text, canonical_instrument(said["name"], thresholds).astype(object)
+    )
+    goals["target_instrument"] = instrument.astype(object)
+    goals["target_value"] = value.astype("float64")
+    goals["target_reached"] = False
+    goals["reached_by"] = ""
+    if instruments.empty or goals.empty:
+        return goals
+    latest = instruments.set_index(["episode_id", "instrument"])
+    keys = pd.MultiIndex.from_arrays([goals["episode_id"], goals["target_instrument"]])
+    found = latest.reindex(keys)
+    score = found["latest"].to_numpy(dtype="float64")
+    base = found["baseline"].to_numpy(dtype="float64")
+    goal = goals["target_value"].to_numpy(dtype="float64")
+    direction = found["direction"].astype(object).to_numpy()
+    higher = np.where(
+        direction == "higher_better",
+        True,
+        np.where(direction == "lower_better", False, goal >= base),
+    )
+    reached = np.where(higher, score >= goal, score <= goal) & ~np.isnan(score) & ~np.isnan(goal)
+    # A maintenance goal ("maintain a Berg of at least 40") is met by staying there, not done.
+    reached &= ~text.str.contains(_MAINTAIN_GOAL, case=False, regex=True).to_numpy(bool)
+    goals["target_reached"] = reached
+    note = found["latest_note_id"].astype(object).to_numpy()
+    day = fmt_date(pd.Series(found["latest_date"].to_numpy())).to_numpy()
+    shown = fmt_number(pd.Series(score)).to_numpy()
+    inst = goals["target_instrument"].astype(object).to_numpy()
+    goals["reached_by"] = [
+        f"{inst[i]} {shown[i]} ({note[i]}, {day[i]})" if reached[i] else ""
+        for i in range(len(goals))
+    ]
     return goals
 
 

@@ -316,8 +316,13 @@ def build_views(
             {
                 "term": _text(r["term"]),
                 "text": r["text"],
-                "status": _text(r["status"]).replace("_", " ") or "not recorded",
-                "open": _blank(r["status"]) or r["status"] in ("progressing", "not_met"),
+                "status": (
+                    f"met by score: {r['reached_by']} reaches the target "
+                    f"(recorded {_text(r['status']).replace('_', ' ') or 'without a status'})"
+                    if r["target_reached"] and not_closed(r["status"])
+                    else _text(r["status"]).replace("_", " ") or "not recorded"
+                ),
+                "open": not_closed(r["status"]) and not r["target_reached"],
                 "target_date": _day(r["target_date"]),
                 "note": "" if _blank(r["note_id"]) else note_label.get(r["note_id"], ""),
                 "date": _day(r["date"]),
@@ -451,6 +456,11 @@ def _grouped(frame: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
     for row in frame.to_dict("records"):
         out.setdefault(row["episode_id"], []).append(row)
     return out
+
+
+def not_closed(status: Any) -> bool:
+    """A goal's status that leaves it to be met (progressing, not met or not recorded)."""
+    return _blank(status) or status in ("progressing", "not_met")
 
 
 def _blank(value: Any) -> bool:
