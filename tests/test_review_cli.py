@@ -439,3 +439,49 @@ def test_a_goal_whose_target_score_is_not_reached_still_remains(tmp_path):
     row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
     assert row["recommendation"] == "approve"
     assert "counted as met by score" not in row["rationale"]
+
+
+# --------------------------------------------------------------------------- MCID wording
+
+
+def measured_export(tmp_path: Path, name: str, instrument: str, scores: list[int]) -> Path:
+    frames = scenario_frames(("progressing",))
+    frames["measures"]["measure"] = instrument
+    frames["measures"]["score"] = scores
+    return write_export(tmp_path / name, frames)
+
+
+def test_berg_progress_is_worded_against_the_mdc_not_an_mcid(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    out = tmp_path / "um"
+    folder = measured_export(tmp_path, "berg", "Berg", [38, 42, 45])
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve"
+    assert "+7 since baseline, at least the MDC (no MCID on file)" in row["rationale"]
+    assert "no MCID on file, at least its minimal detectable change" in row["rationale"]
+    # Berg has no MCID on file: nothing may say the change reached one.
+    assert "at least the MCID" not in row["rationale"]
+    letter = parse_text(out / "letters" / f"{ep}-determination.html")
+    assert "at least the MCID" not in letter and "at least the MDC (no MCID on file)" in letter
+    justification = parse_text(out / "letters" / f"{ep}-justification.html")
+    assert "a change of +7: at least the MDC (no MCID on file)" in justification
+
+
+def test_a_change_past_the_mcid_but_within_the_mdc_is_called_possible_error(tmp_path):
+    out = tmp_path / "um"
+    # NDI (lower is better): MCID 7.5, MDC 10.2; 30 -> 22 is 8 points better.
+    folder = measured_export(tmp_path, "ndi", "NDI", [30, 27, 22])
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "partial"
+    page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
+    assert (
+        "-8 since baseline, at least the MCID but within the MDC: may be measurement error" in page
+    )
+    assert "(MCID 7.5, MDC 10.2; lower is better)" in page
+    assert "below the minimal clinically important difference" not in page + row["rationale"]
+    # The episode page's measures table says the same.
+    assert "-8 (at least the MCID but within the MDC: may be measurement error)" in page

@@ -157,19 +157,6 @@ def _signed(values: pd.Series) -> pd.Series:
     return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
 
 
-CATEGORY_WORDS = {
-    "meaningful": "at least the MCID",
-    "small": "at least the MDC but below the MCID",
-    "no_reliable_change": "no reliable change",
-    "decline": "a decline",
-}
-
-
-def _category_words(values: pd.Series) -> pd.Series:
-    words = values.map(CATEGORY_WORDS)
-    return words.where(words.notna(), values).fillna("no threshold on file").astype(object)
-
-
 def _thresholds_text(m: pd.DataFrame) -> pd.Series:
     """'MCID 9, MDC 9; higher is better'"""
     mcid = np.where(m["mcid"].notna(), "MCID " + fmt_number(m["mcid"]), "no MCID on file")
@@ -395,7 +382,7 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + "): "
         + _signed(lt["change"])
         + " since baseline, "
-        + _category_words(vb)
+        + lt["baseline_words"].astype(str)
     )
     prev_part = np.where(
         lt["seq"].astype(float) > 2,
@@ -404,7 +391,7 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + " since the previous score ("
         + _ref(lt["prev_note_id"], lt["prev_date"])
         + "), "
-        + _category_words(vp),
+        + lt["previous_words"].astype(str),
         "",
     )
     lt["desc"] = (

@@ -99,6 +99,56 @@ def fmt_number(values: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
+def change_words(
+    gain: pd.Series, baseline: pd.Series, mcid: pd.Series, mdc: pd.Series, mcid_pct: pd.Series
+) -> pd.Series:
+    """What a change (gain: improvement, direction-aware) is against the instrument's MCID
+    and MDC, in words true for each case: at least the MCID; at least the MCID but within the
+    MDC (may be measurement error); at least the MDC but below the MCID; below both; an
+    instrument with no MCID on file judged on its MDC; a decline; no threshold on file."""
+    g = pd.to_numeric(gain, errors="coerce").to_numpy(dtype="float64")
+    b = pd.to_numeric(baseline, errors="coerce").to_numpy(dtype="float64")
+    c = pd.to_numeric(mcid, errors="coerce").to_numpy(dtype="float64")
+    d = pd.to_numeric(mdc, errors="coerce").to_numpy(dtype="float64")
+    pct = pd.to_numeric(mcid_pct, errors="coerce").to_numpy(dtype="float64")
+    has_c, has_d, has_p = ~np.isnan(c), ~np.isnan(d), ~np.isnan(pct)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(np.abs(b) > 0, g / np.abs(b) * 100.0, np.nan)
+        by_pct = has_p & (rel >= pct) & (g > 0)
+        past_c = has_c & (g >= c)
+        past_d = has_d & (g >= d)
+        bar = np.where(has_d, d, c)
+        decline = ~np.isnan(bar) & (g <= -bar)
+    words = np.select(
+        [
+            np.isnan(g) | (~has_c & ~has_d & ~has_p),
+            decline,
+            (past_c & (past_d | ~has_d)) | by_pct,
+            past_c,
+            has_c & past_d,
+            has_c & has_d,
+            has_c | has_p,
+            past_d,
+        ],
+        [
+            "no MCID or MDC on file",
+            np.where(has_d, "a decline of at least the MDC", "a decline of at least the MCID"),
+            np.where(
+                by_pct & ~past_c,
+                "at least the MCID (as a share of the baseline)",
+                "at least the MCID",
+            ),
+            "at least the MCID but within the MDC: may be measurement error",
+            "at least the MDC but below the MCID",
+            "below the MCID and within the MDC: may be measurement error",
+            "below the MCID (no MDC on file)",
+            "at least the MDC (no MCID on file)",
+        ],
+        "within the MDC (no MCID on file): may be measurement error",
+    )
+    return pd.Series(words, index=gain.index, dtype=object)
+
+
 def planned_frequency(text: pd.Series) -> pd.DataFrame:
     """Visits per week planned from text such as '2x/week', '2-3x/wk', '3 times a week',
     'twice weekly', 'BIW': columns low, high (NaN when no weekly rate is written) and text."""
@@ -409,6 +459,8 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
         "gain_prev",
         "vs_baseline",
         "vs_previous",
+        "baseline_words",
+        "previous_words",
     ]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -454,6 +506,12 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
     m["vs_baseline"] = classify_change(m["instrument"], m["baseline"], m["score"], thresholds)
     m.loc[~later, "vs_baseline"] = pd.NA
     m["vs_previous"] = classify_change(m["instrument"], m["prev"], m["score"], thresholds)
+    m["baseline_words"] = change_words(m["gain"], m["baseline"], m["mcid"], m["mdc"], m["mcid_pct"])
+    m.loc[~later, "baseline_words"] = ""
+    m["previous_words"] = change_words(
+        m["gain_prev"], m["prev"], m["mcid"], m["mdc"], m["mcid_pct"]
+    )
+    m.loc[~later, "previous_words"] = ""
     return m[columns]
 
 
@@ -688,6 +746,7 @@ def _findings(audit: AuditResult | None, notes: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "Picture",
+    "change_words",
     "REPORT_NOTE_TYPES",
     "build_picture",
     "fmt_date",

@@ -37,12 +37,6 @@ NOTE_TYPE_NAME = {
     "discharge": "Discharge summary",
 }
 STATUS_LABEL = {"met": "Met", "not_met": "Not met", "not_evaluable": "Not evaluable"}
-CATEGORY_LABEL = {
-    "meaningful": "at least the MCID",
-    "small": "real but below the MCID",
-    "no_reliable_change": "no reliable change",
-    "decline": "decline",
-}
 
 
 def environment() -> jinja2.Environment:
@@ -496,7 +490,7 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "latest_date": _day(last["date"]),
                 "n": int(last["n"]),
                 "change": f"{last['change']:+g}" if later else "",
-                "category": _category(last["vs_baseline"]) if later else "",
+                "category": last["baseline_words"] if later else "",
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
                 "source": _text(last["threshold_source"]),
@@ -512,18 +506,14 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                     "score": f"{r['score']:g}",
                     "vs_baseline": "baseline"
                     if first
-                    else f"{r['change']:+g} ({_category(r['vs_baseline'])})",
+                    else f"{r['change']:+g} ({r['baseline_words']})",
                     "vs_previous": ""
                     if first
-                    else f"{r['change_prev']:+g} ({_category(r['vs_previous'])})",
+                    else f"{r['change_prev']:+g} ({r['previous_words']})",
                     "source": r["source"] + (f": “{r['text']}”" if r["text"] else ""),
                 }
             )
     return charts, table, instruments
-
-
-def _category(value: Any) -> str:
-    return CATEGORY_LABEL.get(value, "no threshold") if isinstance(value, str) else "no threshold"
 
 
 def _reviewer(reviewer: str | None) -> tuple[str, str]:
