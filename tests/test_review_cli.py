@@ -149,6 +149,7 @@ def test_bad_policy_exit_2_naming_file_and_rule(export_dir, tmp_path):
 def test_unknown_episode_and_bad_thresholds_exit_2(export_dir, tmp_path):
     result = runner.invoke(app, ["review", str(export_dir), "--episode", "nope"])
     assert result.exit_code == 2 and squash("not an episode id") in squash(result.output)
+    assert squash("--episode #1 ('nope') is not an episode id") in squash(result.output)
     csv = tmp_path / "t.csv"
     csv.write_text("instrument,direction,mcid,mdc\nLEFS,upwards,9,9\n", encoding="utf-8")
     result = runner.invoke(

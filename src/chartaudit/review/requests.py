@@ -160,7 +160,7 @@ def account_requests(
     for n, ep in enumerate(wanted, start=1):
         if ep not in episodes.index:
             raise ChartauditError(
-                f"--episode #{n} is not an episode id of this export",
+                f"--episode #{n} ({_shown(ep)}) is not an episode id of this export",
                 fix="use the notes' episode_id values (derived ids look like PATIENT-PT-1); "
                 "`chartaudit inspect` shows the columns loaded",
             )
@@ -269,6 +269,12 @@ def account_requests(
     frame["approved_visits"] = approved_sum.reindex(frame.index)
     frame["approved_auths"] = approved_ids.reindex(frame.index).fillna("")
     return _typed(frame), account
+
+
+def _shown(value: str, limit: int = 40) -> str:
+    """A value the user typed, quoted for a message and cut to `limit` characters."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _rows_text(frame: pd.DataFrame) -> str:
