@@ -486,3 +486,31 @@ def test_a_change_past_the_mcid_but_within_the_mdc_is_called_possible_error(tmp_
     assert "below the minimal clinically important difference" not in page + row["rationale"]
     # The episode page's measures table says the same.
     assert "-8 (at least the MCID but within the MDC: may be measurement error)" in page
+
+
+# --------------------------------------------------------------------------- minor
+
+
+def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    frames = scenario_frames(("plateau",))
+    # LEFS 50 at the evaluation, then 51, 51, 52 on three days in a row.
+    frames["measures"] = pd.DataFrame(
+        [
+            {"note_id": "D000", "measure": "LEFS", "score": 50, "date": None},
+            {"note_id": "D012", "measure": "LEFS", "score": 51, "date": "2026-02-21"},
+            {"note_id": "D013", "measure": "LEFS", "score": 51, "date": "2026-02-22"},
+            {"note_id": "D014", "measure": "LEFS", "score": 52, "date": "2026-02-23"},
+        ]
+    )
+    folder = write_export(tmp_path / "short", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "UM-PLATEAU" not in str(row["criteria_failed"])
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert (
+        "but these scores span only 2 day(s): too short to show a plateau (at least 14 days "
+        "needed)" in page
+    )

@@ -439,6 +439,12 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
             "each_period: every period's change is below it",
             choices=("cumulative", "each_period"),
         ),
+        "min_days": Param(
+            int,
+            14,
+            help="days the scores of the window must span for no change to count as a plateau",
+            minimum=1,
+        ),
     },
 )
 def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
@@ -474,9 +480,12 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     start = window[window["seq"].astype(int) == window["n"].astype(int) - periods]
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
-    pair = start[keys + ["score"]].merge(
-        end[keys + ["score", "direction", "bar", "bar_name"]], on=keys, suffixes=("_start", "")
+    pair = start[keys + ["score", "date"]].merge(
+        end[keys + ["score", "date", "direction", "bar", "bar_name"]],
+        on=keys,
+        suffixes=("_start", ""),
     )
+    pair["days"] = (pd.to_datetime(pair["date"]) - pd.to_datetime(pair["date_start"])).dt.days
     sign = np.where(pair["direction"] == "lower_better", -1.0, 1.0)
     pair["gain"] = (pair["score"] - pair["score_start"]) * sign
     pair["reliable"] = pair["gain"] >= pair["bar"]
@@ -510,8 +519,19 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + " "
         + fmt_number(pair["bar"])
     )
-    per = pair.groupby("episode_id").agg(improving=("reliable", "any"))
-    evaluable = pd.Series(idx.isin(per.index), index=idx)
+    # No change over a few days is no plateau: the scores must span min_days (a change that
+    # big that soon is improvement all the same).
+    days = params["min_days"]
+    pair["short"] = ~pair["reliable"] & (pair["days"] < days)
+    pair.loc[pair["short"], "desc"] = (
+        pair["desc"]
+        + ", but these scores span only "
+        + pair["days"].astype(str)
+        + f" day(s): too short to show a plateau (at least {days} days needed)"
+    )[pair["short"]]
+    per = pair.assign(counted=~pair["short"]).groupby("episode_id")
+    per = per.agg(improving=("reliable", "any"), counted=("counted", "any"))
+    evaluable = per["counted"].reindex(idx).fillna(False).astype(bool)
     met = per["improving"].reindex(idx).fillna(False).astype(bool)
     msg = _join(pair, "desc").reindex(idx)
     msg = msg.fillna(
