@@ -514,3 +514,27 @@ def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
         "but these scores span only 2 day(s): too short to show a plateau (at least 14 days "
         "needed)" in page
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "met"),
+    [
+        ("Continue skilled PT per POC. Making good progress toward goals.", False),
+        ("Pt continues to require skilled therapy.", False),
+        ("Continue skilled PT for stair training due to fall risk.", True),
+    ],
+)
+def test_continue_skilled_therapy_alone_is_not_a_skilled_need(tmp_path, text, met):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = text
+    folder = write_export(tmp_path / "stock", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert ("UM-SKILLED-NEED" in str(row["criteria_failed"])) == (not met)
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    stock = f"only stock wording that names skilled care without the need it is for: “{text.split('. ')[0].rstrip('.')}"
+    assert (stock in page) == (not met), page[page.find("UM-SKILLED-NEED") :][:600]

@@ -63,6 +63,16 @@ EXPECTED_LEVEL_PHRASES = [
     r"\bno longer (?:requires?|needs?) skilled\b",
     r"(?<!not )\ball (?:\w+ )?goals (?:have been |were |are )?(?:met|achieved|attained)\b",
 ]
+# What a specific statement of skilled need gives: the need it is for, the reason, the risk.
+SKILLED_REASON = (
+    r"\b(?:for|due to|because|given|secondary to|in order to|as evidenced|at risk|risk of|unable"
+    r"|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase|decrease|prevent"
+    r"|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor|assess|advance|modify"
+    r"|normalize|regain|safely))\b"
+)
+# Stock lines that name skilled care with no need behind it: "Continue skilled PT per POC.",
+# "Pt continues to require skilled therapy."
+BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
 
@@ -71,8 +81,9 @@ def _pattern(phrases: list[str]) -> str:
     return "|".join(f"(?:{p})" for p in phrases)
 
 
-def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
-    """The sentence holding the first match of the phrases in each text (NA when none).
+def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = None) -> pd.Series:
+    """The sentence holding the first match of the phrases in each text (NA when none),
+    skipping sentences that match a regex of `unless`.
 
     Only texts that match are split into sentences, so this stays cheap on long notes.
     """
@@ -84,6 +95,11 @@ def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
         return out
     sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
     sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
+    if unless:
+        skip = sentences.str.contains(_pattern(unless), flags=re.IGNORECASE | re.DOTALL)
+        sentences = sentences[~skip.fillna(False).to_numpy(bool)]
+    if sentences.empty:
+        return out
     first = shorten(sentences.groupby(level=0).first(), MAX_EXCERPT)
     out.loc[first.index] = first.to_numpy(dtype=object)
     return out
@@ -712,13 +728,15 @@ def _score_evidence(pic: Picture, goals: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- narrative
 
 
-def _text_hits(pic: Picture, phrases: list[str], lookback_days: int | None) -> pd.DataFrame:
+def _text_hits(
+    pic: Picture, phrases: list[str], lookback_days: int | None, unless: list[str] | None = None
+) -> pd.DataFrame:
     """Notes (within lookback of the reference date) whose narrative matches; with the sentence."""
     notes = pic.notes
     if lookback_days is not None:
         ref = notes["episode_id"].map(_ref_date(pic))
         notes = notes[(ref - notes["date"]).dt.days <= lookback_days]
-    sentence = _sentence(notes["narrative"], phrases)
+    sentence = _sentence(notes["narrative"], phrases, unless)
     return notes.assign(sentence=sentence)[sentence.notna()]
 
 
@@ -727,13 +745,21 @@ def _text_hits(pic: Picture, phrases: list[str], lookback_days: int | None) -> p
     params={
         "phrases": Param(list, SKILLED_NEED_PHRASES, help="regexes stating skilled need"),
         "lookback_days": Param(int, 30, help="days before the request the statement may date"),
+        "boilerplate": Param(
+            list,
+            BOILERPLATE_SKILLED,
+            help="regexes: stock sentences that name skilled care without the need (not counted)",
+        ),
     },
 )
 def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     """A recent note states why the skills of a therapist are still needed."""
     eps = pic.episodes
     idx = eps.index
-    hits = _text_hits(pic, params["phrases"], params["lookback_days"])
+    hits = _text_hits(pic, params["phrases"], params["lookback_days"], params["boilerplate"])
+    stock = _text_hits(pic, params["phrases"], params["lookback_days"])
+    stock = stock[~stock["episode_id"].isin(hits["episode_id"])]
+    stock = stock.groupby("episode_id").tail(1).set_index("episode_id")
     latest = hits.groupby("episode_id").tail(1).set_index("episode_id")
     met = pd.Series(idx.isin(latest.index), index=idx)
     recent = pic.notes[
@@ -748,6 +774,15 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         index=idx,
         dtype=object,
     )
+    only_stock = pd.Series(idx.isin(stock.index), index=idx)
+    msg[only_stock] = (
+        msg
+        + "; only stock wording that names skilled care without the need it is for: “"
+        + stock["sentence"].reindex(idx).fillna("").astype(str)
+        + "” ("
+        + _ref(stock["note_id"], stock["date"]).reindex(idx).fillna("")
+        + ")"
+    )[only_stock]
     msg[~has_text] = f"no note text in the last {days} days to read"
     msg[met] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[met]
     recent_reports = recent[recent["note_type"].isin(REPORT_NOTE_TYPES)]
