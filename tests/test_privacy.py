@@ -86,3 +86,19 @@ def test_ids_are_replaced_only_where_they_can_be_and_exactly_as_everywhere():
     )
     assert _replace_ids(texts, ids, "[id]").equals(_replace_all(texts, ids, "[id]", False))
     assert _replace_ids(texts, ids, "[id]")[3].as_py() == "([id])-PT-1, 1234567"
+
+
+def test_a_name_after_a_relation_word_is_masked_as_a_relatives():
+    r = Redactor("k", NOTES)
+    out = r.text(
+        pd.Series(
+            [
+                "by her daughter Rosalind Núñez-Park today",
+                "Wife: Mary reports; his son, Tom, drives",
+                "Jason Smith and a sonogram Normal; caregiver training",
+            ]
+        )
+    ).tolist()
+    assert out[0] == "by her daughter [relative] today"
+    assert out[1] == "Wife: [relative] reports; his son, [relative], drives"
+    assert out[2] == "Jason Smith and a sonogram Normal; caregiver training"

@@ -538,3 +538,23 @@ def test_continue_skilled_therapy_alone_is_not_a_skilled_need(tmp_path, text, me
     page = parse_text(out / "episodes" / f"{ep}.html")
     stock = f"only stock wording that names skilled care without the need it is for: “{text.split('. ')[0].rstrip('.')}"
     assert (stock in page) == (not met), page[page.find("UM-SKILLED-NEED") :][:600]
+
+
+def test_redact_masks_a_relatives_name_quoted_from_the_notes(tmp_path):
+    frames = scenario_frames(("maintenance", "progressing"))
+    notes = frames["notes"]
+    progress = notes["note_type"] == "progress"
+    notes.loc[progress, "assessment"] = (
+        "A maintenance program to prevent further decline cannot be carried out safely by her "
+        "daughter Rosalind Pembers-Hale without the skills of a therapist; wife: Marguerite "
+        "reports no falls. " + notes.loc[progress, "assessment"]
+    )
+    folder = write_export(tmp_path / "relatives", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out), "--redact"])
+    assert result.exit_code == 0, result.output
+    text = all_output_text(out) + result.output
+    for word in ("Rosalind", "Pembers", "Hale", "Marguerite"):
+        assert word not in text, word
+    # Masked, not dropped: the quoted sentence is still there.
+    assert "her daughter [relative] without the skills of a therapist; wife: [relative]" in text

@@ -16,6 +16,17 @@ import pyarrow.compute as pc
 from platformdirs import user_data_dir
 
 MASK = "[patient]"
+RELATIVE_MASK = "[relative]"
+# A name written right after a relation word ("her daughter Rosalind Nightingale", "wife:
+# Mary") is a relative's, whose name the export does not list: the capitalised words go.
+_RELATION = (
+    r"(?i:\b(?:daughter|son|wife|husband|spouse|partner|mother|father|mom|mum|dad|sister"
+    r"|brother|niece|nephew|aunt|uncle|cousin|grandson|granddaughter|grandmother|grandfather"
+    r"|grandchild|stepdaughter|stepson|caregiver|carer|friend|neighbou?r|fianc[eé]e?|guardian)"
+    r"(?:-in-law)?\b)"
+)
+_RELATIVE_NAME = r"\p{Lu}\p{L}[\p{L}'’-]*"
+_RELATIVE = f"({_RELATION}\\s*[,:(]?\\s*)({_RELATIVE_NAME}(?:\\s+{_RELATIVE_NAME})?)"
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "ii", "iii", "iv"}
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
@@ -88,12 +99,14 @@ class Redactor:
         return values.astype(object).map(self._episodes)
 
     def text(self, values: pd.Series) -> pd.Series:
-        """Mask patient names and raw patient ids wherever they occur in free text."""
+        """Mask patient names, relatives' names (after a relation word) and raw patient ids
+        wherever they occur in free text."""
         out = values.astype(object)
         mask = out.notna().to_numpy(dtype=bool)
         if not mask.any():
             return out
         arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
+        arr = pc.replace_substring_regex(arr, _RELATIVE, f"\\1{RELATIVE_MASK}")
         arr = _replace_runs(arr, _longest_first(self._lower_words), f"{MASK} {MASK}")
         arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_ids(arr, self._raw_ids, "[patient id]")
