@@ -88,6 +88,22 @@ def test_ids_are_replaced_only_where_they_can_be_and_exactly_as_everywhere():
     assert _replace_ids(texts, ids, "[id]")[3].as_py() == "([id])-PT-1, 1234567"
 
 
+def test_a_name_after_a_relation_word_is_masked_as_a_relatives():
+    r = Redactor("k", NOTES)
+    out = r.text(
+        pd.Series(
+            [
+                "by her daughter Rosalind Núñez-Park today",
+                "Wife: Mary reports; his son, Tom, drives",
+                "Jason Smith and a sonogram Normal; caregiver training",
+            ]
+        )
+    ).tolist()
+    assert out[0] == "by her daughter [relative] today"
+    assert out[1] == "Wife: [relative] reports; his son, [relative], drives"
+    assert out[2] == "Jason Smith and a sonogram Normal; caregiver training"
+
+
 def test_relatives_names_phones_emails_ssns_and_birth_dates_are_masked():
     r = Redactor("k", NOTES)
     out = r.text(
@@ -101,7 +117,9 @@ def test_relatives_names_phones_emails_ssns_and_birth_dates_are_masked():
             ]
         )
     ).tolist()
-    assert out[0] == "Wife [name] assisted; daughter, [name], present; son's friend [name] helped"
+    assert out[0] == (
+        "Wife [relative] assisted; daughter, [relative], present; son's friend [relative] helped"
+    )
     assert out[1] == "Call [phone], [phone] or [phone]; [email]"
     assert out[2] == "SSN [ssn]; DOB: [date of birth]; born on [date of birth]"
     assert out[3] == "HR 72-88; 10-15 reps; 3x10; 12/10/2026 visit; M17.11; 97110; 2:30 pm"
@@ -153,4 +171,4 @@ def test_a_redacted_run_shows_no_relative_phone_email_or_birth_date(tmp_path):
     shown = texts(tmp_path / "red")
     assert "tolerated treatment well" in shown
     assert [i for i in identifiers if i in shown] == []
-    assert "Wife [name]" in shown and "[phone]" in shown and "[date of birth]" in shown
+    assert "Wife [relative]" in shown and "[phone]" in shown and "[date of birth]" in shown

@@ -352,6 +352,7 @@ def test_every_criterion_is_documented_and_every_kind_is_used():
         "UM-PLATEAU",
         "UM-DOC-COMPLIANCE",
         "UM-UTILIZATION",
+        "UM-FREQUENCY",
     } == set(CRITERIA.ids)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import zipfile
 from pathlib import Path
@@ -148,6 +149,7 @@ def test_bad_policy_exit_2_naming_file_and_rule(export_dir, tmp_path):
 def test_unknown_episode_and_bad_thresholds_exit_2(export_dir, tmp_path):
     result = runner.invoke(app, ["review", str(export_dir), "--episode", "nope"])
     assert result.exit_code == 2 and squash("not an episode id") in squash(result.output)
+    assert squash("--episode #1 ('nope') is not an episode id") in squash(result.output)
     csv = tmp_path / "t.csv"
     csv.write_text("instrument,direction,mcid,mdc\nLEFS,upwards,9,9\n", encoding="utf-8")
     result = runner.invoke(
@@ -155,3 +157,404 @@ def test_unknown_episode_and_bad_thresholds_exit_2(export_dir, tmp_path):
     )
     assert result.exit_code == 2
     assert squash("t.csv, row 2: direction") in squash(result.output)
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+
+def three_episodes(tmp_path: Path, name: str, change) -> tuple[Path, pd.DataFrame]:
+    """An export of three episodes (progressing, plateau, goals met) whose authorizations
+    `change(frame)` edits before they are written; the authorizations as written."""
+    frames = scenario_frames(("progressing", "plateau", "goals_met"))
+    auths = frames["authorizations"].astype(object)
+    change(auths)
+    frames["authorizations"] = auths
+    return write_export(tmp_path / name, frames), auths
+
+
+def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def bad_date(auths):
+        auths.loc[3, "request_date"] = "2026-31-02"  # the plateau episode's pending request
+
+    folder, _ = three_episodes(tmp_path, "baddate", bad_date)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = squash(result.stdout)
+    # Every authorization row accounted for: 6 read = 2 reviewed + 1 rejected + 3 decided.
+    assert (
+        squash(
+            "Authorization rows read 6 = 2 request(s) reviewed + 1 rejected at load (not reviewed) "
+            "+ 3 already decided (approved, denied or closed)"
+        )
+        in text
+    )
+    assert squash("rejected 1 (see rejected.csv)") in text
+    # The row itself: file, row, column, reason and fix.
+    assert (
+        squash(
+            "authorizations.csv row 5, column request_date: rejected at load: "
+            "request_date '2026-31-02' is not a valid date"
+        )
+        in text
+    )
+    assert squash("fix: write it as YYYY-MM-DD or MM/DD/YYYY") in text
+    assert "not reviewed" in result.stderr
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert plateau_ep not in set(dets["episode_id"]) and len(dets) == 2
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    assert rejected[["file", "row", "table"]].values.tolist() == [
+        ["authorizations.csv", 5, "authorizations"]
+    ]
+    listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
+    assert list(listed.columns) == ["file", "row", "auth_id", "column", "reason", "fix"]
+    assert listed[["file", "row", "column"]].values.tolist() == [
+        ["authorizations.csv", 5, "request_date"]
+    ]
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Requests not reviewed (1)" in index and "2026-31-02" in index
+
+
+def test_a_request_for_an_unknown_episode_is_not_reviewed_against_another(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def unknown_episode(auths):
+        auths.loc[3, "episode_id"] = "EP-NOPE"  # the plateau patient's pending request
+
+    folder, _ = three_episodes(tmp_path, "unknown", unknown_episode)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    # Not silently reviewed as the patient's latest episode.
+    assert plateau_ep not in set(dets["episode_id"])
+    text = squash(result.stdout)
+    assert (
+        squash(
+            "authorizations.csv row 5 (AUTH-12), column episode_id: episode_id 'EP-NOPE' is not an "
+            "episode_id of the notes; the request is not reviewed against another episode"
+        )
+        in text
+    )
+    assert squash("fix: correct episode_id to the id this episode of care has in the notes") in text
+    assert squash("1 open request(s) not reviewed") in text
+    listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
+    assert listed[["row", "auth_id", "column"]].values.tolist() == [[5, "AUTH-12", "episode_id"]]
+
+
+def test_a_blank_episode_id_still_matches_the_patients_episode(tmp_path):
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+
+    def blank_episode(auths):
+        auths["episode_id"] = None
+
+    folder, _ = three_episodes(tmp_path, "blank", blank_episode)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert plateau_ep in set(dets["episode_id"]) and len(dets) == 3
+    assert "not reviewed" not in result.output
+
+
+def test_a_request_without_its_number_of_visits_pends_for_it(tmp_path):
+    progressing_ep = f"{PATIENTS['progressing'][0]}-PT-1"
+
+    def blank_visits(auths):
+        auths.loc[1, "requested_visits"] = None  # the progressing episode's pending request
+
+    folder, _ = three_episodes(tmp_path, "blankvisits", blank_visits)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").set_index("episode_id")
+    # Reviewed (the criteria support approval) but no number can be approved: pend for it.
+    assert dets.loc[progressing_ep, "recommendation"] == "pend"
+    assert "number of visits requested is not on file" in dets.loc[progressing_ep, "rationale"]
+    assert "would support approval" in dets.loc[progressing_ep, "rationale"]
+    assert squash("authorizations.csv row 3 (AUTH-02): requested_visits is blank") in squash(
+        result.stderr
+    )
+    letter = (out / "letters" / f"{progressing_ep}-request-info.html").read_text(encoding="utf-8")
+    assert "Number of visits requested" in letter and "AUTH-02" in letter
+    assert not (out / "letters" / f"{progressing_ep}-determination.html").exists()
+    for page in (
+        out / "episodes" / f"{progressing_ep}.html",
+        out / "letters" / f"{progressing_ep}-request-info.html",
+    ):
+        html = page.read_text(encoding="utf-8")
+        assert "? visit" not in html and "number requested not on file" in html
+    assert "not on" in result.stdout  # the Requested column (wrapped at 80 columns)
+
+
+def test_a_missing_requested_visits_column_is_named_with_the_mapping_key(tmp_path):
+    def drop_column(auths):
+        del auths["requested_visits"]
+
+    folder, _ = three_episodes(tmp_path, "nocolumn", drop_column)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert squash(
+        "authorizations.csv: no requested_visits column, so the number of visits requested is "
+        "not known for any request"
+    ) in squash(result.stderr)
+    assert squash('tables.authorizations.columns: {requested_visits: "Your Column"}') in squash(
+        result.stderr
+    )
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert set(dets["recommendation"]) <= {"pend", "deny"}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "no requested_visits column" in index
+
+
+# --------------------------------------------------------------------------- plan of care
+
+
+def planned_export(tmp_path: Path, name: str, recert: dict) -> Path:
+    """The progressing episode (request: 12 visits 2026-03-02 through 2026-04-30) with a plan
+    of care at 2x/week to 2026-04-30 set at the evaluation and a newer one (`recert`) set at
+    the second progress report."""
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    for col in ("poc_start", "poc_end"):
+        notes[col] = None
+    evaluation = notes.index[notes["note_type"] == "evaluation"][0]
+    notes.loc[evaluation, ["poc_start", "poc_end", "frequency", "duration"]] = [
+        "2026-01-05",
+        "2026-04-30",
+        "2x/week",
+        "16 weeks",
+    ]
+    second_report = notes.index[notes["note_type"] == "progress"][-1]
+    for col, value in recert.items():
+        notes.loc[second_report, col] = value
+    return write_export(tmp_path / name, frames)
+
+
+def test_a_request_beyond_the_newest_plan_is_approved_in_part_and_flagged(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    folder = planned_export(
+        tmp_path,
+        "beyond",
+        {
+            "poc_start": "2026-03-01",
+            "poc_end": "2026-03-28",
+            "frequency": "1x/week",
+            "duration": "4 weeks",
+        },
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    # The newest plan (1x/week to 2026-03-28), not the evaluation's 2x/week to 2026-04-30:
+    # 2026-03-02 to 2026-03-28 is 27 days, 4 visits at 1x/week.
+    assert row["recommendation"] == "partial" and row["recommended_visits"] == 4
+    assert "UM-FREQUENCY" in row["criteria_failed"]
+    assert row["rationale"].startswith("[recertification needed]")
+    assert (
+        "supports 4 visit(s) from 2026-03-02 to 2026-03-28: 8 more than the plan supports"
+        in (row["rationale"])
+    )
+    assert "runs past the plan's end 2026-03-28" in row["rationale"]
+    letter = parse_text(out / "letters" / f"{ep}-determination.html")
+    assert "Of the 12 visit(s) of physical therapy requested, 4 visit(s) are approved" in letter
+    assert "UM-FREQUENCY" in letter and "1x/week" in letter
+    assert "recertification needed" in letter
+
+
+def test_a_request_within_the_newest_plan_is_approved_without_a_flag(tmp_path):
+    folder = planned_export(
+        tmp_path,
+        "within",
+        {
+            "poc_start": "2026-03-01",
+            "poc_end": "2026-04-30",
+            "frequency": "2x/week",
+            "duration": "8 weeks",
+        },
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve" and row["recommended_visits"] == 12
+    assert not row["rationale"].startswith("[")
+    page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
+    assert "12 visit(s) requested through 2026-04-30" in page and "supports 18 visit(s)" in page
+
+
+def parse_text(path: Path) -> str:
+    """The text a reader sees on a page, whitespace collapsed."""
+    html = path.read_text(encoding="utf-8")
+    html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html)
+    return " ".join(html_lib.unescape(text).split())
+
+
+# --------------------------------------------------------------------------- goals
+
+
+def scored_goal_export(tmp_path: Path, name: str, target: str) -> Path:
+    """The progressing episode (LEFS 30 -> 41 -> 52) whose first goal aims at `target` and is
+    still recorded as progressing; its second goal recorded met."""
+    frames = scenario_frames(("progressing",))
+    goals = frames["goals"]
+    goals.loc[0, ["text", "target", "status"]] = [
+        "Pt will improve LEFS to a score of 50 or better within 8 weeks",
+        target,
+        "progressing",
+    ]
+    goals.loc[1, "status"] = "met"
+    return write_export(tmp_path / name, frames)
+
+
+def test_a_goal_whose_target_score_is_reached_counts_as_met(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    out = tmp_path / "um"
+    folder = scored_goal_export(tmp_path, "reached", "LEFS 50")
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    # "progressing" is not trusted: LEFS 52 already meets the target of 50, so no goal remains.
+    assert row["recommendation"] == "deny" and "UM-GOALS-REMAINING" in row["criteria_failed"]
+    assert "home exercise program" in row["level_of_care"]
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert (
+        "counted as met by score: “Pt will improve LEFS to a score of 50 or better within 8 "
+        "weeks” (recorded progressing; the latest LEFS 52 (D014, 2026-02-23) meets its target 50)"
+    ) in page
+    assert "met by score: LEFS 52 (D014, 2026-02-23) reaches the target (recorded progressing)" in (
+        page
+    )
+
+
+def test_a_goal_whose_target_score_is_not_reached_still_remains(tmp_path):
+    out = tmp_path / "um"
+    folder = scored_goal_export(tmp_path, "open", "60")  # a bare number: the text names LEFS
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve"
+    assert "counted as met by score" not in row["rationale"]
+
+
+# --------------------------------------------------------------------------- MCID wording
+
+
+def measured_export(tmp_path: Path, name: str, instrument: str, scores: list[int]) -> Path:
+    frames = scenario_frames(("progressing",))
+    frames["measures"]["measure"] = instrument
+    frames["measures"]["score"] = scores
+    return write_export(tmp_path / name, frames)
+
+
+def test_berg_progress_is_worded_against_the_mdc_not_an_mcid(tmp_path):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    out = tmp_path / "um"
+    folder = measured_export(tmp_path, "berg", "Berg", [38, 42, 45])
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve"
+    assert "+7 since baseline, at least the MDC (no MCID on file)" in row["rationale"]
+    assert "no MCID on file, at least its minimal detectable change" in row["rationale"]
+    # Berg has no MCID on file: nothing may say the change reached one.
+    assert "at least the MCID" not in row["rationale"]
+    letter = parse_text(out / "letters" / f"{ep}-determination.html")
+    assert "at least the MCID" not in letter and "at least the MDC (no MCID on file)" in letter
+    justification = parse_text(out / "letters" / f"{ep}-justification.html")
+    assert "a change of +7: at least the MDC (no MCID on file)" in justification
+
+
+def test_a_change_past_the_mcid_but_within_the_mdc_is_called_possible_error(tmp_path):
+    out = tmp_path / "um"
+    # NDI (lower is better): MCID 7.5, MDC 10.2; 30 -> 22 is 8 points better.
+    folder = measured_export(tmp_path, "ndi", "NDI", [30, 27, 22])
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "partial"
+    page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
+    assert (
+        "-8 since baseline, at least the MCID but within the MDC: may be measurement error" in page
+    )
+    assert "(MCID 7.5, MDC 10.2; lower is better)" in page
+    assert "below the minimal clinically important difference" not in page + row["rationale"]
+    # The episode page's measures table says the same.
+    assert "-8 (at least the MCID but within the MDC: may be measurement error)" in page
+
+
+# --------------------------------------------------------------------------- minor
+
+
+def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    frames = scenario_frames(("plateau",))
+    # LEFS 50 at the evaluation, then 51, 51, 52 on three days in a row.
+    frames["measures"] = pd.DataFrame(
+        [
+            {"note_id": "D000", "measure": "LEFS", "score": 50, "date": None},
+            {"note_id": "D012", "measure": "LEFS", "score": 51, "date": "2026-02-21"},
+            {"note_id": "D013", "measure": "LEFS", "score": 51, "date": "2026-02-22"},
+            {"note_id": "D014", "measure": "LEFS", "score": 52, "date": "2026-02-23"},
+        ]
+    )
+    folder = write_export(tmp_path / "short", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "UM-PLATEAU" not in str(row["criteria_failed"])
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert (
+        "but these scores span only 2 day(s): too short to show a plateau (at least 14 days "
+        "needed)" in page
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "met"),
+    [
+        ("Continue skilled PT per POC. Making good progress toward goals.", False),
+        ("Pt continues to require skilled therapy.", False),
+        ("Continue skilled PT for stair training due to fall risk.", True),
+    ],
+)
+def test_continue_skilled_therapy_alone_is_not_a_skilled_need(tmp_path, text, met):
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = text
+    folder = write_export(tmp_path / "stock", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert ("UM-SKILLED-NEED" in str(row["criteria_failed"])) == (not met)
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    stock = f"only stock wording that names skilled care without the need it is for: “{text.split('. ')[0].rstrip('.')}"
+    assert (stock in page) == (not met), page[page.find("UM-SKILLED-NEED") :][:600]
+
+
+def test_redact_masks_a_relatives_name_quoted_from_the_notes(tmp_path):
+    frames = scenario_frames(("maintenance", "progressing"))
+    notes = frames["notes"]
+    progress = notes["note_type"] == "progress"
+    notes.loc[progress, "assessment"] = (
+        "A maintenance program to prevent further decline cannot be carried out safely by her "
+        "daughter Rosalind Pembers-Hale without the skills of a therapist; wife: Marguerite "
+        "reports no falls. " + notes.loc[progress, "assessment"]
+    )
+    folder = write_export(tmp_path / "relatives", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out), "--redact"])
+    assert result.exit_code == 0, result.output
+    text = all_output_text(out) + result.output
+    for word in ("Rosalind", "Pembers", "Hale", "Marguerite"):
+        assert word not in text, word
+    # Masked, not dropped: the quoted sentence is still there.
+    assert "her daughter [relative] without the skills of a therapist; wife: [relative]" in text

@@ -162,6 +162,11 @@ def _alias_pattern(thresholds: pd.DataFrame, lookahead: bool = False) -> str:
     return r"\b" + ahead + "(?:" + "|".join(parts) + r")\b"  # RE2-compatible without lookahead
 
 
+def instrument_name_pattern(thresholds: pd.DataFrame | None = None) -> str:
+    """A regex alternation matching any instrument name or alias as a whole word."""
+    return _alias_pattern(_table(thresholds))
+
+
 def canonical_instrument(series: pd.Series, thresholds: pd.DataFrame | None = None) -> pd.Series:
     """Canonical name of each instrument ("Oswestry" -> "ODI", "BBS" -> "Berg"); NA if unknown.
 

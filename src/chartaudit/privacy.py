@@ -16,6 +16,21 @@ import pyarrow.compute as pc
 from platformdirs import user_data_dir
 
 MASK = "[patient]"
+RELATIVE_MASK = "[relative]"
+# A name written right after a relation word ("her daughter Rosalind Nightingale", "wife:
+# Mary") is a relative's, whose name the export does not list: the capitalised words go.
+_RELATION = (
+    r"(?i:\b(?:daughter|son|wife|husband|spouse|partner|mother|father|mom|mum|dad|sister"
+    r"|brother|niece|nephew|aunt|uncle|cousin|grandson|granddaughter|grandmother|grandfather"
+    r"|grandchild|stepdaughter|stepson|caregiver|carer|friend|neighbou?r|fianc[eé]e?|guardian)"
+    r"(?:-in-law)?\b)"
+)
+_RELATIVE_NAME = r"\p{Lu}\p{L}[\p{L}'’-]*"
+# "wife Maria", "son's friend Bo", "daughter, Jo Ann Smith,", "caregiver (named Ann Lee)".
+_RELATIVE = (
+    f"({_RELATION}(?:['’]s)?\\s*[,:(]?\\s*(?:named\\s+)?)"
+    f"({_RELATIVE_NAME}(?:\\s+{_RELATIVE_NAME}){{0,2}})"
+)
 _TITLES = {"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "ii", "iii", "iv"}
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
@@ -88,14 +103,15 @@ class Redactor:
         return values.astype(object).map(self._episodes)
 
     def text(self, values: pd.Series) -> pd.Series:
-        """Mask patient names and raw patient ids wherever they occur in free text."""
+        """Mask patient names, relatives' names (after a relation word) and raw patient ids
+        wherever they occur in free text."""
         out = values.astype(object)
         mask = out.notna().to_numpy(dtype=bool)
         if not mask.any():
             return out
         arr = pa.array(out[mask].astype(str).to_numpy(dtype=object), type=pa.large_string())
         # Relatives first: "daughter Jo Ann Lee" is masked whole, not around the patient's "Ann".
-        arr = pc.replace_substring_regex(arr, _RELATIVE[0], _RELATIVE[1])
+        arr = pc.replace_substring_regex(arr, _RELATIVE, f"\\1{RELATIVE_MASK}")
         arr = _replace_runs(arr, _longest_first(self._lower_words), f"{MASK} {MASK}")
         arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_ids(arr, self._raw_ids, "[patient id]")
@@ -109,20 +125,8 @@ class Redactor:
         return self.text(pd.Series([value])).iat[0]
 
 
-# Other identifiers chart text holds (HIPAA Safe Harbor: relatives' names, telephone numbers,
-# e-mail addresses, social security numbers, birth dates), in RE2 syntax. A relative's name is
-# the capitalised word or two after the relation ("wife Maria", "daughter, Ann Lee,"):
-# masking a capitalised word that is not a name there costs nothing.
-_RELATION = (
-    r"(?i:wife|husband|spouse|partner|daughter|son|mother|mom|father|dad|sister|brother|"
-    r"granddaughter|grandson|grandmother|grandfather|niece|nephew|aunt|uncle|cousin|"
-    r"caregiver|friend|neighbou?r|fianc[eé]e?)(?:['’]s)?"
-)
-_NAME = r"\p{Lu}[\p{L}'’-]+"
-_RELATIVE = (
-    rf"(^|[^\p{{L}}\p{{N}}])({_RELATION})(,?\s+)(?:named\s+)?{_NAME}(?:\s+{_NAME}){{0,2}}",
-    "\\1\\2\\3[name]",
-)
+# Other identifiers chart text holds (HIPAA Safe Harbor: telephone numbers, e-mail addresses,
+# social security numbers, birth dates), in RE2 syntax; relatives' names are _RELATIVE above.
 _OTHER_IDENTIFIERS = [
     (r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", "[email]"),
     (r"(^|[^\p{N}])\d{3}-\d{2}-\d{4}([^\p{N}]|$)", "\\1[ssn]\\2"),

@@ -141,10 +141,16 @@ def write_notes(data: ReportData, folder: Path) -> Path:
 
 
 def write_rejected(data: ReportData, folder: Path) -> Path:
+    return write_rejected_rows(data.export.rejected, data.redactor, folder)
+
+
+def write_rejected_rows(rejected: pd.DataFrame, redactor, folder: Path) -> Path:
+    """rejected.csv (REJECTED_COLUMNS) in `folder`, reasons masked under --redact; `run` and
+    `review` write the same file."""
     path = folder / "rejected.csv"
-    rejected = data.export.rejected[REJECTED_COLUMNS]
-    if data.redactor is not None:
-        rejected = rejected.assign(reason=data.redactor.text(rejected["reason"]))
+    rejected = rejected[REJECTED_COLUMNS]
+    if redactor is not None:
+        rejected = rejected.assign(reason=redactor.text(rejected["reason"]))
     write_csv(rejected, path)
     return path
 

@@ -23,7 +23,7 @@ from . import kinds as _kinds  # noqa: F401  (registers the criterion kinds)
 from .criteria import CriteriaSet, load_criteria, run_criteria
 from .picture import Picture, build_picture
 from .policy import Policy, decide, load_policy
-from .requests import select_requests
+from .requests import RequestAccount, account_requests, select_requests
 
 RECOMMENDATION_LABEL = {
     "approve": "Approve",
@@ -40,6 +40,7 @@ class Review:
     - results: one row per (episode, criterion): status, message, note_ids, dates, excerpt.
     - decisions: per episode, the policy's recommendation with rule, flags, request_ids.
     - determinations: SPEC's determination columns (plus rule_id, flags) per episode.
+    - account: every authorization row accounted for (requests not reviewed listed with why).
     """
 
     picture: Picture
@@ -49,6 +50,8 @@ class Review:
     decisions: pd.DataFrame
     determinations: pd.DataFrame
     audit: AuditResult | None = None
+    account: RequestAccount | None = None
+    rejected: pd.DataFrame | None = None  # every input row rejected at load (rejected.csv)
 
     @property
     def episodes(self) -> pd.DataFrame:
@@ -90,14 +93,17 @@ def episode_picture(
     thresholds: pd.DataFrame | None = None,
     checklists: list[Checklist] | None = None,
     audit: bool = True,
+    requests: pd.DataFrame | None = None,
 ) -> tuple[Picture, AuditResult | None]:
     """The picture of the episodes to review, and the audit run once over their notes.
 
     Both run on the reviewed episodes' part of the export (the audit's "today" stays the whole
     export's), so a review of a few episodes in a large export stays fast; cross-patient
     checks (cloned notes across patients) then compare the reviewed episodes only.
+    `requests` is select_requests' frame when the caller has it already.
     """
-    requests = select_requests(export, episodes)
+    if requests is None:
+        requests = select_requests(export, episodes)
     part = episodes_part(export, requests.index)
     result = None
     if audit and len(requests):
@@ -162,7 +168,8 @@ def review_export(
     pol = policy if isinstance(policy, Policy) else load_policy(policy, crit)
     if thresholds is not None and not isinstance(thresholds, pd.DataFrame):
         thresholds = read_thresholds(thresholds)
-    picture, result = episode_picture(export, episodes, thresholds, checklists, audit)
+    requests, account = account_requests(export, episodes)
+    picture, result = episode_picture(export, episodes, thresholds, checklists, audit, requests)
     results = run_criteria(picture, crit)
     decisions = decide(results, picture.episodes, crit, pol)
     determinations = _determinations(picture, results, decisions, crit)
@@ -174,6 +181,8 @@ def review_export(
         decisions=decisions,
         determinations=determinations,
         audit=result,
+        account=account,
+        rejected=export.rejected,
     )
 
 

@@ -47,19 +47,60 @@ def run_review_command(
         )
     redactor = Redactor(redact_key, export.notes) if redact else None
     written, views = write_review(review, Path(out_dir), redactor, reviewer)
-    if not views.episodes:
+    if views.episodes:
+        _print_table(out, views)
+    elif len(views.not_reviewed):
+        out.print("No request could be reviewed; the requests not reviewed are listed below.")
+    else:
         out.print(
             "No episode has an open authorization request (pending, requested, open or submitted, "
             "or requested visits without approved visits); nothing to review. Pass --episode ID "
             "to review an episode anyway."
         )
-    else:
-        _print_table(out, views)
+    _print_account(out, err, export, views)
     out.print(
         f"Review written to [bold]{escape(str(out_dir))}[/]: determinations.csv, "
-        f"determinations.xlsx, index.html, {len(views.episodes)} episode page(s) and "
+        "determinations.xlsx, not-reviewed.csv, rejected.csv, index.html, "
+        f"{len(views.episodes)} episode page(s) and "
         f"{sum(1 for p in written if p.parent.name == 'letters')} letter(s)."
     )
+
+
+SHOWN_NOT_REVIEWED = 20
+
+
+def _print_account(out: Console, err: Console, export, views) -> None:
+    """Rows read = loaded + rejected (as `run` prints it), every authorization row accounted
+    for, and each request not reviewed with its file, row, column, reason and fix."""
+    files = [f for f in export.files if f.table]
+    if files:
+        read = sum(f.rows_read for f in files)
+        rejected = sum(f.rows_rejected for f in files)
+        out.print(
+            f"Rows read {read:,} = loaded {read - rejected:,} + rejected {rejected:,}"
+            + (" (see rejected.csv)" if rejected else "")
+        )
+    if views.account:
+        out.print(escape(views.account))
+    listed = views.not_reviewed
+    if len(listed):
+        out.print(f"[bold]Requests not reviewed[/] ({len(listed):,}; also in not-reviewed.csv):")
+        for r in listed.head(SHOWN_NOT_REVIEWED).fillna("").itertuples():
+            auth = f" ({r.auth_id})" if r.auth_id else ""
+            column = f", column {r.column}" if r.column else ""
+            out.print(
+                f"  {escape(str(r.file))} row {r.row}{escape(auth)}{escape(column)}: "
+                f"{escape(str(r.reason))}"
+            )
+            out.print(f"    fix: {escape(str(r.fix))}")
+        if len(listed) > SHOWN_NOT_REVIEWED:
+            out.print(f"  … and {len(listed) - SHOWN_NOT_REVIEWED:,} more in not-reviewed.csv")
+        err.print(
+            f"[yellow]warning:[/] {len(listed):,} authorization request row(s) were not "
+            "reviewed; see the list above"
+        )
+    for notice in views.notices:
+        err.print(f"[yellow]note:[/] {escape(notice)}")
 
 
 def _print_table(out: Console, views) -> None:
@@ -87,7 +128,7 @@ def _print_table(out: Console, views) -> None:
             escape(v["patient"]),
             escape(v["discipline"]),
             escape(v["therapist"]),
-            v["request"]["visits"],
+            v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
             str(v["visits_used"]),
             f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
             rec["visits"],

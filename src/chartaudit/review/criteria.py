@@ -76,6 +76,7 @@ RESULT_COLUMNS = [
     "note_ids",
     "dates",
     "excerpt",
+    "flag",
 ]
 
 
@@ -118,11 +119,13 @@ def result(
     *,
     not_evaluable: pd.Series | np.ndarray | None = None,
     excerpt: pd.Series | None = None,
+    flag: pd.Series | None = None,
 ) -> pd.DataFrame:
     """A criterion's per-episode result from boolean masks aligned to `index`.
 
     `evidence` is long: one row per (episode_id, note_id, date) the result rests on.
-    Precedence: not_evaluable, then met, else not_met.
+    Precedence: not_evaluable, then met, else not_met. `flag` is a short text for the
+    reviewer that the determination carries whatever its status (e.g. recertification needed).
     """
 
     def mask(m, default: bool) -> np.ndarray:
@@ -138,6 +141,7 @@ def result(
     msg = message if isinstance(message, pd.Series) else pd.Series(message, index=index)
     out["message"] = msg.reindex(index).fillna("").astype(object)
     out["excerpt"] = excerpt.reindex(index).fillna("").astype(object) if excerpt is not None else ""
+    out["flag"] = flag.reindex(index).fillna("").astype(object) if flag is not None else ""
     ev = evidence.dropna(subset=["note_id"])
     ev = ev[ev["episode_id"].isin(index)]
     ev = ev.assign(date=pd.to_datetime(ev["date"]).dt.strftime("%Y-%m-%d").fillna(""))
@@ -350,6 +354,7 @@ def run_criteria(picture: Picture, criteria: CriteriaSet) -> pd.DataFrame:
     for item in criteria.items:
         out = CRITERION_KINDS[item.check].fn(picture, item.params).reindex(eps.index)
         out["status"] = out["status"].fillna("not_evaluable")
+        out["flag"] = out["flag"].fillna("") if "flag" in out else ""
         last_dates = eps["last_date"].dt.strftime("%Y-%m-%d").fillna("")
         ids, dates = out["note_ids"].tolist(), out["dates"].tolist()
         cited = [isinstance(v, list) and len(v) > 0 for v in ids]

@@ -63,6 +63,16 @@ EXPECTED_LEVEL_PHRASES = [
     r"\bno longer (?:requires?|needs?) skilled\b",
     r"(?<!not )\ball (?:\w+ )?goals (?:have been |were |are )?(?:met|achieved|attained)\b",
 ]
+# What a specific statement of skilled need gives: the need it is for, the reason, the risk.
+SKILLED_REASON = (
+    r"\b(?:for|due to|because|given|secondary to|in order to|as evidenced|at risk|risk of|unable"
+    r"|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase|decrease|prevent"
+    r"|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor|assess|advance|modify"
+    r"|normalize|regain|safely))\b"
+)
+# Stock lines that name skilled care with no need behind it: "Continue skilled PT per POC.",
+# "Pt continues to require skilled therapy."
+BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
 
@@ -71,8 +81,9 @@ def _pattern(phrases: list[str]) -> str:
     return "|".join(f"(?:{p})" for p in phrases)
 
 
-def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
-    """The sentence holding the first match of the phrases in each text (NA when none).
+def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = None) -> pd.Series:
+    """The sentence holding the first match of the phrases in each text (NA when none),
+    skipping sentences that match a regex of `unless`.
 
     Only texts that match are split into sentences, so this stays cheap on long notes.
     """
@@ -84,6 +95,11 @@ def _sentence(text: pd.Series, phrases: list[str]) -> pd.Series:
         return out
     sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
     sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
+    if unless:
+        skip = sentences.str.contains(_pattern(unless), flags=re.IGNORECASE | re.DOTALL)
+        sentences = sentences[~skip.fillna(False).to_numpy(bool)]
+    if sentences.empty:
+        return out
     first = shorten(sentences.groupby(level=0).first(), MAX_EXCERPT)
     out.loc[first.index] = first.to_numpy(dtype=object)
     return out
@@ -155,19 +171,6 @@ def _score_at(m: pd.DataFrame, prefix: str = "") -> pd.Series:
 def _signed(values: pd.Series) -> pd.Series:
     v = pd.to_numeric(values, errors="coerce").round(2)
     return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
-
-
-CATEGORY_WORDS = {
-    "meaningful": "at least the MCID",
-    "small": "at least the MDC but below the MCID",
-    "no_reliable_change": "no reliable change",
-    "decline": "a decline",
-}
-
-
-def _category_words(values: pd.Series) -> pd.Series:
-    words = values.map(CATEGORY_WORDS)
-    return words.where(words.notna(), values).fillna("no threshold on file").astype(object)
 
 
 def _thresholds_text(m: pd.DataFrame) -> pd.Series:
@@ -395,7 +398,7 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + "): "
         + _signed(lt["change"])
         + " since baseline, "
-        + _category_words(vb)
+        + lt["baseline_words"].astype(str)
     )
     prev_part = np.where(
         lt["seq"].astype(float) > 2,
@@ -404,7 +407,7 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + " since the previous score ("
         + _ref(lt["prev_note_id"], lt["prev_date"])
         + "), "
-        + _category_words(vp),
+        + lt["previous_words"].astype(str),
         "",
     )
     lt["desc"] = (
@@ -452,6 +455,12 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
             "each_period: every period's change is below it",
             choices=("cumulative", "each_period"),
         ),
+        "min_days": Param(
+            int,
+            14,
+            help="days the scores of the window must span for no change to count as a plateau",
+            minimum=1,
+        ),
     },
 )
 def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
@@ -487,9 +496,12 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     start = window[window["seq"].astype(int) == window["n"].astype(int) - periods]
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
-    pair = start[keys + ["score"]].merge(
-        end[keys + ["score", "direction", "bar", "bar_name"]], on=keys, suffixes=("_start", "")
+    pair = start[keys + ["score", "date"]].merge(
+        end[keys + ["score", "date", "direction", "bar", "bar_name"]],
+        on=keys,
+        suffixes=("_start", ""),
     )
+    pair["days"] = (pd.to_datetime(pair["date"]) - pd.to_datetime(pair["date_start"])).dt.days
     sign = np.where(pair["direction"] == "lower_better", -1.0, 1.0)
     pair["gain"] = (pair["score"] - pair["score_start"]) * sign
     pair["reliable"] = pair["gain"] >= pair["bar"]
@@ -523,8 +535,19 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + " "
         + fmt_number(pair["bar"])
     )
-    per = pair.groupby("episode_id").agg(improving=("reliable", "any"))
-    evaluable = pd.Series(idx.isin(per.index), index=idx)
+    # No change over a few days is no plateau: the scores must span min_days (a change that
+    # big that soon is improvement all the same).
+    days = params["min_days"]
+    pair["short"] = ~pair["reliable"] & (pair["days"] < days)
+    pair.loc[pair["short"], "desc"] = (
+        pair["desc"]
+        + ", but these scores span only "
+        + pair["days"].astype(str)
+        + f" day(s): too short to show a plateau (at least {days} days needed)"
+    )[pair["short"]]
+    per = pair.assign(counted=~pair["short"]).groupby("episode_id")
+    per = per.agg(improving=("reliable", "any"), counted=("counted", "any"))
+    evaluable = per["counted"].reindex(idx).fillna(False).astype(bool)
     met = per["improving"].reindex(idx).fillna(False).astype(bool)
     msg = _join(pair, "desc").reindex(idx)
     msg = msg.fillna(
@@ -629,7 +652,9 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     g = g[g["status"].astype("string").fillna("") != "discontinued"]
     status = g["status"].astype("string")
     open_ = status.isna() | status.isin(["progressing", "not_met"])
-    g = g.assign(open=open_.fillna(True).to_numpy(bool))
+    # A goal still marked open whose target score the latest score already meets is met.
+    by_score = open_.fillna(True).to_numpy(bool) & g["target_reached"].to_numpy(bool)
+    g = g.assign(open=open_.fillna(True).to_numpy(bool) & ~by_score, by_score=by_score)
     per = g.groupby("episode_id").agg(n=("open", "size"), n_open=("open", "sum"))
     n = per["n"].reindex(idx).fillna(0).astype(int)
     n_open = per["n_open"].reindex(idx).fillna(0).astype(int)
@@ -659,6 +684,21 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[at_level] = (
         "the latest report (" + latest_ref + ") states that function is at the expected level"
     )[at_level]
+    scored = g[g["by_score"]]
+    scored = scored.assign(
+        d="“"
+        + shorten(scored["text"], 120)
+        + "” (recorded "
+        + scored["status"].astype("string").fillna("without a status").str.replace("_", " ")
+        + "; the latest "
+        + scored["reached_by"].astype(str)
+        + " meets its target "
+        + fmt_number(scored["target_value"])
+        + ")"
+    )
+    counted = _join(scored, "d").reindex(idx)
+    has_scored = counted.notna()
+    msg[has_scored] = (msg + "; counted as met by score: " + counted.fillna(""))[has_scored]
     met_goals = g[~g["open"] & g["note_id"].notna()]
     # The latest report is where a reviewer confirms the goal status or the functional level.
     at_level_ev = latest[latest.index.isin(idx[(at_level | all_met).to_numpy()])].reset_index()
@@ -667,22 +707,36 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
             _evidence(g[g["open"] & g["note_id"].notna()]),
             _evidence(met_goals[met_goals["episode_id"].isin(idx[all_met.to_numpy()])]),
             _evidence(at_level_ev) if len(at_level_ev) else _evidence(met_goals.iloc[:0]),
+            _score_evidence(pic, scored),
             _episode_evidence(pic, "plan_note_id", "plan_date", n.to_numpy() == 0),
         ]
     )
     return result(idx, met, msg, evidence, not_evaluable=ne, excerpt=said)
 
 
+def _score_evidence(pic: Picture, goals: pd.DataFrame) -> pd.DataFrame:
+    """The latest administrations that showed goals met by score."""
+    if goals.empty or pic.instruments.empty:
+        return _evidence(goals.iloc[:0].assign(note_id=pd.Series(dtype=object)))
+    keys = goals[["episode_id", "target_instrument"]].rename(
+        columns={"target_instrument": "instrument"}
+    )
+    hit = pic.instruments.merge(keys.drop_duplicates(), on=["episode_id", "instrument"])
+    return _evidence(hit, "latest_note_id", "latest_date")
+
+
 # --------------------------------------------------------------------------- narrative
 
 
-def _text_hits(pic: Picture, phrases: list[str], lookback_days: int | None) -> pd.DataFrame:
+def _text_hits(
+    pic: Picture, phrases: list[str], lookback_days: int | None, unless: list[str] | None = None
+) -> pd.DataFrame:
     """Notes (within lookback of the reference date) whose narrative matches; with the sentence."""
     notes = pic.notes
     if lookback_days is not None:
         ref = notes["episode_id"].map(_ref_date(pic))
         notes = notes[(ref - notes["date"]).dt.days <= lookback_days]
-    sentence = _sentence(notes["narrative"], phrases)
+    sentence = _sentence(notes["narrative"], phrases, unless)
     return notes.assign(sentence=sentence)[sentence.notna()]
 
 
@@ -691,13 +745,21 @@ def _text_hits(pic: Picture, phrases: list[str], lookback_days: int | None) -> p
     params={
         "phrases": Param(list, SKILLED_NEED_PHRASES, help="regexes stating skilled need"),
         "lookback_days": Param(int, 30, help="days before the request the statement may date"),
+        "boilerplate": Param(
+            list,
+            BOILERPLATE_SKILLED,
+            help="regexes: stock sentences that name skilled care without the need (not counted)",
+        ),
     },
 )
 def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     """A recent note states why the skills of a therapist are still needed."""
     eps = pic.episodes
     idx = eps.index
-    hits = _text_hits(pic, params["phrases"], params["lookback_days"])
+    hits = _text_hits(pic, params["phrases"], params["lookback_days"], params["boilerplate"])
+    stock = _text_hits(pic, params["phrases"], params["lookback_days"])
+    stock = stock[~stock["episode_id"].isin(hits["episode_id"])]
+    stock = stock.groupby("episode_id").tail(1).set_index("episode_id")
     latest = hits.groupby("episode_id").tail(1).set_index("episode_id")
     met = pd.Series(idx.isin(latest.index), index=idx)
     recent = pic.notes[
@@ -712,6 +774,15 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         index=idx,
         dtype=object,
     )
+    only_stock = pd.Series(idx.isin(stock.index), index=idx)
+    msg[only_stock] = (
+        msg
+        + "; only stock wording that names skilled care without the need it is for: “"
+        + stock["sentence"].reindex(idx).fillna("").astype(str)
+        + "” ("
+        + _ref(stock["note_id"], stock["date"]).reindex(idx).fillna("")
+        + ")"
+    )[only_stock]
     msg[~has_text] = f"no note text in the last {days} days to read"
     msg[met] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[met]
     recent_reports = recent[recent["note_type"].isin(REPORT_NOTE_TYPES)]
@@ -914,3 +985,99 @@ def utilization(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         ]
     )
     return result(idx, met, msg, evidence, not_evaluable=ne)
+
+
+@criterion_kind("plan_frequency", params={})
+def plan_frequency(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The visits requested are within what the current plan of care's frequency supports
+    over its remaining duration (and the request does not run past the plan's end)."""
+    eps = pic.episodes
+    idx = eps.index
+    requested = eps["requested_visits"]
+    supported = eps["plan_supported_visits"]
+    plan = (
+        "the plan of care of "
+        + _ref(eps["current_plan_note_id"], eps["current_plan_date"])
+        + " ("
+        + eps["frequency"].astype(object).fillna("no frequency").astype(str)
+        + ", "
+        + fmt_date(eps["plan_start"]).replace("", "?")
+        + " to "
+        + fmt_date(eps["plan_end"]).replace("", "?")
+        + np.where(
+            eps["plan_end_from"] == "duration",
+            " from its duration " + _at(eps["duration"], idx),
+            "",
+        )
+        + ")"
+    )
+    window = fmt_date(eps["window_start"]) + " to " + fmt_date(eps["window_end"])
+    asked = (
+        fmt_number(requested)
+        + " visit(s) requested"
+        + np.where(
+            eps["requested_through"].notna(),
+            " through " + fmt_date(eps["requested_through"]),
+            " (no through date: the plan's remaining duration is counted)",
+        )
+    )
+    past = eps["past_plan_end"].to_numpy(bool)
+    lapsed = eps["plan_lapsed"].to_numpy(bool)
+    no_request = ~eps["open_request"].astype(bool) | requested.isna()
+    no_frequency = eps["planned_high"].isna() & supported.isna()
+    uncounted = supported.isna() & ~lapsed
+    ne = (no_request | no_frequency | uncounted | lapsed).to_numpy(bool)
+    met = ~ne & (requested <= supported).to_numpy(bool)
+    msg = pd.Series(
+        asked
+        + "; "
+        + plan
+        + " supports "
+        + fmt_number(supported)
+        + " visit(s) from "
+        + window
+        + np.where(
+            requested > supported,
+            ": " + fmt_number(requested - supported) + " more than the plan supports",
+            "",
+        ),
+        index=idx,
+        dtype=object,
+    )
+    msg[past] = (
+        msg
+        + "; the request runs past the plan's end "
+        + fmt_date(eps["plan_end"])
+        + ": visits after it need a recertified plan of care"
+    )[past]
+    msg[uncounted.to_numpy(bool)] = (
+        asked + "; " + plan + " has no end date or duration, so the visits it supports cannot "
+        "be counted"
+    )[uncounted.to_numpy(bool)]
+    msg[no_frequency.to_numpy(bool)] = (
+        "no planned frequency (visits per week) on file in " + plan
+    )[no_frequency.to_numpy(bool)]
+    msg[lapsed] = (
+        plan
+        + " ended before "
+        + fmt_date(eps["window_start"])
+        + ", so no current plan supports the "
+        + asked
+        + ": a recertified plan of care is needed"
+    )[lapsed]
+    msg[no_request.to_numpy(bool)] = np.where(
+        eps["open_request"].astype(bool),
+        "the number of visits requested is not on file",
+        "no open request to compare with the plan of care",
+    )[no_request.to_numpy(bool)]
+    flag = pd.Series(
+        np.where(
+            (past | lapsed) & eps["open_request"].astype(bool).to_numpy(),
+            "recertification needed",
+            "",
+        ),
+        index=idx,
+        dtype=object,
+    )
+    evidence = _episode_evidence(pic, "current_plan_note_id", "current_plan_date")
+    return result(idx, met, msg, evidence, not_evaluable=ne, flag=flag)

@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 
 from ..model import DETERMINATION_COLUMNS
 from ..privacy import Redactor
-from ..report.files import write_csv
+from ..report.files import write_csv, write_rejected_rows
 from ..report.safety import FORMULA_START
 from ..report.staging import staged
 from . import Review
@@ -43,8 +43,15 @@ def write_review(
         dets = views.determinations[DETERMINATION_COLUMNS]
         write_csv(dets, stage / "determinations.csv")
         criteria = _criteria_sheet(views)
-        write_xlsx({"Determinations": dets, "Criteria": criteria}, stage / "determinations.xlsx")
-        names += ["determinations.csv", "determinations.xlsx"]
+        write_csv(views.not_reviewed, stage / "not-reviewed.csv")
+        write_xlsx(
+            {"Determinations": dets, "Criteria": criteria, "Not reviewed": views.not_reviewed},
+            stage / "determinations.xlsx",
+        )
+        names += ["determinations.csv", "determinations.xlsx", "not-reviewed.csv"]
+        if review.rejected is not None:
+            write_rejected_rows(review.rejected, redactor, stage)
+            names.append("rejected.csv")
         (stage / "episodes").mkdir()
         (stage / "letters").mkdir()
         for v in views.episodes:
@@ -64,8 +71,17 @@ def write_review(
             "criteria": f"{review.criteria.name} {review.criteria.version}",
             "policy": f"{review.policy.name} {review.policy.version}",
             "counts": ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none",
+            "account": views.account,
+            "notices": views.notices,
+            "rejected": 0 if review.rejected is None else len(review.rejected),
         }
-        html = render(env, "index.html", rows=index_rows(views), meta=meta)
+        html = render(
+            env,
+            "index.html",
+            rows=index_rows(views),
+            meta=meta,
+            not_reviewed=views.not_reviewed.fillna("").to_dict("records"),
+        )
         (stage / "index.html").write_text(html, encoding="utf-8")
         names.append("index.html")
     out = Path(out_dir)

@@ -22,6 +22,7 @@ from ..instruments import (
     canonical_instrument,
     classify_change,
     find_instruments_in_text,
+    instrument_name_pattern,
     select_thresholds,
 )
 from ..model import PLAN_NOTE_TYPES, REPORT_NOTE_TYPES
@@ -98,6 +99,56 @@ def fmt_number(values: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
+def change_words(
+    gain: pd.Series, baseline: pd.Series, mcid: pd.Series, mdc: pd.Series, mcid_pct: pd.Series
+) -> pd.Series:
+    """What a change (gain: improvement, direction-aware) is against the instrument's MCID
+    and MDC, in words true for each case: at least the MCID; at least the MCID but within the
+    MDC (may be measurement error); at least the MDC but below the MCID; below both; an
+    instrument with no MCID on file judged on its MDC; a decline; no threshold on file."""
+    g = pd.to_numeric(gain, errors="coerce").to_numpy(dtype="float64")
+    b = pd.to_numeric(baseline, errors="coerce").to_numpy(dtype="float64")
+    c = pd.to_numeric(mcid, errors="coerce").to_numpy(dtype="float64")
+    d = pd.to_numeric(mdc, errors="coerce").to_numpy(dtype="float64")
+    pct = pd.to_numeric(mcid_pct, errors="coerce").to_numpy(dtype="float64")
+    has_c, has_d, has_p = ~np.isnan(c), ~np.isnan(d), ~np.isnan(pct)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.where(np.abs(b) > 0, g / np.abs(b) * 100.0, np.nan)
+        by_pct = has_p & (rel >= pct) & (g > 0)
+        past_c = has_c & (g >= c)
+        past_d = has_d & (g >= d)
+        bar = np.where(has_d, d, c)
+        decline = ~np.isnan(bar) & (g <= -bar)
+    words = np.select(
+        [
+            np.isnan(g) | (~has_c & ~has_d & ~has_p),
+            decline,
+            (past_c & (past_d | ~has_d)) | by_pct,
+            past_c,
+            has_c & past_d,
+            has_c & has_d,
+            has_c | has_p,
+            past_d,
+        ],
+        [
+            "no MCID or MDC on file",
+            np.where(has_d, "a decline of at least the MDC", "a decline of at least the MCID"),
+            np.where(
+                by_pct & ~past_c,
+                "at least the MCID (as a share of the baseline)",
+                "at least the MCID",
+            ),
+            "at least the MCID but within the MDC: may be measurement error",
+            "at least the MDC but below the MCID",
+            "below the MCID and within the MDC: may be measurement error",
+            "below the MCID (no MDC on file)",
+            "at least the MDC (no MCID on file)",
+        ],
+        "within the MDC (no MCID on file): may be measurement error",
+    )
+    return pd.Series(words, index=gain.index, dtype=object)
+
+
 def planned_frequency(text: pd.Series) -> pd.DataFrame:
     """Visits per week planned from text such as '2x/week', '2-3x/wk', '3 times a week',
     'twice weekly', 'BIW': columns low, high (NaN when no weekly rate is written) and text."""
@@ -111,6 +162,44 @@ def planned_frequency(text: pd.Series) -> pd.DataFrame:
     high = high.fillna(word).fillna(abbr).astype("float64")
     span = s.str.extract(f"({FREQUENCY_IN_TEXT})", flags=re.IGNORECASE)[0]
     return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
+
+
+_COUNT_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+}
+_COUNT = r"\d+(?:\.\d+)?|" + "|".join(_COUNT_WORDS)
+DURATION_IN_TEXT = (
+    rf"(?P<low>{_COUNT})\s*(?:(?:-|–|to)\s*(?P<high>{_COUNT})\s*)?"
+    r"(?P<unit>wks?|weeks?|visits?|sessions?|treatments?|months?|mos?|days?)\b"
+)
+_WEEKS_PER_UNIT = {"w": 1.0, "m": 30.44 / 7.0, "d": 1.0 / 7.0}
+
+
+def planned_duration(text: pd.Series) -> pd.DataFrame:
+    """The plan's duration from text such as '8 weeks', '6-8 wks', '3 months', '12 visits':
+    columns weeks and visits (the top of a range; NaN when not written in that unit)."""
+    found = text.astype("string").str.extract(DURATION_IN_TEXT, flags=re.IGNORECASE)
+
+    def number(values: pd.Series) -> pd.Series:
+        v = values.str.lower()
+        return pd.to_numeric(v.map(lambda x: _COUNT_WORDS.get(x, x)), errors="coerce")
+
+    top = number(found["high"]).fillna(number(found["low"])).astype("float64")
+    unit = found["unit"].str.lower().str[0]
+    per_week = unit.map(_WEEKS_PER_UNIT).astype("float64")
+    counted = unit.isin(["v", "s", "t"]).fillna(False).to_numpy(bool)
+    return pd.DataFrame({"weeks": top * per_week, "visits": top.where(counted)}, index=text.index)
 
 
 def _last_non_blank(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -136,7 +225,7 @@ def build_picture(
     episodes = _episodes(notes, requests)
     measures = _measures(export, notes, thresholds)
     instruments = _instrument_summary(measures)
-    goals = _goals(export, notes, episodes)
+    goals = _goal_targets(_goals(export, notes, episodes), instruments, thresholds)
     findings = _findings(audit, notes)
     return Picture(
         episodes=episodes,
@@ -216,9 +305,29 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     ep["diagnoses"] = codes.groupby("episode_id")["code"].agg("; ".join).reindex(ep.index)
     ep["diagnoses"] = ep["diagnoses"].fillna("").astype(object)
 
+    # The current plan of care is the one with the latest poc_start (a recertification's,
+    # not the evaluation's): its interval, frequency and duration.
+    newest = (
+        notes[notes["poc_start"].notna()]
+        .sort_values(["episode_id", "poc_start", "date"], kind="stable")
+        .groupby("episode_id")
+        .tail(1)
+        .set_index("episode_id")
+        .reindex(ep.index)
+    )
+    has_newest = newest["poc_start"].notna()
     for col in ("poc_start", "poc_end"):
-        ep[col] = _last_non_blank(notes, col).reindex(ep.index).astype("datetime64[ns]")
-    freq_col = _last_non_blank(notes, "frequency").reindex(ep.index)
+        last = _last_non_blank(notes, col).reindex(ep.index).astype("datetime64[ns]")
+        ep[col] = newest[col].astype("datetime64[ns]").where(has_newest, last)
+    ep["current_plan_note_id"] = (
+        newest["note_id"].astype(object).where(has_newest, ep["plan_note_id"]).astype(object)
+    )
+    ep["current_plan_date"] = newest["date"].where(has_newest, ep["plan_date"])
+    freq_col = (
+        newest["frequency"]
+        .astype(object)
+        .fillna(_last_non_blank(notes, "frequency").reindex(ep.index).astype(object))
+    )
     plan_text = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].copy()
     plan_freq = planned_frequency(plan_text["narrative"])
     plan_text["freq_text"] = plan_freq["text"]
@@ -227,7 +336,11 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     parsed = planned_frequency(ep["frequency"].astype("string"))
     ep["planned_low"] = parsed["low"]
     ep["planned_high"] = parsed["high"]
-    ep["duration"] = _last_non_blank(notes, "duration").reindex(ep.index).astype(object)
+    ep["duration"] = (
+        newest["duration"]
+        .astype(object)
+        .fillna(_last_non_blank(notes, "duration").reindex(ep.index).astype(object))
+    )
 
     visits = notes[notes["new_visit"]]
     ep["visits_used"] = visits.groupby("episode_id").size().reindex(ep.index).fillna(0)
@@ -238,7 +351,42 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     ep["notes"] = g.size().reindex(ep.index).fillna(0).astype("int64")
     for col in requests.columns:
         ep[col] = requests[col]
+    _plan_supported(ep, visits)
     return ep
+
+
+def _plan_supported(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
+    """Adds, in place, what the current plan of care supports from the request on.
+
+    plan_start (poc_start, else the plan note's date), plan_end (poc_end, else plan_start +
+    the duration in weeks), plan_end_from, plan_lapsed (the plan ended before the request),
+    past_plan_end (the request runs past plan_end), window_start/window_end (the request date
+    to requested_through, within the plan) and plan_supported_visits: the planned visits per
+    week (the top of a range) over that window, rounded up, and no more than a duration in
+    visits leaves; NaN when it cannot be counted.
+    """
+    length = planned_duration(ep["duration"].astype("string"))
+    start = ep["poc_start"].fillna(ep["current_plan_date"])
+    by_weeks = start + pd.to_timedelta(length["weeks"] * 7 - 1, unit="D")
+    ep["plan_start"] = start
+    ep["plan_end"] = ep["poc_end"].fillna(by_weeks.dt.normalize())
+    ep["plan_end_from"] = np.where(
+        ep["poc_end"].notna(), "poc_end", np.where(ep["plan_end"].notna(), "duration", "")
+    )
+    window_start = ep["request_date"].fillna(ep["last_date"])
+    through = ep["requested_through"]
+    ep["plan_lapsed"] = (ep["plan_end"] < window_start).fillna(False).astype(bool)
+    ep["past_plan_end"] = (through > ep["plan_end"]).fillna(False).astype(bool)
+    window_end = through.where(~ep["past_plan_end"] & through.notna(), ep["plan_end"])
+    ep["window_start"] = window_start
+    ep["window_end"] = window_end
+    days = (window_end - window_start).dt.days + 1
+    by_time = np.ceil(ep["planned_high"] * days.clip(lower=0) / 7.0 - 1e-9)
+    since_start = visits[visits["date"] >= visits["episode_id"].map(start)]
+    used = since_start.groupby("episode_id").size().reindex(ep.index).fillna(0)
+    by_count = (length["visits"] - used).clip(lower=0)
+    supported = pd.concat([by_time, by_count], axis=1).min(axis=1, skipna=True)
+    ep["plan_supported_visits"] = supported.where(~ep["plan_lapsed"]).astype("float64")
 
 
 def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None) -> pd.DataFrame:
@@ -311,6 +459,8 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
         "gain_prev",
         "vs_baseline",
         "vs_previous",
+        "baseline_words",
+        "previous_words",
     ]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -356,6 +506,12 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
     m["vs_baseline"] = classify_change(m["instrument"], m["baseline"], m["score"], thresholds)
     m.loc[~later, "vs_baseline"] = pd.NA
     m["vs_previous"] = classify_change(m["instrument"], m["prev"], m["score"], thresholds)
+    m["baseline_words"] = change_words(m["gain"], m["baseline"], m["mcid"], m["mdc"], m["mcid_pct"])
+    m.loc[~later, "baseline_words"] = ""
+    m["previous_words"] = change_words(
+        m["gain_prev"], m["prev"], m["mcid"], m["mdc"], m["mcid_pct"]
+    )
+    m.loc[~later, "previous_words"] = ""
     return m[columns]
 
 
@@ -422,6 +578,87 @@ def _goals(export: Export, notes: pd.DataFrame, episodes: pd.DataFrame) -> pd.Da
     for part in GOAL_PARTS:
         goals[part] = parts[part].to_numpy(bool)
     goals["status"] = goals["status"].astype(object)
+    return goals
+
+
+# A target that is only a score: "60", ">= 46/56", "20% or less", "at least 45 points".
+_BARE_TARGET = (
+    r"^\s*(?:(?:[<>≥≤]=?|at least|at most|of)\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?:/\s*\d+)?\s*"
+    r"(?:%|percent|points?|pts)?\s*(?:or (?:better|more|less|higher|lower|above|below))?\s*$"
+)
+# The score a goal's text aims at: "improve LEFS to 60", "Berg >= 46", "ODI of at most 20".
+_TARGET_IN_TEXT = (
+    r"[^.;\d]{0,30}?(?:\bto|≥|>=|≤|<=|\bof at least|\bat least|\bof at most|\bat most|"
+    r"\bbelow|\bunder|\babove)\s*(?:a\s+(?:score|total)\s+of\s+)?(?P<value>\d+(?:\.\d+)?)"
+)
+
+
+_MAINTAIN_GOAL = r"\b(?:maintain|remain|keep|sustain|preserve|prevent)"
+
+
+def _goal_targets(
+    goals: pd.DataFrame, instruments: pd.DataFrame, thresholds: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The goals with the score each aims at and whether the latest score already reaches it.
+
+    target_instrument/target_value come from the target column ("LEFS 60", or a bare "60"
+    when the goal's text names the instrument), else from the text ("improve LEFS to 60").
+    target_reached: the latest score of that instrument in the episode meets the target
+    (direction-aware; by the baseline's side of the target when the direction is unknown),
+    except for a goal of maintaining a level; reached_by: 'LEFS 62 (N14, 2026-10-16)'.
+    """
+    goals = goals.copy()
+    target = goals["target"].astype("string").fillna("").str.strip()
+    text = goals["text"].astype("string").fillna("")
+    named = canonical_instrument(target.where(target != "", pd.NA), thresholds)
+    in_target = find_instruments_in_text(target.where(named.notna()), thresholds)
+    in_target = in_target.drop_duplicates("row").set_index("row")
+    value = in_target["score"].reindex(goals.index)
+    instrument = in_target["instrument"].reindex(goals.index).astype(object)
+    bare = pd.to_numeric(target.str.extract(_BARE_TARGET, flags=re.IGNORECASE)["value"], "coerce")
+    text_instrument = canonical_instrument(text.where(text != "", pd.NA), thresholds)
+    use_bare = value.isna() & bare.notna() & text_instrument.notna()
+    value = value.where(~use_bare, bare)
+    instrument = instrument.where(~use_bare, text_instrument)
+    said = text.str.extract(
+        "(?P<name>" + instrument_name_pattern(thresholds) + ")" + _TARGET_IN_TEXT,
+        flags=re.IGNORECASE,
+    )
+    from_text = value.isna() & (target == "") & said["value"].notna()
+    value = value.where(~from_text, pd.to_numeric(said["value"], errors="coerce"))
+    instrument = instrument.where(
+        ~from_text, canonical_instrument(said["name"], thresholds).astype(object)
+    )
+    goals["target_instrument"] = instrument.astype(object)
+    goals["target_value"] = value.astype("float64")
+    goals["target_reached"] = False
+    goals["reached_by"] = ""
+    if instruments.empty or goals.empty:
+        return goals
+    latest = instruments.set_index(["episode_id", "instrument"])
+    keys = pd.MultiIndex.from_arrays([goals["episode_id"], goals["target_instrument"]])
+    found = latest.reindex(keys)
+    score = found["latest"].to_numpy(dtype="float64")
+    base = found["baseline"].to_numpy(dtype="float64")
+    goal = goals["target_value"].to_numpy(dtype="float64")
+    direction = found["direction"].astype(object).to_numpy()
+    higher = np.where(
+        direction == "higher_better",
+        True,
+        np.where(direction == "lower_better", False, goal >= base),
+    )
+    reached = np.where(higher, score >= goal, score <= goal) & ~np.isnan(score) & ~np.isnan(goal)
+    # A maintenance goal ("maintain a Berg of at least 40") is met by staying there, not done.
+    reached &= ~text.str.contains(_MAINTAIN_GOAL, case=False, regex=True).to_numpy(bool)
+    goals["target_reached"] = reached
+    note = found["latest_note_id"].astype(object).to_numpy()
+    day = fmt_date(pd.Series(found["latest_date"].to_numpy())).to_numpy()
+    shown = fmt_number(pd.Series(score)).to_numpy()
+    inst = goals["target_instrument"].astype(object).to_numpy()
+    goals["reached_by"] = [
+        f"{inst[i]} {shown[i]} ({note[i]}, {day[i]})" if reached[i] else ""
+        for i in range(len(goals))
+    ]
     return goals
 
 
@@ -509,9 +746,11 @@ def _findings(audit: AuditResult | None, notes: pd.DataFrame) -> pd.DataFrame:
 
 __all__ = [
     "Picture",
+    "change_words",
     "REPORT_NOTE_TYPES",
     "build_picture",
     "fmt_date",
     "fmt_number",
+    "planned_duration",
     "planned_frequency",
 ]

@@ -3,7 +3,8 @@
 Loaded strictly from YAML (the built-in policy.yaml or --policy FILE). Whatever the rules
 say, an episode whose record documents a skilled maintenance need is never recommended for
 denial (Jimmo v. Sebelius): the policy's `maintenance_guard` (approve or partial) applies and
-the episode is flagged for the reviewer.
+the episode is flagged for the reviewer. And an approval (in whole or in part) of an open
+request whose number of visits is not on file becomes a pend asking for that number.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GUARD_KEYS = {"recommend", "visits", "frequency", "level_of_care", "reason", "fl
 WHEN_KEYS = ("all", "any", "none")
 FRACTION_KEYS = {"fraction", "minimum", "maximum"}
 MAINTENANCE_KIND = "maintenance_need"
+VISITS_NOT_ON_FILE_RULE = "pend-visits-not-on-file"
 DEFAULT_GUARD = {
     "recommend": "approve",
     "visits": "requested",
@@ -54,7 +56,7 @@ class Rule:
     recommend: str
     when: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     title: str = ""
-    visits: Any = None  # "requested" | int | {"fraction", "minimum", "maximum"} | None
+    visits: Any = None  # "requested" | "plan" | int | {"fraction", "minimum", "maximum"} | None
     frequency: str | None = None  # "lower" | text
     level_of_care: str = ""
     reason: str = ""
@@ -236,6 +238,14 @@ def _visits(value: Any, recommend: str, label: str) -> Any:
             f'{label}: field "visits" is needed for {recommend}',
             fix="use requested, a number, or {fraction: 0.5, minimum: 1}",
         )
+    if value == "plan":
+        if recommend != "partial":
+            raise ChecklistError(
+                f'{label}: field "visits": plan (the visits the plan of care supports) is for '
+                "a partial approval",
+                fix="use requested for an approval",
+            )
+        return value
     if value == "requested":
         if recommend in ("partial", "deny"):
             raise ChecklistError(
@@ -260,31 +270,44 @@ def _visits(value: Any, recommend: str, label: str) -> Any:
         if not isinstance(frac, int | float) or isinstance(frac, bool) or not 0 < frac <= 1:
             raise ChecklistError(f'{label}: field "visits.fraction" must be between 0 and 1')
         for k in ("minimum", "maximum"):
+            if k == "maximum" and value.get(k) == "plan":
+                continue
             if k in value and (not isinstance(value[k], int) or isinstance(value[k], bool)):
-                raise ChecklistError(f'{label}: field "visits.{k}" must be a whole number')
+                raise ChecklistError(
+                    f'{label}: field "visits.{k}" must be a whole number'
+                    + (" (or plan)" if k == "maximum" else "")
+                )
         return dict(value)
     raise ChecklistError(
-        f'{label}: field "visits": {value!r} is not requested, a number or a fraction',
-        fix="use requested, a number, or {fraction: 0.5, minimum: 1}",
+        f'{label}: field "visits": {value!r} is not requested, plan, a number or a fraction',
+        fix="use requested, plan, a number, or {fraction: 0.5, minimum: 1}",
     )
 
 
 # --------------------------------------------------------------------------- deciding
 
 
-def _recommended_visits(rule: Rule, requested: pd.Series) -> pd.Series:
-    """Visits the rule recommends for each episode (NaN when not computable)."""
+def _recommended_visits(rule: Rule, episodes: pd.DataFrame) -> pd.Series:
+    """Visits the rule recommends for each episode (NaN when not computable); "plan" is what
+    the current plan of care supports from the request on (picture: plan_supported_visits)."""
+    requested = episodes["requested_visits"]
+    plan = episodes["plan_supported_visits"]
     spec = rule.visits
     if spec is None:
         return pd.Series(np.nan, index=requested.index)
     if spec == "requested":
         return requested.astype("float64")
+    if spec == "plan":
+        fewer = plan.isna() | (plan < requested)  # a partial is always fewer than requested
+        return plan.where(fewer, requested - 1).clip(lower=0).astype("float64")
     if isinstance(spec, int):
         return pd.Series(float(spec), index=requested.index)
     visits = np.floor(requested * float(spec["fraction"]) + 0.5)
     if "minimum" in spec:
         visits = visits.clip(lower=spec["minimum"])
-    if "maximum" in spec:
+    if spec.get("maximum") == "plan":
+        visits = visits.where(~(visits > plan), plan)
+    elif "maximum" in spec:
         visits = visits.clip(upper=spec["maximum"])
     if rule.recommend == "partial":
         # A partial approval is always fewer visits than requested.
@@ -328,9 +351,7 @@ def decide(
 
     def apply(rule: Rule, mask: np.ndarray) -> None:
         out.loc[mask, "recommendation"] = rule.recommend
-        out.loc[mask, "recommended_visits"] = _recommended_visits(
-            rule, episodes["requested_visits"]
-        )[mask]
+        out.loc[mask, "recommended_visits"] = _recommended_visits(rule, episodes)[mask]
         loc = pd.Series(rule.level_of_care, index=idx, dtype=object)
         if rule.frequency == "lower":
             loc = loc + np.where(loc != "", " at ", "") + lower
@@ -385,6 +406,30 @@ def decide(
             out.loc[guarded, "flags"] = policy.guard.flag
             for pos in np.flatnonzero(guarded):
                 because.iat[pos] = because.iat[pos] + maintenance
+    # Flags the criteria raise (e.g. recertification needed) ride along whatever the rule.
+    if "flag" in results.columns:
+        raised = results[results["flag"].astype(str) != ""]
+        raised = raised.groupby("episode_id")["flag"].agg(lambda f: "; ".join(dict.fromkeys(f)))
+        raised = raised.reindex(idx).fillna("")
+        both = (out["flags"] != "") & (raised != "")
+        out["flags"] = out["flags"] + np.where(both, "; ", "") + raised
+    # An approval of "the visits requested" (or fewer) needs that number: without it, pend.
+    no_count = (
+        episodes["open_request"].astype(bool) & episodes["requested_visits"].isna()
+    ).to_numpy(bool) & out["recommendation"].isin(["approve", "partial"]).to_numpy(bool)
+    if no_count.any():
+        would = out.loc[no_count, "recommendation"].map(
+            {"approve": "approval", "partial": "approval in part"}
+        )
+        out.loc[no_count, "recommendation"] = "pend"
+        out.loc[no_count, "recommended_visits"] = np.nan
+        out.loc[no_count, "level_of_care"] = ""
+        out.loc[no_count, "rule_id"] = VISITS_NOT_ON_FILE_RULE
+        out.loc[no_count, "rule_reason"] = (
+            "The number of visits requested is not on file for this request, so no number of "
+            "visits can be recommended; the treating therapist is asked for it (the criteria "
+            "alone would support " + would + ")."
+        )
     out["because"] = because
     severity = {c.id: c.severity for c in criteria.items}
     failed_ids = [c for c in criteria.ids if severity[c] != "info"]

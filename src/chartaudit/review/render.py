@@ -20,6 +20,7 @@ from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
 from .picture import fmt_number
+from .requests import NOT_REVIEWED_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 APPEAL_PLACEHOLDER = (
@@ -36,12 +37,6 @@ NOTE_TYPE_NAME = {
     "discharge": "Discharge summary",
 }
 STATUS_LABEL = {"met": "Met", "not_met": "Not met", "not_evaluable": "Not evaluable"}
-CATEGORY_LABEL = {
-    "meaningful": "at least the MCID",
-    "small": "real but below the MCID",
-    "no_reliable_change": "no reliable change",
-    "decline": "decline",
-}
 
 
 def environment() -> jinja2.Environment:
@@ -192,6 +187,13 @@ class Views:
     results: pd.DataFrame | None = None
     labels: dict[str, str] = field(default_factory=dict)  # episode id -> shown (pseudonym)
     note_labels: dict[str, str] = field(default_factory=dict)  # note id -> shown
+    # Requests not reviewed and authorization rows rejected at load (NOT_REVIEWED_COLUMNS),
+    # the count of every authorization row, and notices for the reviewer; masked.
+    not_reviewed: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=NOT_REVIEWED_COLUMNS)
+    )
+    account: str = ""
+    notices: list[str] = field(default_factory=list)
 
 
 def _dates(values: list) -> list[str]:
@@ -259,6 +261,14 @@ def build_views(
         labels=dict(zip(eps.index, ep_label, strict=True)),
         note_labels=note_label,
     )
+    if review.account is not None:
+        listed = review.account.listed.copy()
+        for col in ("auth_id", "reason"):
+            listed[col] = masker.text(listed[col]).to_numpy(dtype=object)
+        views.not_reviewed = listed[NOT_REVIEWED_COLUMNS].reset_index(drop=True)
+        views.account = review.account.summary()
+        notices = pd.Series(review.account.notices, dtype=object)
+        views.notices = masker.text(notices).tolist()
     for pos, ep in enumerate(eps.index):
         e = episodes[ep]
         d = decisions[ep]
@@ -287,6 +297,9 @@ def build_views(
         by_id = {c["id"]: c for c in crit_rows}
         because = [by_id[c] for c in dict.fromkeys(d["because"]) if c in by_id]
         missing = [by_id[c] for c in d["request_ids"] if c in by_id]
+        visits_unknown = bool(e["open_request"]) and _blank(e["requested_visits"])
+        if visits_unknown:
+            missing.insert(0, _visits_not_on_file(auth_ids.iat[pos], _day(e["request_date"])))
         not_supported = [
             c
             for c in crit_rows
@@ -297,8 +310,13 @@ def build_views(
             {
                 "term": _text(r["term"]),
                 "text": r["text"],
-                "status": _text(r["status"]).replace("_", " ") or "not recorded",
-                "open": _blank(r["status"]) or r["status"] in ("progressing", "not_met"),
+                "status": (
+                    f"met by score: {r['reached_by']} reaches the target "
+                    f"(recorded {_text(r['status']).replace('_', ' ') or 'without a status'})"
+                    if r["target_reached"] and not_closed(r["status"])
+                    else _text(r["status"]).replace("_", " ") or "not recorded"
+                ),
+                "open": not_closed(r["status"]) and not r["target_reached"],
                 "target_date": _day(r["target_date"]),
                 "note": "" if _blank(r["note_id"]) else note_label.get(r["note_id"], ""),
                 "date": _day(r["date"]),
@@ -363,6 +381,11 @@ def build_views(
                 "auth_id": auth_ids.iat[pos],
                 "date": _day(e["request_date"]),
                 "visits": _count(e["requested_visits"]),
+                "visits_text": (
+                    "visits (number requested not on file)"
+                    if visits_unknown
+                    else f"{_count(e['requested_visits'])} visit(s)"
+                ),
                 "through": _day(e["requested_through"]),
                 "status": _text(e["request_status"]),
             },
@@ -404,12 +427,34 @@ def build_views(
     return views
 
 
+def _visits_not_on_file(auth_id: str, date: str) -> dict[str, Any]:
+    """The request-for-information item when the request has no number of visits."""
+    which = f"authorization request {auth_id}" if auth_id else "the authorization request"
+    return {
+        "id": "requested_visits",
+        "title": "Number of visits requested",
+        "status": "not_met",
+        "message": f"{which}{f' of {date}' if date else ''} does not state the number of "
+        "visits requested",
+        "evidence": [],
+        "why": "A determination approves a number of visits; without the number requested "
+        "none can be recommended or compared with the plan of care's frequency and duration",
+        "ask": "The number of visits requested and the date through which they are requested",
+        "fix": "state the number of visits requested",
+    }
+
+
 def _grouped(frame: pd.DataFrame) -> dict[Any, list[dict[str, Any]]]:
     """Rows as dicts, grouped by episode_id (order kept)."""
     out: dict[Any, list[dict[str, Any]]] = {}
     for row in frame.to_dict("records"):
         out.setdefault(row["episode_id"], []).append(row)
     return out
+
+
+def not_closed(status: Any) -> bool:
+    """A goal's status that leaves it to be met (progressing, not met or not recorded)."""
+    return _blank(status) or status in ("progressing", "not_met")
 
 
 def _blank(value: Any) -> bool:
@@ -445,7 +490,7 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "latest_date": _day(last["date"]),
                 "n": int(last["n"]),
                 "change": f"{last['change']:+g}" if later else "",
-                "category": _category(last["vs_baseline"]) if later else "",
+                "category": last["baseline_words"] if later else "",
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
                 "source": _text(last["threshold_source"]),
@@ -461,18 +506,14 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                     "score": f"{r['score']:g}",
                     "vs_baseline": "baseline"
                     if first
-                    else f"{r['change']:+g} ({_category(r['vs_baseline'])})",
+                    else f"{r['change']:+g} ({r['baseline_words']})",
                     "vs_previous": ""
                     if first
-                    else f"{r['change_prev']:+g} ({_category(r['vs_previous'])})",
+                    else f"{r['change_prev']:+g} ({r['previous_words']})",
                     "source": r["source"] + (f": “{r['text']}”" if r["text"] else ""),
                 }
             )
     return charts, table, instruments
-
-
-def _category(value: Any) -> str:
-    return CATEGORY_LABEL.get(value, "no threshold") if isinstance(value, str) else "no threshold"
 
 
 def _reviewer(reviewer: str | None) -> tuple[str, str]:
@@ -515,7 +556,7 @@ def index_rows(views: Views) -> list[dict[str, Any]]:
             "patient": v["patient"],
             "discipline": v["discipline"],
             "therapist": v["therapist"],
-            "requested": v["request"]["visits"],
+            "requested": v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
             "used": v["visits_used"],
             "recommendation": v["recommendation"],
             "files": v["files"],
