@@ -571,3 +571,24 @@ def test_without_a_credential_column_or_any_in_the_names_the_fix_is_given(tmp_pa
     write(tmp_path / "notes.csv", csv_text(["N1,MRN1,PT,daily,2026-09-03,Dana Reyes"], header))
     with pytest.raises(InputError, match="no credential column"):
         load_export(tmp_path)
+
+
+def test_a_blank_date_of_service_or_units_cell_is_rejected_and_the_run_goes_on(tmp_path):
+    """One empty DOS cell loaded a note without a date, and the statistics then stopped the
+    whole run with an internal error."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    rows = [*ROWS, "N3,MRN2,daily,,Kim Lee,PT,Aetna,2026-09-05 12:00,Gait training 150 ft"]
+    write(tmp_path / "notes.csv", csv_text(rows), "cp1252")
+    write(tmp_path / "services.csv", "note_id,cpt_code,units\nN1,97161,1\nN2,97110,\n")
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code in (0, 1), result.output
+    output = " ".join(result.output.split())
+    assert "Rows read 5 = loaded 3 + rejected 2" in output
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", encoding="utf-8-sig")
+    assert sorted(zip(rejected["file"], rejected["row"], rejected["reason"])) == [
+        ("notes.csv", 4, "missing date_of_service"),
+        ("services.csv", 3, "missing units"),
+    ]

@@ -424,7 +424,11 @@ def _normalise(
             frame[col] = V.blank_to_na(frame[col])
     for col in REQUIRED[table]:
         if col in frame.columns and col != "discipline":
-            reject(frame[col].isna().to_numpy(), f"missing {col}")
+            # Date and number columns are still text here: a blank one is missing too.
+            value = frame[col]
+            if col in DATE_COLUMNS.get(table, []) or col in NUMERIC_COLUMNS.get(table, []):
+                value = V.blank_to_na(value)
+            reject(value.isna().to_numpy(), f"missing {col}")
     for col in DATE_COLUMNS.get(table, []):
         if col not in frame.columns:
             continue
