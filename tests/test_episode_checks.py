@@ -661,17 +661,40 @@ def test_authorization_not_applicable_without_one_unless_required():
         params={"required_for_payer_types": ["commercial"]},
         authorizations=auths,
     )
-    assert res.loc["N01", "message"] == (
-        "visit on 2026-09-01 is not covered by an approved authorization"
+    # The evaluation needs no authorization of its own; the treatment after it does.
+    assert res.loc["N01", "status"] == "pass"
+    assert res.loc["N02", "message"] == (
+        "visit on 2026-09-02 is not covered by an approved authorization"
     )
 
 
-def test_pending_authorization_does_not_cover_visits():
+def test_pending_authorization_does_not_cover_visits_after_the_request():
     auths = [
-        {"auth_id": "A-2", "patient_id": "P1", "status": "Pending review", "requested_visits": 8}
+        {
+            "auth_id": "A-2",
+            "patient_id": "P1",
+            "status": "Pending review",
+            "requested_visits": 8,
+            "request_date": "2026-09-03",
+        }
     ]
-    res = run("authorization_visits", _visits(2), authorizations=auths)
-    assert (res["status"] == "fail").all()
+    res = run("authorization_visits", _visits(5), authorizations=auths)
+    # Visits before the first request needed none (the episode had no authorization yet).
+    assert res["status"].tolist() == ["pass", "pass", "fail", "fail", "fail"]
+    assert res.loc["N03", "message"] == (
+        "visit on 2026-09-03 is not covered by an approved authorization"
+    )
+
+
+def test_medicare_part_b_visits_are_never_judged_against_authorizations():
+    """Original Medicare has no prior authorization: a UM request in the table for a Part B
+    episode made every one of its visits 'not covered'."""
+    auths = [
+        {"auth_id": "A-3", "patient_id": "P1", "status": "pending", "request_date": "2026-09-01"}
+    ]
+    rows = [{**r, "payer_type": "medicare_b"} for r in _visits(4)]
+    res = run("authorization_visits", rows, authorizations=auths)
+    assert (res["status"] == "not_applicable").all()
 
 
 # ----------------------------------------------------------------------- extras

@@ -1179,6 +1179,7 @@ def _auth_frame(auths: pd.DataFrame) -> pd.DataFrame:
             "start": auths["start"].dt.normalize(),
             "end": auths["end"].dt.normalize(),
             "approved_visits": auths["approved_visits"].astype("float64"),
+            "request_date": auths["request_date"].dt.normalize(),
         }
     )
 
@@ -1215,6 +1216,18 @@ def _window(start: pd.Series, end: pd.Series) -> pd.Series:
     params={
         "required_for_payer_types": Param(
             list, [], help="payer types whose visits need an approved authorization"
+        ),
+        "exempt_payer_types": Param(
+            list,
+            ["medicare_b"],
+            help="payer types without prior authorization (original Medicare Part B): their "
+            "visits are never judged, whatever the authorizations table holds",
+        ),
+        "exempt_note_types": Param(
+            list,
+            ["evaluation"],
+            help="note types that need no authorization of their own (most payers let the "
+            "evaluation happen before the first request); counted when inside one",
         ),
     },
     needs=("authorizations",),
@@ -1265,12 +1278,31 @@ def authorization_visits(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
     auth_code = np.full(n_days, -1)
     auth_code[in_day] = code
 
+    # Days that some approved authorization of the episode covers in kind (any dates), and
+    # the earliest date a request was made for the day's episode.
+    has_approved = np.zeros(n_days, bool)
+    has_approved[ok_day] = True
+    requested = a["request_date"].to_numpy()[pair_code]
+    first_request = np.full(n_days, np.datetime64("NaT"), dtype="datetime64[ns]")
+    known = ~np.isnat(requested)
+    if known.any():
+        frame = pd.DataFrame({"day": pair_day[known], "req": requested[known]})
+        earliest = frame.groupby("day")["req"].min()
+        first_request[earliest.index.to_numpy()] = earliest.to_numpy()
+
     note_pos = ctx.positions(idx)
     day_of = s.day[s.row_of[note_pos]]
     required = note_is(ctx, "payer_type", params["required_for_payer_types"])[note_pos]
-    applicable = has_auth[day_of] | required
+    exempt = note_is(ctx, "payer_type", params["exempt_payer_types"])[note_pos] & ~required
+    applicable = (has_auth[day_of] | required) & ~exempt
     over = applicable & in_window[day_of] & (visit_no[day_of] > allowed[day_of])
     outside = applicable & ~in_window[day_of]
+    # An evaluation needs no authorization of its own; nor does a visit of an episode that has
+    # only a request pending, made after that visit (the care before it needed none).
+    outside &= ~note_is(ctx, "note_type", params["exempt_note_types"])[note_pos]
+    visit_date = day_date[day_of]
+    before_request = ~np.isnat(first_request[day_of]) & (visit_date < first_request[day_of])
+    outside &= ~(~has_approved[day_of] & before_request)
 
     def when(m: np.ndarray) -> pd.Series:
         return fmt_date(pd.Series(service_dates(ctx)[note_pos[m]]))
