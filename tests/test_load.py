@@ -588,7 +588,7 @@ def test_a_blank_date_of_service_or_units_cell_is_rejected_and_the_run_goes_on(t
     output = " ".join(result.output.split())
     assert "Rows read 5 = loaded 3 + rejected 2" in output
     rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", encoding="utf-8-sig")
-    assert sorted(zip(rejected["file"], rejected["row"], rejected["reason"])) == [
+    assert sorted(zip(rejected["file"], rejected["row"], rejected["reason"], strict=True)) == [
         ("notes.csv", 4, "missing date_of_service"),
         ("services.csv", 3, "missing units"),
     ]
