@@ -488,6 +488,21 @@ def test_poc_duration_written_as_therapists_write_it(plan):
     assert run("poc_elements", [row]).loc["E", "status"] == "pass", plan
 
 
+@pytest.mark.parametrize(
+    "plan, has_goals",
+    [
+        ("POC 2x/week x 8 weeks. Goals: Pt will walk 1000 ft without device within 8 weeks.", True),
+        ("2x/week x 8 weeks.\nTreatment goals (8 wks): pt will climb 12 stairs mod I.", True),
+        ("2x/week x 8 weeks. Patient's goal: to walk without pain.", False),
+        ("2x/week x 8 weeks. Pt goals: return to golf.", False),
+    ],
+)
+def test_a_plans_goals_section_states_its_long_term_goals(plan, has_goals):
+    row = {**EVAL, "diagnosis_codes": "M16.11", "plan": plan}
+    status = run("poc_elements", [row]).loc["E", "status"]
+    assert status == ("pass" if has_goals else "fail"), plan
+
+
 def test_poc_without_a_duration_still_fails():
     row = {**EVAL, "diagnosis_codes": "M17.11", "plan": "PT three times a week. LTG: walk 500 ft."}
     assert run("poc_elements", [row]).loc["E", "message"] == "plan of care is missing: duration"

@@ -353,6 +353,24 @@ def test_a_goal_that_begins_with_the_patients_name_has_an_actor(name):
     assert "(missing actor)" in out.loc["E1", "message"]
 
 
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "POC 2x/week x 8 weeks. LTG: pt will walk 1000 ft in the community without device "
+        "within 8 weeks. STG: pt will climb 12 stairs with one rail, mod I, within 4 weeks.",
+        "POC 2x/week x 8 weeks. Goals: Pt will walk 1000 ft in the community without device "
+        "within 8 weeks; pt will climb 12 stairs with one rail, mod I, within 4 weeks.",
+    ],
+    ids=["ltg-stg-inline", "goals-with-semicolons"],
+)
+def test_goals_written_inline_are_found_and_judged(plan):
+    out = run("goals_measurable", [note("E1", "2026-09-01", plan, note_type="evaluation")])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+    vague = plan.replace("climb 12 stairs with one rail, mod I,", "improve stairs")
+    out = run("goals_measurable", [note("E1", "2026-09-01", vague, note_type="evaluation")])
+    assert out.loc["E1", "message"].startswith("1 of 2 goals not measurable/functional")
+
+
 def test_goal_statements_sections():
     text = pd.Series(
         [

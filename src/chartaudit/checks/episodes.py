@@ -830,7 +830,12 @@ DURATION_TEXT = (
     + _PERIOD
     + r"|\b\d+\s*(?:wks?|weeks?)\s+(?:duration|plan)\b"
 )
-LTG_TEXT = r"(?i)\blong[- ]?term goals?\b|\bLTGs?\b|\bLTG\s*#?\d"
+LTG_TEXT = (
+    r"(?i)\blong[- ]?term goals?\b|\bLTGs?\b|\bLTG\s*#?\d"
+    # A plan's "Goals:" section (not "Patient's goal:") states the goals of the whole plan.
+    r"|(?im)(?:^|[.;]\s+)(?:(?:plan of care|poc|treatment|therapy|functional|rehab)\s+)?"
+    r"goals?\s*(?:\([^)\n]{0,30}\))?\s*:\s*\S"
+)
 DIAGNOSIS_TEXT = (
     r"(?i)\b(?:diagnos[ie]s|dx|ICD-?10|diagnostic impressions?)\s*(?:codes?)?\s*[:\-]\s*\w"
 )

@@ -796,7 +796,15 @@ _HEADER_LINE = (
     r"|^\s*(?P<caps>[A-Z][A-Z0-9 /&()'’,\-]{2,80})\s*$"
 )
 _TIME_FRAME_LINE = r"(?i)^\s*(?:time\s*frames?|target date|due)\s*:"
-_ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)"
+# Numbered items on one line ("1. ... 2. ..."), or goals run together with semicolons
+# ("Goals: Pt will walk ...; pt will climb ..."): a part split off must say what "will" happen.
+_ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)|;\s+(?=[^;]*\bwill\b)"
+# A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ..."):
+# the line is broken before it, so the header parser sees it as a header line.
+_INLINE_GOAL_HEADER = (
+    r"(?i)(?<=[.;!?])[ \t]+(?=(?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)\b"
+    r"[^:\n.]{0,30}:)"
+)
 _ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
 
 
@@ -820,6 +828,7 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
     cand = text[quick]
     if cand.empty:
         return pd.DataFrame(columns=columns)
+    cand = cand.str.replace(_INLINE_GOAL_HEADER, "\n", regex=True)
     lines = cand.str.split(r"\r\n|\r|\n", regex=True).explode()
     df = pd.DataFrame({"row": lines.index, "line": lines.fillna("").astype(str).to_numpy()})
     hdr = df["line"].str.extract(_HEADER_LINE)
