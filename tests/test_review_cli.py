@@ -558,3 +558,48 @@ def test_redact_masks_a_relatives_name_quoted_from_the_notes(tmp_path):
         assert word not in text, word
     # Masked, not dropped: the quoted sentence is still there.
     assert "her daughter [relative] without the skills of a therapist; wife: [relative]" in text
+
+
+def test_a_goal_written_from_a_score_to_a_score_counts_as_met_when_reached(tmp_path):
+    """'increase LEFS from 30/80 to 50/80' aims at 50, not at the 30 it starts from."""
+    frames = scenario_frames(("progressing",))
+    frames["goals"].loc[0, ["text", "target", "status"]] = [
+        "Pt will increase LEFS from 30/80 to 50/80 within 8 weeks",
+        "",
+        "progressing",
+    ]
+    frames["goals"].loc[1, "status"] = "met"
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "counted as met by score" in row["rationale"] or row["recommendation"] == "deny"
+    page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
+    assert "the latest LEFS 52 (D014, 2026-02-23) meets its target 50" in page
+
+
+def test_a_discharge_after_the_request_is_flagged_for_the_reviewer(tmp_path):
+    """The picture stops at the request, but a patient discharged since (goals met) makes the
+    request moot: the reviewer is told, with the discharge summary's id and date."""
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    last = notes.iloc[-1].to_dict()
+    notes.loc[len(notes)] = {
+        **last,
+        "note_id": "DC1",
+        "note_type": "discharge",
+        "date_of_service": "2026-03-06",
+        "signed_at": "2026-03-06 17:00",
+    }
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    flag = "discharged after the request (DC1, 2026-03-06) — confirm the request still stands"
+    assert flag in row["rationale"]
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    assert flag in parse_text(out / "episodes" / f"{ep}.html")

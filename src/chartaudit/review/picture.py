@@ -223,6 +223,9 @@ def build_picture(
     """The picture of every episode in `requests` (index episode_id, see select_requests)."""
     notes = _episode_notes(export, requests)
     episodes = _episodes(notes, requests)
+    later = _discharged_after(export, requests)
+    episodes["discharged_note_id"] = later["note_id"].reindex(episodes.index).astype(object)
+    episodes["discharged_date"] = later["date"].reindex(episodes.index)
     measures = _measures(export, notes, thresholds)
     instruments = _instrument_summary(measures)
     goals = _goal_targets(_goals(export, notes, episodes), instruments, thresholds)
@@ -236,6 +239,22 @@ def build_picture(
         findings=findings,
         thresholds=thresholds,
     )
+
+
+def _discharged_after(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
+    """Per episode, the first discharge summary dated after its request (index episode_id;
+    note_id, date): the picture stops at the request, but a reviewer must know the patient
+    has since been discharged."""
+    notes = export.notes
+    dc = notes[
+        notes["episode_id"].isin(requests.index).to_numpy(bool)
+        & (notes["note_type"] == "discharge").fillna(False).to_numpy(bool)
+    ]
+    dc = dc.assign(date=dc["date_of_service"].dt.normalize())
+    cutoff = dc["episode_id"].map(requests["request_date"]).astype("datetime64[ns]")
+    dc = dc[cutoff.notna().to_numpy() & (dc["date"] > cutoff).to_numpy(bool)]
+    dc = dc.sort_values(["episode_id", "date"], kind="stable").drop_duplicates("episode_id")
+    return dc.set_index("episode_id")[["note_id", "date"]]
 
 
 def _episode_notes(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
@@ -586,8 +605,10 @@ _BARE_TARGET = (
     r"^\s*(?:(?:[<>≥≤]=?|at least|at most|of)\s*)?(?P<value>\d+(?:\.\d+)?)\s*(?:/\s*\d+)?\s*"
     r"(?:%|percent|points?|pts)?\s*(?:or (?:better|more|less|higher|lower|above|below))?\s*$"
 )
-# The score a goal's text aims at: "improve LEFS to 60", "Berg >= 46", "ODI of at most 20".
+# The score a goal's text aims at: "improve LEFS to 60", "Berg >= 46", "ODI of at most 20",
+# "increase LEFS from 32/80 to 41/80".
 _TARGET_IN_TEXT = (
+    r"(?:\s*(?:score\s+)?from\s+\d+(?:\.\d+)?(?:\s*/\s*\d+)?)?"
     r"[^.;\d]{0,30}?(?:\bto|≥|>=|≤|<=|\bof at least|\bat least|\bof at most|\bat most|"
     r"\bbelow|\bunder|\babove)\s*(?:a\s+(?:score|total)\s+of\s+)?(?P<value>\d+(?:\.\d+)?)"
 )

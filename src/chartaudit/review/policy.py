@@ -413,6 +413,21 @@ def decide(
         raised = raised.reindex(idx).fillna("")
         both = (out["flags"] != "") & (raised != "")
         out["flags"] = out["flags"] + np.where(both, "; ", "") + raised
+    # A discharge summary dated after the request: the care may have ended without the visits.
+    if "discharged_note_id" in episodes.columns:
+        gone = episodes["discharged_note_id"].notna().to_numpy(bool)
+        if gone.any():
+            text = (
+                "discharged after the request ("
+                + episodes["discharged_note_id"].astype(str)
+                + ", "
+                + episodes["discharged_date"].dt.strftime("%Y-%m-%d").fillna("")
+                + ") — confirm the request still stands"
+            ).to_numpy(dtype=object)
+            has = (out["flags"] != "").to_numpy(bool)
+            out.loc[gone, "flags"] = np.where(
+                has[gone], out["flags"].to_numpy(dtype=object)[gone] + "; ", ""
+            ) + text[gone]
     # An approval of "the visits requested" (or fewer) needs that number: without it, pend.
     no_count = (
         episodes["open_request"].astype(bool) & episodes["requested_visits"].isna()
