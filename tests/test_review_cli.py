@@ -535,6 +535,11 @@ def test_continue_skilled_therapy_alone_is_not_a_skilled_need(tmp_path, text, me
     assert result.exit_code == 0, result.output
     row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
     assert ("UM-SKILLED-NEED" in str(row["criteria_failed"])) == (not met)
+    # Without a stated skilled need more visits are not approved: the therapist is asked.
+    assert (row["recommendation"] == "pend") == (not met)
+    if not met:
+        letter = parse_text(out / "letters" / f"{ep}-request-info.html")
+        assert "UM-SKILLED-NEED" in letter or "skills of a therapist" in letter
     page = parse_text(out / "episodes" / f"{ep}.html")
     stock = f"only stock wording that names skilled care without the need it is for: “{text.split('. ')[0].rstrip('.')}"
     assert (stock in page) == (not met), page[page.find("UM-SKILLED-NEED") :][:600]
