@@ -632,6 +632,24 @@ def test_chronology_names_each_problem():
     assert res.loc[["DC", "ok"], "status"].tolist() == ["pass", "pass"]
 
 
+def test_a_note_after_a_discharge_is_explained_not_only_called_an_episode_without_evaluation():
+    """Episodes derived from the notes: a daily note three days after the discharge summary
+    starts a new episode, and the message says where the patient was discharged."""
+    rows = [
+        {"note_id": "E", "note_type": "evaluation", "date_of_service": "2026-10-01"},
+        {"note_id": "D", "note_type": "daily", "date_of_service": "2026-10-05"},
+        {"note_id": "DC", "note_type": "discharge", "date_of_service": "2026-10-12"},
+        {"note_id": "X", "note_type": "daily", "date_of_service": "2026-10-15"},
+    ]
+    res = run("episode_starts_with_evaluation", rows)
+    assert res.loc["X", "message"] == (
+        "episode starts 2026-10-15 with a daily note; no evaluation found; the patient was "
+        "discharged from PT on 2026-10-12 (DC, 3 days earlier): care after a discharge needs a "
+        "new evaluation, or the note belongs to the earlier episode"
+    )
+    assert res.loc["E", "status"] == "pass"
+
+
 # ----------------------------------------------------------------------- AUTH-VISITS
 
 

@@ -1074,8 +1074,52 @@ def episode_starts_with_evaluation(
                 index=later.index,
             )
         ).to_numpy()
+        msg.loc[fail] = msg.loc[fail] + _after_discharge(ctx, idx[fail])
     evidence = texts(idx, fail, lambda m: notes["note_type"].astype("string").fillna(""))
     return outcome(idx, fail, msg, evidence, applicable=first)
+
+
+def _after_discharge(ctx: AuditContext, idx: pd.Index) -> pd.Series:
+    """For notes starting an episode without an evaluation: where the patient was discharged
+    from the same discipline on or before the note's date, what that means ('' elsewhere)."""
+    notes = ctx.notes
+    cols = ["patient_id", "discipline", "date_of_service", "note_id"]
+    dc = notes.loc[(notes["note_type"] == "discharge").fillna(False).to_numpy(bool), cols]
+    out = pd.Series("", index=idx, dtype=object)
+    if dc.empty or not len(idx):
+        return out
+    these = notes.loc[idx, cols[:3]].assign(_label=idx)
+    key = ["patient_id", "discipline"]
+    dc = dc.dropna(subset=[*key, "date_of_service"]).astype({k: object for k in key})
+    these = these.dropna(subset=[*key, "date_of_service"]).astype({k: object for k in key})
+    if these.empty or dc.empty:
+        return out
+    dc = dc.rename(columns={"date_of_service": "dc_date", "note_id": "dc_note"})
+    hit = pd.merge_asof(
+        these.sort_values("date_of_service"),
+        dc.sort_values("dc_date"),
+        left_on="date_of_service",
+        right_on="dc_date",
+        by=key,
+        direction="backward",
+    ).dropna(subset=["dc_note"])
+    if hit.empty:
+        return out
+    days = (hit["date_of_service"] - hit["dc_date"]).dt.days.astype(int).astype(str)
+    text = (
+        "; the patient was discharged from "
+        + hit["discipline"].astype(str)
+        + " on "
+        + fmt_date(hit["dc_date"]).to_numpy()
+        + " ("
+        + hit["dc_note"].astype(str)
+        + ", "
+        + days
+        + " days earlier): care after a discharge needs a new evaluation, or the note belongs "
+        "to the earlier episode"
+    )
+    out.loc[hit["_label"].to_numpy()] = text.to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- chronology

@@ -425,9 +425,10 @@ def decide(
                 + ") — confirm the request still stands"
             ).to_numpy(dtype=object)
             has = (out["flags"] != "").to_numpy(bool)
-            out.loc[gone, "flags"] = np.where(
-                has[gone], out["flags"].to_numpy(dtype=object)[gone] + "; ", ""
-            ) + text[gone]
+            out.loc[gone, "flags"] = (
+                np.where(has[gone], out["flags"].to_numpy(dtype=object)[gone] + "; ", "")
+                + text[gone]
+            )
     # An approval of "the visits requested" (or fewer) needs that number: without it, pend.
     no_count = (
         episodes["open_request"].astype(bool) & episodes["requested_visits"].isna()
