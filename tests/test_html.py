@@ -603,3 +603,19 @@ def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp
         assert [team for _, team in rates] == sorted(team for _, team in rates), page.name
         listed += len(rates)
     assert listed
+
+
+@pytest.mark.parametrize(
+    "message, evidence, shown",
+    [
+        ("Plan of care is missing: long-term goals.", "long-term goals", False),
+        (
+            "Evaluation does not record: prognosis with a time frame.",
+            "missing: prognosis with a time frame",
+            False,
+        ),
+        ("22 timed minutes support 1 unit; 2 billed.", "97110 22 min 2u", True),
+    ],
+)
+def test_recorded_evidence_is_shown_only_where_it_adds_to_the_message(message, evidence, shown):
+    assert html._says(message, evidence) is not shown

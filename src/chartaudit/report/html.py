@@ -401,6 +401,13 @@ def _may_contain(text: str, evidence: str) -> bool:
     return all(word in lowered for word in evidence.lower().split())
 
 
+def _says(message: str, evidence: str) -> bool:
+    """Whether the message already states the evidence (its words, in order, any case; a
+    leading "missing:" of the evidence aside)."""
+    words = re.sub(r"(?i)^\s*missing:\s*", "", evidence).lower().split()
+    return bool(words) and " ".join(words) in " ".join(str(message).lower().split())
+
+
 def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | None:
     """The evidence inside the text with some context: {before, match, after}; None when the
     evidence is blank or not in the text. Plain strings: the template escapes each part."""
@@ -1169,6 +1176,7 @@ class _Pages:
         if not rows:
             return np.zeros(0, dtype=np.int64), {}
         owners, take, parts = (list(x) for x in zip(*rows, strict=True))
+        messages = _each(cand["message"].iloc[take], sentence, "").tolist()
         patients = self._patient_labels.reindex(note_idx[take]).tolist()
         return np.array(owners, dtype=np.int64), {
             "date": _dates(cand["date_of_service"].iloc[take]).tolist(),
@@ -1176,8 +1184,13 @@ class _Pages:
             "note_id": cand["note_id"].iloc[take].to_numpy(dtype=object).tolist(),
             "patient": [None if _missing(p) or p == "" else str(p) for p in patients],
             **{name: [p.get(name) for p in parts] for name in ("before", "match", "after")},
-            "message": _each(cand["message"].iloc[take], sentence, "").tolist(),
-            "evidence": [evidence[i] or None for i in take],
+            "message": messages,
+            # "Recorded: x" only where x adds to the message ("missing: long-term goals" after
+            # "Plan of care is missing: long-term goals" would read as the opposite).
+            "evidence": [
+                None if not evidence[i] or _says(m, evidence[i]) else evidence[i]
+                for i, m in zip(take, messages, strict=True)
+            ],
         }
 
     @functools.cached_property
