@@ -241,6 +241,10 @@ def test_cosigned_student_report_counts_uncosigned_does_not():
     bare = {"note_type": "progress", "credential": "SPT"}
     res = run("progress_report_interval", episode(12, N10=bare), note_types=["daily"])
     assert res.loc["N11", "status"] == "fail"
+    # The therapist's co-signature signs the report even when the student's signed_at is blank.
+    rows = signed(episode(12, N10=cosigned), N10={})
+    res = run("progress_report_interval", rows, note_types=["daily"])
+    assert res.loc["N11", "status"] == "pass"
 
 
 def test_interval_param_five():

@@ -235,3 +235,18 @@ def test_real_swallow_study_reports_are_not_audited_as_evaluations(therapy, tmp_
     # the evaluations around them are still judged: 1794 (a study only recommended) among them
     assert set(items) <= by_note["M1794"]
     assert "MCR-POC-ELEMENTS" in by_note["M1633"] or "DOC-GOALS-MEASURABLE" in by_note["M1633"]
+
+
+def test_the_clone_threshold_means_a_few_words_changed(samples):
+    """What 0.7 means on real notes (the help text says it): changing 3% of a long note's words
+    leaves its 5-word shingles at least 0.7 alike, changing 5% takes them below."""
+    rng = np.random.default_rng(1)
+    texts = [t for t in samples["transcription"] if len(t.split()) >= 150]
+    for share, above in ((0.03, True), (0.05, False)):
+        alike = []
+        for text in texts:
+            words = text.split()
+            for i in rng.choice(len(words), round(share * len(words)), replace=False):
+                words[i] = f"changed{i}"
+            alike.append(Shingles([text, " ".join(words)]).jaccard(np.array([0]), np.array([1]))[0])
+        assert bool(np.median(alike) >= 0.7) is above, (share, np.median(alike))

@@ -341,6 +341,10 @@ def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
         if ctx.has("notes.signed_at")
         else np.ones(len(ctx.notes), bool)
     )
+    if student_cosigned_ok:
+        # A student's report co-signed by the supervising therapist carries the therapist's
+        # signature, whether or not the student's own signed_at was exported.
+        signed = signed | (note_is(ctx, "role", ["student"]) & cosigned(ctx))
     return np.select(
         [
             ~clinician & note_is(ctx, "role", ["assistant"]),
