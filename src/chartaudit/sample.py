@@ -1642,24 +1642,32 @@ def _pooled_sections(
 
     Rows with the same context key (region, side, frequency) draw from one pool; below `cap`
     rows per key every row gets its own composition, above it variants are reused, so a
-    million-note export costs about cap compositions per key instead of one per note.
+    million-note export costs about cap compositions per key instead of one per note. The
+    pools of all keys are composed together (one pass over the templates, not one per key).
     """
     out = np.empty(len(rows), dtype=object)
+    if not len(rows):
+        return out
     keys = key[rows]
     order = np.argsort(keys, kind="stable")
-    uniq, start, counts = np.unique(keys[order], return_index=True, return_counts=True)
-    for u, st, cnt in zip(uniq, start, counts, strict=True):
-        size = int(min(cnt, cap))
-        const = {c: np.full(size, v, dtype=object) for c, v in key_ctx[int(u)].items()}
-        mini = Slots(rng, const, size)
-        k = rng.integers(k_range[0], k_range[1] + 1, size)
-        pool = _compose(mini, np.arange(size), _family_banks(banks), k)
-        pick = rng.integers(0, size, cnt) if size < cnt else np.arange(cnt)
-        where = order[st : st + cnt]
-        if values is None:
-            out[where] = pool[pick]
-        else:
-            out[where] = _fill_pooled(pool, pick, rows[where], values)
+    uniq, counts = np.unique(keys[order], return_counts=True)
+    size = np.minimum(counts, cap)
+    key_of = np.repeat(np.arange(len(uniq)), size)  # each variant's key
+    ctx = {
+        c: np.array([key_ctx[int(u)][c] for u in uniq], dtype=object)[key_of]
+        for c in key_ctx[int(uniq[0])]
+    }
+    k = rng.integers(k_range[0], k_range[1] + 1, len(key_of))
+    pool = _compose(Slots(rng, ctx, len(key_of)), np.arange(len(key_of)), _family_banks(banks), k)
+    # Each row's variant: its own below cap, a random one of its key's pool above.
+    row_key = np.repeat(np.arange(len(uniq)), counts)
+    own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
+    drawn = rng.integers(0, size[row_key])
+    pick = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
+    if values is None:
+        out[order] = pool[pick]
+    else:
+        out[order] = _fill_pooled(pool, pick, rows[order], values)
     return out
 
 
