@@ -1426,7 +1426,8 @@ class Slots:
     (reps_prev < reps_now, pct_prev < pct); pain and pain_lo (≤ pain) are drawn once per row for
     the whole object, so the sentences of a section agree (pain may be given: the NPRS recorded
     on the note). With sticky=True every slot is drawn once per row, so a goal's text, baseline
-    and target columns state the same numbers.
+    and target columns state the same numbers. A deferred slot gets PLACEHOLDER, and its rows
+    are kept in `marks` in text order, to be filled per note later (_fill_deferred).
     """
 
     SIMPLE = {
@@ -1485,8 +1486,11 @@ class Slots:
         n: int,
         sticky: bool = False,
         pain: np.ndarray | None = None,
+        deferred: list[str] | tuple[str, ...] = (),
     ):
         self.rng, self.ctx, self.n, self.sticky = rng, context, n, sticky
+        self.deferred = {name: i for i, name in enumerate(deferred)}
+        self.marks: list[tuple[np.ndarray, int]] = []
         fam = context.get("family")
         one = fam is not None and n > 0 and bool((fam == fam[0]).all())
         self.family = fam[0] if one else None
@@ -1545,6 +1549,10 @@ class Slots:
         return p
 
     def get(self, name: str, rows: np.ndarray) -> np.ndarray:
+        slot = self.deferred.get(name)
+        if slot is not None:
+            self.marks.append((rows, slot))
+            return np.full(len(rows), PLACEHOLDER, dtype=object)
         if name in self.ctx:
             return self.ctx[name][rows]
         if name == "pain":
@@ -1608,7 +1616,8 @@ def _cat(*parts: np.ndarray) -> np.ndarray:
 def _compose(
     slots: Slots, rows: np.ndarray, banks: dict[str, list[str]], k: np.ndarray
 ) -> np.ndarray:
-    """For each of rows, k[i] distinct sentences from its family's bank ('*' = any family)."""
+    """For each of rows, k[i] distinct sentences from its family's bank ('*' = any family);
+    a sentence after one with the STATED_ONCE phrase leaves the phrase out."""
     out = np.full(len(rows), "", dtype=object)
     family = slots.ctx["family"][rows]
     for fam, templates in banks.items():
@@ -1620,10 +1629,17 @@ def _compose(
         steps = np.array([s for s in range(1, m) if math.gcd(s, m) == 1] or [1])
         start = slots.rng.integers(0, m, len(sel))
         step = steps[slots.rng.integers(0, len(steps), len(sel))]
+        once = np.array([STATED_ONCE in t for t in templates])
+        if once.any():  # templates m.. are the same without the phrase
+            templates = templates + [t.replace(STATED_ONCE, "") for t in templates]
+        said = np.zeros(len(sel), bool)
         for j in range(int(k[sel].max())):
             take = k[sel] > j
             sub = sel[take]
-            piece = _fill(slots, templates, (start[take] + j * step[take]) % m, rows[sub])
+            choice = (start[take] + j * step[take]) % m
+            again = said[take] & once[choice]
+            said[take] |= once[choice]
+            piece = _fill(slots, templates, choice + m * again, rows[sub])
             out[sub] = _cat(out[sub], piece)
     return out
 
@@ -1644,6 +1660,8 @@ def _pooled_sections(
     rows per key every row gets its own composition, above it variants are reused, so a
     million-note export costs about cap compositions per key instead of one per note. The
     pools of all keys are composed together (one pass over the templates, not one per key).
+    values: the per-note slots (name -> value per note), placeholders in the pooled text that
+    are filled in each row's copy of its variant.
     """
     out = np.empty(len(rows), dtype=object)
     if not len(rows):
@@ -1657,52 +1675,58 @@ def _pooled_sections(
         c: np.array([key_ctx[int(u)][c] for u in uniq], dtype=object)[key_of]
         for c in key_ctx[int(uniq[0])]
     }
+    slots = Slots(rng, ctx, len(key_of), deferred=list(values or ()))
     k = rng.integers(k_range[0], k_range[1] + 1, len(key_of))
-    pool = _compose(Slots(rng, ctx, len(key_of)), np.arange(len(key_of)), _family_banks(banks), k)
+    pool = _compose(slots, np.arange(len(key_of)), _family_banks(banks), k)
     # Each row's variant: its own below cap, a random one of its key's pool above.
     row_key = np.repeat(np.arange(len(uniq)), counts)
     own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
     drawn = rng.integers(0, size[row_key])
     pick = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
-    if values is None:
+    if values is None or not slots.marks:
         out[order] = pool[pick]
     else:
-        out[order] = _fill_pooled(pool, pick, rows[order], values)
+        table = np.stack([values[name] for name in slots.deferred])
+        out[order] = _fill_deferred(pool, slots.marks, pick, rows[order], table)
     return out
 
 
-_TOKEN_SPLIT = re.compile("([\x01-\x05])")
-
-
-def _fill_pooled(
-    pool: np.ndarray, pick: np.ndarray, rows: np.ndarray, values: dict[str, np.ndarray]
+def _fill_deferred(
+    pool: np.ndarray,
+    marks: list[tuple[np.ndarray, int]],
+    pick: np.ndarray,
+    notes: np.ndarray,
+    values: np.ndarray,
 ) -> np.ndarray:
-    """pool[pick] with the per-note placeholders (NOTE_SLOTS) filled from values[name][rows]:
-    each variant is split at its placeholders once, and the rows are put together piece by
-    piece (cheaper than searching every row's text)."""
-    mt = NOTE_SLOTS["mt_min"]
-    split = []
-    for v in pool:
-        first = v.find(mt)
-        if first >= 0:  # a second manual-therapy time in one note is dropped (stated once)
-            v = v[: first + 1] + v[first + 1 :].replace(" x " + mt + " min", "")
-        split.append(_TOKEN_SPLIT.split(v))
-    width = max(len(x) for x in split)
-    if width == 1:
-        return pool[pick]
-    names = list(NOTE_SLOTS)
-    pieces = np.full((len(pool), width), "", dtype=object)
-    for i, x in enumerate(split):
-        pieces[i, : len(x)] = x
-    out = pieces[pick, 0]
-    for p in range(1, width, 2):
-        token = pieces[:, p][pick]
-        value = np.full(len(pick), "", dtype=object)
-        for t in np.unique(token):
-            if t:
-                sel = np.flatnonzero(token == t)
-                value[sel] = values[names[ord(t) - 1]][rows[sel]]
-        out = out + value + pieces[pick, p + 1]
+    """pool[pick] with each PLACEHOLDER replaced by its slot's value for the note notes[i].
+
+    marks: (variants, slot) per placeholder written, in text order (Slots.deferred); values:
+    one row per slot, one column per note. The pool is cut at its placeholders by one split,
+    and the rows are put together again piece by piece, rows with most pieces first (each
+    step then works on a prefix of the rows).
+    """
+    variant = np.concatenate([v for v, _ in marks])
+    slot = np.concatenate([np.full(len(v), s) for v, s in marks])
+    slot = slot[np.argsort(variant, kind="stable")]  # by variant, in text order
+    n_marks = np.bincount(variant, minlength=len(pool))
+    piece = np.array(PLACEHOLDER.join(pool).split(PLACEHOLDER), dtype=object)
+    if len(piece) != len(pool) + len(variant):
+        raise ValueError("composed text holds a placeholder that no deferred slot wrote")
+    first_piece = np.cumsum(n_marks + 1) - (n_marks + 1)
+    first_mark = np.cumsum(n_marks) - n_marks
+    n_pieces = n_marks[pick] + 1
+    order = np.argsort(-n_pieces, kind="stable")
+    var, note = pick[order], notes[order]
+    longer = np.searchsorted(-n_pieces[order], -np.arange(n_pieces.max()))  # rows with > j
+    acc = piece[first_piece[var]]
+    for j in range(1, len(longer)):
+        v, m = var[: longer[j]], longer[j]
+        # (value + piece first: the long text so far is copied once per step)
+        acc[:m] = acc[:m] + (
+            values[slot[first_mark[v] + j - 1], note[:m]] + piece[first_piece[v] + j]
+        )
+    out = np.empty(len(pick), dtype=object)
+    out[order] = acc
     return out
 
 
@@ -2932,8 +2956,10 @@ CUE_LEVELS = [
     ["min verbal cues", "min tactile cues", "min visual cues"],
 ]
 CUE_NEXT = [["mod verbal cues"], ["min verbal cues", "min visual cues"], ["occasional verbal cues"]]
-# Slots filled per note after the pooled composition (placeholders in the pooled text).
-NOTE_SLOTS = {"ad": "\x01", "gassist": "\x02", "cue": "\x03", "cue_next": "\x04", "mt_min": "\x05"}
+# Pooled text is shared by notes: the slots that differ per note are placeholders in it, filled
+# for each note (Slots.deferred); a manual-therapy time is stated once per note (the billed one).
+PLACEHOLDER = "\x01"
+STATED_ONCE = " x {mt_min} min"
 PLOF_OPTIONS = WORDS["plof"]["*"]
 
 
@@ -3035,30 +3061,6 @@ def _plof(rng, ep: pd.DataFrame, dev0: np.ndarray) -> np.ndarray:
     allowed[:, 3] = age < 72  # worked part time
     keys = np.where(allowed, rng.random(allowed.shape), -1.0)
     return np.array(PLOF_OPTIONS, dtype=object)[keys.argmax(axis=1)]
-
-
-def _fill_note_slots(text: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray:
-    """Replace the per-note placeholders (NOTE_SLOTS) in composed text with each note's value;
-    a second manual-therapy time in one note is dropped (the billed minutes are stated once)."""
-    if not len(text):
-        return text
-    present = "".join(text)
-    if not any(token in present for token in NOTE_SLOTS.values()):
-        return text
-    sd = np.asarray(text).astype(np.dtypes.StringDType())
-    for name, token in NOTE_SLOTS.items():
-        if token not in present:
-            continue
-        rows = np.flatnonzero(np.strings.find(sd, token) >= 0)
-        if not len(rows):
-            continue
-        v = np.asarray(values[name][rows]).astype(np.dtypes.StringDType())
-        count = 1 if name == "mt_min" else -1
-        sub = np.strings.replace(sd[rows], token, v, count)
-        if name == "mt_min":
-            sub = np.strings.replace(sub, " x " + token + " min", "")
-        sd[rows] = sub
-    return sd.astype(object)
 
 
 def _family_banks(banks: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -3184,10 +3186,7 @@ def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, 
         "goal_progress": goal_progress,
         "plof": _plof(rng, ep, dev["dev0"])[e],
     }
-    # Per-note values (device, assistance, cueing, manual-therapy minutes) are placeholders in
-    # the composed text, filled in for each note at the end.
-    for name, token in NOTE_SLOTS.items():
-        ctx[name] = np.full(n, token, dtype=object)
+    # Per-note values: device, assistance, cueing, manual-therapy minutes.
     cue, cue_next = _note_cues(rng, ep, sk)
     sv_note = services["note"].to_numpy()
     manual = services["cpt_code"].to_numpy() == "97140"
@@ -3201,10 +3200,11 @@ def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, 
         "cue_next": cue_next,
         "mt_min": _istr(mt_min),
     }
+    ctx.update(note_values)
     slots = Slots(rng, ctx, n, pain=pain)
     # Pool key: region x side x frequency; these context columns are constant within a key.
     key = region * 4 + (side == "L") * 2 + (freq == "3x/week")
-    constant = ["family", "side", "part", "instrument", "disc_word", "freq", *NOTE_SLOTS]
+    constant = ["family", "side", "part", "instrument", "disc_word", "freq"]
     uniq, first = np.unique(key, return_index=True)
     key_ctx = {int(k): {c: ctx[c][i] for c in constant} for k, i in zip(uniq, first, strict=True)}
 
@@ -3217,7 +3217,6 @@ def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, 
         b = {"*": banks} if star else _family_banks(banks)
         k = rng.integers(k_range[0], k_range[1] + 1, len(r)) if k_range[1] > 1 else None
         text = _compose(slots, r, b, np.ones(len(r), np.int64) if k is None else k)
-        text = _fill_note_slots(text, {c: v[r] for c, v in note_values.items()})
         return r, (_tidy(text) if tidy else text)  # tidy: templates with optional slots
 
     out = {
