@@ -1491,9 +1491,6 @@ class Slots:
         self.rng, self.ctx, self.n, self.sticky = rng, context, n, sticky
         self.deferred = {name: i for i, name in enumerate(deferred)}
         self.marks: list[tuple[np.ndarray, int]] = []
-        fam = context.get("family")
-        one = fam is not None and n > 0 and bool((fam == fam[0]).all())
-        self.family = fam[0] if one else None
         self.memo: dict[str, np.ndarray] = {}
         self.local: dict[str, np.ndarray] = {}
         if pain is not None:
@@ -1528,11 +1525,12 @@ class Slots:
             w = bank["*"]
             return w[self.rng.integers(0, len(w), m)]
         base = self._base(kind, m)
-        if self.family is not None:  # one family (a pool): no per-family split
-            w = bank[self.family]
+        fam = self.ctx["family"][rows]
+        # One family (as in each of _compose's passes): no per-family split.
+        if m and (fam == fam[0]).all() and fam[0] in bank:
+            w = bank[fam[0]]
             return w[(base + offset) % len(w)]
         out = np.empty(m, dtype=object)
-        fam = self.ctx["family"][rows]
         for f, w in bank.items():
             sel = np.flatnonzero(fam == f)
             if len(sel):
@@ -1609,7 +1607,8 @@ def _cat(*parts: np.ndarray) -> np.ndarray:
     """Element-wise join of object arrays of strings with a space, skipping blank pieces."""
     out = parts[0]
     for p in parts[1:]:
-        out = out + np.where((out != "") & (p != ""), " ", "") + p
+        # (space + piece first: the longer text so far is copied once)
+        out = out + (np.where((out != "") & (p != ""), " ", "").astype(object) + p)
     return out
 
 
