@@ -1426,8 +1426,8 @@ class Slots:
     (reps_prev < reps_now, pct_prev < pct); pain and pain_lo (≤ pain) are drawn once per row for
     the whole object, so the sentences of a section agree (pain may be given: the NPRS recorded
     on the note). With sticky=True every slot is drawn once per row, so a goal's text, baseline
-    and target columns state the same numbers. A deferred slot gets PLACEHOLDER, and its rows
-    are kept in `marks` in text order, to be filled per note later (_fill_deferred).
+    and target columns state the same numbers. Where a deferred context column holds
+    PLACEHOLDER, the rows are kept in `marks` in text order, to be filled later (_fill_deferred).
     """
 
     SIMPLE = {
@@ -1547,12 +1547,14 @@ class Slots:
         return p
 
     def get(self, name: str, rows: np.ndarray) -> np.ndarray:
-        slot = self.deferred.get(name)
-        if slot is not None:
-            self.marks.append((rows, slot))
-            return np.full(len(rows), PLACEHOLDER, dtype=object)
         if name in self.ctx:
-            return self.ctx[name][rows]
+            value = self.ctx[name][rows]
+            slot = self.deferred.get(name)
+            if slot is not None:
+                later = np.flatnonzero(value == PLACEHOLDER)
+                if len(later):
+                    self.marks.append((rows[later], slot))
+            return value
         if name == "pain":
             return _SMALL_INT[self._pain()[rows]]
         if name == "pain_lo":
@@ -1659,8 +1661,9 @@ def _pooled_sections(
     rows per key every row gets its own composition, above it variants are reused, so a
     million-note export costs about cap compositions per key instead of one per note. The
     pools of all keys are composed together (one pass over the templates, not one per key).
-    values: the per-note slots (name -> value per note), placeholders in the pooled text that
-    are filled in each row's copy of its variant.
+    values: the per-note slots (name -> value per note). Only variants that rows use are
+    composed: one used by a single row with that note's values, a shared one with placeholders
+    that are filled in each row's copy.
     """
     out = np.empty(len(rows), dtype=object)
     if not len(rows):
@@ -1668,21 +1671,27 @@ def _pooled_sections(
     keys = key[rows]
     order = np.argsort(keys, kind="stable")
     uniq, counts = np.unique(keys[order], return_counts=True)
+    # Each row's variant: its own below cap, a random one of its key's pool above.
     size = np.minimum(counts, cap)
-    key_of = np.repeat(np.arange(len(uniq)), size)  # each variant's key
+    row_key = np.repeat(np.arange(len(uniq)), counts)
+    own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
+    drawn = rng.integers(0, size[row_key])
+    variant = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
+    used, pick, users = np.unique(variant, return_inverse=True, return_counts=True)
+    key_of = np.repeat(np.arange(len(uniq)), size)[used]
     ctx = {
         c: np.array([key_ctx[int(u)][c] for u in uniq], dtype=object)[key_of]
         for c in key_ctx[int(uniq[0])]
     }
-    slots = Slots(rng, ctx, len(key_of), deferred=list(values or ()))
-    k = rng.integers(k_range[0], k_range[1] + 1, len(key_of))
-    pool = _compose(slots, np.arange(len(key_of)), _family_banks(banks), k)
-    # Each row's variant: its own below cap, a random one of its key's pool above.
-    row_key = np.repeat(np.arange(len(uniq)), counts)
-    own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
-    drawn = rng.integers(0, size[row_key])
-    pick = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
-    if values is None or not slots.marks:
+    # A variant of one row states that note's values, a shared one has placeholders.
+    user = np.empty(len(used), np.int64)
+    user[pick] = rows[order]
+    for name, value in (values or {}).items():
+        ctx[name] = np.where(users == 1, value[user], PLACEHOLDER)
+    slots = Slots(rng, ctx, len(used), deferred=list(values or ()))
+    k = rng.integers(k_range[0], k_range[1] + 1, len(used))
+    pool = _compose(slots, np.arange(len(used)), _family_banks(banks), k)
+    if not slots.marks:
         out[order] = pool[pick]
     else:
         table = np.stack([values[name] for name in slots.deferred])
@@ -1700,22 +1709,26 @@ def _fill_deferred(
     """pool[pick] with each PLACEHOLDER replaced by its slot's value for the note notes[i].
 
     marks: (variants, slot) per placeholder written, in text order (Slots.deferred); values:
-    one row per slot, one column per note. The pool is cut at its placeholders by one split,
-    and the rows are put together again piece by piece, rows with most pieces first (each
-    step then works on a prefix of the rows).
+    one row per slot, one column per note. The variants with placeholders are cut at them by
+    one split, and their rows are put together again piece by piece, rows with most pieces
+    first (each step then works on a prefix of the rows).
     """
     variant = np.concatenate([v for v, _ in marks])
     slot = np.concatenate([np.full(len(v), s) for v, s in marks])
     slot = slot[np.argsort(variant, kind="stable")]  # by variant, in text order
     n_marks = np.bincount(variant, minlength=len(pool))
-    piece = np.array(PLACEHOLDER.join(pool).split(PLACEHOLDER), dtype=object)
-    if len(piece) != len(pool) + len(variant):
+    cut = np.flatnonzero(n_marks)
+    piece = np.array(PLACEHOLDER.join(pool[cut]).split(PLACEHOLDER), dtype=object)
+    if len(piece) != len(cut) + len(variant):
         raise ValueError("composed text holds a placeholder that no deferred slot wrote")
-    first_piece = np.cumsum(n_marks + 1) - (n_marks + 1)
+    first_piece = np.zeros(len(pool), np.int64)
+    first_piece[cut] = np.cumsum(n_marks[cut] + 1) - (n_marks[cut] + 1)
     first_mark = np.cumsum(n_marks) - n_marks
-    n_pieces = n_marks[pick] + 1
+    out = pool[pick]
+    rows = np.flatnonzero(n_marks[pick])
+    n_pieces = n_marks[pick[rows]] + 1
     order = np.argsort(-n_pieces, kind="stable")
-    var, note = pick[order], notes[order]
+    rows, var, note = rows[order], pick[rows[order]], notes[rows[order]]
     longer = np.searchsorted(-n_pieces[order], -np.arange(n_pieces.max()))  # rows with > j
     acc = piece[first_piece[var]]
     for j in range(1, len(longer)):
@@ -1724,8 +1737,7 @@ def _fill_deferred(
         acc[:m] = acc[:m] + (
             values[slot[first_mark[v] + j - 1], note[:m]] + piece[first_piece[v] + j]
         )
-    out = np.empty(len(pick), dtype=object)
-    out[order] = acc
+    out[rows] = acc
     return out
 
 
