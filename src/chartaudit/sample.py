@@ -1653,7 +1653,7 @@ def _pooled_sections(
     banks: dict[str, list[str]],
     k_range: tuple[int, int],
     cap: int = 1000,
-    values: dict[str, np.ndarray] | None = None,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Section text for rows from per-context pools of at most `cap` composed variants.
 
@@ -1661,9 +1661,9 @@ def _pooled_sections(
     rows per key every row gets its own composition, above it variants are reused, so a
     million-note export costs about cap compositions per key instead of one per note. The
     pools of all keys are composed together (one pass over the templates, not one per key).
-    values: the per-note slots (name -> value per note). Only variants that rows use are
-    composed: one used by a single row with that note's values, a shared one with placeholders
-    that are filled in each row's copy.
+    values: the NOTE_SLOTS, one row per slot, one column per note. Only variants that rows use
+    are composed: one used by a single row with that note's values, a shared one with
+    placeholders that are filled in each row's copy.
     """
     out = np.empty(len(rows), dtype=object)
     if not len(rows):
@@ -1677,25 +1677,30 @@ def _pooled_sections(
     own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
     drawn = rng.integers(0, size[row_key])
     variant = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
-    used, pick, users = np.unique(variant, return_inverse=True, return_counts=True)
+    users = np.bincount(variant, minlength=int(size.sum()))
+    pick = (np.cumsum(users > 0) - 1)[variant]
+    used = np.flatnonzero(users)
+    users = users[used]
     key_of = np.repeat(np.arange(len(uniq)), size)[used]
     ctx = {
         c: np.array([key_ctx[int(u)][c] for u in uniq], dtype=object)[key_of]
         for c in key_ctx[int(uniq[0])]
     }
-    # A variant of one row states that note's values, a shared one has placeholders.
-    user = np.empty(len(used), np.int64)
-    user[pick] = rows[order]
-    for name, value in (values or {}).items():
-        ctx[name] = np.where(users == 1, value[user], PLACEHOLDER)
-    slots = Slots(rng, ctx, len(used), deferred=list(values or ()))
+    deferred: tuple[str, ...] = ()
+    if values is not None:
+        # A variant of one row states its note's values, a shared one has placeholders.
+        deferred = NOTE_SLOTS
+        user = np.empty(len(used), np.int64)
+        user[pick] = rows[order]
+        for name, value in zip(NOTE_SLOTS, values, strict=True):
+            ctx[name] = np.where(users == 1, value[user], PLACEHOLDER)
+    slots = Slots(rng, ctx, len(used), deferred=deferred)
     k = rng.integers(k_range[0], k_range[1] + 1, len(used))
     pool = _compose(slots, np.arange(len(used)), _family_banks(banks), k)
     if not slots.marks:
         out[order] = pool[pick]
     else:
-        table = np.stack([values[name] for name in slots.deferred])
-        out[order] = _fill_deferred(pool, slots.marks, pick, rows[order], table)
+        out[order] = _fill_deferred(pool, slots.marks, pick, rows[order], values)
     return out
 
 
@@ -2970,6 +2975,7 @@ CUE_NEXT = [["mod verbal cues"], ["min verbal cues", "min visual cues"], ["occas
 # Pooled text is shared by notes: the slots that differ per note are placeholders in it, filled
 # for each note (Slots.deferred); a manual-therapy time is stated once per note (the billed one).
 PLACEHOLDER = "\x01"
+NOTE_SLOTS = ("ad", "gassist", "cue", "cue_next", "mt_min")
 STATED_ONCE = " x {mt_min} min"
 PLOF_OPTIONS = WORDS["plof"]["*"]
 
@@ -3204,14 +3210,9 @@ def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, 
     mt_min = np.bincount(
         sv_note[manual], weights=services["minutes"].to_numpy()[manual], minlength=n
     ).astype(np.int64)
-    note_values = {
-        "ad": DEVICES[dev["note_dev"]],
-        "gassist": dev["assist"],
-        "cue": cue,
-        "cue_next": cue_next,
-        "mt_min": _istr(mt_min),
-    }
-    ctx.update(note_values)
+    # (one row per NOTE_SLOTS name)
+    note_values = np.stack([DEVICES[dev["note_dev"]], dev["assist"], cue, cue_next, _istr(mt_min)])
+    ctx.update(zip(NOTE_SLOTS, note_values, strict=True))
     slots = Slots(rng, ctx, n, pain=pain)
     # Pool key: region x side x frequency; these context columns are constant within a key.
     key = region * 4 + (side == "L") * 2 + (freq == "3x/week")
