@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from chartaudit import sample
 from chartaudit.model import TABLES
 from chartaudit.sample import KX_THRESHOLD, UM_MCID, generate
 
@@ -419,3 +421,105 @@ def test_numbers_and_instruments_are_possible_for_the_discipline(default):
     assert not (upper_or_spine & (sv["cpt_code"] == "97116")).any()
     balance = sv["diagnosis_codes"].str.match(r"R26|R29\.6|G20")
     assert not (balance & sv["cpt_code"].isin(["97140", "97035"])).any()
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """Pools of three variants: most notes share their pooled text with other notes."""
+    out = tmp_path_factory.mktemp("sample_shared")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(sample, "_pooled_sections", functools.partial(sample._pooled_sections, cap=3))
+    try:
+        result = generate(out, notes=1500, seed=7)
+    finally:
+        patch.undo()
+    return out, result, {t: _read(out, t) for t in TABLE_NAMES}
+
+
+def _unstaged(result, notes: pd.DataFrame) -> pd.DataFrame:
+    """Notes whose text is their own (copies and stock notes are planted from elsewhere)."""
+    staged = result.planted["defect"].isin(["cloned_within", "cloned_across", "unskilled"])
+    return notes[~notes["note_id"].isin(result.planted.loc[staged, "note_id"])]
+
+
+@pytest.mark.parametrize("export", ["default", "shared"])
+def test_manual_therapy_states_the_billed_97140_minutes_once(export, request):
+    _, result, t = request.getfixturevalue(export)
+    notes, services = _unstaged(result, t["notes"]), t["services"]
+    manual = services[services["cpt_code"] == "97140"]
+    billed = manual["minutes"].astype(int).groupby(manual["note_id"]).sum()
+    billed = notes["note_id"].map(billed).fillna(0).astype(int)
+    sentence = (
+        r"(?:PA mobilizations to the (?:lumbar|upper thoracic) spine|STM to paraspinals|"
+        r"levator scapulae|after joint mobilizations|posterior glides grade III|"
+        r"retrograde massage|Scar massage and desensitization)"
+    )
+    stated = notes["objective"].str.findall(sentence + r" x (\d+) min")
+    assert (stated.str.len() <= 1).all()
+    once = stated.str.len() == 1
+    assert once.sum() >= 20
+    assert (stated[once].str[0].astype(int) == billed[once]).all()
+    assert (billed[notes["objective"].str.contains(sentence)] > 0).all()
+
+
+@pytest.mark.parametrize("export", ["default", "shared"])
+def test_one_device_per_note_stepping_down_at_most_once_per_episode(export, request):
+    _, result, t = request.getfixturevalue(export)
+    notes = _unstaged(result, t["notes"])
+    notes = notes.sort_values(["episode_id", "date_of_service", "note_id"])
+    # (the history's prior level of function may name the device used before)
+    text = notes["objective"] + " " + notes["assessment"] + " " + notes["plan"]
+    devices = text.str.findall(r"\b(RW|rollator|quad cane|SPC|no AD)\b").apply(set)
+    assert (devices.str.len() <= 1).all()
+    named = devices[devices.str.len() == 1].apply(min)
+    used = named.groupby(notes.loc[named.index, "episode_id"]).agg(lambda d: list(dict.fromkeys(d)))
+    step = {"RW": "SPC", "rollator": "SPC", "quad cane": "SPC", "SPC": "no AD"}
+    assert used.apply(lambda d: len(d) == 1 or (len(d) == 2 and step[d[0]] == d[1])).all()
+    assert (used.str.len() == 2).any()
+    walker = text.str.contains(r"\b(?:RW|rollator)\b")
+    assert walker.any() and not text[walker].str.contains(r"\bmod I\b").any()
+
+
+@pytest.mark.parametrize("export", ["default", "shared"])
+def test_a_note_uses_one_level_of_cueing(export, request):
+    _, result, t = request.getfixturevalue(export)
+    notes = _unstaged(result, t["notes"])
+    # (the plan names the lighter level the cueing fades to)
+    text = notes["subjective"] + " " + notes["objective"] + " " + notes["assessment"]
+    levels = [
+        r"max verbal and tactile cues",
+        r"mod (?:verbal|tactile|verbal and visual) cues",
+        r"min (?:verbal|tactile|visual) cues",
+    ]
+    used = sum(text.str.contains(level).astype(int) for level in levels)
+    assert (used <= 1).all()
+    assert (used == 1).mean() > 0.3
+    # (no placeholder of a per-note value is left in shared text)
+    assert not text.str.contains(r"[\x00-\x08]").any()
+
+
+def test_ages_fit_the_condition_and_payers_the_age(default):
+    _, _, t = default
+    notes, measures = t["notes"], t["measures"]
+    evals = notes[notes["note_type"] == "evaluation"]
+    age = evals["subjective"].str.extract(r"(\d+) y/o")[0].astype(float)
+    assert age.notna().all()
+    medicare = evals["payer_type"] == "medicare_b"
+    assert medicare.sum() >= 20 and (age[medicare] < 65).mean() < 0.25  # disability, ESRD
+    assert (age[evals["payer_type"] == "workers_comp"] < 65).all()
+    dx = evals["diagnosis_codes"]
+    assert age[dx.str.contains(r"M22|S83")].between(16, 44).all()  # knee ligament, meniscus
+    assert (age[dx.str.contains(r"M48")] >= 56).all()  # spinal stenosis
+    # A FOIS below 4 means tube feeding, which the notes never mention.
+    assert (measures.loc[measures["measure"] == "FOIS", "score"].astype(float) >= 4).all()
+
+
+def test_long_term_goals_are_met_only_at_the_last_report(default):
+    _, _, t = default
+    notes = t["notes"]
+    reports = notes[notes["note_type"].isin(["progress", "recertification", "re_evaluation"])]
+    latest = reports.groupby("episode_id")["date_of_service"].transform("max")
+    text = reports["assessment"] + " " + reports["plan"]
+    met = text.str.contains(r"LTG \d \([^)]*\) met")
+    assert met.any() and not met[reports["date_of_service"] < latest].any()
+    assert not notes["assessment"].str.contains(r"\b1 times\b").any()

@@ -9,6 +9,7 @@ the only Python loops run over sentence templates, codes and defect kinds, never
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +82,30 @@ PAYERS = [
     ("State Medicaid", "medicaid", 0.07),
     ("Travelers Workers' Compensation", "workers_comp", 0.04),
     ("Self-pay", "self_pay", 0.03),
+]
+
+# Payers by age: Medicare is mostly 65 and over (under 65 only with a disability or ESRD);
+# workers' compensation only for people of working age. (payer index, weight) per age band.
+PAYER_WEIGHTS_65 = [0.60, 0.16, 0.16, 0.03, 0.02, 0.01, 0.0, 0.0, 0.02]
+PAYER_WEIGHTS_UNDER_65 = [0.14, 0.02, 0.02, 0.28, 0.19, 0.17, 0.1, 0.05, 0.03]
+
+# Age at the evaluation by condition: (regex on the episode's codes, mean, lowest, highest);
+# the first rule that matches decides.
+AGE_RULES = [
+    (r"I69", 71, 50, 92),
+    (r"G20|G31", 74, 58, 90),
+    (r"S72|S42", 77, 60, 95),
+    (r"R26|R29\.6|R53|I50|J44|M62\.81|R13|R41", 77, 60, 94),
+    (r"Z96|Z47", 68, 52, 86),
+    (r"M48", 70, 56, 88),
+    (r"M1[678]", 66, 48, 86),
+    (r"M22|S83", 28, 16, 44),
+    (r"S13|S62", 38, 18, 62),
+    (r"S52", 64, 40, 88),
+    (r"M75|S43", 57, 35, 80),
+    (r"G56|M65", 52, 30, 75),
+    (r"M5[014]|M25", 48, 22, 78),
+    (r"", 55, 25, 85),
 ]
 
 # Onset wording per diagnosis ("Onset 6 weeks ago {onset}.").
@@ -286,7 +311,7 @@ REGIONS = [
     ("hand", "OT", None, "QuickDASH", (40, 70), 3.2, -1),
     ("ue_shoulder", "OT", None, "QuickDASH", (40, 66), 3.0, -1),
     ("adl_neuro", "OT", None, "FIM", (70, 98), 2.5, 1),
-    ("dysphagia", "SLP", None, "FOIS", (2, 4), 0.35, 1),
+    ("dysphagia", "SLP", None, "FOIS", (4, 5.4), 0.3, 1),
     ("aphasia", "SLP", None, "FIM cognitive", (14, 22), 0.9, 1),
     ("cognition", "SLP", None, "FIM cognitive", (15, 24), 0.9, 1),
 ]
@@ -565,16 +590,38 @@ def _diagnoses(rng, ep: pd.DataFrame) -> None:
     _set(ep, "onset", onset)
 
 
-def _patients(rng, n_pat: int) -> pd.DataFrame:
+def _ages(rng, ep: pd.DataFrame, n_pat: int) -> np.ndarray:
+    """Age per patient, drawn for the condition of the patient's first episode (a patient seen
+    by several disciplines has one condition: a stroke)."""
+    codes = ep["diagnosis_codes"].to_numpy()
+    uniq, inverse = np.unique(codes.astype(str), return_inverse=True)
+    rule = np.full(len(uniq), len(AGE_RULES) - 1)
+    for i, code in enumerate(uniq):
+        rule[i] = next(j for j, r in enumerate(AGE_RULES) if re.search(r[0], code))
+    mean, lo, hi = (np.array([r[k] for r in AGE_RULES], float) for k in (1, 2, 3))
+    first = np.full(n_pat, len(codes) - 1)
+    pat = ep["pat"].to_numpy()
+    np.minimum.at(first, pat, np.arange(len(pat)))  # the patient's first episode
+    r = rule[inverse][first]
+    age = rng.normal(mean[r], (hi[r] - lo[r]) / 4)
+    return np.clip(np.round(age), lo[r], hi[r]).astype(np.int64)
+
+
+def _patients(rng, n_pat: int, age: np.ndarray) -> pd.DataFrame:
     mrn = rng.choice(900_000, n_pat, replace=False) + 1000 if n_pat <= 900_000 else np.arange(n_pat)
-    w = np.array([p[2] for p in PAYERS])
-    payer = rng.choice(len(PAYERS), n_pat, p=w / w.sum())
+    # Payer with age: inverse-CDF draws from the age band's weights.
+    cdf = np.cumsum(np.array([PAYER_WEIGHTS_UNDER_65, PAYER_WEIGHTS_65]), axis=1)
+    cdf /= cdf[:, -1:]
+    band = (age >= 65).astype(int)
+    payer = (rng.random(n_pat)[:, None] > cdf[band]).sum(axis=1)
+    payer = np.minimum(payer, len(PAYERS) - 1)
     return _df(
         {
             "patient_id": pd.Series(mrn).astype(str).str.zfill(6).radd("MRN").to_numpy(object),
             "patient_name": _names(rng, PATIENT_FIRST, PATIENT_LAST, n_pat, []),
             "payer": np.array([p[0] for p in PAYERS], dtype=object)[payer],
             "payer_type": np.array([p[1] for p in PAYERS], dtype=object)[payer],
+            "age": age,
         }
     )
 
@@ -1296,6 +1343,7 @@ WORDS: dict[str, dict[str, list[str]]] = {
     "cue_next": {
         "*": ["min verbal cues", "occasional verbal cues", "min visual cues", "min tactile cues"]
     },
+    "times": {"*": ["once", "twice", "3 times"]},
     "band": {"*": ["yellow", "red", "green", "blue", "black"]},
     "band_up": {"*": ["red", "green", "blue", "black"]},
     "ad": {"*": ["SPC", "RW", "no AD", "quad cane", "rollator", "hiking poles"]},
@@ -1378,7 +1426,8 @@ class Slots:
     (reps_prev < reps_now, pct_prev < pct); pain and pain_lo (≤ pain) are drawn once per row for
     the whole object, so the sentences of a section agree (pain may be given: the NPRS recorded
     on the note). With sticky=True every slot is drawn once per row, so a goal's text, baseline
-    and target columns state the same numbers.
+    and target columns state the same numbers. Where a deferred context column holds
+    PLACEHOLDER, the rows are kept in `marks` in text order, to be filled later (_fill_deferred).
     """
 
     SIMPLE = {
@@ -1437,11 +1486,11 @@ class Slots:
         n: int,
         sticky: bool = False,
         pain: np.ndarray | None = None,
+        deferred: list[str] | tuple[str, ...] = (),
     ):
         self.rng, self.ctx, self.n, self.sticky = rng, context, n, sticky
-        fam = context.get("family")
-        one = fam is not None and n > 0 and bool((fam == fam[0]).all())
-        self.family = fam[0] if one else None
+        self.deferred = {name: i for i, name in enumerate(deferred)}
+        self.marks: list[tuple[np.ndarray, int]] = []
         self.memo: dict[str, np.ndarray] = {}
         self.local: dict[str, np.ndarray] = {}
         if pain is not None:
@@ -1476,11 +1525,12 @@ class Slots:
             w = bank["*"]
             return w[self.rng.integers(0, len(w), m)]
         base = self._base(kind, m)
-        if self.family is not None:  # one family (a pool): no per-family split
-            w = bank[self.family]
+        fam = self.ctx["family"][rows]
+        # One family (as in each of _compose's passes): no per-family split.
+        if m and (fam == fam[0]).all() and fam[0] in bank:
+            w = bank[fam[0]]
             return w[(base + offset) % len(w)]
         out = np.empty(m, dtype=object)
-        fam = self.ctx["family"][rows]
         for f, w in bank.items():
             sel = np.flatnonzero(fam == f)
             if len(sel):
@@ -1498,7 +1548,13 @@ class Slots:
 
     def get(self, name: str, rows: np.ndarray) -> np.ndarray:
         if name in self.ctx:
-            return self.ctx[name][rows]
+            value = self.ctx[name][rows]
+            slot = self.deferred.get(name)
+            if slot is not None:
+                later = np.flatnonzero(value == PLACEHOLDER)
+                if len(later):
+                    self.marks.append((rows[later], slot))
+            return value
         if name == "pain":
             return _SMALL_INT[self._pain()[rows]]
         if name == "pain_lo":
@@ -1553,14 +1609,16 @@ def _cat(*parts: np.ndarray) -> np.ndarray:
     """Element-wise join of object arrays of strings with a space, skipping blank pieces."""
     out = parts[0]
     for p in parts[1:]:
-        out = out + np.where((out != "") & (p != ""), " ", "") + p
+        # (space + piece first: the longer text so far is copied once)
+        out = out + (np.where((out != "") & (p != ""), " ", "").astype(object) + p)
     return out
 
 
 def _compose(
     slots: Slots, rows: np.ndarray, banks: dict[str, list[str]], k: np.ndarray
 ) -> np.ndarray:
-    """For each of rows, k[i] distinct sentences from its family's bank ('*' = any family)."""
+    """For each of rows, k[i] distinct sentences from its family's bank ('*' = any family);
+    a sentence after one with the STATED_ONCE phrase leaves the phrase out."""
     out = np.full(len(rows), "", dtype=object)
     family = slots.ctx["family"][rows]
     for fam, templates in banks.items():
@@ -1572,10 +1630,17 @@ def _compose(
         steps = np.array([s for s in range(1, m) if math.gcd(s, m) == 1] or [1])
         start = slots.rng.integers(0, m, len(sel))
         step = steps[slots.rng.integers(0, len(steps), len(sel))]
+        once = np.array([STATED_ONCE in t for t in templates])
+        if once.any():  # templates m.. are the same without the phrase
+            templates = templates + [t.replace(STATED_ONCE, "") for t in templates]
+        said = np.zeros(len(sel), bool)
         for j in range(int(k[sel].max())):
             take = k[sel] > j
             sub = sel[take]
-            piece = _fill(slots, templates, (start[take] + j * step[take]) % m, rows[sub])
+            choice = (start[take] + j * step[take]) % m
+            again = said[take] & once[choice]
+            said[take] |= once[choice]
+            piece = _fill(slots, templates, choice + m * again, rows[sub])
             out[sub] = _cat(out[sub], piece)
     return out
 
@@ -1588,25 +1653,96 @@ def _pooled_sections(
     banks: dict[str, list[str]],
     k_range: tuple[int, int],
     cap: int = 1000,
+    values: np.ndarray | None = None,
 ) -> np.ndarray:
     """Section text for rows from per-context pools of at most `cap` composed variants.
 
     Rows with the same context key (region, side, frequency) draw from one pool; below `cap`
     rows per key every row gets its own composition, above it variants are reused, so a
-    million-note export costs about cap compositions per key instead of one per note.
+    million-note export costs about cap compositions per key instead of one per note. The
+    pools of all keys are composed together (one pass over the templates, not one per key).
+    values: the NOTE_SLOTS, one row per slot, one column per note. Only variants that rows use
+    are composed: one used by a single row with that note's values, a shared one with
+    placeholders that are filled in each row's copy.
     """
     out = np.empty(len(rows), dtype=object)
+    if not len(rows):
+        return out
     keys = key[rows]
     order = np.argsort(keys, kind="stable")
-    uniq, start, counts = np.unique(keys[order], return_index=True, return_counts=True)
-    for u, st, cnt in zip(uniq, start, counts, strict=True):
-        size = int(min(cnt, cap))
-        const = {c: np.full(size, v, dtype=object) for c, v in key_ctx[int(u)].items()}
-        mini = Slots(rng, const, size)
-        k = rng.integers(k_range[0], k_range[1] + 1, size)
-        pool = _compose(mini, np.arange(size), _family_banks(banks), k)
-        pick = rng.integers(0, size, cnt) if size < cnt else np.arange(cnt)
-        out[order[st : st + cnt]] = pool[pick]
+    uniq, counts = np.unique(keys[order], return_counts=True)
+    # Each row's variant: its own below cap, a random one of its key's pool above.
+    size = np.minimum(counts, cap)
+    row_key = np.repeat(np.arange(len(uniq)), counts)
+    own = np.arange(len(rows)) - (np.cumsum(counts) - counts)[row_key]
+    drawn = rng.integers(0, size[row_key])
+    variant = (np.cumsum(size) - size)[row_key] + np.where(counts[row_key] > cap, drawn, own)
+    users = np.bincount(variant, minlength=int(size.sum()))
+    pick = (np.cumsum(users > 0) - 1)[variant]
+    used = np.flatnonzero(users)
+    users = users[used]
+    key_of = np.repeat(np.arange(len(uniq)), size)[used]
+    ctx = {
+        c: np.array([key_ctx[int(u)][c] for u in uniq], dtype=object)[key_of]
+        for c in key_ctx[int(uniq[0])]
+    }
+    deferred: tuple[str, ...] = ()
+    if values is not None:
+        # A variant of one row states its note's values, a shared one has placeholders.
+        deferred = NOTE_SLOTS
+        user = np.empty(len(used), np.int64)
+        user[pick] = rows[order]
+        for name, value in zip(NOTE_SLOTS, values, strict=True):
+            ctx[name] = np.where(users == 1, value[user], PLACEHOLDER)
+    slots = Slots(rng, ctx, len(used), deferred=deferred)
+    k = rng.integers(k_range[0], k_range[1] + 1, len(used))
+    pool = _compose(slots, np.arange(len(used)), _family_banks(banks), k)
+    if not slots.marks:
+        out[order] = pool[pick]
+    else:
+        out[order] = _fill_deferred(pool, slots.marks, pick, rows[order], values)
+    return out
+
+
+def _fill_deferred(
+    pool: np.ndarray,
+    marks: list[tuple[np.ndarray, int]],
+    pick: np.ndarray,
+    notes: np.ndarray,
+    values: np.ndarray,
+) -> np.ndarray:
+    """pool[pick] with each PLACEHOLDER replaced by its slot's value for the note notes[i].
+
+    marks: (variants, slot) per placeholder written, in text order (Slots.deferred); values:
+    one row per slot, one column per note. The variants with placeholders are cut at them by
+    one split, and their rows are put together again piece by piece, rows with most pieces
+    first (each step then works on a prefix of the rows).
+    """
+    variant = np.concatenate([v for v, _ in marks])
+    slot = np.concatenate([np.full(len(v), s) for v, s in marks])
+    slot = slot[np.argsort(variant, kind="stable")]  # by variant, in text order
+    n_marks = np.bincount(variant, minlength=len(pool))
+    cut = np.flatnonzero(n_marks)
+    piece = np.array(PLACEHOLDER.join(pool[cut]).split(PLACEHOLDER), dtype=object)
+    if len(piece) != len(cut) + len(variant):
+        raise ValueError("composed text holds a placeholder that no deferred slot wrote")
+    first_piece = np.zeros(len(pool), np.int64)
+    first_piece[cut] = np.cumsum(n_marks[cut] + 1) - (n_marks[cut] + 1)
+    first_mark = np.cumsum(n_marks) - n_marks
+    out = pool[pick]
+    rows = np.flatnonzero(n_marks[pick])
+    n_pieces = n_marks[pick[rows]] + 1
+    order = np.argsort(-n_pieces, kind="stable")
+    rows, var, note = rows[order], pick[rows[order]], notes[rows[order]]
+    longer = np.searchsorted(-n_pieces[order], -np.arange(n_pieces.max()))  # rows with > j
+    acc = piece[first_piece[var]]
+    for j in range(1, len(longer)):
+        v, m = var[: longer[j]], longer[j]
+        # (value + piece first: the long text so far is copied once per step)
+        acc[:m] = acc[:m] + (
+            values[slot[first_mark[v] + j - 1], note[:m]] + piece[first_piece[v] + j]
+        )
+    out[rows] = acc
     return out
 
 
@@ -1951,7 +2087,15 @@ def _round_scores(score: np.ndarray, instrument: np.ndarray) -> np.ndarray:
 def _choose_um(rng, ep: pd.DataFrame, sk: pd.DataFrame, notes: int) -> np.ndarray:
     """Scenario index (UM_SCENARIOS) per episode with an open authorization request, else -1."""
     reports = sk["note_type"].isin(["progress", "recertification", "re_evaluation"]).to_numpy()
-    n_reports = np.bincount(sk["ep"].to_numpy(), weights=reports, minlength=len(ep))
+    e = sk["ep"].to_numpy()
+    n_reports = np.bincount(e, weights=reports, minlength=len(ep))
+    # Visits after the latest report: the request that follows goals met comes right after it.
+    k = sk["k"].to_numpy()
+    last_k = np.zeros(len(ep), np.int64)
+    np.maximum.at(last_k, e, k)
+    report_k = np.full(len(ep), -(1 << 30))
+    np.maximum.at(report_k, e[reports], k[reports])
+    soon = last_k - report_k <= 1
     inst_ok = _isin(INSTRUMENT[ep["region"].to_numpy()], list(UM_MCID))
     is_open = ~ep["closed"].to_numpy()
     n_um = max(5, round(15 * notes / 1500))
@@ -1963,6 +2107,10 @@ def _choose_um(rng, ep: pd.DataFrame, sk: pd.DataFrame, notes: int) -> np.ndarra
         pool = is_open & (n_reports >= need) & (scen < 0) & (inst_ok | (i == 4))
         cand = np.flatnonzero(pool)
         take = rng.choice(cand, min(want[i], len(cand)), replace=False)
+        if i == 1:  # goals met: episodes whose latest report is the last visit or the one before
+            near = rng.permutation(np.flatnonzero(pool & soon))
+            rest = rng.permutation(np.flatnonzero(pool & ~soon))
+            take = np.r_[near, rest][: want[i]]
         scen[take] = i
     return scen
 
@@ -2012,7 +2160,12 @@ def _measures(
         .transform("first")
         .to_numpy()
     )
-    score = np.where(met, base[e] + (top - base[e]) * j / np.maximum(last, 1), score)
+    # (from a start that the time allows: at most 1.8 times the usual weekly change)
+    span = pd.Series(weeks).groupby(e).transform("max").to_numpy()
+    gap = top - base[e]
+    allowed = 1.8 * RATE[region][e] * np.maximum(span, 1)
+    begin = top - np.sign(gap) * np.minimum(np.abs(gap), allowed)
+    score = np.where(met, begin + (top - begin) * j / np.maximum(last, 1), score)
     flat = _isin(sc, [UM_SCENARIOS.index("plateau"), UM_SCENARIOS.index("plateau_maintenance")])
     small = mcid * 0.6 * np.minimum(j, np.maximum(last - 1, 0))
     wobble = pd.Series(rng.integers(0, 2, len(rows))).groupby(e).transform("last").to_numpy()
@@ -2051,6 +2204,7 @@ def _goals(
     m_base: np.ndarray,
     m_target: np.ndarray,
     m_target_short: np.ndarray,
+    device: np.ndarray,
 ) -> pd.DataFrame:
     """2-4 goals per episode written at the first note; status as of the export date."""
     n_ep = len(ep)
@@ -2076,6 +2230,7 @@ def _goals(
         "m_target": np.where(short, m_target_short[g_ep], m_target[g_ep]),
         "side": ep["side"].to_numpy()[g_ep],
         "part": ep["part"].to_numpy()[g_ep],
+        "ad": DEVICES[device[g_ep]],
     }
     slots = Slots(rng, ctx, n, sticky=True)
     text = np.empty(n, dtype=object)
@@ -2221,9 +2376,10 @@ O_LOAD = [
 O_BANK = {
     "spine": O_LOAD
     + [
-        "Manual therapy: grade III PA mobilizations to the lumbar spine x {min} min to improve "
+        "Manual therapy: grade III PA mobilizations to the lumbar spine x {mt_min} min to improve "
         "segmental mobility.",
-        "STM to paraspinals x {min} min followed by repeated extension in standing {sets}x{reps}.",
+        "STM to paraspinals x {mt_min} min followed by repeated extension in standing "
+        "{sets}x{reps}.",
         "Body mechanics training for lifting {lb} lb floor to waist with {cue}; hip hinge "
         "{pct}% correct.",
         "Lumbar AROM rechecked: extension {deg_lext} degrees, pain {pain_lo}/10 at end range.",
@@ -2231,9 +2387,9 @@ O_BANK = {
     ],
     "neck": O_LOAD
     + [
-        "Manual therapy: grade III PA mobilizations to the upper thoracic spine x {min} min to "
+        "Manual therapy: grade III PA mobilizations to the upper thoracic spine x {mt_min} min to "
         "improve cervical ROM.",
-        "STM to upper trapezius and levator scapulae x {min} min followed by chin tucks "
+        "STM to upper trapezius and levator scapulae x {mt_min} min followed by chin tucks "
         "{sets}x{reps}.",
         "Cervical rotation AROM rechecked: {deg_rot} degrees each way, pain {pain_lo}/10 at end "
         "range.",
@@ -2244,18 +2400,18 @@ O_BANK = {
     ],
     "le": O_LOAD
     + [
-        "Neuromuscular re-ed: single-leg stance on foam {sets}x{sec} s with {assist}; cues for "
+        "Neuromuscular re-ed: single-leg stance on foam {sets}x{sec} s with {gassist}; cues for "
         "knee alignment.",
-        "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for heel strike and step "
+        "Gait training {ft} ft x {laps} with {ad} and {gassist}; cues for heel strike and step "
         "length.",
-        "Stair training {steps} steps with {step_h} in rise, one rail, {assist}, reciprocal "
+        "Stair training {steps} steps with {step_h} in rise, one rail, {gassist}, reciprocal "
         "with {cue}.",
-        "{part} AROM flexion {deg_knee} degrees after joint mobilizations x {min} min.",
-        "Sit to stand {sets}x{reps} from standard chair without UE support, {assist}.",
+        "{part} AROM flexion {deg_knee} degrees after joint mobilizations x {mt_min} min.",
+        "Sit to stand {sets}x{reps} from standard chair without UE support, {gassist}.",
     ],
     "ue": O_LOAD
     + [
-        "Manual therapy: GH joint posterior glides grade III x {min} min, then AROM flexion "
+        "Manual therapy: GH joint posterior glides grade III x {mt_min} min, then AROM flexion "
         "{deg} degrees.",
         "Scapular stabilization {ex} {sets}x{reps} with {cue} to avoid shoulder hiking.",
         "Functional reach to shelf at shoulder height x {reps} with {lb} lb, pain {pain_lo}/10.",
@@ -2263,26 +2419,26 @@ O_BANK = {
     ],
     "hand": [
         "Grip strength {side} {grip_base} lb on dynamometer, position II; pinch {pinch} lb.",
-        "{ex} {sets}x{reps} with {cue}; edema decreased after retrograde massage x {min} min.",
+        "{ex} {sets}x{reps} with {cue}; edema decreased after retrograde massage x {mt_min} min.",
         "Fine motor: {ex2} x {min} min, pt completed with {cue}.",
-        "Scar massage and desensitization x {min} min; pt tolerated {pct}% of textures.",
+        "Scar massage and desensitization x {mt_min} min; pt tolerated {pct}% of textures.",
         "Wrist AROM extension {deg_small} degrees, flexion {deg_small2} degrees after paraffin.",
         "Functional task: {task} simulated with built-up handle, {assist}, {pct}% success.",
         "HEP updated with {ex3}; pt returned demonstration with {cue}.",
     ],
     "bal": [
-        "Gait training {ft} ft x {laps} with {ad} and {assist}; cues for step length and "
+        "Gait training {ft} ft x {laps} with {ad} and {gassist}; cues for step length and "
         "upright posture.",
-        "Balance: {ex} {sets}x{sec} s, {assist}; LOB x{hep} with self-correction.",
-        "Dual-task gait {ft} ft while naming items, {assist}, {cue}.",
-        "Static standing on foam with eyes closed {sec} s x {sets}, {assist}.",
+        "Balance: {ex} {sets}x{sec} s, {gassist}; LOB x{hep} with self-correction.",
+        "Dual-task gait {ft} ft while naming items, {gassist}, {cue}.",
+        "Static standing on foam with eyes closed {sec} s x {sets}, {gassist}.",
         "NuStep level {lvl} x {min} min for endurance; HR and SpO2 monitored, SpO2 stayed above "
         "92%.",
-        "Neuromuscular re-ed: {ex2} {sets}x{sec} s on foam with {assist}; cues for trunk "
+        "Neuromuscular re-ed: {ex2} {sets}x{sec} s on foam with {gassist}; cues for trunk "
         "alignment.",
         "Sit to stand without UEs {sets}x{reps} from standard chair with {cue} for anterior "
         "weight shift.",
-        "Step-ups to {step_h} in step {sets}x{reps} with {assist} and one UE support.",
+        "Step-ups to {step_h} in step {sets}x{reps} with {gassist} and one UE support.",
         "HEP reviewed and updated with {ex3}; pt returned demonstration with {cue}.",
     ],
     "adl": [
@@ -2308,7 +2464,7 @@ O_BANK = {
         "{ex}: {pct}% accuracy given {cue} ({trials}/10 trials).",
         "{ex2}: pt completed {trials}/10 items with {cue}; response latency decreased.",
         "Pt generated {steps} items in 60 s on category naming.",
-        "{ex3} completed with {pct}% accuracy; self-corrected {hep} errors.",
+        "{ex3} completed with {pct}% accuracy; self-corrected {hep2} errors.",
         "Repetition of 3-5 word phrases: {trials}/10 with {cue}.",
         "Functional task ({task}) completed with {cue}, {pct}% accuracy.",
     ],
@@ -2316,7 +2472,7 @@ O_BANK = {
         "{ex}: {pct}% accuracy given {cue} ({trials}/10 trials).",
         "{ex2}: pt completed {trials}/10 items with {cue}; response latency decreased.",
         "Pt generated {steps} items in 60 s on category naming.",
-        "{ex3} completed with {pct}% accuracy; self-corrected {hep} errors.",
+        "{ex3} completed with {pct}% accuracy; self-corrected {hep2} errors.",
         "Recall of 3-step directions after a 5-min delay: {trials}/10 with {cue}.",
         "Functional task ({task}) completed with {cue}, {pct}% accuracy.",
     ],
@@ -2366,13 +2522,13 @@ A_BANK = {
         "Grip strength improving with graded putty; pt managed {task2} with less pain.",
     ],
     "bal": [
-        "Balance deficits persist with narrow base; pt requires {assist} for safety and fall "
+        "Balance deficits persist with narrow base; pt requires {gassist} for safety and fall "
         "risk remains.",
-        "Pt lost balance {hep} times during {ex} and recovered with {assist}; dual-task gait "
+        "Pt lost balance {times} during {ex} and recovered with {gassist}; dual-task gait "
         "remains unsafe.",
         "Pt demonstrated improved control during {ex} with decreased need for cues; progressing "
         "toward STG 1.",
-        "Pt needed {assist} for {ex2} today versus more assistance last week, reflecting improved "
+        "Pt needed {gassist} for {ex2} today versus more assistance last week, reflecting improved "
         "motor control.",
         "Progressing toward LTGs ({task}); endurance still limited by fatigue after {min} min of "
         "activity.",
@@ -2476,7 +2632,7 @@ P_BANK = {
         "Continue skilled PT {freq}; focus on {task} and balance training.",
         "Plan: progress dual-task gait and reassess {instrument} at the progress report.",
         "Will progress {ex2} to {sets}x{sec} s without UE support; review HEP compliance.",
-        "Continue {freq}; next session target {task2} with {assist} and fade cues.",
+        "Continue {freq}; next session target {task2} with {gassist} and fade cues.",
         "Will trial {ex3} with a narrower base of support toward goal {g} next session.",
     ],
     "adl": [
@@ -2525,7 +2681,7 @@ EVAL_S = [
 ]
 _EVAL_S2_ORTHO = [
     "Pain {pain}/10 currently, {pain_lo}/10 at best, worse with {task}. PLOF: {plof}. Lives "
-    "{living}. Pt's goal: return to {task2}.",
+    "{living}. Pt's goal: {task2} without pain.",
     "PLOF: {plof}. Pt lives {living}. Current difficulty with {task} and {task2}; pain {pain}/10.",
     "Pt reports {task} is the hardest activity; pain {pain}/10. PLOF: {plof}. Lives {living}.",
 ]
@@ -2573,9 +2729,9 @@ EVAL_O = {
     ],
     "le": [
         "{measure_text} {part} AROM flexion {deg_knee} degrees; quadriceps and hip strength 4-/5. "
-        "Gait {ft} ft with {ad}, {assist}.",
+        "Gait {ft} ft with {ad}, {gassist}.",
         "{measure_text} Strength 3+/5 to 4/5 at the {part}; ROM limited and painful at end "
-        "range. Transfers {assist}.",
+        "range. Transfers {gassist}.",
     ],
     "ue": [
         "{measure_text} {side} shoulder AROM flexion limited and painful at end range, ER "
@@ -2590,10 +2746,10 @@ EVAL_O = {
         "coordination slowed. Sensation intact to light touch.",
     ],
     "bal": [
-        "{measure_text} Gait {ft} ft with {ad}, {assist}; decreased step length and wide base. "
+        "{measure_text} Gait {ft} ft with {ad}, {gassist}; decreased step length and wide base. "
         "5x sit to stand {sts_base} s with UE support.",
         "{measure_text} Strength 4-/5 bilateral LEs; static standing balance fair, dynamic "
-        "fair-. Transfers {assist}.",
+        "fair-. Transfers {gassist}.",
     ],
     "adl": [
         "{measure_text} {side} UE AROM shoulder flexion {deg_adl} degrees with mild spasticity; "
@@ -2788,6 +2944,142 @@ MAINTENANCE_WHY = [
 ]
 
 
+# Assistive devices, from most to least support; one per episode, progressing at most one step
+# (a walker or quad cane to a single-point cane, a cane to none).
+DEVICES = np.array(["RW", "rollator", "quad cane", "SPC", "no AD"], dtype=object)
+NEXT_DEVICE = np.array([3, 3, 3, 4, 4])
+NO_AD = 4
+# Device at the evaluation by band of the primary measure (0 walker, 1 cane, 2 cane, 3 none):
+# per band, weights over DEVICES.
+DEVICE_OF_BAND = np.array(
+    [[0.7, 0.3, 0, 0, 0], [0, 0, 0.3, 0.7, 0], [0, 0, 0.15, 0.85, 0], [0, 0, 0, 0.4, 0.6]]
+)
+# Band thresholds of the measures that speak to gait safety (higher = safer band).
+BAND_EDGES = {"Berg": (36, 45, 50), "6MWT": (200, 260, 330), "TUG": (-20, -15, -12)}
+# Assistance with gait and balance work, by device (a walker user is not modified independent).
+GAIT_ASSIST = {
+    0: ["CGA", "SBA", "min A"],
+    1: ["CGA", "SBA", "min A"],
+    2: ["CGA", "SBA"],
+    3: ["SBA", "supervision", "CGA"],
+    4: ["supervision", "mod I", "SBA"],
+}
+# Cueing by level (max, mod, min); a note uses one level throughout, fading over the episode,
+# and the plan fades to the next lighter level.
+CUE_LEVELS = [
+    ["max verbal and tactile cues"],
+    ["mod verbal cues", "mod tactile cues", "mod verbal and visual cues"],
+    ["min verbal cues", "min tactile cues", "min visual cues"],
+]
+CUE_NEXT = [["mod verbal cues"], ["min verbal cues", "min visual cues"], ["occasional verbal cues"]]
+# Pooled text is shared by notes: the slots that differ per note are placeholders in it, filled
+# for each note (Slots.deferred); a manual-therapy time is stated once per note (the billed one).
+PLACEHOLDER = "\x01"
+NOTE_SLOTS = ("ad", "gassist", "cue", "cue_next", "mt_min")
+STATED_ONCE = " x {mt_min} min"
+PLOF_OPTIONS = WORDS["plof"]["*"]
+
+
+def _devices(rng, ep: pd.DataFrame, sk: pd.DataFrame, measures: pd.DataFrame) -> dict:
+    """Per note: the assistive device (index into DEVICES) and gait assistance level; per
+    episode: the device at evaluation and at the end. Gait and balance care take the device
+    from the evaluation's Berg, TUG or 6MWT and step down once when a later report's score
+    reaches a safer band; lower-limb care by diagnosis (walker after a hip fracture, walker or
+    cane after arthroplasty, cane or none with OA), stepping down at a random visit."""
+    n_ep, n = len(ep), len(sk)
+    e = sk["ep"].to_numpy()
+    k = sk["k"].to_numpy()
+    fam = FAMILY_OF_REGION[ep["region"].to_numpy()]
+    codes = ep["diagnosis_codes"].to_numpy().astype(str)
+    age = ep["age"].to_numpy()
+    r1, r2, r3 = rng.random(n_ep), rng.random(n_ep), rng.random(n_ep)
+    dev0 = np.full(n_ep, NO_AD)
+    # Lower-limb care by diagnosis.
+    le = fam == "le"
+    fracture = le & (np.char.find(codes, "S72") >= 0)
+    arthro = le & ~fracture & (np.char.find(codes, "Z96") >= 0)
+    oa = le & ~fracture & ~arthro & (np.char.find(codes, "M1") >= 0)
+    dev0 = np.where(fracture, np.where(r1 < 0.8, 0, 1), dev0)
+    dev0 = np.where(arthro, np.where(r1 < 0.5, 0, 3), dev0)
+    old = age >= 75
+    dev0 = np.where(oa, np.where(r1 < np.where(old, 0.55, 0.3), np.where(r2 < 0.3, 2, 3), 4), dev0)
+    switch_p = np.select([fracture, arthro, oa], [0.7, 0.85, 0.35], 0.0)
+    # Gait and balance care: band of the primary measure at each report.
+    prim = measures[measures["measure"].to_numpy() != "NPRS"]
+    m_note = prim["note"].to_numpy()
+    m_ep = e[m_note]
+    score = prim["score"].to_numpy(float)
+    band = np.full(len(prim), -1)
+    for name, edges in BAND_EDGES.items():
+        sel = prim["measure"].to_numpy() == name
+        value = -score[sel] if edges[0] < 0 else score[sel]  # (TUG: lower is safer)
+        band[sel] = np.searchsorted(np.array(edges), value, "right")
+    bal = fam == "bal"
+    has_band = np.zeros(n_ep, bool)
+    band0 = np.full(n_ep, -1)
+    _, first = np.unique(m_ep, return_index=True)  # measures are in note (= date) order
+    first = first[band[first] >= 0]
+    band0[m_ep[first]] = band[first]
+    has_band[m_ep[first]] = True
+    use_band = bal & has_band
+    cdf = np.cumsum(DEVICE_OF_BAND, axis=1)
+    by_band = (r1[:, None] > cdf[np.maximum(band0, 0)]).sum(axis=1)
+    # Without a measure (planted), by age: a walker or a cane.
+    by_age = np.where(age >= 80, np.where(r1 < 0.5, 0, 3), np.where(r1 < 0.3, 0, 3))
+    dev0 = np.where(bal, np.where(use_band, by_band, by_age), dev0)
+    switch_p = np.where(bal & ~use_band, 0.4, switch_p)
+    # Switch visit: the first report whose band is safer than at evaluation, or a random visit.
+    later = (band > band0[m_ep]) & (band0[m_ep] >= 0) & use_band[m_ep]
+    sw_k = np.full(n_ep, 1 << 30)
+    np.minimum.at(sw_k, m_ep[later], k[m_note[later]])
+    planned = ep["planned"].to_numpy()
+    rand_k = np.round(planned * (0.3 + 0.4 * r3)).astype(np.int64)
+    sw_k = np.where(use_band, sw_k, np.where(r2 < switch_p, rand_k, 1 << 30))
+    dev1 = NEXT_DEVICE[dev0]
+    note_dev = np.where(k >= sw_k[e], dev1[e], dev0[e])
+    final = np.where(sw_k < 1 << 30, dev1, dev0)
+    # Gait assistance per note from its device.
+    assist = np.empty(n, dtype=object)
+    pick = rng.random(n)
+    for d, options in GAIT_ASSIST.items():
+        sel = note_dev == d
+        o = np.array(options, dtype=object)
+        assist[sel] = o[(pick[sel] * len(o)).astype(int)]
+    return {"note_dev": note_dev, "dev0": dev0, "final": final, "assist": assist}
+
+
+def _note_cues(rng, ep: pd.DataFrame, sk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """One cueing level per note (max, mod, min), fading over the episode; the lighter level
+    the plan fades to."""
+    e = sk["ep"].to_numpy()
+    level0 = rng.choice(3, len(ep), p=[0.15, 0.5, 0.35])
+    progress = sk["k"].to_numpy() / np.maximum(ep["planned"].to_numpy()[e], 1)
+    level = np.minimum(2, level0[e] + (progress * 2.2).astype(np.int64))
+    cue = np.empty(len(sk), dtype=object)
+    nxt = np.empty(len(sk), dtype=object)
+    pick = rng.random(len(sk))
+    for lv in range(3):
+        sel = level == lv
+        for out, bank in ((cue, CUE_LEVELS[lv]), (nxt, CUE_NEXT[lv])):
+            o = np.array(bank, dtype=object)
+            out[sel] = o[(pick[sel] * len(o)).astype(int)]
+    return cue, nxt
+
+
+def _plof(rng, ep: pd.DataFrame, dev0: np.ndarray) -> np.ndarray:
+    """Prior level of function per episode that fits the age and the current device: nobody
+    was modified independent with a cane before and walks without one now."""
+    age = ep["age"].to_numpy()
+    fam = FAMILY_OF_REGION[ep["region"].to_numpy()]
+    allowed = np.ones((len(ep), len(PLOF_OPTIONS)), bool)
+    allowed[:, 1] = age < 85  # drove and walked 1 mile daily
+    # (spinal care states "gait without AD")
+    allowed[:, 2] = (age >= 60) & ((dev0 != NO_AD) | ~_isin(fam, ["le", "bal", "spine"]))
+    allowed[:, 3] = age < 72  # worked part time
+    keys = np.where(allowed, rng.random(allowed.shape), -1.0)
+    return np.array(PLOF_OPTIONS, dtype=object)[keys.argmax(axis=1)]
+
+
 def _family_banks(banks: dict[str, list[str]]) -> dict[str, list[str]]:
     """Expand a bank dict so every family has its list ('*' entries go to families without one)."""
     out = {}
@@ -2808,6 +3100,8 @@ def _goal_progress(goals: pd.DataFrame, sk: pd.DataFrame, rows: np.ndarray) -> n
     x = rep.merge(g, on="ep", how="inner")
     final = x["status"].to_numpy()
     due = x["target_date"].to_numpy() <= x["dos"].to_numpy() + np.timedelta64(7, "D")
+    # A long-term goal is met at the last report (care ends soon after all goals are met).
+    due &= x["term"].to_numpy() == "short"
     met_now = (final == "met") & (due | x["last"].to_numpy() | x["dc"].to_numpy())
     interim = np.where(met_now, "met", np.where(final == "not_met", "partially met", "progressing"))
     status = np.where(x["dc"].to_numpy(), np.where(final == "not_met", "not met", final), interim)
@@ -2829,7 +3123,7 @@ def _goal_progress(goals: pd.DataFrame, sk: pd.DataFrame, rows: np.ndarray) -> n
     return out
 
 
-def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.ndarray]:
+def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, np.ndarray]:
     """Subjective/objective/assessment/plan text for every note."""
     n = len(sk)
     e = sk["ep"].to_numpy()
@@ -2893,6 +3187,7 @@ def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.nd
         "part": ep["part"].to_numpy()[e],
         "instrument": inst,
         "dxtext": ep["dx_text"].to_numpy()[e],
+        "age": _istr(ep["age"].to_numpy()[e]),
         "onset": ep["onset"].to_numpy()[e],
         "complexity": complexity,
         "reason": reason,
@@ -2906,7 +3201,18 @@ def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.nd
         "measure_change": change,
         "measure_name_plan": plan_m,
         "goal_progress": goal_progress,
+        "plof": _plof(rng, ep, dev["dev0"])[e],
     }
+    # Per-note values: device, assistance, cueing, manual-therapy minutes.
+    cue, cue_next = _note_cues(rng, ep, sk)
+    sv_note = services["note"].to_numpy()
+    manual = services["cpt_code"].to_numpy() == "97140"
+    mt_min = np.bincount(
+        sv_note[manual], weights=services["minutes"].to_numpy()[manual], minlength=n
+    ).astype(np.int64)
+    # (one row per NOTE_SLOTS name)
+    note_values = np.stack([DEVICES[dev["note_dev"]], dev["assist"], cue, cue_next, _istr(mt_min)])
+    ctx.update(zip(NOTE_SLOTS, note_values, strict=True))
     slots = Slots(rng, ctx, n, pain=pain)
     # Pool key: region x side x frequency; these context columns are constant within a key.
     key = region * 4 + (side == "L") * 2 + (freq == "3x/week")
@@ -2916,7 +3222,7 @@ def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.nd
 
     def pooled(mask, banks, k_range):
         r = np.flatnonzero(mask)
-        return r, _pooled_sections(rng, key, key_ctx, r, banks, k_range)
+        return r, _pooled_sections(rng, key, key_ctx, r, banks, k_range, values=note_values)
 
     def direct(mask, banks, star=True, tidy=False, k_range=(1, 1)):
         r = np.flatnonzero(mask)
@@ -2945,8 +3251,13 @@ def _text(rng, ep, sk, goals, measures, cert_names, services) -> dict[str, np.nd
     put("subjective", direct(is_eval, EVAL_S))
     put("subjective", direct(is_eval, EVAL_S2, star=False))
     out["objective"][pr | dc] = measure_text[pr | dc]
-    put("objective", pooled(daily, O_BANK, (2, 3)))
-    put("objective", pooled(pr | dc, O_BANK, (1, 2)))
+    # Manual therapy is described (with its billed minutes) only on notes that bill 97140.
+    has_mt = mt_min > 0
+    o_no_mt = {f: [t for t in b if "{mt_min}" not in t] for f, b in O_BANK.items()}
+    put("objective", pooled(daily & has_mt, O_BANK, (2, 3)))
+    put("objective", pooled(daily & ~has_mt, o_no_mt, (2, 3)))
+    put("objective", pooled((pr | dc) & has_mt, O_BANK, (1, 2)))
+    put("objective", pooled((pr | dc) & ~has_mt, o_no_mt, (1, 2)))
     put("objective", direct(is_eval, EVAL_O, star=False, tidy=True))
     put("assessment", direct(pr, PR_A, tidy=True))
     put("assessment", direct(dc, DC_A, tidy=True))
@@ -3481,13 +3792,16 @@ def generate(
     out_dir = Path(out_dir)
     staff = _staff(rng, notes)
     ep, visits = _episodes(rng, notes, staff)
-    patients = _patients(rng, int(ep["pat"].max()) + 1)
+    n_pat = int(ep["pat"].max()) + 1
     cert_names, cert_creds = _certifiers(rng, max(8, len(staff) // 2))
     ep["certifier"] = rng.integers(0, len(cert_names), len(ep))
     # One side per patient: a stroke patient's hemiparesis is the same side in PT, OT and SLP.
-    side_of_patient = rng.integers(0, 2, len(patients))
+    side_of_patient = rng.integers(0, 2, n_pat)
     _set(ep, "side", np.array(["R", "L"], dtype=object)[side_of_patient[ep["pat"].to_numpy()]])
     _diagnoses(rng, ep)
+    # Age fits the condition, and the payer fits the age.
+    patients = _patients(rng, n_pat, _ages(rng, ep, n_pat))
+    ep["age"] = patients["age"].to_numpy()[ep["pat"].to_numpy()]
     part_table = np.array(
         [[PART[r].replace("{side}", sd) for sd in ("R", "L")] for r in REGION_NAMES], dtype=object
     )
@@ -3504,7 +3818,9 @@ def generate(
     um_pat = ep["pat"].to_numpy()[um >= 0]
     managed = patients["payer_type"].isin(["commercial", "medicare_advantage"]).to_numpy()
     fix = um_pat[~managed[um_pat]]
-    pick = rng.choice([1, 2, 3, 4, 5], len(fix))
+    # (Medicare Advantage from 65, a commercial plan under 65)
+    older = patients["age"].to_numpy()[fix] >= 65
+    pick = np.where(older, rng.choice([1, 2], len(fix)), rng.choice([3, 4, 5], len(fix)))
     patients.loc[fix, "payer"] = [PAYERS[i][0] for i in pick]
     patients.loc[fix, "payer_type"] = [PAYERS[i][1] for i in pick]
 
@@ -3523,14 +3839,17 @@ def generate(
         rng, ep, sk, um, plant.no_measures | (um == UM_SCENARIOS.index("no_measures"))
     )
     m_base, m_target, m_target_short = _measure_targets(ep, sk, measures)
-    goals = _goals(rng, ep, sk, um, plant.unmeasurable, first, m_base, m_target, m_target_short)
+    dev = _devices(rng, ep, sk, measures)
+    goals = _goals(
+        rng, ep, sk, um, plant.unmeasurable, first, m_base, m_target, m_target_short, dev["final"]
+    )
     no_outcome = um == UM_SCENARIOS.index("no_measures")
     # (recorded on the evaluation: episodes that start without one have no baseline to audit)
     evaluated = sk["note_type"].to_numpy()[first] == "evaluation"
     plant.record(first[(plant.unmeasurable | no_outcome) & evaluated], "unmeasurable_goals")
     plant.record(first[(plant.no_measures | no_outcome) & evaluated], "missing_outcome_measures")
 
-    text = _text(rng, ep, sk, goals, measures, cert_names, services)
+    text = _text(rng, ep, sk, goals, measures, cert_names, services, dev)
     plant.text(text, staff)
     plant.signatures()
     plant.certification()
