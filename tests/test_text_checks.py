@@ -619,3 +619,33 @@ def test_an_unbilled_study_report_is_known_by_its_wording(opening, study):
     ]
     out = run("goals_measurable", notes)
     assert (out.loc["U1", "status"] == "not_applicable") is study, out.loc["U1", "message"]
+
+
+@pytest.mark.parametrize(
+    "text, missing",
+    [
+        # Acceptance: onset as the complaint's duration, current function as a tolerance.
+        (
+            "S: Low back pain x 3 months, worse with bending. Pain 6/10 with standing > 10 min. "
+            "A: Lumbar radiculopathy. Prognosis good to meet goals in 6 weeks.",
+            None,
+        ),
+        # A condition named without ICD codes is the diagnosis.
+        (
+            "S: R knee OA; symptoms for 2 years. Walking limited to 2 blocks. "
+            "A: Prognosis fair within 8 weeks.",
+            None,
+        ),
+        # The plan's 'x 8 weeks' is not an onset, nor is there any function described.
+        (
+            "A: R knee OA. POC 2x/week x 8 weeks. Prognosis good in 8 weeks.",
+            "prior level of function",
+        ),
+    ],
+)
+def test_evaluation_content_reads_onset_function_and_condition_as_written(text, missing):
+    out = run("evaluation_content", [note("E1", "2026-09-01", text, note_type="evaluation")])
+    if missing is None:
+        assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+    else:
+        assert missing in out.loc["E1", "message"]
