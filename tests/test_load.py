@@ -278,7 +278,10 @@ def test_errors_name_the_file_and_fix(tmp_path):
     write(tmp_path / "x" / "notes.csv", "note_id,patient_id\n1,2\n")
     with pytest.raises(InputError) as info:
         load_export(tmp_path / "x")
-    assert "notes.csv: the notes table has no note_type column" in str(info.value)
+    assert (
+        "notes.csv: the notes table has no note_type, date_of_service, therapist and "
+        "credential columns"
+    ) in str(info.value)
     assert "chartaudit-mapping.yaml" in info.value.fix
     write(tmp_path / "y" / "notes.xlsx", "this is not a workbook")
     with pytest.raises(InputError, match=r"notes.xlsx: cannot be read \(not a valid Excel"):
@@ -498,7 +501,7 @@ def test_title_lines_above_a_csv_header_are_named_as_the_fix(tmp_path):
     result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
     output = " ".join(result.output.split())
     assert result.exit_code == 2
-    assert "notes.csv: the notes table has no note_id column" in output
+    assert "notes.csv: the notes table has no note_id, patient_id," in output
     assert "delete the title or blank rows above them" in output
     assert "Traceback" not in output
 
@@ -592,3 +595,26 @@ def test_a_blank_date_of_service_or_units_cell_is_rejected_and_the_run_goes_on(t
         ("notes.csv", 4, "missing date_of_service"),
         ("services.csv", 3, "missing units"),
     ]
+
+
+def test_every_missing_notes_column_is_named_at_once(tmp_path):
+    write(tmp_path / "notes.csv", "Doc #,Patient MRN,DOS\nN1,P1,09/01/2026\n", "cp1252")
+    with pytest.raises(InputError) as err:
+        load_export(tmp_path)
+    # "Patient MRN" is the patient id; the three others are each named, with one fix.
+    assert "has no note_type, therapist and credential columns" in str(err.value)
+    assert 'note_type: "Your Column", therapist: "Your Column"' in err.value.fix
+
+
+def test_summary_records_the_folders_mapping_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(tmp_path / "Visits.csv", csv_text(), "cp1252")
+    write(tmp_path / "chartaudit-mapping.yaml", "tables:\n  notes:\n    files: [Visits.csv]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(out), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["options"]["mapping"] == str(tmp_path / "chartaudit-mapping.yaml")

@@ -371,7 +371,7 @@ def test_a_title_row_above_the_header_is_named_as_the_fix(tmp_path):
     result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     output = " ".join(result.output.split())
-    assert "the notes table has no note_id column" in output
+    assert "the notes table has no note_id, patient_id," in output
     assert "the column names must be the first row of the file or sheet" in output
     assert "Traceback" not in output
 

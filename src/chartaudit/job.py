@@ -21,7 +21,7 @@ from .audit import run_audit
 from .checklists import load_checklists
 from .errors import EXIT_SUCCESS, EXIT_THRESHOLD, ChartauditError
 from .export import Export
-from .load import load_export
+from .load import MAPPING_FILE_NAME, load_export
 from .memory import release_freed_memory, small_pages
 from .model import SEVERITY_ORDER
 from .privacy import Redactor
@@ -395,6 +395,9 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
     try:
         redactor = Redactor(opts.redact_key, export.notes) if opts.redact else None
         options = opts.recorded()
+        if options["mapping"] is None and (opts.export_dir / MAPPING_FILE_NAME).is_file():
+            # The folder's own mapping file applied: a rerun must know which one.
+            options["mapping"] = str(opts.export_dir / MAPPING_FILE_NAME)
         options["period_requested"] = opts.period or (
             f"{opts.date_from or ''}..{opts.date_to or ''}"
             if opts.date_from or opts.date_to

@@ -285,12 +285,18 @@ def _map_raw(
     if missing:
         title = _title_above_header(raw)
         if raw.table == "notes":
+            # Every missing column at once: one run to learn them all, not one per column.
+            names = " and ".join(
+                [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
+            )
+            plural = "s" if len(missing) > 1 else ""
+            example = ", ".join(f'{m}: "Your Column"' for m in missing)
             raise InputError(
-                f"{raw.path}: the notes table has no {missing[0]} column "
+                f"{raw.path}: the notes table has no {names} column{plural} "
                 f"(columns found: {_some_columns(raw.frame, 15)})",
                 fix=title
-                or f"add a {missing[0]} column, or map yours in chartaudit-mapping.yaml "
-                f'under tables.notes.columns: {{{missing[0]}: "Your Column"}}',
+                or f"add the column{plural}, or map yours in chartaudit-mapping.yaml "
+                f"under tables.notes.columns: {{{example}}}",
             )
         rejects.add(
             frame,

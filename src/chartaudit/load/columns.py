@@ -40,6 +40,12 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "account number",
             "client id",
             "medical record number",
+            "patient mrn",
+            "pt mrn",
+            "mrn #",
+            "mrn number",
+            "medical record #",
+            "med rec #",
         ],
         "patient_name": ["patient name", "patient", "client name", "client", "pt name"],
         "episode_id": [
