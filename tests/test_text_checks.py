@@ -138,7 +138,8 @@ def test_stock_phrase_with_one_kind_of_skilled_content_fails_and_names_it():
     assert out.loc["D1", "status"] == "fail"
     assert out.loc["D1", "evidence"] == "Walked in hallway"
     assert out.loc["D1", "message"] == (
-        'Stock phrase "Walked in hallway" with 1 of the 2 kinds of skilled content needed '
+        'Stock phrases "Walked in hallway" and "Did well" with 1 of the 2 kinds of skilled '
+        "content needed "
         "(found: parameters (sets/reps/load/distance/time))"
     )
 
@@ -649,3 +650,15 @@ def test_evaluation_content_reads_onset_function_and_condition_as_written(text, 
         assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
     else:
         assert missing in out.loc["E1", "message"]
+
+
+def test_every_stock_phrase_of_a_failing_note_is_quoted():
+    text = (
+        "Pt doing well. Pt did exercises per flowsheet, tolerated treatment well. Continue per POC."
+    )
+    out = run("skilled_language", [note("D1", "2026-09-02", text)])
+    assert out.loc["D1", "message"].startswith(
+        'Stock phrases "doing well", "Pt did exercises", "tolerated treatment well" and '
+        '"Continue per POC", with no skilled content'
+    )
+    assert out.loc["D1", "evidence"] == "doing well"  # the first, highlighted in the excerpt

@@ -319,10 +319,10 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
         labels = {k: INDICATOR_LABELS.get(k, k.replace("_", " ")) for k in kinds.columns}
         found = join_labels(kinds[with_phrase], labels)
         n = count[with_phrase]
-        quoted = 'Stock phrase "' + phrase[with_phrase] + '"'
+        quoted = _stock_phrases_quoted(ctx, idx[with_phrase], stock, phrase[with_phrase])
         message[with_phrase] = np.where(
             n == 0,
-            quoted + f" and no skilled content (at least {need} kinds needed)",
+            quoted + f", with no skilled content (at least {need} kinds needed)",
             quoted + " with " + n.astype(str) + f" of the {need} kinds of skilled content needed"
             " (found: " + found + ")",
         )
@@ -335,6 +335,29 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
         )
         evidence[bare] = "0 kinds of skilled content"
     return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
+
+
+def _stock_phrases_quoted(ctx, idx: pd.Index, stock: list[str], first: pd.Series) -> pd.Series:
+    """'Stock phrase "x"', or 'Stock phrases "x", "y" and "z"' where a failing note has several
+    (a trainer wants each one pointed out, not only the first). Only failing notes are read."""
+    try:
+        pattern = re.compile("|".join(f"(?:{p})" for p in stock), re.IGNORECASE)
+    except re.error:  # a user's RE2-only pattern: quote the first phrase alone
+        return 'Stock phrase "' + first + '"'
+    text = ctx.notes["narrative"].reindex(idx).fillna("").astype(str).to_numpy()
+    out = []
+    for t, one in zip(text, first.to_numpy(dtype=object), strict=True):
+        found = list(dict.fromkeys(m.group(0) for m in pattern.finditer(t))) or [one]
+        if len(found) == 1:
+            out.append(f'Stock phrase "{found[0]}"')
+            continue
+        shown = [f'"{f}"' for f in found[:4]]
+        more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+        out.append(
+            "Stock phrases "
+            + (", ".join(shown) + more if more else ", ".join(shown[:-1]) + " and " + shown[-1])
+        )
+    return pd.Series(out, index=first.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------
