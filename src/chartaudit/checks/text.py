@@ -825,8 +825,7 @@ _ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)|;\s+(?=[^;]*\bwill\b)"
 # A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ..."):
 # the line is broken before it, so the header parser sees it as a header line.
 _INLINE_GOAL_HEADER = (
-    r"(?i)(?<=[.;!?])[ \t]+(?=(?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)\b"
-    r"[^:\n.]{0,30}:)"
+    r"(?i)([.;!?])[ \t]+((?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)\b[^:\n.]{0,30}:)"
 )
 _ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
 
@@ -851,7 +850,9 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
     cand = text[quick]
     if cand.empty:
         return pd.DataFrame(columns=columns)
-    cand = cand.str.replace(_INLINE_GOAL_HEADER, "\n", regex=True)
+    # In Arrow (RE2, no look-behind): the sentence's end is kept, the blank becomes a newline.
+    arr = pc.replace_substring_regex(to_arrow(cand), _INLINE_GOAL_HEADER, "\\1\n\\2")
+    cand = pd.Series(pd.arrays.ArrowStringArray(arr), index=cand.index)
     lines = cand.str.split(r"\r\n|\r|\n", regex=True).explode()
     df = pd.DataFrame({"row": lines.index, "line": lines.fillna("").astype(str).to_numpy()})
     hdr = df["line"].str.extract(_HEADER_LINE)
@@ -1052,8 +1053,11 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
             frames.append(_with_parts(at, found["goal"], parts, "text"))
     out = pd.concat(frames, ignore_index=True)
     out = out.astype({"pos": np.int64, **{p: bool for p in GOAL_PARTS}})
-    if len(out) and ctx.has("notes.patient_name"):
-        out["actor"] |= _names_the_patient(ctx, out)
+    lacking = np.flatnonzero(~out["actor"].to_numpy(bool)) if len(out) else []
+    if len(lacking) and ctx.has("notes.patient_name"):
+        # Only goals without another actor are looked at: most say "Pt will".
+        named = _names_the_patient(ctx, out.iloc[lacking].reset_index(drop=True))
+        out.iloc[lacking[named], out.columns.get_loc("actor")] = True
     return out
 
 
