@@ -32,6 +32,9 @@ def run(kind, notes, params=None, note_types=None, as_of=None, **tables) -> pd.D
             "message": out.message.reindex(idx).fillna("").to_numpy()
             if out.message is not None
             else "",
+            "evidence": out.evidence.reindex(idx).fillna("").to_numpy()
+            if out.evidence is not None
+            else "",
         },
         index=n.loc[idx, "note_id"].to_numpy(),
     )
@@ -648,6 +651,8 @@ def test_a_note_after_a_discharge_is_explained_not_only_called_an_episode_withou
         "new evaluation, or the note belongs to the earlier episode"
     )
     assert res.loc["E", "status"] == "pass"
+    # The evidence names the kind of note, not a word the page could find in any text.
+    assert res.loc["X", "evidence"] == "daily note"
 
 
 # ----------------------------------------------------------------------- AUTH-VISITS

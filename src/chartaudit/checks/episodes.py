@@ -1075,7 +1075,18 @@ def episode_starts_with_evaluation(
             )
         ).to_numpy()
         msg.loc[fail] = msg.loc[fail] + _after_discharge(ctx, idx[fail])
-    evidence = texts(idx, fail, lambda m: notes["note_type"].astype("string").fillna(""))
+    # "daily note", not "daily": a bare note type would be highlighted wherever the word
+    # happens to stand in the note's text ("3x15 daily").
+    evidence = texts(
+        idx,
+        fail,
+        lambda m: (
+            notes["note_type"]
+            .map(NOTE_TYPE_LABEL)
+            .fillna("a note")
+            .str.replace(r"^an? ", "", regex=True)
+        ),
+    )
     return outcome(idx, fail, msg, evidence, applicable=first)
 
 
