@@ -608,3 +608,15 @@ def test_a_discharge_after_the_request_is_flagged_for_the_reviewer(tmp_path):
     assert flag in row["rationale"]
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     assert flag in parse_text(out / "episodes" / f"{ep}.html")
+
+
+def test_a_narrow_terminal_gets_one_readable_paragraph_per_episode(export_dir, tmp_path):
+    """An 80-column terminal folded every cell of the eight-column table mid-word."""
+    result = runner.invoke(app, ["review", str(export_dir), "--out", str(tmp_path / "um")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "│" not in result.stdout
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    assert re.search(
+        rf"{re.escape(ep)} .*?, PT: Approve, \d+ visit\(s\) \(requested \d+, used \d+\)", text
+    )

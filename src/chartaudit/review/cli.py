@@ -104,42 +104,62 @@ def _print_account(out: Console, err: Console, export, views) -> None:
 
 
 def _print_table(out: Console, views) -> None:
-    table = Table(title="Recommended determinations", title_justify="left")
-    for col in (
-        "Episode",
-        "Patient",
-        "Disc.",
-        "Therapist",
-        "Requested",
-        "Used",
-        "Recommendation",
-        "Visits",
-        "Criteria not met",
-    ):
-        right = col in ("Requested", "Used", "Visits")
-        table.add_column(col, justify="right" if right else "left", overflow="fold")
-    for v in views.episodes:
-        rec = v["recommendation"]
-        label = RECOMMENDATION_LABEL.get(rec["code"], rec["code"])
-        if rec["flags"]:
-            label += f" ({rec['flags']})"
-        table.add_row(
-            escape(v["episode"]),
-            escape(v["patient"]),
-            escape(v["discipline"]),
-            escape(v["therapist"]),
-            v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
-            str(v["visits_used"]),
-            f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
-            rec["visits"],
-            escape(rec["criteria_failed"].replace("; ", ", ")),
-        )
-    out.print(table)
+    """One row per episode in a wide terminal, the flags for the reviewer (maintenance,
+    recertification, discharged since) in full after it; one paragraph per episode in a narrow
+    one, where a table of eight columns folds every cell."""
+    if out.width < 120:
+        _print_lines(out, views)
+    else:
+        table = Table(title="Recommended determinations", title_justify="left")
+        for col in ("Episode", "Patient", "Disc.", "Req.", "Used", "Recommendation", "Visits"):
+            right = col in ("Req.", "Used", "Visits")
+            table.add_column(col, justify="right" if right else "left", overflow="fold")
+        table.add_column("Criteria not met", overflow="fold", ratio=1)
+        flagged = []
+        for v in views.episodes:
+            rec = v["recommendation"]
+            label = RECOMMENDATION_LABEL.get(rec["code"], rec["code"])
+            if rec["flags"]:
+                label += " *"
+                flagged.append((v["episode"], rec["flags"]))
+            table.add_row(
+                escape(v["episode"]),
+                escape(v["patient"]),
+                escape(v["discipline"]),
+                v["request"]["visits"] or ("not on file" if v["request"]["open"] else ""),
+                str(v["visits_used"]),
+                f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
+                rec["visits"],
+                escape(rec["criteria_failed"].replace("; ", ", ")),
+            )
+        out.print(table)
+        for episode, flags in flagged:
+            out.print(f"* {escape(episode)}: {escape(flags)}")
     counts = Counter(v["recommendation"]["code"] for v in views.episodes)
     summary = ", ".join(
         f"{counts[k]} {k}" for k in ("approve", "partial", "deny", "pend") if counts[k]
     )
     out.print(f"{len(views.episodes)} episode(s): {summary}. The reviewing clinician decides.")
+
+
+def _print_lines(out: Console, views) -> None:
+    """The determinations as one paragraph per episode (a table of eight columns folds every
+    cell in a narrow terminal)."""
+    out.print("[bold]Recommended determinations[/]")
+    for v in views.episodes:
+        rec = v["recommendation"]
+        label = RECOMMENDATION_LABEL.get(rec["code"], rec["code"])
+        requested = v["request"]["visits"] or ("not on file" if v["request"]["open"] else "—")
+        visits = f", {rec['visits']} visit(s)" if rec["visits"] not in ("", None) else ""
+        failed = rec["criteria_failed"].replace("; ", ", ") or "none"
+        line = (
+            f"[bold]{escape(v['episode'])}[/] {escape(v['patient'])}, {escape(v['discipline'])}: "
+            f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}{visits}[/] "
+            f"(requested {requested}, used {v['visits_used']}); not met: {escape(failed)}"
+        )
+        if rec["flags"]:
+            line += f"; [bold]flags:[/] {escape(rec['flags'])}"
+        out.print(line)
 
 
 class _null:
