@@ -620,3 +620,64 @@ def test_a_narrow_terminal_gets_one_readable_paragraph_per_episode(export_dir, t
     assert re.search(
         rf"{re.escape(ep)} .*?, PT: Approve, \d+ visit\(s\) \(requested \d+, used \d+\)", text
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "maintenance"),
+    [
+        (
+            "Skilled maintenance: Parkinson disease H&Y 3 with freezing of gait and orthostatic "
+            "hypotension; the balance/gait program requires the skills of a PT to perform safely "
+            "because of BP monitoring; caregiver (spouse, 84) cannot safely perform it.",
+            True,
+        ),
+        (
+            "Progressed task complexity with dual-task gait. HEP reviewed so pt can maintain "
+            "current level of function at home.",
+            False,
+        ),
+    ],
+    ids=["documented-skilled-maintenance", "home-program-wording"],
+)
+def test_skilled_maintenance_is_read_as_written_and_a_home_program_is_not_it(
+    tmp_path, text, maintenance
+):
+    """Jimmo: a documented skilled maintenance need must not be cut for lack of progress;
+    a patient keeping function with a home program is no such need."""
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = text
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    if maintenance:
+        assert row["recommendation"] == "approve" and "maintenance" in row["level_of_care"]
+    else:
+        # Not approved as maintenance (the note states no skilled need either: it pends).
+        assert row["recommendation"] in ("partial", "pend")
+        assert "maintenance" not in str(row["level_of_care"])
+        assert "maintenance — reviewer to confirm" not in row["rationale"]
+    assert ep in (out / "determinations.csv").read_text(encoding="utf-8-sig")
+
+
+def test_goals_last_updated_after_the_request_are_still_on_record(tmp_path):
+    """goals.note_id is where a goal was set or last updated: goals updated at a report two
+    days after the request existed before it; the request is not pended for 'no goals'."""
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    later = {**notes.iloc[-1].to_dict(), "note_id": "P99", "note_type": "progress"}
+    later.update({"date_of_service": "2026-03-04", "signed_at": "2026-03-04 17:00"})
+    notes.loc[len(notes)] = later
+    frames["goals"]["note_id"] = "P99"
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "approve", row["rationale"]
+    assert "no goals on record" not in row["rationale"]

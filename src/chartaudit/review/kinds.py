@@ -34,6 +34,12 @@ SKILLED_NEED_PHRASES = [
 # A maintenance program: maintaining function or preventing / slowing decline (Jimmo).
 MAINTENANCE_PHRASES = [
     r"\b(?:skilled )?maintenance (?:program|therapy|plan|care|services?|visits?)\b",
+    r"\bskilled maintenance\b",
+    # A maintenance goal names what is kept: "maintain Berg at 40/56", "maintain balance".
+    r"\bmaintain(?:ing)? (?:the |his |her |their |current |present )*(?:berg|bbs|balance|gait|"
+    r"strength|rom|range of motion|transfers?|ambulation|mobility|swallow\w*|diet|"
+    r"communication|safety|skin integrity|posture|endurance)\b",
+    r"\b(?:prevent(?:ing|ion of)?|reduc(?:e|ing) (?:the )?risk of) (?:further )?falls?\b",
     r"\bprevent(?:ing|ion of)? (?:further |additional )?(?:functional )?(?:decline|deterioration|"
     r"regression|loss of function|contractures?|skin breakdown)\b",
     r"\bslow(?:ing)? (?:the |further )?(?:rate of )?(?:decline|deterioration|progression)\b",
@@ -43,13 +49,25 @@ MAINTENANCE_PHRASES = [
 ]
 # Why a maintenance program needs a therapist: complexity or special medical complications.
 MAINTENANCE_SKILL_PHRASES = [
-    r"\bcomplex(?:ity)?\b",
+    # The patient's or the program's complexity, not a task's ("progressed task complexity").
+    r"\b(?:medical(?:ly)? complex\w*|complex (?:medical|condition|case|comorbidit\w*|needs?|"
+    r"program|regimen)|complexity of (?:the |his |her |their )?(?:condition|program|care|"
+    r"patient|case|regimen|medical))",
     r"\bcomplications?\b",
+    r"\b(?:cannot|can ?not|unable to) (?:safely |independently |effectively )?(?:perform|carry "
+    r"out|do|manage|provide) (?:it|this|the (?:program|exercises?))\b",
     r"\b(?:cannot|can ?not|unable to) be (?:safely |effectively )?(?:performed|done|carried out|"
     r"provided|managed) (?:independently |safely )?by (?:the )?(?:patient|pt|caregivers?|"
     r"family|aide|staff|restorative)",
     r"\bskills? of (?:a |the )?(?:licensed )?(?:therapist|clinician|pt|ot|slp)\b",
     r"\brequires? (?:the )?skill(?:ed|s)?\b",
+]
+# "HEP reviewed so pt can maintain current level of function at home": the patient keeps
+# function on their own, which is the opposite of a skilled maintenance need.
+HOME_MAINTENANCE = [
+    r"\b(?:hep|home exercise(?: program)?|home program)\b.{0,80}?\bmaintain",
+    r"\bmaintain\b.{0,60}?\b(?:at home|on (?:his|her|their) own|independently|with (?:the |an? "
+    r")?(?:hep|home (?:exercise )?program))\b",
 ]
 # The patient is at the expected level of function (or the record says all goals are met).
 EXPECTED_LEVEL_PHRASES = [
@@ -816,7 +834,7 @@ def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     eps = pic.episodes
     idx = eps.index
     notes = pic.notes
-    maint = _sentence(notes["narrative"], params["maintenance_phrases"])
+    maint = _sentence(notes["narrative"], params["maintenance_phrases"], HOME_MAINTENANCE)
     skill = (
         notes["narrative"]
         .astype("string")

@@ -573,10 +573,22 @@ def _goals(export: Export, notes: pd.DataFrame, episodes: pd.DataFrame) -> pd.Da
         g = g[g["episode_id"].isin(episodes.index)]
         linked = g["note_idx"].notna()
         in_picture = g["note_idx"].astype("float").isin(by_idx.index.astype(float))
-        g = g[~linked | in_picture].copy()
+        # A goal's note is where it was set or last updated: one updated after the request
+        # was on record before it. Kept where the episode has no goal of the picture's time,
+        # so a request is not pended for goals that exist.
+        later = linked & ~in_picture
+        has_own = g["episode_id"].isin(g.loc[~linked | in_picture, "episode_id"])
+        g = g[~linked | in_picture | (later & ~has_own)].copy()
         pos = g["note_idx"].astype("Int64")
-        g["note_id"] = pos.map(by_idx["note_id"]).astype(object)
-        g["date"] = pos.map(by_idx["date"]).astype("datetime64[ns]")
+        all_notes = export.notes
+        g["note_id"] = pos.map(by_idx["note_id"]).fillna(
+            pos.map(all_notes["note_id"].astype(object))
+        ).astype(object)
+        g["date"] = (
+            pos.map(by_idx["date"])
+            .fillna(pos.map(all_notes["date_of_service"].dt.normalize()))
+            .astype("datetime64[ns]")
+        )
         g["source"] = "goals table"
         key = (
             g["goal_id"].astype("string").fillna(g["text"].astype("string").str.strip().str.lower())
