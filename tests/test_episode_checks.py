@@ -521,6 +521,19 @@ def test_poc_elements_reads_long_term_goals_from_goals_table():
     )
 
 
+def test_a_long_term_goal_last_updated_at_a_later_report_counts_for_the_evaluations_plan():
+    """goals.note_id is where a goal was set *or last updated*: a goal linked to the progress
+    report of week 4 was on the plan from the evaluation (acceptance: every episode got a
+    critical 'missing: long-term goals')."""
+    rows = [
+        {**EVAL, "diagnosis_codes": "M17.11", "frequency": "2x/week", "duration": "8 weeks"},
+        {"note_id": "P", "note_type": "progress", "date_of_service": "2026-09-29"},
+    ]
+    goals = [{"goal_id": "G1", "note_id": "P", "term": "LTG", "text": "Walk 500 ft, mod I"}]
+    res = run("poc_elements", rows, goals=goals)
+    assert res.loc["E", "status"] == "pass", res.loc["E", "message"]
+
+
 # ----------------------------------------------------------------------- DOC-EVAL-FIRST
 
 

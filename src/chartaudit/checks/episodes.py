@@ -843,7 +843,11 @@ DIAGNOSIS_TEXT = (
 
 def long_term_goal_since(ctx: AuditContext) -> np.ndarray:
     """Per episode code (see note_codes; the last entry for notes without an episode), the
-    earliest date a long-term goal is on file in the goals table, NaT when none."""
+    earliest date a long-term goal is on file in the goals table, NaT when none.
+
+    A goal row's note is where it was set *or last updated* (SPEC), so a goal linked to a
+    later progress report may well have been set at the evaluation: every long-term goal of
+    the episode counts from its start, as an unlinked one always did."""
 
     def build() -> np.ndarray:
         distinct = note_codes(ctx, "episode_id")[1]
@@ -852,20 +856,8 @@ def long_term_goal_since(ctx: AuditContext) -> np.ndarray:
         if goals is None or goals.empty:
             return since
         g = goals[(goals["term"] == "long").fillna(False) & goals["episode_id"].notna()]
-        note_idx = g["note_idx"] if "note_idx" in g else pd.Series(pd.NA, index=g.index)
-        # An unlinked goal counts from the start of time.
-        dates = np.full(len(g), pd.Timestamp.min.to_datetime64(), dtype="datetime64[ns]")
-        linked = note_idx.notna().to_numpy()
-        if linked.any():
-            pos = note_idx[linked].astype("int64").to_numpy()
-            dates[linked] = service_dates(ctx)[pos]
         code = pd.Index(distinct, dtype=object).get_indexer(g["episode_id"].astype(object))
-        keep = (code >= 0) & ~np.isnat(dates)
-        code, dates = code[keep], dates[keep]
-        order = np.lexsort((dates, code))  # the earliest date first within each episode
-        code, dates = code[order], dates[order]
-        first = np.r_[True, code[1:] != code[:-1]] if len(code) else np.zeros(0, bool)
-        since[code[first]] = dates[first]
+        since[code[code >= 0]] = pd.Timestamp.min.to_datetime64()
         return since
 
     return ctx.cached("episodes:ltg_since", build)
