@@ -681,3 +681,22 @@ def test_goals_last_updated_after_the_request_are_still_on_record(tmp_path):
     row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
     assert row["recommendation"] == "approve", row["rationale"]
     assert "no goals on record" not in row["rationale"]
+
+
+def test_the_information_letter_of_a_plateau_asks_about_it(tmp_path):
+    """A therapist asked only for a skilled-need statement would answer it and then get a
+    partial denial on a plateau never raised (UM acceptance)."""
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = "Continue skilled PT per POC."
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "pend"  # no skilled need stated: the therapist is asked
+    letter = parse_text(out / "letters" / f"{ep}-request-info.html")
+    assert "UM-PLATEAU" in letter
+    assert "whether a skilled maintenance program is being established" in letter
