@@ -700,3 +700,22 @@ def test_the_information_letter_of_a_plateau_asks_about_it(tmp_path):
     letter = parse_text(out / "letters" / f"{ep}-request-info.html")
     assert "UM-PLATEAU" in letter
     assert "whether a skilled maintenance program is being established" in letter
+
+
+def test_a_twice_weekly_schedule_is_delivered_at_twice_a_week(tmp_path):
+    """Visits on Mondays and Thursdays for four weeks: 2 a week, not the 2.2 that days / 7
+    gave (which pointed the reviewer at over-use that did not happen)."""
+    frames = scenario_frames(("progressing",))
+    notes = frames["notes"]
+    days = pd.bdate_range("2026-01-05", periods=28, freq="C", weekmask="Mon Thu")[: len(notes)]
+    notes["date_of_service"] = [f"{d:%Y-%m-%d}" for d in days]
+    notes["signed_at"] = [f"{d:%Y-%m-%d} 17:00" for d in days]
+    frames["measures"] = frames["measures"].drop(columns=["date"], errors="ignore")
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert "2 visits/week over" in page

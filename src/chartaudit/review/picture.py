@@ -364,8 +364,14 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     visits = notes[notes["new_visit"]]
     ep["visits_used"] = visits.groupby("episode_id").size().reindex(ep.index).fillna(0)
     ep["visits_used"] = ep["visits_used"].astype("int64")
-    days = (ep["last_date"] - ep["first_date"]).dt.days + 1
-    ep["weeks"] = np.maximum(days.astype("float64") / 7.0, 1.0)
+
+    # Calendar weeks (Monday to Sunday) from the first visit's to the last's: a Mon/Thu
+    # schedule over four weeks is 2 a week, where days/7 (3.6 weeks) made it 2.2.
+    def monday(d: pd.Series) -> pd.Series:
+        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
+
+    spanned = (monday(ep["last_date"]) - monday(ep["first_date"])).dt.days // 7 + 1
+    ep["weeks"] = np.maximum(spanned.astype("float64"), 1.0)
     ep["delivered_per_week"] = (ep["visits_used"] / ep["weeks"]).round(1)
     ep["notes"] = g.size().reindex(ep.index).fillna(0).astype("int64")
     for col in requests.columns:
@@ -581,9 +587,11 @@ def _goals(export: Export, notes: pd.DataFrame, episodes: pd.DataFrame) -> pd.Da
         g = g[~linked | in_picture | (later & ~has_own)].copy()
         pos = g["note_idx"].astype("Int64")
         all_notes = export.notes
-        g["note_id"] = pos.map(by_idx["note_id"]).fillna(
-            pos.map(all_notes["note_id"].astype(object))
-        ).astype(object)
+        g["note_id"] = (
+            pos.map(by_idx["note_id"])
+            .fillna(pos.map(all_notes["note_id"].astype(object)))
+            .astype(object)
+        )
         g["date"] = (
             pos.map(by_idx["date"])
             .fillna(pos.map(all_notes["date_of_service"].dt.normalize()))

@@ -372,7 +372,9 @@ def build_views(
             "poc": _interval(e["poc_start"], e["poc_end"]),
             "frequency": _text(e["frequency"]) or "not recorded",
             "duration": _text(e["duration"]) or "not recorded",
-            "delivered": f"{e['delivered_per_week']:g} visits/week over {e['weeks']:.1f} weeks",
+            "delivered": (
+                f"{e['delivered_per_week']:g} visits/week over {e['weeks']:g} calendar weeks"
+            ),
             "visits_used": int(e["visits_used"]),
             "approved_visits": _count(e["approved_visits"]),
             "approved_auths": approved_auths.iat[pos],
