@@ -719,3 +719,19 @@ def test_a_twice_weekly_schedule_is_delivered_at_twice_a_week(tmp_path):
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     page = parse_text(out / "episodes" / f"{ep}.html")
     assert "2 visits/week over" in page
+
+
+def test_visits_beyond_the_authorization_are_flagged_whatever_the_recommendation(tmp_path):
+    frames = scenario_frames(("progressing",))
+    auths = frames["authorizations"]
+    approved = auths["approved_visits"].notna()
+    auths.loc[approved, "approved_visits"] = 5
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    used = int(row["visits_used"])
+    assert "UM-UTILIZATION" in row["criteria_failed"]
+    assert f"{used - 5} visit(s) beyond the approved authorization" in row["rationale"]

@@ -1002,7 +1002,12 @@ def utilization(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
             _episode_evidence(pic, "last_note_id", "last_date", ~exceeded),
         ]
     )
-    return result(idx, met, msg, evidence, not_evaluable=ne)
+    # Whatever the recommendation, the reviewer sees visits beyond the authorization.
+    beyond = (used - approved).where(exceeded)
+    flag = beyond.map(
+        lambda v: f"{v:g} visit(s) beyond the approved authorization" if pd.notna(v) else ""
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne, flag=flag)
 
 
 @criterion_kind("plan_frequency", params={})
