@@ -700,6 +700,8 @@ def test_the_information_letter_of_a_plateau_asks_about_it(tmp_path):
     letter = parse_text(out / "letters" / f"{ep}-request-info.html")
     assert "UM-PLATEAU" in letter
     assert "whether a skilled maintenance program is being established" in letter
+    # Each item is headed by what is required, then what the record shows.
+    assert "Required: No plateau" in letter
 
 
 def test_a_twice_weekly_schedule_is_delivered_at_twice_a_week(tmp_path):
@@ -735,3 +737,18 @@ def test_visits_beyond_the_authorization_are_flagged_whatever_the_recommendation
     used = int(row["visits_used"])
     assert "UM-UTILIZATION" in row["criteria_failed"]
     assert f"{used - 5} visit(s) beyond the approved authorization" in row["rationale"]
+
+
+def test_the_justification_of_a_progressing_patient_lists_no_unjudgeable_plateau(tmp_path):
+    """UM acceptance: 'No plateau (not evaluable)' was listed as a weakness to address, with
+    'When measures stop changing ...' advice, for a patient who was improving."""
+    frames = scenario_frames(("progressing",))
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    letter = parse_text(out / "letters" / f"{ep}-justification.html")
+    part = letter[letter.find("What the record does not yet support") :]
+    assert "(not evaluable)" not in part

@@ -300,10 +300,15 @@ def build_views(
         visits_unknown = bool(e["open_request"]) and _blank(e["requested_visits"])
         if visits_unknown:
             missing.insert(0, _visits_not_on_file(auth_ids.iat[pos], _day(e["request_date"])))
+        # Not met, or not evaluable where the reviewer asks for what is missing: a plateau
+        # that cannot be judged yet (too few reports) is no weakness to defend.
+        asked = set(d["request_ids"])
         not_supported = [
             c
             for c in crit_rows
-            if c["status"] != "met" and c["severity"] != "info" and c["id"] != "UM-UTILIZATION"
+            if c["severity"] != "info"
+            and c["id"] != "UM-UTILIZATION"
+            and (c["status"] == "not_met" or (c["status"] != "met" and c["id"] in asked))
         ]
         charts, measure_rows, instruments = _measure_views(by_ep_measures.get(ep, []))
         goal_rows = [
