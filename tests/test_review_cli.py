@@ -752,3 +752,22 @@ def test_the_justification_of_a_progressing_patient_lists_no_unjudgeable_plateau
     letter = parse_text(out / "letters" / f"{ep}-justification.html")
     part = letter[letter.find("What the record does not yet support") :]
     assert "(not evaluable)" not in part
+
+
+def test_a_level_scale_without_thresholds_asks_what_the_change_means_not_its_mcid(tmp_path):
+    """UM acceptance: an SLP episode scored on FOIS (no MCID or MDC on file) pended with a
+    letter asking the SLP to interpret the change against its MCID, which does not exist."""
+    frames = scenario_frames(("progressing",))
+    frames["measures"]["measure"] = "FOIS"
+    frames["measures"]["score"] = [3, 4, 5][: len(frames["measures"])]
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "pend"
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    letter = parse_text(out / "letters" / f"{ep}-request-info.html")
+    assert "For a level scale with no MCID or MDC on file (FOIS, NOMS FCM)" in letter
+    assert "interpret the change against its MCID" not in letter
