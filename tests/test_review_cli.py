@@ -771,3 +771,27 @@ def test_a_level_scale_without_thresholds_asks_what_the_change_means_not_its_mci
     letter = parse_text(out / "letters" / f"{ep}-request-info.html")
     assert "For a level scale with no MCID or MDC on file (FOIS, NOMS FCM)" in letter
     assert "interpret the change against its MCID" not in letter
+
+
+def test_the_determination_letter_explains_every_criterion_not_met_in_words(export_dir, tmp_path):
+    """UM acceptance: the letter, addressed to the patient too, gave 'criteria not met:
+    UM-SKILLED-NEED; UM-FREQUENCY' with no word on what they mean."""
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(export_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").set_index("episode_id")
+    from chartaudit.review.criteria import load_criteria
+
+    titles = {c.id: c.title for c in load_criteria("um-outpatient").items}
+    checked = 0
+    for ep, row in dets.iterrows():
+        path = out / "letters" / f"{ep}-determination.html"
+        if not path.exists():  # a pend gets the request for information instead
+            assert row["recommendation"] == "pend"
+            continue
+        letter = parse_text(path)
+        checked += 1
+        for cid in str(row["criteria_failed"]).split("; "):
+            if cid in titles:
+                assert titles[cid] in letter, (ep, cid)
+    assert checked >= 3
