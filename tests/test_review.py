@@ -191,6 +191,9 @@ def test_goals_met_episode_is_denied_with_a_lower_level_of_care(review):
     assert row["recommended_visits"] <= 2
     assert "home exercise program" in row["level_of_care"]
     assert "UM-GOALS-REMAINING" in row["criteria_failed"]
+    # Every reason the record holds: the report's statement and the goals marked met.
+    assert "states that function is at the expected level, and all" in row["rationale"]
+    assert "current goals are met" in row["rationale"]
 
 
 def test_plateau_gets_fewer_visits_than_requested_at_a_lower_frequency(review):

@@ -700,7 +700,11 @@ def goals_remaining(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + np.where(latest_ref != "", " (latest report " + latest_ref + ")", "")
     )[all_met]
     msg[at_level] = (
-        "the latest report (" + latest_ref + ") states that function is at the expected level"
+        "the latest report ("
+        + latest_ref
+        + ") states that function is at the expected level"
+        # A denial gives every reason the record holds, the goals met among them.
+        + np.where(all_met, ", and all " + n.astype(str) + " current goals are met", "")
     )[at_level]
     scored = g[g["by_score"]]
     scored = scored.assign(
