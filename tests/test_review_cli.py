@@ -178,7 +178,8 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     def bad_date(auths):
         auths.loc[3, "request_date"] = "2026-31-02"  # the plateau episode's pending request
 
-    folder, _ = three_episodes(tmp_path, "baddate", bad_date)
+    folder, auths = three_episodes(tmp_path, "baddate", bad_date)
+    auth = auths.loc[3, "auth_id"]
     out = tmp_path / "um"
     result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -195,7 +196,7 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     # The row itself: file, row, column, reason and fix.
     assert (
         squash(
-            "authorizations.csv row 5, column request_date: rejected at load: "
+            f"authorizations.csv row 5 ({auth}), column request_date: rejected at load: "
             "request_date '2026-31-02' is not a valid date"
         )
         in text
@@ -213,6 +214,9 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     assert listed[["file", "row", "column"]].values.tolist() == [
         ["authorizations.csv", 5, "request_date"]
     ]
+    # The request is named by its id, as the user's authorization system knows it.
+    assert listed["auth_id"].tolist() == [auth]
+    assert list(rejected.columns) == ["file", "row", "table", "reason"]  # as SPEC has it
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "Requests not reviewed (1)" in index and "2026-31-02" in index
 

@@ -129,16 +129,17 @@ class _Rejects:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        self.parts.append(
-            pd.DataFrame(
-                {
-                    "file": frame.loc[mask, SOURCE_FILE].to_numpy(),
-                    "row": frame.loc[mask, SOURCE_ROW].to_numpy(),
-                    "table": table,
-                    "reason": reason if isinstance(reason, str) else np.asarray(reason, object),
-                }
-            )
-        )
+        part = {
+            "file": frame.loc[mask, SOURCE_FILE].to_numpy(),
+            "row": frame.loc[mask, SOURCE_ROW].to_numpy(),
+            "table": table,
+            "reason": reason if isinstance(reason, str) else np.asarray(reason, object),
+        }
+        if table == "authorizations" and "auth_id" in frame.columns:
+            # Kept beside REJECTED_COLUMNS (not written to rejected.csv): `review` lists the
+            # request it could not review by its id.
+            part["auth_id"] = frame.loc[mask, "auth_id"].astype(object).to_numpy()
+        self.parts.append(pd.DataFrame(part))
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:

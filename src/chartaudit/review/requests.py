@@ -346,7 +346,11 @@ def rejected_requests(rejected: pd.DataFrame) -> pd.DataFrame:
         {
             "file": rej["file"].astype(str).to_numpy(dtype=object),
             "row": rej["row"].to_numpy(),
-            "auth_id": pd.Series([pd.NA] * len(rej), dtype=object).to_numpy(),
+            "auth_id": (
+                rej["auth_id"].astype(object).to_numpy()
+                if "auth_id" in rej.columns
+                else np.full(len(rej), pd.NA, dtype=object)
+            ),
             "column": [p[0] for p in parts],
             "reason": ["rejected at load: " + p[1] for p in parts],
             "fix": [p[2] for p in parts],
