@@ -890,17 +890,22 @@ def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
 
 # --------------------------------------------------------------------------- frequency
 
-_WORD_NUMBERS = {
-    "once": 1,
+# Numbers written as words in frequencies and durations ("twice a week", "six weeks").
+COUNT_WORDS = {
     "one": 1,
-    "twice": 2,
     "two": 2,
     "three": 3,
     "four": 4,
     "five": 5,
     "six": 6,
     "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
 }
+WORD_NUMBERS = {"once": 1, "twice": 2, **COUNT_WORDS}
 
 
 def visits_per_week(frequency: pd.Series) -> pd.Series:
@@ -920,7 +925,7 @@ def visits_per_week(frequency: pd.Series) -> pd.Series:
         r"\b(once|twice|one|two|three|four|five|six|seven)\s+(?:times\s+)?"
         r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk|week)"
     )[0]
-    out = out.fillna(word.map(_WORD_NUMBERS).astype("float64"))
+    out = out.fillna(word.map(WORD_NUMBERS).astype("float64"))
     abbrev = text.str.extract(r"\b(biw|tiw)\b")[0].map({"biw": 2.0, "tiw": 3.0})
     rate = out.fillna(abbrev.astype("float64")).to_numpy(dtype="float64")
     return pd.Series(np.append(rate, np.nan)[codes], index=frequency.index, dtype="float64")

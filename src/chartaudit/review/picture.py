@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..audit import AuditResult
+from ..checks.episodes import COUNT_WORDS, WORD_NUMBERS
 from ..checks.text import GOAL_PARTS, goal_parts, goal_statements
 from ..episodes import NOTE_TYPE_RANK
 from ..export import Export
@@ -49,7 +50,6 @@ NOTE_COLUMNS = [
     "narrative",
 ]
 
-_WORD_NUMBERS = {"once": 1, "one": 1, "twice": 2, "two": 2, "three": 3, "four": 4, "five": 5}
 _FREQ_NUM = (
     r"(?P<low>\d+)\s*(?:(?:-|–|to)\s*(?P<high>\d+)\s*)?(?:x|times|visits?|sessions?)\s*"
     r"(?:/|per|a|each|every|an?)?\s*(?:wk|week)"
@@ -156,7 +156,7 @@ def planned_frequency(text: pd.Series) -> pd.DataFrame:
     found = s.str.extract(FREQUENCY_IN_TEXT, flags=re.IGNORECASE)
     low = pd.to_numeric(found["low"], errors="coerce")
     high = pd.to_numeric(found["high"], errors="coerce").fillna(low)
-    word = found["word"].str.lower().map(_WORD_NUMBERS).astype("float64")
+    word = found["word"].str.lower().map(WORD_NUMBERS).astype("float64")
     abbr = found["abbr"].str.lower().map({"biw": 2.0, "tiw": 3.0}).astype("float64")
     low = low.fillna(word).fillna(abbr).astype("float64")
     high = high.fillna(word).fillna(abbr).astype("float64")
@@ -164,21 +164,7 @@ def planned_frequency(text: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
 
 
-_COUNT_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
-_COUNT = r"\d+(?:\.\d+)?|" + "|".join(_COUNT_WORDS)
+_COUNT = r"\d+(?:\.\d+)?|" + "|".join(COUNT_WORDS)
 DURATION_IN_TEXT = (
     rf"(?P<low>{_COUNT})\s*(?:(?:-|–|to)\s*(?P<high>{_COUNT})\s*)?"
     r"(?P<unit>wks?|weeks?|visits?|sessions?|treatments?|months?|mos?|days?)\b"
@@ -193,7 +179,7 @@ def planned_duration(text: pd.Series) -> pd.DataFrame:
 
     def number(values: pd.Series) -> pd.Series:
         v = values.str.lower()
-        return pd.to_numeric(v.map(lambda x: _COUNT_WORDS.get(x, x)), errors="coerce")
+        return pd.to_numeric(v.map(lambda x: COUNT_WORDS.get(x, x)), errors="coerce")
 
     top = number(found["high"]).fillna(number(found["low"])).astype("float64")
     unit = found["unit"].str.lower().str[0]
