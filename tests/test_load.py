@@ -618,3 +618,22 @@ def test_summary_records_the_folders_mapping_file(tmp_path):
     assert result.exit_code in (0, 1), result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["options"]["mapping"] == str(tmp_path / "chartaudit-mapping.yaml")
+
+
+def test_one_title_line_above_the_header_of_a_short_notes_file_is_named_not_a_crash(tmp_path):
+    """Every row below a one-field title line is malformed, so nothing was left to map and the
+    run stopped with an internal error (found trying a broken file before stopping)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "notes.csv",
+        'Visit Report\nDoc #,Patient MRN,DOS,Provider\nN1,P1,,"Lee, Kim, DPT"\n',
+        "cp1252",
+    )
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--out", str(tmp_path / "out")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert "internal error" not in output
+    assert "delete the title or blank rows above them" in output

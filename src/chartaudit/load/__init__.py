@@ -268,7 +268,9 @@ def _map_raw(
                 }
             )
         )
-    if raw.frame.empty and not col_map:
+    if raw.frame.empty and not col_map and not (raw.table == "notes" and raw.bad_rows):
+        # Nothing to load. (A notes file whose every row was malformed goes on: the missing
+        # columns' message below names the cause, such as a title line read as the header.)
         return None
     frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
     frame = frame.rename(columns={"_row": SOURCE_ROW})
