@@ -372,6 +372,38 @@ def test_goals_written_inline_are_found_and_judged(plan):
     assert out.loc["E1", "message"].startswith("1 of 2 goals not measurable/functional")
 
 
+def test_goals_written_as_sentences_without_a_header_are_found_and_judged():
+    text = (
+        "S: Pt reports L knee pain 6/10 after TKA. O: gait with RW 150 ft CGA. A: Pt presents "
+        "with decreased ROM limiting community ambulation. Pt will ambulate 300 ft with SPC and "
+        "modified independence within 4 weeks. Pt will ascend 12 steps with one rail "
+        "independently by 6 weeks. P: 2x/week x 6 weeks."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-01", text, note_type="evaluation")])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+    vague = text.replace("ascend 12 steps with one rail independently", "do better on stairs")
+    out = run("goals_measurable", [note("E1", "2026-09-01", vague, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will do better on stairs by 6 weeks." '
+        "(missing measurable criterion)"
+    )
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        "A: Pt will benefit from skilled PT 2x/week x 6 weeks to address deficits.",
+        "P: Pt will be seen 2x/wk for 6 wks. Pt will continue HEP x 4 weeks.",
+        "P: PT will address strength and gait deficits 2x/week for 6 weeks.",
+        "A: Patient's goal is to return to golf in 2 months.",
+        "P: He will followup in two weeks. She will remain on Coumadin for 30 days.",
+    ],
+)
+def test_plan_and_prognosis_sentences_are_not_goals(plan):
+    out = run("goals_measurable", [note("E1", "2026-09-01", plan, note_type="evaluation")])
+    assert out.loc["E1", "message"].startswith("No goals documented")
+
+
 def test_goal_statements_sections():
     text = pd.Series(
         [

@@ -833,6 +833,41 @@ _ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
 # A line that starts like a goal header: only texts with one are parsed line by line.
 _GOAL_HEADER_HINT = r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b"
 
+# Goals written as prose, without a header ("A: ... Pt will ambulate 300 ft with SPC within 4
+# weeks. P: ..."): a sentence in which the patient "will" do something by a time frame, or one
+# that says what the goals are. Plan and prognosis sentences ("pt will benefit from", "will be
+# seen 2x/week for 6 weeks", "will continue HEP") are not goals, nor is "PT will address ..."
+# (the discipline, not the patient).
+_ACTOR = (
+    r"(?:the )?(?:patient|pt|client|resident|child|student|caregiver|family|spouse|he|she|they)"
+)
+_PROSE_GOAL_HINT = (
+    r"(?i)\b(?:"
+    + _ACTOR
+    + r"\s+will|(?:mr|mrs|ms|miss)\.?\s+\S+\s+will|goals? (?:is|are|include))\b"
+)
+_GOALS_ARE = (
+    r"(?:(?:short|long)[- ]term |therapy |treatment |functional |our )?goals? (?:is|are|include)\b"
+)
+_SECTION_LABEL = r"^\W*(?:[A-Za-z][A-Za-z /]{0,24}:\s*)?"
+_PROSE_GOAL = re.compile(
+    _SECTION_LABEL + r"(?:(?:" + _ACTOR + r"|(?:mr|mrs|ms|miss)\.?\s+[a-z][\w'’-]+)\s+will\s+"
+    r"(?!(?:not|benefit|be (?:seen|treated|discharged|re-?evaluated|reassessed|instructed|"
+    r"educated|issued|given|provided|scheduled|contacted|referred|progressed|followed|monitored|"
+    r"compliant)|continue|return to (?:the )?(?:clinic|therapy|md|physician|doctor)|follow|"
+    r"receive|attend|need|require|have|see|call|remain|stay|take|start|begin|undergo|"
+    r"be on|follow-?up|participate in (?:skilled )?(?:therapy|pt|ot|st|"
+    r"treatment|sessions?)|(?:perform|do|complete) (?:(?:his|her|their|the) )?(?:hep|home "
+    r"exercises?|exercises))\b)"
+    r"|" + _GOALS_ARE + r")",
+    re.IGNORECASE,
+)
+_DISCIPLINE_WILL = re.compile(_SECTION_LABEL + r"(?:PT|OT|ST|SLP)\s+will\b")
+# Sentences end at ". " before a capital (not after a title: "Mrs. Jones") and at line breaks.
+_SENTENCE_SPLIT = (
+    r"(?<!Mr\.)(?<!Mrs\.)(?<!Ms\.)(?<!Dr\.)(?<=[.!?])\s+(?=[A-Z(])|\s*(?:\r\n|\r|\n)+\s*"
+)
+
 
 def goal_statements(text: pd.Series) -> pd.DataFrame:
     """Goal statements found under goal headers in note text, one row per goal.
@@ -897,6 +932,28 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
     statement = goals["goal"].str.contains(phrases()["goal_not_a_goal"], flags=re.I, regex=True)
     goals = goals[(goals["goal"].str.count(r"\w+") >= 2) & ~statement]
     return goals[columns].reset_index(drop=True)
+
+
+def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
+    """Goals written as sentences without a goal header (see _PROSE_GOAL), one row per goal,
+    in goal_statements' columns: "Pt will ambulate 300 ft with a cane within 4 weeks." """
+    columns = ["row", "goal", "header", "section_time_frame"]
+    text = pd.Series(text).fillna("").astype(str)
+    cand = text[matches(to_arrow(text), _PROSE_GOAL_HINT)]
+    if cand.empty:
+        return pd.DataFrame(columns=columns)
+    sentences = cand.str.split(_SENTENCE_SPLIT, regex=True).explode().dropna().astype(str)
+    goal = sentences.map(_PROSE_GOAL.match).notna() & ~sentences.str.match(_DISCIPLINE_WILL)
+    sentences = sentences[goal]
+    if sentences.empty:
+        return pd.DataFrame(columns=columns)
+    timed = matches(to_arrow(sentences), phrases()["goal_parts"]["time_frame"])
+    says_goals = sentences.str.contains(_SECTION_LABEL + _GOALS_ARE, case=False, regex=True)
+    sentences = sentences[timed | says_goals.to_numpy()]
+    goals = sentences.str.replace(_SECTION_LABEL, "", regex=True, n=1).str.strip()
+    return pd.DataFrame(
+        {"row": goals.index, "goal": goals.to_numpy(), "header": "", "section_time_frame": False}
+    )[columns].reset_index(drop=True)
 
 
 def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> pd.DataFrame:
@@ -1036,8 +1093,8 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
     """Goals attributed to notes (all, or those at row positions `pos`), with their parts.
 
     Goals-table rows come first; a note without any falls back to the goal sections of its
-    text. Columns: pos (row position of the note), goal, source ('goals' | 'text') and one
-    boolean column per goal part.
+    text, and a note without a goal section to its goal sentences. Columns: pos (row position
+    of the note), goal, source ('goals' | 'text') and one boolean column per goal part.
     """
     from_table = ctx.cached("text.table_goals", lambda: _table_goals(ctx))
     wanted = np.arange(len(ctx.notes)) if pos is None else np.unique(pos)
@@ -1045,8 +1102,16 @@ def note_goals(ctx, pos: np.ndarray | None = None) -> pd.DataFrame:
     if text_exported(ctx):
         wanted = wanted[~np.isin(wanted, from_table["pos"].to_numpy())]
         # Searched in place first: only the few narratives with a goal header are copied out.
-        wanted = wanted[matches_in(ctx, ctx.notes.index[wanted], _GOAL_HEADER_HINT)]
-        found = goal_statements(ctx.notes["narrative"].iloc[wanted])
+        wanted_headed = wanted[matches_in(ctx, ctx.notes.index[wanted], _GOAL_HEADER_HINT)]
+        found = goal_statements(ctx.notes["narrative"].iloc[wanted_headed])
+        # Notes with no goal section may state their goals as sentences.
+        rest = wanted[~np.isin(wanted, ctx.notes.index.get_indexer(found["row"]))]
+        rest = rest[matches_in(ctx, ctx.notes.index[rest], _PROSE_GOAL_HINT)]
+        if len(rest):
+            found = pd.concat(
+                [found, prose_goal_statements(ctx.notes["narrative"].iloc[rest])],
+                ignore_index=True,
+            )
         if len(found):
             parts = goal_parts(found["goal"], found["section_time_frame"].to_numpy())
             at = ctx.notes.index.get_indexer(found["row"])
