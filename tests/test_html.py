@@ -447,7 +447,6 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
         "reference": texts[:3],
         "id": ["A", "B", "<C>"],
     }
-    others = {k: texts for k in ("title", "failed", "checked", "rate", "team_rate")}
     strengths = {k: texts for k in ("title", "passed", "checked_notes", "rate")}
     strengths["team"] = [None, *texts[1:]]
     therapists = {k: texts for k in ("slug", "name", "credential", "discipline", "notes")}
@@ -464,7 +463,6 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
         ("heat_row", heat_rows),
         ("excerpt", excerpts),
         ("gap_section", gaps),
-        ("other_gap_row", others | {"severity": [macros.severity("high")] * 5}),
         ("strength", strengths),
     ):
         rows = [dict(zip(columns, v, strict=True)) for v in zip(*columns.values(), strict=True)]

@@ -69,12 +69,7 @@ def test_a_strength_never_rests_on_notes_a_top_gap_left_out(run):
     }
     seen = 0
     for name, (text, page) in pages(run).items():
-        gaps = re.findall(r'<section class="gap"[^>]*>\s*<h3><span class="num">\d+\.</span> ', text)
-        gap_titles = [
-            Page(m).plain.strip()
-            for m in re.findall(r'<h3><span class="num">\d+\.</span> (.*?) <span', text)
-        ]
-        assert len(gaps) == len(gap_titles)
+        gap_titles = top_gaps(text)
         strengths = section(page.plain, "What you do well", "Top gaps")
         for gap, undermined in after.items():
             if gap in gap_titles:
@@ -152,9 +147,11 @@ def test_the_example_is_written_for_the_therapists_discipline(run):
 
 
 def top_gaps(text: str) -> list[str]:
+    """The titles under "Top gaps" (the other items missed follow under their own heading)."""
+    top = text.split('id="gaps"', 1)[1].split('id="other-gaps"', 1)[0]
     return [
         Page(m).plain.strip()
-        for m in re.findall(r'<h3><span class="num">\d+\.</span> (.*?) <span', text)
+        for m in re.findall(r'<h3><span class="num">\d+\.</span> (.*?) <span', top)
     ]
 
 
@@ -195,3 +192,54 @@ def test_a_strength_is_something_the_therapists_peers_can_miss(run):
         if discipline[who] == "SLP":
             assert "97014 not billed to Medicare (bill G0283)" not in strength_titles(page)
     assert listed
+
+
+def test_the_strongest_item_so_far_is_never_one_of_the_pages_top_gaps(tmp_path):
+    """Two therapists who each left one of six notes unsigned: "Note is signed" is a top gap
+    on each page, so it is not also praised as the therapist's strongest item."""
+    text = (
+        "S: pain 4/10. O: gait training 200 ft with SPC, min A, cues for heel strike. "
+        "A: improved stance time. P: progress distance."
+    )
+    rows = ["note_id,patient_id,note_type,date_of_service,therapist,credential,signed_at,note_text"]
+    for t, who in enumerate(["Ann Lee", "Bo Kim"]):
+        for day in range(1, 7):
+            signed = "" if day == 6 else f"2026-09-0{day}"
+            rows.append(f'{"AB"[t]}{day},P{t},daily,2026-09-0{day},{who},DPT,{signed},"{text}"')
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    for name, (text, page) in pages(out).items():
+        assert "Note is signed" in top_gaps(text), name
+        assert "Nothing stands out yet" in page.plain, name
+        assert "Your strongest so far: Note is signed" not in page.plain, name
+
+
+def test_every_item_a_therapist_missed_is_explained_with_their_own_notes(run):
+    """Not only the top five: each missed item has its why, its fix and an excerpt of the
+    therapist's notes on their page (a trainer's teaching items are often the rarer ones)."""
+    with (run / "findings.csv").open(encoding="utf-8-sig", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    explained = 0
+    for name, (text, _) in pages(run).items():
+        therapist = Page(re.search(r"<h1>(.*?)</h1>", text, re.S).group(1)).plain
+        missed = {f["item_title"] for f in findings if therapist.startswith(f["therapist"] + ",")}
+        sections = {
+            Page(title).plain.strip(): body
+            for title, body in re.findall(
+                r'<section class="gap"[^>]*>\s*<h3><span class="num">\d+\.</span> (.*?) <span'
+                r"(.*?)</section>",
+                text,
+                re.S,
+            )
+        }
+        assert set(sections) == missed, name
+        for title, body in sections.items():
+            assert "Why it matters" in body and "How to fix it" in body, (name, title)
+            assert '<div class="excerpt">' in body, (name, title)
+        explained += len(sections)
+    assert explained > 5 * len(pages(run))  # more than the top five gaps of each page

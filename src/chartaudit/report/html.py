@@ -41,7 +41,7 @@ from .data import ReportData, prerequisites, skipped_after_failures
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-TOP_GAPS = 5  # gaps explained in full on a therapist's page
+TOP_GAPS = 5  # gaps under "Top gaps" on a therapist's page; the others follow them
 EXCERPTS_PER_GAP = 3
 EXCERPT_CANDIDATES = 8  # findings tried per gap to find excerpts whose evidence is in the text
 EXCERPT_WINDOW = 180  # characters of context either side of the highlighted evidence
@@ -1431,7 +1431,7 @@ class _Pages:
         fails = _sorted(failed > 0, t, sev, -failed, rate)
         rank = _ranks(t[fails])
         gaps = mc.iloc[fails[rank < TOP_GAPS]].assign(_rank=rank[rank < TOP_GAPS])
-        others = mc.iloc[fails[rank >= TOP_GAPS]]
+        others = mc.iloc[fails[rank >= TOP_GAPS]].assign(_rank=rank[rank >= TOP_GAPS])
         gap = np.zeros(len(mc), dtype=bool)  # a row of mc per (therapist, item)
         gap[fails[rank < TOP_GAPS]] = True
         # An item judged only after one of the page's top gaps is met, on notes where that gap
@@ -1477,6 +1477,7 @@ class _Pages:
             (checked >= STRENGTH_MIN_CHECKED)
             & (passed > 0)
             & judged_enough
+            & ~gap  # never praise an item the page then lists as a top gap
             & ~after_gap
             & (peers_failed > 0),
             t,
@@ -1487,7 +1488,9 @@ class _Pages:
         item = pd.factorize(mc["item_id"], sort=True)[0]
         applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
         gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings, finding_keys))
-        other_gaps = self._table("other_gap_row", others)
+        # Every other item missed is explained the same way (the trainer's teaching items are
+        # often medium severity and rare, so not among the top gaps), numbered on from them.
+        other_gaps = self._gap_sections(others, self._excerpts(others, findings, finding_keys))
         strengths = self._table("strength", good)
         items = self._table("item_row", applied, bars=True)
         best_rows = _records(best.assign(slug=self._slugs[best["_t"].to_numpy()]), "slug")
