@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -448,3 +449,42 @@ def test_two_therapists_with_one_name_are_told_apart_by_their_ids(export_dir, tm
     for tid in (first, second):
         assert f"Jordan Same (ID {tid})" in index
         assert sum(f"<h1>Jordan Same (ID {tid})" in page for page in pages) == 1
+
+
+def test_another_teams_months_in_the_history_are_named_and_kept_out_of_the_trend(
+    export_dir, tmp_path
+):
+    """The Quick start's sample data, then a clinic's own export, into one history: the
+    clinic's trend shows only its months, and the console names what was replaced."""
+    db = tmp_path / "shared.sqlite"
+    first = invoke("run", export_dir, "--out", tmp_path / "a", "--history", db, "--format", "json")
+    assert first.exit_code == 0, first.output
+    clinic = read_notes(export_dir)
+    clinic["therapist_id"] = "CLINIC-" + clinic["therapist_id"]  # no therapist in common
+    last = sorted(clinic["date_of_service"].str[:7].unique())[-1]
+    clinic = clinic[clinic["date_of_service"].str.startswith(last)]
+    folder = export_with(clinic, export_dir, tmp_path / "clinic")
+    result = runner.invoke(
+        app,
+        ["run", str(folder), "--out", str(tmp_path / "b"), "--history", str(db)],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"{last} (" in result.output and "held the counts of another team" in result.output
+    assert "the trend leaves out" in result.output
+    months = set(read_notes(export_dir)["date_of_service"].str[:7])
+    assert len(months) > 1
+    sheet = openpyxl.load_workbook(tmp_path / "b" / "compliance.xlsx", read_only=True)["Trend"]
+    shown_months = {
+        row[0].strftime("%Y-%m") for row in sheet.iter_rows(min_row=2, values_only=True)
+    }
+    assert shown_months == {last}, shown_months
+    shown = runner.invoke(app, ["trend", "--history", str(db)], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0 and "Left out:" in shown.output
+    # The same team again: nothing to say.
+    again = runner.invoke(
+        app,
+        ["run", str(folder), "--out", str(tmp_path / "c"), "--history", str(db)],
+        env={"COLUMNS": "400"},
+    )
+    assert again.exit_code == 0 and "held the counts of another team" not in again.output

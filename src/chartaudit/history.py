@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -271,11 +271,13 @@ class Recorder:
             self._record, result, Path(db), set(skip_months), list(therapists or [])
         )
 
-    def finish(self, data: ReportData) -> None:
-        """Record the run (data: its ReportData); raises what the recording raised."""
+    def finish(self, data: ReportData) -> list[tuple[str, int]]:
+        """Record the run (data: its ReportData); raises what the recording raised. Returns
+        the months that held another team's counts (see _other_teams) and now hold this run's,
+        each with the number of therapists it held."""
         self._data.set_result(data)
         try:
-            self._done.result()
+            return self._done.result()
         finally:
             self._pool.shutdown()
 
@@ -287,7 +289,9 @@ class Recorder:
             self._done.result()
         self._pool.shutdown()
 
-    def _record(self, result: AuditResult, db: Path, skip: set[str], only: list[str]) -> None:
+    def _record(
+        self, result: AuditResult, db: Path, skip: set[str], only: list[str]
+    ) -> list[tuple[str, int]]:
         counts, notes = _month_counts(result)
         if skip:
             counts = counts[~counts["month"].isin(skip)]
@@ -295,11 +299,13 @@ class Recorder:
         with _connect(db, write=True) as con:
             con.execute("BEGIN IMMEDIATE")
             try:
+                replaced = [] if only else _other_teams(con, notes)
                 self._write(con, result, counts, notes, only)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+        return replaced
 
     def _write(
         self,
@@ -396,6 +402,21 @@ class Recorder:
         )
 
 
+def _other_teams(con: sqlite3.Connection, notes: pd.DataFrame) -> list[tuple[str, int]]:
+    """The months of this run (`notes`: its month x therapist rows) that the history holds
+    for another team: none of the month's recorded therapists is among this run's. (A team's
+    own rerun of a month shares its therapists; another clinic's export, or the synthetic
+    sample data, shares none.) Each with the number of therapists recorded."""
+    ours = set(notes["therapist_id"].astype(str).tolist())
+    held = pd.read_sql_query("SELECT month, therapist_id FROM month_notes", con)
+    held = held[held["month"].isin(set(notes["month"].tolist()))]
+    out = []
+    for month, ids in held.groupby("month")["therapist_id"]:
+        if ours.isdisjoint(ids.astype(str).tolist()):
+            out.append((str(month), int(ids.nunique())))
+    return out
+
+
 class _Abandoned(Exception):
     """The run stopped before its statistics: the recording is rolled back."""
 
@@ -450,6 +471,24 @@ def _read(db: Path, sql: str) -> pd.DataFrame:
 def months(db: Path) -> pd.DataFrame:
     """Every recorded month, overall (therapist_id '') and per therapist, with rate, Wilson
     interval and change_vs_previous; raises ChartauditError when db is missing or unusable."""
+    return trend_frame(*_trend_tables(db))
+
+
+def team_months(db: Path, therapist_ids: Iterable) -> tuple[pd.DataFrame, list[str]]:
+    """months() of one team: the months in which one of `therapist_ids` has notes, the change
+    against the team's own previous month; and the months left out (another team's: the
+    sample data's, another clinic's, which would read as this team's rise or fall)."""
+    counts, notes, names = _trend_tables(db)
+    ours = set(map(str, therapist_ids))
+    shared = set(notes.loc[notes["therapist_id"].astype(str).isin(ours), "month"])
+    others = sorted(set(notes["month"]) - shared)
+    frame = trend_frame(
+        counts[counts["month"].isin(shared)], notes[notes["month"].isin(shared)], names
+    )
+    return frame, others
+
+
+def _trend_tables(db: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     counts = _read(
         db,
         "SELECT month, therapist_id, SUM(passed) AS passed, SUM(failed) AS failed, "
@@ -457,7 +496,7 @@ def months(db: Path) -> pd.DataFrame:
     )
     notes = _read(db, "SELECT month, therapist_id, notes FROM month_notes")
     names = _read(db, "SELECT therapist_id, therapist FROM therapists")
-    return trend_frame(counts, notes, names.set_index("therapist_id")["therapist"])
+    return counts, notes, names.set_index("therapist_id")["therapist"]
 
 
 def worsened_items(db: Path) -> pd.DataFrame:
@@ -501,10 +540,21 @@ def print_trend(console: Console, path: Path | None) -> None:
             "(unless --no-history); run one to start the trend."
         )
         return
-    frame = months(db)
+    # The months of the latest run's team (see team_months).
+    latest_team = _read(
+        db,
+        "SELECT DISTINCT therapist_id FROM month_notes "
+        "WHERE run_id = (SELECT MAX(run_id) FROM month_notes)",
+    )["therapist_id"]
+    frame, others = team_months(db, latest_team)
     if frame.empty:
         console.print(f"The history in {db} has no runs yet; run `chartaudit run` first.")
         return
+    if others:
+        console.print(
+            f"Left out: {', '.join(others)}, recorded for another team than the latest run's "
+            "(no therapist in common). Keep each team's trend apart with --history FILE."
+        )
     team = frame[frame["therapist_id"] == ""]
     overall = Table(title=f"Compliance by month ({db.name})", title_justify="left")
     for name, justify in [

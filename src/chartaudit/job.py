@@ -416,8 +416,24 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
         timings["statistics"] = time.perf_counter() - t
         if recorder is not None:
             t = time.perf_counter()  # the part of the history that did not overlap
-            recorder.finish(data)
-            data.trend = history.months(history_draft)
+            replaced = recorder.finish(data)
+            if replaced:
+                held = ", ".join(f"{m} ({n} therapist{'s' * (n != 1)})" for m, n in replaced)
+                notices.append(
+                    f"run history {history_db}: {held} held the counts of another team (no "
+                    "therapist in common with this export), now replaced by this run's; keep "
+                    "each team's trend apart with --history FILE or CHARTAUDIT_HISTORY"
+                )
+            trend, others = history.team_months(
+                history_draft, data.stats.therapists["therapist_id"]
+            )
+            if others:
+                notices.append(
+                    f"the trend leaves out {', '.join(others)} of the run history "
+                    f"{history_db}: recorded for another team (no therapist in common with "
+                    "this export); keep each team's trend apart with --history FILE"
+                )
+            data.trend = trend
             timings["history"] = time.perf_counter() - t
     except BaseException:
         if recorder is not None:
