@@ -488,3 +488,31 @@ def test_another_teams_months_in_the_history_are_named_and_kept_out_of_the_trend
         env={"COLUMNS": "400"},
     )
     assert again.exit_code == 0 and "held the counts of another team" not in again.output
+
+
+def test_therapist_is_found_by_name_in_any_order_and_without_accents(tmp_path):
+    rows = ["note_id,patient_id,note_type,date_of_service,therapist,credential,signed_at"]
+    for i, who in enumerate(["Martínez, José", "Martínez, Ana", "Lee, Sam"]):
+        rows.append(f'N{i},P{i},daily,2026-10-0{i + 1},"{who}",PT,2026-10-0{i + 1}')
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
+    out = tmp_path / "out"
+    result = invoke(
+        "run",
+        export,
+        "--out",
+        out,
+        "--no-history",
+        "--format",
+        "csv",
+        "--therapist",
+        "jose martinez",
+    )
+    assert result.exit_code == 0, result.output
+    assert read_notes(out)["therapist"].tolist() == ["Martínez, José"]
+    result = invoke("run", export, "--out", out, "--no-history", "--therapist", "lee")
+    assert result.exit_code == 0 and read_notes(out)["therapist"].tolist() == ["Lee, Sam"]
+    result = invoke("run", export, "--out", out, "--no-history", "--therapist", "Martinez")
+    assert result.exit_code == 2
+    assert "matches 2 therapists: Martínez, Ana; Martínez, José" in " ".join(result.output.split())

@@ -6,9 +6,11 @@ import calendar
 import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -140,19 +142,48 @@ def scope_mask(export: Export, opts: RunOptions) -> np.ndarray:
     if end is not None:
         mask &= (notes["date_of_service"] <= end).to_numpy()
     if opts.therapists:
-        names = notes["therapist"].astype(str).str.casefold()
-        ids = notes["therapist_id"].astype(str).str.casefold()
-        wanted = {t.casefold() for t in opts.therapists}
-        known = set(names) | set(ids)
-        missing = [t for t in opts.therapists if t.casefold() not in known]
-        if missing:
-            sample = ", ".join(sorted(notes["therapist"].dropna().unique())[:10])
-            raise ChartauditError(
-                f"--therapist {missing[0]!r}: no such therapist in the export",
-                fix=f"use a name as exported, e.g. {sample}",
-            )
-        mask &= (names.isin(wanted) | ids.isin(wanted)).to_numpy()
+        mask &= _therapist_mask(notes, opts.therapists)
     return mask
+
+
+def _name_words(name: str) -> frozenset[str]:
+    """A name's words without case or accents, in any order: "Martínez, José" and "jose
+    martinez" are the same therapist."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return frozenset(re.findall(r"[^\W_]+", plain))
+
+
+def _therapist_mask(notes: pd.DataFrame, wanted: list[str]) -> np.ndarray:
+    """The notes of the --therapist values: each an id or name as exported (any case), else
+    the same words in any order and without accents, else the one therapist whose name has
+    all its words ("Nguyen" when only one therapist is called Nguyen)."""
+    names = notes["therapist"].astype(str)
+    ids = notes["therapist_id"].astype(str)
+    distinct = sorted(set(names.dropna()))
+    words = {n: _name_words(n) for n in distinct}
+    chosen: set[str] = set()
+    for value in wanted:
+        folded = value.casefold()
+        exact = {n for n in distinct if n.casefold() == folded}
+        exact |= set(names[ids.str.casefold() == folded])
+        key = _name_words(value)
+        same = {n for n, w in words.items() if w == key}
+        partial = {n for n, w in words.items() if key and key <= w}
+        found = exact or same or (partial if len(partial) == 1 else set())
+        if not found:
+            if len(partial) > 1:
+                raise ChartauditError(
+                    f"--therapist {value!r} matches {len(partial)} therapists: "
+                    + "; ".join(sorted(partial)[:10]),
+                    fix="give the whole name (or the therapist_id)",
+                )
+            raise ChartauditError(
+                f"--therapist {value!r}: no such therapist in the export",
+                fix="use a name or therapist_id as exported, e.g. " + "; ".join(distinct[:10]),
+            )
+        chosen |= found
+    return names.isin(chosen).to_numpy()
 
 
 def check_thresholds(data: ReportData, opts: RunOptions) -> list[str]:
