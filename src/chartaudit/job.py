@@ -70,10 +70,15 @@ class RunOptions:
             "fail_under": self.fail_under,
             "fail_on": self.fail_on,
             "formats": list(self.formats),
-            "history": None
-            if self.no_history
-            else (str(self.history) if self.history else "default"),
+            # The file itself (--history, else CHARTAUDIT_HISTORY, else the user's default).
+            "history": None if self.no_history else str(_history_path(self.history)),
         }
+
+
+def _history_path(path: Path | None) -> Path:
+    from .history import resolve_path
+
+    return resolve_path(path)
 
 
 @dataclass

@@ -462,7 +462,7 @@ def _detail(
 
 def _trend_frame(data: ReportData) -> tuple[pd.DataFrame, str]:
     if data.trend is not None and len(data.trend):
-        return data.trend, "the run history (every recorded month)"
+        return data.trend, "the run history (the months recorded for this team)"
     from ..history import trend_frame
 
     # The statistics already hold the counts per month and therapist: the same frame as
