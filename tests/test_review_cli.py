@@ -799,3 +799,40 @@ def test_the_determination_letter_explains_every_criterion_not_met_in_words(expo
             if cid in titles:
                 assert titles[cid] in letter, (ep, cid)
     assert checked >= 3
+
+
+def test_the_audit_and_the_review_read_a_written_out_frequency_alike(tmp_path):
+    """'two to three times a week' is 2 to 3 visits a week for both: the review lowers the
+    frequency of a plateau from the plan's 2 (not from 3), and the audit flags a fourth visit
+    in a week, not the third."""
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[0, "frequency"] = "two to three times a week"
+    notes["payer"] = "Medicare"
+    extra = {**notes.iloc[3].to_dict(), "note_id": "D0X1", "note_type": "daily"}
+    # Mon 2026-01-12 and Thu 2026-01-15 are visits: a Tuesday makes 3, a Wednesday 4.
+    for nid, day in (("D0X1", "2026-01-13"), ("D0X2", "2026-01-21"), ("D0X3", "2026-01-20")):
+        notes.loc[len(notes)] = {
+            **extra,
+            "note_id": nid,
+            "date_of_service": day,
+            "signed_at": f"{day} 17:00",
+        }
+    folder = write_export(tmp_path / "e", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "partial"
+    assert row["level_of_care"].endswith("at 1x/week"), row["level_of_care"]
+    audit = tmp_path / "audit"
+    result = runner.invoke(
+        app, ["run", str(folder), "--out", str(audit), "--format", "csv", "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(audit / "findings.csv", encoding="utf-8-sig")
+    freq = findings[findings["item_id"] == "MCR-POC-FREQ"]
+    assert freq["date_of_service"].tolist() == ["2026-01-22"]
+    assert freq["message"].iat[0] == (
+        "4th visit in the week of 2026-01-19; the plan of care calls for two to three times a week"
+    )

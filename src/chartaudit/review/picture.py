@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..audit import AuditResult
-from ..checks.episodes import COUNT_WORDS, WORD_NUMBERS
+from ..checks.episodes import COUNT_WORDS, weekly_frequency
 from ..checks.text import GOAL_PARTS, goal_parts, goal_statements
 from ..episodes import NOTE_TYPE_RANK
 from ..export import Export
@@ -49,17 +49,6 @@ NOTE_COLUMNS = [
     "poc_end",
     "narrative",
 ]
-
-_FREQ_NUM = (
-    r"(?P<low>\d+)\s*(?:(?:-|–|to)\s*(?P<high>\d+)\s*)?(?:x|times|visits?|sessions?)\s*"
-    r"(?:/|per|a|each|every|an?)?\s*(?:wk|week)"
-)
-_FREQ_WORD = (
-    r"\b(?P<word>once|twice|one|two|three|four|five)\s+(?:times\s+)?"
-    r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk\b|week)"
-)
-_FREQ_ABBREV = r"\b(?P<abbr>biw|tiw)\b"
-FREQUENCY_IN_TEXT = rf"(?:frequency\s*[:\-]\s*)?(?:{_FREQ_NUM}|{_FREQ_WORD}|{_FREQ_ABBREV})"
 
 
 @dataclass
@@ -147,21 +136,6 @@ def change_words(
         "within the MDC (no MCID on file): may be measurement error",
     )
     return pd.Series(words, index=gain.index, dtype=object)
-
-
-def planned_frequency(text: pd.Series) -> pd.DataFrame:
-    """Visits per week planned from text such as '2x/week', '2-3x/wk', '3 times a week',
-    'twice weekly', 'BIW': columns low, high (NaN when no weekly rate is written) and text."""
-    s = text.astype("string")
-    found = s.str.extract(FREQUENCY_IN_TEXT, flags=re.IGNORECASE)
-    low = pd.to_numeric(found["low"], errors="coerce")
-    high = pd.to_numeric(found["high"], errors="coerce").fillna(low)
-    word = found["word"].str.lower().map(WORD_NUMBERS).astype("float64")
-    abbr = found["abbr"].str.lower().map({"biw": 2.0, "tiw": 3.0}).astype("float64")
-    low = low.fillna(word).fillna(abbr).astype("float64")
-    high = high.fillna(word).fillna(abbr).astype("float64")
-    span = s.str.extract(f"({FREQUENCY_IN_TEXT})", flags=re.IGNORECASE)[0]
-    return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
 
 
 _COUNT = r"\d+(?:\.\d+)?|" + "|".join(COUNT_WORDS)
@@ -334,11 +308,11 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
         .fillna(_last_non_blank(notes, "frequency").reindex(ep.index).astype(object))
     )
     plan_text = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].copy()
-    plan_freq = planned_frequency(plan_text["narrative"])
+    plan_freq = weekly_frequency(plan_text["narrative"])
     plan_text["freq_text"] = plan_freq["text"]
     freq_from_text = _last_non_blank(plan_text, "freq_text").reindex(ep.index)
     ep["frequency"] = freq_col.fillna(freq_from_text).astype(object)
-    parsed = planned_frequency(ep["frequency"].astype("string"))
+    parsed = weekly_frequency(ep["frequency"].astype("string"))
     ep["planned_low"] = parsed["low"]
     ep["planned_high"] = parsed["high"]
     ep["duration"] = (
@@ -779,5 +753,4 @@ __all__ = [
     "fmt_date",
     "fmt_number",
     "planned_duration",
-    "planned_frequency",
 ]
