@@ -836,3 +836,31 @@ def test_the_audit_and_the_review_read_a_written_out_frequency_alike(tmp_path):
     assert freq["message"].iat[0] == (
         "4th visit in the week of 2026-01-19; the plan of care calls for two to three times a week"
     )
+
+
+def test_the_maintenance_justification_quotes_why_a_therapist_is_needed_not_the_goal(tmp_path):
+    """UM acceptance: the justification quoted 'LTG: Pt will maintain ...' as the evidence of
+    a skilled maintenance need; the evidence is the sentence saying why a therapist's skill
+    is needed to maintain function (Jimmo)."""
+    goal = "LTG: Pt will maintain Berg at or above 40/56 for 8 weeks to prevent falls."
+    reason = (
+        "Parkinson disease H&Y 3 with orthostatic hypotension: the balance program cannot be "
+        "safely carried out by the caregiver and needs the skills of a PT for BP monitoring."
+    )
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = (
+        f"{goal} Pt tolerated session well. {reason}"
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "maintenance" in row["level_of_care"]
+    for page in (out / "letters" / f"{ep}-justification.html", out / "episodes" / f"{ep}.html"):
+        text = parse_text(page)
+        assert f"“{reason}”" in text
+        assert f"“{goal}" not in text

@@ -69,6 +69,12 @@ HOME_MAINTENANCE = [
     r"\bmaintain\b.{0,60}?\b(?:at home|on (?:his|her|their) own|independently|with (?:the |an? "
     r")?(?:hep|home (?:exercise )?program))\b",
 ]
+# A goal line ("LTG: Pt will maintain Berg >= 40/56 ...", "2. Patient will ..."): it states
+# what is to be kept, not why a therapist is needed to keep it.
+GOAL_LINE = (
+    r"^\s*(?:\(?\d{1,2}[.)]\s*|[-•*·]\s*)?(?:(?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)"
+    r"\b[^:\n.]{0,30}:|(?:pt|patient|client)\s+will\b)"
+)
 # The patient is at the expected level of function (or the record says all goals are met).
 EXPECTED_LEVEL_PHRASES = [
     r"(?<!not )(?<!never )(?<!yet )\b(?:returned|returns) to (?:his |her |their |the )?"
@@ -99,9 +105,15 @@ def _pattern(phrases: list[str]) -> str:
     return "|".join(f"(?:{p})" for p in phrases)
 
 
-def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = None) -> pd.Series:
+def _sentence(
+    text: pd.Series,
+    phrases: list[str],
+    unless: list[str] | None = None,
+    also: list[str] | None = None,
+) -> pd.Series:
     """The sentence holding the first match of the phrases in each text (NA when none),
-    skipping sentences that match a regex of `unless`.
+    skipping sentences that match a regex of `unless`; with `also`, only a sentence that
+    matches one of those regexes as well.
 
     Only texts that match are split into sentences, so this stays cheap on long notes.
     """
@@ -113,6 +125,9 @@ def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = No
         return out
     sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
     sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
+    if also:
+        both = sentences.str.contains(_pattern(also), flags=re.IGNORECASE, regex=True)
+        sentences = sentences[both.fillna(False).to_numpy(bool)]
     if unless:
         skip = sentences.str.contains(_pattern(unless), flags=re.IGNORECASE | re.DOTALL)
         sentences = sentences[~skip.fillna(False).to_numpy(bool)]
@@ -865,7 +880,13 @@ def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[met] = (
         "skilled maintenance need documented in " + _ref(latest_doc["note_id"], latest_doc["date"])
     ).reindex(idx)[met]
-    excerpt = latest_doc["maint"].reindex(idx).fillna(latest_mention["maint"].reindex(idx))
+    # The quote is why the program needs a therapist (the Jimmo test), not the maintenance goal
+    # the note also states: a sentence giving both, else the note's skill sentence.
+    text, unless = latest_doc["narrative"], [GOAL_LINE, *HOME_MAINTENANCE]
+    reason = _sentence(text, params["skill_phrases"], unless, also=params["maintenance_phrases"])
+    reason = reason.fillna(_sentence(text, params["skill_phrases"], unless))
+    excerpt = reason.fillna(latest_doc["maint"]).reindex(idx)
+    excerpt = excerpt.fillna(latest_mention["maint"].reindex(idx))
     reports = pic.notes[pic.notes["note_type"].isin(REPORT_NOTE_TYPES)]
     last_report = reports.groupby("episode_id").tail(1)
     evidence = pd.concat(
