@@ -864,3 +864,35 @@ def test_the_maintenance_justification_quotes_why_a_therapist_is_needed_not_the_
         text = parse_text(page)
         assert f"“{reason}”" in text
         assert f"“{goal}" not in text
+
+
+def test_a_pend_on_a_criterion_that_cannot_be_evaluated_names_it(tmp_path):
+    """UM acceptance: a request pended because no MCID or MDC is on file for its instrument
+    read 'not met: none' with no word of the criterion it was pended on."""
+    frames = scenario_frames(("progressing",))
+    frames["measures"]["measure"] = "FOIS"
+    frames["measures"]["score"] = [3, 4, 5]
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "not met: none; not evaluable: UM-PROGRESS-MCID" in " ".join(result.stdout.split())
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert "criteria_not_evaluable" not in dets.columns  # SPEC's columns; the rationale says it
+    row = dets.iloc[0]
+    assert row["recommendation"] == "pend" and pd.isna(row["criteria_failed"])
+    assert (
+        "Evidence: UM-PROGRESS-MCID (not evaluable): no MCID or MDC on file for the instruments "
+        "scored twice: FOIS 3 (D000, 2026-01-05) → 5 (D014, 2026-02-23)" in row["rationale"]
+    )
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    letter = parse_text(out / "letters" / f"{ep}-request-info.html")
+    assert (
+        "The review is pended because the record does not allow this criterion to be evaluated: "
+        "Improvement by the MCID (or, with no MCID on file, the MDC) since baseline or the last "
+        "report (UM-PROGRESS-MCID)." in letter
+    )
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert "Pended on criteria the record does not allow to evaluate: UM-PROGRESS-MCID" in page
+    assert "not evaluable: UM-PROGRESS-MCID" in parse_text(out / "index.html")
