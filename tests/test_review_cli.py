@@ -896,3 +896,46 @@ def test_a_pend_on_a_criterion_that_cannot_be_evaluated_names_it(tmp_path):
     page = parse_text(out / "episodes" / f"{ep}.html")
     assert "Pended on criteria the record does not allow to evaluate: UM-PROGRESS-MCID" in page
     assert "not evaluable: UM-PROGRESS-MCID" in parse_text(out / "index.html")
+
+
+@pytest.mark.parametrize(
+    ("codes", "caveat"),
+    [
+        ("G20.A1; R26.89", "no value for Parkinson's disease in the table"),
+        ("I69.351; R26.89", "for subacute stroke the table has MCID 6"),
+    ],
+    ids=["parkinson", "stroke"],
+)
+def test_a_berg_mdc_from_older_adults_says_so_for_a_neurological_patient(tmp_path, codes, caveat):
+    """UM acceptance: the Berg MDC of older adults in rehabilitation (a sample without stroke
+    or Parkinson's disease) was applied to a Parkinson's patient as if it were hers."""
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    frames = scenario_frames(("progressing",))
+    frames["notes"]["diagnosis_codes"] = codes
+    frames["measures"]["measure"] = "Berg"
+    frames["measures"]["score"] = [38, 42, 45]
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    said = f"MDC 5 (older adults in rehabilitation; {caveat})"
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert f"(no MCID on file, {said}; higher is better)" in row["rationale"]
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert f"(no MCID on file, {said}; higher is better)" in page
+    assert f"– / 5 DONOGHUE-2009, older adults in rehabilitation {caveat}" in page
+    letter = parse_text(out / "letters" / f"{ep}-justification.html")
+    assert f"a change of +7: at least the MDC (no MCID on file); judged against {said}" in letter
+
+
+def test_a_threshold_from_the_patients_own_population_carries_no_caveat(tmp_path):
+    frames = scenario_frames(("progressing",))  # knee osteoarthritis scored on the LEFS
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "(MCID 9, MDC 9; higher is better)" in row["rationale"]
+    assert "in the table" not in row["rationale"]

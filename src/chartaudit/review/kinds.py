@@ -99,6 +99,7 @@ SKILLED_REASON = (
 BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
+POPULATION_COLUMNS = ["threshold_population", "population_caveat"]
 
 
 def _pattern(phrases: list[str]) -> str:
@@ -206,8 +207,18 @@ def _signed(values: pd.Series) -> pd.Series:
     return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
 
 
+def _population(m: pd.DataFrame) -> pd.Series:
+    """' (older adults in rehabilitation; no value for Parkinson's disease in the table)' where
+    the thresholds come from a population other than the patient's condition, else ''."""
+    caveat = m["population_caveat"].astype(object).fillna("").astype(str)
+    population = m["threshold_population"].astype(object).fillna("").astype(str)
+    return (" (" + population + "; " + caveat + ")").where(caveat != "", "")
+
+
 def _thresholds_text(m: pd.DataFrame) -> pd.Series:
-    """'MCID 9, MDC 9; higher is better'"""
+    """'MCID 9, MDC 9; higher is better', with the population after the thresholds when it
+    is not the patient's condition ('no MCID on file, MDC 5 (older adults in rehabilitation;
+    no value for Parkinson's disease in the table); higher is better')."""
     mcid = np.where(m["mcid"].notna(), "MCID " + fmt_number(m["mcid"]), "no MCID on file")
     pct = np.where(m["mcid_pct"].notna(), " or " + fmt_number(m["mcid_pct"]) + "%", "")
     mdc = np.where(m["mdc"].notna(), ", MDC " + fmt_number(m["mdc"]), "")
@@ -216,9 +227,8 @@ def _thresholds_text(m: pd.DataFrame) -> pd.Series:
         ["; lower is better", "; higher is better"],
         "",
     )
-    return pd.Series(
-        pd.Series(mcid, index=m.index) + pct + mdc + direction, index=m.index, dtype=object
-    )
+    text = pd.Series(mcid, index=m.index) + pct + mdc + _population(m) + direction
+    return pd.Series(text, index=m.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- measures
@@ -530,7 +540,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
     pair = start[keys + ["score", "date"]].merge(
-        end[keys + ["score", "date", "direction", "bar", "bar_name"]],
+        end[keys + ["score", "date", "direction", "bar", "bar_name"] + POPULATION_COLUMNS],
         on=keys,
         suffixes=("_start", ""),
     )
@@ -567,6 +577,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + pair["bar_name"]
         + " "
         + fmt_number(pair["bar"])
+        + _population(pair)
     )
     # No change over a few days is no plateau: the scores must span min_days (a change that
     # big that soon is improvement all the same).

@@ -24,6 +24,8 @@ from ..instruments import (
     classify_change,
     find_instruments_in_text,
     instrument_name_pattern,
+    patient_conditions,
+    population_caveat,
     select_thresholds,
 )
 from ..model import PLAN_NOTE_TYPES, REPORT_NOTE_TYPES
@@ -186,7 +188,8 @@ def build_picture(
     later = _discharged_after(export, requests)
     episodes["discharged_note_id"] = later["note_id"].reindex(episodes.index).astype(object)
     episodes["discharged_date"] = later["date"].reindex(episodes.index)
-    measures = _measures(export, notes, thresholds)
+    episodes["conditions"] = patient_conditions(episodes["diagnoses"])
+    measures = _measures(export, notes, thresholds, episodes["conditions"])
     instruments = _instrument_summary(measures)
     goals = _goal_targets(_goals(export, notes, episodes), instruments, thresholds)
     findings = _findings(audit, notes)
@@ -374,8 +377,12 @@ def _plan_supported(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
     ep["plan_supported_visits"] = supported.where(~ep["plan_lapsed"]).astype("float64")
 
 
-def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None) -> pd.DataFrame:
-    """Every administration of an outcome measure in the reviewed episodes, with change."""
+def _measures(
+    export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None, conditions: pd.Series
+) -> pd.DataFrame:
+    """Every administration of an outcome measure in the reviewed episodes, with change and
+    the population its threshold comes from (with a caveat when that is not the patient's
+    condition, `conditions` by episode: see instruments.population_caveat)."""
     by_idx = notes.set_index("note_idx")
     parts = []
     table = export.table("measures")
@@ -438,6 +445,8 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
         "mcid_pct",
         "mdc",
         "threshold_source",
+        "threshold_population",
+        "population_caveat",
         "change",
         "gain",
         "change_prev",
@@ -482,6 +491,10 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
     m["mcid_pct"] = th["mcid_pct"].to_numpy(dtype="float64")
     m["mdc"] = th["mdc"].to_numpy(dtype="float64")
     m["threshold_source"] = th["source"].to_numpy(dtype=object)
+    m["threshold_population"] = th["population"].to_numpy(dtype=object)
+    m["population_caveat"] = population_caveat(
+        m["instrument"], m["threshold_population"], m["episode_id"].map(conditions), thresholds
+    ).to_numpy(dtype=object)
     sign = np.where(m["direction"] == "lower_better", -1.0, 1.0)
     m["change"] = m["score"] - m["baseline"]
     m["gain"] = m["change"] * sign

@@ -504,6 +504,13 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
                 "source": _text(last["threshold_source"]),
+                "population": _text(last["threshold_population"]),
+                "caveat": _text(last["population_caveat"]),
+                "limits": ", ".join(
+                    f"{name} {last[col]:g}"
+                    for name, col in (("MCID", "mcid"), ("MDC", "mdc"))
+                    if not _blank(last[col])
+                ),
             }
         )
         for r in part:
