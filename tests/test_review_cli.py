@@ -939,3 +939,20 @@ def test_a_threshold_from_the_patients_own_population_carries_no_caveat(tmp_path
     row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
     assert "(MCID 9, MDC 9; higher is better)" in row["rationale"]
     assert "in the table" not in row["rationale"]
+
+
+def test_the_shipped_sample_asks_for_visits_its_plans_of_care_cover(tmp_path):
+    """UM acceptance: 9 of the 15 requests of sample_charts/ ran past the plan of care's end
+    and were flagged 'recertification needed'. A clinic asks within its certified plan, at its
+    frequency; a request in a plan's last two weeks may run past it."""
+    sample = Path(__file__).resolve().parent.parent / "sample_charts"
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(sample), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    recert = dets["rationale"].str.contains("recertification needed")
+    assert len(dets) == 15 and 0 < recert.sum() <= 3
+    failed = dets["criteria_failed"].fillna("")
+    # Within the plan, no request asks for more visits than the plan's frequency supports.
+    assert not failed[~recert].str.contains("UM-FREQUENCY").any()
+    assert set(dets["recommendation"]) == {"approve", "partial", "deny", "pend"}
