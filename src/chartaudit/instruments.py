@@ -372,8 +372,8 @@ def patient_conditions(diagnosis_codes: pd.Series) -> pd.Series:
     return out
 
 
-def _limits(row: pd.Series) -> str:
-    """'MCID 6', 'MDC 5' or 'MCID 7.5, MDC 10.2' of a thresholds row."""
+def threshold_limits(row: pd.Series | dict) -> str:
+    """'MCID 6', 'MDC 5' or 'MCID 7.5, MDC 10.2' of a row with mcid and mdc ('' for neither)."""
     named = (("MCID", "mcid"), ("MDC", "mdc"))
     return ", ".join(f"{name} {row[col]:g}" for name, col in named if pd.notna(row[col]))
 
@@ -412,7 +412,7 @@ def population_caveat(
                 parts.append(f"no value for {condition} in the table")
             else:
                 row = own.iloc[0]
-                parts.append(f"for {row['population']} the table has {_limits(row)}")
+                parts.append(f"for {row['population']} the table has {threshold_limits(row)}")
         said[key] = "; ".join(parts)
     keys = frame.itertuples(index=False, name=None)
     return pd.Series([said[k] for k in keys], index=frame.index, dtype=object)

@@ -492,8 +492,13 @@ def _measures(
     m["mdc"] = th["mdc"].to_numpy(dtype="float64")
     m["threshold_source"] = th["source"].to_numpy(dtype=object)
     m["threshold_population"] = th["population"].to_numpy(dtype=object)
+    # (an instrument with no threshold on file, such as TUG, is judged against none)
+    judged = th[["mcid", "mcid_pct", "mdc"]].notna().any(axis=1).to_numpy(bool)
     m["population_caveat"] = population_caveat(
-        m["instrument"], m["threshold_population"], m["episode_id"].map(conditions), thresholds
+        m["instrument"],
+        m["threshold_population"].where(judged),
+        m["episode_id"].map(conditions),
+        thresholds,
     ).to_numpy(dtype=object)
     sign = np.where(m["direction"] == "lower_better", -1.0, 1.0)
     m["change"] = m["score"] - m["baseline"]

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from ..instruments import threshold_limits
 from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
@@ -506,11 +507,7 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "source": _text(last["threshold_source"]),
                 "population": _text(last["threshold_population"]),
                 "caveat": _text(last["population_caveat"]),
-                "limits": ", ".join(
-                    f"{name} {last[col]:g}"
-                    for name, col in (("MCID", "mcid"), ("MDC", "mdc"))
-                    if not _blank(last[col])
-                ),
+                "limits": threshold_limits(last),
             }
         )
         for r in part:
