@@ -929,16 +929,35 @@ def test_a_berg_mdc_from_older_adults_says_so_for_a_neurological_patient(tmp_pat
     assert f"a change of +7: at least the MDC (no MCID on file); judged against {said}" in letter
 
 
-def test_a_threshold_from_the_patients_own_population_carries_no_caveat(tmp_path):
-    frames = scenario_frames(("progressing",))  # knee osteoarthritis scored on the LEFS
+@pytest.mark.parametrize(
+    ("codes", "instrument", "scores", "said"),
+    [
+        ("M17.11", "LEFS", [30, 41, 52], "(MCID 9, MDC 9; higher is better)"),
+        ("G20.A1", "TUG", [18, 16, 14], "(no MCID on file; lower is better)"),
+    ],
+    ids=["knee-oa-lefs", "parkinson-tug-no-threshold"],
+)
+def test_no_population_caveat_without_another_populations_threshold(
+    tmp_path, codes, instrument, scores, said
+):
+    """The caveat is for a threshold applied from another population: not for the patient's
+    own, nor for an instrument with no threshold on file."""
+    frames = scenario_frames(("progressing",))
+    frames["notes"]["diagnosis_codes"] = codes
+    frames["measures"]["measure"] = instrument
+    frames["measures"]["score"] = scores
     out = tmp_path / "um"
     result = runner.invoke(
         app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
     row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
-    assert "(MCID 9, MDC 9; higher is better)" in row["rationale"]
-    assert "in the table" not in row["rationale"]
+    assert said in row["rationale"]
+    pages = [*(out / "episodes").glob("*.html"), *(out / "letters").glob("*.html")]
+    assert len(pages) == 3
+    for page in pages:
+        text = parse_text(page)
+        assert "in the table" not in text and "the table has" not in text
 
 
 def test_the_shipped_sample_asks_for_visits_its_plans_of_care_cover(tmp_path):
