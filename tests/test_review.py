@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from chartaudit.checks.episodes import visits_per_week, weekly_frequency
 from chartaudit.errors import ChartauditError
 from chartaudit.load import from_frames
 from chartaudit.review import episode_picture, read_thresholds, review_export
@@ -21,7 +22,6 @@ from chartaudit.review.criteria import (
     run_criteria,
 )
 from chartaudit.review.outputs import write_review
-from chartaudit.review.picture import planned_frequency
 from chartaudit.review.policy import load_policy
 from chartaudit.review.render import safe_file_names
 
@@ -291,13 +291,42 @@ def test_episode_option_reviews_an_episode_without_a_request():
         review_export(export, episodes=["nope"])
 
 
+FREQUENCY_PHRASINGS = {
+    "2x/week": (2, 2),
+    "2x/week x 6 weeks": (2, 2),
+    "2-3x/wk": (2, 3),
+    "2–3 times per week for 8 weeks": (2, 3),
+    "3 times a week for 4 weeks": (3, 3),
+    "3X/WEEK": (3, 3),
+    "Frequency: 2x/wk x 8 wks": (2, 2),
+    "2 visits a week": (2, 2),
+    "1-2 sessions each week": (1, 2),
+    "twice weekly": (2, 2),
+    "Twice a week for 6 weeks": (2, 2),
+    "two to three times a week": (2, 3),
+    "six times a week": (6, 6),
+    "BIW": (2, 2),
+    "TIW x 4 wks": (3, 3),
+}
+
+
 def test_frequency_text_is_parsed():
-    parsed = planned_frequency(
-        pd.Series(["2x/week", "2-3x/wk", "3 times a week", "twice weekly", "TIW", "daily"])
-    )
-    assert parsed["low"].tolist()[:5] == [2, 2, 3, 2, 3]
-    assert parsed["high"].tolist()[:5] == [2, 3, 3, 2, 3]
-    assert pd.isna(parsed["low"].iat[5])
+    text = pd.Series([*FREQUENCY_PHRASINGS, "daily", "as needed"])
+    parsed = weekly_frequency(text)
+    expected = list(FREQUENCY_PHRASINGS.values())
+    assert list(zip(parsed["low"], parsed["high"], strict=True))[:-2] == expected
+    assert parsed.iloc[-2:][["low", "high"]].isna().all().all()
+
+
+@pytest.mark.parametrize("text", list(FREQUENCY_PHRASINGS))
+def test_the_audit_and_the_review_read_the_same_frequency(text):
+    """The audit's frequency check and the review's plan frequency parse one text one way."""
+    frames = scenario_frames(("progressing",))
+    frames["notes"].loc[0, "frequency"] = text
+    picture, _ = episode_picture(from_frames(frames), audit=False)
+    audit_rate = visits_per_week(pd.Series([text])).iat[0]
+    assert picture.episodes["planned_high"].iat[0] == audit_rate == FREQUENCY_PHRASINGS[text][1]
+    assert picture.episodes["planned_low"].iat[0] == FREQUENCY_PHRASINGS[text][0]
 
 
 def test_file_names_from_episode_ids_stay_inside_their_folder():

@@ -799,3 +799,179 @@ def test_the_determination_letter_explains_every_criterion_not_met_in_words(expo
             if cid in titles:
                 assert titles[cid] in letter, (ep, cid)
     assert checked >= 3
+
+
+def test_the_audit_and_the_review_read_a_written_out_frequency_alike(tmp_path):
+    """'two to three times a week' is 2 to 3 visits a week for both: the review lowers the
+    frequency of a plateau from the plan's 2 (not from 3), and the audit flags a fourth visit
+    in a week, not the third."""
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[0, "frequency"] = "two to three times a week"
+    notes["payer"] = "Medicare"
+    extra = {**notes.iloc[3].to_dict(), "note_id": "D0X1", "note_type": "daily"}
+    # Mon 2026-01-12 and Thu 2026-01-15 are visits: a Tuesday makes 3, a Wednesday 4.
+    for nid, day in (("D0X1", "2026-01-13"), ("D0X2", "2026-01-21"), ("D0X3", "2026-01-20")):
+        notes.loc[len(notes)] = {
+            **extra,
+            "note_id": nid,
+            "date_of_service": day,
+            "signed_at": f"{day} 17:00",
+        }
+    folder = write_export(tmp_path / "e", frames)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert row["recommendation"] == "partial"
+    assert row["level_of_care"].endswith("at 1x/week"), row["level_of_care"]
+    audit = tmp_path / "audit"
+    result = runner.invoke(
+        app, ["run", str(folder), "--out", str(audit), "--format", "csv", "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(audit / "findings.csv", encoding="utf-8-sig")
+    freq = findings[findings["item_id"] == "MCR-POC-FREQ"]
+    assert freq["date_of_service"].tolist() == ["2026-01-22"]
+    assert freq["message"].iat[0] == (
+        "4th visit in the week of 2026-01-19; the plan of care calls for two to three times a week"
+    )
+
+
+def test_the_maintenance_justification_quotes_why_a_therapist_is_needed_not_the_goal(tmp_path):
+    """UM acceptance: the justification quoted 'LTG: Pt will maintain ...' as the evidence of
+    a skilled maintenance need; the evidence is the sentence saying why a therapist's skill
+    is needed to maintain function (Jimmo)."""
+    goal = "LTG: Pt will maintain Berg at or above 40/56 for 8 weeks to prevent falls."
+    reason = (
+        "Parkinson disease H&Y 3 with orthostatic hypotension: the balance program cannot be "
+        "safely carried out by the caregiver and needs the skills of a PT for BP monitoring."
+    )
+    frames = scenario_frames(("plateau",))
+    notes = frames["notes"]
+    notes.loc[notes["note_type"] == "progress", "assessment"] = (
+        f"{goal} Pt tolerated session well. {reason}"
+    )
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert "maintenance" in row["level_of_care"]
+    for page in (out / "letters" / f"{ep}-justification.html", out / "episodes" / f"{ep}.html"):
+        text = parse_text(page)
+        assert f"“{reason}”" in text
+        assert f"“{goal}" not in text
+
+
+def test_a_pend_on_a_criterion_that_cannot_be_evaluated_names_it(tmp_path):
+    """UM acceptance: a request pended because no MCID or MDC is on file for its instrument
+    read 'not met: none' with no word of the criterion it was pended on."""
+    frames = scenario_frames(("progressing",))
+    frames["measures"]["measure"] = "FOIS"
+    frames["measures"]["score"] = [3, 4, 5]
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "not met: none; not evaluable: UM-PROGRESS-MCID" in " ".join(result.stdout.split())
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    assert "criteria_not_evaluable" not in dets.columns  # SPEC's columns; the rationale says it
+    row = dets.iloc[0]
+    assert row["recommendation"] == "pend" and pd.isna(row["criteria_failed"])
+    assert (
+        "Evidence: UM-PROGRESS-MCID (not evaluable): no MCID or MDC on file for the instruments "
+        "scored twice: FOIS 3 (D000, 2026-01-05) → 5 (D014, 2026-02-23)" in row["rationale"]
+    )
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    letter = parse_text(out / "letters" / f"{ep}-request-info.html")
+    assert (
+        "The review is pended because the record does not allow this criterion to be evaluated: "
+        "Improvement by the MCID (or, with no MCID on file, the MDC) since baseline or the last "
+        "report (UM-PROGRESS-MCID)." in letter
+    )
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert "Pended on criteria the record does not allow to evaluate: UM-PROGRESS-MCID" in page
+    assert "not evaluable: UM-PROGRESS-MCID" in parse_text(out / "index.html")
+
+
+@pytest.mark.parametrize(
+    ("codes", "caveat"),
+    [
+        ("G20.A1; R26.89", "no value for Parkinson's disease in the table"),
+        ("I69.351; R26.89", "for subacute stroke the table has MCID 6"),
+    ],
+    ids=["parkinson", "stroke"],
+)
+def test_a_berg_mdc_from_older_adults_says_so_for_a_neurological_patient(tmp_path, codes, caveat):
+    """UM acceptance: the Berg MDC of older adults in rehabilitation (a sample without stroke
+    or Parkinson's disease) was applied to a Parkinson's patient as if it were hers."""
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    frames = scenario_frames(("progressing",))
+    frames["notes"]["diagnosis_codes"] = codes
+    frames["measures"]["measure"] = "Berg"
+    frames["measures"]["score"] = [38, 42, 45]
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    said = f"MDC 5 (older adults in rehabilitation; {caveat})"
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert f"(no MCID on file, {said}; higher is better)" in row["rationale"]
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert f"(no MCID on file, {said}; higher is better)" in page
+    assert f"– / 5 DONOGHUE-2009, older adults in rehabilitation {caveat}" in page
+    letter = parse_text(out / "letters" / f"{ep}-justification.html")
+    assert f"a change of +7: at least the MDC (no MCID on file); judged against {said}" in letter
+
+
+@pytest.mark.parametrize(
+    ("codes", "instrument", "scores", "said"),
+    [
+        ("M17.11", "LEFS", [30, 41, 52], "(MCID 9, MDC 9; higher is better)"),
+        ("G20.A1", "TUG", [18, 16, 14], "(no MCID on file; lower is better)"),
+    ],
+    ids=["knee-oa-lefs", "parkinson-tug-no-threshold"],
+)
+def test_no_population_caveat_without_another_populations_threshold(
+    tmp_path, codes, instrument, scores, said
+):
+    """The caveat is for a threshold applied from another population: not for the patient's
+    own, nor for an instrument with no threshold on file."""
+    frames = scenario_frames(("progressing",))
+    frames["notes"]["diagnosis_codes"] = codes
+    frames["measures"]["measure"] = instrument
+    frames["measures"]["score"] = scores
+    out = tmp_path / "um"
+    result = runner.invoke(
+        app, ["review", str(write_export(tmp_path / "e", frames)), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    assert said in row["rationale"]
+    pages = [*(out / "episodes").glob("*.html"), *(out / "letters").glob("*.html")]
+    assert len(pages) == 3
+    for page in pages:
+        text = parse_text(page)
+        assert "in the table" not in text and "the table has" not in text
+
+
+def test_the_shipped_sample_asks_for_visits_its_plans_of_care_cover(tmp_path):
+    """UM acceptance: 9 of the 15 requests of sample_charts/ ran past the plan of care's end
+    and were flagged 'recertification needed'. A clinic asks within its certified plan, at its
+    frequency; a request in a plan's last two weeks may run past it."""
+    sample = Path(__file__).resolve().parent.parent / "sample_charts"
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(sample), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    recert = dets["rationale"].str.contains("recertification needed")
+    assert len(dets) == 15 and 0 < recert.sum() <= 3
+    failed = dets["criteria_failed"].fillna("")
+    # Within the plan, no request asks for more visits than the plan's frequency supports.
+    assert not failed[~recert].str.contains("UM-FREQUENCY").any()
+    assert set(dets["recommendation"]) == {"approve", "partial", "deny", "pend"}

@@ -322,7 +322,8 @@ def test_open_authorization_requests_cover_the_review_scenarios(default):
     assert 12 <= len(pending) <= 18
     assert pending["episode_id"].is_unique
     assert pd.to_datetime(pending["request_date"]).min() >= pd.Timestamp("2026-10-15")
-    assert pending["requested_visits"].astype(int).between(8, 12).all()
+    # 8 to 12 visits, fewer when the plan of care ends sooner (see the next test)
+    assert pending["requested_visits"].astype(int).between(4, 12).all()
     assert (auth.loc[auth["status"] == "approved", "approved_visits"] != "").all()
     um = result.planted[result.planted["defect"].str.startswith("um:")]
     assert set(um["episode_id"]) == set(pending["episode_id"])
@@ -350,6 +351,33 @@ def test_open_authorization_requests_cover_the_review_scenarios(default):
             )
             has = text.str.contains("Skilled maintenance program required").any()
             assert has == (scenario == "plateau_maintenance")
+
+
+@pytest.mark.parametrize("export", ["small", "default"])
+def test_open_requests_ask_for_visits_the_plan_of_care_covers(export, request):
+    """A clinic asks for visits within its certified plan of care at the plan's frequency; only
+    a request in the plan's last two weeks runs past it (the next block is recertified)."""
+    _, _, t = request.getfixturevalue(export)
+    auth, notes = t["authorizations"], t["notes"]
+    pending = auth[auth["status"] == "pending"].copy()
+    plans = notes.loc[notes["poc_end"] != "", ["episode_id", "date_of_service", "poc_start"]]
+    plans = plans.assign(poc_end=notes["poc_end"], frequency=notes["frequency"])
+    for col in ("date_of_service", "poc_start", "poc_end"):
+        plans[col] = pd.to_datetime(plans[col])
+    for col in ("request_date", "requested_through"):
+        pending[col] = pd.to_datetime(pending[col])
+    current = pending.merge(plans, on="episode_id")
+    current = current[current["date_of_service"] <= current["request_date"]]
+    current = current.sort_values("poc_start").groupby("episode_id").tail(1)
+    assert len(current) == len(pending)
+    past = current["requested_through"] > current["poc_end"]
+    left = (current["poc_end"] - current["request_date"]).dt.days
+    assert 0 < past.sum() < len(current) / 2  # a minority needs a recertification
+    assert (left[past] < 14).all() and (left[~past] >= 14).all()
+    within = current[~past]
+    per_week = within["frequency"].str.extract(r"(\d)x/week")[0].astype(int)
+    days = (within["requested_through"] - within["request_date"]).dt.days + 1
+    assert (within["requested_visits"].astype(int) <= np.ceil(per_week * days / 7)).all()
 
 
 def test_write_truth_goes_elsewhere(tmp_path):

@@ -7,7 +7,10 @@ can pass an override file. Everything here is vectorised over pandas Series:
 - :func:`canonical_instrument` maps names as written ("Oswestry", "BBS", "Quick-DASH") to the
   canonical instrument name ("ODI", "Berg", "QuickDASH"), NA when unknown;
 - :func:`find_instruments_in_text` finds instrument mentions that carry a score in free text;
-- :func:`classify_change` classifies baseline -> latest change against MDC/MCID.
+- :func:`classify_change` classifies baseline -> latest change against MDC/MCID;
+- :func:`patient_conditions` and :func:`population_caveat` say when a threshold comes from a
+  population other than the patient's condition (Berg's MDC from older adults, for a patient
+  with Parkinson's disease).
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import pyarrow.compute as pc
 from .errors import InputError
 
 BUILTIN_THRESHOLDS = Path(__file__).parent / "data" / "instruments.csv"
+# Conditions studied as populations of their own (a threshold from older adults in general
+# is not one for Parkinson's disease): ICD-10 code prefixes, and the words of a threshold's
+# population that name the condition.
+BUILTIN_CONDITIONS = Path(__file__).parent / "data" / "conditions.csv"
 THRESHOLD_COLUMNS = [
     "instrument",
     "aliases",
@@ -346,3 +353,66 @@ def classify_change(
     unknown = np.isnan(gain) | (np.isnan(mcid) & np.isnan(mdc) & np.isnan(pct))
     result[unknown] = pd.NA
     return pd.Series(result, index=index, dtype=object)
+
+
+@lru_cache(maxsize=1)
+def _conditions() -> pd.DataFrame:
+    return pd.read_csv(BUILTIN_CONDITIONS, dtype=str, keep_default_na=False)
+
+
+def patient_conditions(diagnosis_codes: pd.Series) -> pd.Series:
+    """The conditions of data/conditions.csv each text of ICD-10 codes names, '; '-joined in
+    the table's order, '' when none: 'G20.A1; R26.89' -> "Parkinson's disease"."""
+    codes = pd.Series(diagnosis_codes).astype("string").fillna("").str.upper()
+    out = pd.Series("", index=codes.index, dtype=object)
+    for condition, icd in _conditions()[["condition", "icd10"]].itertuples(index=False):
+        prefixes = "|".join(re.escape(c.strip().upper()) for c in icd.split("|") if c.strip())
+        has = codes.str.contains(rf"(?:^|[^A-Z0-9.])(?:{prefixes})", regex=True).to_numpy(bool)
+        out[has] = np.where(out[has] == "", condition, out[has] + "; " + condition)
+    return out
+
+
+def threshold_limits(row: pd.Series | dict) -> str:
+    """'MCID 6', 'MDC 5' or 'MCID 7.5, MDC 10.2' of a row with mcid and mdc ('' for neither)."""
+    named = (("MCID", "mcid"), ("MDC", "mdc"))
+    return ", ".join(f"{name} {row[col]:g}" for name, col in named if pd.notna(row[col]))
+
+
+def population_caveat(
+    instrument: pd.Series,
+    population: pd.Series,
+    conditions: pd.Series,
+    thresholds: pd.DataFrame | None = None,
+) -> pd.Series:
+    """What a reviewer must know when a threshold's population (the `population` of the row
+    select_thresholds used for `instrument`) is not the patient's condition (`conditions`, as
+    patient_conditions gives them): "no value for Parkinson's disease in the table", or "for
+    subacute stroke the table has MCID 6" when another row is for it. '' when the population
+    names every condition, no threshold was used or no condition is known; aligned to the input.
+    """
+    table = _table(thresholds)
+    words = dict(_conditions()[["condition", "population_words"]].itertuples(index=False))
+    frame = pd.DataFrame(
+        {"instrument": instrument, "population": population, "conditions": conditions}
+    )
+    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    said: dict[tuple[str, str, str], str] = {}
+    # Few distinct (instrument, population, conditions) triples: each is worded once.
+    for key in frame.drop_duplicates().itertuples(index=False, name=None):
+        inst, pop, conds = key
+        parts = []
+        for condition in conds.split("; ") if pop and conds else []:
+            word = words.get(condition, "")
+            if not word or re.search(word, pop, re.IGNORECASE):
+                continue
+            rows = table[table["instrument"] == inst]
+            own = rows[rows["population"].str.contains(word, case=False, regex=True)]
+            own = own[own["mcid"].notna() | own["mdc"].notna()]
+            if own.empty:
+                parts.append(f"no value for {condition} in the table")
+            else:
+                row = own.iloc[0]
+                parts.append(f"for {row['population']} the table has {threshold_limits(row)}")
+        said[key] = "; ".join(parts)
+    keys = frame.itertuples(index=False, name=None)
+    return pd.Series([said[k] for k in keys], index=frame.index, dtype=object)

@@ -3667,17 +3667,30 @@ def _authorizations(rng, ep, sk, patients, um, plant) -> dict[str, np.ndarray]:
             }
         )
     )
-    # Open requests under utilization review.
+    # Open requests under utilization review. A clinic asks for visits its certified plan of
+    # care covers: through the plan's end at most, and no more than the plan's frequency gives
+    # over that window (counted as the review counts it). A plan ending within two weeks of the
+    # request is recertified with the next block, which then runs past the current plan.
     ume = np.flatnonzero(um >= 0)
     req = np.minimum(last[ume] + _days(rng.integers(0, 3, len(ume))), EXPORT_END)
+    wanted = rng.choice([8, 10, 12], len(ume))
+    through = req + _days(rng.integers(28, 43, len(ume)))
+    # The current plan ends last: its notes all date before the request.
+    plans = ~np.isnat(sk["poc_end"].to_numpy()) & (um[e] >= 0)
+    plan_end = pd.Series(sk["poc_end"].to_numpy()[plans]).groupby(e[plans]).max()
+    plan_end = plan_end.reindex(ume).to_numpy().astype("datetime64[D]")
+    within = plan_end - req >= _days(14)  # False without a plan (NaT)
+    through = np.where(within, np.minimum(through, plan_end), through)
+    days = (through - req).astype(np.int64) + 1
+    covered = np.ceil(ep["freq"].to_numpy()[ume] * days / 7 - 1e-9).astype(np.int64)
     nat = np.full(len(ume), np.datetime64("NaT"), dtype="datetime64[D]")
     rows.append(
         pd.DataFrame(
             {
                 "ep": ume,
                 "request_date": req,
-                "requested_visits": rng.choice([8, 10, 12], len(ume)),
-                "requested_through": req + _days(rng.integers(28, 43, len(ume))),
+                "requested_visits": np.where(within, np.minimum(wanted, covered), wanted),
+                "requested_through": through,
                 "approved_visits": np.nan,
                 "start": nat,
                 "end": nat,

@@ -8,6 +8,7 @@ then the notes an item applies to are selected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -907,28 +908,53 @@ COUNT_WORDS = {
 }
 WORD_NUMBERS = {"once": 1, "twice": 2, **COUNT_WORDS}
 
+# A weekly rate as therapists write it: "2x/week", "2-3x/wk", "2–3 times per week", "3 visits a
+# week", "twice weekly", "two to three times a week", "BIW"/"TIW". The audit (frequency_consistent)
+# and the review (the plan's frequency) both read it here, so they read the same rate.
+_RANGE = r"\s*(?:-|–|to)\s*"
+_RATE_WORDS = "once|twice|one|two|three|four|five|six|seven"
+_PER_WEEK = r"\s*(?:/|per|an?|each|every)?\s*(?:wk|week)"
+WEEKLY_FREQUENCY = (
+    r"(?:frequency\s*[:\-]\s*)?(?:"
+    rf"(?P<low>\d+)\s*(?:{_RANGE}(?P<high>\d+)\s*)?(?:x|times|visits?|sessions?){_PER_WEEK}"
+    rf"|\b(?P<word>{_RATE_WORDS})(?:{_RANGE}(?P<word_high>{_RATE_WORDS}))?\s+(?:times\s+)?"
+    r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk\b|week)"
+    r"|\b(?P<abbr>biw|tiw)\b)"
+)
+_WEEKLY = re.compile(f"(?P<text>{WEEKLY_FREQUENCY})", re.IGNORECASE)
+_ABBREVIATIONS = {"biw": 2.0, "tiw": 3.0}
+
+
+def weekly_frequency(text: pd.Series) -> pd.DataFrame:
+    """Visits per week written in each text: columns low and high (a range's ends, the same
+    number when one is written; NaN when no weekly rate is written) and text (as written).
+
+    Each distinct text is parsed once: a frequency column repeats a handful of values.
+    """
+    codes, uniques = pd.factorize(text.astype("string"), use_na_sentinel=True)
+    found = pd.Series(uniques, dtype="string").str.extract(_WEEKLY)
+
+    def rate(digits: str, word: str) -> pd.Series:
+        words = found[word].str.lower().map(WORD_NUMBERS).astype("float64")
+        return pd.to_numeric(found[digits], errors="coerce").astype("float64").fillna(words)
+
+    abbr = found["abbr"].str.lower().map(_ABBREVIATIONS).astype("float64")
+    low = rate("low", "word").fillna(abbr)
+    high = rate("high", "word_high").fillna(low)
+    return pd.DataFrame(
+        {
+            "low": np.append(low.to_numpy(dtype="float64"), np.nan)[codes],
+            "high": np.append(high.to_numpy(dtype="float64"), np.nan)[codes],
+            "text": np.append(found["text"].astype(object).to_numpy(), None)[codes],
+        },
+        index=text.index,
+    )
+
 
 def visits_per_week(frequency: pd.Series) -> pd.Series:
-    """Planned visits per week from text such as '2x/week', '2-3x/wk', 'twice weekly', 'TIW'.
-
-    A range counts as its upper bound; text that names no weekly rate gives NaN.
-    """
-    # Parse each distinct text once: a frequency column repeats a handful of values.
-    codes, uniques = pd.factorize(frequency.astype("string").str.lower(), use_na_sentinel=True)
-    text = pd.Series(uniques, dtype="string")
-    num = text.str.extract(
-        r"(\d+)\s*(?:(?:-|to)\s*(\d+)\s*)?(?:x|times|visits?|sessions?)\s*(?:/|per|a|each|every)?\s*"
-        r"(?:wk|week)"
-    )
-    out = pd.to_numeric(num[1].fillna(num[0]), errors="coerce")
-    word = text.str.extract(
-        r"\b(once|twice|one|two|three|four|five|six|seven)\s+(?:times\s+)?"
-        r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk|week)"
-    )[0]
-    out = out.fillna(word.map(WORD_NUMBERS).astype("float64"))
-    abbrev = text.str.extract(r"\b(biw|tiw)\b")[0].map({"biw": 2.0, "tiw": 3.0})
-    rate = out.fillna(abbrev.astype("float64")).to_numpy(dtype="float64")
-    return pd.Series(np.append(rate, np.nan)[codes], index=frequency.index, dtype="float64")
+    """Planned visits per week from text such as '2x/week', '2-3x/wk', 'twice weekly', 'TIW'
+    (see weekly_frequency). A range counts as its upper bound; no weekly rate gives NaN."""
+    return weekly_frequency(frequency)["high"]
 
 
 @check_kind(

@@ -39,7 +39,8 @@ class Review:
 
     - results: one row per (episode, criterion): status, message, note_ids, dates, excerpt.
     - decisions: per episode, the policy's recommendation with rule, flags, request_ids.
-    - determinations: SPEC's determination columns (plus rule_id, flags) per episode.
+    - determinations: SPEC's determination columns (plus rule_id, flags and the criteria a
+      pend rests on that could not be evaluated) per episode.
     - account: every authorization row accounted for (requests not reviewed listed with why).
     """
 
@@ -205,7 +206,9 @@ def _determinations(
     out["rationale"] = rationales(decisions.loc[eps.index], results)
     out["rule_id"] = decisions["rule_id"].astype(object)
     out["flags"] = decisions["flags"].astype(object)
-    return out.reset_index(drop=True)[[*DETERMINATION_COLUMNS, "rule_id", "flags"]]
+    out["criteria_not_evaluable"] = decisions["criteria_not_evaluable"].astype(object)
+    extra = ["rule_id", "flags", "criteria_not_evaluable"]
+    return out.reset_index(drop=True)[[*DETERMINATION_COLUMNS, *extra]]
 
 
 def rationales(decisions: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
@@ -218,7 +221,12 @@ def rationales(decisions: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
         if d["flags"]:
             parts.append(f"[{d['flags']}]")
         parts.append(d["rule_reason"])
-        evidence = [f"{c}: {message.get((ep, c), '')}" for c in dict.fromkeys(d["because"])]
+        # A pend that rests on a criterion the record does not allow to evaluate names it.
+        unevaluable = [c for c in d["criteria_not_evaluable"].split("; ") if c]
+        evidence = [
+            f"{c}{' (not evaluable)' if c in unevaluable else ''}: {message.get((ep, c), '')}"
+            for c in dict.fromkeys([*d["because"], *unevaluable])
+        ]
         if evidence:
             parts.append("Evidence: " + "; ".join(evidence) + ".")
         others = [c for c in d["criteria_failed"].split("; ") if c and c not in d["because"]]

@@ -130,7 +130,7 @@ def _print_table(out: Console, views) -> None:
                 str(v["visits_used"]),
                 f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}[/]",
                 rec["visits"],
-                escape(rec["criteria_failed"].replace("; ", ", ")),
+                escape(_criteria_text(rec, "")),
             )
         out.print(table)
         for episode, flags in flagged:
@@ -142,6 +142,16 @@ def _print_table(out: Console, views) -> None:
     out.print(f"{len(views.episodes)} episode(s): {summary}. The reviewing clinician decides.")
 
 
+def _criteria_text(rec: dict, none: str) -> str:
+    """'UM-PLATEAU, UM-FREQUENCY' (the criteria not met, `none` when none), then the criteria
+    a pend rests on that could not be evaluated: 'none; not evaluable: UM-PROGRESS-MCID'."""
+    text = rec["criteria_failed"].replace("; ", ", ") or none
+    if rec["criteria_not_evaluable"]:
+        ne = rec["criteria_not_evaluable"].replace("; ", ", ")
+        text = f"{text}; not evaluable: {ne}" if text else f"not evaluable: {ne}"
+    return text
+
+
 def _print_lines(out: Console, views) -> None:
     """The determinations as one paragraph per episode (a table of eight columns folds every
     cell in a narrow terminal)."""
@@ -151,7 +161,7 @@ def _print_lines(out: Console, views) -> None:
         label = RECOMMENDATION_LABEL.get(rec["code"], rec["code"])
         requested = v["request"]["visits"] or ("not on file" if v["request"]["open"] else "—")
         visits = f", {rec['visits']} visit(s)" if rec["visits"] not in ("", None) else ""
-        failed = rec["criteria_failed"].replace("; ", ", ") or "none"
+        failed = _criteria_text(rec, "none")
         line = (
             f"[bold]{escape(v['episode'])}[/] {escape(v['patient'])}, {escape(v['discipline'])}: "
             f"[{STYLE.get(rec['code'], 'white')}]{escape(label)}{visits}[/] "

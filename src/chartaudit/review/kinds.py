@@ -69,6 +69,12 @@ HOME_MAINTENANCE = [
     r"\bmaintain\b.{0,60}?\b(?:at home|on (?:his|her|their) own|independently|with (?:the |an? "
     r")?(?:hep|home (?:exercise )?program))\b",
 ]
+# A goal line ("LTG: Pt will maintain Berg >= 40/56 ...", "2. Patient will ..."): it states
+# what is to be kept, not why a therapist is needed to keep it.
+GOAL_LINE = (
+    r"^\s*(?:\(?\d{1,2}[.)]\s*|[-•*·]\s*)?(?:(?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)"
+    r"\b[^:\n.]{0,30}:|(?:pt|patient|client)\s+will\b)"
+)
 # The patient is at the expected level of function (or the record says all goals are met).
 EXPECTED_LEVEL_PHRASES = [
     r"(?<!not )(?<!never )(?<!yet )\b(?:returned|returns) to (?:his |her |their |the )?"
@@ -93,15 +99,22 @@ SKILLED_REASON = (
 BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
+POPULATION_COLUMNS = ["threshold_population", "population_caveat"]
 
 
 def _pattern(phrases: list[str]) -> str:
     return "|".join(f"(?:{p})" for p in phrases)
 
 
-def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = None) -> pd.Series:
+def _sentence(
+    text: pd.Series,
+    phrases: list[str],
+    unless: list[str] | None = None,
+    also: list[str] | None = None,
+) -> pd.Series:
     """The sentence holding the first match of the phrases in each text (NA when none),
-    skipping sentences that match a regex of `unless`.
+    skipping sentences that match a regex of `unless`; with `also`, only a sentence that
+    matches one of those regexes as well.
 
     Only texts that match are split into sentences, so this stays cheap on long notes.
     """
@@ -113,6 +126,9 @@ def _sentence(text: pd.Series, phrases: list[str], unless: list[str] | None = No
         return out
     sentences = s[hit].str.split(SENTENCE_BREAK, regex=True).explode()
     sentences = sentences[sentences.str.contains(pattern, flags=re.IGNORECASE, regex=True)]
+    if also:
+        both = sentences.str.contains(_pattern(also), flags=re.IGNORECASE, regex=True)
+        sentences = sentences[both.fillna(False).to_numpy(bool)]
     if unless:
         skip = sentences.str.contains(_pattern(unless), flags=re.IGNORECASE | re.DOTALL)
         sentences = sentences[~skip.fillna(False).to_numpy(bool)]
@@ -191,8 +207,18 @@ def _signed(values: pd.Series) -> pd.Series:
     return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
 
 
+def _population(m: pd.DataFrame) -> pd.Series:
+    """' (older adults in rehabilitation; no value for Parkinson's disease in the table)' where
+    the thresholds come from a population other than the patient's condition, else ''."""
+    caveat = m["population_caveat"].astype(object).fillna("").astype(str)
+    population = m["threshold_population"].astype(object).fillna("").astype(str)
+    return (" (" + population + "; " + caveat + ")").where(caveat != "", "")
+
+
 def _thresholds_text(m: pd.DataFrame) -> pd.Series:
-    """'MCID 9, MDC 9; higher is better'"""
+    """'MCID 9, MDC 9; higher is better', with the population after the thresholds when it
+    is not the patient's condition ('no MCID on file, MDC 5 (older adults in rehabilitation;
+    no value for Parkinson's disease in the table); higher is better')."""
     mcid = np.where(m["mcid"].notna(), "MCID " + fmt_number(m["mcid"]), "no MCID on file")
     pct = np.where(m["mcid_pct"].notna(), " or " + fmt_number(m["mcid_pct"]) + "%", "")
     mdc = np.where(m["mdc"].notna(), ", MDC " + fmt_number(m["mdc"]), "")
@@ -201,9 +227,8 @@ def _thresholds_text(m: pd.DataFrame) -> pd.Series:
         ["; lower is better", "; higher is better"],
         "",
     )
-    return pd.Series(
-        pd.Series(mcid, index=m.index) + pct + mdc + direction, index=m.index, dtype=object
-    )
+    text = pd.Series(mcid, index=m.index) + pct + mdc + _population(m) + direction
+    return pd.Series(text, index=m.index, dtype=object)
 
 
 # --------------------------------------------------------------------------- measures
@@ -515,7 +540,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
     pair = start[keys + ["score", "date"]].merge(
-        end[keys + ["score", "date", "direction", "bar", "bar_name"]],
+        end[keys + ["score", "date", "direction", "bar", "bar_name"] + POPULATION_COLUMNS],
         on=keys,
         suffixes=("_start", ""),
     )
@@ -552,6 +577,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + pair["bar_name"]
         + " "
         + fmt_number(pair["bar"])
+        + _population(pair)
     )
     # No change over a few days is no plateau: the scores must span min_days (a change that
     # big that soon is improvement all the same).
@@ -865,7 +891,13 @@ def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[met] = (
         "skilled maintenance need documented in " + _ref(latest_doc["note_id"], latest_doc["date"])
     ).reindex(idx)[met]
-    excerpt = latest_doc["maint"].reindex(idx).fillna(latest_mention["maint"].reindex(idx))
+    # The quote is why the program needs a therapist (the Jimmo test), not the maintenance goal
+    # the note also states: a sentence giving both, else the note's skill sentence.
+    text, unless = latest_doc["narrative"], [GOAL_LINE, *HOME_MAINTENANCE]
+    reason = _sentence(text, params["skill_phrases"], unless, also=params["maintenance_phrases"])
+    reason = reason.fillna(_sentence(text, params["skill_phrases"], unless))
+    excerpt = reason.fillna(latest_doc["maint"]).reindex(idx)
+    excerpt = excerpt.fillna(latest_mention["maint"].reindex(idx))
     reports = pic.notes[pic.notes["note_type"].isin(REPORT_NOTE_TYPES)]
     last_report = reports.groupby("episode_id").tail(1)
     evidence = pd.concat(

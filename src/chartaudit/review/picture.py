@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..audit import AuditResult
-from ..checks.episodes import COUNT_WORDS, WORD_NUMBERS
+from ..checks.episodes import COUNT_WORDS, weekly_frequency
 from ..checks.text import GOAL_PARTS, goal_parts, goal_statements
 from ..episodes import NOTE_TYPE_RANK
 from ..export import Export
@@ -24,6 +24,8 @@ from ..instruments import (
     classify_change,
     find_instruments_in_text,
     instrument_name_pattern,
+    patient_conditions,
+    population_caveat,
     select_thresholds,
 )
 from ..model import PLAN_NOTE_TYPES, REPORT_NOTE_TYPES
@@ -49,17 +51,6 @@ NOTE_COLUMNS = [
     "poc_end",
     "narrative",
 ]
-
-_FREQ_NUM = (
-    r"(?P<low>\d+)\s*(?:(?:-|–|to)\s*(?P<high>\d+)\s*)?(?:x|times|visits?|sessions?)\s*"
-    r"(?:/|per|a|each|every|an?)?\s*(?:wk|week)"
-)
-_FREQ_WORD = (
-    r"\b(?P<word>once|twice|one|two|three|four|five)\s+(?:times\s+)?"
-    r"(?:a\s+|per\s+|each\s+|every\s+|/\s*)?(?:wk\b|week)"
-)
-_FREQ_ABBREV = r"\b(?P<abbr>biw|tiw)\b"
-FREQUENCY_IN_TEXT = rf"(?:frequency\s*[:\-]\s*)?(?:{_FREQ_NUM}|{_FREQ_WORD}|{_FREQ_ABBREV})"
 
 
 @dataclass
@@ -149,21 +140,6 @@ def change_words(
     return pd.Series(words, index=gain.index, dtype=object)
 
 
-def planned_frequency(text: pd.Series) -> pd.DataFrame:
-    """Visits per week planned from text such as '2x/week', '2-3x/wk', '3 times a week',
-    'twice weekly', 'BIW': columns low, high (NaN when no weekly rate is written) and text."""
-    s = text.astype("string")
-    found = s.str.extract(FREQUENCY_IN_TEXT, flags=re.IGNORECASE)
-    low = pd.to_numeric(found["low"], errors="coerce")
-    high = pd.to_numeric(found["high"], errors="coerce").fillna(low)
-    word = found["word"].str.lower().map(WORD_NUMBERS).astype("float64")
-    abbr = found["abbr"].str.lower().map({"biw": 2.0, "tiw": 3.0}).astype("float64")
-    low = low.fillna(word).fillna(abbr).astype("float64")
-    high = high.fillna(word).fillna(abbr).astype("float64")
-    span = s.str.extract(f"({FREQUENCY_IN_TEXT})", flags=re.IGNORECASE)[0]
-    return pd.DataFrame({"low": low, "high": high, "text": span.astype(object)}, index=text.index)
-
-
 _COUNT = r"\d+(?:\.\d+)?|" + "|".join(COUNT_WORDS)
 DURATION_IN_TEXT = (
     rf"(?P<low>{_COUNT})\s*(?:(?:-|–|to)\s*(?P<high>{_COUNT})\s*)?"
@@ -212,7 +188,8 @@ def build_picture(
     later = _discharged_after(export, requests)
     episodes["discharged_note_id"] = later["note_id"].reindex(episodes.index).astype(object)
     episodes["discharged_date"] = later["date"].reindex(episodes.index)
-    measures = _measures(export, notes, thresholds)
+    episodes["conditions"] = patient_conditions(episodes["diagnoses"])
+    measures = _measures(export, notes, thresholds, episodes["conditions"])
     instruments = _instrument_summary(measures)
     goals = _goal_targets(_goals(export, notes, episodes), instruments, thresholds)
     findings = _findings(audit, notes)
@@ -334,11 +311,11 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
         .fillna(_last_non_blank(notes, "frequency").reindex(ep.index).astype(object))
     )
     plan_text = notes[notes["note_type"].isin(PLAN_NOTE_TYPES)].copy()
-    plan_freq = planned_frequency(plan_text["narrative"])
+    plan_freq = weekly_frequency(plan_text["narrative"])
     plan_text["freq_text"] = plan_freq["text"]
     freq_from_text = _last_non_blank(plan_text, "freq_text").reindex(ep.index)
     ep["frequency"] = freq_col.fillna(freq_from_text).astype(object)
-    parsed = planned_frequency(ep["frequency"].astype("string"))
+    parsed = weekly_frequency(ep["frequency"].astype("string"))
     ep["planned_low"] = parsed["low"]
     ep["planned_high"] = parsed["high"]
     ep["duration"] = (
@@ -400,8 +377,12 @@ def _plan_supported(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
     ep["plan_supported_visits"] = supported.where(~ep["plan_lapsed"]).astype("float64")
 
 
-def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None) -> pd.DataFrame:
-    """Every administration of an outcome measure in the reviewed episodes, with change."""
+def _measures(
+    export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | None, conditions: pd.Series
+) -> pd.DataFrame:
+    """Every administration of an outcome measure in the reviewed episodes, with change and
+    the population its threshold comes from (with a caveat when that is not the patient's
+    condition, `conditions` by episode: see instruments.population_caveat)."""
     by_idx = notes.set_index("note_idx")
     parts = []
     table = export.table("measures")
@@ -464,6 +445,8 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
         "mcid_pct",
         "mdc",
         "threshold_source",
+        "threshold_population",
+        "population_caveat",
         "change",
         "gain",
         "change_prev",
@@ -508,6 +491,15 @@ def _measures(export: Export, notes: pd.DataFrame, thresholds: pd.DataFrame | No
     m["mcid_pct"] = th["mcid_pct"].to_numpy(dtype="float64")
     m["mdc"] = th["mdc"].to_numpy(dtype="float64")
     m["threshold_source"] = th["source"].to_numpy(dtype=object)
+    m["threshold_population"] = th["population"].to_numpy(dtype=object)
+    # (an instrument with no threshold on file, such as TUG, is judged against none)
+    judged = th[["mcid", "mcid_pct", "mdc"]].notna().any(axis=1).to_numpy(bool)
+    m["population_caveat"] = population_caveat(
+        m["instrument"],
+        m["threshold_population"].where(judged),
+        m["episode_id"].map(conditions),
+        thresholds,
+    ).to_numpy(dtype=object)
     sign = np.where(m["direction"] == "lower_better", -1.0, 1.0)
     m["change"] = m["score"] - m["baseline"]
     m["gain"] = m["change"] * sign
@@ -779,5 +771,4 @@ __all__ = [
     "fmt_date",
     "fmt_number",
     "planned_duration",
-    "planned_frequency",
 ]

@@ -38,6 +38,7 @@ WHEN_KEYS = ("all", "any", "none")
 FRACTION_KEYS = {"fraction", "minimum", "maximum"}
 MAINTENANCE_KIND = "maintenance_need"
 VISITS_NOT_ON_FILE_RULE = "pend-visits-not-on-file"
+NO_RULE_MATCHED = "no-rule-matched"
 DEFAULT_GUARD = {
     "recommend": "approve",
     "visits": "requested",
@@ -332,7 +333,8 @@ def decide(
 
     Returns one row per episode (index episode_id): recommendation, recommended_visits,
     level_of_care, rule_id, rule_reason, because (criterion ids the rule rested on), flags,
-    request_ids (criteria the request-for-information letter asks about) and criteria_failed.
+    request_ids (criteria the request-for-information letter asks about), criteria_failed
+    and criteria_not_evaluable (see _pended_on).
     """
     idx = episodes.index
     status = results.pivot(index="episode_id", columns="criterion_id", values="status")
@@ -392,7 +394,7 @@ def decide(
     if not decided.all():
         # No rule matched and the policy has no fallback: the reviewer decides.
         out.loc[~decided, "recommendation"] = "pend"
-        out.loc[~decided, "rule_id"] = "no-rule-matched"
+        out.loc[~decided, "rule_id"] = NO_RULE_MATCHED
         out.loc[~decided, "rule_reason"] = "No rule of the policy applies; the reviewer decides."
 
     maintenance = [c.id for c in criteria.items if c.check == MAINTENANCE_KIND]
@@ -454,6 +456,7 @@ def decide(
         for pos in np.flatnonzero((status[c] == "not_met").to_numpy(bool)):
             failed.iat[pos] = failed.iat[pos] + [c]
     out["criteria_failed"] = failed.map("; ".join)
+    out["criteria_not_evaluable"] = _pended_on(out, status, extra_request, policy, criteria)
     askable = {c.id for c in criteria.items if c.what_to_request}
     missing = status.apply(lambda col: col == "not_met")  # episode x criterion, few columns
     requests = []
@@ -464,3 +467,27 @@ def decide(
         requests.append(wanted)
     out["request_ids"] = pd.Series(requests, index=idx, dtype=object)
     return out
+
+
+def _pended_on(
+    out: pd.DataFrame, status: pd.DataFrame, asked: pd.Series, policy: Policy, criteria: CriteriaSet
+) -> pd.Series:
+    """Per episode, '; '-joined, the criteria a pend rests on that the record does not allow
+    to evaluate: those of the pend rule's conditions and requests (`asked`); for a pend by a
+    rule without conditions (a fallback) or by no rule, when none of those, every criterion
+    not evaluable. A pend for the number of visits and any other recommendation rest on none.
+    (criteria_failed lists only criteria not met: for such a pend it would say none.)"""
+    scored = [c.id for c in criteria.items if c.severity != "info"]
+    ne = status[scored] == "not_evaluable"
+    fallback = {r.id for r in policy.rules if not r.when} | {NO_RULE_MATCHED}
+    names = []
+    for ep, rec, rule, wanted in zip(
+        out.index, out["recommendation"], out["rule_id"], asked, strict=True
+    ):
+        found = []
+        if rec == "pend" and rule != VISITS_NOT_ON_FILE_RULE:
+            found = [c for c in dict.fromkeys(wanted) if c in ne.columns and ne.at[ep, c]]
+            if not found and rule in fallback:
+                found = [c for c in scored if ne.at[ep, c]]
+        names.append("; ".join(found))
+    return pd.Series(names, index=out.index, dtype=object)

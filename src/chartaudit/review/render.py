@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from ..instruments import threshold_limits
 from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
@@ -297,6 +298,7 @@ def build_views(
         by_id = {c["id"]: c for c in crit_rows}
         because = [by_id[c] for c in dict.fromkeys(d["because"]) if c in by_id]
         missing = [by_id[c] for c in d["request_ids"] if c in by_id]
+        unevaluable = [by_id[c] for c in d["criteria_not_evaluable"].split("; ") if c in by_id]
         visits_unknown = bool(e["open_request"]) and _blank(e["requested_visits"])
         if visits_unknown:
             missing.insert(0, _visits_not_on_file(auth_ids.iat[pos], _day(e["request_date"])))
@@ -405,11 +407,13 @@ def build_views(
                 "reason": str(d["rule_reason"]),
                 "flags": str(d["flags"]),
                 "criteria_failed": str(d["criteria_failed"]),
+                "criteria_not_evaluable": str(d["criteria_not_evaluable"]),
                 "rationale": str(rationale[pos]),
             },
             "criteria": crit_rows,
             "because": because,
             "missing": missing,
+            "not_evaluable": unevaluable,
             "not_supported": not_supported,
             "open_goals": [x for x in goal_rows if x["open"]],
             "met_goals": [x for x in goal_rows if not x["open"]],
@@ -501,6 +505,9 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
                 "source": _text(last["threshold_source"]),
+                "population": _text(last["threshold_population"]),
+                "caveat": _text(last["population_caveat"]),
+                "limits": threshold_limits(last),
             }
         )
         for r in part:
