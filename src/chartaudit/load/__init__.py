@@ -60,13 +60,23 @@ def load_export(
         )
     export = _build(raws, mapping, reports)
     export.root = str(root)
-    export.notices = unused_patterns(root, found, mapping) + export.notices
+    export.notices = unused_patterns(root, found, mapping) + _not_loaded(reports) + export.notices
     return export
+
+
+def _not_loaded(reports: list[FileReport]) -> list[str]:
+    """Notices for the files and sheets with rows that became no table: read, never audited."""
+    return [
+        f"{rep.path}{f' [{rep.sheet}]' if rep.sheet else ''}: {rep.rows_read:,} "
+        f"row{'s' if rep.rows_read != 1 else ''} not loaded: {rep.note}"
+        for rep in reports
+        if rep.table is None and rep.rows_read
+    ]
 
 
 def _read_all(
     root: Path,
-    found: list[tuple[Path, str | None]],
+    found: list[tuple[Path, tuple[str, ...]]],
     mapping: Mapping,
     reports: list[FileReport],
     progress: Progress | None,
@@ -74,10 +84,10 @@ def _read_all(
     """The raw tables of the recognised files; a report for each unrecognised one."""
     # A function of its own, so no loop variable keeps the last raw table alive afterwards.
     raws: list[RawTable] = []
-    for path, table in found:
+    for path, tables in found:
         if progress:
             progress(path.name)
-        for raw in read_file(root, path, table, mapping):
+        for raw in read_file(root, path, tables, mapping):
             if raw.table is None:
                 reports.append(
                     FileReport(
@@ -87,7 +97,8 @@ def _read_all(
                         sheet=raw.sheet,
                         encoding=raw.encoding,
                         rows_read=len(raw.frame),
-                        note="not recognised as notes, services, goals, measures or "
+                        note=raw.note
+                        or "not recognised as notes, services, goals, measures or "
                         "authorizations: rename it or map it in chartaudit-mapping.yaml",
                     )
                 )
