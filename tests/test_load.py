@@ -637,3 +637,143 @@ def test_one_title_line_above_the_header_of_a_short_notes_file_is_named_not_a_cr
     assert result.exit_code == 2, output
     assert "internal error" not in output
     assert "delete the title or blank rows above them" in output
+
+
+# --- Billing exports with a column per modifier (acceptance test M-3): GP in "Mod 1", CQ in
+# "Mod 2". Read from "Mod 1" alone, every line of a PTA's note lacked its CQ.
+
+VISIT_REPORT = (
+    "Doc ID,Patient Acct #,Doc Type,DOS,Rendering Provider,Provider Credentials,"
+    "Primary Insurance,Timed Mins,Total Mins,Subjective\n"
+    'LPT-1001,100571,Initial Evaluation,10/01/2026,"Martínez, José",PT,Medicare B,0,45,'
+    "Pt reports R shoulder pain 6/10 reaching overhead.\n"
+    'LPT-1003,100571,Daily Note,10/03/2026,"Côté, Renée",PTA,Medicare B,38,40,'
+    "Pt reports less pain; 4/10 after HEP.\n"
+)
+
+
+def _billing_export(folder: Path, mods: list[str], mapping: str | None) -> Path:
+    header = ",".join(["Doc ID", "CPT Code", *mods, "Units", "Minutes"])
+    blanks = [""] * (len(mods) - 2)
+    lines = [
+        ["LPT-1001", "97161", "GP", "", *blanks, "1", "45"],
+        ["LPT-1003", "97110", "GP", "CQ", *blanks, "2", "28"],
+        ["LPT-1003", "97140", "", "CQ", *blanks, "1", "10"],
+    ]
+    write(folder / "Visit Report 2026-10.csv", VISIT_REPORT, "cp1252")
+    billing = "\n".join([header, *(",".join(line) for line in lines)]) + "\n"
+    write(folder / "Billing Detail 2026-10.csv", billing, "cp1252")
+    if mapping is not None:
+        write(folder / "chartaudit-mapping.yaml", mapping)
+    return folder
+
+
+_BILLING_MAPPING = """
+tables:
+  services:
+    files: ["Billing Detail*.csv"]
+    encoding: cp1252
+    columns: {{note_id: "Doc ID", cpt_code: "CPT Code", units: Units, modifiers: {modifiers}}}
+"""
+
+
+def _run(folder: Path, out: Path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["run", str(folder), "--out", str(out), "--no-history", "--format", "csv,json"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    "mods, mapping",
+    [
+        (["Mod 1", "Mod 2"], _BILLING_MAPPING.format(modifiers='["Mod 1", "Mod 2"]')),
+        (["Mod 1", "Mod 2", "Mod 3", "Mod 4"], None),  # recognised without a mapping file
+        (["Modifier 1", "Modifier 2", "Modifier 3"], None),
+    ],
+    ids=["mapped-as-a-list", "mod-1-to-4", "modifier-1-to-3"],
+)
+def test_modifiers_in_several_columns_are_read_together(tmp_path, mods, mapping):
+    folder = _billing_export(tmp_path / "export", mods, mapping)
+    console = _run(folder, tmp_path / "out")
+    assert "not read" not in console
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv")
+    assert "MCR-CQCO" not in set(findings["item_id"])  # the PTA's lines carry their CQ
+    assert "MCR-DISCIPLINE-MOD" in set(findings["item_id"])  # 97140 has no GP: still found
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    (billing,) = [f for f in summary["files"] if f["table"] == "services"]
+    assert [s for s, c in billing["columns"].items() if c == "modifiers"] == mods
+    assert billing["ignored_columns"] == []
+
+
+def test_a_modifier_column_left_unread_is_named_in_the_notices(tmp_path):
+    mapping = _BILLING_MAPPING.format(modifiers='"Mod 1"')
+    folder = _billing_export(tmp_path / "export", ["Mod 1", "Mod 2", "Mod 3"], mapping)
+    console = _run(folder, tmp_path / "out")
+    expected = (
+        "Billing Detail 2026-10.csv: columns 'Mod 2', 'Mod 3' are not read, though they look "
+        "like part of modifiers, which is read from 'Mod 1'; to read them all, map "
+        'tables.services.columns.modifiers: ["Mod 1", "Mod 2", "Mod 3"] in '
+        "chartaudit-mapping.yaml"
+    )
+    assert expected in console
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert expected in summary["notices"]
+    # What was read lacks the CQ: the finding a column per modifier otherwise causes.
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv")
+    assert "MCR-CQCO" in set(findings["item_id"])
+
+
+@pytest.mark.parametrize(
+    "columns, message, fix",
+    [
+        (
+            '{cpt_code: ["CPT Code", "Code"]}',
+            "tables.services.columns.cpt_code: expected one source column name, not a list",
+            "in the services table a list of columns can fill modifiers only; map one column here",
+        ),
+        (
+            "{modifiers: []}",
+            "tables.services.columns.modifiers: expected a list of source column names",
+            'e.g. modifiers: ["Mod 1", "Mod 2"]',
+        ),
+        (
+            "{modifiers: {first: Mod 1}}",
+            "tables.services.columns.modifiers: expected the source column name",
+            "",
+        ),
+    ],
+)
+def test_a_mapping_of_several_columns_is_validated(tmp_path, columns, message, fix):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    folder = _billing_export(tmp_path, ["Mod 1", "Mod 2"], None)
+    mapping = write(
+        folder / "chartaudit-mapping.yaml", f"tables:\n  services:\n    columns: {columns}\n"
+    )
+    result = CliRunner().invoke(app, ["inspect", str(folder)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"error: {mapping}: {message}"
+    assert lines[1:] == ([f"  fix: {fix}"] if fix else [])
+
+
+def test_diagnosis_codes_in_numbered_columns_are_joined(tmp_path):
+    write(
+        tmp_path / "notes.csv",
+        "note_id,patient_id,note_type,date_of_service,therapist,credential,Dx 1,Dx 2,Dx 3\n"
+        "N1,P1,evaluation,2026-10-01,Kim Lee,DPT,M75.121,M25.511,\n"
+        "N2,P1,daily,2026-10-03,Kim Lee,DPT,,,\n",
+    )
+    export = load_export(tmp_path)
+    assert export.notes["diagnosis_codes"].tolist() == ["M75.121;M25.511", pd.NA]
+    assert export.has("notes.diagnosis_codes") and export.notices == []

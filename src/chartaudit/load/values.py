@@ -485,6 +485,30 @@ def arrow_text(values: pd.Series) -> pa.ChunkedArray:
     return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
 
 
+def join_text(parts: list[pa.ChunkedArray], separator: str) -> pa.ChunkedArray:
+    """Each row's non-null parts joined with `separator` ('' when every part is null)."""
+    sep = pa.scalar(separator, type=pa.large_string())
+    # pyarrow 26's binary_join_element_wise with null_handling="skip" drops rows whose parts
+    # are all null, shifting every later row onto the wrong one: such rows get an '' part.
+    none = parts[0].is_null()
+    for part in parts[1:]:
+        none = pc.and_(none, part.is_null())
+    if pc.any(none).as_py():
+        parts = [pc.if_else(none, pa.scalar("", type=pa.large_string()), parts[0]), *parts[1:]]
+    joined = pc.binary_join_element_wise(*parts, sep, null_handling="skip")
+    assert len(joined) == len(parts[0])
+    return joined
+
+
+def join_columns(columns: list[pd.Series], separator: str) -> pd.Series:
+    """The non-blank values of several source columns of one canonical column (Mod 1, Mod 2,
+    ... -> modifiers) joined with `separator`; NA where all are blank."""
+    parts = [arrow_text(blank_to_na(c)) for c in columns]
+    joined = join_text(parts, separator)
+    blank = pc.equal(pc.binary_length(joined), 0)
+    return _text_series(_null_where(joined, blank), columns[0].index)
+
+
 def _text_series(arr: pa.ChunkedArray, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), index=index)
 
