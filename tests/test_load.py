@@ -777,3 +777,53 @@ def test_diagnosis_codes_in_numbered_columns_are_joined(tmp_path):
     export = load_export(tmp_path)
     assert export.notes["diagnosis_codes"].tolist() == ["M75.121;M25.511", pd.NA]
     assert export.has("notes.diagnosis_codes") and export.notices == []
+
+
+def test_an_unread_column_close_to_a_canonical_one_is_named_in_the_notices(tmp_path):
+    """A column whose name abbreviates (or misspells) a canonical column nothing fills is not
+    dropped without a word: the run says which column it may be and the mapping line."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "export" / "Visit Report.csv",
+        VISIT_REPORT.replace("Subjective\n", "Subjective,Plan Dur,Frequncy\n", 1)
+        .replace("overhead.\n", "overhead.,6 wks,2x/wk\n")
+        .replace("HEP.\n", "HEP.,,\n"),
+        "cp1252",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["run", str(tmp_path / "export"), "--out", str(tmp_path / "out"), "--no-history"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    console = " ".join(result.output.split())
+    for col, canon in (("Plan Dur", "duration"), ("Frequncy", "frequency")):
+        assert (
+            f"note: Visit Report.csv: column '{col}' is not read; if it holds {canon}, map it in "
+            f'chartaudit-mapping.yaml: tables.notes.columns.{canon}: "{col}"'
+        ) in console
+    # Columns close to nothing canonical, or to a column already read, are left alone.
+    assert "'Subjective'" not in console and "'Total Mins'" not in console
+
+
+def test_a_missing_required_column_is_offered_the_column_close_to_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "Visit Report.csv",
+        "Doc #,MRN,Visit Type,DOS,Provder,Credentails\nA1,77,IE,10/01/2026,Kim Lee,OTR/L\n",
+        "cp1252",
+    )
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: Visit Report.csv: the notes table has no therapist and credential columns "
+        "(columns found: Doc #, MRN, Visit Type, DOS, Provder, Credentails)",
+        "  fix: add the columns, or map yours in chartaudit-mapping.yaml under "
+        'tables.notes.columns: {therapist: "Provder", credential: "Credentails"}',
+    ]

@@ -506,3 +506,29 @@ def test_two_tables_reading_one_sheet_or_one_csv_are_named_in_the_mapping(tmp_pa
         "and a .csv file holds one table fix: make the patterns of tables.notes.files and "
         "tables.goals.files match different files"
     )
+
+
+@pytest.mark.parametrize(
+    "frequency, duration",
+    [("Freq", "Dur"), ("POC Frequency", "POC Duration"), ("Frequency", "Duration")],
+)
+def test_plan_frequency_and_duration_columns_are_recognised(tmp_path, frequency, duration):
+    """A Raintree sheet's "Dur" column was listed as ignored and `run` said nothing
+    (acceptance test minor 7)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Visits"
+    ws.append(["Visit ID", "Chart #", "Visit Type", "Service Date", "Therapist", "Therapist Cred"])
+    ws.cell(1, 7, frequency)
+    ws.cell(1, 8, duration)
+    ws.append(["RT-1", "C1", "Initial Eval", dt.date(2026, 10, 1), "Nair, Priya", "OTR/L"])
+    ws.cell(2, 7, "2x/week")
+    ws.cell(2, 8, "8 weeks")
+    wb.save(tmp_path / "Raintree_Export.xlsx")
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert f"{frequency} → frequency" in result.output
+    assert f"{duration} → duration" in result.output
+    assert "ignored" not in result.output and "note:" not in result.output
+    notes = load_export(tmp_path).notes
+    assert notes.loc[0, ["frequency", "duration"]].tolist() == ["2x/week", "8 weeks"]

@@ -294,7 +294,8 @@ def _map_raw(
             f"{'them' if len(missing_explicit) > 1 else 'it'}. Correct tables.{raw.table}.columns "
             f"in chartaudit-mapping.yaml (the file has: {_some_columns(raw.frame, 12)})"
         )
-    notices.extend(_unused_column_notices(raw.table, label, col_map, ignored))
+    hints = unused_column_hints(raw.table, ignored, col_map)
+    notices.extend(_unused_column_notices(raw.table, label, col_map, hints))
     frame = _canonical_frame(raw.table, raw.frame, col_map)
     frame[SOURCE_FILE] = label
     if raw.table == "notes" and "credential" not in frame.columns and "therapist" in frame:
@@ -315,7 +316,9 @@ def _map_raw(
                 [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
             )
             plural = "s" if len(missing) > 1 else ""
-            example = ", ".join(f'{m}: "Your Column"' for m in missing)
+            # A column whose name is close to a missing one is likely it ("Therapist Nm").
+            close = {canon: col for col, canon, kind in hints if kind == "close"}
+            example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
             raise InputError(
                 f"{raw.path}: the notes table has no {names} column{plural} "
                 f"(columns found: {_some_columns(raw.frame, 15)})",
@@ -353,14 +356,14 @@ def _canonical_frame(table: str, raw: pd.DataFrame, col_map: dict[str, str]) -> 
 
 
 def _unused_column_notices(
-    table: str, label: str, col_map: dict[str, str], ignored: list[str]
+    table: str, label: str, col_map: dict[str, str], hints: list[tuple[str, str, str]]
 ) -> list[str]:
     """Notices for the source columns left unused that look as if they were meant to be read:
     numbered companions of a mapped column ("Mod 2" beside "Mod 1"), or a name close to a
     canonical column nothing fills ("Dur")."""
     notices = []
     parts: dict[str, list[str]] = {}
-    for col, canon, kind in unused_column_hints(table, ignored, col_map):
+    for col, canon, kind in hints:
         if kind == "part":
             parts.setdefault(canon, []).append(col)
         else:

@@ -108,6 +108,12 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "cred",
             "provider credential",
             "provider credentials",
+            "provider cred",
+            "therapist cred",
+            "therapist credential",
+            "therapist credentials",
+            "clinician cred",
+            "clinician credentials",
             "license type",
             "clinician credential",
             "title",
@@ -263,6 +269,7 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
         "certifier_credential": [
             "certifier credential",
             "physician credential",
+            "physician cred",
             "certifier credentials",
         ],
         "order_signed_at": [
