@@ -827,3 +827,41 @@ def test_a_missing_required_column_is_offered_the_column_close_to_it(tmp_path):
         "  fix: add the columns, or map yours in chartaudit-mapping.yaml under "
         'tables.notes.columns: {therapist: "Provder", credential: "Credentails"}',
     ]
+
+
+def test_a_stray_number_in_a_date_column_is_not_an_excel_date_of_1900(tmp_path):
+    """A "45" in a CSV's co-sign date column was read as the serial date 1900-02-13, and the
+    note got a false "co-signed before the author signed" finding (acceptance minor 4)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    report = (
+        "Doc ID,Patient Acct #,Doc Type,DOS,Rendering Provider,Provider Credentials,"
+        "Signed Date,Co-Signed By,Co-Signed Date\n"
+        'LPT-2001,100571,Daily Note,10/01/2026,"Côté, Renée",PTA,10/01/2026,"Martínez, José",'
+        "46297\n"  # a serial date of 2026-10-02, as Excel writes a date cell to a CSV
+        'LPT-2002,100571,Daily Note,10/02/2026,"Côté, Renée",PTA,10/02/2026,"Martínez, José",'
+        "45\n"
+    )
+    write(tmp_path / "export" / "Visit Report.csv", report, "cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "Rows read 2 = loaded 1 + rejected 1" in " ".join(result.output.split())
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "table", "reason"]].values.tolist() == [
+        [
+            "Visit Report.csv",
+            3,
+            "notes",
+            "cosigned_at '45' is not a valid date (write it as YYYY-MM-DD or MM/DD/YYYY, or "
+            "set date_format in chartaudit-mapping.yaml)",
+        ]
+    ]
+    findings = pd.read_csv(out / "findings.csv")
+    assert "DOC-CHRONOLOGY" not in set(findings["item_id"])
+    notes = pd.read_csv(out / "notes.csv")
+    assert notes["note_id"].tolist() == ["LPT-2001"]
