@@ -157,7 +157,10 @@ def test_broken_rows_are_rejected_and_counts_reconcile(tmp_path):
     assert "note_type 'weird type' is not recognised" in by_row[("notes.csv", 7)]
     assert "fields but the header has" in by_row[("notes.csv", 8)]
     assert by_row[("services.csv", 3)] == "units 'x' is not a number"
-    assert by_row[("services.csv", 4)].startswith("note_id N9 is not in the notes table")
+    assert by_row[("services.csv", 4)] == (
+        "note_id 'N9' matches no note in notes.csv (or that note was rejected): fix the note_id "
+        "or export the note"
+    )
     for f in export.files:
         assert f.rows_read == f.rows_loaded + f.rows_rejected
     notes_file = next(f for f in export.files if f.table == "notes")
@@ -865,3 +868,39 @@ def test_a_stray_number_in_a_date_column_is_not_an_excel_date_of_1900(tmp_path):
     assert "DOC-CHRONOLOGY" not in set(findings["item_id"])
     notes = pd.read_csv(out / "notes.csv")
     assert notes["note_id"].tolist() == ["LPT-2001"]
+
+
+def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
+    """rejected.csv gave "units is negative" and "note_id LPT-9999 is not in the notes
+    table": no value, no fix (acceptance minor 5)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    folder = _billing_export(tmp_path / "export", ["Mod 1", "Mod 2"], None)
+    with (folder / "Billing Detail 2026-10.csv").open("a", encoding="cp1252") as fh:
+        fh.write("LPT-1003,97112,GP,CQ,-1,8\nLPT-9999,97110,GP,,1,15\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(folder), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "table", "reason"]].values.tolist() == [
+        [
+            "Billing Detail 2026-10.csv",
+            5,
+            "services",
+            "units '-1' is negative (write the units billed, 0 or more)",
+        ],
+        [
+            "Billing Detail 2026-10.csv",
+            6,
+            "services",
+            "note_id 'LPT-9999' matches no note in Visit Report 2026-10.csv (or that note was "
+            "rejected): fix the note_id or export the note",
+        ],
+    ]
+    book = openpyxl.load_workbook(out / "compliance.xlsx", read_only=True)
+    problems = [row for row in book["Input problems"].iter_rows(values_only=True)]
+    assert any(
+        "units '-1' is negative (write the units billed" in str(c) for r in problems for c in r
+    )

@@ -221,9 +221,15 @@ def test_tricky_cells_load_as_openpyxl_read_them(tmp_path, monkeypatch):
         "date_of_service '#N/A' is not a valid date"
     )
     assert "signed_at '14:30:00' is not a valid date" in rejected[("notes.xlsx [Notes]", 7)]
-    assert rejected[("notes.xlsx [Notes]", 8)].startswith("note_type '#N/A' is not recognised")
-    assert rejected[("services.xlsx [Charges]", 4)] == "units is negative"
-    assert "note_id N9 is not in the notes table" in rejected[("services.xlsx [Charges]", 5)]
+    # 1.5 in a date column is no Excel date of the years of therapy records (1899-12-31)
+    assert rejected[("notes.xlsx [Notes]", 8)].startswith("signed_at '1.5' is not a valid date")
+    assert "note_type '#N/A' is not recognised" in rejected[("notes.xlsx [Notes]", 8)]
+    assert rejected[("services.xlsx [Charges]", 4)] == (
+        "units '-1' is negative (write the units billed, 0 or more)"
+    )
+    assert rejected[("services.xlsx [Charges]", 5)].startswith(
+        "note_id 'N9' matches no note in notes.xlsx [Notes] (or that note was rejected)"
+    )
     notes_out = new.notes.set_index("note_id")
     assert notes_out.loc["N1", "patient_id"] == "0097"  # a number stored as text stays text
     assert notes_out.loc["N1", "signed_at"] == pd.Timestamp("2026-09-01 18:00")  # serial date

@@ -539,7 +539,9 @@ def _normalise(
         if "modifiers" in frame.columns:
             frame["modifiers"] = V.normalise_modifiers(frame["modifiers"])
         neg = (frame["units"] < 0).fillna(False).to_numpy()
-        reject(neg, "units is negative")
+        if neg.any():
+            shown = frame.loc[neg, "units"].map("{:g}".format)  # the few rejected rows only
+            reject(neg, "units '" + shown + "' is negative (write the units billed, 0 or more)")
     elif table == "goals":
         # An unknown status is kept as unknown: the goal is clinical content all the same.
         for col, table_values in (("status", V.GOAL_STATUS_VALUES), ("term", V.GOAL_TERM_VALUES)):
@@ -743,9 +745,10 @@ def _link(
                 frame,
                 missing,
                 table,
-                "note_id "
+                "note_id '"
                 + frame.loc[missing, "note_id"].astype(str)
-                + " is not in the notes table (or that note was rejected)",
+                + f"' matches no note in {_notes_files(notes)} (or that note was rejected): "
+                "fix the note_id or export the note",
             )
             frame = _drop_rows(frame, missing)
             idx = idx.loc[~missing].reset_index(drop=True)
@@ -771,6 +774,14 @@ def _link(
     if table == "authorizations" and "episode_id" not in frame.columns:
         frame["episode_id"] = pd.NA
     return frame
+
+
+def _notes_files(notes: pd.DataFrame) -> str:
+    """The file (or files) the notes were read from, for a message."""
+    files = pd.unique(notes[SOURCE_FILE].astype(str)) if len(notes) else []
+    if len(files) == 0:
+        return "the notes table"
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
 
 
 def _id_codes(ids: dict[str, pd.Series]) -> tuple[dict[str, np.ndarray], int]:
