@@ -105,7 +105,7 @@ def read_seconds(export: Path, old: bool) -> float:
         files._read_workbook = openpyxl_read_workbook
     try:
         t = time.perf_counter()
-        (raw,) = files.read_file(export, export / "services.xlsx", "services", Mapping())
+        (raw,) = files.read_file(export, export / "services.xlsx", ("services",), Mapping())
         seconds = time.perf_counter() - t
     finally:
         files._read_workbook = new_reader

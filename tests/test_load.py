@@ -157,7 +157,10 @@ def test_broken_rows_are_rejected_and_counts_reconcile(tmp_path):
     assert "note_type 'weird type' is not recognised" in by_row[("notes.csv", 7)]
     assert "fields but the header has" in by_row[("notes.csv", 8)]
     assert by_row[("services.csv", 3)] == "units 'x' is not a number"
-    assert by_row[("services.csv", 4)].startswith("note_id N9 is not in the notes table")
+    assert by_row[("services.csv", 4)] == (
+        "note_id 'N9' matches no note in notes.csv (or that note was rejected): fix the note_id "
+        "or export the note"
+    )
     for f in export.files:
         assert f.rows_read == f.rows_loaded + f.rows_rejected
     notes_file = next(f for f in export.files if f.table == "notes")
@@ -637,3 +640,267 @@ def test_one_title_line_above_the_header_of_a_short_notes_file_is_named_not_a_cr
     assert result.exit_code == 2, output
     assert "internal error" not in output
     assert "delete the title or blank rows above them" in output
+
+
+# --- Billing exports with a column per modifier (acceptance test M-3): GP in "Mod 1", CQ in
+# "Mod 2". Read from "Mod 1" alone, every line of a PTA's note lacked its CQ.
+
+VISIT_REPORT = (
+    "Doc ID,Patient Acct #,Doc Type,DOS,Rendering Provider,Provider Credentials,"
+    "Primary Insurance,Timed Mins,Total Mins,Subjective\n"
+    'LPT-1001,100571,Initial Evaluation,10/01/2026,"Martínez, José",PT,Medicare B,0,45,'
+    "Pt reports R shoulder pain 6/10 reaching overhead.\n"
+    'LPT-1003,100571,Daily Note,10/03/2026,"Côté, Renée",PTA,Medicare B,38,40,'
+    "Pt reports less pain; 4/10 after HEP.\n"
+)
+
+
+def _billing_export(folder: Path, mods: list[str], mapping: str | None) -> Path:
+    header = ",".join(["Doc ID", "CPT Code", *mods, "Units", "Minutes"])
+    blanks = [""] * (len(mods) - 2)
+    lines = [
+        ["LPT-1001", "97161", "GP", "", *blanks, "1", "45"],
+        ["LPT-1003", "97110", "GP", "CQ", *blanks, "2", "28"],
+        ["LPT-1003", "97140", "", "CQ", *blanks, "1", "10"],
+    ]
+    write(folder / "Visit Report 2026-10.csv", VISIT_REPORT, "cp1252")
+    billing = "\n".join([header, *(",".join(line) for line in lines)]) + "\n"
+    write(folder / "Billing Detail 2026-10.csv", billing, "cp1252")
+    if mapping is not None:
+        write(folder / "chartaudit-mapping.yaml", mapping)
+    return folder
+
+
+_BILLING_MAPPING = """
+tables:
+  services:
+    files: ["Billing Detail*.csv"]
+    encoding: cp1252
+    columns: {{note_id: "Doc ID", cpt_code: "CPT Code", units: Units, modifiers: {modifiers}}}
+"""
+
+
+def _run(folder: Path, out: Path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["run", str(folder), "--out", str(out), "--no-history", "--format", "csv,json"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    "mods, mapping",
+    [
+        (["Mod 1", "Mod 2"], _BILLING_MAPPING.format(modifiers='["Mod 1", "Mod 2"]')),
+        (["Mod 1", "Mod 2", "Mod 3", "Mod 4"], None),  # recognised without a mapping file
+        (["Modifier 1", "Modifier 2", "Modifier 3"], None),
+    ],
+    ids=["mapped-as-a-list", "mod-1-to-4", "modifier-1-to-3"],
+)
+def test_modifiers_in_several_columns_are_read_together(tmp_path, mods, mapping):
+    folder = _billing_export(tmp_path / "export", mods, mapping)
+    console = _run(folder, tmp_path / "out")
+    assert "not read" not in console
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv")
+    assert "MCR-CQCO" not in set(findings["item_id"])  # the PTA's lines carry their CQ
+    assert "MCR-DISCIPLINE-MOD" in set(findings["item_id"])  # 97140 has no GP: still found
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    (billing,) = [f for f in summary["files"] if f["table"] == "services"]
+    assert [s for s, c in billing["columns"].items() if c == "modifiers"] == mods
+    assert billing["ignored_columns"] == []
+
+
+def test_a_modifier_column_left_unread_is_named_in_the_notices(tmp_path):
+    mapping = _BILLING_MAPPING.format(modifiers='"Mod 1"')
+    folder = _billing_export(tmp_path / "export", ["Mod 1", "Mod 2", "Mod 3"], mapping)
+    console = _run(folder, tmp_path / "out")
+    expected = (
+        "Billing Detail 2026-10.csv: columns 'Mod 2', 'Mod 3' are not read, though they look "
+        "like part of modifiers, which is read from 'Mod 1'; to read them all, map "
+        'tables.services.columns.modifiers: ["Mod 1", "Mod 2", "Mod 3"] in '
+        "chartaudit-mapping.yaml"
+    )
+    assert expected in console
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert expected in summary["notices"]
+    # What was read lacks the CQ: the finding a column per modifier otherwise causes.
+    findings = pd.read_csv(tmp_path / "out" / "findings.csv")
+    assert "MCR-CQCO" in set(findings["item_id"])
+
+
+@pytest.mark.parametrize(
+    "columns, message, fix",
+    [
+        (
+            '{cpt_code: ["CPT Code", "Code"]}',
+            "tables.services.columns.cpt_code: expected one source column name, not a list",
+            "in the services table a list of columns can fill modifiers only; map one column here",
+        ),
+        (
+            "{modifiers: []}",
+            "tables.services.columns.modifiers: expected a list of source column names",
+            'e.g. modifiers: ["Mod 1", "Mod 2"]',
+        ),
+        (
+            "{modifiers: {first: Mod 1}}",
+            "tables.services.columns.modifiers: expected the source column name",
+            "",
+        ),
+    ],
+)
+def test_a_mapping_of_several_columns_is_validated(tmp_path, columns, message, fix):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    folder = _billing_export(tmp_path, ["Mod 1", "Mod 2"], None)
+    mapping = write(
+        folder / "chartaudit-mapping.yaml", f"tables:\n  services:\n    columns: {columns}\n"
+    )
+    result = CliRunner().invoke(app, ["inspect", str(folder)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert lines[0] == f"error: {mapping}: {message}"
+    assert lines[1:] == ([f"  fix: {fix}"] if fix else [])
+
+
+def test_diagnosis_codes_in_numbered_columns_are_joined(tmp_path):
+    write(
+        tmp_path / "notes.csv",
+        "note_id,patient_id,note_type,date_of_service,therapist,credential,Dx 1,Dx 2,Dx 3\n"
+        "N1,P1,evaluation,2026-10-01,Kim Lee,DPT,M75.121,M25.511,\n"
+        "N2,P1,daily,2026-10-03,Kim Lee,DPT,,,\n",
+    )
+    export = load_export(tmp_path)
+    assert export.notes["diagnosis_codes"].tolist() == ["M75.121;M25.511", pd.NA]
+    assert export.has("notes.diagnosis_codes") and export.notices == []
+
+
+def test_an_unread_column_close_to_a_canonical_one_is_named_in_the_notices(tmp_path):
+    """A column whose name abbreviates (or misspells) a canonical column nothing fills is not
+    dropped without a word: the run says which column it may be and the mapping line."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "export" / "Visit Report.csv",
+        VISIT_REPORT.replace("Subjective\n", "Subjective,Plan Dur,Frequncy\n", 1)
+        .replace("overhead.\n", "overhead.,6 wks,2x/wk\n")
+        .replace("HEP.\n", "HEP.,,\n"),
+        "cp1252",
+    )
+    result = CliRunner().invoke(
+        app,
+        ["run", str(tmp_path / "export"), "--out", str(tmp_path / "out"), "--no-history"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    console = " ".join(result.output.split())
+    for col, canon in (("Plan Dur", "duration"), ("Frequncy", "frequency")):
+        assert (
+            f"note: Visit Report.csv: column '{col}' is not read; if it holds {canon}, map it in "
+            f'chartaudit-mapping.yaml: tables.notes.columns.{canon}: "{col}"'
+        ) in console
+    # Columns close to nothing canonical, or to a column already read, are left alone.
+    assert "'Subjective'" not in console and "'Total Mins'" not in console
+
+
+def test_a_missing_required_column_is_offered_the_column_close_to_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "Visit Report.csv",
+        "Doc #,MRN,Visit Type,DOS,Provder,Credentails\nA1,77,IE,10/01/2026,Kim Lee,OTR/L\n",
+        "cp1252",
+    )
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "error: Visit Report.csv: the notes table has no therapist and credential columns "
+        "(columns found: Doc #, MRN, Visit Type, DOS, Provder, Credentails)",
+        "  fix: add the columns, or map yours in chartaudit-mapping.yaml under "
+        'tables.notes.columns: {therapist: "Provder", credential: "Credentails"}',
+    ]
+
+
+def test_a_stray_number_in_a_date_column_is_not_an_excel_date_of_1900(tmp_path):
+    """A "45" in a CSV's co-sign date column was read as the serial date 1900-02-13, and the
+    note got a false "co-signed before the author signed" finding (acceptance minor 4)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    report = (
+        "Doc ID,Patient Acct #,Doc Type,DOS,Rendering Provider,Provider Credentials,"
+        "Signed Date,Co-Signed By,Co-Signed Date\n"
+        'LPT-2001,100571,Daily Note,10/01/2026,"Côté, Renée",PTA,10/01/2026,"Martínez, José",'
+        "46297\n"  # a serial date of 2026-10-02, as Excel writes a date cell to a CSV
+        'LPT-2002,100571,Daily Note,10/02/2026,"Côté, Renée",PTA,10/02/2026,"Martínez, José",'
+        "45\n"
+    )
+    write(tmp_path / "export" / "Visit Report.csv", report, "cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "Rows read 2 = loaded 1 + rejected 1" in " ".join(result.output.split())
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "table", "reason"]].values.tolist() == [
+        [
+            "Visit Report.csv",
+            3,
+            "notes",
+            "cosigned_at '45' is not a valid date (write it as YYYY-MM-DD or MM/DD/YYYY, or "
+            "set date_format in chartaudit-mapping.yaml)",
+        ]
+    ]
+    findings = pd.read_csv(out / "findings.csv")
+    assert "DOC-CHRONOLOGY" not in set(findings["item_id"])
+    notes = pd.read_csv(out / "notes.csv")
+    assert notes["note_id"].tolist() == ["LPT-2001"]
+
+
+def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
+    """rejected.csv gave "units is negative" and "note_id LPT-9999 is not in the notes
+    table": no value, no fix (acceptance minor 5)."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    folder = _billing_export(tmp_path / "export", ["Mod 1", "Mod 2"], None)
+    with (folder / "Billing Detail 2026-10.csv").open("a", encoding="cp1252") as fh:
+        fh.write("LPT-1003,97112,GP,CQ,-1,8\nLPT-9999,97110,GP,,1,15\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(folder), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "table", "reason"]].values.tolist() == [
+        [
+            "Billing Detail 2026-10.csv",
+            5,
+            "services",
+            "units '-1' is negative (write the units billed, 0 or more)",
+        ],
+        [
+            "Billing Detail 2026-10.csv",
+            6,
+            "services",
+            "note_id 'LPT-9999' matches no note in Visit Report 2026-10.csv (or that note was "
+            "rejected): fix the note_id or export the note",
+        ],
+    ]
+    book = openpyxl.load_workbook(out / "compliance.xlsx", read_only=True)
+    problems = [row for row in book["Input problems"].iter_rows(values_only=True)]
+    assert any(
+        "units '-1' is negative (write the units billed" in str(c) for r in problems for c in r
+    )

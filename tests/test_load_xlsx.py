@@ -5,6 +5,7 @@ read gets a message naming the file and the fix, never a traceback."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +19,6 @@ from typer.testing import CliRunner
 from chartaudit.cli import app
 from chartaudit.errors import InputError
 from chartaudit.load import files, load_export
-from chartaudit.load.columns import table_for_name
 from chartaudit.model import TABLES
 from conftest import sample_export
 
@@ -26,25 +26,13 @@ from conftest import sample_export
 # reference the new reader is held to. benchmarks/xlsx_read.py times it too.
 
 
-def openpyxl_read_workbook(path, rel, table, mapping):
+def openpyxl_read_workbook(path, rel, tables, mapping):
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        sheets = wb.sheetnames
-        wanted = []
-        if table:
-            sheet = mapping.for_table(table).sheet
-            if sheet and sheet not in sheets:
-                raise InputError(
-                    f"{rel}: has no sheet {sheet!r} (sheets: {', '.join(sheets)})",
-                    fix=f"correct tables.{table}.sheet in chartaudit-mapping.yaml",
-                )
-            wanted = [(sheet or sheets[0], table)]
-        else:
-            for s in sheets:
-                t = table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None)
-                wanted.append((s, t))
+        # Which sheet becomes which table is the loader's choice, not the reader's.
+        wanted = files._wanted_sheets(path, rel, wb.sheetnames, tables, mapping)
         out = []
-        for sheet, t in wanted:
+        for sheet, t, note in wanted:
             rows = wb[sheet].iter_rows(values_only=True)
             header = next(rows, None)
             if header is None:
@@ -63,7 +51,7 @@ def openpyxl_read_workbook(path, rel, table, mapping):
             frame = pd.DataFrame(records, columns=names, dtype=object)
             frame = frame.map(_openpyxl_cell_text)
             frame["_row"] = numbers
-            out.append(files.RawTable(rel, t, frame, sheet=sheet, encoding="xlsx"))
+            out.append(files.RawTable(rel, t, frame, sheet=sheet, encoding="xlsx", note=note))
         return out
     finally:
         wb.close()
@@ -233,9 +221,15 @@ def test_tricky_cells_load_as_openpyxl_read_them(tmp_path, monkeypatch):
         "date_of_service '#N/A' is not a valid date"
     )
     assert "signed_at '14:30:00' is not a valid date" in rejected[("notes.xlsx [Notes]", 7)]
-    assert rejected[("notes.xlsx [Notes]", 8)].startswith("note_type '#N/A' is not recognised")
-    assert rejected[("services.xlsx [Charges]", 4)] == "units is negative"
-    assert "note_id N9 is not in the notes table" in rejected[("services.xlsx [Charges]", 5)]
+    # 1.5 in a date column is no Excel date of the years of therapy records (1899-12-31)
+    assert rejected[("notes.xlsx [Notes]", 8)].startswith("signed_at '1.5' is not a valid date")
+    assert "note_type '#N/A' is not recognised" in rejected[("notes.xlsx [Notes]", 8)]
+    assert rejected[("services.xlsx [Charges]", 4)] == (
+        "units '-1' is negative (write the units billed, 0 or more)"
+    )
+    assert rejected[("services.xlsx [Charges]", 5)].startswith(
+        "note_id 'N9' matches no note in notes.xlsx [Notes] (or that note was rejected)"
+    )
     notes_out = new.notes.set_index("note_id")
     assert notes_out.loc["N1", "patient_id"] == "0097"  # a number stored as text stays text
     assert notes_out.loc["N1", "signed_at"] == pd.Timestamp("2026-09-01 18:00")  # serial date
@@ -270,7 +264,8 @@ def test_a_mapped_sheet_of_vendor_columns_loads_as_openpyxl_read_it(tmp_path, mo
     assert_same_export(old, new)
     assert new.notes["note_type"].tolist() == ["evaluation", "daily"]
     assert new.notes["patient_id"].tolist() == ["77", "77"]
-    assert new.files[0].sheet == "Visits"
+    # The cover sheet is read too, and listed as no table: nothing in a workbook goes unseen.
+    assert [(f.sheet, f.table) for f in new.files] == [("Cover", None), ("Visits", "notes")]
 
     (tmp_path / "chartaudit-mapping.yaml").write_text(
         "tables:\n  notes:\n    files: ['Visit Report*.xlsx']\n    sheet: Vists\n",
@@ -344,7 +339,7 @@ def test_a_workbook_that_cannot_be_read_is_named_with_the_fix(tmp_path, make, re
         ",".join(NOTES) + "\nN1,P1,daily,2026-09-01,Kim Lee,PT\n", encoding="utf-8"
     )
     make(tmp_path / "services.xlsx")
-    result = CliRunner().invoke(app, ["inspect", str(tmp_path)])
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
     output = " ".join(result.output.split())  # the console wraps long lines
     assert result.exit_code == 2
     assert f"services.xlsx: cannot be read ({reason}" in output
@@ -400,3 +395,146 @@ def test_a_hidden_sheet_is_not_read_as_a_table(tmp_path):
     export = load_export(tmp_path)
     assert export.notes["note_id"].tolist() == ["N1"] and export.rejected.empty
     assert export.notes["date_of_service"].dt.year.tolist() == [2026]
+
+
+def _clinic_workbook(path: Path) -> None:
+    """One workbook of four vendor sheets and a summary sheet, written by openpyxl: 4 visits,
+    3 charges (one of negative units), 2 goals and 2 measures."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    sheets = {
+        "Visits": [
+            ["Visit ID", "Chart #", "Visit Type", "Service Date", "Therapist", "Cred"],
+            ["RT-1", "C1", "Initial Eval", dt.date(2026, 10, 1), "Nair, Priya", "OTR/L"],
+            ["RT-2", "C1", "Daily Note", dt.date(2026, 10, 3), "Nair, Priya", "OTR/L"],
+            ["RT-3", "C2", "Initial Eval", dt.date(2026, 10, 2), "Herrera, Luis", "COTA"],
+            ["RT-4", "C2", "Daily Note", dt.date(2026, 10, 6), "Herrera, Luis", "COTA"],
+        ],
+        "Charges": [
+            ["Visit ID", "CPT", "Modifiers", "Units", "Minutes"],
+            ["RT-1", "97166", "GO", 1, 45],
+            ["RT-2", "97530", "GO", 2, 30],
+            ["RT-4", "97530", "GO CO", -1, 15],
+        ],
+        "Goals": [
+            ["Goal #", "Visit ID", "Goal Term", "Goal", "Goal Status"],
+            ["G1", "RT-1", "STG", "Pt will don shirt independently in 4 weeks.", "Progressing"],
+            ["G2", "RT-3", "LTG", "Pt will cook a meal with set-up only in 8 weeks.", "Met"],
+        ],
+        "Outcome Measures": [
+            ["Visit ID", "Instrument", "Score", "Date"],
+            ["RT-1", "QuickDASH", 52, dt.date(2026, 10, 1)],
+            ["RT-3", "QuickDASH", 40, dt.date(2026, 10, 2)],
+        ],
+        "Run Info": [["Report", "Raintree export"], ["Run by", "admin"], ["Rows", 11]],
+    }
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+
+
+def test_tables_mapped_to_sheets_of_one_workbook_each_load_their_sheet(tmp_path):
+    """Every table's `files:` names the same workbook, each with its own `sheet:`: only the
+    first table's sheet was read, the others dropped without a word while the rows-read line
+    still reconciled (acceptance test B-1)."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    _clinic_workbook(folder / "Raintree_Export_Oct2026.xlsx")
+    (folder / "chartaudit-mapping.yaml").write_text(
+        "tables:\n"
+        "  notes: {files: ['Raintree_Export*.xlsx'], sheet: Visits,"
+        " columns: {credential: Cred}}\n"
+        "  services: {files: ['Raintree_Export*.xlsx'], sheet: Charges}\n"
+        "  goals: {files: ['Raintree_Export*.xlsx'], sheet: Goals}\n"
+        "  measures: {files: ['Raintree_Export*.xlsx'], sheet: Outcome Measures,"
+        " columns: {measure: Instrument}}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(folder), "--out", str(out), "--no-history", "--format", "csv,json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    console = " ".join(result.output.split())
+    # 4 + 3 + 2 + 2 data rows: every sheet that became a table is counted.
+    assert "Rows read 11 = loaded 10 + rejected 1 (see rejected.csv)" in console
+    # The sheet no table uses is named, with its rows, not dropped silently.
+    assert "Raintree_Export_Oct2026.xlsx [Run Info]: 2 rows not loaded: not recognised" in console
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    tables = {f["sheet"]: (f["table"], f["rows_read"]) for f in summary["files"]}
+    assert tables == {
+        "Visits": ("notes", 4),
+        "Charges": ("services", 3),
+        "Goals": ("goals", 2),
+        "Outcome Measures": ("measures", 2),
+        "Run Info": (None, 2),
+    }
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["row", "table"]].values.tolist() == [[4, "services"]]
+
+    inspected = CliRunner().invoke(app, ["inspect", str(folder)], env={"COLUMNS": "200"})
+    assert inspected.exit_code == 0, inspected.output
+    for line in (
+        "Raintree_Export_Oct2026.xlsx [Charges] → services",
+        "Raintree_Export_Oct2026.xlsx [Goals] → goals",
+        "Raintree_Export_Oct2026.xlsx [Outcome Measures] → measures",
+    ):
+        assert line in inspected.output
+
+
+def test_two_tables_reading_one_sheet_or_one_csv_are_named_in_the_mapping(tmp_path):
+    _clinic_workbook(tmp_path / "Raintree_Export_Oct2026.xlsx")
+    mapping = tmp_path / "chartaudit-mapping.yaml"
+    mapping.write_text(
+        "tables:\n  notes: {files: ['Raintree*.xlsx']}\n  services: {files: ['*.xlsx']}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(
+        f"error: {mapping}: tables.notes and tables.services both read sheet 'Visits' of "
+        "Raintree_Export_Oct2026.xlsx fix: name each table's sheet: tables.notes.sheet and "
+        "tables.services.sheet (sheets: Visits, Charges, Goals, Outcome Measures, Run Info)"
+    )
+
+    (tmp_path / "Raintree_Export_Oct2026.xlsx").unlink()
+    (tmp_path / "Export.csv").write_text("a,b\n1,2\n", encoding="cp1252")
+    mapping.write_text(
+        "tables:\n  notes: {files: ['Export*.csv']}\n  goals: {files: ['*.csv']}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith(
+        f"error: {mapping}: Export.csv matches both tables.notes.files and tables.goals.files, "
+        "and a .csv file holds one table fix: make the patterns of tables.notes.files and "
+        "tables.goals.files match different files"
+    )
+
+
+@pytest.mark.parametrize(
+    "frequency, duration",
+    [("Freq", "Dur"), ("POC Frequency", "POC Duration"), ("Frequency", "Duration")],
+)
+def test_plan_frequency_and_duration_columns_are_recognised(tmp_path, frequency, duration):
+    """A Raintree sheet's "Dur" column was listed as ignored and `run` said nothing
+    (acceptance test minor 7)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Visits"
+    ws.append(["Visit ID", "Chart #", "Visit Type", "Service Date", "Therapist", "Therapist Cred"])
+    ws.cell(1, 7, frequency)
+    ws.cell(1, 8, duration)
+    ws.append(["RT-1", "C1", "Initial Eval", dt.date(2026, 10, 1), "Nair, Priya", "OTR/L"])
+    ws.cell(2, 7, "2x/week")
+    ws.cell(2, 8, "8 weeks")
+    wb.save(tmp_path / "Raintree_Export.xlsx")
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert f"{frequency} → frequency" in result.output
+    assert f"{duration} → duration" in result.output
+    assert "ignored" not in result.output and "note:" not in result.output
+    notes = load_export(tmp_path).notes
+    assert notes.loc[0, ["frequency", "duration"]].tolist() == ["2x/week", "8 weeks"]

@@ -328,12 +328,13 @@ def inspect(
     for notice in export.notices:
         err.print(f"[yellow]note:[/] {escape(notice)}")
     for f in export.files:
+        name = escape(f.path + (f" [{f.sheet}]" if f.sheet else ""))
         if f.table is None:
-            out.print(f"[yellow]{escape(f.path)}[/]: {escape(f.note)}")
+            out.print(f"[yellow]{name}[/]: {escape(f.note)}")
             continue
         mapped = ", ".join(f"{escape(s)} → {c}" for s, c in f.columns.items() if s != c)
         same = [c for s, c in f.columns.items() if s == c]
-        out.print(f"[bold]{escape(f.path)}[/] → {f.table}")
+        out.print(f"[bold]{name}[/] → {f.table}")
         if mapped:
             out.print(f"  mapped: {mapped}")
         if same:

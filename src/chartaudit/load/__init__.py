@@ -27,7 +27,7 @@ from ..model import (
     TEXT_COLUMNS,
 )
 from . import values as V
-from .columns import map_columns
+from .columns import JOINED, map_columns, unused_column_hints
 from .files import RawTable, discover, read_file, unused_patterns
 from .mapping import MAPPING_FILE_NAME, Mapping, TableMapping, load_mapping
 
@@ -60,13 +60,23 @@ def load_export(
         )
     export = _build(raws, mapping, reports)
     export.root = str(root)
-    export.notices = unused_patterns(root, found, mapping) + export.notices
+    export.notices = unused_patterns(root, found, mapping) + _not_loaded(reports) + export.notices
     return export
+
+
+def _not_loaded(reports: list[FileReport]) -> list[str]:
+    """Notices for the files and sheets with rows that became no table: read, never audited."""
+    return [
+        f"{rep.path}{f' [{rep.sheet}]' if rep.sheet else ''}: {rep.rows_read:,} "
+        f"row{'s' if rep.rows_read != 1 else ''} not loaded: {rep.note}"
+        for rep in reports
+        if rep.table is None and rep.rows_read
+    ]
 
 
 def _read_all(
     root: Path,
-    found: list[tuple[Path, str | None]],
+    found: list[tuple[Path, tuple[str, ...]]],
     mapping: Mapping,
     reports: list[FileReport],
     progress: Progress | None,
@@ -74,10 +84,10 @@ def _read_all(
     """The raw tables of the recognised files; a report for each unrecognised one."""
     # A function of its own, so no loop variable keeps the last raw table alive afterwards.
     raws: list[RawTable] = []
-    for path, table in found:
+    for path, tables in found:
         if progress:
             progress(path.name)
-        for raw in read_file(root, path, table, mapping):
+        for raw in read_file(root, path, tables, mapping):
             if raw.table is None:
                 reports.append(
                     FileReport(
@@ -87,7 +97,8 @@ def _read_all(
                         sheet=raw.sheet,
                         encoding=raw.encoding,
                         rows_read=len(raw.frame),
-                        note="not recognised as notes, services, goals, measures or "
+                        note=raw.note
+                        or "not recognised as notes, services, goals, measures or "
                         "authorizations: rename it or map it in chartaudit-mapping.yaml",
                     )
                 )
@@ -234,8 +245,12 @@ def _map_raw(
     col_map, ignored = map_columns(
         raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
     )
+    label = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
     missing_explicit = [
-        f"{canon} ← {src!r}" for canon, src in tm.columns.items() if src not in raw.frame.columns
+        f"{canon} ← {src!r}"
+        for canon, sources in tm.columns.items()
+        for src in sources
+        if src not in raw.frame.columns
     ]
     if missing_explicit and raw.table == "notes":
         raise InputError(
@@ -272,9 +287,17 @@ def _map_raw(
         # Nothing to load. (A notes file whose every row was malformed goes on: the missing
         # columns' message below names the cause, such as a title line read as the header.)
         return None
-    frame = raw.frame.rename(columns=col_map)[list(col_map.values()) + ["_row"]]
-    frame = frame.rename(columns={"_row": SOURCE_ROW})
-    frame[SOURCE_FILE] = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
+    if missing_explicit:
+        notices.append(
+            f"{label}: mapped column{'s' if len(missing_explicit) > 1 else ''} not found: "
+            f"{', '.join(missing_explicit)}; the {raw.table} table is read without "
+            f"{'them' if len(missing_explicit) > 1 else 'it'}. Correct tables.{raw.table}.columns "
+            f"in chartaudit-mapping.yaml (the file has: {_some_columns(raw.frame, 12)})"
+        )
+    hints = unused_column_hints(raw.table, ignored, col_map)
+    notices.extend(_unused_column_notices(raw.table, label, col_map, hints))
+    frame = _canonical_frame(raw.table, raw.frame, col_map)
+    frame[SOURCE_FILE] = label
     if raw.table == "notes" and "credential" not in frame.columns and "therapist" in frame:
         derived = credentials_in_names(frame["therapist"])
         if derived.notna().any():
@@ -293,7 +316,9 @@ def _map_raw(
                 [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
             )
             plural = "s" if len(missing) > 1 else ""
-            example = ", ".join(f'{m}: "Your Column"' for m in missing)
+            # A column whose name is close to a missing one is likely it ("Therapist Nm").
+            close = {canon: col for col, canon, kind in hints if kind == "close"}
+            example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
             raise InputError(
                 f"{raw.path}: the notes table has no {names} column{plural} "
                 f"(columns found: {_some_columns(raw.frame, 15)})",
@@ -314,6 +339,56 @@ def _map_raw(
     frame.attrs["values"] = tm.values
     present.setdefault(raw.table, set()).update(col_map.values())
     return frame
+
+
+def _canonical_frame(table: str, raw: pd.DataFrame, col_map: dict[str, str]) -> pd.DataFrame:
+    """The raw frame's mapped columns under their canonical names, with SOURCE_ROW; the
+    several sources of one canonical column (Mod 1, Mod 2 -> modifiers) joined."""
+    sources: dict[str, list[str]] = {}
+    for src, canon in col_map.items():
+        sources.setdefault(canon, []).append(src)
+    joined = {canon: srcs for canon, srcs in sources.items() if len(srcs) > 1}
+    single = {src: canon for src, canon in col_map.items() if canon not in joined}
+    frame = raw.rename(columns=single)[list(single.values()) + ["_row"]]
+    for canon, srcs in joined.items():
+        frame[canon] = V.join_columns([raw[src] for src in srcs], JOINED[table][canon])
+    return frame.rename(columns={"_row": SOURCE_ROW})
+
+
+def _unused_column_notices(
+    table: str, label: str, col_map: dict[str, str], hints: list[tuple[str, str, str]]
+) -> list[str]:
+    """Notices for the source columns left unused that look as if they were meant to be read:
+    numbered companions of a mapped column ("Mod 2" beside "Mod 1"), or a name close to a
+    canonical column nothing fills ("Dur")."""
+    notices = []
+    parts: dict[str, list[str]] = {}
+    for col, canon, kind in hints:
+        if kind == "part":
+            parts.setdefault(canon, []).append(col)
+        else:
+            notices.append(
+                f"{label}: column {col!r} is not read; if it holds {canon}, map it in "
+                f'chartaudit-mapping.yaml: tables.{table}.columns.{canon}: "{col}"'
+            )
+    for canon, cols in parts.items():
+        read_from = [src for src, c in col_map.items() if c == canon]
+        if canon in JOINED.get(table, {}):
+            wanted = ", ".join(f'"{s}"' for s in [*read_from, *cols])
+            fix = (
+                f"to read them all, map tables.{table}.columns.{canon}: [{wanted}] in "
+                "chartaudit-mapping.yaml"
+            )
+        else:
+            fix = f"only one column can fill {canon}: merge them in the export"
+        plural = len(cols) > 1
+        notices.append(
+            f"{label}: column{'s' if plural else ''} {', '.join(repr(c) for c in cols)} "
+            f"{'are' if plural else 'is'} not read, though {'they look' if plural else 'it looks'}"
+            f" like part of {canon}, which is read from "
+            f"{', '.join(repr(s) for s in read_from)}; {fix}"
+        )
+    return notices
 
 
 def credentials_in_names(names: pd.Series) -> pd.Series:
@@ -464,7 +539,9 @@ def _normalise(
         if "modifiers" in frame.columns:
             frame["modifiers"] = V.normalise_modifiers(frame["modifiers"])
         neg = (frame["units"] < 0).fillna(False).to_numpy()
-        reject(neg, "units is negative")
+        if neg.any():
+            shown = frame.loc[neg, "units"].map("{:g}".format)  # the few rejected rows only
+            reject(neg, "units '" + shown + "' is negative (write the units billed, 0 or more)")
     elif table == "goals":
         # An unknown status is kept as unknown: the goal is clinical content all the same.
         for col, table_values in (("status", V.GOAL_STATUS_VALUES), ("term", V.GOAL_TERM_VALUES)):
@@ -638,18 +715,7 @@ def _finish_notes(
 
 def _narrative(notes: pd.DataFrame) -> pd.Series:
     """The non-blank S/O/A/P sections and note_text joined with newlines ('' when none)."""
-    newline = pa.scalar("\n", type=pa.large_string())
-    empty = pa.scalar("", type=pa.large_string())
-    parts = [V.arrow_text(notes[col]) for col in TEXT_COLUMNS]
-    # pyarrow 26's binary_join_element_wise with null_handling="skip" drops rows whose parts
-    # are all null, shifting every later narrative onto the wrong note: such rows get an ''
-    # part.
-    no_text = parts[0].is_null()
-    for part in parts[1:]:
-        no_text = pc.and_(no_text, part.is_null())
-    if pc.any(no_text).as_py():
-        parts[0] = pc.if_else(no_text, empty, parts[0])
-    joined = pc.binary_join_element_wise(*parts, newline, null_handling="skip")
+    joined = V.join_text([V.arrow_text(notes[col]) for col in TEXT_COLUMNS], "\n")
     # A section's own trailing newlines end the narrative too (rare: copy only then).
     if pc.any(pc.ends_with(joined, "\n")).as_py():
         joined = pc.utf8_rtrim(joined, characters="\n")
@@ -679,9 +745,10 @@ def _link(
                 frame,
                 missing,
                 table,
-                "note_id "
+                "note_id '"
                 + frame.loc[missing, "note_id"].astype(str)
-                + " is not in the notes table (or that note was rejected)",
+                + f"' matches no note in {_notes_files(notes)} (or that note was rejected): "
+                "fix the note_id or export the note",
             )
             frame = _drop_rows(frame, missing)
             idx = idx.loc[~missing].reset_index(drop=True)
@@ -707,6 +774,14 @@ def _link(
     if table == "authorizations" and "episode_id" not in frame.columns:
         frame["episode_id"] = pd.NA
     return frame
+
+
+def _notes_files(notes: pd.DataFrame) -> str:
+    """The file (or files) the notes were read from, for a message."""
+    files = pd.unique(notes[SOURCE_FILE].astype(str)) if len(notes) else []
+    if len(files) == 0:
+        return "the notes table"
+    return ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
 
 
 def _id_codes(ids: dict[str, pd.Series]) -> tuple[dict[str, np.ndarray], int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from ..model import TABLES
@@ -38,6 +39,10 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "pt id",
             "account #",
             "account number",
+            "acct #",
+            "patient acct #",
+            "patient account #",
+            "patient account number",
             "client id",
             "medical record number",
             "patient mrn",
@@ -102,6 +107,13 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "creds",
             "cred",
             "provider credential",
+            "provider credentials",
+            "provider cred",
+            "therapist cred",
+            "therapist credential",
+            "therapist credentials",
+            "clinician cred",
+            "clinician credentials",
             "license type",
             "clinician credential",
             "title",
@@ -212,8 +224,28 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "cert to",
             "poc to",
         ],
-        "frequency": ["frequency", "freq", "visit frequency"],
-        "duration": ["duration", "plan duration"],
+        "frequency": [
+            "frequency",
+            "freq",
+            "visit frequency",
+            "poc frequency",
+            "poc freq",
+            "plan frequency",
+            "treatment frequency",
+            "tx frequency",
+            "tx freq",
+        ],
+        "duration": [
+            "duration",
+            "dur",
+            "plan duration",
+            "poc duration",
+            "poc dur",
+            "plan of care duration",
+            "treatment duration",
+            "tx duration",
+            "duration of care",
+        ],
         "poc_sent_at": [
             "poc sent",
             "poc sent at",
@@ -237,6 +269,7 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
         "certifier_credential": [
             "certifier credential",
             "physician credential",
+            "physician cred",
             "certifier credentials",
         ],
         "order_signed_at": [
@@ -280,7 +313,15 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "pta/ota minutes",
             "assistant mins",
         ],
-        "charge": ["charge", "charges", "billed amount", "amount", "charge amount", "fee"],
+        "charge": [
+            "charge",
+            "charges",
+            "billed amount",
+            "amount",
+            "charge amount",
+            "charge amt",
+            "fee",
+        ],
         "allowed_amount": ["allowed amount", "allowed", "allowable", "expected reimbursement"],
     },
     "goals": {
@@ -370,16 +411,68 @@ def table_for_name(name: str) -> str | None:
     return specific[0] if len(specific) == 1 else None
 
 
+# Canonical columns a list of source columns may fill, and the separator of their values:
+# billing exports give each modifier its own column (Mod 1 .. Mod 4), some exports each
+# diagnosis (Dx 1, Dx 2, ...).
+JOINED: dict[str, dict[str, str]] = {
+    "services": {"modifiers": ","},
+    "notes": {"diagnosis_codes": ";"},
+}
+
+# Numbered columns ("Mod 1", "Modifier #2", "Dx 3") recognised as the parts of a JOINED column:
+# the name without its number.
+_NUMBERED: dict[str, dict[str, list[str]]] = {
+    "services": {
+        "modifiers": ["mod", "modifier", "cpt mod", "cpt modifier", "mod code", "modifier code"]
+    },
+    "notes": {
+        "diagnosis_codes": [
+            "dx",
+            "dx code",
+            "diagnosis",
+            "diagnosis code",
+            "diag",
+            "icd",
+            "icd code",
+            "icd-10",
+            "icd-10 code",
+            "icd10 code",
+        ]
+    },
+}
+_NUMBERED_KEYS: dict[str, re.Pattern] = {
+    table: re.compile(
+        "^(?:"
+        + "|".join(re.escape(key(n)) for names in families.values() for n in names)
+        + ")(?:no)?[0-9]{1,2}$"
+    )
+    for table, families in _NUMBERED.items()
+}
+
+
+def numbered_part(table: str, column: str) -> str | None:
+    """The JOINED column a numbered source column ("Mod 2") is a part of, or None."""
+    pattern = _NUMBERED_KEYS.get(table)
+    if pattern is None or not pattern.match(key(column)):
+        return None
+    stem = re.sub(r"(?:no)?[0-9]+$", "", key(column))
+    for canon, names in _NUMBERED[table].items():
+        if stem in {key(n) for n in names}:
+            return canon
+    return None
+
+
 def map_columns(
-    table: str, source_columns: list[str], explicit: dict[str, str] | None = None
+    table: str, source_columns: list[str], explicit: dict[str, list[str]] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """Map source column names to canonical ones: explicit mapping first, then synonyms.
+    """Map source column names to canonical ones: explicit mapping first, then synonyms, then
+    numbered parts of a JOINED column (Mod 1, Mod 2 -> modifiers).
 
     Returns (source -> canonical, ignored source columns). A canonical column is taken by the
-    first source column that claims it.
+    first source column that claims it, or by all the numbered parts there are of it.
     """
     explicit = explicit or {}
-    by_source = {src: canon for canon, src in explicit.items()}
+    by_source = {src: canon for canon, sources in explicit.items() for src in sources}
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for col in source_columns:
@@ -387,7 +480,7 @@ def map_columns(
             mapping[col] = by_source[col]
             taken.add(by_source[col])
     lookup = COLUMN_SYNONYMS[table]
-    ignored = []
+    parts: dict[str, list[str]] = {}
     for col in source_columns:
         if col in mapping:
             continue
@@ -395,6 +488,55 @@ def map_columns(
         if canon and canon not in taken:
             mapping[col] = canon
             taken.add(canon)
-        else:
-            ignored.append(col)
+        elif not canon and (joined := numbered_part(table, col)):
+            parts.setdefault(joined, []).append(col)
+    for canon, cols in parts.items():
+        if canon not in taken:
+            mapping.update(dict.fromkeys(cols, canon))
+            taken.add(canon)
+    ignored = [col for col in source_columns if col not in mapping]
     return mapping, ignored
+
+
+def unused_column_hints(
+    table: str, ignored: list[str], mapping: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    """(column, canonical column, kind) for the ignored source columns that look as if they
+    were meant to be loaded: kind "part" for a numbered companion of a mapped column ("Mod 2"
+    beside "Mod 1" -> modifiers), "close" for a name close to a canonical column that no
+    source column fills ("Dur" -> duration)."""
+    mapped = set(mapping.values())
+    stems = {_stem(src): canon for src, canon in mapping.items() if _stem(src) != key(src)}
+    hints = []
+    for col in ignored:
+        canon = numbered_part(table, col)
+        if canon in mapped:
+            hints.append((col, canon, "part"))
+        elif _stem(col) != key(col) and _stem(col) in stems:
+            hints.append((col, stems[_stem(col)], "part"))
+        elif canon := _close_canonical(table, col, mapped):
+            hints.append((col, canon, "close"))
+    return hints
+
+
+def _stem(column: str) -> str:
+    """A column's key without a trailing number ("Mod 2" -> "mod")."""
+    return re.sub(r"(?:no)?[0-9]+$", "", key(column)) or key(column)
+
+
+def _close_canonical(table: str, column: str, mapped: set[str]) -> str | None:
+    """The canonical column, filled by no source column, whose name or a synonym the column's
+    name abbreviates ("Dur" -> duration) or nearly spells ("Frequncy" -> frequency)."""
+    k = key(column)
+    if len(k) < 3:
+        return None
+    best, best_ratio = None, 0.0
+    for name, canon in COLUMN_SYNONYMS[table].items():
+        if canon in mapped or len(name) < 3:
+            continue
+        if name.startswith(k):
+            return canon
+        ratio = difflib.SequenceMatcher(None, k, name).ratio()
+        if ratio > best_ratio:
+            best, best_ratio = canon, ratio
+    return best if best_ratio >= 0.9 else None

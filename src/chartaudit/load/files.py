@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ..errors import InputError
+from ..errors import InputError, MappingError
 from .columns import table_for_name
 from .mapping import MAPPING_FILE_NAME, Mapping
 from .records import Records
@@ -92,8 +92,9 @@ def detect_encoding(data: bytes) -> str:
     return guess
 
 
-def discover(root: Path, mapping: Mapping) -> list[tuple[Path, str | None]]:
-    """Files of the export with the table each is mapped to by the mapping file (or None)."""
+def discover(root: Path, mapping: Mapping) -> list[tuple[Path, tuple[str, ...]]]:
+    """Files of the export with the tables the mapping file's patterns give each (none: the
+    file's name decides). Only a workbook can hold several tables, one a sheet."""
     if not root.exists():
         raise InputError(f"{root}: folder not found", fix="give the path of the export folder")
     if not root.is_dir():
@@ -112,12 +113,20 @@ def discover(root: Path, mapping: Mapping) -> list[tuple[Path, str | None]]:
     out = []
     for p in files:
         rel = p.relative_to(root).as_posix()
-        mapped = None
-        for table, tm in mapping.tables.items():
-            if any(_matches(p, rel, pat) for pat in tm.files):
-                mapped = table
-                break
-        out.append((p, mapped))
+        tables = tuple(
+            table
+            for table, tm in mapping.tables.items()
+            if any(_matches(p, rel, pat) for pat in tm.files)
+        )
+        if len(tables) > 1 and p.suffix.lower() not in WORKBOOK_SUFFIXES:
+            first, second = tables[:2]
+            raise MappingError(
+                f"{mapping.path}: {rel} matches both tables.{first}.files and "
+                f"tables.{second}.files, and a {p.suffix.lower()} file holds one table",
+                fix=f"make the patterns of tables.{first}.files and tables.{second}.files "
+                "match different files",
+            )
+        out.append((p, tables))
     return out
 
 
@@ -125,7 +134,7 @@ def _matches(path: Path, rel: str, pattern: str) -> bool:
     return fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(path.name, pattern)
 
 
-def unused_patterns(root: Path, found: list[tuple[Path, str | None]], mapping) -> list[str]:
+def unused_patterns(root: Path, found: list[tuple[Path, tuple[str, ...]]], mapping) -> list[str]:
     """Notices for the mapping's file patterns that match no file of the export (a typo, or a
     file missing this month): the table is then found by its file name, or not at all."""
     rels = [(p, p.relative_to(root).as_posix()) for p, _ in found]
@@ -138,15 +147,16 @@ def unused_patterns(root: Path, found: list[tuple[Path, str | None]], mapping) -
     ]
 
 
-def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> list[RawTable]:
-    """Read one file into RawTables (a workbook gives one per recognised sheet)."""
+def read_file(root: Path, path: Path, tables: tuple[str, ...], mapping: Mapping) -> list[RawTable]:
+    """Read one file into RawTables (a workbook gives one per sheet); `tables` are the ones
+    the mapping's patterns give the file (none: its name decides)."""
     rel = path.relative_to(root).as_posix()
     # Hash the file while it is parsed: hashlib and Arrow both release the GIL, and a gigabyte
     # of notes takes about a second to hash.
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashing = pool.submit(sha256_of, path)
         try:
-            raws = _read(path, rel, table, mapping)
+            raws = _read(path, rel, tables, mapping)
         finally:
             try:
                 digest = hashing.result()
@@ -157,11 +167,12 @@ def read_file(root: Path, path: Path, table: str | None, mapping: Mapping) -> li
     return raws
 
 
-def _read(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
+def _read(path: Path, rel: str, tables: tuple[str, ...], mapping: Mapping) -> list[RawTable]:
     suffix = path.suffix.lower()
+    table = tables[0] if tables else None  # a text file matches one table (discover)
     try:
         if suffix in WORKBOOK_SUFFIXES:
-            return _read_workbook(path, rel, table, mapping)
+            return _read_workbook(path, rel, tables, mapping)
         if suffix in (".json", ".jsonl", ".ndjson"):
             return [_read_json(path, rel, table or table_for_name(path.stem))]
         return [_read_delimited(path, rel, table or table_for_name(path.stem), mapping)]
@@ -451,7 +462,9 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) -> list[RawTable]:
+def _read_workbook(
+    path: Path, rel: str, tables: tuple[str, ...], mapping: Mapping
+) -> list[RawTable]:
     """The workbook's sheets of export tables, read with calamine (Rust): openpyxl read about
     12,000 rows a second, a 1M-note month's services in minutes."""
     from python_calamine import (
@@ -477,20 +490,20 @@ def _read_workbook(path: Path, rel: str, table: str | None, mapping: Mapping) ->
         worksheets = [m for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         sheets = [m.name for m in worksheets]
         hidden = {m.name for m in worksheets if m.visible != SheetVisibleEnum.Visible}
-        wanted = _wanted_sheets(path, rel, sheets, table, mapping, hidden)
+        wanted = _wanted_sheets(path, rel, sheets, tables, mapping, hidden)
         # Only an Excel zip keeps the error cells' text where it can be read back.
         errors = (
-            _error_cells(path, [sheet for sheet, _ in wanted])
+            _error_cells(path, [sheet for sheet, _, _ in wanted])
             if zipped and suffix != ".ods"
             else {}
         )
         out = []
-        for sheet, t in wanted:
+        for sheet, t, note in wanted:
             frame = _sheet_frame(wb.get_sheet_by_name(sheet), errors.get(sheet, {}))
             if frame is None:
                 out.append(RawTable(rel, t, pd.DataFrame(), sheet=sheet, note="empty"))
             else:
-                out.append(RawTable(rel, t, frame, sheet=sheet, encoding=suffix[1:]))
+                out.append(RawTable(rel, t, frame, sheet=sheet, encoding=suffix[1:], note=note))
         return out
     except PasswordError:
         raise InputError(
@@ -517,33 +530,54 @@ def _wanted_sheets(
     path: Path,
     rel: str,
     sheets: list[str],
-    table: str | None,
+    tables: tuple[str, ...],
     mapping: Mapping,
     hidden: set[str] = frozenset(),
-) -> list[tuple[str, str | None]]:
-    """(sheet, table) of each sheet to read: the mapped table's sheet (default the first
-    visible one), or every visible sheet with the table its name (or a one-sheet workbook's
-    file name) says. A hidden sheet ("Notes old") is read only when the mapping names it."""
-    if table:
+) -> list[tuple[str, str | None, str]]:
+    """(sheet, table, note) of every sheet: each mapped table's sheet (default the first
+    visible one), and the other sheets with the table their name (or a one-sheet workbook's
+    file name) says, as in a workbook the mapping does not name. Not loaded (table None, the
+    note saying why): a hidden sheet ("Notes old") the mapping does not name, and a sheet
+    whose name says a table the mapping reads from another sheet of this workbook."""
+    shown = [s for s in sheets if s not in hidden] or sheets
+    claimed: dict[str, str] = {}
+    for table in tables:
         sheet = mapping.for_table(table).sheet
         if sheet and sheet not in sheets:
             raise InputError(
                 f"{rel}: has no sheet {sheet!r} (sheets: {', '.join(sheets)})",
                 fix=f"correct tables.{table}.sheet in chartaudit-mapping.yaml",
             )
-        shown = [s for s in sheets if s not in hidden] or sheets
-        if not shown:
-            return []
-        return [(sheet or shown[0], table)]
-    return [
-        (
-            s,
-            None
-            if s in hidden
-            else table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None),
-        )
-        for s in sheets
-    ]
+        sheet = sheet or (shown[0] if shown else None)
+        if sheet is None:
+            continue
+        if sheet in claimed:
+            raise MappingError(
+                f"{mapping.path}: tables.{claimed[sheet]} and tables.{table} both read sheet "
+                f"{sheet!r} of {rel}",
+                fix=f"name each table's sheet: tables.{claimed[sheet]}.sheet and "
+                f"tables.{table}.sheet (sheets: {', '.join(sheets)})",
+            )
+        claimed[sheet] = table
+    out: list[tuple[str, str | None, str]] = []
+    for s in sheets:
+        if s in claimed:
+            out.append((s, claimed[s], ""))
+            continue
+        if s in hidden:
+            out.append((s, None, "a hidden sheet, read only when tables.<table>.sheet names it"))
+            continue
+        table = table_for_name(s) or (table_for_name(path.stem) if len(sheets) == 1 else None)
+        if table in tables:
+            mapped = next(k for k, v in claimed.items() if v == table)
+            note = (
+                f"not loaded: the mapping reads the {table} table from sheet {mapped!r} "
+                f"(tables.{table}.sheet); name this sheet there to load it instead"
+            )
+            out.append((s, None, note))
+        else:
+            out.append((s, table, ""))
+    return out
 
 
 # Rows converted to text this many at a time: the cells of a whole sheet as Python objects

@@ -9,6 +9,7 @@ import yaml
 
 from ..errors import MappingError
 from ..model import TABLES
+from .columns import JOINED
 
 MAPPING_FILE_NAME = "chartaudit-mapping.yaml"
 _TABLE_KEYS = {"files", "sheet", "encoding", "date_format", "columns", "values"}
@@ -20,7 +21,8 @@ class TableMapping:
     sheet: str | None = None
     encoding: str | None = None
     date_format: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)  # canonical -> source
+    # canonical -> its source columns: one, or several joined (JOINED: Mod 1, Mod 2 -> modifiers)
+    columns: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {source: value}
 
 
@@ -95,8 +97,7 @@ def load_mapping(path: Path | None) -> Mapping:
                     f"{where}.columns: unknown column {canon!r}",
                     fix=f"canonical {table} columns are {', '.join(TABLES[table])}",
                 )
-            if not isinstance(src, str | int):
-                raise MappingError(f"{where}.columns.{canon}: expected the source column name")
+            _check_sources(f"{where}.columns.{canon}", table, canon, src)
         values = spec.get("values") or {}
         if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
             raise MappingError(f"{where}.values: expected column: {{source value: canonical}}")
@@ -121,7 +122,34 @@ def load_mapping(path: Path | None) -> Mapping:
             sheet=spec.get("sheet"),
             encoding=spec.get("encoding"),
             date_format=spec.get("date_format"),
-            columns={k: str(v) for k, v in columns.items()},
+            columns={
+                k: [str(x) for x in v] if isinstance(v, list) else [str(v)]
+                for k, v in columns.items()
+            },
             values={c: {str(k): str(v) for k, v in m.items()} for c, m in values.items()},
         )
     return Mapping(path=name, tables=tables)
+
+
+_JOIN_EXAMPLES = {"modifiers": '["Mod 1", "Mod 2"]', "diagnosis_codes": '["Dx 1", "Dx 2"]'}
+
+
+def _check_sources(where: str, table: str, canon: str, src: object) -> None:
+    """A column's source: one column name, or for a JOINED column a list of them."""
+    joinable = JOINED.get(table, {})
+    if isinstance(src, str | int) and not isinstance(src, bool):
+        return
+    if not isinstance(src, list):
+        raise MappingError(f"{where}: expected the source column name")
+    if canon not in joinable:
+        allowed = ", ".join(joinable) or "no column"
+        raise MappingError(
+            f"{where}: expected one source column name, not a list",
+            fix=f"in the {table} table a list of columns can fill {allowed} only; "
+            "map one column here",
+        )
+    if not src or not all(isinstance(x, str | int) and not isinstance(x, bool) for x in src):
+        raise MappingError(
+            f"{where}: expected a list of source column names",
+            fix=f"e.g. {canon}: {_JOIN_EXAMPLES.get(canon, '[Column 1, Column 2]')}",
+        )

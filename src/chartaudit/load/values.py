@@ -33,6 +33,12 @@ _DATE_FORMATS = [
 ]
 # Excel's day 0 is 1899-12-30 (it counts the nonexistent 1900-02-29).
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# A number is read as an Excel serial date only when it falls in the years of therapy records:
+# any count ("45", a stray unit count in a date column) is a serial date of 1900 otherwise.
+_EXCEL_SERIALS = (
+    (pd.Timestamp("1990-01-01") - _EXCEL_EPOCH).days,
+    (pd.Timestamp("2101-01-01") - _EXCEL_EPOCH).days,
+)
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -74,7 +80,8 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
     """Parse a column of date text. Returns (datetime64 series, mask of unparseable values).
 
     Blank values become NaT and are not errors. Accepts ISO, US MM/DD/YYYY (with 24- or
-    12-hour times), Excel serial numbers and already-parsed datetimes.
+    12-hour times), Excel serial numbers of the years 1990 to 2100 and already-parsed
+    datetimes.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.astype("datetime64[ns]")
@@ -108,9 +115,10 @@ def _parse_date_text(values: pd.Series, date_format: str | None) -> tuple[pd.Ser
             out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
             todo.loc[parsed.index[ok]] = False
     if todo.any():
-        # Excel serial dates (days since 1899-12-30), optionally with a fraction of a day.
+        # Excel serial dates (days since 1899-12-30), optionally with a fraction of a day,
+        # of the years 1990 to 2100.
         num = pd.to_numeric(text[todo], errors="coerce")
-        ok = num.between(1, 2958465)  # 1900-01-01 .. 9999-12-31
+        ok = (num >= _EXCEL_SERIALS[0]) & (num < _EXCEL_SERIALS[1])
         if ok.any():
             days = num[ok]
             out.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days * 86400, unit="s").dt.round(
@@ -483,6 +491,30 @@ def arrow_text(values: pd.Series) -> pa.ChunkedArray:
     """A text column as Arrow large_string chunks (zero-copy for Arrow-backed text)."""
     arr = pa.array(values.astype("string").array)
     return arr if isinstance(arr, pa.ChunkedArray) else pa.chunked_array([arr])
+
+
+def join_text(parts: list[pa.ChunkedArray], separator: str) -> pa.ChunkedArray:
+    """Each row's non-null parts joined with `separator` ('' when every part is null)."""
+    sep = pa.scalar(separator, type=pa.large_string())
+    # pyarrow 26's binary_join_element_wise with null_handling="skip" drops rows whose parts
+    # are all null, shifting every later row onto the wrong one: such rows get an '' part.
+    none = parts[0].is_null()
+    for part in parts[1:]:
+        none = pc.and_(none, part.is_null())
+    if pc.any(none).as_py():
+        parts = [pc.if_else(none, pa.scalar("", type=pa.large_string()), parts[0]), *parts[1:]]
+    joined = pc.binary_join_element_wise(*parts, sep, null_handling="skip")
+    assert len(joined) == len(parts[0])
+    return joined
+
+
+def join_columns(columns: list[pd.Series], separator: str) -> pd.Series:
+    """The non-blank values of several source columns of one canonical column (Mod 1, Mod 2,
+    ... -> modifiers) joined with `separator`; NA where all are blank."""
+    parts = [arrow_text(blank_to_na(c)) for c in columns]
+    joined = join_text(parts, separator)
+    blank = pc.equal(pc.binary_length(joined), 0)
+    return _text_series(_null_where(joined, blank), columns[0].index)
 
 
 def _text_series(arr: pa.ChunkedArray, index: pd.Index) -> pd.Series:
