@@ -904,3 +904,36 @@ def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
     assert any(
         "units '-1' is negative (write the units billed" in str(c) for r in problems for c in r
     )
+
+
+def test_placeholders_for_no_value_are_read_as_blank_and_named(tmp_path):
+    """Exports write "N/A", "-", "Pending" (a plan not yet certified) in date and number
+    cells: the note is audited with the value missing, not rejected, and the run says so."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    write(
+        tmp_path / "export" / "notes.csv",
+        "note_id,patient_id,note_type,date_of_service,therapist,credential,signed_at,"
+        "poc_certified_at,total_timed_minutes\n"
+        "E1,P1,evaluation,2026-09-01,Renée Côté,DPT,2026-09-01,Pending,45\n"
+        "D1,P1,daily,2026-09-03,Renée Côté,DPT,N/A,,-\n"
+        "D2,P1,daily,2026-09-05,Renée Côté,DPT,1900-01-01,,38\n",
+        encoding="cp1252",
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Rows read 3 = loaded 3 + rejected 0" in result.output
+    said = " ".join(result.output.split())
+    assert "notes.csv: poc_certified_at 'Pending' (1) read as blank (no value), row 2" in said
+    assert "signed_at 'N/A' (1), '1900-01-01' (1) read as blank" in said
+    assert "total_timed_minutes '-' (1) read as blank" in said
+    findings = pd.read_csv(out / "findings.csv")
+    unsigned = findings[findings["item_id"] == "DOC-SIGNED"]["note_id"]
+    assert sorted(unsigned) == ["D1", "D2"]

@@ -470,6 +470,7 @@ def _normalise(
     bad = np.zeros(len(frame), dtype=bool)
     reason = np.full(len(frame), "", dtype=object)
     unrecognised: list[tuple[str, pd.Series, np.ndarray, dict[str, str], str]] = []
+    placeholders: list[tuple[str, pd.Series]] = []
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
         """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
@@ -520,6 +521,7 @@ def _normalise(
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
             reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})")
+        placeholders.append((col, frame[col]))
         frame[col] = parsed
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
@@ -528,6 +530,7 @@ def _normalise(
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
             reject(unparseable, f"{col} '" + shown + "' is not a number")
+        placeholders.append((col, frame[col]))
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
@@ -558,6 +561,11 @@ def _normalise(
                 V.DISCIPLINE_VALUES,
                 "the authorizations are kept with their discipline unknown",
             )
+    for col, raw in placeholders:
+        # Values read as blank that were not blank: "N/A", "Pending", "-" (see V.NO_VALUE).
+        empty = V.placeholders(raw).to_numpy() & ~bad
+        if empty.any():
+            notices.append(_placeholder_notice(frame, col, raw[empty].str.strip()))
     for col, raw, unknown, table_values, outcome in unrecognised:
         unknown = unknown & ~bad  # a rejected row is in rejected.csv, with its reasons
         if unknown.any():
@@ -566,6 +574,21 @@ def _normalise(
             )
     rejects.add(frame, bad, table, reason[bad])
     return _drop_rows(frame, bad)
+
+
+def _placeholder_notice(frame: pd.DataFrame, col: str, written: pd.Series) -> str:
+    """The notice for values of `col` that stand for no value ("N/A", "Pending"): read as
+    blank, which the checks then treat as missing (an unsigned note, a plan not certified)."""
+    counts = written.astype("string").str.slice(0, 30).value_counts()
+    shown = ", ".join(f"'{v}' ({n:,})" for v, n in counts.head(5).items())
+    rows = frame.loc[written.index, SOURCE_ROW].to_numpy()
+    row_list = ", ".join(str(r) for r in rows[:5]) + (
+        f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+    )
+    return (
+        f"{frame[SOURCE_FILE].iloc[0]}: {col} {shown} read as blank (no value), "
+        f"row{'s' if len(rows) > 1 else ''} {row_list}; the checks treat {col} as missing there"
+    )
 
 
 def _unrecognised_notice(

@@ -91,9 +91,35 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
     return _spread(out, codes, values.index, pd.NaT), _spread(todo, codes, values.index, False)
 
 
+def placeholders(values: pd.Series) -> pd.Series:
+    """Which values stand for no value ("N/A", "Pending", "-"; see NO_VALUE): parse_dates and
+    parse_numbers read them as blank."""
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return pd.Series(False, index=values.index)
+    codes, uniques = _distinct(values)
+    return _spread(no_value(uniques.str.strip()), codes, values.index, False)
+
+
+# What exports write in a date or number cell that has no value: "N/A", "-", "Pending" (a
+# plan not yet certified), "Not signed", and SQL's and Excel's null dates (1900-01-01,
+# 0000-00-00). Read as blank, as the export means them, not as an error that drops the row.
+NO_VALUE = re.compile(
+    r"(?i)^(?:n/?a|none|null|nil|nan|nat|-+|[—–]|\.|\?+|pending|tbd|unknown|unsigned|"
+    r"uncertified|not (?:yet )?(?:signed|certified|applicable|available|done|received|"
+    r"returned|recorded|documented)|awaiting(?: [a-z]+){0,3}|no date|"
+    r"(?:0000-00-00|1900-01-01|1899-12-3[01])(?:[ t]00:00(?::00(?:\.0+)?)?)?|00/00/0000|"
+    r"0?1/0?1/1900)$"
+)
+
+
+def no_value(text: pd.Series) -> pd.Series:
+    """Which (stripped) texts are a placeholder for no value (see NO_VALUE)."""
+    return text.map(lambda t: isinstance(t, str) and NO_VALUE.match(t) is not None).astype(bool)
+
+
 def _parse_date_text(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
     text = values.str.strip()
-    blank = text.isna() | (text == "")
+    blank = text.isna() | (text == "") | no_value(text)
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = ~blank
     formats = ([date_format] if date_format else []) + ["ISO8601"] + _DATE_FORMATS
@@ -140,8 +166,8 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _parse_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.str.strip()
-    blank = (text.isna() | (text == "")).fillna(True).astype(bool)
-    num = pd.to_numeric(text, errors="coerce").astype("float64")
+    blank = (text.isna() | (text == "")).fillna(True).astype(bool) | no_value(text)
+    num = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
     retry = num.isna() & ~blank
     if retry.any():
         # "$1,234.50", "1 200" or accounting negatives "(12.50)": clean only those values.
