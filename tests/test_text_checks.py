@@ -471,6 +471,60 @@ def test_functional_outcome_score_goal_counts_as_functional_but_pain_does_not():
     assert not parts.loc[1, "activity"]
 
 
+# Well-written OT and SLP goals (acceptance: an OT's and an SLP's evaluations were reported as
+# not measurable or not functional), and the vocabulary such goals are written in.
+WELL_WRITTEN_OT_SLP_GOALS = [
+    "Pt will don pullover shirt with set-up only within 4 weeks.",
+    "Pt will improve R Box and Blocks to >=30 to allow self-feeding with R hand within 8 weeks.",
+    "Pt will cut food with R hand using adapted knife independently within 4 weeks.",
+    "Pt will open a jar with R hand with pain <=2/10 within 12 weeks.",
+    "Pt will improve FOIS from 4 to 6 within 8 weeks.",
+    "Pt will make a 3-minute phone call to schedule an appointment independently within 10 weeks.",
+    "Pt will complete the 9-hole peg test in < 30 seconds with the R hand within 6 weeks.",
+    "Pt will improve COPM performance score from 3 to 6 within 8 weeks.",
+    "Pt will manage her medications using a pill organizer with 100% accuracy within 4 weeks.",
+    "Pt will count change for a $5 purchase with 90% accuracy within 6 weeks.",
+    "Pt will pay bills using a checkbook with setup only within 6 weeks.",
+    "Pt will improve FCM for spoken language expression to level 5 within 8 weeks.",
+    "Pt will maintain vocal loudness =>70 dB in conversation within 8 weeks.",
+    "Pt will demonstrate 90% speech intelligibility in sentences within 8 weeks.",
+    "Pt will brush teeth standing at the sink with SBA within 3 weeks.",
+    "Pt will complete laundry tasks with modified independence within 6 weeks.",
+    "Pt will tolerate thin liquids without s/s of aspiration across 3 meals within 4 weeks.",
+    "Pt will sustain attention to a 15-minute task with no more than 2 cues within 4 weeks.",
+]
+
+
+@pytest.mark.parametrize("goal", WELL_WRITTEN_OT_SLP_GOALS)
+def test_well_written_ot_and_slp_goals_are_measurable_and_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation", discipline="OT")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+@pytest.mark.parametrize(
+    "goal, missing",
+    [
+        ("Pt will increase R grip strength to 40 lbs within 6 weeks.", "functional activity"),
+        ("Pt will improve MoCA to 26/30 within 6 weeks.", "functional activity"),
+        ("Pt will increase shoulder flexion to 150 degrees within 4 weeks.", "functional activity"),
+        ("Pt will decrease pain to 2/10 without medication within 4 weeks.", "functional activity"),
+        ("Pt will improve swallowing within 4 weeks.", "measurable criterion"),
+        # the number in a test's name is not a target, nor is a date
+        ("Pt will complete the 6-minute walk test within 4 weeks.", "measurable criterion"),
+        ("Pt will walk better by 10/01/2026.", "measurable criterion"),
+    ],
+)
+def test_impairment_and_vague_goals_still_fail(goal, missing):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "message"] == (
+        f'1 of 1 goals not measurable/functional: "{goal}" (missing {missing})'
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # DOC-DISCHARGE
 # --------------------------------------------------------------------------------------------

@@ -956,6 +956,16 @@ def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
     )[columns].reset_index(drop=True)
 
 
+# Numbers that are not a criterion: a date ("by 10/01/2026" is a time frame) and the number in
+# a test's name ("complete the 6-minute walk test" sets no target; "... for 1500 ft" does).
+_NOT_A_CRITERION = (
+    r"(?i)\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:by|on|before|until)\s+\d{1,2}/\d{1,2}\b"
+    r"|\b(?:\d+|two|five|six|ten|nine|thirty)[\s-]*(?:minutes?|min|meters?|metres?|m|seconds?|"
+    r"sec|s|times?|x|hole)[\s-]*(?:walk(?:ing)?|step|chair[\s-]*stand|sit[\s-]*to[\s-]*stands?|"
+    r"sts|peg)[\s-]*(?:tests?|board)\b"
+)
+
+
 def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> pd.DataFrame:
     """Which of actor, functional activity, condition, measurable criterion and time frame
     each goal states (boolean frame aligned to `goals`)."""
@@ -963,7 +973,10 @@ def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> 
     arr = to_arrow(pd.Series(goals))
     out = pd.DataFrame(index=pd.Series(goals).index)
     for part in GOAL_PARTS:
-        out[part] = matches(arr, parts[part])
+        if part == "measure":
+            out[part] = matches(pc.replace_substring_regex(arr, _NOT_A_CRITERION, " "), parts[part])
+        else:
+            out[part] = matches(arr, parts[part])
     if time_frame_known is not None:
         out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
     return out
