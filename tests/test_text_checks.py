@@ -404,6 +404,29 @@ def test_plan_and_prognosis_sentences_are_not_goals(plan):
     assert out.loc["E1", "message"].startswith("No goals documented")
 
 
+def test_plan_lines_under_a_goal_header_are_not_goals():
+    """Acceptance: a PTA's progress note exported as sections without headers; the plan line
+    that follows "Goals updated:" was quoted back as two unmeasurable goals."""
+    text = (
+        "Pt reports walking 3 blocks with SPC, hip pain 4/10.\n"
+        "6MWT 305 m with SPC. 30s STS 10 reps. Hip abd 4-/5.\n"
+        "Pt progressing well. Goals updated: pt will walk 5 blocks. Pt is a good candidate to "
+        "d/c to HEP in 2 weeks.\n"
+        "Continue POC; will discharge in 2 weeks."
+    )
+    found = goal_statements(pd.Series([text]))["goal"].tolist()
+    assert found == ["pt will walk 5 blocks. Pt is a good candidate to d/c to HEP in 2 weeks."]
+    listed = (
+        "Goals:\n1. Pt will walk better.\n2. Continue POC.\n3. Pt will be seen 2x/week for 4 "
+        "weeks.\n4. Will discharge to HEP in 2 weeks.\n5. Pt is progressing toward goals."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-01", listed, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 1 goals not measurable/functional: "Pt will walk better." '
+        "(missing measurable criterion, time frame)"
+    )
+
+
 def test_goal_statements_sections():
     text = pd.Series(
         [
