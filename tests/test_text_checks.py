@@ -761,6 +761,58 @@ def test_evaluation_content_reads_onset_function_and_condition_as_written(text, 
         assert missing in out.loc["E1", "message"]
 
 
+# Acceptance: a post-op shoulder evaluation that states onset and current function, but not the
+# prior level of function, was reported as stating none of the three.
+RTC_EVALUATION = (
+    "66 y/o female 6 weeks s/p R arthroscopic rotator cuff repair (09/18/2026 per op note, Dr. "
+    "Ruth Levin). Sling discontinued yesterday per surgeon. Pain 4/10, 7/10 reaching overhead. "
+    "Unable to reach kitchen cabinets, fasten bra, or lift grandson.\n"
+    "R shoulder PROM flex 120°, abd 95°, ER 35°, IR to L5. AROM flex 85° with shoulder hike. "
+    "Strength deferred per protocol. QuickDASH 61.4.\n"
+    "Post-op R RTC repair with expected ROM and strength deficits limiting self-care and "
+    "household tasks. Good rehab potential following surgical protocol.\n"
+    "PT 2x/week x 10 weeks per Levin RTC protocol: PROM/AAROM, manual therapy, scapular "
+    "stabilization, progressive strengthening at 8 weeks."
+)
+
+
+def test_evaluation_content_names_only_the_description_of_function_that_is_missing():
+    row = note(
+        "E1", "2026-10-01", RTC_EVALUATION, note_type="evaluation", diagnosis_codes="M75.121"
+    )
+    assert run("evaluation_content", [row]).loc["E1", "status"] == "pass"
+    each = {"require": ["diagnosis", "prior_function", "onset", "current_function", "prognosis"]}
+    out = run("evaluation_content", [row], each)
+    assert out.loc["E1", "message"] == "Evaluation does not state: prior level of function"
+    assert out.loc["E1", "evidence"] == "missing: prior level of function"
+    plof = RTC_EVALUATION.replace("Sling", "PLOF: independent with all ADLs and driving. Sling")
+    assert run("evaluation_content", [{**row, "note_text": plof}], each).loc["E1", "status"] == (
+        "pass"
+    )
+
+
+@pytest.mark.parametrize(
+    "part, stated, not_stated",
+    [
+        ("onset", "6 weeks s/p R rotator cuff repair.", "s/p R rotator cuff repair."),
+        ("onset", "Status post R TKA (09/18/2026).", "Status post R TKA."),
+        ("onset", "Post-op day 3 R THA.", "Post-op R THA."),
+        ("current_function", "Unable to reach kitchen cabinets.", "Unable to assess AROM."),
+        ("current_function", "Difficulty with prolonged standing at work.", "Mild edema."),
+        ("current_function", "Deficits limiting self-care.", "Deficits in ROM."),
+    ],
+)
+def test_evaluation_content_recognises_onset_and_current_function_as_written(
+    part, stated, not_stated
+):
+    params = {"require": [part]}
+    for text, status in ((stated, "pass"), (not_stated, "fail")):
+        out = run(
+            "evaluation_content", [note("E1", "2026-10-01", text, note_type="evaluation")], params
+        )
+        assert out.loc["E1", "status"] == status, text
+
+
 def test_every_stock_phrase_of_a_failing_note_is_quoted():
     text = (
         "Pt doing well. Pt did exercises per flowsheet, tolerated treatment well. Continue per POC."

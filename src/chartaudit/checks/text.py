@@ -69,9 +69,14 @@ DISCHARGE_LABELS = {
     "plan": "discharge plan (HEP, referrals, follow-up)",
 }
 EVAL_PARTS = ("diagnosis", "function", "prognosis")
+# The function part is any of these; a checklist can require one on its own.
+FUNCTION_PARTS = ("prior_function", "onset", "current_function")
 EVAL_LABELS = {
     "diagnosis": "diagnosis or condition",
     "function": "prior level of function, onset or current function",
+    "prior_function": "prior level of function",
+    "onset": "onset",
+    "current_function": "current function",
     "prognosis": "prognosis with a time frame",
 }
 
@@ -1341,24 +1346,28 @@ def instrumental_study(ctx) -> np.ndarray:
             list,
             list(EVAL_PARTS),
             help="evaluation parts: diagnosis, function (prior level, onset or current), "
-            "prognosis (with a time frame)",
+            "prognosis (with a time frame); prior_function, onset or current_function require "
+            "that description of function itself",
         ),
     },
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
-    require = chosen_parts(params, "require", EVAL_PARTS, "part(s)")
+    require = chosen_parts(params, "require", EVAL_PARTS + FUNCTION_PARTS, "part(s)")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     cues = phrases()["evaluation"]
 
-    def has(cue: str) -> np.ndarray:
-        return matches_in(ctx, idx, cues[cue])
+    def has(*names: str) -> np.ndarray:
+        return matches_in(ctx, idx, [p for name in names for p in cues[name]])
 
     present = pd.DataFrame(index=idx)
     if "diagnosis" in require:
         present["diagnosis"] = has("diagnosis") | filled(notes["diagnosis_codes"]).to_numpy()
     if "function" in require:
-        present["function"] = has("function")
+        present["function"] = has(*FUNCTION_PARTS)  # one pass for all three
+    for part in FUNCTION_PARTS:
+        if part in require:
+            present[part] = has(part)
     if "prognosis" in require:
         timed = (
             has("time_frame")
