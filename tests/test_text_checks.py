@@ -418,11 +418,13 @@ def test_plan_lines_under_a_goal_header_are_not_goals():
     assert found == ["pt will walk 5 blocks. Pt is a good candidate to d/c to HEP in 2 weeks."]
     listed = (
         "Goals:\n1. Pt will walk better.\n2. Continue POC.\n3. Pt will be seen 2x/week for 4 "
-        "weeks.\n4. Will discharge to HEP in 2 weeks.\n5. Pt is progressing toward goals."
+        "weeks.\n4. Will discharge to HEP in 2 weeks.\n5. Pt is progressing toward goals.\n"
+        # a discharge goal is still a goal
+        "6. Pt will be discharged home at supervision level for ADLs within 3 weeks."
     )
     out = run("goals_measurable", [note("E1", "2026-09-01", listed, note_type="evaluation")])
     assert out.loc["E1", "message"] == (
-        '1 of 1 goals not measurable/functional: "Pt will walk better." '
+        '1 of 2 goals not measurable/functional: "Pt will walk better." '
         "(missing measurable criterion, time frame)"
     )
 
