@@ -791,6 +791,12 @@ def test_evaluation_content_names_only_the_description_of_function_that_is_missi
     assert run("evaluation_content", [{**row, "note_text": plof}], each).loc["E1", "status"] == (
         "pass"
     )
+    # required with the function part, prior function is not named twice
+    both = {"require": ["diagnosis", "prior_function", "function", "prognosis"]}
+    bare = {**row, "note_text": "R shoulder PROM flex 120. Good rehab potential in 10 weeks."}
+    assert run("evaluation_content", [bare], both).loc["E1", "message"] == (
+        "Evaluation does not state: prior level of function, onset or current function"
+    )
 
 
 @pytest.mark.parametrize(

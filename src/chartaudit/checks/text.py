@@ -977,11 +977,9 @@ def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> 
     parts = phrases()["goal_parts"]
     arr = to_arrow(pd.Series(goals))
     out = pd.DataFrame(index=pd.Series(goals).index)
+    masked = pc.replace_substring_regex(arr, _NOT_A_CRITERION, " ")
     for part in GOAL_PARTS:
-        if part == "measure":
-            out[part] = matches(pc.replace_substring_regex(arr, _NOT_A_CRITERION, " "), parts[part])
-        else:
-            out[part] = matches(arr, parts[part])
+        out[part] = matches(masked if part == "measure" else arr, parts[part])
     if time_frame_known is not None:
         out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
     return out
@@ -1378,6 +1376,10 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     ne, reason = not_evaluable_for_text(ctx, idx)
     missing = ~present
     fail = missing.any(axis=1).to_numpy() & ~ne
+    if "function" in missing:
+        # No description of function at all: its label already names all three.
+        named = missing.columns.intersection(FUNCTION_PARTS)
+        missing.loc[missing["function"], named] = False
     message = pd.Series(None, index=idx, dtype=object)
     evidence = pd.Series(None, index=idx, dtype=object)
     if fail.any():
