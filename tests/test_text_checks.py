@@ -404,6 +404,31 @@ def test_plan_and_prognosis_sentences_are_not_goals(plan):
     assert out.loc["E1", "message"].startswith("No goals documented")
 
 
+def test_plan_lines_under_a_goal_header_are_not_goals():
+    """Acceptance: a PTA's progress note exported as sections without headers; the plan line
+    that follows "Goals updated:" was quoted back as two unmeasurable goals."""
+    text = (
+        "Pt reports walking 3 blocks with SPC, hip pain 4/10.\n"
+        "6MWT 305 m with SPC. 30s STS 10 reps. Hip abd 4-/5.\n"
+        "Pt progressing well. Goals updated: pt will walk 5 blocks. Pt is a good candidate to "
+        "d/c to HEP in 2 weeks.\n"
+        "Continue POC; will discharge in 2 weeks."
+    )
+    found = goal_statements(pd.Series([text]))["goal"].tolist()
+    assert found == ["pt will walk 5 blocks. Pt is a good candidate to d/c to HEP in 2 weeks."]
+    listed = (
+        "Goals:\n1. Pt will walk better.\n2. Continue POC.\n3. Pt will be seen 2x/week for 4 "
+        "weeks.\n4. Will discharge to HEP in 2 weeks.\n5. Pt is progressing toward goals.\n"
+        # a discharge goal is still a goal
+        "6. Pt will be discharged home at supervision level for ADLs within 3 weeks."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-01", listed, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will walk better." '
+        "(missing measurable criterion, time frame)"
+    )
+
+
 def test_goal_statements_sections():
     text = pd.Series(
         [
@@ -469,6 +494,60 @@ def test_functional_outcome_score_goal_counts_as_functional_but_pain_does_not():
     )
     assert parts.loc[0, ["actor", "activity", "measure", "time_frame"]].all()
     assert not parts.loc[1, "activity"]
+
+
+# Well-written OT and SLP goals (acceptance: an OT's and an SLP's evaluations were reported as
+# not measurable or not functional), and the vocabulary such goals are written in.
+WELL_WRITTEN_OT_SLP_GOALS = [
+    "Pt will don pullover shirt with set-up only within 4 weeks.",
+    "Pt will improve R Box and Blocks to >=30 to allow self-feeding with R hand within 8 weeks.",
+    "Pt will cut food with R hand using adapted knife independently within 4 weeks.",
+    "Pt will open a jar with R hand with pain <=2/10 within 12 weeks.",
+    "Pt will improve FOIS from 4 to 6 within 8 weeks.",
+    "Pt will make a 3-minute phone call to schedule an appointment independently within 10 weeks.",
+    "Pt will complete the 9-hole peg test in < 30 seconds with the R hand within 6 weeks.",
+    "Pt will improve COPM performance score from 3 to 6 within 8 weeks.",
+    "Pt will manage her medications using a pill organizer with 100% accuracy within 4 weeks.",
+    "Pt will count change for a $5 purchase with 90% accuracy within 6 weeks.",
+    "Pt will pay bills using a checkbook with setup only within 6 weeks.",
+    "Pt will improve FCM for spoken language expression to level 5 within 8 weeks.",
+    "Pt will maintain vocal loudness =>70 dB in conversation within 8 weeks.",
+    "Pt will demonstrate 90% speech intelligibility in sentences within 8 weeks.",
+    "Pt will brush teeth standing at the sink with SBA within 3 weeks.",
+    "Pt will complete laundry tasks with modified independence within 6 weeks.",
+    "Pt will tolerate thin liquids without s/s of aspiration across 3 meals within 4 weeks.",
+    "Pt will sustain attention to a 15-minute task with no more than 2 cues within 4 weeks.",
+]
+
+
+@pytest.mark.parametrize("goal", WELL_WRITTEN_OT_SLP_GOALS)
+def test_well_written_ot_and_slp_goals_are_measurable_and_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation", discipline="OT")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+@pytest.mark.parametrize(
+    "goal, missing",
+    [
+        ("Pt will increase R grip strength to 40 lbs within 6 weeks.", "functional activity"),
+        ("Pt will improve MoCA to 26/30 within 6 weeks.", "functional activity"),
+        ("Pt will increase shoulder flexion to 150 degrees within 4 weeks.", "functional activity"),
+        ("Pt will decrease pain to 2/10 without medication within 4 weeks.", "functional activity"),
+        ("Pt will improve swallowing within 4 weeks.", "measurable criterion"),
+        # the number in a test's name is not a target, nor is a date
+        ("Pt will complete the 6-minute walk test within 4 weeks.", "measurable criterion"),
+        ("Pt will walk better by 10/01/2026.", "measurable criterion"),
+    ],
+)
+def test_impairment_and_vague_goals_still_fail(goal, missing):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "message"] == (
+        f'1 of 1 goals not measurable/functional: "{goal}" (missing {missing})'
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -682,6 +761,64 @@ def test_evaluation_content_reads_onset_function_and_condition_as_written(text, 
         assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
     else:
         assert missing in out.loc["E1", "message"]
+
+
+# Acceptance: a post-op shoulder evaluation that states onset and current function, but not the
+# prior level of function, was reported as stating none of the three.
+RTC_EVALUATION = (
+    "66 y/o female 6 weeks s/p R arthroscopic rotator cuff repair (09/18/2026 per op note, Dr. "
+    "Ruth Levin). Sling discontinued yesterday per surgeon. Pain 4/10, 7/10 reaching overhead. "
+    "Unable to reach kitchen cabinets, fasten bra, or lift grandson.\n"
+    "R shoulder PROM flex 120°, abd 95°, ER 35°, IR to L5. AROM flex 85° with shoulder hike. "
+    "Strength deferred per protocol. QuickDASH 61.4.\n"
+    "Post-op R RTC repair with expected ROM and strength deficits limiting self-care and "
+    "household tasks. Good rehab potential following surgical protocol.\n"
+    "PT 2x/week x 10 weeks per Levin RTC protocol: PROM/AAROM, manual therapy, scapular "
+    "stabilization, progressive strengthening at 8 weeks."
+)
+
+
+def test_evaluation_content_names_only_the_description_of_function_that_is_missing():
+    row = note(
+        "E1", "2026-10-01", RTC_EVALUATION, note_type="evaluation", diagnosis_codes="M75.121"
+    )
+    assert run("evaluation_content", [row]).loc["E1", "status"] == "pass"
+    each = {"require": ["diagnosis", "prior_function", "onset", "current_function", "prognosis"]}
+    out = run("evaluation_content", [row], each)
+    assert out.loc["E1", "message"] == "Evaluation does not state: prior level of function"
+    assert out.loc["E1", "evidence"] == "missing: prior level of function"
+    plof = RTC_EVALUATION.replace("Sling", "PLOF: independent with all ADLs and driving. Sling")
+    assert run("evaluation_content", [{**row, "note_text": plof}], each).loc["E1", "status"] == (
+        "pass"
+    )
+    # required with the function part, prior function is not named twice
+    both = {"require": ["diagnosis", "prior_function", "function", "prognosis"]}
+    bare = {**row, "note_text": "R shoulder PROM flex 120. Good rehab potential in 10 weeks."}
+    assert run("evaluation_content", [bare], both).loc["E1", "message"] == (
+        "Evaluation does not state: prior level of function, onset or current function"
+    )
+
+
+@pytest.mark.parametrize(
+    "part, stated, not_stated",
+    [
+        ("onset", "6 weeks s/p R rotator cuff repair.", "s/p R rotator cuff repair."),
+        ("onset", "Status post R TKA (09/18/2026).", "Status post R TKA."),
+        ("onset", "Post-op day 3 R THA.", "Post-op R THA."),
+        ("current_function", "Unable to reach kitchen cabinets.", "Unable to assess AROM."),
+        ("current_function", "Difficulty with prolonged standing at work.", "Mild edema."),
+        ("current_function", "Deficits limiting self-care.", "Deficits in ROM."),
+    ],
+)
+def test_evaluation_content_recognises_onset_and_current_function_as_written(
+    part, stated, not_stated
+):
+    params = {"require": [part]}
+    for text, status in ((stated, "pass"), (not_stated, "fail")):
+        out = run(
+            "evaluation_content", [note("E1", "2026-10-01", text, note_type="evaluation")], params
+        )
+        assert out.loc["E1", "status"] == status, text
 
 
 def test_every_stock_phrase_of_a_failing_note_is_quoted():

@@ -69,9 +69,14 @@ DISCHARGE_LABELS = {
     "plan": "discharge plan (HEP, referrals, follow-up)",
 }
 EVAL_PARTS = ("diagnosis", "function", "prognosis")
+# The function part is any of these; a checklist can require one on its own.
+FUNCTION_PARTS = ("prior_function", "onset", "current_function")
 EVAL_LABELS = {
     "diagnosis": "diagnosis or condition",
     "function": "prior level of function, onset or current function",
+    "prior_function": "prior level of function",
+    "onset": "onset",
+    "current_function": "current function",
     "prognosis": "prognosis with a time frame",
 }
 
@@ -956,14 +961,25 @@ def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
     )[columns].reset_index(drop=True)
 
 
+# Numbers that are not a criterion: a date ("by 10/01/2026" is a time frame) and the number in
+# a test's name ("complete the 6-minute walk test" sets no target; "... for 1500 ft" does).
+_NOT_A_CRITERION = (
+    r"(?i)\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:by|on|before|until)\s+\d{1,2}/\d{1,2}\b"
+    r"|\b(?:\d+|two|five|six|ten|nine|thirty)[\s-]*(?:minutes?|min|meters?|metres?|m|seconds?|"
+    r"sec|s|times?|x|hole)[\s-]*(?:walk(?:ing)?|step|chair[\s-]*stand|sit[\s-]*to[\s-]*stands?|"
+    r"sts|peg)[\s-]*(?:tests?|board)\b"
+)
+
+
 def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> pd.DataFrame:
     """Which of actor, functional activity, condition, measurable criterion and time frame
     each goal states (boolean frame aligned to `goals`)."""
     parts = phrases()["goal_parts"]
     arr = to_arrow(pd.Series(goals))
     out = pd.DataFrame(index=pd.Series(goals).index)
+    masked = pc.replace_substring_regex(arr, _NOT_A_CRITERION, " ")
     for part in GOAL_PARTS:
-        out[part] = matches(arr, parts[part])
+        out[part] = matches(masked if part == "measure" else arr, parts[part])
     if time_frame_known is not None:
         out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
     return out
@@ -1328,24 +1344,28 @@ def instrumental_study(ctx) -> np.ndarray:
             list,
             list(EVAL_PARTS),
             help="evaluation parts: diagnosis, function (prior level, onset or current), "
-            "prognosis (with a time frame)",
+            "prognosis (with a time frame); prior_function, onset or current_function require "
+            "that description of function itself",
         ),
     },
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
-    require = chosen_parts(params, "require", EVAL_PARTS, "part(s)")
+    require = chosen_parts(params, "require", EVAL_PARTS + FUNCTION_PARTS, "part(s)")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     cues = phrases()["evaluation"]
 
-    def has(cue: str) -> np.ndarray:
-        return matches_in(ctx, idx, cues[cue])
+    def has(*names: str) -> np.ndarray:
+        return matches_in(ctx, idx, [p for name in names for p in cues[name]])
 
     present = pd.DataFrame(index=idx)
     if "diagnosis" in require:
         present["diagnosis"] = has("diagnosis") | filled(notes["diagnosis_codes"]).to_numpy()
     if "function" in require:
-        present["function"] = has("function")
+        present["function"] = has(*FUNCTION_PARTS)  # one pass for all three
+    for part in FUNCTION_PARTS:
+        if part in require:
+            present[part] = has(part)
     if "prognosis" in require:
         timed = (
             has("time_frame")
@@ -1356,6 +1376,10 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     ne, reason = not_evaluable_for_text(ctx, idx)
     missing = ~present
     fail = missing.any(axis=1).to_numpy() & ~ne
+    if "function" in missing:
+        # No description of function at all: its label already names all three.
+        named = missing.columns.intersection(FUNCTION_PARTS)
+        missing.loc[missing["function"], named] = False
     message = pd.Series(None, index=idx, dtype=object)
     evidence = pd.Series(None, index=idx, dtype=object)
     if fail.any():
