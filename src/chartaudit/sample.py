@@ -3299,30 +3299,44 @@ TX_LEAD = np.array(["Interventions:", "Tx:", "Treatment provided:", "Today's tx:
 
 
 def _intervention_list(rng, n: int, services: pd.DataFrame) -> np.ndarray:
-    """Per note: "Tx: ther ex, NMR, joint mobilization." naming each billed treatment code
+    """Per note: "Tx: ther ex, NMR, joint mobilization. " naming each billed treatment code
     once ("" for a note without one)."""
     note = services["note"].to_numpy()
-    cid = pd.Index(list(TX_WORDS)).get_indexer(services["cpt_code"].to_numpy())
+    code_id, code_names = pd.factorize(services["cpt_code"])
+    cid = pd.Index(list(TX_WORDS)).get_indexer(code_names)[code_id]
     rows = np.flatnonzero(cid >= 0)
     rows = rows[np.argsort(note[rows], kind="stable")]
     # One phrase per note and code (a code on two lines of a note is named once).
     key = note[rows] * len(TX_WORDS) + cid[rows]
     rows = rows[np.r_[True, key[1:] != key[:-1]]]
     note, cid = note[rows], cid[rows]
-    banks = list(TX_WORDS.values())
-    width = max(len(b) for b in banks)
-    table = np.array([[b[i % len(b)] for i in range(width)] for b in banks], dtype=object)
-    sizes = np.array([len(b) for b in banks])
-    phrase = table[cid, rng.integers(0, 1 << 30, len(cid)) % sizes[cid]]
     out = np.full(n, "", dtype=object)
     if not len(note):
         return out
     starts = np.r_[0, np.flatnonzero(note[1:] != note[:-1]) + 1]
-    more = np.ones(len(note), dtype=bool)  # another phrase of the note follows
-    more[np.r_[starts[1:] - 1, len(note) - 1]] = False
-    phrase[more] += ", "
-    lead = TX_LEAD[rng.integers(0, len(TX_LEAD), len(starts))]
-    out[note[starts]] = lead + " " + np.add.reduceat(phrase, starts) + "."
+    last = np.zeros(len(note), dtype=np.int64)
+    last[np.r_[starts[1:] - 1, len(note) - 1]] = 1
+    lead = np.zeros(len(note), dtype=np.int64)  # 0: inside the list, else 1 + its lead
+    lead[starts] = 1 + rng.integers(0, len(TX_LEAD), len(starts))
+    banks = list(TX_WORDS.values())
+    width = max(len(b) for b in banks)
+    pick = rng.integers(0, 1 << 30, len(cid)) % np.array([len(b) for b in banks])[cid]
+    # Every phrase as written in a list (lead, phrase, comma or full stop): the notes' lists
+    # are joined from this table without building strings phrase by phrase.
+    table = np.array(
+        [
+            [
+                [
+                    [(f"{lead_} " if lead_ else "") + b[k % len(b)] + end for end in (", ", ". ")]
+                    for k in range(width)
+                ]
+                for b in banks
+            ]
+            for lead_ in ["", *TX_LEAD]
+        ],
+        dtype=object,
+    )
+    out[note[starts]] = np.add.reduceat(table[lead, cid, pick, last], starts)
     return out
 
 
@@ -3903,7 +3917,9 @@ def generate(
     text = _text(rng, ep, sk, goals, measures, cert_names, services, dev)
     # (from a stream of its own: the rest of the export is drawn as it was before the list)
     listed = _intervention_list(np.random.default_rng([seed, 3]), len(sk), services)
-    text["objective"] = _cat(listed, text["objective"])
+    bare = np.flatnonzero(text["objective"] == "")  # (a list and nothing after it)
+    text["objective"] = listed + text["objective"]
+    text["objective"][bare] = _tidy(listed[bare])
     plant.text(text, staff)
     plant.signatures()
     plant.certification()
