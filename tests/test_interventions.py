@@ -405,3 +405,32 @@ def test_text_gather_copies_heads_and_whole_texts_across_chunks_and_nulls():
         assert head.to_pylist() == [w[:5] for w in want]
     with pytest.raises(IndexError):
         gather.take("t", np.array([5]))
+
+
+def test_a_subset_of_the_notes_is_judged_as_in_the_whole_run():
+    notes = [
+        {"note_id": "N1", "note_text": "Ther ex 3x10."},
+        {"note_id": "N2", "note_text": "", "patient_id": "P2"},
+        {"note_id": "N3", "note_text": "STM to paraspinals.", "patient_id": "P3"},
+        {"note_id": "N4", "note_text": "Gait training 150 ft.", "patient_id": "P4"},
+    ]
+    lines = [{"note_id": f"N{i}", "cpt_code": "97140", "units": 1} for i in range(1, 5)]
+    frames = {
+        "notes": pd.DataFrame([{**NOTE, **n} for n in notes]),
+        "services": pd.DataFrame(lines),
+    }
+    export = from_frames(frames, source="test")
+    kind = REGISTRY["intervention_described"]
+    params = {"extra_terms": {}, "skip_codes": []}
+    whole = kind.fn(
+        AuditContext(export=export, as_of=pd.Timestamp("2026-12-31")), export.notes.index, params
+    )
+    subset = export.notes.index[[3, 1, 2]]
+    part = kind.fn(AuditContext(export=export, as_of=pd.Timestamp("2026-12-31")), subset, params)
+    assert part.status.to_dict() == whole.status.reindex(subset).to_dict()
+    labels = [Status(int(s)).label for s in part.status]
+    assert labels == ["fail", "not_evaluable", "pass"]
+    assert part.message.reindex(subset).tolist()[:2] == [
+        MANUAL,
+        "the note has no text in the export",
+    ]
