@@ -1,9 +1,12 @@
-"""Reference data for billing checks: therapy CPT/HCPCS codes and the Medicare KX thresholds.
+"""Reference data for billing checks: therapy CPT/HCPCS codes, the words that describe them,
+and the Medicare KX thresholds.
 
-Both tables ship as CSV inside `chartaudit.data` (rules are data, not constants in code):
+The tables ship inside `chartaudit.data` (rules are data, not constants in code):
 
 - `cpt_codes.csv`: code, discipline, billing_type, description (our own words), source.
 - `kx_thresholds.csv`: year, threshold_usd, status (verified | secondary), source.
+- `interventions.yaml`: per code, the words a note uses to describe the service (its name,
+  what the note should describe, and regular expressions; DOC-INTERVENTION).
 
 `source` holds keys of /work/shared/reference/domain-rules.md §F (e.g. DYNCHIRO-TIMED) or a
 domain-rules check id (CHK-TX-08). Keys not (yet) in §F:
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from typing import NamedTuple
 
 import pandas as pd
+import yaml
 
 TIMED = "timed_15min"
 UNTIMED_SERVICE_BASED = "untimed_service_based"
@@ -59,6 +64,28 @@ def _kx_thresholds() -> pd.DataFrame:
     return df.set_index("year", drop=False)
 
 
+class Intervention(NamedTuple):
+    """How a note describes one billed service (interventions.yaml)."""
+
+    name: str  # the service, as a finding names it
+    describes: str  # what the note should describe
+    patterns: tuple[str, ...]  # regular expressions, any of which describes it
+
+
+@cache
+def _interventions() -> dict[str, Intervention]:
+    with files("chartaudit.data").joinpath("interventions.yaml").open(encoding="utf-8") as fh:
+        # libyaml's safe loader where installed: the pure-Python one takes ~50 ms here
+        raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    return {
+        str(code).strip().upper(): Intervention(
+            entry["name"], entry["describes"], tuple(entry["patterns"])
+        )
+        for code, entry in raw.items()
+        if not str(code).startswith("_")  # shared pattern lists (YAML anchors)
+    }
+
+
 def cpt_codes() -> pd.DataFrame:
     """The therapy code table, indexed by upper-case code (a copy; safe to modify)."""
     return _cpt_codes().copy()
@@ -67,6 +94,11 @@ def cpt_codes() -> pd.DataFrame:
 def kx_thresholds() -> pd.DataFrame:
     """The KX threshold table, indexed by calendar year (a copy; safe to modify)."""
     return _kx_thresholds().copy()
+
+
+def interventions() -> dict[str, Intervention]:
+    """Per upper-case code: how a note describes the service (a copy; safe to modify)."""
+    return dict(_interventions())
 
 
 def billing_type(codes: pd.Series) -> pd.Series:

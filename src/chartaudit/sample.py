@@ -3275,6 +3275,71 @@ def _text(rng, ep, sk, goals, measures, cert_names, services, dev) -> dict[str, 
     return out
 
 
+# The day's interventions as the note lists them, in the words therapists write: a phrase per
+# billed treatment code (an evaluation code is described by the evaluation itself; 97130
+# continues 97129's cognitive treatment).
+TX_WORDS = {
+    "97110": ["ther ex", "TherEx", "therapeutic exercise", "strengthening and ROM exercise"],
+    "97112": ["NMR", "neuromuscular re-ed", "balance training", "NM re-education"],
+    "97140": ["manual therapy", "MT (STM, joint mobs)", "joint mobilization", "STM", "IASTM"],
+    "97530": ["ther act", "therapeutic activities", "functional activities", "TherAct"],
+    "97116": ["gait training", "gait trng", "gait and stair training"],
+    "97035": ["US", "ultrasound", "therapeutic US"],
+    "97535": ["ADL training", "self-care training", "ADL retraining", "home management training"],
+    "97010": ["MHP", "moist heat", "hot pack", "cold pack"],
+    "G0283": ["IFC", "e-stim (IFC)", "unattended e-stim", "premod e-stim"],
+    "97014": ["IFC", "e-stim (IFC)", "unattended e-stim", "premod e-stim"],
+    "97012": ["mechanical traction", "mech traction"],
+    "97150": ["group ther ex", "group session"],
+    "92526": ["dysphagia tx", "swallow tx", "swallowing therapy"],
+    "92507": ["language tx", "speech-language tx", "aphasia tx", "communication tx"],
+    "97129": ["cognitive tx", "cognitive-linguistic tx", "cognitive retraining"],
+}
+TX_LEAD = np.array(["Interventions:", "Tx:", "Treatment provided:", "Today's tx:"], dtype=object)
+
+
+def _intervention_list(rng, n: int, services: pd.DataFrame) -> np.ndarray:
+    """Per note: "Tx: ther ex, NMR, joint mobilization. " naming each billed treatment code
+    once ("" for a note without one)."""
+    note = services["note"].to_numpy()
+    code_id, code_names = pd.factorize(services["cpt_code"])
+    cid = pd.Index(list(TX_WORDS)).get_indexer(code_names)[code_id]
+    rows = np.flatnonzero(cid >= 0)
+    rows = rows[np.argsort(note[rows], kind="stable")]
+    # One phrase per note and code (a code on two lines of a note is named once).
+    key = note[rows] * len(TX_WORDS) + cid[rows]
+    rows = rows[np.r_[True, key[1:] != key[:-1]]]
+    note, cid = note[rows], cid[rows]
+    out = np.full(n, "", dtype=object)
+    if not len(note):
+        return out
+    starts = np.r_[0, np.flatnonzero(note[1:] != note[:-1]) + 1]
+    last = np.zeros(len(note), dtype=np.int64)
+    last[np.r_[starts[1:] - 1, len(note) - 1]] = 1
+    lead = np.zeros(len(note), dtype=np.int64)  # 0: inside the list, else 1 + its lead
+    lead[starts] = 1 + rng.integers(0, len(TX_LEAD), len(starts))
+    banks = list(TX_WORDS.values())
+    width = max(len(b) for b in banks)
+    pick = rng.integers(0, 1 << 30, len(cid)) % np.array([len(b) for b in banks])[cid]
+    # Every phrase as written in a list (lead, phrase, comma or full stop): the notes' lists
+    # are joined from this table without building strings phrase by phrase.
+    table = np.array(
+        [
+            [
+                [
+                    [(f"{lead_} " if lead_ else "") + b[k % len(b)] + end for end in (", ", ". ")]
+                    for k in range(width)
+                ]
+                for b in banks
+            ]
+            for lead_ in ["", *TX_LEAD]
+        ],
+        dtype=object,
+    )
+    out[note[starts]] = np.add.reduceat(table[lead, cid, pick, last], starts)
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # Planted defects
 
@@ -3863,6 +3928,11 @@ def generate(
     plant.record(first[(plant.no_measures | no_outcome) & evaluated], "missing_outcome_measures")
 
     text = _text(rng, ep, sk, goals, measures, cert_names, services, dev)
+    # (from a stream of its own: the rest of the export is drawn as it was before the list)
+    listed = _intervention_list(np.random.default_rng([seed, 3]), len(sk), services)
+    bare = np.flatnonzero(text["objective"] == "")  # (a list and nothing after it)
+    text["objective"] = listed + text["objective"]
+    text["objective"][bare] = _tidy(listed[bare])
     plant.text(text, staff)
     plant.signatures()
     plant.certification()

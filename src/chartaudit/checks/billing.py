@@ -14,8 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .. import codes
+from ..model import Status
 from .episodes import note_codes, note_is
+from .regex import matches
 from .registry import CheckOutcome, Param, check_kind, outcome
+from .text import check_patterns, narrative_arrow, not_evaluable_for_text, section_arrow
+from .text_gather import TextGather
 
 DISCIPLINE_MODIFIERS = {"PT": "GP", "OT": "GO", "SLP": "GN"}
 ASSISTANT_MODIFIERS = {"PT": "CQ", "OT": "CO"}
@@ -1203,3 +1207,178 @@ def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
         evidence[s] = "total " + _num(total[s]) + " min; timed " + _num(timed[s]) + " min"
     return _result(idx, missing | short, message, evidence, applicable)
+
+
+# ----------------------------------------------------------------------------------------------
+# Every billed service described in the note (CHK-TX-03)
+
+# Bytes of the interventions section searched first: most services are named early on.
+HEAD_BYTES = 128
+
+
+def _intervention_terms(params: dict) -> dict[str, codes.Intervention]:
+    """Per code, how a note describes it: interventions.yaml with the item's extra_terms added
+    (a code not there is judged on them alone) and its skip_codes left out."""
+    terms = codes.interventions()
+    for code, extra in params["extra_terms"].items():
+        code = str(code).strip().upper()
+        patterns = (extra,) if isinstance(extra, str) else tuple(extra)
+        check_patterns(list(patterns), f"extra_terms.{code}")
+        if code in terms:
+            terms[code] = terms[code]._replace(patterns=terms[code].patterns + patterns)
+        else:
+            terms[code] = codes.Intervention("", "", patterns)
+    for code in params["skip_codes"]:
+        terms.pop(str(code).strip().upper(), None)
+    return terms
+
+
+@check_kind(
+    "intervention_described",
+    params={
+        "extra_terms": Param(
+            dict,
+            {},
+            help="code -> pattern or list of patterns that also describe the service, added to "
+            "the built-in words (data/interventions.yaml); a code not there is judged on these",
+        ),
+        "skip_codes": Param(list, [], help="codes not judged"),
+    },
+    needs=("services",),
+)
+def intervention_described(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
+    """Every billed service is described in the note in words comparable to its code."""
+    if (missing := _no_services(ctx, idx)) is not None:
+        return missing
+    terms = _intervention_terms(params)
+    pos = ctx.positions(idx)
+    n = len(ctx.notes)
+    lines = _lines(ctx)
+    # Codes described by the same words (the evaluation codes, 97129 and 97130) form one
+    # group of words, searched once per note.
+    words: dict[tuple[str, ...], int] = {}
+    group_of_code = np.array(
+        [
+            words.setdefault(terms[c].patterns, len(words)) if c in terms else -1
+            for c in lines.code_names
+        ],
+        dtype=np.int16 if len(lines.code_names) < 2**15 else np.int64,
+    )
+    group = group_of_code[lines.code_id]
+    judged = group >= 0
+    if len(pos) < n:
+        wanted = np.zeros(n, dtype=bool)
+        wanted[pos] = True
+        judged &= wanted[lines.note]
+    rows = np.flatnonzero(judged)
+    applicable = _per_note(lines.note[rows], n)[pos]
+    no_text, reason = not_evaluable_for_text(ctx, idx)
+    not_eval = applicable & no_text
+    if not_eval.any():
+        unreadable = np.zeros(n, dtype=bool)
+        unreadable[pos[not_eval]] = True
+        rows = rows[~unreadable[lines.note[rows]]]
+    evaluation = _evaluation_groups(lines, group_of_code, len(words))
+    missing_key = _not_found(ctx, lines, rows, group, list(words), evaluation)
+    fail = _per_note(missing_key % n, n)[pos]
+    f = np.flatnonzero(fail)
+    message, evidence = _blank(len(f)), _blank(len(f))
+    if len(f):
+        # The lines of the failing notes whose group of words was not found.
+        failing = np.zeros(n, dtype=bool)
+        failing[pos[f]] = True
+        r = np.flatnonzero((group >= 0) & failing[lines.note])
+        line_key = group[r].astype(np.int64) * n + lines.note[r]
+        at = np.minimum(np.searchsorted(missing_key, line_key), len(missing_key) - 1)
+        r = r[missing_key[at] == line_key]
+        r = r[_first_per(lines.note[r], lines.code_id[r])]
+        code = lines.code(r)
+        which, distinct = pd.factorize(code)
+        text = np.array([_not_described(c, terms[c]) for c in distinct], dtype=object)
+        number = np.zeros(n, dtype=np.int64)  # of the failing notes, 0.. in f
+        number[pos[f]] = np.arange(len(f))
+        message = _join(number[lines.note[r]], text[which], len(f))
+        evidence = _join(number[lines.note[r]], code, len(f), ", ")
+    out = outcome(
+        idx, fail, applicable=applicable, not_evaluable=not_eval, not_evaluable_reason=reason
+    )
+    # Messages for the failing and not-evaluable notes only: a million-row column of blanks
+    # for the notes that pass would cost more than the messages.
+    ne = np.flatnonzero(out.status.to_numpy() == Status.NOT_EVALUABLE)
+    out.message = pd.Series(
+        np.concatenate([message, np.full(len(ne), reason, dtype=object)]),
+        index=idx[np.r_[f, ne]],
+        dtype=object,
+    )
+    out.evidence = pd.Series(evidence, index=idx[f], dtype=object)
+    return out
+
+
+def _not_found(
+    ctx,
+    lines: _Lines,
+    rows: np.ndarray,
+    group: np.ndarray,
+    patterns: list[tuple[str, ...]],
+    evaluation: np.ndarray,
+) -> np.ndarray:
+    """Sorted keys group * notes + note of the (note, group of words) pairs billed on `rows`
+    whose words the note does not contain.
+
+    Each group's notes are searched in one pass of its patterns (one regular expression call
+    per group and place). Services are named in the interventions section, most of them early
+    on: the first HEAD_BYTES of the objective (of the narrative, without sections) settle most
+    notes and only the rest are searched in the whole narrative. An evaluation is described
+    in the evaluation's own words (assessment, prognosis), not among the interventions: the
+    narrative at once.
+    """
+    n = len(ctx.notes)
+    line_group = group[rows]
+    # The notes of each group, ascending: the lines by group (a radix sort of 16-bit ids,
+    # stable, so the notes keep their order within a group).
+    billed_by_group = lines.note[rows[np.argsort(line_group, kind="stable")]]
+    count = np.bincount(line_group, minlength=len(patterns))
+    end = np.cumsum(count)
+    texts, first = _texts(ctx)
+    places = [(first, HEAD_BYTES), ("narrative", None)]
+    keys = []
+    for g in np.flatnonzero(count):
+        billed = billed_by_group[end[g] - count[g] : end[g]]
+        if (billed[1:] <= billed[:-1]).any():  # lines out of note order, or a code twice
+            billed = np.unique(billed)
+        missing = np.ones(len(billed), dtype=bool)
+        for column, limit in places[1:] if evaluation[g] else places:
+            look = np.flatnonzero(missing)
+            if not len(look):
+                break
+            missing[look] = ~matches(texts.take(column, billed[look], limit), patterns[g])
+        keys.append(np.int64(g) * n + billed[missing])  # ascending: by group, then note
+    return np.concatenate(keys) if keys else np.zeros(0, np.int64)
+
+
+def _evaluation_groups(lines: _Lines, group_of_code: np.ndarray, size: int) -> np.ndarray:
+    """Per group of words: all its codes are evaluations (service-based codes)."""
+    evaluation = np.ones(size, dtype=bool)
+    known = group_of_code >= 0
+    np.logical_and.at(
+        evaluation, group_of_code[known], lines.code_btype[known] == codes.UNTIMED_SERVICE_BASED
+    )
+    return evaluation
+
+
+def _texts(ctx) -> tuple[TextGather, str]:
+    """Copies of the notes' narratives and objective sections, and the column searched first
+    (the objective, or the narrative when the export has no sections)."""
+    columns = {"narrative": narrative_arrow(ctx)}
+    first = "narrative"
+    if ctx.has("notes.objective"):
+        columns["objective"] = section_arrow(ctx, "objective")
+        first = "objective"
+    return TextGather(columns), first
+
+
+def _not_described(code: str, service: codes.Intervention) -> str:
+    named = f"{code} ({service.name})" if service.name else code
+    if not service.describes:  # a code only the checklist's extra_terms describe
+        return f"{named} billed, but the note has none of the checklist's words for it"
+    return f"{named} billed, but the note describes no {service.describes}"

@@ -38,8 +38,9 @@ class CheckOutcome:
     """What a check kind returns for the notes it was given.
 
     `status` holds Status codes (int8) indexed by note (a subset of the notes it was asked
-    about; notes left out are not_applicable). `message` and `evidence` are strings aligned to
-    the same index and only read where the status is FAIL or NOT_EVALUABLE.
+    about; notes left out are not_applicable). `message` and `evidence` are strings indexed
+    by note and only read where the status is FAIL or NOT_EVALUABLE (they may hold just
+    those notes).
     """
 
     status: pd.Series

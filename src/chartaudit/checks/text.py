@@ -136,6 +136,22 @@ def narrative_arrow(ctx) -> pa.ChunkedArray:
     return ctx.cached("text.narrative_arrow", build)
 
 
+def section_arrow(ctx, column: str) -> pa.ChunkedArray:
+    """A text column of the notes (e.g. objective) as Arrow large_string, nulls kept, sharing
+    the loader's buffers."""
+
+    def build() -> pa.ChunkedArray:
+        series = ctx.notes[column]
+        if not isinstance(series.dtype, pd.StringDtype):
+            series = series.astype("string")
+        arr = pa.array(series.array)
+        if isinstance(arr, pa.Array):
+            arr = pa.chunked_array([arr])
+        return arr.cast(pa.large_string())
+
+    return ctx.cached(f"text.section_arrow:{column}", build)
+
+
 def _whole(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One Arrow array (kernels like dictionary_encode need one dictionary for all)."""
     if not isinstance(arr, pa.ChunkedArray):
