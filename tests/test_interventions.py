@@ -192,6 +192,8 @@ def test_explain_shows_the_item():
         ("Pt ambulated 200 ft with SBA", "97116"),
         ("Transfers sit to stand x10", "97530"),
         ("Ther act: lifting 10 lb floor to waist", "97530"),
+        ("Stair training 14 steps with rail, SBA; eccentric step-downs 6 in.", "97530"),
+        ("Lateral shuffles 4x30 ft, box jumps 3x8, figure-8 runs", "97530"),
         ("ADL retraining: LB dressing with reacher", "97535"),
         ("Self-care training, min A", "97535"),
         ("Dysphagia tx with thin liquids", "92526"),
@@ -218,6 +220,7 @@ def test_words_therapists_write_describe_the_code(text, code):
         ("Pt performed ther ex", "97140"),
         ("Tolerated treatment well. Continue per POC.", "97112"),
         ("Therapeutic exercise 3x10 bridges", "97116"),
+        ("Therapeutic exercise 3x10 bridges and SLR", "97530"),
         ("Pt did well with us today", "97035"),  # "us" is not "US" (ultrasound)
         ("Gait training 150 ft", "92526"),
         ("Pt reports less pain. Continue plan.", "97162"),
