@@ -43,6 +43,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 TOP_GAPS = 5  # gaps under "Top gaps" on a therapist's page; the others follow them
 EXCERPTS_PER_GAP = 3
+EXCERPTS_PER_OTHER_GAP = 2  # the items missed beyond the top gaps: rarer, quoted more briefly
 EXCERPT_CANDIDATES = 8  # findings tried per gap to find excerpts whose evidence is in the text
 EXCERPT_WINDOW = 180  # characters of context either side of the highlighted evidence
 EXCERPT_MAX_MATCH = 400  # longer evidence (e.g. a cloned paragraph) is shortened
@@ -1095,7 +1096,7 @@ class _Pages:
     def _gap_sections(
         self, gaps: pd.DataFrame, excerpts: tuple[np.ndarray, dict[str, list]]
     ) -> dict[str, tuple[_Filled, int]]:
-        """Per therapist: the sections of the top gaps (macro gap_section), each with its
+        """Per therapist: the sections of the gaps (macro gap_section), each with its
         excerpts (macro excerpt; `excerpts` as _excerpts gives them) and the item's example
         card."""
         owner, columns = excerpts
@@ -1129,9 +1130,9 @@ class _Pages:
         )
 
     def _excerpts(
-        self, gaps: pd.DataFrame, f: pd.DataFrame, key: np.ndarray
+        self, gaps: pd.DataFrame, f: pd.DataFrame, key: np.ndarray, per_gap: int = EXCERPTS_PER_GAP
     ) -> tuple[np.ndarray, dict[str, list]]:
-        """Up to EXCERPTS_PER_GAP excerpts for each of the top `gaps`, found in one pass over
+        """Up to `per_gap` excerpts for each of the `gaps`, found in one pass over
         the findings `f` (rows of data.findings holding at least those gaps', with their
         (therapist, item) `key`s): the position in `gaps` of each excerpt's gap (a gap's
         excerpts together), and the excerpts as macro excerpt's columns. Excerpts whose
@@ -1169,9 +1170,9 @@ class _Pages:
             for i in run:
                 part = excerpt(texts[i], evidence[i]) if evidence[i] else None
                 (found if part else spare).append((i, part))
-                if len(found) == EXCERPTS_PER_GAP:
+                if len(found) == per_gap:
                     break
-            kept = found + spare[: EXCERPTS_PER_GAP - len(found)]
+            kept = found + spare[: per_gap - len(found)]
             rows += [(g, i, part or {}) for i, part in kept]
         if not rows:
             return np.zeros(0, dtype=np.int64), {}
@@ -1489,8 +1490,11 @@ class _Pages:
         applied = mc.iloc[_sorted(checked + not_evaluable > 0, t, sev, rate, item)]
         gap_sections = self._gap_sections(gaps, self._excerpts(gaps, findings, finding_keys))
         # Every other item missed is explained the same way (the trainer's teaching items are
-        # often medium severity and rare, so not among the top gaps), numbered on from them.
-        other_gaps = self._gap_sections(others, self._excerpts(others, findings, finding_keys))
+        # often medium severity and rare, so not among the top gaps), numbered on from them,
+        # with fewer excerpts.
+        other_gaps = self._gap_sections(
+            others, self._excerpts(others, findings, finding_keys, EXCERPTS_PER_OTHER_GAP)
+        )
         strengths = self._table("strength", good)
         items = self._table("item_row", applied, bars=True)
         best_rows = _records(best.assign(slug=self._slugs[best["_t"].to_numpy()]), "slug")
