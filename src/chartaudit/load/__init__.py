@@ -470,7 +470,7 @@ def _normalise(
     bad = np.zeros(len(frame), dtype=bool)
     reason = np.full(len(frame), "", dtype=object)
     unrecognised: list[tuple[str, pd.Series, np.ndarray, dict[str, str], str]] = []
-    placeholders: list[tuple[str, pd.Series]] = []
+    placeholders: list[tuple[str, pd.Series, pd.Series]] = []
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
         """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
@@ -517,20 +517,20 @@ def _normalise(
     for col in DATE_COLUMNS.get(table, []):
         if col not in frame.columns:
             continue
-        parsed, unparseable = V.parse_dates(frame[col], tm.date_format)
+        parsed, unparseable, empty = V.parse_dates(frame[col], tm.date_format, placeholders=True)
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
             reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})")
-        placeholders.append((col, frame[col]))
+        placeholders.append((col, frame[col], empty))
         frame[col] = parsed
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
             continue
-        num, unparseable = V.parse_numbers(frame[col])
+        num, unparseable, empty = V.parse_numbers(frame[col], placeholders=True)
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
             reject(unparseable, f"{col} '" + shown + "' is not a number")
-        placeholders.append((col, frame[col]))
+        placeholders.append((col, frame[col], empty))
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
@@ -561,9 +561,9 @@ def _normalise(
                 V.DISCIPLINE_VALUES,
                 "the authorizations are kept with their discipline unknown",
             )
-    for col, raw in placeholders:
+    for col, raw, empty in placeholders:
         # Values read as blank that were not blank: "N/A", "Pending", "-" (see V.NO_VALUE).
-        empty = V.placeholders(raw).to_numpy() & ~bad
+        empty = empty.to_numpy() & ~bad
         if empty.any():
             notices.append(_placeholder_notice(frame, col, raw[empty].str.strip()))
     for col, raw, unknown, table_values, outcome in unrecognised:

@@ -76,8 +76,12 @@ def _re2_match(values: pd.Series, pattern: str) -> np.ndarray:
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
 
 
-def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse a column of date text. Returns (datetime64 series, mask of unparseable values).
+def parse_dates(
+    values: pd.Series, date_format: str | None = None, placeholders: bool = False
+) -> tuple[pd.Series, ...]:
+    """Parse a column of date text. Returns (datetime64 series, mask of unparseable values),
+    and with `placeholders` the mask of values read as blank that stand for no value
+    ("N/A", "Pending": see NO_VALUE).
 
     Blank values become NaT and are not errors. Accepts ISO, US MM/DD/YYYY (with 24- or
     12-hour times), Excel serial numbers of the years 1990 to 2100 and already-parsed
@@ -85,25 +89,18 @@ def parse_dates(values: pd.Series, date_format: str | None = None) -> tuple[pd.S
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         out = values.astype("datetime64[ns]")
-        return out, pd.Series(False, index=values.index)
+        none = pd.Series(False, index=values.index)
+        return (out, none, none) if placeholders else (out, none)
     codes, uniques = _distinct(values)
-    out, todo = _parse_date_text(uniques, date_format)
-    return _spread(out, codes, values.index, pd.NaT), _spread(todo, codes, values.index, False)
-
-
-def placeholders(values: pd.Series) -> pd.Series:
-    """Which values stand for no value ("N/A", "Pending", "-"; see NO_VALUE): parse_dates and
-    parse_numbers read them as blank."""
-    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
-        return pd.Series(False, index=values.index)
-    codes, uniques = _distinct(values)
-    return _spread(no_value(uniques.str.strip()), codes, values.index, False)
+    out, todo, empty = _parse_date_text(uniques, date_format)
+    parsed = (_spread(out, codes, values.index, pd.NaT), _spread(todo, codes, values.index, False))
+    return (*parsed, _spread(empty, codes, values.index, False)) if placeholders else parsed
 
 
 # What exports write in a date or number cell that has no value: "N/A", "-", "Pending" (a
 # plan not yet certified), "Not signed", and SQL's and Excel's null dates (1900-01-01,
 # 0000-00-00). Read as blank, as the export means them, not as an error that drops the row.
-NO_VALUE = re.compile(
+NO_VALUE = (
     r"(?i)^(?:n/?a|none|null|nil|nan|nat|-+|[—–]|\.|\?+|pending|tbd|unknown|unsigned|"
     r"uncertified|not (?:yet )?(?:signed|certified|applicable|available|done|received|"
     r"returned|recorded|documented)|awaiting(?: [a-z]+){0,3}|no date|"
@@ -113,13 +110,17 @@ NO_VALUE = re.compile(
 
 
 def no_value(text: pd.Series) -> pd.Series:
-    """Which (stripped) texts are a placeholder for no value (see NO_VALUE)."""
-    return text.map(lambda t: isinstance(t, str) and NO_VALUE.match(t) is not None).astype(bool)
+    """Which (stripped) texts are a placeholder for no value (see NO_VALUE); in RE2, as the
+    distinct values of a date column are many (times of day)."""
+    return pd.Series(_re2_match(text, NO_VALUE), index=text.index)
 
 
-def _parse_date_text(values: pd.Series, date_format: str | None) -> tuple[pd.Series, pd.Series]:
+def _parse_date_text(
+    values: pd.Series, date_format: str | None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = values.str.strip()
-    blank = text.isna() | (text == "") | no_value(text)
+    empty = no_value(text)
+    blank = text.isna() | (text == "") | empty
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     todo = ~blank
     formats = ([date_format] if date_format else []) + ["ISO8601"] + _DATE_FORMATS
@@ -151,22 +152,28 @@ def _parse_date_text(values: pd.Series, date_format: str | None) -> tuple[pd.Ser
                 "s"
             )
             todo.loc[days.index] = False
-    return out, todo
+    return out, todo, empty
 
 
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse numbers written with $, commas or spaces. Returns (float64, unparseable mask)."""
+def parse_numbers(values: pd.Series, placeholders: bool = False) -> tuple[pd.Series, ...]:
+    """Parse numbers written with $, commas or spaces. Returns (float64, unparseable mask),
+    and with `placeholders` the mask of values read as blank that stand for no value ("N/A",
+    "-": see NO_VALUE)."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        return values.astype("float64"), pd.Series(False, index=values.index)
+        none = pd.Series(False, index=values.index)
+        num = values.astype("float64")
+        return (num, none, none) if placeholders else (num, none)
     # Distinct values only: pd.to_numeric turns Arrow text into Python objects first.
     codes, uniques = _distinct(values)
-    num, bad = _parse_number_text(uniques)
-    return _spread(num, codes, values.index, np.nan), _spread(bad, codes, values.index, False)
+    num, bad, empty = _parse_number_text(uniques)
+    parsed = (_spread(num, codes, values.index, np.nan), _spread(bad, codes, values.index, False))
+    return (*parsed, _spread(empty, codes, values.index, False)) if placeholders else parsed
 
 
-def _parse_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = values.str.strip()
-    blank = (text.isna() | (text == "")).fillna(True).astype(bool) | no_value(text)
+    empty = no_value(text)
+    blank = (text.isna() | (text == "")).fillna(True).astype(bool) | empty
     num = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
     retry = num.isna() & ~blank
     if retry.any():
@@ -175,7 +182,7 @@ def _parse_number_text(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
         num.loc[retry] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
     bad = num.isna() & ~blank
-    return num, bad.fillna(False).astype(bool)
+    return num, bad.fillna(False).astype(bool), empty
 
 
 def map_unique(values: pd.Series, fn) -> pd.Series:
