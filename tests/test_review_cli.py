@@ -181,8 +181,7 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     folder, auths = three_episodes(tmp_path, "baddate", bad_date)
     auth = auths.loc[3, "auth_id"]
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    result, _ = reviewed(folder, out)
     text = squash(result.stdout)
     # Every authorization row accounted for: 6 read = 2 reviewed + 1 rejected + 3 decided.
     assert (
@@ -229,9 +228,7 @@ def test_a_request_for_an_unknown_episode_is_not_reviewed_against_another(tmp_pa
 
     folder, _ = three_episodes(tmp_path, "unknown", unknown_episode)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    result, dets = reviewed(folder, out)
     # Not silently reviewed as the patient's latest episode.
     assert plateau_ep not in set(dets["episode_id"])
     text = squash(result.stdout)
@@ -256,9 +253,7 @@ def test_a_blank_episode_id_still_matches_the_patients_episode(tmp_path):
 
     folder, _ = three_episodes(tmp_path, "blank", blank_episode)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
+    result, dets = reviewed(folder, out)
     assert plateau_ep in set(dets["episode_id"]) and len(dets) == 3
     assert "not reviewed" not in result.output
 
@@ -271,9 +266,8 @@ def test_a_request_without_its_number_of_visits_pends_for_it(tmp_path):
 
     folder, _ = three_episodes(tmp_path, "blankvisits", blank_visits)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").set_index("episode_id")
+    result, dets = reviewed(folder, out)
+    dets = dets.set_index("episode_id")
     # Reviewed (the criteria support approval) but no number can be approved: pend for it.
     assert dets.loc[progressing_ep, "recommendation"] == "pend"
     assert "number of visits requested is not on file" in dets.loc[progressing_ep, "rationale"]
@@ -299,8 +293,7 @@ def test_a_missing_requested_visits_column_is_named_with_the_mapping_key(tmp_pat
 
     folder, _ = three_episodes(tmp_path, "nocolumn", drop_column)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    result, _ = reviewed(folder, out)
     assert squash(
         "authorizations.csv: no requested_visits column, so the number of visits requested is "
         "not known for any request"
@@ -351,9 +344,8 @@ def test_a_request_beyond_the_newest_plan_is_approved_in_part_and_flagged(tmp_pa
         },
     )
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     # The newest plan (1x/week to 2026-03-28), not the evaluation's 2x/week to 2026-04-30:
     # 2026-03-02 to 2026-03-28 is 27 days, 4 visits at 1x/week.
     assert row["recommendation"] == "partial" and row["recommended_visits"] == 4
@@ -382,13 +374,20 @@ def test_a_request_within_the_newest_plan_is_approved_without_a_flag(tmp_path):
         },
     )
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert row["recommendation"] == "approve" and row["recommended_visits"] == 12
     assert not row["rationale"].startswith("[")
     page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
     assert "12 visit(s) requested through 2026-04-30" in page and "supports 18 visit(s)" in page
+
+
+def reviewed(folder: Path, out: Path) -> tuple[object, pd.DataFrame]:
+    """`chartaudit review FOLDER --out OUT` through the CLI, which must succeed: its result and
+    determinations.csv."""
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return result, pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
 
 
 def parse_text(path: Path) -> str:
@@ -420,9 +419,8 @@ def test_a_goal_whose_target_score_is_reached_counts_as_met(tmp_path):
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     out = tmp_path / "um"
     folder = scored_goal_export(tmp_path, "reached", "LEFS 50")
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     # "progressing" is not trusted: LEFS 52 already meets the target of 50, so no goal remains.
     assert row["recommendation"] == "deny" and "UM-GOALS-REMAINING" in row["criteria_failed"]
     assert "home exercise program" in row["level_of_care"]
@@ -439,9 +437,8 @@ def test_a_goal_whose_target_score_is_reached_counts_as_met(tmp_path):
 def test_a_goal_whose_target_score_is_not_reached_still_remains(tmp_path):
     out = tmp_path / "um"
     folder = scored_goal_export(tmp_path, "open", "60")  # a bare number: the text names LEFS
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert row["recommendation"] == "approve"
     assert "counted as met by score" not in row["rationale"]
 
@@ -460,9 +457,8 @@ def test_berg_progress_is_worded_against_the_mdc_not_an_mcid(tmp_path):
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     out = tmp_path / "um"
     folder = measured_export(tmp_path, "berg", "Berg", [38, 42, 45])
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert row["recommendation"] == "approve"
     assert "+7 since baseline, at least the MDC (no MCID on file)" in row["rationale"]
     assert "no MCID on file, at least its minimal detectable change" in row["rationale"]
@@ -478,9 +474,8 @@ def test_a_change_past_the_mcid_but_within_the_mdc_is_called_possible_error(tmp_
     out = tmp_path / "um"
     # NDI (lower is better): MCID 7.5, MDC 10.2; 30 -> 22 is 8 points better.
     folder = measured_export(tmp_path, "ndi", "NDI", [30, 27, 22])
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert row["recommendation"] == "partial"
     page = parse_text(out / "episodes" / f"{PATIENTS['progressing'][0]}-PT-1.html")
     assert (
@@ -509,9 +504,8 @@ def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
     )
     folder = write_export(tmp_path / "short", frames)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert "UM-PLATEAU" not in str(row["criteria_failed"])
     page = parse_text(out / "episodes" / f"{ep}.html")
     assert (
@@ -535,9 +529,8 @@ def test_continue_skilled_therapy_alone_is_not_a_skilled_need(tmp_path, text, me
     notes.loc[notes["note_type"] == "progress", "assessment"] = text
     folder = write_export(tmp_path / "stock", frames)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert ("UM-SKILLED-NEED" in str(row["criteria_failed"])) == (not met)
     # Without a stated skilled need more visits are not approved: the therapist is asked.
     assert (row["recommendation"] == "pend") == (not met)
@@ -820,9 +813,8 @@ def test_the_audit_and_the_review_read_a_written_out_frequency_alike(tmp_path):
         }
     folder = write_export(tmp_path / "e", frames)
     out = tmp_path / "um"
-    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    row = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig").iloc[0]
+    result, dets = reviewed(folder, out)
+    row = dets.iloc[0]
     assert row["recommendation"] == "partial"
     assert row["level_of_care"].endswith("at 1x/week"), row["level_of_care"]
     audit = tmp_path / "audit"
