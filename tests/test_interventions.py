@@ -437,3 +437,19 @@ def test_a_subset_of_the_notes_is_judged_as_in_the_whole_run():
         MANUAL,
         "the note has no text in the export",
     ]
+
+
+@pytest.mark.parametrize(
+    ("note_type", "code", "status"),
+    [
+        ("re_evaluation", "97164", "pass"),
+        ("evaluation", "97162", "pass"),
+        ("recertification", "97168", "pass"),
+        ("daily", "97164", "fail"),  # a daily note is no re-evaluation, whatever was billed
+    ],
+)
+def test_an_evaluation_code_on_the_evaluation_note_itself_is_described_by_the_note(
+    note_type, code, status
+):
+    text = "Pt reports pain 3/10. AROM knee flex 110 deg. LEFS 48/80. Continue POC."
+    assert billed(text, code, note_type=note_type)["status"] == status

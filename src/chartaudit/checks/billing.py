@@ -1233,6 +1233,9 @@ def _intervention_terms(params: dict) -> dict[str, codes.Intervention]:
     return terms
 
 
+_EVALUATION_NOTES = ["evaluation", "re_evaluation", "recertification"]
+
+
 @check_kind(
     "intervention_described",
     params={
@@ -1278,6 +1281,14 @@ def intervention_described(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         unreadable = np.zeros(n, dtype=bool)
         unreadable[pos[not_eval]] = True
         rows = rows[~unreadable[lines.note[rows]]]
+    # An evaluation or re-evaluation code billed on the evaluation (re-evaluation,
+    # recertification) note itself: the document is the service, whatever its words.
+    evaluation_code = np.array(
+        [c in terms and terms[c].describes.endswith("evaluation") for c in lines.code_names],
+        dtype=bool,
+    )
+    evaluation_note = ctx.notes["note_type"].isin(_EVALUATION_NOTES).to_numpy()
+    rows = rows[~(evaluation_code[lines.code_id[rows]] & evaluation_note[lines.note[rows]])]
     evaluation = _evaluation_groups(lines, group_of_code, len(words))
     missing_key = _not_found(ctx, lines, rows, group, list(words), evaluation)
     fail = _per_note(missing_key % n, n)[pos]
