@@ -501,6 +501,7 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
         ("services", "Billed services"),
         ("goals", "Goals"),
         ("measures", "Measures"),
+        ("authorizations", "Authorizations"),
     ):
         rows = case.get(table) or []
         columns = [c for c in dict.fromkeys(k for r in rows for k in r) if c != "note_id"]
