@@ -937,3 +937,21 @@ def test_placeholders_for_no_value_are_read_as_blank_and_named(tmp_path):
     findings = pd.read_csv(out / "findings.csv")
     unsigned = findings[findings["item_id"] == "DOC-SIGNED"]["note_id"]
     assert sorted(unsigned) == ["D1", "D2"]
+
+
+def test_a_placeholder_in_a_required_date_or_number_is_a_missing_value(tmp_path):
+    write(
+        tmp_path / "notes.csv",
+        "note_id,patient_id,note_type,date_of_service,therapist,credential\n"
+        "N1,P1,daily,2026-10-01,Ann Lee,DPT\n"
+        "N2,P1,daily,N/A,Ann Lee,DPT\n",
+        encoding="cp1252",
+    )
+    write(tmp_path / "services.csv", "note_id,cpt_code,units\nN1,97110,N/A\nN1,97140,1\n")
+    export = load_export(tmp_path)
+    assert export.notes["note_id"].tolist() == ["N1"]
+    assert export.tables["services"]["cpt_code"].tolist() == ["97140"]
+    assert sorted(export.rejected["reason"]) == [
+        "missing date_of_service ('N/A' stands for no value)",
+        "missing units ('N/A' stands for no value)",
+    ]

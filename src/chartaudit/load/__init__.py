@@ -496,6 +496,17 @@ def _normalise(
             unrecognised.append((col, raw, unknown, table_values, outcome))
         return canonical
 
+    def _placeholder(col: str, raw: pd.Series, empty: pd.Series) -> None:
+        """Values that stand for no value ("N/A", "Pending"): a required column's is missing,
+        an optional one's is read as blank and named in a notice."""
+        if not empty.any():
+            return
+        if col in REQUIRED[table]:
+            shown = raw[empty].astype("string").str.strip().str.slice(0, 30)
+            reject(empty.to_numpy(), f"missing {col} ('" + shown + "' stands for no value)")
+        else:
+            placeholders.append((col, raw, empty))
+
     user = tm.values
     for col in frame.columns:
         if col in (SOURCE_FILE, SOURCE_ROW):
@@ -521,7 +532,7 @@ def _normalise(
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
             reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})")
-        placeholders.append((col, frame[col], empty))
+        _placeholder(col, frame[col], empty)
         frame[col] = parsed
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
@@ -530,7 +541,7 @@ def _normalise(
         if unparseable.any():
             shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
             reject(unparseable, f"{col} '" + shown + "' is not a number")
-        placeholders.append((col, frame[col], empty))
+        _placeholder(col, frame[col], empty)
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
