@@ -587,15 +587,26 @@ def _normalise(
     return _drop_rows(frame, bad)
 
 
+def _values_and_rows(values: pd.Series, rows: np.ndarray) -> tuple[str, str]:
+    """For a notice: the values (most frequent first, ties as first seen, at most 5) with
+    their counts, and the first few rows."""
+    codes, distinct = pd.factorize(values.astype("string").str.slice(0, 30))
+    counts = np.bincount(codes)
+    order = sorted(range(len(distinct)), key=lambda i: -counts[i])
+    shown = ", ".join(f"'{distinct[i]}' ({counts[i]:,})" for i in order[:5])
+    if len(order) > 5:
+        shown += f" and {len(order) - 5} more values"
+    row_list = ", ".join(str(r) for r in rows[:5])
+    if len(rows) > 5:
+        row_list += f" and {len(rows) - 5:,} more"
+    return shown, row_list
+
+
 def _placeholder_notice(frame: pd.DataFrame, col: str, written: pd.Series) -> str:
     """The notice for values of `col` that stand for no value ("N/A", "Pending"): read as
     blank, which the checks then treat as missing (an unsigned note, a plan not certified)."""
-    counts = written.astype("string").str.slice(0, 30).value_counts()
-    shown = ", ".join(f"'{v}' ({n:,})" for v, n in counts.head(5).items())
     rows = frame.loc[written.index, SOURCE_ROW].to_numpy()
-    row_list = ", ".join(str(r) for r in rows[:5]) + (
-        f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
-    )
+    shown, row_list = _values_and_rows(written, rows)
     return (
         f"{frame[SOURCE_FILE].iloc[0]}: {col} {shown} read as blank (no value), "
         f"row{'s' if len(rows) > 1 else ''} {row_list}; the checks treat {col} as missing there"
@@ -615,15 +626,7 @@ def _unrecognised_notice(
     many rows, the values (most frequent first) and rows (first few), what is allowed and
     what was done, and the fix."""
     rows = frame[SOURCE_ROW].to_numpy()[unknown]
-    codes, values = pd.factorize(raw[unknown].astype("string").str.slice(0, 30))
-    counts = np.bincount(codes)
-    order = sorted(range(len(values)), key=lambda i: -counts[i])  # ties: first seen first
-    shown = ", ".join(f"'{values[i]}' ({counts[i]:,})" for i in order[:5])
-    if len(order) > 5:
-        shown += f" and {len(order) - 5} more values"
-    row_list = ", ".join(str(r) for r in rows[:5])
-    if len(rows) > 5:
-        row_list += f" and {len(rows) - 5:,} more"
+    shown, row_list = _values_and_rows(raw[unknown], rows)
     n = len(rows)
     allowed = ", ".join(dict.fromkeys(table_values.values()))
     return (
