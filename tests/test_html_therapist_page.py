@@ -49,7 +49,9 @@ def test_every_rate_on_a_therapist_page_has_one_decimal(run):
         assert f">you {rate}</text>" in chart.group(2), name
         assert f">team median {median}</text>" in chart.group(2), name
         # Every other percentage the page prints too (the axis' tick labels are not rates).
-        words = page.plain.replace("95% interval", "").replace("its 95% interval", "")
+        # (Quoted note text is the therapist's own: "82% of trials" is no rate of ours.)
+        own = Page(re.sub(r"<blockquote>.*?</blockquote>", "", text, flags=re.S)).plain
+        words = own.replace("95% interval", "").replace("its 95% interval", "")
         ticks = {f"{p}%" for p in range(0, 101, 5)}
         whole = [w for w in re.findall(r"(?<![\d.])\d+%", words) if w not in ticks]
         assert whole == [], (name, whole)
@@ -243,3 +245,18 @@ def test_every_item_a_therapist_missed_is_explained_with_their_own_notes(run):
             assert '<div class="excerpt">' in body, (name, title)
         explained += len(sections)
     assert explained > 5 * len(pages(run))  # more than the top five gaps of each page
+
+
+def test_a_copied_note_is_quoted_with_the_copied_passage_highlighted(run):
+    """A trainer sees what was copied, not only that it was: the clone findings quote the
+    passage both notes share, and the therapist's page highlights it inside the note."""
+    with open(run / "findings.csv", encoding="utf-8", newline="") as f:
+        clones = [r for r in csv.DictReader(f) if r["item_id"].startswith("DOC-CLONED")]
+    assert {r["item_id"] for r in clones} == {"DOC-CLONED", "DOC-CLONED-ACROSS"}
+    texts = {text for text, _ in pages(run).values()}
+    highlighted = 0
+    for r in clones:
+        # a sentence of the note, not a reference to the other note (that is the message's)
+        assert len(r["evidence"].split()) >= 5 and "note N" not in r["evidence"], r
+        highlighted += any(f"<mark>{escape(r['evidence'])}</mark>" in t for t in texts)
+    assert highlighted >= 10

@@ -28,6 +28,7 @@ LONG_NOTE = (
     "without complaints of pain. Continue plan of care to improve functional mobility, transfer "
     "safety and endurance for household distances."
 )
+FIRST_SENTENCE = LONG_NOTE.split(". ")[0]
 
 
 def run(kind: str, notes: list[dict], params: dict | None = None, as_of=None, **tables):
@@ -189,7 +190,10 @@ def test_identical_note_fails_but_first_of_the_run_passes():
     )
     assert out.loc["D1", "status"] == "pass"
     assert out.loc["D2", "status"] == "fail"
-    assert out.loc["D2", "evidence"] == "identical to note D1 of 2026-09-02"
+    # The evidence quotes the copied passage (the longest sentence both notes have), so the
+    # therapist page highlights it in the note; the message names the earlier note.
+    assert out.loc["D2", "evidence"] == FIRST_SENTENCE
+    assert "identical to the patient's note of 2026-09-02 (D1)" in out.loc["D2", "message"]
 
 
 def test_near_identical_note_reports_similarity():
@@ -199,8 +203,35 @@ def test_near_identical_note_reports_similarity():
         [note("D1", "2026-09-02", LONG_NOTE), note("D2", "2026-09-04", edited)],
     )
     assert out.loc["D2", "status"] == "fail"
-    assert out.loc["D2", "evidence"].startswith("similarity 0.")
+    assert out.loc["D2", "evidence"] == FIRST_SENTENCE
     assert "% the same as the patient's note of 2026-09-02 (D1" in out.loc["D2", "message"]
+
+
+def test_clone_without_a_sentence_copied_whole_reports_the_similarity():
+    # One word changed in every sentence: similar enough at 0.3, no passage to quote.
+    edited = (
+        LONG_NOTE.replace("bilateral", "both")
+        .replace("without", "with no")
+        .replace("endurance", "stamina")
+    )
+    out = run(
+        "cloned_within_patient",
+        [note("D1", "2026-09-02", LONG_NOTE), note("D2", "2026-09-04", edited)],
+        {"threshold": 0.3},
+    )
+    assert out.loc["D2", "status"] == "fail"
+    assert out.loc["D2", "evidence"].startswith("similarity 0.")
+
+
+def test_a_long_copied_sentence_is_quoted_up_to_a_word_boundary():
+    run_on = " ".join(["Pt performed ther ex and gait training with cues for posture"] * 8)
+    out = run(
+        "cloned_within_patient",
+        [note("D1", "2026-09-02", run_on), note("D2", "2026-09-04", run_on)],
+    )
+    quoted = out.loc["D2", "evidence"]
+    assert 200 < len(quoted) <= 240
+    assert run_on.startswith(quoted) and run_on[len(quoted)] == " "
 
 
 def test_other_patient_or_discipline_is_not_a_within_patient_clone():
@@ -269,7 +300,8 @@ def test_same_assessment_and_plan_for_two_patients_fails_both():
         [across("D1", "2026-09-02", "P1"), across("D2", "2026-09-03", "P2")],
     )
     assert out["status"].tolist() == ["fail", "fail"]
-    assert out.loc["D1", "evidence"] == "same text as note D2 of 2026-09-03 (another patient)"
+    assert out.loc["D1", "evidence"] == ASSESSMENT.rstrip(".")
+    assert "(D2, 2026-09-03)" in out.loc["D1", "message"]
     # the other patient is never named
     assert "P2" not in out.loc["D1", "message"]
 
@@ -297,7 +329,7 @@ def test_near_identical_text_across_patients_fails():
         ],
     )
     assert out.loc["D2", "status"] == "fail"
-    assert out.loc["D2", "evidence"].startswith("similarity 0.")
+    assert out.loc["D2", "evidence"] == ASSESSMENT.rstrip(".")  # the plan was edited
 
 
 # --------------------------------------------------------------------------------------------

@@ -587,11 +587,17 @@ class _SectionText:
         return pc.if_else(pc.equal(joined, ""), _whole(text), joined)
 
 
+def _compared_text(ctx, sections: list[str] | None) -> _SectionText | pa.ChunkedArray:
+    """The text the clone checks compare (offers len, slice and take)."""
+    cols = _compare_columns(ctx, sections)
+    return _SectionText(ctx, cols) if cols else narrative_arrow(ctx)
+
+
 def shingles(ctx, sections: list[str] | None = None) -> Shingles:
     """Shingles of the compared text, cached per run and column choice."""
     cols = _compare_columns(ctx, sections)
     key = "text.shingles:" + ",".join(cols or ["narrative"])
-    text = _SectionText(ctx, cols) if cols else narrative_arrow(ctx)
+    text = _compared_text(ctx, sections)
     # ~150 MB at a million notes: dropped once the last clone item of the run has finished.
     return ctx.cached(
         key, lambda: Shingles(text), only_for=("cloned_within_patient", "cloned_across_patients")
@@ -602,6 +608,55 @@ def _compared_label(ctx, sections: list[str] | None) -> str:
     """What the clone checks compared, for messages: "Narrative" or e.g. "Assessment/plan"."""
     cols = _compare_columns(ctx, sections)
     return "/".join(cols).capitalize() if cols else "Narrative"
+
+
+# Where a sentence or line ends, for quoting the passage two notes share.
+_SENTENCE_END = r"[.!?]+\s+|\s*\n\s*"
+_PASSAGE_MIN_WORDS = 5
+_PASSAGE_MAX_CHARS = 240
+
+
+def _shared_passage(text, mine: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """For each pair of note rows, the longest sentence (or line) of `mine`'s compared text
+    that `other`'s has word for word: the copied passage a trainer wants to see, quoted as the
+    finding's evidence so the pages highlight it in the note. None where the two share no
+    sentence of five words or more (every sentence edited a little). Clone findings are a few
+    percent of the notes; their sentences are matched in Arrow, and only the quotes become
+    Python strings."""
+    n = len(mine)
+    out = np.full(n, None, dtype=object)
+    if not n:
+        return out
+    rows = np.concatenate([mine, other]).astype(np.int64)
+    # Taken in row order (a chunked column's take is several times slower unsorted).
+    order = np.argsort(rows, kind="stable")
+    taken = _whole(text.take(pa.array(rows[order], type=pa.int64())))
+    parts = pc.split_pattern_regex(taken, _SENTENCE_END)
+    flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
+    # Each sentence's place in `rows`: 0..n-1 mine's, n..2n-1 other's.
+    owner = order[pc.list_parent_indices(parts).to_numpy()]
+    words = pc.count_substring(flat, " ").to_numpy(zero_copy_only=False) + 1
+    # Equal sentences get equal codes (one hash table for both sides).
+    code = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = (owner % n) * (int(code.max(initial=0)) + 1) + code
+    ok = words >= _PASSAGE_MIN_WORDS
+    theirs = ok & (owner >= n)
+    candidate = np.flatnonzero(ok & (owner < n) & np.isin(key, key[theirs]))
+    if not len(candidate):
+        return out
+    length = pc.utf8_length(flat.take(pa.array(candidate))).to_numpy()
+    # The longest per pair; on equal lengths the one that comes first in the note.
+    pair = owner[candidate]
+    # (Sentences of one note are consecutive in `flat`, in the note's order.)
+    best = candidate[np.lexsort((candidate, -length, pair))]
+    best = best[np.r_[True, owner[best][1:] != owner[best][:-1]]]
+    quoted = np.array(flat.take(pa.array(best)).to_pylist(), dtype=object)
+    for i in np.flatnonzero([len(q) > _PASSAGE_MAX_CHARS for q in quoted]):
+        # Cut at a space, without an ellipsis: the quote stays a verbatim part of the note.
+        cut = quoted[i].rfind(" ", 0, _PASSAGE_MAX_CHARS)
+        quoted[i] = quoted[i][: cut if cut > 0 else _PASSAGE_MAX_CHARS]
+    out[owner[best]] = quoted
+    return out
 
 
 def _date_text(dates: pd.Series) -> pd.Series:
@@ -676,6 +731,7 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
     return _clone_outcome(
         ctx,
         idx,
+        _compared_text(ctx, sections),
         comparable,
         best_prev,
         best_sim,
@@ -690,6 +746,7 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
 def _clone_outcome(
     ctx,
     idx: pd.Index,
+    text,
     comparable: np.ndarray,
     best_other: np.ndarray,
     best_sim: np.ndarray,
@@ -700,7 +757,9 @@ def _clone_outcome(
     identical_evidence: str,
 ) -> CheckOutcome:
     """Outcome of a clone check: notes with a match (best_other >= 0) fail, worded from the
-    templates ({pct}, {sim}, {id}, {date} of the matched note; `identical*` when sim is 1)."""
+    templates ({pct}, {sim}, {id}, {date} of the matched note; `identical*` when sim is 1).
+    The evidence is the longest passage of the compared `text` the two notes share, else the
+    `evidence` template."""
     notes = ctx.notes
     pos = ctx.positions(idx)
     ne, reason = not_evaluable_for_text(ctx, idx)
@@ -729,7 +788,9 @@ def _clone_outcome(
 
         same = sim >= 1.0
         msg[fail] = np.where(same, fill(identical), fill(message))
-        ev[fail] = np.where(same, fill(identical_evidence), fill(evidence))
+        passage = _shared_passage(text, pos[fail], other)
+        recorded = np.where(same, fill(identical_evidence), fill(evidence))
+        ev[fail] = np.where(pd.isna(passage), recorded, passage)
     return outcome(
         idx, fail, msg, ev, applicable=applicable, not_evaluable=ne, not_evaluable_reason=reason
     )
@@ -818,6 +879,7 @@ def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckO
     return _clone_outcome(
         ctx,
         idx,
+        _compared_text(ctx, sections),
         comparable,
         best_other,
         best_sim,
