@@ -374,6 +374,7 @@ def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
             bool, True, help="a student's report co-signed by a therapist counts as a report"
         ),
     },
+    reads=("episode:notes.signed_at", "episode:notes.cosigned_at"),
 )
 def progress_report_interval(
     ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
@@ -487,6 +488,7 @@ def progress_report_interval(
             bool, True, help="a student's note co-signed by a therapist passes"
         ),
     },
+    reads=("notes.cosigned_at",),
 )
 def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The note is written by an allowed role (by default a therapist, not an assistant)."""
@@ -580,6 +582,7 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
         "sent_within_days": Param(int, 30, help="CY2025 exception: plan sent within these days"),
     },
     needs=("notes.poc_certified_at",),
+    reads=("notes.poc_certified_at", "notes.poc_sent_at", "notes.order_signed_at"),
 )
 def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The initial plan is certified within 30 days of the evaluation (or the CY2025 exception)."""
@@ -674,6 +677,7 @@ CERTIFIER_ALIASES = [
         ),
     },
     needs=("notes.certifier_credential",),
+    reads=("notes.poc_certified_at",),
 )
 def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The plan is certified by a physician or NPP (MD, DO, DPM, NP, PA, CNS)."""
@@ -716,6 +720,7 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
         "max_days": Param(int, 90, help="longest certified interval in calendar days", minimum=1)
     },
     needs=("notes.poc_end",),
+    reads=("notes.poc_start", "notes.poc_end"),
 )
 def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The certified plan-of-care interval (start to end) is at most 90 days."""
@@ -768,6 +773,7 @@ def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
         ),
     },
     needs=("notes.poc_end",),
+    reads=("episode:notes.poc_end",),
 )
 def recertification(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """No treatment after the certified plan-of-care interval ends without a recertification."""
@@ -1159,7 +1165,17 @@ def _after_discharge(ctx: AuditContext, idx: pd.Index) -> pd.Series:
 # --------------------------------------------------------------------------- chronology
 
 
-@check_kind("chronology", params={})
+@check_kind(
+    "chronology",
+    params={},
+    reads=(
+        "notes.signed_at",
+        "notes.cosigned_at",
+        "notes.poc_start",
+        "notes.poc_end",
+        "notes.poc_certified_at",
+    ),
+)
 def chronology(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Dates are in a possible order: signed on/after the service, no notes after discharge, ..."""
     notes = note_columns(
@@ -1314,6 +1330,12 @@ def _window(start: pd.Series, end: pd.Series) -> pd.Series:
         ),
     },
     needs=("authorizations",),
+    reads=(
+        "authorizations.start",
+        "authorizations.end",
+        "authorizations.approved_visits",
+        "authorizations.request_date",
+    ),
 )
 def authorization_visits(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Each visit falls inside an approved authorization and within its approved visit count.
