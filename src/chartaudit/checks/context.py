@@ -49,26 +49,22 @@ class AuditContext:
         return self.notes.index.get_indexer(idx)
 
     def unreadable_notes(self, read: str) -> tuple[np.ndarray, str] | None:
-        """For a CheckKind.reads entry (its field filled in): per note (row positions of
-        `notes`), whether a value it reads could not be read (Export.unreadable), and the
-        reason to give; None when every such value was read (the usual case: no cost then)."""
+        """For a CheckKind.reads entry ("notes.signed_at", its field filled in): per note (row
+        positions of `notes`), whether a value it reads could not be read (Export.unreadable),
+        and the reason to give; None when every such value was read (the usual case)."""
         found = self.export.unreadable
         if found.empty:
             return None
-        spread, _, need = read.rpartition(":")
-        table, _, column = need.partition(".")
+        table, _, column = read.partition(".")
         rows = found[(found["table"] == table) & (found["column"] == column)]
         if rows.empty or table not in self.export.tables:
             return None
 
         def build() -> tuple[np.ndarray, str]:
-            hit = _notes_of_rows(self.export, table, rows, spread == "episode")
+            hit = _notes_of_rows(self.export, table, rows)
             expected = rows["expected"].iat[0]
             if table == "authorizations":
                 whose = f"an authorization's {column}"
-            elif spread == "episode":
-                whose = f"the {column} of a {'note' if table == 'notes' else table + ' row'} of "
-                whose += "the episode"
             elif table == "notes":
                 whose = f"the note's {column}"
             else:
@@ -128,11 +124,10 @@ class AuditContext:
             self._locks.clear()
 
 
-def _notes_of_rows(export: Export, table: str, found: pd.DataFrame, episode: bool) -> np.ndarray:
+def _notes_of_rows(export: Export, table: str, found: pd.DataFrame) -> np.ndarray:
     """Per note: whether it is the note of one of the `found` rows of `table` (Export.unreadable
     rows, by file and row number); a goal without a note, and an authorization, count for
-    their episode's notes (an authorization without one for its patient's). With `episode`,
-    every note of those notes' episodes."""
+    their episode's notes (an authorization without one for its patient's)."""
     notes, frame = export.notes, export.tables[table]
     # The rows still loaded: one rejected afterwards (a duplicate note id) is no note's.
     near = np.flatnonzero(frame[SOURCE_ROW].isin(found["row"].astype(np.int64)).to_numpy())
@@ -154,6 +149,4 @@ def _notes_of_rows(export: Export, table: str, found: pd.DataFrame, episode: boo
         if table == "authorizations":
             patients = rows.loc[rows["episode_id"].isna(), "patient_id"].dropna().astype(object)
             hit |= notes["patient_id"].isin(patients).to_numpy(dtype=bool)
-    if episode and hit.any():
-        hit = notes["episode_id"].isin(notes["episode_id"][hit].unique()).to_numpy(dtype=bool)
     return hit

@@ -62,10 +62,9 @@ class CheckKind:
     # The optional dates, numbers and yes/no values the check judges a note by ("notes.signed_at",
     # "services.minutes"; "notes.{field}" names the column of the item's `field` parameter).
     # A note whose value could not be read (Export.unreadable) is not evaluable for the item
-    # instead of judged as if the value were blank. "episode:notes.poc_end": the check judges
-    # a note by that value on the other notes of its episode, so an unreadable one anywhere in
-    # the episode leaves every note of it unjudged. An authorizations value always counts for
-    # the notes of its episode (or patient).
+    # instead of judged as if the value were blank; an authorization's value counts for the
+    # notes of its episode (or patient). A kind that judges a note by the values of the other
+    # notes of its episode does that itself (progress_report_interval, recertification).
     reads: tuple[str, ...] = ()
     summary: str = ""
     # Kinds about one part of the work ("timed units", "plan of care") share a topic: a report
@@ -113,7 +112,7 @@ def check_kind(
 
 def _typed_optional(read: str) -> bool:
     """Whether a `reads` entry names an optional typed column (or the item's field)."""
-    table, _, column = read.removeprefix("episode:").partition(".")
+    table, _, column = read.partition(".")
     if column == "{field}":
         return table == "notes"
     typed = DATE_COLUMNS.get(table, []) + NUMERIC_COLUMNS.get(table, [])
