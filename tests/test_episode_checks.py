@@ -232,6 +232,32 @@ def test_late_therapist_report_fails_itself_and_resets_afterwards():
     assert res.loc[["N12", "N13"], "status"].tolist() == ["pass", "pass"]
 
 
+def test_a_report_whose_signature_date_cannot_be_read_leaves_the_visits_it_decides_unjudged():
+    """signed_at '2026-13-45' on a progress report: signed or not decides whether the visits
+    after it are late, so those are not evaluable; none is failed for an unsigned report."""
+    rows = signed(episode(13, N08={"note_type": "progress"}))
+    rows[7]["signed_at"] = "2026-13-45"
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert (res.loc[[f"N{i:02d}" for i in range(2, 11)], "status"] == "pass").all()
+    assert res.loc[["N11", "N12", "N13"], "status"].tolist() == ["not_evaluable"] * 3
+    assert res.loc["N11", "message"] == (
+        "a report of the period has a signature date that could not be read, so whether it "
+        "counts is not known"
+    )
+    # A report written late is late whether it is signed or not; after it, it depends.
+    rows = signed(episode(13, N11={"note_type": "progress"}))
+    rows[10]["signed_at"] = "2026-13-45"
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc["N11", "status"] == "fail"
+    assert res.loc["N11", "message"].startswith("progress report written late")
+    assert res.loc[["N12", "N13"], "status"].tolist() == ["not_evaluable"] * 2
+    # An assistant's report does not count either way: the visits after it are late.
+    rows = signed(episode(12, N09={"note_type": "progress", "credential": "PTA"}))
+    rows[8]["signed_at"] = "2026-13-45"
+    res = run("progress_report_interval", rows, note_types=["daily", "progress"])
+    assert res.loc[["N11", "N12"], "status"].tolist() == ["fail", "fail"]
+
+
 def test_cosigned_student_report_counts_uncosigned_does_not():
     cosigned = {
         "note_type": "progress",
@@ -436,6 +462,28 @@ def test_recertification_needed_after_plan_ends():
     assert res["status"].tolist() == ["pass", "fail", "pass", "pass"]
     assert res.loc["D2", "message"] == (
         "treated 2026-10-03, 5 days after the plan of care ended 2026-09-28; no recertification"
+    )
+
+
+def test_a_recertification_whose_end_date_cannot_be_read_leaves_the_visits_after_it_unjudged():
+    rows = [
+        {**EVAL, "poc_end": "2026-09-28"},
+        {"note_id": "D2", "note_type": "daily", "date_of_service": "2026-10-03"},
+        {
+            "note_id": "R",
+            "note_type": "recertification",
+            "date_of_service": "2026-10-06",
+            "poc_end": "2026-13-45",
+        },
+        {"note_id": "D3", "note_type": "daily", "date_of_service": "2026-10-08"},
+    ]
+    res = run("recertification", rows, note_types=["daily", "recertification"])
+    # Before the recertification the plan had ended; after it, its end is not known.
+    assert res.loc["D2", "status"] == "fail"
+    assert res.loc[["R", "D3"], "status"].tolist() == ["not_evaluable"] * 2
+    assert res.loc["D3", "message"] == (
+        "a plan of care's end date (poc_end) could not be read, so whether the plan had ended "
+        "is not known"
     )
 
 

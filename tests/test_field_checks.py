@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from chartaudit.audit import as_of_date
 from chartaudit.checks import REGISTRY, AuditContext
@@ -122,3 +123,13 @@ def test_credential_recognised_and_matches_discipline():
         "PTA is a physical therapy credential but the note's discipline is OT"
     )
     assert res.loc["atc", "message"] == 'credential "ATC" is not a recognised PT/OT/SLP credential'
+
+
+@pytest.mark.parametrize("read", ["notes.date_of_service", "notes.signed", "services.cpt_code"])
+def test_a_check_kind_reads_only_optional_dates_numbers_or_yes_no(read):
+    """An unreadable value is only ever an optional typed one (a required one rejects its
+    row): a `reads` entry naming anything else is a mistake that would never take effect."""
+    from chartaudit.checks.registry import check_kind
+
+    with pytest.raises(ValueError, match=f"check kind 'x' reads '{read}', which is not"):
+        check_kind("x", reads=(read,))(lambda ctx, idx, params: None)

@@ -853,21 +853,17 @@ def test_a_stray_number_in_a_date_column_is_not_an_excel_date_of_1900(tmp_path):
         app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
     )
     assert result.exit_code in (0, 1), result.output
-    assert "Rows read 2 = loaded 1 + rejected 1" in " ".join(result.output.split())
-    rejected = pd.read_csv(out / "rejected.csv")
-    assert rejected[["file", "row", "table", "reason"]].values.tolist() == [
-        [
-            "Visit Report.csv",
-            3,
-            "notes",
-            "cosigned_at '45' is not a valid date (write it as YYYY-MM-DD or MM/DD/YYYY, or "
-            "set date_format in chartaudit-mapping.yaml)",
-        ]
-    ]
+    said = " ".join(result.output.split())
+    # cosigned_at is optional: the note is audited, the value named, not taken for a date.
+    assert "Rows read 2 = loaded 2 + rejected 0" in said
+    assert (
+        "Visit Report.csv: 1 row has a cosigned_at value that could not be read as a date: "
+        "'45' (1), row 3;"
+    ) in said
     findings = pd.read_csv(out / "findings.csv")
     assert "DOC-CHRONOLOGY" not in set(findings["item_id"])
     notes = pd.read_csv(out / "notes.csv")
-    assert notes["note_id"].tolist() == ["LPT-2001"]
+    assert notes["note_id"].tolist() == ["LPT-2001", "LPT-2002"]
 
 
 def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
@@ -937,6 +933,170 @@ def test_placeholders_for_no_value_are_read_as_blank_and_named(tmp_path):
     findings = pd.read_csv(out / "findings.csv")
     unsigned = findings[findings["item_id"] == "DOC-SIGNED"]["note_id"]
     assert sorted(unsigned) == ["D1", "D2"]
+
+
+def _unreadable_values_export(folder: Path) -> Path:
+    """An episode whose evaluation has a signature and certification date that are no dates,
+    a daily note whose late-entry flag is neither yes nor no (signed 6 days late) and a
+    services line whose minutes are no number; one note and one line with a required value
+    that is no date or number. cp1252, as a Windows export writes it."""
+    write(
+        folder / "notes.csv",
+        "note_id,patient_id,note_type,date_of_service,therapist,credential,payer,signed_at,"
+        "poc_certified_at,poc_end,is_late_entry,assessment\n"
+        "E1,P1,evaluation,2026-09-01,Renée Côté,DPT,Medicare Part B,2026-13-45,31/31/2026,"
+        "2026-11-29,,Pt will walk 500 ft independently in 8 weeks; prognosis good\n"
+        "D1,P1,daily,2026-09-03,Renée Côté,DPT,Medicare Part B,2026-09-03,,,,Gait training\n"
+        "D2,P1,daily,2026-09-05,Renée Côté,DPT,Medicare Part B,2026-09-11,,,see addendum,"
+        "Gait training\n"
+        "D3,P1,daily,2026-02-30,Renée Côté,DPT,Medicare Part B,2026-09-07,,,,Gait training\n",
+        encoding="cp1252",
+    )
+    write(
+        folder / "goals.csv",
+        "note_id,term,text,target_date\n"
+        "E1,long,Pt will walk 500 ft independently with no device in 8 weeks,2026-10-27\n",
+    )
+    write(folder / "measures.csv", "note_id,measure,score\nE1,LEFS,40\n")
+    write(
+        folder / "services.csv",
+        "note_id,cpt_code,modifiers,units,minutes\nE1,97161,GP,1,30\nD1,97110,GP,2,abc\n"
+        "D2,97110,GP,2,30\nD2,97140,GP,two,15\n",
+    )
+    return folder
+
+
+def test_an_unreadable_optional_value_keeps_the_note_and_is_not_judged_as_blank(tmp_path):
+    """An evaluation with signed_at "2026-13-45" was rejected whole, with its goals and
+    measures: the episode then "started with a daily note". Now it is audited, the value is
+    named, and no item fails it on the strength of a value that could not be read."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    folder = _unreadable_values_export(tmp_path / "export")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(folder), "--out", str(out), "--no-history"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code in (0, 1), result.output
+    said = " ".join(result.output.split())
+    # Only the required values that are no date or number reject their rows.
+    assert "Rows read 10 = loaded 8 + rejected 2" in said
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "reason"]].values.tolist() == [
+        [
+            "notes.csv",
+            5,
+            "date_of_service '2026-02-30' is not a valid date (write it as YYYY-MM-DD or "
+            "MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml)",
+        ],
+        ["services.csv", 5, "units 'two' is not a number"],
+    ]
+    # Each unreadable value named: file, column, row, value, what was done and the fix.
+    assert (
+        "notes.csv: 1 row has a signed_at value that could not be read as a date: "
+        "'2026-13-45' (1), row 2; read as blank and the row kept, and the items that judge by "
+        "signed_at count that note as not evaluable (neither passed nor failed). Correct the "
+        "value in the export (write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in "
+        "chartaudit-mapping.yaml), or map the column to another one in chartaudit-mapping.yaml "
+        "(tables.notes.columns.signed_at)"
+    ) in said
+    assert (
+        "poc_certified_at value that could not be read as a date: '31/31/2026' (1), row 2" in said
+    )
+    assert (
+        "is_late_entry value that could not be read as a yes or no: 'see addendum' (1), row 4"
+        in said
+    )
+    assert (
+        "services.csv: 1 row has a minutes value that could not be read as a number: 'abc' (1), "
+        "row 3; read as blank and the row kept, and the items that judge by minutes count the "
+        "note that row belongs to as not evaluable"
+    ) in said
+    # The evaluation, its goals and measures are audited: no "episode starts with a daily note".
+    notes = pd.read_csv(out / "notes.csv").set_index("note_id")
+    assert sorted(notes.index) == ["D1", "D2", "E1"]
+    findings = pd.read_csv(out / "findings.csv")
+    assert "DOC-EVAL-FIRST" not in set(findings["item_id"])
+    assert not {"DOC-OUTCOME-BASELINE", "DOC-GOALS-MEASURABLE"} & set(
+        findings.loc[findings["note_id"] == "E1", "item_id"]
+    )
+    # Not "unsigned", "not certified", "late" or "minutes not documented" for want of a value
+    # that was there, only not readable: those (note, item) pairs are not evaluable.
+    failed = set(zip(findings["note_id"], findings["item_id"], strict=True))
+    for pair in [
+        ("E1", "DOC-SIGNED"),
+        ("E1", "MCR-POC-CERT-30"),
+        ("D2", "DOC-SIGN-TIMELY"),
+        ("D1", "MCR-TIMED-MIN"),
+        ("D1", "MCR-8MIN"),
+    ]:
+        assert pair not in failed
+    assert notes.loc["E1", "not_evaluable"] >= 2 and notes.loc["D2", "not_evaluable"] >= 1
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
+    assert reasons["DOC-SIGNED"] == {"the note's signed_at could not be read as a date": 1}
+    assert reasons["MCR-POC-CERT-30"] == {
+        "the note's poc_certified_at could not be read as a date": 1
+    }
+    assert reasons["DOC-SIGN-TIMELY"] == {
+        "the note's is_late_entry could not be read as a yes or no": 1
+    }
+    assert reasons["MCR-TIMED-MIN"] == {
+        "the minutes of one of the note's services rows could not be read as a number": 1
+    }
+    # An evaluation closes no reporting period: its signature decides no progress report.
+    assert "MCR-PR-10" not in reasons
+    # For whoever reads only the report.
+    [notice] = [n for n in summary["notices"] if "signed_at value" in n]
+    sheet = openpyxl.load_workbook(out / "compliance.xlsx", read_only=True)["Summary"]
+    assert notice in [c for row in sheet.iter_rows(values_only=True) for c in row]
+
+
+def test_an_unreadable_optional_value_in_a_workbook_keeps_the_note(tmp_path):
+    """A workbook's date cells are read as dates; a text cell or an error cell ('#VALUE!') in
+    an optional date column is no date, and the note is audited all the same."""
+    import datetime as dt
+
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+    from test_load_xlsx import write_xlsx
+
+    header = ["note_id", "patient_id", "note_type", "date_of_service", "therapist", "credential"]
+    rows = [
+        [*header, "signed_at", "poc_certified_at"],
+        ["E1", "P1", "evaluation", dt.date(2026, 9, 1), "Kim Lee", "PT", "#VALUE!", "31/31/2026"],
+        ["D1", "P1", "daily", dt.date(2026, 9, 3), "Kim Lee", "PT", dt.datetime(2026, 9, 3, 17)],
+        ["D2", "P1", "daily", "not a date", "Kim Lee", "PT", dt.datetime(2026, 9, 5, 17)],
+    ]
+    write_xlsx(tmp_path / "export" / "notes.xlsx", {"Notes": rows}, engine="openpyxl")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code in (0, 1), result.output
+    said = " ".join(result.output.split())
+    assert "Rows read 3 = loaded 2 + rejected 1" in said
+    assert (
+        "notes.xlsx [Notes]: 1 row has a signed_at value that could not be read as a date: "
+        "'#VALUE!' (1), row 2;"
+    ) in said
+    assert (
+        "poc_certified_at value that could not be read as a date: '31/31/2026' (1), row 2" in said
+    )
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected["reason"].tolist() == [
+        "date_of_service 'not a date' is not a valid date (write it as YYYY-MM-DD or "
+        "MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml)"
+    ]
+    findings = pd.read_csv(out / "findings.csv")
+    failed = set(zip(findings["note_id"], findings["item_id"], strict=True))
+    assert ("E1", "DOC-SIGNED") not in failed
+    assert sorted(pd.read_csv(out / "notes.csv")["note_id"]) == ["D1", "E1"]
 
 
 def test_a_placeholder_in_a_required_date_or_number_is_a_missing_value(tmp_path):

@@ -175,10 +175,10 @@ def three_episodes(tmp_path: Path, name: str, change) -> tuple[Path, pd.DataFram
 def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_path):
     plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
 
-    def bad_date(auths):
-        auths.loc[3, "request_date"] = "2026-31-02"  # the plateau episode's pending request
+    def no_patient(auths):
+        auths.loc[3, "patient_id"] = None  # the plateau episode's pending request
 
-    folder, auths = three_episodes(tmp_path, "baddate", bad_date)
+    folder, auths = three_episodes(tmp_path, "nopatient", no_patient)
     auth = auths.loc[3, "auth_id"]
     out = tmp_path / "um"
     result, _ = reviewed(folder, out)
@@ -195,12 +195,12 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     # The row itself: file, row, column, reason and fix.
     assert (
         squash(
-            f"authorizations.csv row 5 ({auth}), column request_date: rejected at load: "
-            "request_date '2026-31-02' is not a valid date"
+            f"authorizations.csv row 5 ({auth}), column patient_id: rejected at load: "
+            "missing patient_id"
         )
         in text
     )
-    assert squash("fix: write it as YYYY-MM-DD or MM/DD/YYYY") in text
+    assert squash("fix: fill in patient_id on this row") in text
     assert "not reviewed" in result.stderr
     dets = pd.read_csv(out / "determinations.csv", encoding="utf-8-sig")
     assert plateau_ep not in set(dets["episode_id"]) and len(dets) == 2
@@ -211,13 +211,64 @@ def test_a_request_rejected_at_load_is_listed_counted_and_in_rejected_csv(tmp_pa
     listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
     assert list(listed.columns) == ["file", "row", "auth_id", "column", "reason", "fix"]
     assert listed[["file", "row", "column"]].values.tolist() == [
-        ["authorizations.csv", 5, "request_date"]
+        ["authorizations.csv", 5, "patient_id"]
     ]
     # The request is named by its id, as the user's authorization system knows it.
     assert listed["auth_id"].tolist() == [auth]
     assert list(rejected.columns) == ["file", "row", "table", "reason"]  # as SPEC has it
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert "Requests not reviewed (1)" in index and "2026-31-02" in index
+    assert "Requests not reviewed (1)" in index and "missing patient_id" in index
+
+
+def test_a_request_whose_date_or_visits_cannot_be_read_is_not_reviewed_on_a_blank(tmp_path):
+    """request_date is optional, so a row with "2026-31-02" is loaded (it was rejected): the
+    request is still left out of the review, named with its column, value and fix, and not
+    reviewed as if it had no date."""
+    plateau_ep = f"{PATIENTS['plateau'][0]}-PT-1"
+    progressing_ep = f"{PATIENTS['progressing'][0]}-PT-1"
+
+    def unreadable(auths):
+        auths.loc[3, "request_date"] = "2026-31-02"  # the plateau episode's pending request
+        auths.loc[1, "requested_visits"] = "twelve"  # the progressing episode's
+
+    folder, auths = three_episodes(tmp_path, "unreadable", unreadable)
+    notes = pd.read_csv(folder / "notes.csv", dtype=str, keep_default_na=False)
+    notes.loc[0, "signed_at"] = "2026-13-45"
+    notes.to_csv(folder / "notes.csv", index=False)
+    out = tmp_path / "um"
+    result, dets = reviewed(folder, out)
+    # A note's value that could not be read is named for the reviewer too.
+    assert squash(
+        "notes.csv: 1 row has a signed_at value that could not be read as a date: "
+        "'2026-13-45' (1), row 2"
+    ) in squash(result.stderr)
+    text = squash(result.stdout)
+    assert squash("Rows read") in text and squash("rejected 0") in text
+    assert (
+        squash(
+            "Authorization rows read 6 = 1 request(s) reviewed + 2 open request(s) not reviewed "
+            "+ 3 already decided (approved, denied or closed)"
+        )
+        in text
+    )
+    assert (
+        squash(
+            f"authorizations.csv row 5 ({auths.loc[3, 'auth_id']}), column request_date: "
+            "request_date '2026-31-02' could not be read as a date, so the row is left out of "
+            "the review"
+        )
+        in text
+    )
+    assert squash("fix: write it as YYYY-MM-DD or MM/DD/YYYY") in text
+    assert squash("fix: write requested_visits as a whole number of visits, e.g. 12") in text
+    assert {plateau_ep, progressing_ep}.isdisjoint(dets["episode_id"]) and len(dets) == 1
+    listed = pd.read_csv(out / "not-reviewed.csv", encoding="utf-8-sig")
+    assert listed[["file", "row", "column"]].values.tolist() == [
+        ["authorizations.csv", 3, "requested_visits"],
+        ["authorizations.csv", 5, "request_date"],
+    ]
+    rejected = pd.read_csv(out / "rejected.csv", encoding="utf-8-sig")
+    assert rejected.empty
 
 
 def test_a_request_for_an_unknown_episode_is_not_reviewed_against_another(tmp_path):

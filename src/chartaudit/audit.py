@@ -116,6 +116,7 @@ def run_audit(
     masks = [scope & filters.mask(item) for item in items]
 
     ctx.expect(item.check for item in items)
+    unreadable = not export.unreadable.empty
 
     def run_item(j: int) -> _ItemRun:
         try:
@@ -142,6 +143,9 @@ def run_audit(
         # A check may only speak about the notes it was given.
         inside = mask[positions]
         positions, codes = positions[inside], codes[inside]
+        unread = None
+        if kind.reads and unreadable:
+            codes, unread = _unjudged(ctx, kind.reads, item.params, positions, codes)
         # Each item writes its own column, straight away: a finished item waiting for the
         # ones before it in checklist order holds only its findings.
         matrix[positions, j] = codes
@@ -160,7 +164,10 @@ def run_audit(
         reasons = None
         ne = codes == Status.NOT_EVALUABLE
         if ne.any():
-            counts = pd.Series(_text_at(out.message, positions[ne], "data missing"))
+            why = _text_at(out.message, positions[ne], "data missing")
+            if unread is not None:
+                why = np.where(pd.isna(unread[ne]), why, unread[ne])
+            counts = pd.Series(why)
             reasons = {str(k): int(v) for k, v in counts.value_counts().head(5).items()}
         seconds = time.thread_time() - started
         if _COST.get(item.check, 1) > 1:
@@ -208,6 +215,36 @@ def run_audit(
         timings=timings,
         context=ctx,
     )
+
+
+def _unjudged(
+    ctx: AuditContext,
+    reads: tuple[str, ...],
+    params: dict,
+    positions: np.ndarray,
+    codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`codes` with each note the check judged (passed, failed, or not evaluable for a reason
+    of its own) whose value of a `reads` column could not be read made not evaluable for that
+    reason: the check took the value as blank, and a blank signature date fails a note the
+    export shows signed, only not readably. Also the reason per position of those notes (None
+    elsewhere), or None when there are none."""
+    reasons = None
+    for read in reads:
+        found = ctx.unreadable_notes(read.format(**params) if "{" in read else read)
+        if found is None:
+            continue
+        hit, reason = found
+        judged = hit[positions] & (codes != Status.NOT_APPLICABLE)
+        if reasons is not None:
+            judged &= pd.isna(reasons)  # the first unreadable column is the reason given
+        if judged.any():
+            if reasons is None:
+                codes = codes.copy()
+                reasons = np.full(len(codes), None, dtype=object)
+            codes[judged] = Status.NOT_EVALUABLE
+            reasons[judged] = reason
+    return codes, reasons
 
 
 # Relative cost of the slowest check kinds (measured at 100k notes), to start them first.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pyarrow as pa
 
-from .model import REJECTED_COLUMNS
+from .model import REJECTED_COLUMNS, UNREADABLE_COLUMNS
 
 
 @dataclass
@@ -56,6 +56,10 @@ class Export:
     rejected: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECTED_COLUMNS))
     root: str = ""
     notices: list[str] = field(default_factory=list)  # for the user, e.g. unused mapping patterns
+    # Values of optional columns read as blank because they were no date, number or yes/no
+    # (UNREADABLE_COLUMNS): the rows are loaded, and the items that judge a note by such a
+    # value count that note not evaluable rather than take the value as missing.
+    unreadable: pd.DataFrame = field(default_factory=lambda: no_unreadable())
 
     def __post_init__(self) -> None:
         for frame in self.tables.values():
@@ -76,6 +80,11 @@ class Export:
         if table not in self.present:
             return False
         return not column or column in self.present[table]
+
+
+def no_unreadable() -> pd.DataFrame:
+    """An empty Export.unreadable."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in UNREADABLE_COLUMNS})
 
 
 def single_chunk(frame: pd.DataFrame) -> None:

@@ -220,6 +220,9 @@ NOTES_OUTPUT_COLUMNS = [
     "score",
 ]
 REJECTED_COLUMNS = ["file", "row", "table", "reason"]
+# Optional values the loader could not read as a date, number or yes/no and read as blank: one
+# row per (file, row, column), with the value as written and what it should have been.
+UNREADABLE_COLUMNS = ["table", "column", "file", "row", "value", "expected"]
 DETERMINATION_COLUMNS = [
     "episode_id",
     "patient_id",

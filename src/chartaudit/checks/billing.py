@@ -365,7 +365,11 @@ def _no_services(ctx, idx: pd.Index) -> CheckOutcome | None:
 
 
 @check_kind(
-    "eight_minute_total", topic="timed units", params=dict(_PER_DISCIPLINE), needs=("services",)
+    "eight_minute_total",
+    topic="timed units",
+    params=dict(_PER_DISCIPLINE),
+    needs=("services",),
+    reads=("services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units billed for the day within the CMS total-time 8-minute rule."""
@@ -524,6 +528,7 @@ def _allocate(day: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
+    reads=("services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2)."""
@@ -602,7 +607,11 @@ def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
 
 
 @check_kind(
-    "eight_minute_per_code", topic="timed units", params=dict(_PER_DISCIPLINE), needs=("services",)
+    "eight_minute_per_code",
+    topic="timed units",
+    params=dict(_PER_DISCIPLINE),
+    needs=("services",),
+    reads=("services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units of each code within the AMA/CPT per-code mid-point rule."""
@@ -724,6 +733,7 @@ def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         "max_units": Param(int, 1, help="units of a group code per patient per session/day"),
     },
     needs=("services",),
+    reads=("services.minutes", "notes.total_timed_minutes", "notes.total_treatment_minutes"),
 )
 def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Group therapy billed once per session and not on the same minutes as individual codes."""
@@ -924,6 +934,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
     },
     needs=("services",),
+    reads=("services.minutes", "services.assistant_minutes"),
 )
 def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Services furnished in whole or in part by a PTA/OTA carry CQ (PT) or CO (OT)."""
@@ -1025,6 +1036,7 @@ def _money(values: np.ndarray, decimals: int) -> np.ndarray:
         ),
     },
     needs=("services",),
+    reads=("services.charge", "services.allowed_amount"),
 )
 def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """KX on every line once the year's PT+SLP or OT therapy amounts pass the threshold."""
@@ -1139,7 +1151,12 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
 # Documented minutes
 
 
-@check_kind("timed_minutes_documented", topic="timed units", needs=("services",))
+@check_kind(
+    "timed_minutes_documented",
+    topic="timed units",
+    needs=("services",),
+    reads=("services.minutes", "notes.total_timed_minutes"),
+)
 def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Notes that bill timed codes document the total timed minutes."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -1172,7 +1189,12 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     return _result(idx, fail, message, evidence, applicable)
 
 
-@check_kind("total_time_documented", topic="timed units", needs=("notes.total_treatment_minutes",))
+@check_kind(
+    "total_time_documented",
+    topic="timed units",
+    needs=("notes.total_treatment_minutes",),
+    reads=("services.minutes", "notes.total_timed_minutes", "notes.total_treatment_minutes"),
+)
 def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Total treatment time documented and not less than the timed minutes."""
     pos = ctx.positions(idx)

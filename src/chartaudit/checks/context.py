@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..export import Export
+from ..model import SOURCE_FILE, SOURCE_ROW
 
 
 @dataclass
@@ -46,6 +47,31 @@ class AuditContext:
     def positions(self, idx: pd.Index) -> np.ndarray:
         """Row positions in `notes` of the notes labelled `idx` (for numpy arrays over notes)."""
         return self.notes.index.get_indexer(idx)
+
+    def unreadable_notes(self, read: str) -> tuple[np.ndarray, str] | None:
+        """For a CheckKind.reads entry ("notes.signed_at", its field filled in): per note (row
+        positions of `notes`), whether a value it reads could not be read (Export.unreadable),
+        and the reason to give; None when every such value was read (the usual case)."""
+        found = self.export.unreadable
+        if found.empty:
+            return None
+        table, _, column = read.partition(".")
+        rows = found[(found["table"] == table) & (found["column"] == column)]
+        if rows.empty or table not in self.export.tables:
+            return None
+
+        def build() -> tuple[np.ndarray, str]:
+            hit = _notes_of_rows(self.export, table, rows)
+            expected = rows["expected"].iat[0]
+            if table == "authorizations":
+                whose = f"an authorization's {column}"
+            elif table == "notes":
+                whose = f"the note's {column}"
+            else:
+                whose = f"the {column} of one of the note's {table} rows"
+            return hit, f"{whose} could not be read as {expected}"
+
+        return self.cached(f"unreadable:{read}", build)
 
     def cached(
         self, key: str, build: Callable[[], Any], only_for: Iterable[str] | None = None
@@ -96,3 +122,31 @@ class AuditContext:
         with self._guard:
             self._cache.clear()
             self._locks.clear()
+
+
+def _notes_of_rows(export: Export, table: str, found: pd.DataFrame) -> np.ndarray:
+    """Per note: whether it is the note of one of the `found` rows of `table` (Export.unreadable
+    rows, by file and row number); a goal without a note, and an authorization, count for
+    their episode's notes (an authorization without one for its patient's)."""
+    notes, frame = export.notes, export.tables[table]
+    # The rows still loaded: one rejected afterwards (a duplicate note id) is no note's.
+    near = np.flatnonzero(frame[SOURCE_ROW].isin(found["row"].astype(np.int64)).to_numpy())
+    wanted = pd.MultiIndex.from_arrays([found["file"].astype(str), found["row"].astype(np.int64)])
+    sub = frame.iloc[near]
+    keys = [sub[SOURCE_FILE].astype(str), sub[SOURCE_ROW].astype(np.int64)]
+    at = near[pd.MultiIndex.from_arrays(keys).isin(wanted)]
+    rows = frame.iloc[at]
+    hit = np.zeros(len(notes), dtype=bool)
+    if table == "notes":
+        hit[at] = True
+    elif table != "authorizations" and "note_idx" in rows.columns:
+        idx = pd.to_numeric(rows["note_idx"], errors="coerce")
+        hit[idx.dropna().to_numpy(dtype=np.int64)] = True
+        rows = rows[idx.isna().to_numpy()]
+    if table in ("goals", "authorizations") and len(rows):
+        episodes = rows["episode_id"].dropna().astype(object)
+        hit |= notes["episode_id"].isin(episodes).to_numpy(dtype=bool)
+        if table == "authorizations":
+            patients = rows.loc[rows["episode_id"].isna(), "patient_id"].dropna().astype(object)
+            hit |= notes["patient_id"].isin(patients).to_numpy(dtype=bool)
+    return hit

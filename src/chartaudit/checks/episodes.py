@@ -161,19 +161,34 @@ def not_evaluable_all(idx: pd.Index, reason: str) -> CheckOutcome:
     )
 
 
-def cosigned(ctx: AuditContext) -> np.ndarray:
+def unreadable(ctx: AuditContext, column: str) -> np.ndarray:
+    """Per note: whether its value of `column` could not be read (Export.unreadable)."""
+    found = ctx.unreadable_notes(f"notes.{column}")
+    return found[0] if found is not None else np.zeros(len(ctx.notes), dtype=bool)
+
+
+def dated(ctx: AuditContext, column: str, unreadable_dated: bool = False) -> np.ndarray:
+    """Per note: `column` holds a date; with `unreadable_dated`, also a value that could not
+    be read as one (a signature was written, its date is not known)."""
+    ok = ctx.notes[column].notna().to_numpy()
+    return ok | unreadable(ctx, column) if unreadable_dated else ok
+
+
+def cosigned(ctx: AuditContext, unreadable_dated: bool = False) -> np.ndarray:
     """Per note: a co-signature is on file, co-signer named and dated (whichever of the two is
-    exported)."""
+    exported); see `dated` for `unreadable_dated`."""
     has_name, has_date = ctx.has("notes.cosigner"), ctx.has("notes.cosigned_at")
     ok = np.full(len(ctx.notes), has_name or has_date)
     if has_name:
         ok &= note_filled(ctx, "cosigner")
     if has_date:
-        ok &= ctx.notes["cosigned_at"].notna().to_numpy()
+        ok &= dated(ctx, "cosigned_at", unreadable_dated)
     return ok
 
 
-def clinician_written(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
+def clinician_written(
+    ctx: AuditContext, student_cosigned_ok: bool, unreadable_dated: bool = False
+) -> np.ndarray:
     """Per note: written by a therapist (or physician/NPP); optionally a student's note a
     therapist co-signed.
 
@@ -182,7 +197,7 @@ def clinician_written(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarra
     """
     ok = note_is(ctx, "role", ["therapist"])
     if student_cosigned_ok:
-        ok = ok | (note_is(ctx, "role", ["student"]) & cosigned(ctx))
+        ok = ok | (note_is(ctx, "role", ["student"]) & cosigned(ctx, unreadable_dated))
     return ok
 
 
@@ -328,24 +343,27 @@ def supervisor_text(ctx: AuditContext, s: EpisodeOrder, positions: np.ndarray) -
     return "; the report is the supervising " + label + "'s to write" + np.where(found, name, "")
 
 
-def report_flaws(ctx: AuditContext, student_cosigned_ok: bool) -> np.ndarray:
+def report_flaws(
+    ctx: AuditContext, student_cosigned_ok: bool, unreadable_dated: bool = False
+) -> np.ndarray:
     """Per note: the index in NOT_A_REPORT of why it cannot serve as a progress report, 0 when
-    it can (a clinician wrote and signed it).
+    it can (a clinician wrote and signed it). With `unreadable_dated`, a signature or
+    co-signature date that could not be read counts as a signature.
 
     An assistant's report is a supplement, not the report (MBPM ch.15 220.3.D), and an unsigned
     one is not submitted ("not submitted or signed", Noridian). Without a signed_at column the
     export cannot show a missing signature, so reports are taken as signed.
     """
-    clinician = clinician_written(ctx, student_cosigned_ok)
+    clinician = clinician_written(ctx, student_cosigned_ok, unreadable_dated)
     signed = (
-        ctx.notes["signed_at"].notna().to_numpy()
+        dated(ctx, "signed_at", unreadable_dated)
         if ctx.has("notes.signed_at")
         else np.ones(len(ctx.notes), bool)
     )
     if student_cosigned_ok:
         # A student's report co-signed by the supervising therapist carries the therapist's
         # signature, whether or not the student's own signed_at was exported.
-        signed = signed | (note_is(ctx, "role", ["student"]) & cosigned(ctx))
+        signed = signed | (note_is(ctx, "role", ["student"]) & cosigned(ctx, unreadable_dated))
     return np.select(
         [
             ~clinician & note_is(ctx, "role", ["assistant"]),
@@ -382,29 +400,27 @@ def progress_report_interval(
     max_days = int(params["max_treatment_days"])
     s = sorted_notes(ctx)
     typed_note = note_is(ctx, "note_type", params["report_types"])
-    flaw = np.where(typed_note, report_flaws(ctx, bool(params["student_cosigned_ok"])), 0)
+    cosigned_ok = bool(params["student_cosigned_ok"])
+    # A report whose signature date could not be read counts as signed here; the notes that
+    # would be late were it unsigned are not evaluable (below).
+    flaw = np.where(typed_note, report_flaws(ctx, cosigned_ok, unreadable_dated=True), 0)
     report_note = typed_note & (flaw == 0)
 
     # Day-level arrays (one row per distinct episode day, in order).
     day = s.day
     n_days = int(day[-1]) + 1 if len(day) else 0
-    day_report = np.bincount(day, weights=report_note[s.order], minlength=n_days) > 0
     day_date = s.date[s.day_new]
-    day_ep_start = s.ep_start[s.day_new]
-    g = np.arange(n_days)
-    ep_first_day = np.maximum.accumulate(np.where(day_ep_start, g, 0))
-    last_report = np.maximum.accumulate(np.where(day_report, g, -1))
-    # The period closes on the report's day; the next one starts the next treatment day.
-    prev_report = np.concatenate([[-1], last_report[:-1]])
-    has_prev = prev_report >= ep_first_day
-    period_start = np.where(has_prev, prev_report + 1, ep_first_day)
-    day_in_period = g - period_start + 1
-    late_day = day_in_period > max_days
-    due_day = np.minimum(period_start + max_days - 1, n_days - 1)
+    periods = _report_periods(s, report_note, n_days, max_days)
+    day_in_period, prev_report = periods.day_in_period, periods.prev_report
+    has_prev, period_start, due_day = periods.has_prev, periods.period_start, periods.due_day
 
     pos = ctx.positions(idx)
     day_idx = day[s.row_of[pos]]
-    fail = late_day[day_idx]
+    fail = periods.late[day_idx]
+    unsure = np.zeros(len(idx), dtype=bool)
+    if any(ctx.unreadable_notes(f"notes.{c}") is not None for c in ("signed_at", "cosigned_at")):
+        as_blank = typed_note & (np.where(typed_note, report_flaws(ctx, cosigned_ok), 0) == 0)
+        unsure = _report_periods(s, as_blank, n_days, max_days).late[day_idx] & ~fail
     evidence = texts(
         idx, fail, lambda f: "treatment day " + day_in_period[day_idx[f]].astype(str).astype(object)
     )
@@ -472,7 +488,51 @@ def progress_report_interval(
             text[assistant] = text[assistant] + supervisor_text(ctx, s, p[assistant])
         return text
 
-    return outcome(idx, fail, texts(idx, fail, explain), evidence)
+    return outcome(
+        idx,
+        fail,
+        texts(idx, fail, explain),
+        evidence,
+        not_evaluable=unsure,
+        not_evaluable_reason="a report of the period has a signature date that could not be read, "
+        "so whether it counts is not known",
+    )
+
+
+@dataclass
+class _Periods:
+    """Per episode day (see progress_report_interval): its reporting period and whether the
+    report was due before it."""
+
+    day_in_period: np.ndarray
+    prev_report: np.ndarray
+    has_prev: np.ndarray
+    period_start: np.ndarray
+    due_day: np.ndarray
+    late: np.ndarray
+
+
+def _report_periods(
+    s: EpisodeOrder, report_note: np.ndarray, n_days: int, max_days: int
+) -> _Periods:
+    """The reporting periods the notes of `report_note` close."""
+    day_report = np.bincount(s.day, weights=report_note[s.order], minlength=n_days) > 0
+    g = np.arange(n_days)
+    ep_first_day = np.maximum.accumulate(np.where(s.ep_start[s.day_new], g, 0))
+    last_report = np.maximum.accumulate(np.where(day_report, g, -1))
+    # The period closes on the report's day; the next one starts the next treatment day.
+    prev_report = np.concatenate([[-1], last_report[:-1]])
+    has_prev = prev_report >= ep_first_day
+    period_start = np.where(has_prev, prev_report + 1, ep_first_day)
+    day_in_period = g - period_start + 1
+    return _Periods(
+        day_in_period=day_in_period,
+        prev_report=prev_report,
+        has_prev=has_prev,
+        period_start=period_start,
+        due_day=np.minimum(period_start + max_days - 1, n_days - 1),
+        late=day_in_period > max_days,
+    )
 
 
 # --------------------------------------------------------------------------- authorship
@@ -487,6 +547,7 @@ def progress_report_interval(
             bool, True, help="a student's note co-signed by a therapist passes"
         ),
     },
+    reads=("notes.cosigned_at",),
 )
 def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The note is written by an allowed role (by default a therapist, not an assistant)."""
@@ -580,6 +641,7 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
         "sent_within_days": Param(int, 30, help="CY2025 exception: plan sent within these days"),
     },
     needs=("notes.poc_certified_at",),
+    reads=("notes.poc_certified_at", "notes.poc_sent_at", "notes.order_signed_at"),
 )
 def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The initial plan is certified within 30 days of the evaluation (or the CY2025 exception)."""
@@ -674,6 +736,7 @@ CERTIFIER_ALIASES = [
         ),
     },
     needs=("notes.certifier_credential",),
+    reads=("notes.poc_certified_at",),
 )
 def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The plan is certified by a physician or NPP (MD, DO, DPM, NP, PA, CNS)."""
@@ -716,6 +779,7 @@ def certifier_qualified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]
         "max_days": Param(int, 90, help="longest certified interval in calendar days", minimum=1)
     },
     needs=("notes.poc_end",),
+    reads=("notes.poc_start", "notes.poc_end"),
 )
 def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The certified plan-of-care interval (start to end) is at most 90 days."""
@@ -775,13 +839,32 @@ def recertification(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
         return not_evaluable_all(idx, "the export has no plan-of-care end date column")
     s = sorted_notes(ctx)
     poc_end = midnight(ctx.notes["poc_end"])[s.order]
-    plan = note_is(ctx, "note_type", params["plan_types"])[s.order] & ~np.isnat(poc_end)
-    # The latest plan note on or before each note's date (same-day plan notes sort first).
-    source = s.ffill(plan)[s.rows(ctx, idx)]
-    current_end = pd.Series(np.append(poc_end, np.datetime64("NaT", "ns"))[source], index=idx)
+    plan_type = note_is(ctx, "note_type", params["plan_types"])[s.order]
+    rows = s.rows(ctx, idx)
     dos = pd.Series(service_dates(ctx)[ctx.positions(idx)], index=idx)
+
+    def plan_ends(ends: np.ndarray) -> pd.Series:
+        """Per note: the end of the latest plan note on or before its date (same-day plan
+        notes sort first) that has one."""
+        source = s.ffill(plan_type & ~np.isnat(ends))[rows]
+        return pd.Series(np.append(ends, np.datetime64("NaT", "ns"))[source], index=idx)
+
+    # A plan whose end could not be read is taken as still running; the notes after it that
+    # would be past its predecessor's end are not evaluable (below).
+    unread = unreadable(ctx, "poc_end")[s.order]
+    running = np.datetime64(pd.Timestamp.max, "ns")
+    current_end = plan_ends(np.where(unread, running, poc_end) if unread.any() else poc_end)
     gap = (dos - current_end).dt.days
     fail = (gap > 0).fillna(False)
+    no_end = current_end.isna()
+    reason = pd.Series("no plan-of-care end date on record for this episode", index=idx)
+    if unread.any():
+        unsure = ((dos - plan_ends(poc_end)).dt.days > 0).fillna(False) & ~fail
+        no_end |= unsure
+        reason[unsure] = (
+            "a plan of care's end date (poc_end) could not be read, so whether the plan had "
+            "ended is not known"
+        )
     msg = pd.Series("", index=idx, dtype=object)
     if fail.any():
         msg.loc[fail] = (
@@ -802,8 +885,8 @@ def recertification(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
         fail,
         msg,
         texts(idx, fail, lambda m: fmt_date(current_end[m])),
-        not_evaluable=current_end.isna(),
-        not_evaluable_reason="no plan-of-care end date on record for this episode",
+        not_evaluable=no_end,
+        not_evaluable_reason=reason,
     )
 
 
@@ -1159,7 +1242,17 @@ def _after_discharge(ctx: AuditContext, idx: pd.Index) -> pd.Series:
 # --------------------------------------------------------------------------- chronology
 
 
-@check_kind("chronology", params={})
+@check_kind(
+    "chronology",
+    params={},
+    reads=(
+        "notes.signed_at",
+        "notes.cosigned_at",
+        "notes.poc_start",
+        "notes.poc_end",
+        "notes.poc_certified_at",
+    ),
+)
 def chronology(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Dates are in a possible order: signed on/after the service, no notes after discharge, ..."""
     notes = note_columns(
@@ -1314,6 +1407,12 @@ def _window(start: pd.Series, end: pd.Series) -> pd.Series:
         ),
     },
     needs=("authorizations",),
+    reads=(
+        "authorizations.start",
+        "authorizations.end",
+        "authorizations.approved_visits",
+        "authorizations.request_date",
+    ),
 )
 def authorization_visits(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Each visit falls inside an approved authorization and within its approved visit count.

@@ -30,6 +30,7 @@ from .registry import CheckOutcome, Param, check_kind, outcome
         "field": Param(str, required=True, choices=tuple(TABLES["notes"]), help="notes column"),
         "label": Param(str, "", help="what the field is, for the message (default: its name)"),
     },
+    reads=("notes.{field}",),
 )
 def required_field(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """The note has a value in the given column (e.g. signed_at: the note is signed)."""
@@ -51,6 +52,7 @@ def required_field(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> 
         ),
     },
     needs=("notes.signed_at",),
+    reads=("notes.signed_at", "notes.is_late_entry"),
 )
 def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Signed within a set number of calendar days after the date of service (default 3)."""
@@ -106,6 +108,7 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
     params={
         "roles": Param(list, ["student"], help="author roles whose notes need a co-signature"),
     },
+    reads=("notes.cosigned_at",),
 )
 def cosign_required(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Notes by students (and assistants where policy says so) carry a dated co-signature."""

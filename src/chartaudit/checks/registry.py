@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..model import Status
+from ..model import BOOL_COLUMNS, DATE_COLUMNS, NUMERIC_COLUMNS, REQUIRED, Status
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -59,6 +59,13 @@ class CheckKind:
     # What the check reads beyond the notes' required columns: "services", "goals",
     # "notes.signed_at", ... A missing table or column makes the item not_evaluable.
     needs: tuple[str, ...] = ()
+    # The optional dates, numbers and yes/no values the check judges a note by ("notes.signed_at",
+    # "services.minutes"; "notes.{field}" names the column of the item's `field` parameter).
+    # A note whose value could not be read (Export.unreadable) is not evaluable for the item
+    # instead of judged as if the value were blank; an authorization's value counts for the
+    # notes of its episode (or patient). A kind that judges a note by the values of the other
+    # notes of its episode does that itself (progress_report_interval, recertification).
+    reads: tuple[str, ...] = ()
     summary: str = ""
     # Kinds about one part of the work ("timed units", "plan of care") share a topic: a report
     # does not praise one of them while another is among the therapist's top gaps.
@@ -73,6 +80,7 @@ def check_kind(
     *,
     params: dict[str, Param] | None = None,
     needs: tuple[str, ...] = (),
+    reads: tuple[str, ...] = (),
     summary: str = "",
     topic: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
@@ -81,18 +89,35 @@ def check_kind(
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check kind {name!r} registered twice")
+        for read in reads:
+            if not _typed_optional(read):
+                raise ValueError(
+                    f"check kind {name!r} reads {read!r}, which is not an optional date, number "
+                    "or yes/no column"
+                )
         doc = (fn.__doc__ or "").strip().splitlines()
         REGISTRY[name] = CheckKind(
             name=name,
             fn=fn,
             params=params or {},
             needs=needs,
+            reads=reads,
             summary=summary or (doc[0] if doc else ""),
             topic=topic,
         )
         return fn
 
     return register
+
+
+def _typed_optional(read: str) -> bool:
+    """Whether a `reads` entry names an optional typed column (or the item's field)."""
+    table, _, column = read.partition(".")
+    if column == "{field}":
+        return table == "notes"
+    typed = DATE_COLUMNS.get(table, []) + NUMERIC_COLUMNS.get(table, [])
+    typed += BOOL_COLUMNS.get(table, [])
+    return column in typed and column not in REQUIRED.get(table, [])
 
 
 def outcome(

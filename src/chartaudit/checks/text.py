@@ -1082,6 +1082,7 @@ def shorten(text: pd.Series, width: int = 90) -> pd.Series:
             list, ["evaluation"], help="note types that fail when they set no goals at all"
         ),
     },
+    reads=("goals.target_date",),
 )
 def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Goals state who will do what functional activity, how well (measurably) and by when."""
@@ -1426,6 +1427,7 @@ def instrumental_study(ctx) -> np.ndarray:
             "that description of function itself",
         ),
     },
+    reads=("notes.poc_end",),
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""

@@ -14,7 +14,7 @@ from pandas.api.extensions import take
 
 from ..episodes import derive_episodes, normalise_credential
 from ..errors import InputError
-from ..export import Export, FileReport
+from ..export import Export, FileReport, no_unreadable
 from ..model import (
     BOOL_COLUMNS,
     DATE_COLUMNS,
@@ -25,13 +25,21 @@ from ..model import (
     SOURCE_ROW,
     TABLES,
     TEXT_COLUMNS,
+    UNREADABLE_COLUMNS,
 )
 from . import values as V
 from .columns import JOINED, map_columns, unused_column_hints
 from .files import RawTable, discover, read_file, unused_patterns
 from .mapping import MAPPING_FILE_NAME, Mapping, TableMapping, load_mapping
 
-__all__ = ["load_export", "from_frames", "load_mapping", "MAPPING_FILE_NAME"]
+__all__ = [
+    "load_export",
+    "from_frames",
+    "load_mapping",
+    "unreadable_notices",
+    "DATE_FIX",
+    "MAPPING_FILE_NAME",
+]
 
 TABLE_ORDER = ["notes", "services", "goals", "measures", "authorizations"]
 Progress = Callable[[str], None]
@@ -163,6 +171,7 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
     """The Export of the raw tables; empties `raws`, so each raw frame is freed once mapped."""
     rejects = _Rejects()
     notices: list[str] = []
+    unreadable: list[pd.DataFrame] = []
     per_table: dict[str, list[pd.DataFrame]] = {}
     present: dict[str, set[str]] = {}
     while raws:
@@ -181,9 +190,8 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
             continue
         cleaned = []
         while parts:
-            cleaned.append(
-                _normalise(table, parts.pop(0), mapping.for_table(table), rejects, notices)
-            )
+            tm = mapping.for_table(table)
+            cleaned.append(_normalise(table, parts.pop(0), tm, rejects, notices, unreadable))
         tables[table] = pd.concat(cleaned, ignore_index=True) if len(cleaned) > 1 else cleaned[0]
 
     linked = [t for t in ("services", "goals", "measures", "authorizations") if t in tables]
@@ -223,7 +231,14 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         )
         rep.rows_loaded = rep.rows_read - rep.rows_rejected
     rejected["file"] = rejected["file"].astype(str)
-    return Export(tables=tables, present=present, files=reports, rejected=rejected, notices=notices)
+    return Export(
+        tables=tables,
+        present=present,
+        files=reports,
+        rejected=rejected,
+        notices=notices,
+        unreadable=pd.concat(unreadable, ignore_index=True) if unreadable else no_unreadable(),
+    )
 
 
 def _some_columns(frame: pd.DataFrame, limit: int) -> str:
@@ -458,19 +473,27 @@ def _empty_column(table: str, col: str, n: int) -> pd.Series:
     return pd.Series(pd.NA, index=range(n), dtype="string")
 
 
-_FIX_DATE = "write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml"
+# How to write a date the loader reads (rejected.csv's reasons and the notices quote it).
+DATE_FIX = "write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml"
 
 
 def _normalise(
-    table: str, frame: pd.DataFrame, tm: TableMapping, rejects: _Rejects, notices: list[str]
+    table: str,
+    frame: pd.DataFrame,
+    tm: TableMapping,
+    rejects: _Rejects,
+    notices: list[str],
+    unreadable_found: list[pd.DataFrame],
 ) -> pd.DataFrame:
     """Types and canonical values for one source part; rows that cannot be audited go to
-    rejects, values that are not recognised but whose rows are kept to notices."""
+    rejects, values that are not recognised but whose rows are kept to notices, and optional
+    values that could not be read (read as blank) to `unreadable_found` and notices."""
     frame = frame.reset_index(drop=True)
     bad = np.zeros(len(frame), dtype=bool)
     reason = np.full(len(frame), "", dtype=object)
     unrecognised: list[tuple[str, pd.Series, np.ndarray, dict[str, str], str]] = []
     placeholders: list[tuple[str, pd.Series, pd.Series]] = []
+    unreadable: list[tuple[str, pd.Series, np.ndarray]] = []
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
         """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
@@ -530,8 +553,11 @@ def _normalise(
             continue
         parsed, unparseable, empty = V.parse_dates(frame[col], tm.date_format, placeholders=True)
         if unparseable.any():
-            shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
-            reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({_FIX_DATE})")
+            if col in REQUIRED[table]:
+                shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
+                reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({DATE_FIX})")
+            else:
+                unreadable.append((col, frame[col], unparseable.to_numpy()))
         _placeholder(col, frame[col], empty)
         frame[col] = parsed
     for col in NUMERIC_COLUMNS.get(table, []):
@@ -539,13 +565,19 @@ def _normalise(
             continue
         num, unparseable, empty = V.parse_numbers(frame[col], placeholders=True)
         if unparseable.any():
-            shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
-            reject(unparseable, f"{col} '" + shown + "' is not a number")
+            if col in REQUIRED[table]:
+                shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
+                reject(unparseable, f"{col} '" + shown + "' is not a number")
+            else:
+                unreadable.append((col, frame[col], unparseable.to_numpy()))
         _placeholder(col, frame[col], empty)
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
-            frame[col] = V.parse_bool(frame[col])
+            flags, unparseable = V.parse_bool(frame[col])
+            if unparseable.any():
+                unreadable.append((col, frame[col], unparseable.to_numpy()))
+            frame[col] = flags
     if table == "notes":
         frame = _notes_values(frame, user, reject, coerce)
     elif table == "services":
@@ -583,6 +615,14 @@ def _normalise(
             notices.append(
                 _unrecognised_notice(table, frame, col, raw, unknown, table_values, outcome)
             )
+    for col, raw, unread in unreadable:
+        # An optional value that is no date, number or yes/no: read as blank, the row kept, and
+        # the items that judge a note by it do not judge that note (see Export.unreadable).
+        unread = unread & ~bad
+        if unread.any():
+            found = unreadable_values(table, col, frame, raw, unread)
+            unreadable_found.append(found)
+            notices.extend(unreadable_notices(found))
     rejects.add(frame, bad, table, reason[bad])
     return _drop_rows(frame, bad)
 
@@ -611,6 +651,56 @@ def _placeholder_notice(frame: pd.DataFrame, col: str, written: pd.Series) -> st
         f"{frame[SOURCE_FILE].iloc[0]}: {col} {shown} read as blank (no value), "
         f"row{'s' if len(rows) > 1 else ''} {row_list}; the checks treat {col} as missing there"
     )
+
+
+def unreadable_values(
+    table: str, col: str, frame: pd.DataFrame, raw: pd.Series, mask: np.ndarray
+) -> pd.DataFrame:
+    """Export.unreadable rows (UNREADABLE_COLUMNS) for the values of `col` at `mask`."""
+    expected = (
+        "a date"
+        if col in DATE_COLUMNS.get(table, [])
+        else "a number"
+        if col in NUMERIC_COLUMNS.get(table, [])
+        else "a yes or no"
+    )
+    return pd.DataFrame(
+        {
+            "table": table,
+            "column": col,
+            "file": frame[SOURCE_FILE].to_numpy()[mask].astype(object),
+            "row": frame[SOURCE_ROW].to_numpy()[mask],
+            "value": raw[mask].astype("string").str.strip().str.slice(0, 40).to_numpy(object),
+            "expected": expected,
+        },
+        columns=UNREADABLE_COLUMNS,
+    )
+
+
+def unreadable_notices(unreadable: pd.DataFrame) -> list[str]:
+    """One notice per file and column of Export.unreadable: the file, how many rows, the
+    values (most frequent first) and rows (first few), what was done, and the fix."""
+    notices = []
+    for (file, table, col), found in unreadable.groupby(
+        ["file", "table", "column"], sort=False, dropna=False
+    ):
+        n = len(found)
+        shown, row_list = _values_and_rows(found["value"], found["row"].to_numpy())
+        expected = found["expected"].iat[0]
+        how = f" ({DATE_FIX})" if expected == "a date" else ""
+        if table == "notes":
+            whose = "those notes" if n > 1 else "that note"
+        else:
+            whose = "the notes those rows belong to" if n > 1 else "the note that row belongs to"
+        notices.append(
+            f"{file}: {n:,} row{'s have' if n > 1 else ' has'} a {col} value that could not be "
+            f"read as {expected}: {shown}, row{'s' if n > 1 else ''} {row_list}; read as blank and "
+            f"the row{'s' if n > 1 else ''} kept, and the items that judge by {col} count "
+            f"{whose} as not evaluable (neither passed nor failed). Correct the value in the "
+            f"export{how}, or map the column to another one in chartaudit-mapping.yaml "
+            f"(tables.{table}.columns.{col})"
+        )
+    return notices
 
 
 def _unrecognised_notice(

@@ -471,13 +471,21 @@ GOAL_TERM_VALUES = {
 }
 
 TRUE_VALUES = {"y", "yes", "true", "1", "x", "lateentry", "late", "addendum", "t"}
+FALSE_VALUES = {"n", "no", "false", "0", "f", "off", "notlate", "ontime", "timely", "original"}
 
 
-def parse_bool(values: pd.Series) -> pd.Series:
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a yes/no column. Returns (bool series, mask of values that are neither a yes nor
+    a no). Blank values and placeholders ("N/A": see NO_VALUE) are no, and not errors."""
     if pd.api.types.is_bool_dtype(values):
-        return values.fillna(False).astype(bool)
-    keys = map_unique(values.astype("string").str.strip(), key)
-    return keys.isin(TRUE_VALUES).fillna(False).astype(bool)
+        return values.fillna(False).astype(bool), pd.Series(False, index=values.index)
+    codes, uniques = _distinct(values)
+    text = uniques.str.strip()
+    keys = map_unique(text, key)
+    yes = keys.isin(TRUE_VALUES).fillna(False).astype(bool)
+    blank = (text == "").fillna(True).astype(bool) | no_value(text)
+    bad = ~yes & ~keys.isin(FALSE_VALUES).fillna(False).astype(bool) & ~blank
+    return _spread(yes, codes, values.index, False), _spread(bad, codes, values.index, False)
 
 
 def normalise_modifiers(values: pd.Series) -> pd.Series:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..errors import ChartauditError
 from ..export import Export
+from ..load import DATE_FIX, unreadable_notices
 from ..model import SOURCE_FILE, SOURCE_ROW, TABLES
 
 # Status words of a request still waiting for a decision, and of a closed one.
@@ -175,6 +176,10 @@ def account_requests(
         account.read = len(rejected)
         return _typed(frame), account
     a = classify_authorizations(auths)
+    # A row with a value that could not be read is left out, as a row rejected at load was.
+    unread = _unreadable(export, a)
+    read_all = len(a)
+    a = a.drop(index=unread.index)
     given = a["episode_id"].astype(object)
     a["episode_id"] = match_episodes(a, episodes).to_numpy()
     unknown = given.notna() & a["episode_id"].isna()
@@ -190,6 +195,7 @@ def account_requests(
         )
     a = a.assign(_given=given)
     problems = [
+        _listed(auths.loc[unread.index], unread["column"], unread["reason"], unread["fix"]),
         _listed(
             a[unknown & a["is_open"]],
             "episode_id",
@@ -236,11 +242,15 @@ def account_requests(
             )
         )
     account.listed = pd.concat([rejected, *problems], ignore_index=True)[NOT_REVIEWED_COLUMNS]
-    account.read = len(a) + len(rejected)
+    account.read = read_all + len(rejected)
     account.reviewed = len(latest)
     account.not_reviewed = len(account.listed) - len(rejected)
     account.not_selected = int((~opened["episode_id"].isin(chosen)).sum())
     account.decided = int((~a["is_open"]).sum())
+    # The notes', goals' and measures' values that could not be read shape the picture too.
+    account.notices += unreadable_notices(
+        export.unreadable[export.unreadable["table"] != "authorizations"]
+    )
     if not export.has("authorizations.requested_visits"):
         files = sorted({f.path for f in export.files if f.table == "authorizations"})
         where = ", ".join(files) or "the authorizations table"
@@ -289,20 +299,54 @@ def _rows_text(frame: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _listed(frame: pd.DataFrame, column: str, reason, fix: str) -> pd.DataFrame:
-    """NOT_REVIEWED_COLUMNS rows for loaded authorization rows (`reason` text or Series)."""
+def _listed(frame: pd.DataFrame, column, reason, fix) -> pd.DataFrame:
+    """NOT_REVIEWED_COLUMNS rows for loaded authorization rows (`column`, `reason` and `fix`
+    each one text or a Series by row)."""
+
+    def per_row(value):
+        return value if isinstance(value, str) else value.reindex(frame.index).to_numpy(object)
+
     return pd.DataFrame(
         {
             "file": frame[SOURCE_FILE].astype(str).to_numpy(dtype=object),
             "row": frame[SOURCE_ROW].to_numpy(),
             "auth_id": frame["auth_id"].astype(object).to_numpy(),
-            "column": column,
-            "reason": reason
-            if isinstance(reason, str)
-            else reason.reindex(frame.index).to_numpy(dtype=object),
-            "fix": fix,
+            "column": per_row(column),
+            "reason": per_row(reason),
+            "fix": per_row(fix),
         },
         columns=NOT_REVIEWED_COLUMNS,
+    )
+
+
+def _unreadable(export: Export, auths: pd.DataFrame) -> pd.DataFrame:
+    """The authorization rows with a value the loader could not read (Export.unreadable), by
+    their index in `auths`: the column(s), the reason and the fix."""
+    found = export.unreadable[export.unreadable["table"] == "authorizations"]
+    if found.empty:
+        return pd.DataFrame(columns=["column", "reason", "fix"])
+    at = pd.MultiIndex.from_arrays(
+        [auths[SOURCE_FILE].astype(str), auths[SOURCE_ROW].astype(np.int64)]
+    ).get_indexer(pd.MultiIndex.from_arrays([found["file"].astype(str), found["row"]]))
+    found = found.assign(at=auths.index.to_numpy()[at])[at >= 0]
+    fix = np.where(
+        found["expected"] == "a date",
+        DATE_FIX,
+        "write " + found["column"] + " as a whole number of visits, e.g. 12",
+    )
+    found = found.assign(
+        reason=found["column"]
+        + " '"
+        + found["value"].astype(str)
+        + "' could not be read as "
+        + found["expected"]
+        + ", so the row is left out of the review",
+        fix=fix,
+    )
+    return found.groupby("at", sort=True).agg(
+        column=("column", ", ".join),
+        reason=("reason", "; ".join),
+        fix=("fix", lambda f: "; ".join(dict.fromkeys(f))),
     )
 
 
