@@ -66,10 +66,30 @@ def load_export(
             fix="name the notes file e.g. notes.csv, or map it under tables.notes.files in "
             "chartaudit-mapping.yaml",
         )
+    _refuse_empty_notes(raws)
     export = _build(raws, mapping, reports)
     export.root = str(root)
     export.notices = unused_patterns(root, found, mapping) + _not_loaded(reports) + export.notices
     return export
+
+
+def _refuse_empty_notes(raws: list[RawTable]) -> None:
+    """InputError when the notes files hold no rows at all (an empty or header-only file,
+    as a scheduled export writes on a day without visits): there is nothing to audit."""
+    notes = [r for r in raws if r.table == "notes"]
+    if any(len(r.frame) or r.bad_rows for r in notes):
+        return
+    names = ", ".join(
+        f"{r.path}{f' [{r.sheet}]' if r.sheet else ''}"
+        f" ({'header only' if len(r.frame.columns) > 1 else 'empty'})"
+        for r in notes
+    )
+    raise InputError(
+        f"no notes to audit: the notes file{'s' if len(notes) > 1 else ''} {names} "
+        f"{'hold' if len(notes) > 1 else 'holds'} no rows",
+        fix="export the notes again for a period with visits, or point the mapping's "
+        "tables.notes.files at the file that holds them",
+    )
 
 
 def _not_loaded(reports: list[FileReport]) -> list[str]:
@@ -474,7 +494,10 @@ def _empty_column(table: str, col: str, n: int) -> pd.Series:
 
 
 # How to write a date the loader reads (rejected.csv's reasons and the notices quote it).
-DATE_FIX = "write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml"
+DATE_FIX = (
+    f"write it as YYYY-MM-DD or MM/DD/YYYY, a date of the years {V.RECORD_YEARS[0]} to "
+    f"{V.RECORD_YEARS[1]}, or set date_format in chartaudit-mapping.yaml"
+)
 
 
 def _normalise(
@@ -560,6 +583,9 @@ def _normalise(
                 unreadable.append((col, frame[col], unparseable.to_numpy()))
         _placeholder(col, frame[col], empty)
         frame[col] = parsed
+    if table == "notes" and "date_of_service" in frame.columns:
+        stray, why = _stray_dates(frame["date_of_service"], bad)
+        reject(stray, why)
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
             continue
@@ -625,6 +651,41 @@ def _normalise(
             notices.extend(unreadable_notices(found))
     rejects.add(frame, bad, table, reason[bad])
     return _drop_rows(frame, bad)
+
+
+# A date of service more than this far from all the others, on a few notes, is a typo.
+STRAY_GAP = pd.Timedelta(days=366)
+STRAY_SHARE = 0.05
+
+
+def _stray_dates(dates: pd.Series, bad: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """Dates of service separated from the rest of the file by more than a year, on at most
+    one note in twenty (or one note): typos like "10/29/2062" for 2026, which would otherwise
+    become the audit's "as of" date, leave every open episode "without a visit for 36 years"
+    and add months to the run history. The rows and their reasons."""
+    d = dates.to_numpy(dtype="datetime64[ns]")
+    ok = ~np.isnat(d) & ~bad
+    stray = np.zeros(len(d), dtype=bool)
+    distinct = np.unique(d[ok])
+    gaps = np.flatnonzero(np.diff(distinct) > STRAY_GAP)
+    if not len(gaps):
+        return stray, pd.Series(dtype=object)
+    few = max(1, int(STRAY_SHARE * ok.sum()))
+    # Before the first gap (the earliest dates) and after the last one (the latest).
+    early = ok & (d <= distinct[gaps[0]])
+    late = ok & (d >= distinct[gaps[-1] + 1])
+    why = pd.Series("", index=dates.index, dtype=object)
+    if early.sum() <= few:
+        stray |= early
+        after = pd.Timestamp(distinct[gaps[0] + 1]).strftime("%Y-%m-%d")
+        why[early] = f"is more than a year before every other note's (the earliest {after})"
+    if late.sum() <= few:
+        stray |= late
+        before = pd.Timestamp(distinct[gaps[-1]]).strftime("%Y-%m-%d")
+        why[late] = f"is more than a year after every other note's (the latest {before})"
+    shown = dates[stray].dt.strftime("%Y-%m-%d")
+    why[stray] = "date_of_service " + shown + " " + why[stray] + ": correct the date (a typo?)"
+    return stray, why
 
 
 def _values_and_rows(values: pd.Series, rows: np.ndarray) -> tuple[str, str]:
@@ -880,6 +941,10 @@ def _link(
             frame = _drop_rows(frame, missing)
             idx = idx.loc[~missing].reset_index(drop=True)
         frame["note_idx"] = idx.astype("Int64") if table in ("goals",) else idx.astype("int64")
+    elif table == "goals":
+        # Goals exported without the note that set them (by episode only): attributed to the
+        # episode's first evaluation by the goal checks.
+        frame["note_idx"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     if table in ("goals", "authorizations") and "note_idx" in frame.columns:
         rows = frame["note_idx"].fillna(-1).to_numpy(dtype="int64")  # -1: no note
         for col in ("patient_id", "episode_id"):

@@ -349,7 +349,13 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "authorization id",
             "authorization #",
             "auth number",
+            "auth no",
+            "auth ref",
+            "auth ref #",
+            "authorization number",
+            "authorization ref",
             "reference #",
+            "reference number",
         ],
         "patient_id": ["mrn", "patient id", "patient #", "chart #"],
         "episode_id": ["episode", "episode id", "case id"],
@@ -365,11 +371,37 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "approved",
             "visits authorized",
         ],
-        "start": ["start", "start date", "auth start", "from", "effective date", "effective"],
-        "end": ["end", "end date", "auth end", "through", "to", "expiration date", "expires"],
+        "start": [
+            "start",
+            "start date",
+            "auth start",
+            "auth from",
+            "from",
+            "effective date",
+            "effective",
+        ],
+        "end": [
+            "end",
+            "end date",
+            "auth end",
+            "auth to",
+            "auth through",
+            "through",
+            "to",
+            "expiration date",
+            "expires",
+        ],
         "status": ["status", "auth status", "decision"],
     },
 }
+
+# Identifiers are written alike in every table of one export ("Case No" and "Service Line" on
+# the visits and on the authorization requests): each table knows the notes' names for them.
+for _table, _columns in TABLES.items():
+    for _col in ("note_id", "patient_id", "episode_id", "discipline"):
+        if _table != "notes" and _col in _columns:
+            _own = _SYNONYMS.setdefault(_table, {}).setdefault(_col, [])
+            _own += [n for n in _SYNONYMS["notes"][_col] if n not in _own]
 
 # Per table: comparison key -> canonical column. Canonical names match themselves.
 COLUMN_SYNONYMS: dict[str, dict[str, str]] = {}

@@ -39,6 +39,11 @@ _EXCEL_SERIALS = (
     (pd.Timestamp("1990-01-01") - _EXCEL_EPOCH).days,
     (pd.Timestamp("2101-01-01") - _EXCEL_EPOCH).days,
 )
+# Dates of therapy records fall in these years; any other ("10/29/2620" typed for 2026) is
+# unreadable, as "10/51/2026" is, and never a date pandas cannot hold (beyond 2262).
+RECORD_YEARS = (1990, 2100)
+_FIRST_DAY = pd.Timestamp(f"{RECORD_YEARS[0]}-01-01")
+_AFTER_LAST_DAY = pd.Timestamp(f"{RECORD_YEARS[1] + 1}-01-01")
 
 
 def _arrow(values: pd.Series) -> pa.Array:
@@ -84,13 +89,14 @@ def parse_dates(
     ("N/A", "Pending": see NO_VALUE).
 
     Blank values become NaT and are not errors. Accepts ISO, US MM/DD/YYYY (with 24- or
-    12-hour times), Excel serial numbers of the years 1990 to 2100 and already-parsed
-    datetimes.
+    12-hour times), Excel serial numbers and already-parsed datetimes, of the years
+    RECORD_YEARS; a date outside them is unparseable.
     """
     if pd.api.types.is_datetime64_any_dtype(values):
-        out = values.astype("datetime64[ns]")
+        outside = values.notna() & ~_in_record_years(values)
+        out = values.where(~outside).astype("datetime64[ns]")
         none = pd.Series(False, index=values.index)
-        return (out, none, none) if placeholders else (out, none)
+        return (out, outside, none) if placeholders else (out, outside)
     codes, uniques = _distinct(values)
     out, todo, empty = _parse_date_text(uniques, date_format)
     parsed = (_spread(out, codes, values.index, pd.NaT), _spread(todo, codes, values.index, False))
@@ -137,7 +143,7 @@ def _parse_date_text(
         parsed = pd.to_datetime(sub, format=fmt, errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        ok = parsed.notna()
+        ok = parsed.notna() & _in_record_years(parsed)
         if ok.any():
             out.loc[parsed.index[ok]] = parsed[ok].astype("datetime64[ns]")
             todo.loc[parsed.index[ok]] = False
@@ -153,6 +159,10 @@ def _parse_date_text(
             )
             todo.loc[days.index] = False
     return out, todo, empty
+
+
+def _in_record_years(dates: pd.Series) -> pd.Series:
+    return (dates >= _FIRST_DAY) & (dates < _AFTER_LAST_DAY)
 
 
 def parse_numbers(values: pd.Series, placeholders: bool = False) -> tuple[pd.Series, ...]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import ChartauditError
 from ..load import load_export
 from ..privacy import Redactor
 from ..terminal import escape
@@ -41,6 +42,11 @@ def run_review_command(
     limits = read_thresholds(thresholds)
     with err.status("Loading export", spinner="dots") if err.is_terminal else _null():
         export = load_export(Path(export_dir), mapping)
+    if not len(export.notes):
+        raise ChartauditError(
+            "no notes to review: every row of the notes table was rejected",
+            fix="see the reasons in `chartaudit inspect EXPORT_DIR` and correct the export",
+        )
     with err.status("Reviewing episodes", spinner="dots") if err.is_terminal else _null():
         review = review_export(
             export, episodes=episodes or None, criteria=crit, policy=pol, thresholds=limits
