@@ -989,7 +989,8 @@ def test_an_unreadable_optional_value_keeps_the_note_and_is_not_judged_as_blank(
             "notes.csv",
             5,
             "date_of_service '2026-02-30' is not a valid date (write it as YYYY-MM-DD or "
-            "MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml)",
+            "MM/DD/YYYY, a date of the years 1990 to 2100, or set date_format in "
+            "chartaudit-mapping.yaml)",
         ],
         ["services.csv", 5, "units 'two' is not a number"],
     ]
@@ -998,8 +999,8 @@ def test_an_unreadable_optional_value_keeps_the_note_and_is_not_judged_as_blank(
         "notes.csv: 1 row has a signed_at value that could not be read as a date: "
         "'2026-13-45' (1), row 2; read as blank and the row kept, and the items that judge by "
         "signed_at count that note as not evaluable (neither passed nor failed). Correct the "
-        "value in the export (write it as YYYY-MM-DD or MM/DD/YYYY, or set date_format in "
-        "chartaudit-mapping.yaml), or map the column to another one in chartaudit-mapping.yaml "
+        "value in the export (write it as YYYY-MM-DD or MM/DD/YYYY, a date of the years 1990 "
+        "to 2100, or set date_format in chartaudit-mapping.yaml), or map the column to another one in chartaudit-mapping.yaml "
         "(tables.notes.columns.signed_at)"
     ) in said
     assert (
@@ -1091,7 +1092,8 @@ def test_an_unreadable_optional_value_in_a_workbook_keeps_the_note(tmp_path):
     rejected = pd.read_csv(out / "rejected.csv")
     assert rejected["reason"].tolist() == [
         "date_of_service 'not a date' is not a valid date (write it as YYYY-MM-DD or "
-        "MM/DD/YYYY, or set date_format in chartaudit-mapping.yaml)"
+        "MM/DD/YYYY, a date of the years 1990 to 2100, or set date_format in "
+        "chartaudit-mapping.yaml)"
     ]
     findings = pd.read_csv(out / "findings.csv")
     failed = set(zip(findings["note_id"], findings["item_id"], strict=True))
