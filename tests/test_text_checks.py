@@ -582,6 +582,63 @@ def test_impairment_and_vague_goals_still_fail(goal, missing):
     )
 
 
+# Acceptance: goals written in the units therapists abbreviate ("65 deg", "150 DEG") were
+# called not measurable, and goals whose activity follows "to" or is walking through doorways
+# were called not functional. These pass; the impairment-only and vague ones below still fail.
+GOALS_AS_THERAPISTS_WRITE_THEM = [
+    "Pt will rotate cervical spine R to 65 deg or more within 3 weeks to check blind spot while "
+    "driving.",
+    "Pt will reach R shoulder AROM flexion of 150 deg or more by 11/30/2026 to work overhead.",
+    "Pt will reach L shoulder flexion of 150 DEG or more by 12/15/2026 to reach the overhead "
+    "cabinet.",
+    "Pt will demonstrate L knee flexion AROM of 105 degs. within 4 weeks to sit in a car seat.",
+    "Pt will raise R arm to 120° within 4 weeks to comb her hair.",
+    "Pt will improve R grip strength to 50 lb or more by 11/30/2026 to hold dental instruments "
+    "through a shift.",
+    "Pt will use external cueing strategy to pass through doorways without freezing in 4/5 "
+    "trials by 11/08/2026.",
+    "Pt will complete TUG in 13.5 s or less by 11/15/2026 to walk to church with SPC safely.",
+    "Pt will improve gait speed to 0.80 m/s or faster by 11/15/2026 for community ambulation.",
+    "Pt will reach forward 10 in without loss of balance within 4 weeks to get items from the "
+    "counter.",
+    "Pt will ambulate 150' with SPC on uneven terrain within 4 weeks.",
+    "Pt will lift a 20# box floor to waist 5 times within 6 weeks to return to stocking duties.",
+    "Pt will walk 3 blocks at 2.5 mph within 6 weeks.",
+    "Pt will swallow 3 oz of thin liquid by cup without s/s of aspiration within 4 weeks.",
+]
+
+
+@pytest.mark.parametrize("goal", GOALS_AS_THERAPISTS_WRITE_THEM)
+def test_goals_in_therapists_units_and_words_are_measurable_and_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+@pytest.mark.parametrize(
+    "goal, missing",
+    [
+        # "reach" a range of motion is not the activity of reaching
+        ("Pt will reach L shoulder flexion of 150 deg or more by 12/15/2026.", "functional activity"),
+        ("Pt will reach 150 deg of shoulder flexion in 6 weeks.", "functional activity"),
+        ("Pt will increase cervical rotation to 65 deg within 3 weeks.", "functional activity"),
+        ("Pt will increase strength to 4/5 within 4 weeks.", "functional activity"),
+        ("Pt will improve R grip strength to 50 lb by 11/30/2026.", "functional activity"),
+        # "in" before a time span is not inches
+        ("Pt will improve balance 2 in 3 weeks.", "measurable criterion"),
+        ("Pt will pass through doorways without freezing within 4 weeks.", "measurable criterion"),
+    ],
+)
+def test_impairment_goals_in_degrees_and_unmeasured_goals_still_fail(goal, missing):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "message"] == (
+        f'1 of 1 goals not measurable/functional: "{goal}" (missing {missing})'
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # DOC-DISCHARGE
 # --------------------------------------------------------------------------------------------
