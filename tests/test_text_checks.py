@@ -897,6 +897,14 @@ def test_evaluation_content_names_only_the_description_of_function_that_is_missi
         ("current_function", "Unable to reach kitchen cabinets.", "Unable to assess AROM."),
         ("current_function", "Difficulty with prolonged standing at work.", "Mild edema."),
         ("current_function", "Deficits limiting self-care.", "Deficits in ROM."),
+        # Acceptance: a dated diagnosis event is an onset, a functional scale level is current
+        # function (an SLP evaluation was said to state neither).
+        ("onset", "L MCA ischemic stroke 07/30/2026.", "L MCA ischemic stroke."),
+        ("onset", "Parkinson's disease x 8 years (H&Y 3).", "Parkinson's disease (H&Y 3)."),
+        ("current_function", "FOIS 3 (tube dependent).", "MASA 142/200."),
+        ("current_function", "Berg 40/56, TUG 14.8 s.", "Strength 4-/5, MoCA 22/30."),
+        ("current_function", "Taking purees and honey-thick liquids only.", "Eats out often."),
+        ("prognosis", "Good potential, SLP 2x/week x 13 weeks.", "SLP 2x/week x 13 weeks."),
     ],
 )
 def test_evaluation_content_recognises_onset_and_current_function_as_written(
