@@ -141,7 +141,7 @@ def test_stock_phrase_with_one_kind_of_skilled_content_fails_and_names_it():
     assert out.loc["D1", "message"] == (
         'Stock phrases "Walked in hallway" and "Did well" with 1 of the 2 kinds of skilled '
         "content needed "
-        "(found: parameters (sets/reps/load/distance/time))"
+        "(found: parameters or measurements (sets/reps/load/distance/time, ROM, scores))"
     )
 
 
@@ -165,6 +165,48 @@ def test_no_change_in_a_measure_is_not_the_stock_phrase():
     assert out.loc["D1", "status"] == "pass"
     assert out.loc["D2", "status"] == "fail"
     assert out.loc["D2", "evidence"].startswith("No changes")
+
+
+# Acceptance: a progress note of scores, range of motion and strength grades, a change
+# against the MCID and a stated skilled need was reported as having no skilled content.
+RE_ASSESSMENT = (
+    "S: Sleeps on R side now. O: QuickDASH 41 (63 at IE). PSFS 5.5. AROM flex 130, ER 50. "
+    "Cuff strength 4-/5. A: QuickDASH improved 22 points, above the MCID. Remaining: overhead "
+    "work. P: Continue 2x/week."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RE_ASSESSMENT,
+        "QuickDASH 41 (63 at IE). PSFS 5.5.",
+        "AROM flex 130, ER 50.",
+        "Cuff strength 4-/5 throughout.",
+        "Cervical rotation R 55 deg, L 60 deg.",
+        "QuickDASH improved 22 points since the evaluation.",
+        "Skilled PT needed for protocol-based strengthening.",
+        "Skilled PT for protocol-based strengthening phase.",
+    ],
+)
+def test_measurements_interpretation_and_a_stated_skilled_need_are_skilled_content(text):
+    out = run("skilled_language", [note("R1", "2026-11-02", text, note_type="progress")])
+    assert out.loc["R1", "status"] == "pass", out.loc["R1", "message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pt tolerated treatment well. Continue to benefit from skilled PT. Continue POC.",
+        "Pt seen for skilled PT. Continue skilled PT per POC.",
+        "DOS 1/5/2026. Pt doing well.",
+        "Pt went to the ER on Monday. Doing well.",
+    ],
+)
+def test_skilled_words_a_date_or_the_er_are_not_skilled_content(text):
+    out = run("skilled_language", [note("D1", "2026-11-02", text)])
+    assert out.loc["D1", "status"] == "fail"
+    assert "no skilled content" in out.loc["D1", "message"].lower()
 
 
 def test_custom_phrase_list_and_invalid_pattern():

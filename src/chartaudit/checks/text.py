@@ -46,7 +46,7 @@ SOAP_LABELS = {
     "plan": "plan",
 }
 INDICATOR_LABELS = {
-    "parameters": "parameters (sets/reps/load/distance/time)",
+    "parameters": "parameters or measurements (sets/reps/load/distance/time, ROM, scores)",
     "cueing": "cueing type and level",
     "assist_level": "assist level",
     "progression": "task progression or modification",
@@ -351,8 +351,8 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     bare = fail & ~has_phrase
     if bare.any():
         message[bare] = (
-            "No skilled content: no parameters, cueing or assist level, progression, "
-            "patient response, clinical reasoning or teach-back"
+            "No skilled content: no parameters or measurements, cueing or assist level, "
+            "progression, patient response, clinical reasoning or teach-back"
         )
         evidence[bare] = "0 kinds of skilled content"
     return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
