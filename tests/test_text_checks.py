@@ -970,3 +970,92 @@ def test_every_stock_phrase_of_a_failing_note_is_quoted():
         '"Continue per POC", with no skilled content'
     )
     assert out.loc["D1", "evidence"] == "doing well"  # the first, highlighted in the excerpt
+
+
+def test_the_acceptance_false_findings_are_gone_from_a_real_run(tmp_path):
+    """Through `chartaudit run` on a cp1252 CSV export: goals in "deg" and goals whose activity
+    follows "to", an SLP evaluation with a dated stroke and its FOIS level, and a progress note
+    of scores and a stated skilled need raise no finding; the impairment-only goal and the
+    stock-phrase note still do."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    export.mkdir()
+    common = {"discipline": "PT", "therapist": "Renée Côté", "credential": "DPT"}
+    notes = pd.DataFrame(
+        [
+            {
+                **common,
+                "note_id": "E1",
+                "patient_id": "P1",
+                "note_type": "evaluation",
+                "date_of_service": "2026-10-05",
+                "diagnosis_codes": "M75.121",
+                "note_text": "S: 55 y/o electrician, R rotator cuff repair 08/20/2026. Cannot "
+                "reach overhead. O: QuickDASH 61. AROM flex 85. A: Good prognosis within 8 "
+                "weeks. P: PT 2x/week x 8 weeks.",
+            },
+            {
+                **common,
+                "note_id": "R1",
+                "patient_id": "P1",
+                "note_type": "progress",
+                "date_of_service": "2026-11-02",
+                "note_text": RE_ASSESSMENT + " Skilled PT for the strengthening phase.",
+            },
+            {
+                **common,
+                "note_id": "D1",
+                "patient_id": "P1",
+                "note_type": "daily",
+                "date_of_service": "2026-11-04",
+                "note_text": "O: NuStep 10 min, LAQ 3x10 2 lb. A: Tolerated treatment well. "
+                "P: Continue skilled PT per POC.",
+            },
+            {
+                "note_id": "S1",
+                "patient_id": "P2",
+                "discipline": "SLP",
+                "therapist": "Helen Brandt",
+                "credential": "CCC-SLP",
+                "note_type": "evaluation",
+                "date_of_service": "2026-09-15",
+                "diagnosis_codes": "I69.391; R13.12",
+                "note_text": "S: 77 y/o M, L MCA ischemic stroke 07/30/2026; PEG. O: Clinical "
+                "swallow evaluation. FOIS 3 (tube dependent with consistent oral intake). A: "
+                "Moderate oropharyngeal dysphagia. Good potential with intensive treatment. "
+                "P: SLP 2x/week x 13 weeks. Goals: Pt will reach FOIS level 6 by 12/15/2026 "
+                "to eat family meals.",
+            },
+        ]
+    )
+    notes["signed_at"] = notes["date_of_service"]
+    notes.to_csv(export / "notes.csv", index=False, encoding="cp1252")
+    goals = [
+        "Pt will reach R shoulder AROM flexion of 150 deg or more by 11/30/2026 to work overhead.",
+        "Pt will improve R grip strength to 50 lb or more by 11/30/2026 to hold dental "
+        "instruments through a shift.",
+        "Pt will reach R shoulder flexion of 150 deg or more by 11/30/2026.",
+    ]
+    pd.DataFrame(
+        {
+            "goal_id": ["G1", "G2", "G3"],
+            "patient_id": "P1",
+            "note_id": "E1",
+            "text": goals,
+            "target_date": "2026-11-30",
+        }
+    ).to_csv(export / "goals.csv", index=False, encoding="cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(export), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    items = ["DOC-GOALS-MEASURABLE", "DOC-EVAL-CONTENT", "DOC-SKILLED"]
+    found = findings[findings["item_id"].isin(items)].set_index(["note_id", "item_id"])
+    assert sorted(found.index) == [("D1", "DOC-SKILLED"), ("E1", "DOC-GOALS-MEASURABLE")]
+    assert found.loc[("E1", "DOC-GOALS-MEASURABLE"), "message"] == (
+        '1 of 3 goals not measurable/functional: "Pt will reach R shoulder flexion of 150 deg '
+        'or more by 11/30/2026." (missing functional activity)'
+    )
