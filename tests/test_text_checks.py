@@ -662,7 +662,10 @@ def test_goals_in_therapists_units_and_words_are_measurable_and_functional(goal)
     "goal, missing",
     [
         # "reach" a range of motion is not the activity of reaching
-        ("Pt will reach L shoulder flexion of 150 deg or more by 12/15/2026.", "functional activity"),
+        (
+            "Pt will reach L shoulder flexion of 150 deg or more by 12/15/2026.",
+            "functional activity",
+        ),
         ("Pt will reach 150 deg of shoulder flexion in 6 weeks.", "functional activity"),
         ("Pt will increase cervical rotation to 65 deg within 3 weeks.", "functional activity"),
         ("Pt will increase strength to 4/5 within 4 weeks.", "functional activity"),
