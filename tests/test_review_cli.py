@@ -1018,3 +1018,26 @@ def test_the_shipped_sample_asks_for_visits_its_plans_of_care_cover(tmp_path):
     # Within the plan, no request asks for more visits than the plan's frequency supports.
     assert not failed[~recert].str.contains("UM-FREQUENCY").any()
     assert set(dets["recommendation"]) == {"approve", "partial", "deny", "pend"}
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "Pt will rotate cervical spine R to 65 deg or more within 3 weeks to check blind spot "
+        "while driving.",
+        "Pt will reach R shoulder AROM flexion of 150 DEG or more by 04/30/2026 to work overhead.",
+    ],
+)
+def test_a_goal_in_deg_is_measurable_and_does_not_pend_the_request(tmp_path, goal):
+    """Acceptance: goals in "deg" were 'not measurable', which pended good episodes and asked
+    the therapist to rewrite them. The review reads goals with the audit's goal parts."""
+    ep = f"{PATIENTS['progressing'][0]}-PT-1"
+    frames = scenario_frames(("progressing",))
+    frames["goals"].loc[0, "text"] = goal
+    out = tmp_path / "um"
+    result, dets = reviewed(write_export(tmp_path / "deg", frames), out)
+    row = dets.iloc[0]
+    assert "UM-GOALS-MEASURABLE" not in str(row["criteria_failed"])
+    assert row["recommendation"] == "approve"
+    page = parse_text(out / "episodes" / f"{ep}.html")
+    assert "2 of 2 current goals measurable" in page, page[page.find("UM-GOALS") :][:400]

@@ -141,7 +141,7 @@ def test_stock_phrase_with_one_kind_of_skilled_content_fails_and_names_it():
     assert out.loc["D1", "message"] == (
         'Stock phrases "Walked in hallway" and "Did well" with 1 of the 2 kinds of skilled '
         "content needed "
-        "(found: parameters (sets/reps/load/distance/time))"
+        "(found: parameters or measurements (sets/reps/load/distance/time, ROM, scores))"
     )
 
 
@@ -165,6 +165,48 @@ def test_no_change_in_a_measure_is_not_the_stock_phrase():
     assert out.loc["D1", "status"] == "pass"
     assert out.loc["D2", "status"] == "fail"
     assert out.loc["D2", "evidence"].startswith("No changes")
+
+
+# Acceptance: a progress note of scores, range of motion and strength grades, a change
+# against the MCID and a stated skilled need was reported as having no skilled content.
+RE_ASSESSMENT = (
+    "S: Sleeps on R side now. O: QuickDASH 41 (63 at IE). PSFS 5.5. AROM flex 130, ER 50. "
+    "Cuff strength 4-/5. A: QuickDASH improved 22 points, above the MCID. Remaining: overhead "
+    "work. P: Continue 2x/week."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RE_ASSESSMENT,
+        "QuickDASH 41 (63 at IE). PSFS 5.5.",
+        "AROM flex 130, ER 50.",
+        "Cuff strength 4-/5 throughout.",
+        "Cervical rotation R 55 deg, L 60 deg.",
+        "QuickDASH improved 22 points since the evaluation.",
+        "Skilled PT needed for protocol-based strengthening.",
+        "Skilled PT for protocol-based strengthening phase.",
+    ],
+)
+def test_measurements_interpretation_and_a_stated_skilled_need_are_skilled_content(text):
+    out = run("skilled_language", [note("R1", "2026-11-02", text, note_type="progress")])
+    assert out.loc["R1", "status"] == "pass", out.loc["R1", "message"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pt tolerated treatment well. Continue to benefit from skilled PT. Continue POC.",
+        "Pt seen for skilled PT. Continue skilled PT per POC.",
+        "DOS 1/5/2026. Pt doing well.",
+        "Pt went to the ER on Monday. Doing well.",
+    ],
+)
+def test_skilled_words_a_date_or_the_er_are_not_skilled_content(text):
+    out = run("skilled_language", [note("D1", "2026-11-02", text)])
+    assert out.loc["D1", "status"] == "fail"
+    assert "no skilled content" in out.loc["D1", "message"].lower()
 
 
 def test_custom_phrase_list_and_invalid_pattern():
@@ -582,6 +624,66 @@ def test_impairment_and_vague_goals_still_fail(goal, missing):
     )
 
 
+# Acceptance: goals written in the units therapists abbreviate ("65 deg", "150 DEG") were
+# called not measurable, and goals whose activity follows "to" or is walking through doorways
+# were called not functional. These pass; the impairment-only and vague ones below still fail.
+GOALS_AS_THERAPISTS_WRITE_THEM = [
+    "Pt will rotate cervical spine R to 65 deg or more within 3 weeks to check blind spot while "
+    "driving.",
+    "Pt will reach R shoulder AROM flexion of 150 deg or more by 11/30/2026 to work overhead.",
+    "Pt will reach L shoulder flexion of 150 DEG or more by 12/15/2026 to reach the overhead "
+    "cabinet.",
+    "Pt will demonstrate L knee flexion AROM of 105 degs. within 4 weeks to sit in a car seat.",
+    "Pt will raise R arm to 120° within 4 weeks to comb her hair.",
+    "Pt will improve R grip strength to 50 lb or more by 11/30/2026 to hold dental instruments "
+    "through a shift.",
+    "Pt will use external cueing strategy to pass through doorways without freezing in 4/5 "
+    "trials by 11/08/2026.",
+    "Pt will complete TUG in 13.5 s or less by 11/15/2026 to walk to church with SPC safely.",
+    "Pt will improve gait speed to 0.80 m/s or faster by 11/15/2026 for community ambulation.",
+    "Pt will reach forward 10 in without loss of balance within 4 weeks to get items from the "
+    "counter.",
+    "Pt will ambulate 150' with SPC on uneven terrain within 4 weeks.",
+    "Pt will lift a 20# box floor to waist 5 times within 6 weeks to return to stocking duties.",
+    "Pt will walk 3 blocks at 2.5 mph within 6 weeks.",
+    "Pt will swallow 3 oz of thin liquid by cup without s/s of aspiration within 4 weeks.",
+]
+
+
+@pytest.mark.parametrize("goal", GOALS_AS_THERAPISTS_WRITE_THEM)
+def test_goals_in_therapists_units_and_words_are_measurable_and_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+@pytest.mark.parametrize(
+    "goal, missing",
+    [
+        # "reach" a range of motion is not the activity of reaching
+        (
+            "Pt will reach L shoulder flexion of 150 deg or more by 12/15/2026.",
+            "functional activity",
+        ),
+        ("Pt will reach 150 deg of shoulder flexion in 6 weeks.", "functional activity"),
+        ("Pt will increase cervical rotation to 65 deg within 3 weeks.", "functional activity"),
+        ("Pt will increase strength to 4/5 within 4 weeks.", "functional activity"),
+        ("Pt will improve R grip strength to 50 lb by 11/30/2026.", "functional activity"),
+        # "in" before a time span is not inches
+        ("Pt will improve balance 2 in 3 weeks.", "measurable criterion"),
+        ("Pt will pass through doorways without freezing within 4 weeks.", "measurable criterion"),
+    ],
+)
+def test_impairment_goals_in_degrees_and_unmeasured_goals_still_fail(goal, missing):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "message"] == (
+        f'1 of 1 goals not measurable/functional: "{goal}" (missing {missing})'
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # DOC-DISCHARGE
 # --------------------------------------------------------------------------------------------
@@ -840,6 +942,14 @@ def test_evaluation_content_names_only_the_description_of_function_that_is_missi
         ("current_function", "Unable to reach kitchen cabinets.", "Unable to assess AROM."),
         ("current_function", "Difficulty with prolonged standing at work.", "Mild edema."),
         ("current_function", "Deficits limiting self-care.", "Deficits in ROM."),
+        # Acceptance: a dated diagnosis event is an onset, a functional scale level is current
+        # function (an SLP evaluation was said to state neither).
+        ("onset", "L MCA ischemic stroke 07/30/2026.", "L MCA ischemic stroke."),
+        ("onset", "Parkinson's disease x 8 years (H&Y 3).", "Parkinson's disease (H&Y 3)."),
+        ("current_function", "FOIS 3 (tube dependent).", "MASA 142/200."),
+        ("current_function", "Berg 40/56, TUG 14.8 s.", "Strength 4-/5, MoCA 22/30."),
+        ("current_function", "Taking purees and honey-thick liquids only.", "Eats out often."),
+        ("prognosis", "Good potential, SLP 2x/week x 13 weeks.", "SLP 2x/week x 13 weeks."),
     ],
 )
 def test_evaluation_content_recognises_onset_and_current_function_as_written(
@@ -863,3 +973,92 @@ def test_every_stock_phrase_of_a_failing_note_is_quoted():
         '"Continue per POC", with no skilled content'
     )
     assert out.loc["D1", "evidence"] == "doing well"  # the first, highlighted in the excerpt
+
+
+def test_the_acceptance_false_findings_are_gone_from_a_real_run(tmp_path):
+    """Through `chartaudit run` on a cp1252 CSV export: goals in "deg" and goals whose activity
+    follows "to", an SLP evaluation with a dated stroke and its FOIS level, and a progress note
+    of scores and a stated skilled need raise no finding; the impairment-only goal and the
+    stock-phrase note still do."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    export.mkdir()
+    common = {"discipline": "PT", "therapist": "Renée Côté", "credential": "DPT"}
+    notes = pd.DataFrame(
+        [
+            {
+                **common,
+                "note_id": "E1",
+                "patient_id": "P1",
+                "note_type": "evaluation",
+                "date_of_service": "2026-10-05",
+                "diagnosis_codes": "M75.121",
+                "note_text": "S: 55 y/o electrician, R rotator cuff repair 08/20/2026. Cannot "
+                "reach overhead. O: QuickDASH 61. AROM flex 85. A: Good prognosis within 8 "
+                "weeks. P: PT 2x/week x 8 weeks.",
+            },
+            {
+                **common,
+                "note_id": "R1",
+                "patient_id": "P1",
+                "note_type": "progress",
+                "date_of_service": "2026-11-02",
+                "note_text": RE_ASSESSMENT + " Skilled PT for the strengthening phase.",
+            },
+            {
+                **common,
+                "note_id": "D1",
+                "patient_id": "P1",
+                "note_type": "daily",
+                "date_of_service": "2026-11-04",
+                "note_text": "O: NuStep 10 min, LAQ 3x10 2 lb. A: Tolerated treatment well. "
+                "P: Continue skilled PT per POC.",
+            },
+            {
+                "note_id": "S1",
+                "patient_id": "P2",
+                "discipline": "SLP",
+                "therapist": "Helen Brandt",
+                "credential": "CCC-SLP",
+                "note_type": "evaluation",
+                "date_of_service": "2026-09-15",
+                "diagnosis_codes": "I69.391; R13.12",
+                "note_text": "S: 77 y/o M, L MCA ischemic stroke 07/30/2026; PEG. O: Clinical "
+                "swallow evaluation. FOIS 3 (tube dependent with consistent oral intake). A: "
+                "Moderate oropharyngeal dysphagia. Good potential with intensive treatment. "
+                "P: SLP 2x/week x 13 weeks. Goals: Pt will reach FOIS level 6 by 12/15/2026 "
+                "to eat family meals.",
+            },
+        ]
+    )
+    notes["signed_at"] = notes["date_of_service"]
+    notes.to_csv(export / "notes.csv", index=False, encoding="cp1252")
+    goals = [
+        "Pt will reach R shoulder AROM flexion of 150 deg or more by 11/30/2026 to work overhead.",
+        "Pt will improve R grip strength to 50 lb or more by 11/30/2026 to hold dental "
+        "instruments through a shift.",
+        "Pt will reach R shoulder flexion of 150 deg or more by 11/30/2026.",
+    ]
+    pd.DataFrame(
+        {
+            "goal_id": ["G1", "G2", "G3"],
+            "patient_id": "P1",
+            "note_id": "E1",
+            "text": goals,
+            "target_date": "2026-11-30",
+        }
+    ).to_csv(export / "goals.csv", index=False, encoding="cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(export), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    items = ["DOC-GOALS-MEASURABLE", "DOC-EVAL-CONTENT", "DOC-SKILLED"]
+    found = findings[findings["item_id"].isin(items)].set_index(["note_id", "item_id"])
+    assert sorted(found.index) == [("D1", "DOC-SKILLED"), ("E1", "DOC-GOALS-MEASURABLE")]
+    assert found.loc[("E1", "DOC-GOALS-MEASURABLE"), "message"] == (
+        '1 of 3 goals not measurable/functional: "Pt will reach R shoulder flexion of 150 deg '
+        'or more by 11/30/2026." (missing functional activity)'
+    )

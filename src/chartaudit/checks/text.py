@@ -46,7 +46,7 @@ SOAP_LABELS = {
     "plan": "plan",
 }
 INDICATOR_LABELS = {
-    "parameters": "parameters (sets/reps/load/distance/time)",
+    "parameters": "parameters or measurements (sets/reps/load/distance/time, ROM, scores)",
     "cueing": "cueing type and level",
     "assist_level": "assist level",
     "progression": "task progression or modification",
@@ -351,8 +351,8 @@ def skilled_language(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     bare = fail & ~has_phrase
     if bare.any():
         message[bare] = (
-            "No skilled content: no parameters, cueing or assist level, progression, "
-            "patient response, clinical reasoning or teach-back"
+            "No skilled content: no parameters or measurements, cueing or assist level, "
+            "progression, patient response, clinical reasoning or teach-back"
         )
         evidence[bare] = "0 kinds of skilled content"
     return outcome(idx, fail, message, evidence, not_evaluable=ne, not_evaluable_reason=reason)
@@ -1039,13 +1039,23 @@ def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
     )[columns].reset_index(drop=True)
 
 
-# Numbers that are not a criterion: a date ("by 10/01/2026" is a time frame) and the number in
-# a test's name ("complete the 6-minute walk test" sets no target; "... for 1500 ft" does).
+# Numbers that are not a criterion: a date ("by 10/01/2026" is a time frame), the number in
+# a test's name ("complete the 6-minute walk test" sets no target; "... for 1500 ft" does) and
+# a count of time spans ("2 in 3 weeks": 'in' is not inches there).
 _NOT_A_CRITERION = (
     r"(?i)\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b(?:by|on|before|until)\s+\d{1,2}/\d{1,2}\b"
     r"|\b(?:\d+|two|five|six|ten|nine|thirty)[\s-]*(?:minutes?|min|meters?|metres?|m|seconds?|"
     r"sec|s|times?|x|hole)[\s-]*(?:walk(?:ing)?|step|chair[\s-]*stand|sit[\s-]*to[\s-]*stands?|"
     r"sts|peg)[\s-]*(?:tests?|board)\b"
+    r"|\b\d+\s+in\s+(?:the\s+next\s+)?(?:\d+|one|two|three|four|six|eight)\s*"
+    r"(?:days?|wks?|weeks?|months?|mos?)\b"
+)
+# "Reach" that is not the activity of reaching: "reach R shoulder flexion of 150 deg" states an
+# impairment target (the activity is what the range is for: "... to reach the top shelf").
+_NOT_AN_ACTIVITY = (
+    r"(?i)\breach(?:es|ed|ing)?\s+(?:[\w/+-]+\s+){0,4}?(?:flexion|extension|abduction|"
+    r"adduction|rotation|er|ir|a?a?rom|prom|range of motion|strength|mmt)\b"
+    r"|\breach(?:es|ed|ing)?\s+(?:a\s+)?\d+(?:\.\d+)?\s*(?:deg|°|/\s*5\b)"
 )
 
 
@@ -1055,9 +1065,12 @@ def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> 
     parts = phrases()["goal_parts"]
     arr = to_arrow(pd.Series(goals))
     out = pd.DataFrame(index=pd.Series(goals).index)
-    masked = pc.replace_substring_regex(arr, _NOT_A_CRITERION, " ")
+    masked = {
+        "measure": pc.replace_substring_regex(arr, _NOT_A_CRITERION, " "),
+        "activity": pc.replace_substring_regex(arr, _NOT_AN_ACTIVITY, " "),
+    }
     for part in GOAL_PARTS:
-        out[part] = matches(masked if part == "measure" else arr, parts[part])
+        out[part] = matches(masked.get(part, arr), parts[part])
     if time_frame_known is not None:
         out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
     return out
