@@ -647,6 +647,10 @@ GOALS_AS_THERAPISTS_WRITE_THEM = [
     "Pt will lift a 20# box floor to waist 5 times within 6 weeks to return to stocking duties.",
     "Pt will walk 3 blocks at 2.5 mph within 6 weeks.",
     "Pt will swallow 3 oz of thin liquid by cup without s/s of aspiration within 4 weeks.",
+    # maintenance goals run to a date or a point of the episode
+    "Pt will maintain gait speed of 0.78 m/s or faster through 01/25/2027 for household and "
+    "short community distances.",
+    "Pt will walk 300 ft with SPC to the mailbox without a fall until discharge.",
 ]
 
 
