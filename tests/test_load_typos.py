@@ -187,3 +187,23 @@ def test_goals_exported_by_episode_without_a_note_id_are_read(tmp_path):
     assert [r["note_id"] for r in goals] == ["V1"]
     assert "Improve strength" in goals[0]["message"]
     assert "walk 500 ft" not in goals[0]["message"]
+
+
+def test_inspect_shows_every_file_and_its_columns_before_a_missing_column_error(tmp_path):
+    """inspect is how a mapping file gets written: a notes file without a note type still
+    shows every file, the table it became and its columns read and ignored, then the error."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Visits.csv").write_bytes(
+        b"Note ID,MRN,DOS,Provider,Credential,Kind Of Visit\r\nV1,M1,10/01/2026,Ann Lee,PT,Eval\r\n"
+    )
+    (folder / "Charges.csv").write_bytes(b"Note ID,Proc,Units\r\nV1,97110,2\r\n")
+    (folder / "Goals.csv").write_bytes(b"Goal Text,Due\r\nPt will walk 300 ft in 4 weeks,\r\n")
+    result = run("inspect", str(folder))
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "the notes table has no note_type column" in said
+    for shown in ("Visits.csv → notes", "Charges.csv → services", "Goals.csv → goals",
+                  "ignored: Kind Of Visit", "ignored: Proc", "ignored: Due"):
+        assert shown in said, shown
+    assert said.index("Charges.csv → services") < said.index("error:")

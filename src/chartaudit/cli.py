@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import __version__
-from .errors import EXIT_ERROR, ChartauditError
+from .errors import EXIT_ERROR, ChartauditError, InputError
 from .terminal import escape
 
 
@@ -310,37 +310,14 @@ def inspect(
     from .checks import REGISTRY
     from .load import load_export
 
-    export = load_export(export_dir, mapping)
-    table = Table(title=f"Files in {escape(str(export_dir))}", title_justify="left")
-    for col in ("File", "Table", "Encoding", "Read", "Loaded", "Rejected"):
-        table.add_column(col, justify="right" if col in ("Read", "Loaded", "Rejected") else "left")
-    for f in export.files:
-        name = f.path + (f" [{f.sheet}]" if f.sheet else "")
-        table.add_row(
-            escape(name),
-            f.table or "[yellow]not recognised[/]",
-            f.encoding or "",
-            f"{f.rows_read:,}",
-            f"{f.rows_loaded:,}",
-            f"{f.rows_rejected:,}",
-        )
-    out.print(table)
-    for notice in export.notices:
-        err.print(f"[yellow]note:[/] {escape(notice)}")
-    for f in export.files:
-        name = escape(f.path + (f" [{f.sheet}]" if f.sheet else ""))
-        if f.table is None:
-            out.print(f"[yellow]{name}[/]: {escape(f.note)}")
-            continue
-        mapped = ", ".join(f"{escape(s)} → {c}" for s, c in f.columns.items() if s != c)
-        same = [c for s, c in f.columns.items() if s == c]
-        out.print(f"[bold]{name}[/] → {f.table}")
-        if mapped:
-            out.print(f"  mapped: {mapped}")
-        if same:
-            out.print(f"  canonical: {', '.join(same)}")
-        if f.ignored_columns:
-            out.print(f"  ignored: {escape(', '.join(map(str, f.ignored_columns)))}")
+    try:
+        export = load_export(export_dir, mapping)
+    except InputError as exc:
+        # Show what was read and how its columns map before the error: the way to the fix.
+        if getattr(exc, "files", None):
+            _print_files(export_dir, exc.files, loaded=False)
+        raise
+    _print_files(export_dir, export.files, loaded=True, notices=export.notices)
     rej = export.rejected
     if len(rej):
         out.print(f"[bold]Rejected rows[/] ({len(rej):,}); first reasons:")
@@ -361,6 +338,41 @@ def inspect(
         out.print(table)
     else:
         out.print("Every built-in item has the data it needs.")
+
+
+def _print_files(export_dir: Path, files: list, loaded: bool, notices: list[str] = ()) -> None:
+    """inspect's table of the files read and each one's column mapping (without the loaded
+    and rejected counts when the export could not be loaded)."""
+    table = Table(title=f"Files in {escape(str(export_dir))}", title_justify="left")
+    counts = ("Read", "Loaded", "Rejected") if loaded else ("Read",)
+    for col in ("File", "Table", "Encoding", *counts):
+        table.add_column(col, justify="right" if col in counts else "left")
+    for f in files:
+        name = f.path + (f" [{f.sheet}]" if f.sheet else "")
+        numbers = (f.rows_read, f.rows_loaded, f.rows_rejected) if loaded else (f.rows_read,)
+        table.add_row(
+            escape(name),
+            f.table or "[yellow]not recognised[/]",
+            f.encoding or "",
+            *(f"{n:,}" for n in numbers),
+        )
+    out.print(table)
+    for notice in notices:
+        err.print(f"[yellow]note:[/] {escape(notice)}")
+    for f in files:
+        name = escape(f.path + (f" [{f.sheet}]" if f.sheet else ""))
+        if f.table is None:
+            out.print(f"[yellow]{name}[/]: {escape(f.note)}")
+            continue
+        mapped = ", ".join(f"{escape(s)} → {c}" for s, c in f.columns.items() if s != c)
+        same = [c for s, c in f.columns.items() if s == c]
+        out.print(f"[bold]{name}[/] → {f.table}")
+        if mapped:
+            out.print(f"  mapped: {mapped}")
+        if same:
+            out.print(f"  canonical: {', '.join(same)}")
+        if f.ignored_columns:
+            out.print(f"  ignored: {escape(', '.join(map(str, f.ignored_columns)))}")
 
 
 @checklists_app.command("list")

@@ -67,7 +67,31 @@ def load_export(
             "chartaudit-mapping.yaml",
         )
     _refuse_empty_notes(raws)
-    export = _build(raws, mapping, reports)
+    try:
+        export = _build(raws, mapping, reports)
+    except InputError as exc:
+        # What was read, with each file's columns, for `inspect` to show beside the error: it
+        # is the command a mapping file is written with.
+        for raw in raws:  # the files _build had not reached
+            col_map, ignored = map_columns(
+                raw.table,
+                [c for c in raw.frame.columns if c != "_row"],
+                mapping.for_table(raw.table).columns,
+            )
+            reports.append(
+                FileReport(
+                    path=raw.path,
+                    table=raw.table,
+                    sheet=raw.sheet,
+                    encoding=raw.encoding,
+                    rows_read=len(raw.frame) + len(raw.bad_rows),
+                    columns=col_map,
+                    ignored_columns=ignored,
+                    note=raw.note,
+                )
+            )
+        exc.files = reports
+        raise
     export.root = str(root)
     export.notices = unused_patterns(root, found, mapping) + _not_loaded(reports) + export.notices
     return export
