@@ -148,15 +148,38 @@ def test_authorization_sheet_with_the_visit_sheets_headers_needs_no_mapping(tmp_
     wb = openpyxl.Workbook()
     visits = wb.active
     visits.title = "Visits"
-    visits.append(["Doc #", "Acct #", "Case No", "Service Line", "Visit Type", "DOS", "Provider",
-                   "Credential", "Assessment"])
-    for case, line, who, cred in (("C-PT", "PT", "Ann Lee", "PT"), ("C-OT", "OT", "Bo Ng", "OTR/L")):
+    visits.append(
+        [
+            "Doc #",
+            "Acct #",
+            "Case No",
+            "Service Line",
+            "Visit Type",
+            "DOS",
+            "Provider",
+            "Credential",
+            "Assessment",
+        ]
+    )
+    for case, line, who, cred in (
+        ("C-PT", "PT", "Ann Lee", "PT"),
+        ("C-OT", "OT", "Bo Ng", "OTR/L"),
+    ):
         for i, day in enumerate(["2026-10-01", "2026-10-06", "2026-10-13"]):
             kind = "Evaluation" if i == 0 else "Daily Note"
             visits.append([f"{case}-{i}", "A1", case, line, kind, day, who, cred, "Seen."])
     auths = wb.create_sheet("Auth Requests")
-    auths.append(["Auth Ref", "Acct #", "Case No", "Service Line", "Requested On",
-                  "Visits Requested", "Auth Status"])
+    auths.append(
+        [
+            "Auth Ref",
+            "Acct #",
+            "Case No",
+            "Service Line",
+            "Requested On",
+            "Visits Requested",
+            "Auth Status",
+        ]
+    )
     auths.append(["R1", "A1", "C-PT", "PT", "2026-10-20", 8, "Pending"])
     auths.append(["R2", "A1", "C-OT", "OT", "2026-10-21", 6, "Pending"])
     wb.save(folder / "export.xlsx")
@@ -203,7 +226,13 @@ def test_inspect_shows_every_file_and_its_columns_before_a_missing_column_error(
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "the notes table has no note_type column" in said
-    for shown in ("Visits.csv → notes", "Charges.csv → services", "Goals.csv → goals",
-                  "ignored: Kind Of Visit", "ignored: Proc", "ignored: Due"):
+    for shown in (
+        "Visits.csv → notes",
+        "Charges.csv → services",
+        "Goals.csv → goals",
+        "ignored: Kind Of Visit",
+        "ignored: Proc",
+        "ignored: Due",
+    ):
         assert shown in said, shown
     assert said.index("Charges.csv → services") < said.index("error:")
