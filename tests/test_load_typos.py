@@ -236,3 +236,12 @@ def test_inspect_shows_every_file_and_its_columns_before_a_missing_column_error(
     ):
         assert shown in said, shown
     assert said.index("Charges.csv → services") < said.index("error:")
+
+
+def test_review_of_an_empty_authorization_queue_names_the_file(tmp_path):
+    folder = export(tmp_path, month([]))
+    (folder / "Auth Queue.jsonl").write_bytes(b"")
+    result = run("review", str(folder), "--out", str(tmp_path / "um"))
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "the authorizations file Auth Queue.jsonl holds no rows" in said

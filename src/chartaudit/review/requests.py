@@ -152,8 +152,14 @@ def account_requests(
     auths = export.table("authorizations")
     wanted = list(dict.fromkeys(episode_ids or []))
     if auths is None and not wanted:
+        empty = [f.path for f in export.files if f.table == "authorizations" and not f.rows_read]
+        what = (
+            f"the authorizations file {', '.join(empty)} holds no rows"
+            if empty
+            else "the export has no authorizations table"
+        )
         raise ChartauditError(
-            "nothing to review: the export has no authorizations table and no --episode was given",
+            f"nothing to review: {what} and no --episode was given",
             fix="pass --episode EPISODE_ID (repeat for several), or export the authorization "
             "requests as authorizations.csv (auth_id, patient_id, episode_id, status, "
             "request_date, requested_visits, approved_visits, ...)",
