@@ -13,7 +13,6 @@ finding stays with the note's author.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 import numpy as np
@@ -35,28 +34,29 @@ ROLE_NOUN = {"assistant": "assistant", "student": "student"}
 
 def _name_key(text: str) -> str:
     """A name compared without case, accents or spacing: "Martínez,  José" ~ "martinez, jose"."""
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
-    return re.sub(r"\s+", " ", plain).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
 
 
-def _cosigner_notes(ctx: AuditContext) -> np.ndarray:
+def _cosigner_notes(ctx: AuditContext, supervised: np.ndarray) -> np.ndarray:
     """Per note: a note written by the therapist its co-signer names, -1 when the note names
-    none or no single therapist of the export goes by that name. The co-signer is matched by
-    display name, with or without credentials after a comma ("Mia Park, OTR/L")."""
+    none or no single therapist of the export goes by that name (only the `supervised` notes
+    are looked at). The co-signer is matched by display name, with or without credentials
+    after a comma ("Mia Park, OTR/L")."""
     n = len(ctx.notes)
     if not ctx.has("notes.cosigner"):
         return np.full(n, -1, dtype=np.int64)
     cosigner_codes, cosigners = note_codes(ctx, "cosigner")
-    if not len(cosigners):
+    if not (supervised & (cosigner_codes >= 0)).any():
         return np.full(n, -1, dtype=np.int64)
     cred_codes, facts = credential_facts(ctx)
     therapist = (facts["role"] == "therapist").fillna(False).to_numpy(dtype=bool)[cred_codes]
     author_codes, _ = note_codes(ctx, "therapist_id")
-    # One note per therapist (their first), and each therapist's display name.
+    # One note per therapist (their first: a hash pass, no sort), and its display name.
     rows = np.flatnonzero(therapist & (author_codes >= 0))
-    authors, first = np.unique(author_codes[rows], return_index=True)
-    first = rows[first]
+    first = rows[~pd.Series(author_codes[rows]).duplicated().to_numpy()]
     names = ctx.notes["therapist"].iloc[first].astype(str).tolist()
     by_name: dict[str, set[int]] = {}
     for name, note in zip(names, first.tolist(), strict=True):
@@ -87,7 +87,7 @@ def supervising_notes(ctx: AuditContext) -> np.ndarray:
         s = sorted_notes(ctx)
         row = discipline_clinicians(ctx, s)[s.row_of]
         episode_therapist = np.where(row >= 0, s.order[np.maximum(row, 0)], -1)
-        cosigner = _cosigner_notes(ctx)
+        cosigner = _cosigner_notes(ctx, supervised)
         chosen = np.where(cosigner >= 0, cosigner, episode_therapist)
         # A therapist's own note under another credential is not supervised by them.
         authors = note_codes(ctx, "therapist_id")[0]
