@@ -194,6 +194,9 @@ def test_therapist_filter_keeps_the_finding_with_whom_it_counts_against(export, 
     sample = list(csv.DictReader((his / "sample.csv").open(encoding="utf-8-sig")))
     assert {s["therapist"] for s in sample} == {"Martínez, José"}
     assert not (his / "therapists" / "cote-marie.html").exists()
+    # The visits he supervises show their patient though they are not among his notes.
+    supervised = page(his, "martinez-jose").plain.split("Visits you supervise", 2)[2]
+    assert "EP1-11 MRN100 Côté, Marie, PTA" in supervised
     # Hers: none of his, and her figures as in the team run.
     assert set(therapists(mine)) == {"Côté, Marie"}
     assert [therapists(mine)["Côté, Marie"][k] for k in keys] == [
@@ -222,3 +225,11 @@ def test_the_history_records_it_against_the_therapist(tmp_path):
             "AND failed > 0 ORDER BY therapist_id"
         ).fetchall()
     assert rows == [("2026-09", "1111111111", 3), ("2026-09", "2222222222", 1)]
+
+
+def test_redacted_the_supervised_visits_show_no_patient_identifier(export, tmp_path):
+    out = run(export, tmp_path / "redacted", "--no-history", "--redact", "--therapist", "Martinez")
+    text = (out / "therapists" / "martinez-jose.html").read_text(encoding="utf-8")
+    assert "EP1-11" in text.split('id="supervised"', 1)[1]
+    for f in [*out.rglob("*.html"), *out.glob("*.csv"), out / "summary.json"]:
+        assert "MRN" not in f.read_text(encoding="utf-8-sig"), f

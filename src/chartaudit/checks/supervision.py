@@ -29,7 +29,6 @@ from .episodes import (
 )
 
 SUPERVISED_ROLES = ("assistant", "student")
-ROLE_NOUN = {"assistant": "assistant", "student": "student"}
 
 
 def _name_key(text: str) -> str:

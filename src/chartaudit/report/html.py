@@ -1355,7 +1355,9 @@ class _Pages:
             shown = rows.iloc[keep]
             titles = shown["item_title"].astype(str).to_numpy(dtype=object)
             critical = shown["severity"].to_numpy() == "critical"
+            # A visit outside the audited notes (under --therapist) has no label: its id.
             patients = self._patient_labels.reindex(shown["note_idx"].to_numpy())
+            patients = patients.fillna(pd.Series(shown["patient_id"].to_numpy(), patients.index))
             tables.append(
                 _render_tables(
                     "supervised_row",
