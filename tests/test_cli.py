@@ -262,6 +262,9 @@ def test_checklists_list_show_and_explain():
     assert explained.exit_code == 0
     for heading in ("Why it matters", "How to fix", "Reference", "Bad example", "Good example"):
         assert heading in explained.output
+    # Whom a finding counts against, when it is the supervising therapist's on an assistant's note.
+    assert "Counted against: the supervising therapist" in explained.output
+    assert "Counted against" not in invoke("explain", "DOC-SOAP").output
     criterion = invoke("explain", "UM-PLATEAU")
     assert criterion.exit_code == 0 and "Why it matters" in criterion.output
 

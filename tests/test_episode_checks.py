@@ -954,22 +954,34 @@ def test_assistant_overdue_visits_name_the_supervising_therapist(tmp_path):
         "report due by treatment day 10 (2026-09-10); "
         "this visit is treatment day 11, 1 treatment day past due; "
         "the report of 2026-09-10 does not count (not signed); "
-        "the report is the supervising occupational therapist's to write (Mia Park, OTR/L)"
+        "the report is the supervising occupational therapist's to write (Mia Park, OTR/L); "
+        "on a visit by Lee Wong, COTA"
     )
     assert pr["OT12"].startswith(
         "progress report overdue (this one does not count: written by an assistant): "
     )
-    assert pr["OT12"].endswith("to write (Mia Park, OTR/L)")
-    assert pr["OT13"].endswith("to write (Mia Park, OTR/L)")
+    assert pr["OT12"].endswith("to write (Mia Park, OTR/L); on a visit by Lee Wong, COTA")
+    assert pr["OT13"].endswith("to write (Mia Park, OTR/L); on a visit by Lee Wong, COTA")
     assert not pr.str.contains("Jane|Doe|MRN555").any()
+    # The report is Mia Park's to write: the findings count against her.
+    therapists = findings[findings["item_id"] == "MCR-PR-10"].set_index("note_id")["therapist"]
+    assert therapists.to_dict() == {"OT11": "Mia Park", "OT12": "Mia Park", "OT13": "Mia Park"}
 
 
 def test_assistant_overdue_visit_without_a_therapist_in_the_episode():
+    from chartaudit.audit import findings_table, run_audit
+    from chartaudit.checklists import load_checklists
+
     rows = [
         {"note_id": f"N{i:02d}", "note_type": "daily", "date_of_service": d, "credential": "PTA"}
         for i, d in enumerate(days("2026-09-01", 11), start=1)
     ]
-    res = run("progress_report_interval", rows, note_types=["daily"])
-    assert res.loc["N11", "message"].endswith(
+    notes = pd.DataFrame([{**BASE, **r, "payer_type": "medicare_b"} for r in rows])
+    export = from_frames({"notes": notes})
+    medicare = load_checklists(["medicare-part-b"])
+    findings = findings_table(run_audit(export, medicare)).set_index(["note_id", "item_id"])
+    # No therapist in the episode to name: the finding stays with the assistant who wrote it.
+    assert findings.loc[("N11", "MCR-PR-10"), "message"].endswith(
         "1 treatment day past due; the report is the supervising physical therapist's to write"
     )
+    assert findings.loc[("N11", "MCR-PR-10"), "therapist"] == "Dana Reyes"

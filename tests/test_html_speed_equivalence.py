@@ -77,6 +77,13 @@ def page_row(i: int, blanks: set[str]) -> dict:
         "more_notes": "1,004 more notes",
         "one_more": None,
         "sample": html._Filled("<tr><td>drawn</td></tr>"),
+        "supervised_checks": "49 checks",
+        "supervised_missed": "3",
+        "supervised_rows": html._Filled(f"<tr><td>{escape(text)}</td></tr>"),
+        "supervised_more": "2 more are",
+        "for_supervisor": "3 findings on your visits are",
+        "for_supervisor_rows": html._Filled("<tr><td>theirs</td></tr>"),
+        "for_supervisor_more": "1 more is",
     }
     return {k: None if k in blanks else v for k, v in row.items()}
 
@@ -101,6 +108,8 @@ def test_therapist_pages_filled_for_a_batch_are_the_template_rendered_page_by_pa
     optional = ["credential", "has_critical", "dot", "ci_x_low", "trend", "strengths", "best"]
     optional += ["gaps", "several_gaps", "other_gaps", "item_rows", "notes_failing"]
     optional += ["more_notes", "one_more", "sample", "few_checks", "above", "below"]
+    optional += ["supervised_checks", "supervised_rows", "supervised_more"]
+    optional += ["for_supervisor", "for_supervisor_rows", "for_supervisor_more"]
     blanks = [set(c) for n in range(3) for c in itertools.combinations(optional, n)]
     rows = [page_row(i, b) for i, b in enumerate(blanks)]
     columns = {k: [r[k] for r in rows] for k in rows[0]}

@@ -46,11 +46,14 @@ def test_unique_slugs_resolve_collisions():
     assert slugs.tolist() == ["ann-lee", "ann-lee-2", "ann-lee-3"]
 
 
-def _result(rows: list[dict], status: list[list[int]], severities: list[str]):
-    """A minimal audit result (the fields stats.compute reads) over the given notes."""
+def _result(rows: list[dict], status: list[list[int]], severities: list[str], **supervision):
+    """A minimal audit result (the fields stats.compute reads) over the given notes;
+    `supervision`: supervised, answerable (see AuditResult)."""
     from types import SimpleNamespace
 
     import pandas as pd
+
+    from chartaudit.audit import AuditResult
 
     notes = pd.DataFrame(rows).astype({"date_of_service": "datetime64[ns]"})
     for col in ("therapist_id", "therapist", "discipline", "credential", "role", "patient_id"):
@@ -60,12 +63,14 @@ def _result(rows: list[dict], status: list[list[int]], severities: list[str]):
         SimpleNamespace(id=f"I{j}", title=f"Item {j}", severity=sev, checklist="c")
         for j, sev in enumerate(severities)
     ]
-    return SimpleNamespace(
+    return AuditResult(
         notes=notes,
         items=items,
+        checklists=[],
         status=pd.DataFrame(np.array(status, dtype=np.int8), columns=[i.id for i in items]),
+        findings=pd.DataFrame(),
         scope=np.ones(len(notes), dtype=bool),
-        not_evaluable={},
+        **supervision,
     )
 
 
@@ -124,3 +129,56 @@ def test_per_therapist_and_month_figures():
     disc = stats.disciplines.set_index("discipline")
     assert disc.index.tolist() == ["OT", "PT"]
     assert disc.loc["PT", ["notes", "passed", "failed"]].tolist() == [3, 1, 3]
+
+
+def test_supervised_items_count_against_the_supervising_therapist():
+    """I1 is the supervising therapist's (a report): on the assistant's notes it counts against
+    T1, by month too; I0 stays with each note's author. Totals are unchanged."""
+    from chartaudit.model import Status
+    from chartaudit.stats import compute
+
+    p, f, x = Status.PASS, Status.FAIL, Status.NOT_APPLICABLE
+
+    def row(tid, name, cred, role, day):
+        return {
+            "therapist_id": tid,
+            "therapist": name,
+            "discipline": "PT",
+            "credential": cred,
+            "role": role,
+            "date_of_service": day,
+            "patient_id": "P1",
+        }
+
+    rows = [
+        row("T1", "Ann Lee", "DPT", "therapist", "2026-09-30"),
+        row("T2", "Lee Park", "PTA", "assistant", "2026-10-03"),
+        row("T2", "Lee Park", "PTA", "assistant", "2026-10-04"),
+    ]
+    status = [[p, x], [f, p], [p, f]]
+    stats = compute(
+        _result(
+            rows,
+            status,
+            ["low", "critical"],
+            supervised=np.array([False, True]),
+            answerable=np.array([0, 0, 0]),
+        )
+    )
+    t = stats.therapists.set_index("therapist_id")
+    assert t.loc["T1", ["notes", "passed", "failed", "critical"]].tolist() == [1, 2, 1, 1]
+    assert t.loc["T2", ["notes", "passed", "failed", "critical"]].tolist() == [2, 1, 1, 0]
+    assert t.loc["T1", ["supervised_checked", "supervised_failed"]].tolist() == [2, 1]
+    assert t.loc["T2", "for_supervisor"] == 1
+    assert stats.overall["failed"] == t["failed"].sum() == 2
+    # The notes' own counts: the report missed on the second visit is on that note.
+    assert stats.note_counts["failed"].tolist() == [0, 1, 1]
+    assert stats.note_counts["charged"].tolist() == [0, 1, 0]
+    months = stats.months[["month", "therapist_id", "notes", "passed", "failed"]]
+    assert months.values.tolist() == [
+        ["2026-09", "", 1, 1, 0],
+        ["2026-10", "", 2, 2, 2],
+        ["2026-09", "T1", 1, 1, 0],
+        ["2026-10", "T1", 0, 1, 1],
+        ["2026-10", "T2", 2, 1, 1],
+    ]

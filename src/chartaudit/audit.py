@@ -13,6 +13,7 @@ import pandas as pd
 
 from .checklists import APPLIES_TO, Checklist, Item, example_frames
 from .checks import REGISTRY, AuditContext
+from .checks.supervision import answerable, supervisor_clause
 from .export import Export
 from .memory import release_freed_memory
 from .model import NOTE_KEY_COLUMNS, SEVERITY_ORDER, Status
@@ -33,12 +34,103 @@ def describe_need(need: str) -> str:
 
 
 @dataclass
+class Attribution:
+    """The (note, item) pairs a run counts and the therapist each counts against.
+
+    A note's items count against its author, except the supervised items (kinds with a
+    supervisor_duty) of an assistant's or student's note, which count against the supervising
+    therapist (checks.supervision). `rows` are the notes with a pair counted: the audited notes
+    and, under --therapist, the notes of others whose supervised items count against an
+    audited therapist. Therapists are codes into `therapist_ids` (in order of first
+    appearance: authors of audited notes, then supervisors); code len(therapist_ids) is
+    nobody, for the rows whose author (or supervisor) has nothing counted.
+    """
+
+    rows: np.ndarray  # note positions, ascending
+    audited: np.ndarray  # bool per row: one of the run's audited notes (AuditResult.scope)
+    status: np.ndarray  # rows x items Status codes (the matrix itself when rows are every note)
+    therapist_ids: np.ndarray  # object: the therapists with something counted
+    first_note: np.ndarray  # per therapist: a note of theirs (their first audited one if any)
+    author: np.ndarray  # per row: its author's code
+    answer: np.ndarray  # per row: the code of whom its supervised items count against
+    moved: np.ndarray  # bool per row: its supervised items count against another therapist
+    supervised: np.ndarray  # bool per item
+
+    @property
+    def nobody(self) -> int:
+        return len(self.therapist_ids)
+
+    def tally(self, author: np.ndarray, answer: np.ndarray, n: int) -> np.ndarray:
+        """Counts per (group, item, status) (n x items x len(Status)) where each row's pairs
+        fall in group `author` of the row, its supervised items' in group `answer`: one
+        bincount per item over group * len(Status) + status."""
+        width = len(Status)
+        bases = (author.astype(np.int64) * width, answer.astype(np.int64) * width)
+        out = np.empty((n, self.status.shape[1], width), dtype=np.int64)
+        for j in range(self.status.shape[1]):
+            base = bases[bool(self.supervised[j])]
+            out[:, j, :] = np.bincount(base + self.status[:, j], minlength=width * n).reshape(
+                n, width
+            )
+        return out
+
+
+def attribute(
+    notes: pd.DataFrame,
+    status: np.ndarray,
+    scope: np.ndarray,
+    supervised_scope: np.ndarray,
+    answer: np.ndarray,
+    supervised: np.ndarray,
+) -> Attribution:
+    """The Attribution of a run's status matrix (see AuditResult for the arguments)."""
+    mask = scope | supervised_scope
+    whole = bool(mask.all())
+    rows = np.arange(len(mask)) if whole else np.flatnonzero(mask)
+    counted = status if whole else status[rows]
+    audited = scope[rows]
+    # One pass over the therapist ids; codes in order of first appearance among `rows`.
+    ids_all, uniques = pd.factorize(notes["therapist_id"])
+    author = ids_all[rows]
+    answer_rows = answer[rows]
+    answer_ids = ids_all[answer_rows]
+    has_supervised = (
+        (counted[:, supervised] != Status.NOT_APPLICABLE).any(axis=1)
+        if supervised.any()
+        else np.zeros(len(rows), dtype=bool)
+    )
+    seq = np.concatenate([author[audited], answer_ids[has_supervised]])
+    source = np.concatenate([rows[audited], answer_rows[has_supervised]])
+    _, first = np.unique(seq, return_index=True)
+    first.sort()
+    kept = seq[first]
+    k = len(kept)
+    remap = np.full(len(uniques), k, dtype=np.int64)
+    remap[kept] = np.arange(k)
+    return Attribution(
+        rows=rows,
+        audited=audited,
+        status=counted,
+        therapist_ids=np.asarray(uniques.astype(str), dtype=object)[kept],
+        first_note=source[first],
+        author=np.where(audited, remap[author], k),
+        answer=remap[answer_ids],
+        moved=answer_ids != author,
+        supervised=supervised,
+    )
+
+
+@dataclass
 class AuditResult:
     """Everything the reports need: statuses, findings, and what could not be evaluated.
 
     `status` is an int8 matrix (rows = every note of the export, columns = item ids) of Status
-    codes; notes outside the audit scope are not_applicable throughout. `findings` holds one
-    row per failing (note, item): note_idx (row of `notes`), item_id, message, evidence.
+    codes; pairs outside the audit are not_applicable. `findings` holds one row per failing
+    (note, item): note_idx (row of `notes`), item_id, message, evidence. `scope` marks the
+    audited notes (the period's, of the therapists audited); an item with a supervisor_duty
+    (`supervised`) counts against the therapist who wrote the note `answerable` gives, and is
+    judged on the notes in `supervised_scope` (the period's notes whose supervising therapist,
+    or author, is audited). `attribution` says whom each counted pair counts against.
     """
 
     notes: pd.DataFrame
@@ -51,6 +143,28 @@ class AuditResult:
     as_of: pd.Timestamp | None = None
     timings: dict[str, float] = field(default_factory=dict)
     context: AuditContext | None = None
+    supervised: np.ndarray | None = None  # bool per item
+    answerable: np.ndarray | None = None  # per note: the note whose author answers (see above)
+    supervised_scope: np.ndarray | None = None  # bool per note
+    attribution: Attribution | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.notes)
+        if self.supervised is None:
+            self.supervised = np.zeros(len(self.items), dtype=bool)
+        if self.answerable is None:
+            self.answerable = np.arange(n)
+        if self.supervised_scope is None:
+            self.supervised_scope = np.asarray(self.scope, dtype=bool)
+        if self.attribution is None:
+            self.attribution = attribute(
+                self.notes,
+                self.status.to_numpy(),
+                np.asarray(self.scope, dtype=bool),
+                self.supervised_scope,
+                self.answerable,
+                self.supervised,
+            )
 
     def item(self, item_id: str) -> Item:
         return next(i for i in self.items if i.id == item_id)
@@ -96,8 +210,13 @@ def run_audit(
     progress: Callable[[Item], None] | None = None,
     options: dict | None = None,
     threads: int | None = None,
+    therapists: np.ndarray | None = None,
 ) -> AuditResult:
-    """Run every item of every checklist over the notes in `scope` (default: all notes).
+    """Run every item of every checklist over the notes in `scope` (default: all notes) whose
+    author is among `therapists` (a mask over the notes; default: every author). The items of
+    a kind with a supervisor_duty run instead on the notes in `scope` whose supervising
+    therapist (checks.supervision) is among them: a report overdue on an assistant's visit is
+    the audited therapist's finding, and not the audited assistant's.
 
     Items are independent, so they run on `threads` threads (default `audit_threads()`); the
     status matrix and findings are assembled in checklist order, so the result is the same
@@ -105,15 +224,25 @@ def run_audit(
     """
     notes = export.notes
     n = len(notes)
-    scope = np.ones(n, dtype=bool) if scope is None else np.asarray(scope, dtype=bool)
+    period = np.ones(n, dtype=bool) if scope is None else np.asarray(scope, dtype=bool)
     ctx = AuditContext(export=export, as_of=as_of or as_of_date(export), options=options or {})
     items = [item for cl in checklists for item in cl.items]
+    supervised = np.array([bool(REGISTRY[i.check].supervisor_duty) for i in items], dtype=bool)
+    answer = answerable(ctx) if supervised.any() else np.arange(n)
+    if therapists is None:
+        scope = supervised_scope = period
+    else:
+        chosen = np.asarray(therapists, dtype=bool)
+        scope, supervised_scope = period & chosen, period & chosen[answer]
     matrix = np.zeros((n, len(items)), dtype=np.int8)
     finding_parts: list[pd.DataFrame] = []
     not_evaluable: dict[str, dict[str, int]] = {}
     timings: dict[str, float] = {}
     filters = _Filters(notes)
-    masks = [scope & filters.mask(item) for item in items]
+    masks = [
+        (supervised_scope if supervised[j] else scope) & filters.mask(item)
+        for j, item in enumerate(items)
+    ]
 
     ctx.expect(item.check for item in items)
     unreadable = not export.unreadable.empty
@@ -153,11 +282,14 @@ def run_audit(
         failed = codes == Status.FAIL
         if failed.any():
             fidx = positions[failed]
+            message = _text_at(out.message, fidx, item.title)
+            if kind.supervisor_duty:
+                message = message + supervisor_clause(ctx, fidx, kind.supervisor_duty)
             found = pd.DataFrame(
                 {
                     "note_idx": fidx,
                     "item_id": item.id,
-                    "message": _text_at(out.message, fidx, item.title),
+                    "message": message,
                     "evidence": _text_at(out.evidence, fidx, ""),
                 }
             )
@@ -214,6 +346,9 @@ def run_audit(
         as_of=ctx.as_of,
         timings=timings,
         context=ctx,
+        supervised=supervised,
+        answerable=answer,
+        supervised_scope=supervised_scope,
     )
 
 
@@ -290,7 +425,12 @@ def severity_rank(severity: pd.Series) -> pd.Series:
 
 
 def findings_table(result: AuditResult) -> pd.DataFrame:
-    """findings.csv rows: SPEC's columns, one per failing (note, item), by note then severity."""
+    """findings.csv rows: SPEC's columns, one per failing (note, item), by therapist, note and
+    severity. `therapist` is whom the finding counts against: the supervising therapist for a
+    supervised item on an assistant's or student's note (the message names the visit's
+    author). Also note_idx, therapist_id (theirs), author_id (the note's author's), moved
+    (counted against someone other than the author) and author ("Name, credential" of the
+    note's author where moved, else None)."""
     f = result.findings
     notes = result.notes
     meta = pd.DataFrame(
@@ -300,8 +440,24 @@ def findings_table(result: AuditResult) -> pd.DataFrame:
             "severity": [i.severity for i in result.items],
         }
     )
-    out = notes[NOTE_KEY_COLUMNS].iloc[f["note_idx"].to_numpy()].reset_index(drop=True)
-    out["note_idx"] = f["note_idx"].to_numpy()
+    note_idx = f["note_idx"].to_numpy()
+    out = notes[NOTE_KEY_COLUMNS].iloc[note_idx].reset_index(drop=True)
+    out["note_idx"] = note_idx
+    place = {item.id: j for j, item in enumerate(result.items)}
+    item_j = f["item_id"].map(place).to_numpy(dtype=np.int64)
+    answer = np.where(result.supervised[item_j], result.answerable[note_idx], note_idx)
+    ids = notes["therapist_id"]
+    out["author_id"] = ids.iloc[note_idx].to_numpy()
+    out["therapist_id"] = ids.iloc[answer].to_numpy()
+    moved = out["therapist_id"].to_numpy() != out["author_id"].to_numpy()
+    out["moved"] = moved
+    out["author"] = None
+    if moved.any():
+        at = note_idx[moved]
+        name = notes["therapist"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
+        cred = notes["credential"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
+        out.loc[moved, "author"] = np.where(cred != "", name + ", " + cred, name)
+        out.loc[moved, "therapist"] = notes["therapist"].iloc[answer[moved]].to_numpy()
     out = pd.concat([out, f[["item_id", "message", "evidence"]].reset_index(drop=True)], axis=1)
     out = out.merge(meta, on="item_id", how="left")
     out["_sev"] = severity_rank(out["severity"])

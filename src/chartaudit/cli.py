@@ -495,6 +495,13 @@ def explain(item_id: Annotated[str, typer.Argument(help="Item id, e.g. MCR-PR-10
         out.print("Applies to: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in filters.items()))
     if item.params:
         out.print("Parameters: " + ", ".join(f"{k}={v}" for k, v in item.params.items()))
+    from .checks import REGISTRY
+
+    if REGISTRY[item.check].supervisor_duty:
+        out.print(
+            "Counted against: the supervising therapist on an assistant's or student's note "
+            "(the note's author otherwise)"
+        )
     out.print(f"\n[bold]Why it matters[/]\n{escape(item.why)}")
     out.print(f"\n[bold]How to fix[/]\n{escape(item.fix)}")
     out.print(f"\n[bold]Reference[/]\n{escape(item.reference)}")

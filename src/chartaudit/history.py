@@ -179,36 +179,30 @@ def month_counts(data: ReportData) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _month_counts(result: AuditResult) -> tuple[pd.DataFrame, pd.DataFrame]:
-    notes = result.notes
-    dos = notes["date_of_service"].to_numpy(dtype="datetime64[ns]")
-    # Therapist ids compared as text, each distinct id converted once; no id, no count.
-    code, distinct = pd.factorize(notes["therapist_id"], use_na_sentinel=True)
-    text = pd.Series(np.asarray(distinct, dtype=object)).astype(str)
-    named, therapists = pd.factorize(text, sort=True)
-    therapist = np.append(named, -1)[code]
-    rows = np.flatnonzero(np.asarray(result.scope, dtype=bool) & ~np.isnat(dos) & (therapist >= 0))
-    dated = pd.DatetimeIndex(dos[rows])
+    a = result.attribution
+    dos = result.notes["date_of_service"].to_numpy(dtype="datetime64[ns]")[a.rows]
+    # Therapists by their ids as text, sorted; the attribution's nobody code sorts last.
+    k = a.nobody
+    named, therapists = pd.factorize(pd.Series(a.therapist_ids, dtype=object), sort=True)
+    therapist = np.append(named, k)  # attribution code -> sorted code
+    dated = pd.DatetimeIndex(dos)
     month, months = pd.factorize(dated.year * 100 + dated.month, sort=True)
-    # One group per (month, therapist), in sorted order.
-    keys, group = np.unique(month * len(therapists) + therapist[rows], return_inverse=True)
+    # One group per (month, therapist), in sorted order: a row's pairs fall in its author's
+    # group, its supervised items' in its supervisor's (see AuditResult.attribution).
+    author = month * (k + 1) + therapist[a.author]
+    answer = month * (k + 1) + therapist[a.answer]
+    keys, group = np.unique(np.concatenate([author, answer]), return_inverse=True)
     group = group.reshape(-1)
     n_groups = len(keys)
-    # Per item, notes per (group, status) from one bincount over the int8 status column.
-    matrix = result.status.to_numpy()
-    whole = len(rows) == len(matrix)  # every note counted: read the columns in place
+    per_status = a.tally(group[: len(author)], group[len(author) :], n_groups)
     ids = np.array([i.id for i in result.items], dtype=object)
-    per_status = np.empty((n_groups, len(ids), 4), dtype=np.int64)
-    slot = group * 4
-    for j in range(len(ids)):
-        status = matrix[:, j] if whole else matrix[rows, j]
-        per_status[:, j] = np.bincount(slot + status, minlength=n_groups * 4).reshape(-1, 4)
     passed = per_status[:, :, Status.PASS].ravel()
     failed = per_status[:, :, Status.FAIL].ravel()
     not_evaluable = per_status[:, :, Status.NOT_EVALUABLE].ravel()
-    keep = (passed + failed + not_evaluable) > 0
+    key_month, key_therapist = np.divmod(keys, k + 1)
+    someone = np.repeat(key_therapist < k, len(ids))
+    keep = someone & ((passed + failed + not_evaluable) > 0)
     month_text = _month_text(pd.Series(np.asarray(months))).to_numpy(dtype=object)
-    key_month = keys // len(therapists)
-    key_therapist = keys % len(therapists)
     long = pd.DataFrame(
         {
             "month": _text(month_text, np.repeat(key_month, len(ids))[keep]),
@@ -219,11 +213,13 @@ def _month_counts(result: AuditResult) -> tuple[pd.DataFrame, pd.DataFrame]:
             "not_evaluable": not_evaluable[keep],
         }
     )
+    notes = np.bincount(group[: len(author)][a.audited], minlength=n_groups)
+    listed = (key_therapist < k) & (notes > 0)
     notes_per = pd.DataFrame(
         {
-            "month": _text(month_text, key_month),
-            "therapist_id": _text(therapists, key_therapist),
-            "notes": np.bincount(group, minlength=n_groups),
+            "month": _text(month_text, key_month[listed]),
+            "therapist_id": _text(therapists, key_therapist[listed]),
+            "notes": notes[listed],
         }
     )
     return long, notes_per
@@ -337,7 +333,11 @@ class Recorder:
         # items (--checklist), so a run of one checklist leaves the other items' counts of the
         # month as recorded, and the month's rate keeps comparing like with like.
         if only:
-            pairs = list(notes[["month", "therapist_id"]].itertuples(index=False, name=None))
+            # Its therapists: those with notes, and those with only pairs on the visits of
+            # assistants they supervise.
+            held = pd.concat([notes[["month", "therapist_id"]], counts[["month", "therapist_id"]]])
+            held = held.drop_duplicates()
+            pairs = list(held.itertuples(index=False, name=None))
         else:
             pairs = [(m, None) for m in months]
         con.executemany(

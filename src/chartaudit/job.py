@@ -139,6 +139,7 @@ def period_bounds(opts: RunOptions) -> tuple[pd.Timestamp | None, pd.Timestamp |
 
 
 def scope_mask(export: Export, opts: RunOptions) -> np.ndarray:
+    """The notes of the audited period (all when none is given)."""
     notes = export.notes
     mask = np.ones(len(notes), dtype=bool)
     start, end = period_bounds(opts)
@@ -146,9 +147,12 @@ def scope_mask(export: Export, opts: RunOptions) -> np.ndarray:
         mask &= (notes["date_of_service"] >= start).to_numpy()
     if end is not None:
         mask &= (notes["date_of_service"] <= end).to_numpy()
-    if opts.therapists:
-        mask &= _therapist_mask(notes, opts.therapists)
     return mask
+
+
+def therapist_mask(export: Export, opts: RunOptions) -> np.ndarray | None:
+    """The notes written by the --therapist values; None when the run audits every one."""
+    return _therapist_mask(export.notes, opts.therapists) if opts.therapists else None
 
 
 def _name_words(name: str) -> frozenset[str]:
@@ -189,6 +193,20 @@ def _therapist_mask(notes: pd.DataFrame, wanted: list[str]) -> np.ndarray:
             )
         chosen |= found
     return names.isin(chosen).to_numpy()
+
+
+def _nothing_to_audit(export: Export) -> ChartauditError:
+    dates = export.notes["date_of_service"]
+    span = (
+        f"the export's notes run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+        if dates.notna().any()
+        else "the export has no loadable notes"
+    )
+    return ChartauditError(
+        "no notes to audit in the requested period/therapists",
+        fix=f"{span}; check --period/--from/--to/--therapist (or rejected rows with "
+        "`chartaudit inspect`)",
+    )
 
 
 def check_thresholds(data: ReportData, opts: RunOptions) -> list[str]:
@@ -386,30 +404,26 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
             warming.join()
     notices += export.notices
     timings["load"] = time.perf_counter() - t0
-    scope = scope_mask(export, opts)
+    period = scope_mask(export, opts)
+    therapists = therapist_mask(export, opts)
     _, end = period_bounds(opts)
-    if not scope.any():
-        dates = export.notes["date_of_service"]
-        span = (
-            f"the export's notes run from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
-            if dates.notna().any()
-            else "the export has no loadable notes"
-        )
-        raise ChartauditError(
-            "no notes to audit in the requested period/therapists",
-            fix=f"{span}; check --period/--from/--to/--therapist (or rejected rows with "
-            "`chartaudit inspect`)",
-        )
+    if not period.any():
+        raise _nothing_to_audit(export)
     t = time.perf_counter()
     step("Running checklists")
     result = run_audit(
         export,
         checklists,
-        scope=scope,
+        scope=period,
+        therapists=therapists,
         as_of=end,
         progress=(lambda item: progress("audit", item.id)) if progress else None,
     )
     timings["checks"] = time.perf_counter() - t
+    # A supervising therapist with no note of their own in the period still has the visits
+    # they supervise to answer for.
+    if not (result.scope.any() or result.supervised_scope.any()):
+        raise _nothing_to_audit(export)
     history_db = history_draft = recorder = None
     if not opts.no_history:
         from . import history

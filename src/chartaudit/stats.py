@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .audit import AuditResult
+from .audit import Attribution, AuditResult
 from .model import Status
 
 Z95 = 1.959963984540054
@@ -90,17 +90,6 @@ def _by_group(codes: np.ndarray, k: int, values: np.ndarray) -> np.ndarray:
     return np.bincount(codes, weights=values, minlength=k).astype(np.int64)
 
 
-def _status_counts(codes: np.ndarray, k: int, status: np.ndarray) -> np.ndarray:
-    """Counts per (group, item, status) of a notes x items matrix of Status codes: one
-    bincount per item over group * len(Status) + status, rather than a groupby per status."""
-    width = len(Status)
-    base = codes.astype(np.int64) * width
-    out = np.empty((k, status.shape[1], width), dtype=np.int64)
-    for j in range(status.shape[1]):
-        out[:, j, :] = np.bincount(base + status[:, j], minlength=width * k).reshape(k, width)
-    return out
-
-
 def _pairs(codes: np.ndarray, values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct (group, value) pairs of the non-NA values with their counts, sorted by
     group then value: (group codes, values as str, counts)."""
@@ -148,19 +137,25 @@ _NOTE_COLUMNS = [
 
 
 def compute(result: AuditResult) -> Stats:
-    """The statistics of the notes in scope: per note, item, therapist, discipline, month."""
-    notes = result.notes.loc[result.scope, _NOTE_COLUMNS]
-    status = result.status.loc[result.scope].to_numpy()
+    """The statistics of the pairs the run counts (see AuditResult.attribution): per note,
+    item, therapist (whom each pair counts against), discipline and month."""
+    a = result.attribution
+    # Columns first, then the rows: a --period run would otherwise copy every narrative.
+    notes = result.notes.loc[result.scope | result.supervised_scope, _NOTE_COLUMNS]
+    status = a.status
+    audited = a.audited
     passed = status == Status.PASS
     failed = status == Status.FAIL
     ne = status == Status.NOT_EVALUABLE
+    # Per counted note: its own pairs, whoever answers for them.
+    row_counts = {
+        "passed": passed.sum(axis=1),
+        "failed": failed.sum(axis=1),
+        "not_evaluable": ne.sum(axis=1),
+    }
     per_note = pd.DataFrame(
-        {
-            "passed": passed.sum(axis=1),
-            "failed": failed.sum(axis=1),
-            "not_evaluable": ne.sum(axis=1),
-        },
-        index=notes.index,
+        {name: values[audited] for name, values in row_counts.items()},
+        index=notes.index[audited],
     )
     per_note["applicable"] = per_note["passed"] + per_note["failed"] + per_note["not_evaluable"]
     total = per_note["passed"] + per_note["failed"]
@@ -170,10 +165,25 @@ def compute(result: AuditResult) -> Stats:
     ids = [i.id for i in items]
     severities = np.array([i.severity for i in items])
     crit_cols = severities == "critical"
-    per_note["critical"] = failed[:, crit_cols].sum(axis=1) if crit_cols.any() else 0
+    own_failed = failed if audited.all() else failed[audited]
+    per_note["critical"] = own_failed[:, crit_cols].sum(axis=1) if crit_cols.any() else 0
     for sev in ("critical", "high", "medium", "low"):
         cols = severities == sev
-        per_note[f"failed_{sev}"] = failed[:, cols].sum(axis=1) if cols.any() else 0
+        per_note[f"failed_{sev}"] = own_failed[:, cols].sum(axis=1) if cols.any() else 0
+    # The statuses on each note that count against someone else (its supervising therapist):
+    # few notes, so only theirs are read.
+    moved = np.flatnonzero(a.moved)
+    supervised = status[moved][:, a.supervised]
+    moved_counts = {
+        name: np.zeros(len(status), dtype=np.int64)
+        for name in ("passed", "failed", "not_evaluable")
+    }
+    for name, code in (("passed", Status.PASS), ("failed", Status.FAIL)):
+        moved_counts[name][moved] = (supervised == code).sum(axis=1)
+    moved_counts["not_evaluable"][moved] = (supervised == Status.NOT_EVALUABLE).sum(axis=1)
+    per_note["for_supervisor"] = moved_counts["failed"][audited]
+    # ... and so the failures that count against its author.
+    per_note["charged"] = per_note["failed"] - per_note["for_supervisor"]
 
     item_frame = pd.DataFrame(
         {
@@ -194,12 +204,11 @@ def compute(result: AuditResult) -> Stats:
     )
     item_frame = _rates(item_frame)
 
-    # Therapists as integer codes in order of first appearance (groupby(sort=False)'s order);
-    # every per-therapist figure is a bincount over them.
-    codes, therapist_ids = pd.factorize(notes["therapist_id"])
-    therapist_ids = np.asarray(therapist_ids.astype(str), dtype=object)
+    # Therapists as the attribution's codes (code k: nobody, dropped); every per-therapist
+    # figure is a bincount over them.
+    therapist_ids = a.therapist_ids
     k = len(therapist_ids)
-    counts = _status_counts(codes, k, status)  # therapist x item x status
+    counts = a.tally(a.author, a.answer, k + 1)[:k]  # therapist x item x status
     pass_k = counts[:, :, Status.PASS]
     fail_k = counts[:, :, Status.FAIL]
     ne_k = counts[:, :, Status.NOT_EVALUABLE]
@@ -211,16 +220,28 @@ def compute(result: AuditResult) -> Stats:
     }
     for sev in ("critical", "high", "medium", "low"):
         sums[f"failed_{sev}"] = fail_k[:, severities == sev].sum(axis=1)
-    sums["notes"] = np.bincount(codes, minlength=k)
+    author = a.author[audited]
+    sums["notes"] = np.bincount(author, minlength=k + 1)[:k]
+    # Pairs on other authors' notes (assistants', students') that count against a therapist,
+    # and failures on a therapist's own notes that count against their supervisor.
+    judged = moved_counts["passed"][moved] + moved_counts["failed"][moved]
+    sums["supervised_checked"] = _by_group(a.answer[moved], k + 1, judged)[:k]
+    sums["supervised_failed"] = _by_group(a.answer[moved], k + 1, moved_counts["failed"][moved])[:k]
+    sums["for_supervisor"] = _by_group(author, k + 1, per_note["for_supervisor"].to_numpy())[:k]
     therapist_index = pd.Index(therapist_ids)
     therapists = pd.DataFrame(sums, index=therapist_index).reset_index(names="therapist_id")
-    # therapist and therapist_id are never blank (the loader rejects or fills them), so each
-    # therapist's first note gives the name.
-    first = np.unique(codes, return_index=True)[1]
-    therapists.insert(1, "therapist", notes["therapist"].iloc[first].array)
-    therapists["discipline"] = pd.array(_joined(codes, k, notes["discipline"]), dtype="string")
-    therapists["role"] = pd.array(_most_common(codes, k, notes["role"]), dtype="string")
-    therapists["credential"] = pd.array(_most_common(codes, k, notes["credential"]), dtype="string")
+    # A therapist's name, disciplines, role and credential come from their audited notes; a
+    # supervising therapist without one, from the note the attribution found them by.
+    # (therapist and therapist_id are never blank: the loader rejects or fills them.)
+    first = a.first_note
+    therapists.insert(1, "therapist", result.notes["therapist"].iloc[first].array)
+    no_notes = np.flatnonzero(sums["notes"] == 0)
+    own = np.concatenate([author, no_notes])
+    positions = np.concatenate([a.rows[audited], first[no_notes]])
+    facts = {c: result.notes[c].take(positions) for c in ("discipline", "role", "credential")}
+    therapists["discipline"] = pd.array(_joined(own, k, facts["discipline"]), dtype="string")
+    therapists["role"] = pd.array(_most_common(own, k, facts["role"]), dtype="string")
+    therapists["credential"] = pd.array(_most_common(own, k, facts["credential"]), dtype="string")
     therapists = _rates(therapists)
     # A therapist's name is not unique (two "J. Smith"); the slug is, and is a safe file name.
     # The reports show such names with the id, so the two can be told apart.
@@ -237,11 +258,11 @@ def compute(result: AuditResult) -> Stats:
     known = disc_codes >= 0
     disc = pd.DataFrame(
         {
-            col: _by_group(disc_codes[known], len(disc_names), per_note[col].to_numpy()[known])
+            col: _by_group(disc_codes[known], len(disc_names), row_counts[col][known])
             for col in ("passed", "failed", "not_evaluable")
         }
     )
-    disc["notes"] = np.bincount(disc_codes[known], minlength=len(disc_names))
+    disc["notes"] = np.bincount(disc_codes[known & audited], minlength=len(disc_names))
     disc.insert(0, "discipline", np.asarray(disc_names, dtype=object))
     disc = _rates(disc)
 
@@ -261,54 +282,29 @@ def compute(result: AuditResult) -> Stats:
     )
     long = _rates(long)
 
-    # Months as codes too: date_of_service is required, so every note has one.
-    month_codes, month_values = pd.factorize(
-        notes["date_of_service"].to_numpy().astype("datetime64[M]"), sort=True
-    )
-    month_names = np.asarray(month_values).astype(str).astype(object)
-    per_month = {col: per_note[col].to_numpy() for col in ("passed", "failed", "not_evaluable")}
-    per_month["notes"] = np.ones(len(per_note), dtype=np.int64)
-
-    def sums(group: np.ndarray, n: int) -> dict[str, np.ndarray]:
-        return {col: _by_group(group, n, values) for col, values in per_month.items()}
-
-    by_month = pd.DataFrame(
-        {"month": month_names, **sums(month_codes, len(month_names)), "therapist_id": ""}
-    )
-    # (month, therapist) pairs in groupby([month, therapist_id])'s sorted order.
-    by_id = np.argsort(therapist_ids)
-    rank = np.empty(k, dtype=np.int64)
-    rank[by_id] = np.arange(k)
-    pair_codes, pair_index = np.unique(month_codes * k + rank[codes], return_inverse=True)
-    pair_month, pair_rank = np.divmod(pair_codes, k)
-    by_month_t = pd.DataFrame(
-        {
-            "month": month_names[pair_month],
-            "therapist_id": therapist_ids[by_id][pair_rank],
-            **sums(pair_index, len(pair_codes)),
-        }
-    )
-    months = _rates(pd.concat([by_month, by_month_t], ignore_index=True))
+    months = _months(a, notes["date_of_service"], row_counts, moved_counts)
 
     total_pass = int(passed.sum())
     total_fail = int(failed.sum())
+    total_ne = int(ne.sum())
     low, high = wilson(total_pass, total_pass + total_fail)
+    clean = per_note["failed"] == 0
+    # Patients, episodes and the period: of every note with something counted (under
+    # --therapist, the visits a therapist supervises too).
     overall = {
-        "notes": int(len(notes)),
+        "notes": int(len(per_note)),
         "therapists": int(len(therapists)),
         "patients": int(notes["patient_id"].nunique()),
         "episodes": int(notes["episode_id"].nunique()),
-        "applicable": int(total_pass + total_fail + ne.sum()),
+        "applicable": total_pass + total_fail + total_ne,
         "passed": total_pass,
         "failed": total_fail,
-        "not_evaluable": int(ne.sum()),
+        "not_evaluable": total_ne,
         "findings": total_fail,
-        "critical_findings": int(per_note["critical"].sum()),
+        "critical_findings": int(failed[:, crit_cols].sum()),
         # The stricter figure quality leads also quote: notes with no finding at all.
-        "notes_without_findings": int((per_note["failed"] == 0).sum()),
-        "notes_without_findings_rate": (
-            float((per_note["failed"] == 0).mean()) if len(per_note) else None
-        ),
+        "notes_without_findings": int(clean.sum()),
+        "notes_without_findings_rate": float(clean.mean()) if len(per_note) else None,
         "rate": (total_pass / (total_pass + total_fail)) if total_pass + total_fail else None,
         "ci_low": None if np.isnan(low) else float(low),
         "ci_high": None if np.isnan(high) else float(high),
@@ -325,6 +321,70 @@ def compute(result: AuditResult) -> Stats:
         months=months,
         note_counts=per_note,
     )
+
+
+def _months(
+    a: Attribution,
+    dates: pd.Series,
+    row_counts: dict[str, np.ndarray],
+    moved_counts: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Per month, for the team (therapist_id '') and per therapist: notes audited and the
+    status counts of the pairs counted against them. `dates`, `row_counts` (each row's status
+    counts) and `moved_counts` (those counted against its supervising therapist): per row of
+    `a`."""
+    # Months as codes: date_of_service is required, so every note has one.
+    month_codes, month_values = pd.factorize(dates.to_numpy().astype("datetime64[M]"), sort=True)
+    month_names = np.asarray(month_values).astype(str).astype(object)
+    columns = ("passed", "failed", "not_evaluable", "notes")
+    # Each row's pairs in two parts: those counted against its author, and (on the few moved
+    # rows) those counted against its supervising therapist.
+    moved = np.flatnonzero(a.moved)
+    own = {c: row_counts[c] - moved_counts[c] for c in columns[:3]}
+    own["notes"] = a.audited.astype(np.int64)
+    theirs = {c: moved_counts[c][moved] for c in columns[:3]}
+    theirs["notes"] = np.zeros(len(moved), dtype=np.int64)
+
+    by_month = pd.DataFrame(
+        {
+            "month": month_names,
+            **{c: _by_group(month_codes, len(month_names), own[c]) for c in columns},
+            "therapist_id": "",
+        }
+    )
+    by_month[list(columns)] += pd.DataFrame(
+        {c: _by_group(month_codes[moved], len(month_names), theirs[c]) for c in columns}
+    )
+    # (month, therapist) pairs in groupby([month, therapist_id])'s sorted order; the nobody
+    # code (k) ranks last and its pairs are dropped.
+    k = a.nobody
+    therapist_ids = a.therapist_ids
+    by_id = np.argsort(therapist_ids)
+    rank = np.empty(k + 1, dtype=np.int64)
+    rank[by_id] = np.arange(k)
+    rank[k] = k
+    keys = np.concatenate(
+        [
+            month_codes * (k + 1) + rank[a.author],
+            month_codes[moved] * (k + 1) + rank[a.answer[moved]],
+        ]
+    )
+    pair_codes, pair_index = np.unique(keys, return_inverse=True)
+    pair_index = pair_index.reshape(-1)
+    pair_month, pair_rank = np.divmod(pair_codes, k + 1)
+    sums = {
+        c: _by_group(pair_index, len(pair_codes), np.concatenate([own[c], theirs[c]]))
+        for c in columns
+    }
+    keep = (pair_rank < k) & (sum(sums.values()) > 0)
+    by_month_t = pd.DataFrame(
+        {
+            "month": month_names[pair_month[keep]],
+            "therapist_id": therapist_ids[by_id][pair_rank[keep]],
+            **{c: sums[c][keep] for c in columns},
+        }
+    )
+    return _rates(pd.concat([by_month, by_month_t], ignore_index=True))
 
 
 def _date(value) -> str | None:

@@ -324,25 +324,6 @@ def discipline_clinicians(ctx: AuditContext, s: EpisodeOrder) -> np.ndarray:
     return np.where(latest >= 0, latest, s.first(valid))
 
 
-def supervisor_text(ctx: AuditContext, s: EpisodeOrder, positions: np.ndarray) -> np.ndarray:
-    """For assistants' notes at `positions`: whose the progress report is to write, naming the
-    discipline's therapist in the episode (display name and credential) when it has one."""
-    notes = ctx.notes
-    discipline = notes["discipline"].iloc[positions].astype(object)
-    label = discipline.map(CLINICIAN_LABEL).fillna("therapist").to_numpy(dtype=object)
-    row = discipline_clinicians(ctx, s)[s.row_of[positions]]
-    found = row >= 0
-    at = s.order[np.where(found, row, 0)]
-    name = (
-        " ("
-        + notes["therapist"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
-        + ", "
-        + notes["credential"].iloc[at].astype(object).fillna("").to_numpy(dtype=object)
-        + ")"
-    )
-    return "; the report is the supervising " + label + "'s to write" + np.where(found, name, "")
-
-
 def report_flaws(
     ctx: AuditContext, student_cosigned_ok: bool, unreadable_dated: bool = False
 ) -> np.ndarray:
@@ -379,6 +360,7 @@ def report_flaws(
 @check_kind(
     "progress_report_interval",
     topic="reports",
+    supervisor_duty="the report is {who} to write",
     params={
         "max_treatment_days": Param(
             int, 10, help="treatment days a reporting period may last", minimum=1
@@ -483,9 +465,6 @@ def progress_report_interval(
             + ")",
             text,
         )
-        assistant = note_is(ctx, "role", ["assistant"])[p]
-        if assistant.any():
-            text[assistant] = text[assistant] + supervisor_text(ctx, s, p[assistant])
         return text
 
     return outcome(
@@ -541,6 +520,7 @@ def _report_periods(
 @check_kind(
     "author_role",
     topic="reports",
+    supervisor_duty="it is {who} to write or co-sign",
     params={
         "roles": Param(list, ["therapist"], help="author roles allowed to write these notes"),
         "student_cosigned_ok": Param(
@@ -824,6 +804,7 @@ def poc_interval(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
 @check_kind(
     "recertification",
     topic="plan of care",
+    supervisor_duty="the recertification is {who} to write",
     params={
         "plan_types": Param(
             list,
@@ -1143,6 +1124,7 @@ def reeval_justified(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
 
 @check_kind(
     "episode_starts_with_evaluation",
+    supervisor_duty="the evaluation is {who} to write",
     params={
         "first_note_types": Param(
             list,

@@ -105,6 +105,7 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
 @check_kind(
     "cosign_required",
     topic="signature",
+    supervisor_duty="the co-signature is {who} to give",
     params={
         "roles": Param(list, ["student"], help="author roles whose notes need a co-signature"),
     },

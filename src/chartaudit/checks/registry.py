@@ -70,6 +70,10 @@ class CheckKind:
     # Kinds about one part of the work ("timed units", "plan of care") share a topic: a report
     # does not praise one of them while another is among the therapist's top gaps.
     topic: str = ""
+    # What the supervising therapist owes when the kind fails on an assistant's or student's
+    # note ("the report is {who} to write"): such a finding counts against that therapist, not
+    # the note's author (see checks.supervision). "" for the note author's own findings.
+    supervisor_duty: str = ""
 
 
 REGISTRY: dict[str, CheckKind] = {}
@@ -83,8 +87,11 @@ def check_kind(
     reads: tuple[str, ...] = (),
     summary: str = "",
     topic: str = "",
+    supervisor_duty: str = "",
 ) -> Callable[[CheckFn], CheckFn]:
     """Register a vectorised check function under `name`."""
+    if supervisor_duty and "{who}" not in supervisor_duty:
+        raise ValueError(f"check kind {name!r}: supervisor_duty needs a {{who}}")
 
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
@@ -104,6 +111,7 @@ def check_kind(
             reads=reads,
             summary=summary or (doc[0] if doc else ""),
             topic=topic,
+            supervisor_duty=supervisor_duty,
         )
         return fn
 

@@ -1258,6 +1258,7 @@ def _names_the_patient(ctx, goals: pd.DataFrame) -> np.ndarray:
 
 @check_kind(
     "discharge_content",
+    supervisor_duty="the discharge summary is {who} to write",
     params={
         "require": Param(
             list, list(DISCHARGE_PARTS), help="discharge summary parts: goal_status, reason, plan"

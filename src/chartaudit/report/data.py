@@ -22,8 +22,12 @@ class ReportData:
     """What the reports show. Tables here are output-ready: identifiers already pseudonymised
     under --redact, so a format module cannot leak what it never receives.
 
-    - `findings`: findings.csv columns plus note_idx (row of result.notes) and slug.
-    - `notes`: notes.csv columns plus note_idx, slug, patient_label (name or pseudonym).
+    - `findings`: findings.csv columns (`therapist`: whom the finding counts against) plus
+      note_idx (row of result.notes), therapist_id and slug (theirs), author_id and
+      author_slug (the note's author's), moved and author (see audit.findings_table).
+    - `notes`: notes.csv columns (the note's own counts, `therapist` its author) plus note_idx,
+      slug, patient_label (name or pseudonym) and charged (failures counted against the
+      author: those a supervising therapist answers for left out).
     - `trend`: months from the run history (month, therapist_id, passed, failed, rate, ...)
       or None when there is no history.
     """
@@ -70,8 +74,11 @@ def build(
     stats = compute(result)
     slug_of = dict(zip(stats.therapists["therapist_id"], stats.therapists["slug"], strict=True))
     findings = findings_table(result)
-    authors = result.notes["therapist_id"].take(findings["note_idx"].to_numpy())
-    findings["slug"] = authors.map(slug_of).to_numpy()
+    # A finding is on the page of whom it counts against; one on an assistant's visit that
+    # counts against the supervising therapist is also shown, for information, on the page of
+    # the note's author (author_slug), when the run has one.
+    findings["slug"] = findings["therapist_id"].map(slug_of).to_numpy()
+    findings["author_slug"] = findings["author_id"].map(slug_of).to_numpy()
     findings = redact_frame(findings, redactor)
 
     columns = [*NOTE_KEY_COLUMNS, "payer_type"]
@@ -79,7 +86,7 @@ def build(
     scoped = result.notes.loc[result.scope, [*columns, "therapist_id", "patient_name"]]
     counts = stats.note_counts
     notes = scoped[columns].copy()
-    for col in ("applicable", "passed", "failed", "not_evaluable", "score"):
+    for col in ("applicable", "passed", "failed", "not_evaluable", "score", "charged"):
         notes[col] = counts[col]
     notes["note_idx"] = scoped.index.to_numpy()
     notes["slug"] = scoped["therapist_id"].map(slug_of)
@@ -197,9 +204,13 @@ def skipped_after_failures(
         raise ValueError("matrix_counts is not therapist x item in the checklists' order")
     for s, gs in after.items():
         failed = (status[:, gs] == Status.FAIL).any(axis=1)
-        rows = np.flatnonzero(failed & (status[:, s] == Status.NOT_APPLICABLE))
+        # The notes item s would have been judged on, and whom it would have counted against.
+        supervised = bool(result.supervised[s])
+        judged = result.supervised_scope if supervised else result.scope
+        rows = np.flatnonzero(failed & judged & (status[:, s] == Status.NOT_APPLICABLE))
         rows = rows[_covered(result.notes, [result.items[s]], rows)[:, 0]]
-        authors = result.notes["therapist_id"].iloc[rows].astype(str)
+        whose = result.answerable[rows] if supervised else rows
+        authors = result.notes["therapist_id"].iloc[whose].astype(str)
         tally = authors.value_counts()
         place = therapists.get_indexer(tally.index) * k + s
         skipped[place[place >= 0]] = tally.to_numpy()[place >= 0]

@@ -186,6 +186,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
+def _more(n: int) -> str | None:
+    """ "3 more are" (rows left out of a table), None when none is."""
+    return f"{n:,} more {'is' if n == 1 else 'are'}" if n > 0 else None
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -1203,7 +1208,9 @@ class _Pages:
         run (the overview's table reads the totals too)."""
         notes = self.data.notes
         codes, slugs = pd.factorize(notes["slug"])
-        failing_mask = notes["failed"].to_numpy() > 0
+        # A note fails on the author's page when a finding counts against the author (one their
+        # supervising therapist answers for is listed apart, see _supervised).
+        failing_mask = notes["charged"].to_numpy() > 0
         totals = dict(zip(slugs, np.bincount(codes, minlength=len(slugs)), strict=True))
         failing = dict(
             zip(slugs, np.bincount(codes[failing_mask], minlength=len(slugs)), strict=True)
@@ -1225,9 +1232,9 @@ class _Pages:
         for a whole batch of pages at once, and the template prints them as they are.
         """
         columns = ["date_of_service", "note_type", "note_id", "patient_label", "applicable"]
-        shown = self.data.notes[[*columns, "failed", "note_idx"]].iloc[keep]
+        shown = self.data.notes[[*columns, "charged", "note_idx"]].iloc[keep]
         f = findings[["note_idx", "severity", "item_title"]]
-        f = f.loc[f["note_idx"].isin(shown["note_idx"])]
+        f = f.loc[f["note_idx"].isin(shown["note_idx"]) & ~findings["moved"].to_numpy(bool)]
         # By note, then severity (unknown last); lexsort is stable, as sort_values is.
         last = len(self.rank)
         rank = _each(f["severity"], lambda s: self.rank.get(s, last), last)
@@ -1258,7 +1265,7 @@ class _Pages:
                 "note_id": shown["note_id"].astype(str).tolist(),
                 "patient": shown["patient_label"].fillna("").astype(str).tolist(),
                 "applicable": _texts(shown["applicable"].to_numpy(np.int64)),
-                "missed": _texts(shown["failed"].to_numpy(np.int64)),
+                "missed": _texts(shown["charged"].to_numpy(np.int64)),
                 "failed": np.array(missed, dtype=object)[run].tolist(),
             },
             groups,
@@ -1329,6 +1336,45 @@ class _Pages:
             slugs.tolist(),
         )
 
+    def _supervised(self) -> tuple[dict[str, tuple[_Filled, int]], dict[str, tuple[_Filled, int]]]:
+        """Per therapist, as table rows (macro supervised_row), latest first and at most
+        NOTE_ROWS: the findings on the visits of assistants and students they supervise that
+        count against them (by their page), and the findings on their own visits that count
+        against their supervising therapist (by the author's page)."""
+        f = self.data.findings
+        moved = f.loc[f["moved"].to_numpy(bool)]
+        tables = []
+        for page, who in (("slug", "author"), ("author_slug", "therapist")):
+            rows = moved.loc[moved[page].notna().to_numpy(bool)]
+            if rows.empty:
+                tables.append({})
+                continue
+            codes, slugs = pd.factorize(rows[page].to_numpy(dtype=object))
+            dates = rows["date_of_service"].to_numpy("datetime64[ns]").view("int64")
+            keep = _first_per_group([rows["note_idx"].to_numpy(), -dates], codes, NOTE_ROWS)
+            shown = rows.iloc[keep]
+            titles = shown["item_title"].astype(str).to_numpy(dtype=object)
+            critical = shown["severity"].to_numpy() == "critical"
+            # A visit outside the audited notes (under --therapist) has no label: its id.
+            patients = self._patient_labels.reindex(shown["note_idx"].to_numpy())
+            patients = patients.fillna(pd.Series(shown["patient_id"].to_numpy(), patients.index))
+            tables.append(
+                _render_tables(
+                    "supervised_row",
+                    {
+                        "date": _dates(shown["date_of_service"]).tolist(),
+                        "note_type": _each(shown["note_type"], note_type_label, "Note").tolist(),
+                        "note_id": shown["note_id"].astype(str).tolist(),
+                        "patient": patients.fillna("").astype(str).tolist(),
+                        "who": shown[who].astype(str).tolist(),
+                        "item": np.where(critical, titles + " (critical)", titles).tolist(),
+                    },
+                    codes[keep],
+                    slugs.tolist(),
+                )
+            )
+        return tables[0], tables[1]
+
     def batches(self, size: int) -> tuple[int, Callable[[int], Iterator[tuple[str, Any]]]]:
         """The therapist pages as (number of batches, batch): batch(b) gives the slug and HTML
         (as pieces to be joined) of pages b * size to (b + 1) * size - 1 of the overview's
@@ -1355,6 +1401,7 @@ class _Pages:
         used = self.data.findings[  # the columns _note_rows and _excerpts read
             [
                 "note_idx",
+                "moved",
                 "date_of_service",
                 "note_type",
                 "note_id",
@@ -1391,6 +1438,7 @@ class _Pages:
             "note_totals": note_totals,
             "failing_totals": failing_totals,
             "samples": self._samples(),
+            "supervised": self._supervised(),
             "trends": self._trend_months,
             "page": lambda values: template.render(**same, **values),
         }
@@ -1501,6 +1549,7 @@ class _Pages:
         best_rows = _records(best.assign(slug=self._slugs[best["_t"].to_numpy()]), "slug")
         note_rows = self._note_rows(keep, note_codes, shared["note_slugs"], findings)
         samples, trends = shared["samples"], shared["trends"]
+        for_you, for_supervisor = shared["supervised"]
         nothing = (Markup(), 0)
         pages = []
         for t in therapists.itertuples(index=False):
@@ -1516,6 +1565,13 @@ class _Pages:
             total = int(shared["note_totals"].get(slug, 0))
             failing = int(shared["failing_totals"].get(slug, 0))
             clean = total - failing
+            supervised_html, supervised_shown = for_you.get(slug, nothing)
+            theirs_html, theirs_shown = for_supervisor.get(slug, nothing)
+            supervised_checked, supervised_failed = (
+                int(t.supervised_checked),
+                int(t.supervised_failed),
+            )
+            for_their_supervisor = int(t.for_supervisor)
             # Printed as they are; None (or absent) is what the template tests.
             pages.append(
                 {
@@ -1559,6 +1615,18 @@ class _Pages:
                     "more_notes": plural(total - shown, "more note") if total > shown else None,
                     "one_more": "" if total - shown == 1 else None,
                     "sample": samples.get(slug, nothing)[0] or None,
+                    "supervised_checks": plural(supervised_checked, "check")
+                    if supervised_checked
+                    else None,
+                    "supervised_missed": num(supervised_failed),
+                    "supervised_rows": supervised_html or None,
+                    "supervised_more": _more(supervised_failed - supervised_shown),
+                    "for_supervisor": plural(for_their_supervisor, "finding") + " on your visits "
+                    f"{'is' if for_their_supervisor == 1 else 'are'}"
+                    if for_their_supervisor
+                    else None,
+                    "for_supervisor_rows": theirs_html or None,
+                    "for_supervisor_more": _more(for_their_supervisor - theirs_shown),
                 }
             )
         flat, start = _fill(shared["page"], {k: [p[k] for p in pages] for k in pages[0]})

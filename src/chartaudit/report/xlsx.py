@@ -397,6 +397,13 @@ def _therapists(book: Book, data: ReportData) -> None:
         Cells("95% CI high", t["ci_high"], "pct"),
     ]
     columns += [Cells(f"Findings: {sev}", t[f"failed_{sev}"], "int") for sev in SEVERITY_ORDER]
+    # Findings on assistants' and students' visits that are the supervising therapist's (a
+    # report, recertification, co-signature): in the counts above of the therapist they count
+    # against, and shown here from both sides.
+    columns += [
+        Cells("Findings on visits supervised", t["supervised_failed"], "int"),
+        Cells("Findings for the supervisor", t["for_supervisor"], "int"),
+    ]
     ws = _table_sheet(book, "Therapists", columns)
     if len(t):
         ws.conditional_format(1, 8, len(t), 8, RATE_SCALE)
