@@ -519,6 +519,12 @@ def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
     [
         ("Continue skilled PT per POC. Making good progress toward goals.", False),
         ("Pt continues to require skilled therapy.", False),
+        # UM acceptance: a generic aim added to the stock line is no reason for skilled care.
+        (
+            "Continue skilled PT 2x/week per POC to improve strength and endurance; request 8 "
+            "visits.",
+            False,
+        ),
         ("Continue skilled PT for stair training due to fall risk.", True),
     ],
 )

@@ -232,6 +232,7 @@ def rationales(decisions: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
         others = [c for c in d["criteria_failed"].split("; ") if c and c not in d["because"]]
         if others:
             parts.append("Also not met: " + ", ".join(others) + ".")
+        parts.append(d.get("visits_basis", ""))
         out.append(" ".join(p for p in parts if p))
     return np.array(out, dtype=object)
 

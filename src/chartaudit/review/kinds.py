@@ -17,7 +17,7 @@ from ..checks.registry import Param
 from ..checks.text import shorten
 from ..model import REPORT_NOTE_TYPES
 from .criteria import criterion_kind, result
-from .picture import Picture, fmt_date, fmt_number
+from .picture import Picture, fmt_date, fmt_number, unused_text
 
 # Statements that the skills of a therapist are still needed.
 SKILLED_NEED_PHRASES = [
@@ -87,16 +87,43 @@ EXPECTED_LEVEL_PHRASES = [
     r"\bno longer (?:requires?|needs?) skilled\b",
     r"(?<!not )\ball (?:\w+ )?goals (?:have been |were |are )?(?:met|achieved|attained)\b",
 ]
+# Aims every plan of care has ("to improve strength and endurance", "for strengthening"):
+# they name no need that only a therapist can meet, so they are no reason for skilled care.
+_GENERIC_OBJECT = (
+    r"(?:(?:overall|general|functional|current|her|his|their|the|pt'?s|patient'?s|lower|upper"
+    r"|extremity|le|ue|core)\s+)*(?:strength(?:ening)?|endurance|(?:activity )?tolerance"
+    r"|conditioning|deconditioning|function(?:al (?:mobility|status|level|independence"
+    r"|abilities|activities|capacity))?|mobility|rom|range of motion|balance|independence"
+    r"|quality of life|gait|safety|flexibility|posture|stability|fitness|(?:therapeutic )?"
+    r"exercises?|ther ?ex|(?:(?:plan of care|poc|pt|ot|stated|remaining|established) )?goals?"
+    r"|outcomes?|progress|adls?|daily activities|performance|pain)"
+)
+# The aim ends the clause: what follows is a stop, the plan's frequency or the request.
+_AIM_END = (
+    r"(?=\s*(?:[.;:!?)]|$|,?\s*(?:per|as|request\w*|x\s*\d|\d"
+    r"|and (?:request|continue|progress|re-?assess))\b))"
+)
+GENERIC_AIM = (
+    r"(?:to (?:improve|increase|address|progress|maximi[sz]e|restore|promote|work on|build|enhance"
+    r"|achieve|meet|reach|decrease|reduce|maintain|facilitate|regain)|for (?:continued |further "
+    rf"|ongoing )?)\s*{_GENERIC_OBJECT}(?:\s*(?:,|&|/|,? and)\s*{_GENERIC_OBJECT})*{_AIM_END}"
+)
 # What a specific statement of skilled need gives: the need it is for, the reason, the risk.
 SKILLED_REASON = (
-    r"\b(?:for|due to|because|given|secondary to|in order to|as evidenced|at risk|risk of|unable"
-    r"|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase|decrease|prevent"
-    r"|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor|assess|advance|modify"
-    r"|normalize|regain|safely))\b"
+    rf"\b(?!{GENERIC_AIM})(?:for|due to|because|given|secondary to|in order to|as evidenced|at "
+    r"risk|risk of|unable|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase"
+    r"|decrease|prevent|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor"
+    r"|assess|advance|modify|normalize|regain|safely))\b"
 )
 # Stock lines that name skilled care with no need behind it: "Continue skilled PT per POC.",
-# "Pt continues to require skilled therapy."
+# "Pt continues to require skilled therapy.", "Continue skilled PT 2x/week per POC to improve
+# strength and endurance."
 BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
+# What the built-in audit items that weigh against a skilled need found, in a reviewer's words.
+UNSKILLED_WORDS = {
+    "DOC-SKILLED": "stock phrases or no skilled content",
+    "DOC-CLONED": "narrative copied from an earlier note",
+}
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
 POPULATION_COLUMNS = ["threshold_population", "population_caveat"]
@@ -798,18 +825,41 @@ def _text_hits(
             BOILERPLATE_SKILLED,
             help="regexes: stock sentences that name skilled care without the need (not counted)",
         ),
+        "unskilled_items": Param(
+            list,
+            ["DOC-SKILLED"],
+            help="audit items whose findings on a recent note say it shows no skilled care "
+            "(stock phrases, no skilled content)",
+        ),
+        "unskilled_share": Param(
+            float,
+            0.5,
+            help="when more than this share of the recent notes have such findings, the "
+            "criterion is not met whatever a note states",
+            maximum=1,
+        ),
+        "reported_items": Param(
+            list,
+            ["DOC-CLONED"],
+            help="audit items whose findings on recent notes the message reports too (notes "
+            "copied from earlier ones), without deciding the status",
+        ),
     },
 )
 def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
-    """A recent note states why the skills of a therapist are still needed."""
+    """A recent note states why the skills of a therapist are still needed, and most recent
+    notes do not show stock, unskilled care instead (audit findings)."""
     eps = pic.episodes
     idx = eps.index
     hits = _text_hits(pic, params["phrases"], params["lookback_days"], params["boilerplate"])
     stock = _text_hits(pic, params["phrases"], params["lookback_days"])
     stock = stock[~stock["episode_id"].isin(hits["episode_id"])]
+    # The report's stock line is the one a reviewer weighs (a daily's repeats it).
+    report = stock["note_type"].isin(REPORT_NOTE_TYPES).to_numpy(bool)
+    stock = stock.assign(_report=report).sort_values(["episode_id", "_report"], kind="stable")
     stock = stock.groupby("episode_id").tail(1).set_index("episode_id")
     latest = hits.groupby("episode_id").tail(1).set_index("episode_id")
-    met = pd.Series(idx.isin(latest.index), index=idx)
+    stated = pd.Series(idx.isin(latest.index), index=idx)
     recent = pic.notes[
         (pic.notes["episode_id"].map(_ref_date(pic)) - pic.notes["date"]).dt.days
         <= params["lookback_days"]
@@ -817,6 +867,11 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     has_text = recent.groupby("episode_id")["narrative"].agg(lambda s: (s.str.len() > 0).any())
     has_text = has_text.reindex(idx).fillna(False).astype(bool)
     days = params["lookback_days"]
+    flagged, flagged_text, flagged_ev = _unskilled_notes(
+        pic, recent, params["unskilled_items"], params["reported_items"], days
+    )
+    mostly = flagged > params["unskilled_share"] + 1e-9
+    met = stated & ~mostly
     msg = pd.Series(
         f"no note of the last {days} days states why the skills of a therapist are still needed",
         index=idx,
@@ -831,19 +886,68 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _ref(stock["note_id"], stock["date"]).reindex(idx).fillna("")
         + ")"
     )[only_stock]
+    msg[stated] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[stated]
+    # The audit's own findings on the recent notes: repetitive, stock or copied care is
+    # evidence against a skilled need (MBPM ch. 15, 220.2; CHK-MN-04), whatever a note says.
+    has_flags = flagged_text != ""
+    msg[has_flags] = (
+        msg
+        + np.where(stated & mostly, ", but ", "; ")
+        + flagged_text
+        + np.where(mostly, ": most recent care is not documented as skilled", "")
+    )[has_flags]
     msg[~has_text] = f"no note text in the last {days} days to read"
-    msg[met] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[met]
     recent_reports = recent[recent["note_type"].isin(REPORT_NOTE_TYPES)]
     searched = pd.concat([recent_reports, recent.groupby("episode_id").tail(1)])
     evidence = pd.concat(
         [
             _evidence(latest.reset_index()),
             _evidence(searched[~searched["episode_id"].isin(latest.index)]),
+            flagged_ev[flagged_ev["episode_id"].isin(idx[mostly.to_numpy(bool)])],
         ]
     )
     return result(
         idx, met, msg, evidence, not_evaluable=~has_text, excerpt=latest["sentence"].reindex(idx)
     )
+
+
+def _unskilled_notes(
+    pic: Picture, recent: pd.DataFrame, counted: list[str], reported: list[str], days: int
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Per episode: the share of its recent notes with a finding of the `counted` items; the
+    text naming the notes with a finding of those or the `reported` items ('the audit flags
+    8 of the 9 notes of the last 30 days: DOC-SKILLED (…) on 8, DOC-CLONED (…) on 4'; ''
+    when none); and the notes of the counted items as evidence."""
+    idx = pic.episodes.index
+    f = pic.findings
+    f = f[f["item_id"].isin([*counted, *reported]) & f["note_id"].isin(recent["note_id"])]
+    f = f[f["episode_id"].isin(idx)].drop_duplicates(["episode_id", "note_id", "item_id"])
+    total = recent.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    notes = f.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    against = f[f["item_id"].isin(counted)]
+    n_against = against.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    share = (n_against / total.where(total > 0, 1)).astype("float64")
+    if f.empty:
+        return share, pd.Series("", index=idx, dtype=object), _evidence(f)
+    per_item = f.groupby(["episode_id", "item_id"], sort=False).agg(
+        n=("note_id", "size"), title=("title", "first")
+    )
+    per_item = per_item.reset_index()
+    what = per_item["item_id"].map(UNSKILLED_WORDS).fillna(per_item["title"].astype(str))
+    per_item["d"] = (
+        per_item["item_id"].astype(str) + " (" + what + ") on " + per_item["n"].astype(str)
+    )
+    listed = _join(per_item, "d", ", ").reindex(idx)
+    text = (
+        "the audit flags "
+        + notes.astype(int).astype(str)
+        + " of the "
+        + total.astype(int).astype(str)
+        + f" notes of the last {days} days: "
+        + listed.fillna("").astype(str)
+    ).where(listed.notna(), "")
+    first = against.sort_values("date").drop_duplicates(["episode_id", "note_id"])
+    return share, text.astype(object), _evidence(first)
 
 
 @criterion_kind(
@@ -908,6 +1012,122 @@ def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         ]
     )
     return result(idx, met, msg, evidence, excerpt=excerpt)
+
+
+_HOME_PROGRAM = (
+    r"(?:(?:the|her|his|their|a|an|updated|current|home)\s+)*(?:hep|home exercises?(?: program)?"
+    r"|home program|exercise program|exercises)"
+)
+# The patient carries out the home program alone: "independent and compliant with HEP", "HEP
+# independent", "does HEP daily on her own", "performs HEP independently".
+SELF_MANAGED_PHRASES = [
+    r"\b(?:independent|indep\.?)\s+(?:and compliant\s+)?(?:with|w/|in|on)\s+"
+    + _HOME_PROGRAM
+    + r"\b",
+    r"\b(?:hep|home exercise(?: program)?|home program)\s+(?:is\s+|now\s+)*independent\b",
+    r"\b(?:does|doing|performs?|performing|completes?|completing|carries out|carrying out)\s+"
+    + _HOME_PROGRAM
+    + r"\b[^.;]{0,40}?\b(?:on (?:her|his|their) own|independently|without (?:assist\w*|help"
+    r"|cues?))",
+]
+_CAREGIVER = (
+    r"(?:wife|husband|spouse|partner|caregivers?|carers?|daughter|son|family(?: members?)?"
+    r"|mother|father|parents?|aide)"
+)
+# A caregiver carries it out safely: "wife guards safely and cues correctly during HEP",
+# "caregiver independent with HEP supervision".
+CAREGIVER_PHRASES = [
+    rf"\b{_CAREGIVER}\b[^.;]{{0,60}}?\b(?:guards?|guarding|cues?|cueing|supervises?|supervising"
+    r"|assists?|assisting|spots?|spotting)\b[^.;]{0,40}?\b(?:safely|correctly|appropriately"
+    r"|independently)\b",
+    rf"\b{_CAREGIVER}\b[^.;]{{0,30}}?\b(?:independent|trained|competent|demonstrates?"
+    r"|demonstrated)\b[^.;]{0,30}?\b(?:hep|home (?:exercise )?program|exercises?|supervision"
+    r"|guarding|spotting)\b",
+]
+# A sentence that says the opposite, states a goal, or qualifies the independence.
+NOT_SELF_MANAGED = [
+    r"\b(?:not|cannot|can ?not|unable|never|no longer|isn'?t|inconsistent\w*|non-?compliant"
+    r"|poor|refus\w*|needs?|requires?|will|goals?)\b",
+    GOAL_LINE,
+]
+
+
+@criterion_kind(
+    "self_management",
+    params={
+        "patient_phrases": Param(
+            list, SELF_MANAGED_PHRASES, help="regexes: the patient carries out the program alone"
+        ),
+        "caregiver_phrases": Param(
+            list,
+            CAREGIVER_PHRASES,
+            help="regexes: a caregiver carries out or supervises the program safely",
+        ),
+        "unless": Param(
+            list,
+            NOT_SELF_MANAGED,
+            help="regexes: sentences that negate, qualify or only aim at it (not counted)",
+        ),
+    },
+)
+def self_management(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The patient, or a trained caregiver, carries out the home program independently."""
+    eps = pic.episodes
+    idx = eps.index
+    notes = pic.notes
+    parts, evidence = [], []
+    for who, phrases in (
+        ("a caregiver", params["caregiver_phrases"]),
+        ("the patient", params["patient_phrases"]),
+    ):
+        said = _sentence(notes["narrative"], phrases, params["unless"])
+        found = notes.assign(sentence=said)[said.notna()]
+        latest = found.groupby("episode_id").tail(1).set_index("episode_id")
+        parts.append(
+            (
+                f"{who}: “"
+                + latest["sentence"].astype(str)
+                + "” ("
+                + _ref(latest["note_id"], latest["date"])
+                + ")"
+            ).reindex(idx)
+        )
+        evidence.append(_evidence(latest.reset_index()))
+    # A home-program goal marked met ("Pt will be independent with HEP within 3 weeks": met).
+    g = pic.goals
+    both = params["patient_phrases"] + params["caregiver_phrases"]
+    met_goal = g[
+        (g["status"].astype("string").fillna("") == "met").to_numpy(bool)
+        & g["text"]
+        .astype("string")
+        .fillna("")
+        .str.contains(_pattern(both), flags=re.IGNORECASE, regex=True)
+        .to_numpy(bool)
+    ]
+    goal_text = (
+        "goal met: “"
+        + shorten(met_goal["text"], 160)
+        + "”"
+        + np.where(
+            met_goal["note_id"].notna(),
+            " (set " + _ref(met_goal["note_id"].astype(str), met_goal["date"]) + ")",
+            "",
+        )
+    )
+    parts.append(_join(met_goal.assign(d=goal_text), "d").reindex(idx))
+    evidence.append(_evidence(met_goal[met_goal["note_id"].notna()]))
+    shown = pd.concat(parts, axis=1)
+    listed = shown.apply(lambda row: "; ".join(v for v in row if isinstance(v, str)), axis=1)
+    met = listed != ""
+    msg = pd.Series(
+        "the record does not show the patient or a caregiver carrying out the home program "
+        "independently",
+        index=idx,
+        dtype=object,
+    )
+    msg[met] = ("the home program is carried out without a therapist: " + listed)[met]
+    excerpt = parts[0].fillna(parts[1]).str.extract("“(.*)”", expand=False)
+    return result(idx, met, msg, pd.concat(evidence), excerpt=excerpt)
 
 
 # --------------------------------------------------------------------------- record
@@ -1140,3 +1360,120 @@ def plan_frequency(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     )
     evidence = _episode_evidence(pic, "current_plan_note_id", "current_plan_date")
     return result(idx, met, msg, evidence, not_evaluable=ne, flag=flag)
+
+
+@criterion_kind(
+    "attendance",
+    params={
+        "min_share": Param(
+            float,
+            0.75,
+            help="frequency delivered below this share of the planned one (the bottom of its "
+            "range) is well below it",
+            maximum=1,
+        ),
+        "min_weeks": Param(
+            int, 3, help="calendar weeks of visits needed before attendance is judged", minimum=1
+        ),
+    },
+)
+def attendance(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The visits requested are no more than the frequency the patient attends needs (when it
+    is well below the planned one), counting the approved visits still unused."""
+    eps = pic.episodes
+    idx = eps.index
+    rate = eps["delivered_per_week"]
+    planned = eps["planned_low"]
+    requested = eps["requested_visits"]
+    share = rate / planned
+    low = (share < params["min_share"] - 1e-9).fillna(False).to_numpy(bool)
+    weeks = eps["weeks"]
+    short = (weeks < params["min_weeks"]).to_numpy(bool)
+    left_out = (eps["excluded_notes"] > 0).to_numpy(bool)
+    no_window = (eps["plan_lapsed"] | eps["window_end"].isna()).to_numpy(bool)
+    no_request = (~eps["open_request"].astype(bool) | requested.isna()).to_numpy(bool)
+    no_plan = planned.isna().to_numpy(bool)
+    ne = no_request | no_plan | short | left_out | (low & no_window)
+    attended = eps["attended_visits"]
+    met = ~ne & (~low | (requested <= attended).fillna(False).to_numpy(bool))
+    pct = (share * 100).round().map(lambda v: "" if pd.isna(v) else f"{v:g}%").astype(object)
+    delivered = (
+        "frequency delivered "
+        + rate.map(lambda v: f"{v:g}")
+        + " visits/week ("
+        + eps["visits_used"].astype(str)
+        + " visits over "
+        + weeks.map(lambda v: f"{v:g}")
+        + " calendar week(s), "
+        + fmt_date(eps["first_date"])
+        + " to "
+        + fmt_date(eps["last_date"])
+        + ")"
+    )
+    msg = pd.Series(
+        delivered + " against " + _at(eps["frequency"], idx) + " planned (" + pct + ")",
+        index=idx,
+        dtype=object,
+    )
+    unused = eps["unused_visits"].fillna(0)
+    covered = eps["attended_covered"].fillna(0)
+    spare = np.where(
+        unused > 0,
+        "; "
+        + unused_text(unused, _at(eps["current_auths"], idx), eps["unused_until"])
+        + np.where(
+            covered > 0,
+            " and pay for " + fmt_number(covered) + " of them",
+            ", before a whole visit falls due at that frequency",
+        ),
+        "",
+    )
+    beyond_plan = eps["attended_need"] - eps["attended_covered"] > eps["plan_supported_visits"]
+    capped = beyond_plan.to_numpy(bool)
+    need = (
+        "; at "
+        + rate.map(lambda v: f"{v:g}")
+        + " visits/week the "
+        + ((eps["window_end"] - eps["window_start"]).dt.days + 1).map(lambda v: f"{v:g}")
+        + " days from "
+        + fmt_date(eps["window_start"])
+        + " to "
+        + fmt_date(eps["window_end"])
+        + " need "
+        + fmt_number(eps["attended_need"])
+        + " visit(s)"
+        + spare
+        + np.where(capped, "; the plan supports " + fmt_number(eps["plan_supported_visits"]), "")
+        + ": "
+        + fmt_number(attended)
+        + " more visit(s) needed, "
+        + fmt_number(requested)
+        + " requested"
+    )
+    judged = low & ~ne
+    msg[judged] = (msg + need)[judged]
+    msg[~low & ~ne] = (msg + ", at least " + f"{params['min_share']:.0%} of it")[~low & ~ne]
+    msg[short & ~no_plan] = (
+        msg + f": too few weeks to judge attendance (at least {params['min_weeks']} needed)"
+    )[short & ~no_plan]
+    msg[left_out] = (
+        msg
+        + ": not judged, because notes of the episode were left out as date errors ("
+        + _at(eps["excluded_text"], idx)
+        + ") and the visits counted may be too few"
+    )[left_out]
+    msg[low & no_window & ~left_out] = (
+        msg + ": the visits needed cannot be counted without a current plan of care's window"
+    )[low & no_window & ~left_out]
+    msg[no_plan] = (delivered + " (no planned frequency on file to compare with)")[no_plan]
+    msg[no_request] = (delivered + "; no open request with a number of visits to compare")[
+        no_request
+    ]
+    evidence = pd.concat(
+        [
+            _episode_evidence(pic, "first_note_id", "first_date"),
+            _episode_evidence(pic, "current_plan_note_id", "current_plan_date"),
+            _episode_evidence(pic, "last_note_id", "last_date"),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne)

@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from ..episodes import with_credential
 from ..instruments import threshold_limits
 from ..privacy import Redactor
 from ..stats import not_reserved
@@ -231,9 +232,13 @@ def build_views(
     dets = review.determinations.copy()
     dets["episode_id"] = ep_label.to_numpy()
     dets["patient_id"] = masker.patient(dets["patient_id"]).to_numpy()
+    # Flags and the count of visits name notes and authorizations: masked like the messages.
+    decided = review.decisions.loc[eps.index].copy()
+    for col in ("flags", "visits_basis"):
+        decided[col] = masker.text(decided[col]).to_numpy()
     # Built again from the masked messages: masking the whole text would also mask a name
     # that is a word of the rule's reason or of a criterion id ("UM-PROGRESS-MCID").
-    dets["rationale"] = rationales(review.decisions.loc[eps.index], results)
+    dets["rationale"] = rationales(decided, results)
     auth_ids = masker.text(eps["auth_id"])
     approved_auths = masker.text(eps["approved_auths"])
     criteria = {c.id: c for c in review.criteria.items}
@@ -252,7 +257,14 @@ def build_views(
         else {}
     )
     episodes = eps.to_dict("index")
-    decisions = review.decisions.to_dict("index")
+    decisions = decided.to_dict("index")
+    excluded = pic.excluded if pic.excluded is not None else pd.DataFrame(columns=["episode_id"])
+    by_ep_excluded = _grouped(
+        excluded.assign(
+            label=masker.text(excluded["note_id"]).to_numpy() if len(excluded) else [],
+            reason=masker.text(excluded["reason"]).to_numpy() if len(excluded) else [],
+        )
+    )
     rationale = dets["rationale"].tolist()
     name, credentials = _reviewer(reviewer)
     today = dt.date.today().isoformat()
@@ -347,12 +359,19 @@ def build_views(
                 "date": r["date_text"],
                 "note": r["label"],
                 "type": NOTE_TYPE_NAME.get(r["note_type"], _text(r["note_type"])),
-                "therapist": _text(r["therapist"]),
-                "credential": _text(r["credential"]),
+                "author": with_credential(r["therapist"], r["credential"]),
                 "visit": int(r["visit_no"]),
                 "measures": scored.get(r["note_id"], ""),
             }
             for r in by_ep_notes.get(ep, [])
+        ]
+        left_out = [
+            {
+                "note": r["label"],
+                "type": NOTE_TYPE_NAME.get(r["note_type"], _text(r["note_type"])),
+                "reason": r["reason"],
+            }
+            for r in by_ep_excluded.get(ep, [])
         ]
         rec = str(d["recommendation"])
         stem = stems.iat[pos]
@@ -366,6 +385,8 @@ def build_views(
             "discipline_name": DISCIPLINE_NAME.get(str(e["discipline"]), str(e["discipline"])),
             "therapist": _text(e["therapist"]),
             "credential": _text(e["credential"]),
+            # "Tom Kessler, PT": the credential once, whether or not the name carries it.
+            "signed_as": with_credential(e["therapist"], e["credential"]),
             "payer": _text(e["payer"]) or "the payer",
             "payer_type": _text(e["payer_type"]).replace("_", " "),
             "setting": _text(e["setting"]),
@@ -423,6 +444,7 @@ def build_views(
             "instruments": instruments,
             "findings": finding_rows,
             "timeline": timeline,
+            "left_out": left_out,
             "skilled": by_id.get("UM-SKILLED-NEED"),
             "maintenance": by_id.get("UM-MAINTENANCE"),
             "reviewer": {"name": name, "credentials": credentials},
