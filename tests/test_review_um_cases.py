@@ -4,6 +4,7 @@ planned visits, approved visits still unused, a treatment note dated before the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -524,3 +525,47 @@ def test_the_audits_therapist_page_names_the_credential_once(tmp_path):
     heading = parse_text(page)
     assert "Tom Kessler, PT Documentation audit" in heading
     assert "PT, PT" not in heading
+
+
+def all_text(folder: Path) -> str:
+    """Every output file's text (inside the workbooks too)."""
+    import zipfile
+
+    parts = []
+    for path in folder.rglob("*"):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                parts += [z.read(n).decode("utf-8") for n in z.namelist()]
+        elif path.is_file():
+            parts.append(path.read_text(encoding="utf-8-sig"))
+    return "\n".join(parts)
+
+
+def test_redact_pseudonymises_authorization_numbers(tmp_path):
+    """m6: payer reference numbers ('MCR-LTG-4460-2') survived --redact verbatim; they embed
+    the episode's id, so the episode pseudonym could be linked back."""
+    days = ["2026-09-21", "2026-09-24", "2026-10-01", "2026-10-08", "2026-10-13", "2026-10-19"]
+    folder = attendance_export(tmp_path, days, "2026-11-06")
+    notes = pd.read_csv(folder / "notes.csv")
+    notes["payer"] = "UnitedHealthcare Choice Plus"  # a payer that requires authorization
+    notes.to_csv(folder / "notes.csv", index=False)
+    auths = pd.read_csv(folder / "authorizations.csv")
+    auths["auth_id"] = ["MCR-EP-77-1", "MCR-EP-77-2"]
+    auths.loc[0, "approved_visits"] = 4  # visits 5 and 6 beyond it: AUTH-VISITS names it
+    stray = auths.iloc[[1]].assign(auth_id="MCR-EP-99-1", episode_id="EP-99")
+    pd.concat([auths, stray]).to_csv(folder / "authorizations.csv", index=False)
+    review_out, run_out = tmp_path / "um", tmp_path / "run"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(review_out), "--redact"])
+    assert result.exit_code == 0, result.output
+    text = all_text(review_out) + result.output
+    run = runner.invoke(
+        app, ["run", str(folder), "--out", str(run_out), "--redact", "--no-history"]
+    )
+    assert run.exit_code in (0, 1), run.output
+    text += all_text(run_out) + run.output
+    for raw in ("MCR-EP-77-1", "MCR-EP-77-2", "MCR-EP-99-1", "EP-77"):
+        assert raw not in text, raw
+    # Pseudonyms, not blanks: the reviewer can still tell the requests apart.
+    page = parse_text(next((review_out / "episodes").glob("*.html")))
+    assert re.search(r"\(authorization A-[0-9A-F]{10}, pending\)", page)
+    assert "[auth id]" in all_text(run_out)  # the AUTH-VISITS finding's message

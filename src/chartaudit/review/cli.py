@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..load import load_export
-from ..privacy import Redactor
+from ..privacy import Redactor, auth_ids
 from ..terminal import escape
 from . import RECOMMENDATION_LABEL, read_thresholds, review_export
 from .criteria import load_criteria
@@ -45,7 +45,7 @@ def run_review_command(
         review = review_export(
             export, episodes=episodes or None, criteria=crit, policy=pol, thresholds=limits
         )
-    redactor = Redactor(redact_key, export.notes) if redact else None
+    redactor = Redactor(redact_key, export.notes, auth_ids(export)) if redact else None
     written, views = write_review(review, Path(out_dir), redactor, reviewer)
     if views.episodes:
         _print_table(out, views)

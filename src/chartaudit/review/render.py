@@ -55,9 +55,15 @@ def environment() -> jinja2.Environment:
 
 
 class Masker:
-    """Under --redact: patient ids become pseudonyms wherever they occur, names are masked."""
+    """Under --redact: patient ids and the reviewed requests' authorization ids become
+    pseudonyms wherever they occur, names are masked."""
 
-    def __init__(self, redactor: Redactor | None, patient_ids: pd.Series) -> None:
+    def __init__(
+        self,
+        redactor: Redactor | None,
+        patient_ids: pd.Series,
+        auth_ids: pd.Series | None = None,
+    ) -> None:
         self.redactor = redactor
         self.pseudonym: dict[str, str] = {}
         self.pattern: re.Pattern | None = None
@@ -65,9 +71,14 @@ class Masker:
             return
         ids = pd.Series(patient_ids.dropna().astype(str).unique(), dtype=object)
         ids = ids[ids.str.len() >= 2]
-        if len(ids):
-            self.pseudonym = dict(zip(ids, redactor.patient_ids(ids), strict=True))
-            alternation = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+        self.pseudonym = dict(zip(ids, redactor.patient_ids(ids), strict=True))
+        if auth_ids is not None:
+            auths = pd.Series(auth_ids.dropna().astype(str).unique(), dtype=object)
+            auths = auths[(auths.str.len() >= 2) & ~auths.isin(self.pseudonym)]
+            self.pseudonym.update(zip(auths, redactor.auth_ids(auths), strict=True))
+        if self.pseudonym:
+            keys = sorted(self.pseudonym, key=len, reverse=True)
+            alternation = "|".join(re.escape(i) for i in keys)
             self.pattern = re.compile(f"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
 
     @property
@@ -208,7 +219,7 @@ def build_views(
     """Everything the pages and letters show, masked under --redact."""
     pic = review.picture
     eps = pic.episodes
-    masker = Masker(redactor, eps["patient_id"])
+    masker = Masker(redactor, eps["patient_id"], _auth_ids(review))
     ep_label = masker.episode(pd.Series(eps.index, index=eps.index, dtype=object))
     stems = safe_file_names(ep_label)
     patient_label = masker.patient(eps["patient_id"])
@@ -458,6 +469,18 @@ def build_views(
         }
         views.episodes.append(view)
     return views
+
+
+def _auth_ids(review: Review) -> pd.Series:
+    """The authorization ids the review's texts name: the reviewed requests', the episodes'
+    approved authorizations' and those of the requests not reviewed."""
+    eps = review.picture.episodes
+    labels = pd.concat([eps["approved_auths"], eps["current_auths"]]).astype(str)
+    parts = [eps["auth_id"], labels.str.split("; ").explode()]
+    if review.account is not None:
+        parts.append(review.account.listed["auth_id"])
+    ids = pd.concat(parts, ignore_index=True).dropna().astype(str)
+    return ids[(ids != "") & (ids != "(no auth_id)")]
 
 
 def _visits_not_on_file(auth_id: str, date: str) -> dict[str, Any]:
