@@ -569,3 +569,18 @@ def test_redact_pseudonymises_authorization_numbers(tmp_path):
     page = parse_text(next((review_out / "episodes").glob("*.html")))
     assert re.search(r"\(authorization A-[0-9A-F]{10}, pending\)", page)
     assert "[auth id]" in all_text(run_out)  # the AUTH-VISITS finding's message
+
+
+def test_review_prints_the_loaders_notices_as_run_does(tmp_path):
+    """m3: a misspelled 'Frequncy' column was announced by `run` and `inspect` but not by
+    `review`, which silently fell back to the frequency written in the notes."""
+    days = ["2026-09-21", "2026-09-24", "2026-10-01", "2026-10-08", "2026-10-13", "2026-10-19"]
+    folder = attendance_export(tmp_path, days, "2026-11-06")
+    notes = pd.read_csv(folder / "notes.csv").rename(columns={"frequency": "Frequncy"})
+    notes.to_csv(folder / "notes.csv", index=False)
+    out = tmp_path / "um"
+    result = runner.invoke(app, ["review", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert "note: notes.csv: column 'Frequncy' is not read; if it holds frequency" in said
+    assert "column 'Frequncy' is not read" in parse_text(out / "index.html")

@@ -291,8 +291,11 @@ def build_views(
             listed[col] = masker.text(listed[col]).to_numpy(dtype=object)
         views.not_reviewed = listed[NOT_REVIEWED_COLUMNS].reset_index(drop=True)
         views.account = review.account.summary()
-        notices = pd.Series(review.account.notices, dtype=object)
-        views.notices = masker.text(notices).tolist()
+    # The loader's notices (unread columns, placeholders …), as `run` prints them, then the
+    # requests'.
+    account_notices = review.account.notices if review.account is not None else []
+    notices = pd.Series([*review.notices, *account_notices], dtype=object)
+    views.notices = masker.text(notices).tolist()
     for pos, ep in enumerate(eps.index):
         e = episodes[ep]
         d = decisions[ep]
