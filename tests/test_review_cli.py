@@ -772,7 +772,7 @@ def test_a_level_scale_without_thresholds_asks_what_the_change_means_not_its_mci
     assert row["recommendation"] == "pend"
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     letter = parse_text(out / "letters" / f"{ep}-request-info.html")
-    assert "For a level scale with no MCID or MDC on file (FOIS, NOMS FCM)" in letter
+    assert "For FOIS, which has no MCID or MDC on file, describe the functional change" in letter
     assert "interpret the change against its MCID" not in letter
 
 

@@ -584,3 +584,89 @@ def test_review_prints_the_loaders_notices_as_run_does(tmp_path):
     said = " ".join(result.stderr.split())
     assert "note: notes.csv: column 'Frequncy' is not read; if it holds frequency" in said
     assert "column 'Frequncy' is not read" in parse_text(out / "index.html")
+
+
+def scored_export(tmp_path: Path, discipline: str, scores: dict[str, list[float]]) -> Path:
+    """An evaluation and two progress reports scoring `scores` (instrument: three scores),
+    a measurable goal, skilled need stated, 8 visits requested."""
+    plan = {"poc_start": "2026-09-15", "poc_end": "2026-12-15", "frequency": "2x/week"}
+    notes = [
+        note("S0", "2026-09-15", "evaluation", "Evaluation.", "Helen Brandt, CCC-SLP", **plan),
+        note(
+            "S1",
+            "2026-10-13",
+            "progress",
+            "Skilled SLP needed for aspiration judgement because of a repeat MBS.",
+            "Helen Brandt, CCC-SLP",
+        ),
+        note(
+            "S2",
+            "2026-11-03",
+            "progress",
+            "PEG not used for 2 weeks; eating mechanical soft. Skilled SLP needed for aspiration "
+            "judgement because of a repeat MBS.",
+            "Helen Brandt, CCC-SLP",
+        ),
+    ]
+    days = pd.date_range("2026-09-17", "2026-11-02", freq="W-MON").append(
+        pd.date_range("2026-09-17", "2026-11-02", freq="W-THU")
+    )
+    notes += [
+        note(
+            f"T{i:02d}",
+            f"{day:%Y-%m-%d}",
+            "daily",
+            f"Effortful swallow 3x10 with cues; chin tuck with {5 + i} mL thin liquid trials.",
+            "Helen Brandt, CCC-SLP",
+        )
+        for i, day in enumerate(sorted(days))
+        if f"{day:%Y-%m-%d}" != "2026-10-13"
+    ]
+    for n in notes:
+        n["discipline"] = discipline
+    measures = [
+        {"note_id": f"S{i}", "measure": name, "score": values[i]}
+        for name, values in scores.items()
+        for i in range(3)
+    ]
+    goals = [
+        {
+            "goal_id": "G1",
+            "patient_id": PID,
+            "note_id": "S0",
+            "term": "long",
+            "text": "Pt will tolerate a regular diet with thin liquids without signs of "
+            "aspiration in 9/10 meals by 12/15/2026.",
+            "status": "progressing",
+        }
+    ]
+    auths = [auth("R-1", "pending", "2026-11-04", 8, "2026-12-04")]
+    auths[0]["discipline"] = discipline
+    return write(tmp_path / "export", notes, measures, goals, auths)
+
+
+def test_an_unrecognised_instrument_is_cited_and_the_ask_names_the_instruments(tmp_path):
+    """m2: MASA 142 -> 158 -> 171 was on the page but missing from the criterion text and the
+    letter; and the letter's 'for a level scale (FOIS, NOMS FCM)' request went to PTs whose
+    instruments are Berg and TUG."""
+    scores = {"FOIS": [3, 4, 5], "MASA": [142, 158, 171]}
+    out = tmp_path / "um"
+    _, row = review(scored_export(tmp_path, "SLP", scores), out)
+    assert row["recommendation"] == "pend"
+    assert (
+        "also documented, not a recognised instrument (no direction, MCID or MDC on file): MASA "
+        "142 (S0, 2026-09-15) → 171 (S2, 2026-11-03), +29 since baseline" in row["rationale"]
+    )
+    letter = parse_text(out / "letters" / f"{EP}-request-info.html")
+    assert "MASA 142 (S0, 2026-09-15) → 171 (S2, 2026-11-03)" in letter
+    assert "For FOIS and MASA, which have no MCID or MDC on file, describe the functional" in (
+        letter
+    )
+
+
+def test_a_pt_scored_on_tug_alone_is_not_asked_about_swallowing_scales(tmp_path):
+    out = tmp_path / "um"
+    _, row = review(scored_export(tmp_path, "PT", {"TUG": [17.2, 16.4, 16.0]}), out)
+    letter = parse_text(out / "letters" / f"{EP}-request-info.html")
+    assert "For TUG, which has no MCID or MDC on file" in letter
+    assert "FOIS" not in letter and "level scale" not in letter

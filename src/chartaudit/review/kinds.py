@@ -430,17 +430,23 @@ def _latest_changes(pic: Picture) -> pd.DataFrame:
 def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     """Improvement of at least the MCID on a standardized instrument (direction-aware)."""
     eps = pic.episodes
-    lt = _latest_changes(pic)
-    lt = lt[lt["recognised"].astype(bool)] if len(lt) else lt
+    changes = _latest_changes(pic)
+    known = changes["recognised"].astype(bool) if len(changes) else pd.Series(dtype=bool)
+    lt = changes[known] if len(changes) else changes
+    # Instruments the thresholds table does not know (MASA) are cited as documented change,
+    # never judged: their direction and thresholds are unknown.
+    other = _unjudged_changes(changes[~known]) if len(changes) else pd.Series(dtype=object)
     idx = eps.index
     if lt.empty:
         msg = pd.Series("no standardized instrument scored twice", index=idx, dtype=object)
+        msg = msg + _at(other, idx)
         return result(
             idx,
             np.zeros(len(idx), bool),
             msg,
             _episode_evidence(pic, "last_note_id", "last_date"),
             not_evaluable=np.ones(len(idx), bool),
+            ask=_ask_without_thresholds(changes, ~known if len(changes) else known, idx),
         )
     use_base = "baseline" in params["compare"]
     use_prev = "previous" in params["compare"]
@@ -498,15 +504,69 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[no_threshold] = "no MCID or MDC on file for the instruments scored twice: " + msg[
         no_threshold
     ].astype(str)
+    msg = msg + _at(other, idx)
+    unjudged = changes["mcid"].isna() & changes["mcid_pct"].isna() & changes["mdc"].isna()
+    ask = _ask_without_thresholds(changes, unjudged.to_numpy(bool), idx).where(ne, "")
     evidence = pd.concat(
         [
             _evidence(lt, "baseline_note_id", "baseline_date"),
             _evidence(lt[lt["seq"].astype(float) > 2], "prev_note_id", "prev_date"),
             _evidence(lt, "latest_note_id", "latest_date"),
+            _evidence(changes[~known], "latest_note_id", "latest_date"),
             _episode_evidence(pic, "last_note_id", "last_date", ~idx.isin(lt["episode_id"])),
         ]
     )
-    return result(idx, met, msg, evidence, not_evaluable=ne)
+    return result(idx, met, msg, evidence, not_evaluable=ne, ask=ask)
+
+
+def _unjudged_changes(changes: pd.DataFrame) -> pd.Series:
+    """Per episode, '; also documented, not a recognised instrument (no direction, MCID or
+    MDC on file): MASA 142 (N1, …) → 171 (N9, …), +29 since baseline'."""
+    if changes.empty:
+        return pd.Series(dtype=object)
+    d = (
+        changes["instrument"].astype(str)
+        + " "
+        + fmt_number(changes["baseline"])
+        + " ("
+        + _ref(changes["baseline_note_id"], changes["baseline_date"])
+        + ") → "
+        + fmt_number(changes["latest"])
+        + " ("
+        + _ref(changes["latest_note_id"], changes["latest_date"])
+        + "), "
+        + _signed(changes["change"])
+        + " since baseline"
+    )
+    listed = _join(changes.assign(d=d), "d")
+    return (
+        "; also documented, not a recognised instrument (no direction, MCID or MDC on file): "
+        + listed
+    )
+
+
+def _ask_without_thresholds(changes: pd.DataFrame, chosen, index: pd.Index) -> pd.Series:
+    """Per episode, what the letter asks about its instruments with no MCID or MDC on file
+    ('For FOIS and MASA, which have no MCID or MDC on file, …'); '' when none."""
+    out = pd.Series("", index=index, dtype=object)
+    picked = changes[np.asarray(chosen, dtype=bool)] if len(changes) else changes
+    if picked.empty:
+        return out
+    names = picked.groupby("episode_id", sort=False)["instrument"].agg(
+        lambda v: " and ".join(dict.fromkeys(map(str, v)))
+    )
+    many = picked.groupby("episode_id", sort=False)["instrument"].nunique() > 1
+    text = (
+        "For "
+        + names
+        + np.where(many, ", which have", ", which has")
+        + " no MCID or MDC on file, describe the functional change the new score or level "
+        "reflects (what the patient now does that they could not at the evaluation, such as "
+        "the diet now tolerated or the distance now walked), or send a score on an instrument "
+        "with published thresholds."
+    )
+    out.loc[text.index.intersection(index)] = text
+    return out
 
 
 @criterion_kind(

@@ -234,6 +234,7 @@ def build_views(
     results = review.results.copy()
     results["message"] = masker.text(results["message"]).to_numpy()
     results["excerpt"] = masker.text(results["excerpt"]).to_numpy()
+    results["ask"] = masker.text(results["ask"]).to_numpy()
     goals = pic.goals.assign(text=masker.text(pic.goals["text"]).to_numpy())
     findings = pic.findings.assign(message=masker.text(pic.findings["message"]).to_numpy())
     measures = pic.measures.assign(
@@ -316,7 +317,7 @@ def build_views(
                         for n, dt_ in zip(r["note_ids"], _dates(r["dates"]), strict=False)
                     ],
                     "why": c.why,
-                    "ask": c.what_to_request or c.fix,
+                    "ask": " ".join(x for x in (c.what_to_request or c.fix, r["ask"]) if x),
                     "fix": c.fix,
                     "reference": c.reference,
                 }
