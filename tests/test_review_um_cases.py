@@ -325,6 +325,12 @@ def test_a_caregiver_who_runs_the_program_safely_answers_the_jimmo_question(tmp_
     page = parse_text(out / "episodes" / f"{EP}.html")
     assert "treating therapist Tom Kessler, PT ·" in page
     assert "PT, PT" not in page
+    # m8: a score keeps its instrument's decimals, and one day is a day.
+    assert "0.69 (R2, 2026-10-19) → 0.70 (R3, 2026-11-02): +0.02 over" in row["rationale"]
+    assert "Gait speed 0.66 (E1, 2026-08-24) → 0.70 (R3, 2026-11-02), 1 day before the request" in (
+        page
+    )
+    assert "1 days" not in page
 
 
 # --------------------------------------------------------------------------- A4: attendance

@@ -17,7 +17,7 @@ from ..checks.registry import Param
 from ..checks.text import shorten
 from ..model import REPORT_NOTE_TYPES
 from .criteria import criterion_kind, result
-from .picture import Picture, fmt_date, fmt_number, unused_text
+from .picture import Picture, fmt_date, fmt_number, fmt_score, unused_text
 
 # Statements that the skills of a therapist are still needed.
 SKILLED_NEED_PHRASES = [
@@ -222,16 +222,18 @@ def _score_at(m: pd.DataFrame, prefix: str = "") -> pd.Series:
     return (
         m["instrument"].astype(str)
         + " "
-        + fmt_number(m["score"])
+        + fmt_score(m["score"], m["decimals"])
         + " ("
         + _ref(m["note_id"], m["date"])
         + ")"
     )
 
 
-def _signed(values: pd.Series) -> pd.Series:
-    v = pd.to_numeric(values, errors="coerce").round(2)
-    return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
+def _days(values: pd.Series) -> pd.Series:
+    """'1 day', '12 days' ('' for NaN)."""
+    return values.map(
+        lambda d: "" if pd.isna(d) else f"{d:g} day" + ("" if d == 1 else "s")
+    ).astype(object)
 
 
 def _population(m: pd.DataFrame) -> pd.Series:
@@ -346,19 +348,19 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     pair = (
         lt["instrument"].astype(str)
         + " "
-        + fmt_number(lt["baseline"])
+        + fmt_score(lt["baseline"], lt["decimals"])
         + " ("
         + _ref(lt["baseline_note_id"], lt["baseline_date"])
         + ") → "
-        + fmt_number(lt["score"])
+        + fmt_score(lt["score"], lt["decimals"])
         + " ("
         + _ref(lt["note_id"], lt["date"])
         + ")"
     ).set_axis(lt["episode_id"])
-    age_text = latest["age"].map(lambda d: f"{d:g}").astype(object)
+    age_text = _days(latest["age"])
     nb = newest_base.reset_index()
     base_text = _score_at(nb).set_axis(nb["episode_id"])
-    base_age = newest_base["age"].map(lambda d: f"{d:g}").astype(object)
+    base_age = _days(newest_base["age"])
     idx = eps.index
     msg = pd.Series("no standardized outcome measure on record", index=idx, dtype=object)
     stale_base = has_base & ~remeasured_ & ~base_current
@@ -367,7 +369,7 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(base_text, idx)
         + ", "
         + _at(base_age, idx)
-        + " days before "
+        + " before "
         + label
         + "; no later score on the same instrument"
     )[stale_base]
@@ -376,7 +378,7 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(base_text, idx)
         + " is "
         + _at(base_age, idx)
-        + " days before "
+        + " before "
         + label
         + f" (within {limit})"
     )[not_due]
@@ -386,13 +388,13 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(pair, idx)
         + " is "
         + _at(age_text, idx)
-        + " days before "
+        + " before "
         + label
         + f" (more than {limit}): current status not measured"
     )[stale]
-    msg[met] = (
-        "re-measured: " + _at(pair, idx) + ", " + _at(age_text, idx) + " days before " + label
-    )[met]
+    msg[met] = ("re-measured: " + _at(pair, idx) + ", " + _at(age_text, idx) + " before " + label)[
+        met
+    ]
     evidence = pd.concat(
         [
             _evidence(latest.reset_index()),
@@ -464,22 +466,22 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     evaluable = (use_base & vb.notna()) | (use_prev & vp.notna())
     lt = lt.assign(meaningful=meaningful.fillna(False).to_numpy(bool), evaluable=evaluable)
     base_part = (
-        fmt_number(lt["baseline"])
+        fmt_score(lt["baseline"], lt["decimals"])
         + " ("
         + _ref(lt["baseline_note_id"], lt["baseline_date"])
         + ") → "
-        + fmt_number(lt["latest"])
+        + fmt_score(lt["latest"], lt["decimals"])
         + " ("
         + _ref(lt["latest_note_id"], lt["latest_date"])
         + "): "
-        + _signed(lt["change"])
+        + fmt_score(lt["change"], lt["decimals"], signed=True)
         + " since baseline, "
         + lt["baseline_words"].astype(str)
     )
     prev_part = np.where(
         lt["seq"].astype(float) > 2,
         "; "
-        + _signed(lt["change_prev"])
+        + fmt_score(lt["change_prev"], lt["decimals"], signed=True)
         + " since the previous score ("
         + _ref(lt["prev_note_id"], lt["prev_date"])
         + "), "
@@ -527,15 +529,15 @@ def _unjudged_changes(changes: pd.DataFrame) -> pd.Series:
     d = (
         changes["instrument"].astype(str)
         + " "
-        + fmt_number(changes["baseline"])
+        + fmt_score(changes["baseline"], changes["decimals"])
         + " ("
         + _ref(changes["baseline_note_id"], changes["baseline_date"])
         + ") → "
-        + fmt_number(changes["latest"])
+        + fmt_score(changes["latest"], changes["decimals"])
         + " ("
         + _ref(changes["latest_note_id"], changes["latest_date"])
         + "), "
-        + _signed(changes["change"])
+        + fmt_score(changes["change"], changes["decimals"], signed=True)
         + " since baseline"
     )
     listed = _join(changes.assign(d=d), "d")
@@ -626,8 +628,9 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     start = window[window["seq"].astype(int) == window["n"].astype(int) - periods]
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
+    ends = ["score", "date", "direction", "bar", "bar_name", "decimals", *POPULATION_COLUMNS]
     pair = start[keys + ["score", "date"]].merge(
-        end[keys + ["score", "date", "direction", "bar", "bar_name"] + POPULATION_COLUMNS],
+        end[keys + ends],
         on=keys,
         suffixes=("_start", ""),
     )
@@ -638,13 +641,17 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     steps = window[window["seq"].astype(int) > window["n"].astype(int) - periods]
     steps = steps.assign(step_ok=(steps["gain_prev"] >= steps["bar"]).to_numpy(bool))
     step_ok = steps.groupby(keys)["step_ok"].any().rename("step_ok").reset_index()
-    step_text = steps.assign(t=_signed(steps["change_prev"])).groupby(keys)["t"].agg(", ".join)
+    step_text = steps.assign(t=fmt_score(steps["change_prev"], steps["decimals"], signed=True))
+    step_text = step_text.groupby(keys)["t"].agg(", ".join)
     pair = pair.merge(step_ok, on=keys).merge(step_text.reset_index(), on=keys)
     each = params["change"] == "each_period"
     if each:
         pair["reliable"] = pair["step_ok"]
     path = window.assign(
-        s=fmt_number(window["score"]) + " (" + _ref(window["note_id"], window["date"]) + ")"
+        s=fmt_score(window["score"], window["decimals"])
+        + " ("
+        + _ref(window["note_id"], window["date"])
+        + ")"
     )
     path = path.groupby(keys, sort=False)["s"].agg(" → ".join).reset_index()
     pair = pair.merge(path, on=keys)
@@ -656,7 +663,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + (
             "changes of " + pair["t"] + f" in the last {periods} reporting periods, "
             if each
-            else _signed(pair["score"] - pair["score_start"])
+            else fmt_score(pair["score"] - pair["score_start"], pair["decimals"], signed=True)
             + f" over the last {periods} reporting periods, "
         )
         + np.where(pair["reliable"], "at least" if not each else "one at least", "below")
@@ -1494,8 +1501,8 @@ def attendance(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         "; at "
         + rate.map(lambda v: f"{v:g}")
         + " visits/week the "
-        + ((eps["window_end"] - eps["window_start"]).dt.days + 1).map(lambda v: f"{v:g}")
-        + " days from "
+        + _days((eps["window_end"] - eps["window_start"]).dt.days + 1)
+        + " from "
         + fmt_date(eps["window_start"])
         + " to "
         + fmt_date(eps["window_end"])

@@ -93,6 +93,25 @@ def fmt_number(values: pd.Series) -> pd.Series:
     return text.astype(object)
 
 
+def score_decimals(scores: pd.Series) -> pd.Series:
+    """Decimals each score is written with (0 to 2: 0.7 as 1, 0.66 as 2, 43 as 0)."""
+    v = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
+    cents = np.round(np.nan_to_num(v) * 100).astype("int64")
+    return pd.Series(
+        np.where(cents % 100 == 0, 0, np.where(cents % 10 == 0, 1, 2)), index=scores.index
+    )
+
+
+def fmt_score(values: pd.Series, decimals: pd.Series, signed: bool = False) -> pd.Series:
+    """Scores (or changes, `signed`) with the decimals of their instrument's scores: gait speed
+    0.66 -> 0.70 prints 0.70, not 0.7 ('' for NaN)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    d = pd.to_numeric(decimals, errors="coerce").fillna(2).clip(0, 2).to_numpy(dtype="int64")
+    sign = "+" if signed else ""
+    text = ["" if np.isnan(x) else f"{x:{sign}.{k}f}" for x, k in zip(v, d, strict=True)]
+    return pd.Series(text, index=values.index, dtype=object)
+
+
 def unused_text(unused: pd.Series, auths: pd.Series, until: pd.Series) -> pd.Series:
     """'4 approved visits of A-1 are still unused until 2026-11-06' ('1 … visit … is')."""
     one = (unused == 1).to_numpy(bool)
@@ -555,6 +574,7 @@ def _measures(
         "text",
         "seq",
         "n",
+        "decimals",
         "baseline",
         "baseline_note_id",
         "baseline_date",
@@ -598,6 +618,9 @@ def _measures(
     g = m.groupby(["episode_id", "instrument"], sort=False)
     m["seq"] = g.cumcount() + 1
     m["n"] = g["score"].transform("size")
+    # Every score of an instrument printed with as many decimals as its most precise one.
+    written = score_decimals(m["score"])
+    m["decimals"] = written.groupby([m["episode_id"], m["instrument"]]).transform("max")
     for col, src in (
         ("baseline", "score"),
         ("baseline_note_id", "note_id"),
@@ -793,7 +816,7 @@ def _goal_targets(
     goals["target_reached"] = reached
     note = found["latest_note_id"].astype(object).to_numpy()
     day = fmt_date(pd.Series(found["latest_date"].to_numpy())).to_numpy()
-    shown = fmt_number(pd.Series(score)).to_numpy()
+    shown = fmt_score(pd.Series(score), pd.Series(found["decimals"].to_numpy())).to_numpy()
     inst = goals["target_instrument"].astype(object).to_numpy()
     goals["reached_by"] = [
         f"{inst[i]} {shown[i]} ({note[i]}, {day[i]})" if reached[i] else ""
@@ -891,6 +914,7 @@ __all__ = [
     "build_picture",
     "fmt_date",
     "fmt_number",
+    "fmt_score",
     "planned_duration",
     "unused_text",
 ]

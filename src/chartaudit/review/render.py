@@ -21,7 +21,7 @@ from ..instruments import threshold_limits
 from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
-from .picture import fmt_number
+from .picture import fmt_score
 from .requests import NOT_REVIEWED_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -154,8 +154,8 @@ def measure_chart(rows: list[dict[str, Any]], width: int = 440, height: int = 19
         {
             "x": f"{x(d):.1f}",
             "y": f"{y(v):.1f}",
-            "label": f"{v:g}",
-            "title": f"{v:g} on {t:%Y-%m-%d} ({r['note_label']})",
+            "label": _score(v, r),
+            "title": f"{_score(v, r)} on {t:%Y-%m-%d} ({r['note_label']})",
         }
         for d, v, t, r in zip(days, scores, dates, rows, strict=True)
     ]
@@ -182,7 +182,8 @@ def measure_chart(rows: list[dict[str, Any]], width: int = 440, height: int = 19
             "height": f"{y(baseline - band) - y(baseline + band):.1f}",
         }
         chart["band_caption"] = (
-            f"shaded: baseline {baseline:g} ± {band_name} {band:g} (change inside the band is "
+            f"shaded: baseline {_score(baseline, rows[0])} ± {band_name} {band:g} (change "
+            "inside the band is "
             f"below the {band_name})"
         )
     return chart
@@ -261,7 +262,11 @@ def build_views(
     by_ep_measures = _grouped(measures.sort_values(["episode_id", "instrument", "date"]))
     by_ep_notes = _grouped(notes)
     scored = (
-        measures.assign(s=measures["instrument"].astype(str) + " " + fmt_number(measures["score"]))
+        measures.assign(
+            s=measures["instrument"].astype(str)
+            + " "
+            + fmt_score(measures["score"], measures["decimals"])
+        )
         .groupby("note_id")["s"]
         .agg(", ".join)
         .to_dict()
@@ -542,14 +547,14 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "instrument": instrument,
                 "recognised": bool(last["recognised"]),
                 "direction": chart["direction"],
-                "baseline": f"{last['baseline']:g}",
+                "baseline": _score(last["baseline"], last),
                 "baseline_note": str(part[0]["note_label"]),
                 "baseline_date": _day(part[0]["date"]),
-                "latest": f"{last['score']:g}",
+                "latest": _score(last["score"], last),
                 "latest_note": str(last["note_label"]),
                 "latest_date": _day(last["date"]),
                 "n": int(last["n"]),
-                "change": f"{last['change']:+g}" if later else "",
+                "change": _score(last["change"], last, "+") if later else "",
                 "category": last["baseline_words"] if later else "",
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
@@ -566,17 +571,23 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                     "instrument": instrument,
                     "date": _day(r["date"]),
                     "note": str(r["note_label"]),
-                    "score": f"{r['score']:g}",
+                    "score": _score(r["score"], r),
                     "vs_baseline": "baseline"
                     if first
-                    else f"{r['change']:+g} ({r['baseline_words']})",
+                    else f"{_score(r['change'], r, '+')} ({r['baseline_words']})",
                     "vs_previous": ""
                     if first
-                    else f"{r['change_prev']:+g} ({r['previous_words']})",
+                    else f"{_score(r['change_prev'], r, '+')} ({r['previous_words']})",
                     "source": r["source"] + (f": “{r['text']}”" if r["text"] else ""),
                 }
             )
     return charts, table, instruments
+
+
+def _score(value: float, row: dict[str, Any], sign: str = "") -> str:
+    """A score (or a change, sign '+') with its instrument's decimals: 0.70, not 0.7."""
+    decimals = int(row.get("decimals", 2))
+    return f"{float(value):{sign}.{decimals}f}"
 
 
 def _reviewer(reviewer: str | None) -> tuple[str, str]:
