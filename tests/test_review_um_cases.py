@@ -676,3 +676,22 @@ def test_a_pt_scored_on_tug_alone_is_not_asked_about_swallowing_scales(tmp_path)
     letter = parse_text(out / "letters" / f"{EP}-request-info.html")
     assert "For TUG, which has no MCID or MDC on file" in letter
     assert "FOIS" not in letter and "level scale" not in letter
+
+
+def test_a_request_of_a_patient_without_notes_says_so(tmp_path):
+    """m9: the fix for a request naming an unknown episode said 'or leave it blank to match the
+    patient's latest episode', but the patient has no notes in the export at all."""
+    days = ["2026-09-21", "2026-09-24", "2026-10-01", "2026-10-08", "2026-10-13", "2026-10-19"]
+    folder = attendance_export(tmp_path, days, "2026-11-06")
+    auths = pd.read_csv(folder / "authorizations.csv")
+    stray = auths.iloc[[1]].assign(auth_id="CG-50990-1", patient_id="55190", episode_id="LTG-4419")
+    pd.concat([auths, stray]).to_csv(folder / "authorizations.csv", index=False)
+    result = runner.invoke(app, ["review", str(folder), "--out", str(tmp_path / "um")])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert (
+        "episode_id 'LTG-4419' is not an episode_id of the notes; the request is not reviewed "
+        "against another episode; this patient has no notes in the export" in said
+    )
+    assert "fix: check that the export holds this patient's notes" in said
+    assert "leave it blank" not in said

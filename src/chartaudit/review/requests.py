@@ -196,15 +196,32 @@ def account_requests(
             "episode's id in the notes, or leave it blank to match the patient's episode"
         )
     a = a.assign(_given=given)
+    # A patient with no notes at all: no episode of theirs can be matched, blank or not.
+    no_notes = ~a["patient_id"].astype(object).isin(episodes["patient_id"].astype(object))
     problems = [
         _listed(
             a[unknown & a["is_open"]],
             "episode_id",
-            "episode_id '" + a["_given"].astype(str).str.slice(0, 40) + "' is not an "
-            "episode_id of the notes; the request is not reviewed against another episode",
-            "correct episode_id to the id this episode of care has in the notes (or leave it "
-            "blank to match the patient's latest episode of that discipline), then run the "
-            "review again",
+            "episode_id '"
+            + a["_given"].astype(str).str.slice(0, 40)
+            + "' is not an episode_id of the notes; the request is not reviewed against "
+            "another episode"
+            + pd.Series(
+                np.where(no_notes, "; this patient has no notes in the export", ""),
+                index=a.index,
+            ),
+            pd.Series(
+                np.where(
+                    no_notes,
+                    "check that the export holds this patient's notes (none has their "
+                    "patient_id), or correct patient_id and episode_id, then run the review "
+                    "again",
+                    "correct episode_id to the id this episode of care has in the notes (or "
+                    "leave it blank to match the patient's latest episode of that "
+                    "discipline), then run the review again",
+                ),
+                index=a.index,
+            ),
         ),
         _unmatched(a[unmatched & a["is_open"]], episodes),
     ]
@@ -305,8 +322,9 @@ def _rows_text(frame: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _listed(frame: pd.DataFrame, column: str, reason, fix: str) -> pd.DataFrame:
-    """NOT_REVIEWED_COLUMNS rows for loaded authorization rows (`reason` text or Series)."""
+def _listed(frame: pd.DataFrame, column: str, reason, fix) -> pd.DataFrame:
+    """NOT_REVIEWED_COLUMNS rows for loaded authorization rows (`reason` and `fix` text or
+    Series)."""
     return pd.DataFrame(
         {
             "file": frame[SOURCE_FILE].astype(str).to_numpy(dtype=object),
@@ -316,7 +334,7 @@ def _listed(frame: pd.DataFrame, column: str, reason, fix: str) -> pd.DataFrame:
             "reason": reason
             if isinstance(reason, str)
             else reason.reindex(frame.index).to_numpy(dtype=object),
-            "fix": fix,
+            "fix": fix if isinstance(fix, str) else fix.reindex(frame.index).to_numpy(dtype=object),
         },
         columns=NOT_REVIEWED_COLUMNS,
     )
