@@ -318,6 +318,8 @@ def test_a_caregiver_who_runs_the_program_safely_answers_the_jimmo_question(tmp_
         "Visits: 5 approved visits of MA-1 are still unused until 2026-11-15 and pay for 2 of "
         "the transition visit(s), so 0 more are recommended." in row["rationale"]
     )
+    letter = parse_text(out / "letters" / f"{EP}-determination.html")
+    assert "is not approved. Visits: 5 approved visits of MA-1 are still unused" in letter
     # Credentials written after the name are not repeated after it (m1).
     for letter in ("determination", "justification"):
         text = parse_text(out / "letters" / f"{EP}-{letter}.html")

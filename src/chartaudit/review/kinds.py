@@ -1491,7 +1491,7 @@ def attendance(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + np.where(
             covered > 0,
             " and pay for " + fmt_number(covered) + " of them",
-            ", before a whole visit falls due at that frequency",
+            ", too soon for one of them to be used at that frequency",
         ),
         "",
     )

@@ -447,6 +447,7 @@ def build_views(
                 "rule": str(d["rule_id"]),
                 "reason": str(d["rule_reason"]),
                 "flags": str(d["flags"]),
+                "visits_basis": str(d["visits_basis"]),
                 "criteria_failed": str(d["criteria_failed"]),
                 "criteria_not_evaluable": str(d["criteria_not_evaluable"]),
                 "rationale": str(rationale[pos]),
