@@ -415,18 +415,21 @@ def test_visits_follow_the_frequency_the_patient_attends_less_the_unused_ones(tm
     out = tmp_path / "um"
     _, row = review(attendance_export(tmp_path, days, "2026-11-06"), out)
     assert row["recommendation"] == "partial"
-    assert row["recommended_visits"] == 5
+    assert row["recommended_visits"] == 4
     assert "UM-ATTENDANCE" in row["criteria_failed"]
     assert "about 1.1 visits/week (the frequency delivered)" in row["level_of_care"]
     rationale = row["rationale"]
     assert "frequency delivered 1.1 visits/week (8 visits over 7 calendar week(s)" in rationale
     assert "against 2x/week planned (55%)" in rationale
+    # 1.1 a week over the 24 days after 2026-11-06 is 4 (rounded up); the 5th visit of the
+    # 28 days falls before and is paid by the visits still unused.
     assert (
         "at 1.1 visits/week the 28 days from 2026-11-03 to 2026-11-30 need 5 visit(s); 4 "
-        "approved visits of UHC-1 are still unused until 2026-11-06" in rationale
+        "approved visits of UHC-1 are still unused until 2026-11-06 and pay for 1 of them: 4 "
+        "more visit(s) needed, 12 requested" in rationale
     )
     letter = parse_text(out / "letters" / f"{EP}-determination.html")
-    assert "5 visit(s) are approved" in letter
+    assert "4 visit(s) are approved" in letter
 
 
 def test_unused_approved_visits_pay_for_part_of_the_visits_the_plan_supports(tmp_path):
@@ -451,6 +454,30 @@ def test_unused_approved_visits_pay_for_part_of_the_visits_the_plan_supports(tmp
         "of UHC-1 are still unused until 2026-11-13 and pay for 3 of them, so 5 are "
         "recommended." in row["rationale"]
     )
+
+
+def test_unused_visits_that_pay_for_the_whole_period_leave_no_new_visit_and_a_flag(tmp_path):
+    """The current authorization runs past the request's period with more visits unused than
+    the plan's frequency needs in it: no new visit, and the reviewer is told why."""
+    days = [
+        f"{d:%Y-%m-%d}"
+        for d in sorted(
+            pd.date_range("2026-10-05", "2026-11-02", freq="W-MON").append(
+                pd.date_range("2026-10-05", "2026-11-02", freq="W-THU")
+            )
+        )
+    ]
+    folder = attendance_export(tmp_path, days, "2026-12-05")
+    auths = pd.read_csv(folder / "authorizations.csv")
+    auths.loc[0, "approved_visits"] = 20
+    auths.to_csv(folder / "authorizations.csv", index=False)
+    console, row = review(folder, tmp_path / "um")
+    assert row["recommendation"] == "partial" and row["recommended_visits"] == 0
+    assert (
+        "11 approved visits of UHC-1 are still unused until 2026-12-05 and pay for 8 of them, "
+        "so 0 are recommended." in row["rationale"]
+    )
+    assert "the approved visits still unused pay for every visit counted" in row["rationale"]
 
 
 # --------------------------------------------------------------------------- B4: date typo

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks.regex import matches, to_arrow
 from ..checks.registry import Param
 from ..checks.text import shorten
 from ..model import REPORT_NOTE_TYPES
@@ -1142,12 +1143,16 @@ def self_management(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     eps = pic.episodes
     idx = eps.index
     notes = pic.notes
+    text = notes["narrative"].astype("string").fillna("")
+    arrow = to_arrow(text)
     parts, evidence = [], []
     for who, phrases in (
         ("a caregiver", params["caregiver_phrases"]),
         ("the patient", params["patient_phrases"]),
     ):
-        said = _sentence(notes["narrative"], phrases, params["unless"])
+        # Python's re on every note is slow with these gaps: RE2 finds the few notes first.
+        near = matches(arrow, phrases)
+        said = _sentence(text[near], phrases, params["unless"]).reindex(notes.index)
         found = notes.assign(sentence=said)[said.notna()]
         latest = found.groupby("episode_id").tail(1).set_index("episode_id")
         parts.append(

@@ -481,11 +481,12 @@ def _unused_and_attended(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
     (requests.REQUEST_COLUMNS current_*) less the visits made within their window (NaN when
     none is current); unused_until: the end of that window. Over the request's window
     (window_start to window_end, see _plan_supported), at the frequency delivered:
-    attended_need visits (rounded up), of which attended_covered fall before unused_until and
-    are paid by the unused visits (rounded down, never more than there are), attended_visits
-    the rest, never more than the plan supports. plan_covered/plan_needed_visits: the same at
-    the plan's frequency (the top of its range), from plan_supported_visits (plan_covered also
-    counts transition visits a denial leaves, see policy._transition_covered).
+    attended_need visits (rounded up), of which attended_covered are paid by the unused
+    visits (those of the window less the visits after unused_until, rounded up; never more
+    than there are), attended_visits the rest, never more than the plan supports.
+    plan_covered/plan_needed_visits: the same at the plan's frequency (the top of its range),
+    from plan_supported_visits (plan_covered also counts the transition visits a denial
+    leaves, see policy._transition_covered).
     """
     start = ep["current_start"].fillna(ep["first_date"])
     end = ep["current_end"]
@@ -499,21 +500,26 @@ def _unused_and_attended(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
     ep["unused_visits"] = unused.where(end.notna()).astype("float64")
     ep["unused_until"] = end.where(ep["unused_visits"] > 0)
     days = ((ep["window_end"] - ep["window_start"]).dt.days + 1).clip(lower=0)
-    overlap_end = pd.concat([end, ep["window_end"]], axis=1).min(axis=1)
-    overlap = ((overlap_end - ep["window_start"]).dt.days + 1).clip(lower=0).fillna(0)
+    # Days of the window after the unused visits' authorization ends (all of them without one).
+    after = (ep["window_end"] - end).dt.days.clip(lower=0, upper=days).fillna(days)
     spare = ep["unused_visits"].fillna(0)
 
-    def covered(rate: pd.Series) -> pd.Series:
-        return np.minimum(np.floor(rate * overlap / 7.0 + 1e-9).fillna(0), spare)
+    def covered(rate: pd.Series, need: pd.Series) -> pd.Series:
+        # The visits after the authorization ends (rounded up) are the new approval's; the
+        # rest of the window's are paid by the unused visits, as far as they go.
+        beyond = np.ceil(rate * after / 7.0 - 1e-9)
+        return np.minimum((need - beyond).clip(lower=0), spare).fillna(0)
 
     rate = ep["delivered_per_week"]
     need = np.ceil(rate * days / 7.0 - 1e-9)
     ep["attended_need"] = need.astype("float64")
-    ep["attended_covered"] = covered(rate).where(need.notna()).astype("float64")
+    ep["attended_covered"] = covered(rate, need).where(need.notna()).astype("float64")
     attended = (need - ep["attended_covered"]).clip(lower=0)
     plan = ep["plan_supported_visits"]
     ep["attended_visits"] = attended.where(~(attended > plan), plan).astype("float64")
-    ep["plan_covered"] = covered(ep["planned_high"]).astype("float64")
+    plan_need = np.ceil(ep["planned_high"] * days / 7.0 - 1e-9)
+    ep["plan_covered"] = covered(ep["planned_high"], plan_need.fillna(0)).astype("float64")
+    ep["plan_covered"] = ep["plan_covered"].where(~(ep["plan_covered"] > plan), plan)
     ep["plan_needed_visits"] = (plan - ep["plan_covered"]).clip(lower=0).astype("float64")
 
 

@@ -361,7 +361,7 @@ def _visits_basis(rule: Rule, episodes: pd.DataFrame, visits: pd.Series) -> pd.S
             + np.where(covered > 0, " and pay for " + _number(covered) + " of them", "")
             + ", so "
             + _number(visits[has])
-            + " are recommended."
+            + np.where(visits[has] == 1, " is recommended.", " are recommended.")
         )
     elif isinstance(rule.visits, int) and rule.visits > 0:
         covered = _transition_covered(rule.visits, e)
@@ -374,7 +374,7 @@ def _visits_basis(rule: Rule, episodes: pd.DataFrame, visits: pd.Series) -> pd.S
                 "; ",
             )
             + _number(visits[has])
-            + " more are recommended."
+            + np.where(visits[has] == 1, " more is recommended.", " more are recommended.")
         )
     else:
         text = "Note: " + spare + "; the visits recommended here are in addition to them."
@@ -512,6 +512,20 @@ def decide(
                 np.where(has[gone], out["flags"].to_numpy(dtype=object)[gone] + "; ", "")
                 + text[gone]
             )
+    # A partial approval of no visit: the approved visits still unused pay for all the visits
+    # counted, and the reviewer decides whether a new authorization is needed yet.
+    covered_all = (
+        (out["recommendation"] == "partial").to_numpy(bool)
+        & (out["recommended_visits"] == 0).to_numpy(bool)
+        & (episodes["unused_visits"].fillna(0) > 0).to_numpy(bool)
+    )
+    if covered_all.any():
+        has = (out["flags"] != "").to_numpy(bool)
+        text = "the approved visits still unused pay for every visit counted: no new visit yet"
+        out.loc[covered_all, "flags"] = (
+            np.where(has[covered_all], out["flags"].to_numpy(dtype=object)[covered_all] + "; ", "")
+            + text
+        )
     # Notes left out of the picture as date errors (CHK-DATA-01): the reviewer must know that
     # the visits and the frequency counted may be too few.
     if "excluded_text" in episodes.columns:

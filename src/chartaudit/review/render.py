@@ -318,7 +318,9 @@ def build_views(
                     "message": r["message"],
                     "excerpt": r["excerpt"],
                     "evidence": [
-                        {"note": note_label.get(n, masker.one(n)), "date": dt_}
+                        # (masker.one only for a note outside the picture: as .get's
+                        # default it ran, and masked, for every piece of evidence)
+                        {"note": note_label[n] if n in note_label else masker.one(n), "date": dt_}
                         for n, dt_ in zip(r["note_ids"], _dates(r["dates"]), strict=False)
                     ],
                     "why": c.why,
