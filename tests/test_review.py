@@ -381,10 +381,12 @@ def test_every_criterion_is_documented_and_every_kind_is_used():
         "UM-GOALS-REMAINING",
         "UM-SKILLED-NEED",
         "UM-MAINTENANCE",
+        "UM-SELF-MANAGEMENT",
         "UM-PLATEAU",
         "UM-DOC-COMPLIANCE",
         "UM-UTILIZATION",
         "UM-FREQUENCY",
+        "UM-ATTENDANCE",
     } == set(CRITERIA.ids)
 
 

@@ -570,6 +570,12 @@ def test_no_change_over_two_days_is_not_called_a_plateau(tmp_path):
     [
         ("Continue skilled PT per POC. Making good progress toward goals.", False),
         ("Pt continues to require skilled therapy.", False),
+        # UM acceptance: a generic aim added to the stock line is no reason for skilled care.
+        (
+            "Continue skilled PT 2x/week per POC to improve strength and endurance; request 8 "
+            "visits.",
+            False,
+        ),
         ("Continue skilled PT for stair training due to fall risk.", True),
     ],
 )
@@ -817,7 +823,7 @@ def test_a_level_scale_without_thresholds_asks_what_the_change_means_not_its_mci
     assert row["recommendation"] == "pend"
     ep = f"{PATIENTS['progressing'][0]}-PT-1"
     letter = parse_text(out / "letters" / f"{ep}-request-info.html")
-    assert "For a level scale with no MCID or MDC on file (FOIS, NOMS FCM)" in letter
+    assert "For FOIS, which has no MCID or MDC on file, describe the functional change" in letter
     assert "interpret the change against its MCID" not in letter
 
 

@@ -83,6 +83,26 @@ def normalise_credential(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Se
     )
 
 
+def with_credential(name: object, credential: object) -> str:
+    """'Tom Kessler, PT' from ('Tom Kessler', 'PT') and from ('Tom Kessler, PT', 'PT'): the
+    loader takes the credentials from a name written with them ("Dana Whitfield, PT, DPT")
+    and keeps the name as written, so they are added only when the name does not end with
+    them."""
+
+    def text(value: object) -> str:
+        blank = value is None or (not isinstance(value, str) and pd.isna(value))
+        return "" if blank else str(value)
+
+    name, credential = text(name).strip(), text(credential).strip()
+    if not credential or not name:
+        return name or credential
+    written = [w.strip().lower() for w in name.split(",")[1:]]
+    wanted = [w.strip().lower() for w in credential.split(",")]
+    if written[-len(wanted) :] == wanted:
+        return name
+    return f"{name}, {credential}"
+
+
 def derive_episodes(notes: pd.DataFrame) -> pd.Series:
     """Episode id per note: f"{patient_id}-{discipline}-{n}", n counting from 1.
 

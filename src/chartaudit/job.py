@@ -26,7 +26,7 @@ from .export import Export
 from .load import MAPPING_FILE_NAME, load_export
 from .memory import release_freed_memory, small_pages
 from .model import SEVERITY_ORDER
-from .privacy import Redactor
+from .privacy import Redactor, auth_ids
 from .report import files as csvjson
 from .report.data import ReportData, build
 from .report.staging import staged
@@ -443,7 +443,9 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
 
     t = time.perf_counter()
     try:
-        redactor = Redactor(opts.redact_key, export.notes) if opts.redact else None
+        redactor = (
+            Redactor(opts.redact_key, export.notes, auth_ids(export)) if opts.redact else None
+        )
         options = opts.recorded()
         if options["mapping"] is None and (opts.export_dir / MAPPING_FILE_NAME).is_file():
             # The folder's own mapping file applied: a rerun must know which one.

@@ -1,4 +1,5 @@
-"""--redact: stable keyed pseudonyms for patients and episodes, names masked in free text."""
+"""--redact: stable keyed pseudonyms for patients, episodes and authorizations, names masked in
+free text."""
 
 from __future__ import annotations
 
@@ -52,19 +53,23 @@ def installation_key() -> bytes:
 
 
 class Redactor:
-    """Turns patient identifiers into pseudonyms and masks patient names in text."""
+    """Turns patient identifiers into pseudonyms and masks patient names in text.
 
-    def __init__(self, key: str | bytes | None, notes: pd.DataFrame) -> None:
+    Authorization reference numbers (`auth_ids`, the authorizations table's auth_id) are
+    identifiers too: a payer's number often embeds the episode or member id, which would link
+    a pseudonym back to the patient.
+    """
+
+    def __init__(
+        self, key: str | bytes | None, notes: pd.DataFrame, auth_ids: pd.Series | None = None
+    ) -> None:
         self.key = key.encode() if isinstance(key, str) else (key or installation_key())
         self._ids = self._table(notes["patient_id"], "P")
         self._episodes = self._table(notes["episode_id"], "E")
         self._lower_words, self._names = self._name_forms(notes)
         # Longest first, so "MRN0045" never masks the front of "MRN004512".
-        self._raw_ids = sorted(
-            (str(x) for x in notes["patient_id"].dropna().unique() if len(str(x)) >= 3),
-            key=len,
-            reverse=True,
-        )
+        self._raw_ids = _long_ids(notes["patient_id"])
+        self.raw_auth_ids = _long_ids(auth_ids) if auth_ids is not None else []
 
     def _pseudo(self, value: str, prefix: str) -> str:
         digest = hmac.new(self.key, f"{prefix}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -102,6 +107,11 @@ class Redactor:
     def episode_ids(self, values: pd.Series) -> pd.Series:
         return values.astype(object).map(self._episodes)
 
+    def auth_ids(self, values: pd.Series) -> pd.Series:
+        """'A-3F…' for each authorization id (NA stays NA)."""
+        out = values.astype(object)
+        return out.map(lambda v: self._pseudo(str(v), "A"), na_action="ignore")
+
     def text(self, values: pd.Series) -> pd.Series:
         """Mask patient names, relatives' names (after a relation word) and raw patient ids
         wherever they occur in free text."""
@@ -115,6 +125,7 @@ class Redactor:
         arr = _replace_runs(arr, _longest_first(self._lower_words), f"{MASK} {MASK}")
         arr = _replace_all(arr, _longest_first(self._names), MASK, False)
         arr = _replace_ids(arr, self._raw_ids, "[patient id]")
+        arr = _replace_ids(arr, self.raw_auth_ids, "[auth id]")
         for pattern, replacement in _OTHER_IDENTIFIERS:
             arr = pc.replace_substring_regex(arr, pattern, replacement)
         result = out.copy()
@@ -140,6 +151,26 @@ _OTHER_IDENTIFIERS = [
         "\\1[date of birth]",
     ),
 ]
+
+
+def auth_ids(export) -> pd.Series | None:
+    """The export's authorization ids, of its authorizations table and of the authorization
+    rows rejected at load (None when it has neither)."""
+    parts = []
+    table = export.table("authorizations")
+    if table is not None and "auth_id" in table.columns:
+        parts.append(table["auth_id"])
+    rejected = export.rejected
+    if rejected is not None and "auth_id" in rejected.columns:
+        parts.append(rejected["auth_id"])
+    return pd.concat(parts, ignore_index=True).astype(object) if parts else None
+
+
+def _long_ids(values: pd.Series) -> list[str]:
+    """The distinct ids of at least 3 characters (shorter ones would mask ordinary words and
+    numbers), longest first so "MRN0045" never masks the front of "MRN004512"."""
+    ids = {str(x) for x in values.dropna().unique()}
+    return sorted((i for i in ids if len(i) >= 3), key=len, reverse=True)
 
 
 def _longest_first(words: set[str]) -> list[str]:

@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 
 from ..checklists import Item, example_frames
 from ..checks import REGISTRY
+from ..episodes import with_credential
 from ..errors import ChartauditError
 from ..model import SEVERITY_ORDER
 from . import parallel, svg
@@ -475,7 +476,7 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
     case = example_frames(item, case)
     notes = []
     for row in case.get("notes", []):
-        author = ", ".join(_value(row.get(k)) for k in ("therapist", "credential") if row.get(k))
+        author = with_credential(row.get("therapist"), row.get("credential"))
         heading = " · ".join(
             x
             for x in (
@@ -1576,7 +1577,12 @@ class _Pages:
             pages.append(
                 {
                     "name": t.label,
-                    "credential": _value(t.credential) or None,
+                    # None when the name as written already ends with it ("Ann Lee, PT").
+                    "credential": (
+                        _value(t.credential)
+                        if with_credential(t.label, t.credential) != t.label
+                        else None
+                    ),
                     "discipline": _value(t.discipline),
                     "notes": plural(int(t.notes), "note"),
                     "rate": pct(rate, RATE_DIGITS),

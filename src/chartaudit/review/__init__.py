@@ -7,7 +7,7 @@ files); `review.outputs` writes the files and `review.cli` is the `chartaudit re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,7 @@ class Review:
     audit: AuditResult | None = None
     account: RequestAccount | None = None
     rejected: pd.DataFrame | None = None  # every input row rejected at load (rejected.csv)
+    notices: list[str] = field(default_factory=list)  # the loader's (as `run` prints them)
 
     @property
     def episodes(self) -> pd.DataFrame:
@@ -184,6 +185,7 @@ def review_export(
         audit=result,
         account=account,
         rejected=export.rejected,
+        notices=list(export.notices),
     )
 
 
@@ -232,6 +234,7 @@ def rationales(decisions: pd.DataFrame, results: pd.DataFrame) -> np.ndarray:
         others = [c for c in d["criteria_failed"].split("; ") if c and c not in d["because"]]
         if others:
             parts.append("Also not met: " + ", ".join(others) + ".")
+        parts.append(d.get("visits_basis", ""))
         out.append(" ".join(p for p in parts if p))
     return np.array(out, dtype=object)
 

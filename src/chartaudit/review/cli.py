@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..errors import ChartauditError
 from ..load import load_export
-from ..privacy import Redactor
+from ..privacy import Redactor, auth_ids
 from ..terminal import escape
 from . import RECOMMENDATION_LABEL, read_thresholds, review_export
 from .criteria import load_criteria
@@ -51,7 +51,7 @@ def run_review_command(
         review = review_export(
             export, episodes=episodes or None, criteria=crit, policy=pol, thresholds=limits
         )
-    redactor = Redactor(redact_key, export.notes) if redact else None
+    redactor = Redactor(redact_key, export.notes, auth_ids(export)) if redact else None
     written, views = write_review(review, Path(out_dir), redactor, reviewer)
     if views.episodes:
         _print_table(out, views)

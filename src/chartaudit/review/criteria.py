@@ -77,6 +77,7 @@ RESULT_COLUMNS = [
     "dates",
     "excerpt",
     "flag",
+    "ask",
 ]
 
 
@@ -120,12 +121,15 @@ def result(
     not_evaluable: pd.Series | np.ndarray | None = None,
     excerpt: pd.Series | None = None,
     flag: pd.Series | None = None,
+    ask: pd.Series | None = None,
 ) -> pd.DataFrame:
     """A criterion's per-episode result from boolean masks aligned to `index`.
 
     `evidence` is long: one row per (episode_id, note_id, date) the result rests on.
     Precedence: not_evaluable, then met, else not_met. `flag` is a short text for the
-    reviewer that the determination carries whatever its status (e.g. recertification needed).
+    reviewer that the determination carries whatever its status (e.g. recertification needed);
+    `ask` what the request for information adds, for this episode, to the criterion's
+    what_to_request (e.g. the instruments it names).
     """
 
     def mask(m, default: bool) -> np.ndarray:
@@ -142,6 +146,7 @@ def result(
     out["message"] = msg.reindex(index).fillna("").astype(object)
     out["excerpt"] = excerpt.reindex(index).fillna("").astype(object) if excerpt is not None else ""
     out["flag"] = flag.reindex(index).fillna("").astype(object) if flag is not None else ""
+    out["ask"] = ask.reindex(index).fillna("").astype(object) if ask is not None else ""
     ev = evidence.dropna(subset=["note_id"])
     ev = ev[ev["episode_id"].isin(index)]
     ev = ev.assign(date=pd.to_datetime(ev["date"]).dt.strftime("%Y-%m-%d").fillna(""))
@@ -355,6 +360,7 @@ def run_criteria(picture: Picture, criteria: CriteriaSet) -> pd.DataFrame:
         out = CRITERION_KINDS[item.check].fn(picture, item.params).reindex(eps.index)
         out["status"] = out["status"].fillna("not_evaluable")
         out["flag"] = out["flag"].fillna("") if "flag" in out else ""
+        out["ask"] = out["ask"].fillna("") if "ask" in out else ""
         last_dates = eps["last_date"].dt.strftime("%Y-%m-%d").fillna("")
         ids, dates = out["note_ids"].tolist(), out["dates"].tolist()
         cited = [isinstance(v, list) and len(v) > 0 for v in ids]

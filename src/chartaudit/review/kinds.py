@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks.regex import matches, to_arrow
 from ..checks.registry import Param
 from ..checks.text import shorten
 from ..model import REPORT_NOTE_TYPES
 from .criteria import criterion_kind, result
-from .picture import Picture, fmt_date, fmt_number
+from .picture import Picture, fmt_date, fmt_number, fmt_score, unused_text
 
 # Statements that the skills of a therapist are still needed.
 SKILLED_NEED_PHRASES = [
@@ -87,16 +88,43 @@ EXPECTED_LEVEL_PHRASES = [
     r"\bno longer (?:requires?|needs?) skilled\b",
     r"(?<!not )\ball (?:\w+ )?goals (?:have been |were |are )?(?:met|achieved|attained)\b",
 ]
+# Aims every plan of care has ("to improve strength and endurance", "for strengthening"):
+# they name no need that only a therapist can meet, so they are no reason for skilled care.
+_GENERIC_OBJECT = (
+    r"(?:(?:overall|general|functional|current|her|his|their|the|pt'?s|patient'?s|lower|upper"
+    r"|extremity|le|ue|core)\s+)*(?:strength(?:ening)?|endurance|(?:activity )?tolerance"
+    r"|conditioning|deconditioning|function(?:al (?:mobility|status|level|independence"
+    r"|abilities|activities|capacity))?|mobility|rom|range of motion|balance|independence"
+    r"|quality of life|gait|safety|flexibility|posture|stability|fitness|(?:therapeutic )?"
+    r"exercises?|ther ?ex|(?:(?:plan of care|poc|pt|ot|stated|remaining|established) )?goals?"
+    r"|outcomes?|progress|adls?|daily activities|performance|pain)"
+)
+# The aim ends the clause: what follows is a stop, the plan's frequency or the request.
+_AIM_END = (
+    r"(?=\s*(?:[.;:!?)]|$|,?\s*(?:per|as|request\w*|x\s*\d|\d"
+    r"|and (?:request|continue|progress|re-?assess))\b))"
+)
+GENERIC_AIM = (
+    r"(?:to (?:improve|increase|address|progress|maximi[sz]e|restore|promote|work on|build|enhance"
+    r"|achieve|meet|reach|decrease|reduce|maintain|facilitate|regain)|for (?:continued |further "
+    rf"|ongoing )?)\s*{_GENERIC_OBJECT}(?:\s*(?:,|&|/|,? and)\s*{_GENERIC_OBJECT})*{_AIM_END}"
+)
 # What a specific statement of skilled need gives: the need it is for, the reason, the risk.
 SKILLED_REASON = (
-    r"\b(?:for|due to|because|given|secondary to|in order to|as evidenced|at risk|risk of|unable"
-    r"|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase|decrease|prevent"
-    r"|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor|assess|advance|modify"
-    r"|normalize|regain|safely))\b"
+    rf"\b(?!{GENERIC_AIM})(?:for|due to|because|given|secondary to|in order to|as evidenced|at "
+    r"risk|risk of|unable|cannot|can ?not|to (?:address|improve|progress|restore|reduce|increase"
+    r"|decrease|prevent|train|teach|educate|ensure|achieve|return|facilitate|manage|monitor"
+    r"|assess|advance|modify|normalize|regain|safely))\b"
 )
 # Stock lines that name skilled care with no need behind it: "Continue skilled PT per POC.",
-# "Pt continues to require skilled therapy."
+# "Pt continues to require skilled therapy.", "Continue skilled PT 2x/week per POC to improve
+# strength and endurance."
 BOILERPLATE_SKILLED = [rf"^(?!.*{SKILLED_REASON}).*\b(?:continu(?:e|es|ed|ing)|cont)\b"]
+# What the built-in audit items that weigh against a skilled need found, in a reviewer's words.
+UNSKILLED_WORDS = {
+    "DOC-SKILLED": "stock phrases or no skilled content",
+    "DOC-CLONED": "narrative copied from an earlier note",
+}
 SENTENCE_BREAK = r"(?<=[.!?])\s+|\n"
 MAX_EXCERPT = 400
 POPULATION_COLUMNS = ["threshold_population", "population_caveat"]
@@ -195,16 +223,18 @@ def _score_at(m: pd.DataFrame, prefix: str = "") -> pd.Series:
     return (
         m["instrument"].astype(str)
         + " "
-        + fmt_number(m["score"])
+        + fmt_score(m["score"], m["decimals"])
         + " ("
         + _ref(m["note_id"], m["date"])
         + ")"
     )
 
 
-def _signed(values: pd.Series) -> pd.Series:
-    v = pd.to_numeric(values, errors="coerce").round(2)
-    return v.map(lambda x: "" if pd.isna(x) else f"{x:+g}").astype(object)
+def _days(values: pd.Series) -> pd.Series:
+    """'1 day', '12 days' ('' for NaN)."""
+    return values.map(
+        lambda d: "" if pd.isna(d) else f"{d:g} day" + ("" if d == 1 else "s")
+    ).astype(object)
 
 
 def _population(m: pd.DataFrame) -> pd.Series:
@@ -319,19 +349,19 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     pair = (
         lt["instrument"].astype(str)
         + " "
-        + fmt_number(lt["baseline"])
+        + fmt_score(lt["baseline"], lt["decimals"])
         + " ("
         + _ref(lt["baseline_note_id"], lt["baseline_date"])
         + ") → "
-        + fmt_number(lt["score"])
+        + fmt_score(lt["score"], lt["decimals"])
         + " ("
         + _ref(lt["note_id"], lt["date"])
         + ")"
     ).set_axis(lt["episode_id"])
-    age_text = latest["age"].map(lambda d: f"{d:g}").astype(object)
+    age_text = _days(latest["age"])
     nb = newest_base.reset_index()
     base_text = _score_at(nb).set_axis(nb["episode_id"])
-    base_age = newest_base["age"].map(lambda d: f"{d:g}").astype(object)
+    base_age = _days(newest_base["age"])
     idx = eps.index
     msg = pd.Series("no standardized outcome measure on record", index=idx, dtype=object)
     stale_base = has_base & ~remeasured_ & ~base_current
@@ -340,7 +370,7 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(base_text, idx)
         + ", "
         + _at(base_age, idx)
-        + " days before "
+        + " before "
         + label
         + "; no later score on the same instrument"
     )[stale_base]
@@ -349,7 +379,7 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(base_text, idx)
         + " is "
         + _at(base_age, idx)
-        + " days before "
+        + " before "
         + label
         + f" (within {limit})"
     )[not_due]
@@ -359,13 +389,13 @@ def remeasured(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _at(pair, idx)
         + " is "
         + _at(age_text, idx)
-        + " days before "
+        + " before "
         + label
         + f" (more than {limit}): current status not measured"
     )[stale]
-    msg[met] = (
-        "re-measured: " + _at(pair, idx) + ", " + _at(age_text, idx) + " days before " + label
-    )[met]
+    msg[met] = ("re-measured: " + _at(pair, idx) + ", " + _at(age_text, idx) + " before " + label)[
+        met
+    ]
     evidence = pd.concat(
         [
             _evidence(latest.reset_index()),
@@ -403,17 +433,23 @@ def _latest_changes(pic: Picture) -> pd.DataFrame:
 def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     """Improvement of at least the MCID on a standardized instrument (direction-aware)."""
     eps = pic.episodes
-    lt = _latest_changes(pic)
-    lt = lt[lt["recognised"].astype(bool)] if len(lt) else lt
+    changes = _latest_changes(pic)
+    known = changes["recognised"].astype(bool) if len(changes) else pd.Series(dtype=bool)
+    lt = changes[known] if len(changes) else changes
+    # Instruments the thresholds table does not know (MASA) are cited as documented change,
+    # never judged: their direction and thresholds are unknown.
+    other = _unjudged_changes(changes[~known]) if len(changes) else pd.Series(dtype=object)
     idx = eps.index
     if lt.empty:
         msg = pd.Series("no standardized instrument scored twice", index=idx, dtype=object)
+        msg = msg + _at(other, idx)
         return result(
             idx,
             np.zeros(len(idx), bool),
             msg,
             _episode_evidence(pic, "last_note_id", "last_date"),
             not_evaluable=np.ones(len(idx), bool),
+            ask=_ask_without_thresholds(changes, ~known if len(changes) else known, idx),
         )
     use_base = "baseline" in params["compare"]
     use_prev = "previous" in params["compare"]
@@ -431,22 +467,22 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     evaluable = (use_base & vb.notna()) | (use_prev & vp.notna())
     lt = lt.assign(meaningful=meaningful.fillna(False).to_numpy(bool), evaluable=evaluable)
     base_part = (
-        fmt_number(lt["baseline"])
+        fmt_score(lt["baseline"], lt["decimals"])
         + " ("
         + _ref(lt["baseline_note_id"], lt["baseline_date"])
         + ") → "
-        + fmt_number(lt["latest"])
+        + fmt_score(lt["latest"], lt["decimals"])
         + " ("
         + _ref(lt["latest_note_id"], lt["latest_date"])
         + "): "
-        + _signed(lt["change"])
+        + fmt_score(lt["change"], lt["decimals"], signed=True)
         + " since baseline, "
         + lt["baseline_words"].astype(str)
     )
     prev_part = np.where(
         lt["seq"].astype(float) > 2,
         "; "
-        + _signed(lt["change_prev"])
+        + fmt_score(lt["change_prev"], lt["decimals"], signed=True)
         + " since the previous score ("
         + _ref(lt["prev_note_id"], lt["prev_date"])
         + "), "
@@ -471,15 +507,69 @@ def progress_mcid(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     msg[no_threshold] = "no MCID or MDC on file for the instruments scored twice: " + msg[
         no_threshold
     ].astype(str)
+    msg = msg + _at(other, idx)
+    unjudged = changes["mcid"].isna() & changes["mcid_pct"].isna() & changes["mdc"].isna()
+    ask = _ask_without_thresholds(changes, unjudged.to_numpy(bool), idx).where(ne, "")
     evidence = pd.concat(
         [
             _evidence(lt, "baseline_note_id", "baseline_date"),
             _evidence(lt[lt["seq"].astype(float) > 2], "prev_note_id", "prev_date"),
             _evidence(lt, "latest_note_id", "latest_date"),
+            _evidence(changes[~known], "latest_note_id", "latest_date"),
             _episode_evidence(pic, "last_note_id", "last_date", ~idx.isin(lt["episode_id"])),
         ]
     )
-    return result(idx, met, msg, evidence, not_evaluable=ne)
+    return result(idx, met, msg, evidence, not_evaluable=ne, ask=ask)
+
+
+def _unjudged_changes(changes: pd.DataFrame) -> pd.Series:
+    """Per episode, '; also documented, not a recognised instrument (no direction, MCID or
+    MDC on file): MASA 142 (N1, …) → 171 (N9, …), +29 since baseline'."""
+    if changes.empty:
+        return pd.Series(dtype=object)
+    d = (
+        changes["instrument"].astype(str)
+        + " "
+        + fmt_score(changes["baseline"], changes["decimals"])
+        + " ("
+        + _ref(changes["baseline_note_id"], changes["baseline_date"])
+        + ") → "
+        + fmt_score(changes["latest"], changes["decimals"])
+        + " ("
+        + _ref(changes["latest_note_id"], changes["latest_date"])
+        + "), "
+        + fmt_score(changes["change"], changes["decimals"], signed=True)
+        + " since baseline"
+    )
+    listed = _join(changes.assign(d=d), "d")
+    return (
+        "; also documented, not a recognised instrument (no direction, MCID or MDC on file): "
+        + listed
+    )
+
+
+def _ask_without_thresholds(changes: pd.DataFrame, chosen, index: pd.Index) -> pd.Series:
+    """Per episode, what the letter asks about its instruments with no MCID or MDC on file
+    ('For FOIS and MASA, which have no MCID or MDC on file, …'); '' when none."""
+    out = pd.Series("", index=index, dtype=object)
+    picked = changes[np.asarray(chosen, dtype=bool)] if len(changes) else changes
+    if picked.empty:
+        return out
+    names = picked.groupby("episode_id", sort=False)["instrument"].agg(
+        lambda v: " and ".join(dict.fromkeys(map(str, v)))
+    )
+    many = picked.groupby("episode_id", sort=False)["instrument"].nunique() > 1
+    text = (
+        "For "
+        + names
+        + np.where(many, ", which have", ", which has")
+        + " no MCID or MDC on file, describe the functional change the new score or level "
+        "reflects (what the patient now does that they could not at the evaluation, such as "
+        "the diet now tolerated or the distance now walked), or send a score on an instrument "
+        "with published thresholds."
+    )
+    out.loc[text.index.intersection(index)] = text
+    return out
 
 
 @criterion_kind(
@@ -539,8 +629,9 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     start = window[window["seq"].astype(int) == window["n"].astype(int) - periods]
     end = window[window["seq"] == window["n"]]
     keys = ["episode_id", "instrument"]
+    ends = ["score", "date", "direction", "bar", "bar_name", "decimals", *POPULATION_COLUMNS]
     pair = start[keys + ["score", "date"]].merge(
-        end[keys + ["score", "date", "direction", "bar", "bar_name"] + POPULATION_COLUMNS],
+        end[keys + ends],
         on=keys,
         suffixes=("_start", ""),
     )
@@ -551,13 +642,17 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     steps = window[window["seq"].astype(int) > window["n"].astype(int) - periods]
     steps = steps.assign(step_ok=(steps["gain_prev"] >= steps["bar"]).to_numpy(bool))
     step_ok = steps.groupby(keys)["step_ok"].any().rename("step_ok").reset_index()
-    step_text = steps.assign(t=_signed(steps["change_prev"])).groupby(keys)["t"].agg(", ".join)
+    step_text = steps.assign(t=fmt_score(steps["change_prev"], steps["decimals"], signed=True))
+    step_text = step_text.groupby(keys)["t"].agg(", ".join)
     pair = pair.merge(step_ok, on=keys).merge(step_text.reset_index(), on=keys)
     each = params["change"] == "each_period"
     if each:
         pair["reliable"] = pair["step_ok"]
     path = window.assign(
-        s=fmt_number(window["score"]) + " (" + _ref(window["note_id"], window["date"]) + ")"
+        s=fmt_score(window["score"], window["decimals"])
+        + " ("
+        + _ref(window["note_id"], window["date"])
+        + ")"
     )
     path = path.groupby(keys, sort=False)["s"].agg(" → ".join).reset_index()
     pair = pair.merge(path, on=keys)
@@ -569,7 +664,7 @@ def plateau(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + (
             "changes of " + pair["t"] + f" in the last {periods} reporting periods, "
             if each
-            else _signed(pair["score"] - pair["score_start"])
+            else fmt_score(pair["score"] - pair["score_start"], pair["decimals"], signed=True)
             + f" over the last {periods} reporting periods, "
         )
         + np.where(pair["reliable"], "at least" if not each else "one at least", "below")
@@ -798,18 +893,41 @@ def _text_hits(
             BOILERPLATE_SKILLED,
             help="regexes: stock sentences that name skilled care without the need (not counted)",
         ),
+        "unskilled_items": Param(
+            list,
+            ["DOC-SKILLED"],
+            help="audit items whose findings on a recent note say it shows no skilled care "
+            "(stock phrases, no skilled content)",
+        ),
+        "unskilled_share": Param(
+            float,
+            0.5,
+            help="when more than this share of the recent notes have such findings, the "
+            "criterion is not met whatever a note states",
+            maximum=1,
+        ),
+        "reported_items": Param(
+            list,
+            ["DOC-CLONED"],
+            help="audit items whose findings on recent notes the message reports too (notes "
+            "copied from earlier ones), without deciding the status",
+        ),
     },
 )
 def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
-    """A recent note states why the skills of a therapist are still needed."""
+    """A recent note states why the skills of a therapist are still needed, and most recent
+    notes do not show stock, unskilled care instead (audit findings)."""
     eps = pic.episodes
     idx = eps.index
     hits = _text_hits(pic, params["phrases"], params["lookback_days"], params["boilerplate"])
     stock = _text_hits(pic, params["phrases"], params["lookback_days"])
     stock = stock[~stock["episode_id"].isin(hits["episode_id"])]
+    # The report's stock line is the one a reviewer weighs (a daily's repeats it).
+    report = stock["note_type"].isin(REPORT_NOTE_TYPES).to_numpy(bool)
+    stock = stock.assign(_report=report).sort_values(["episode_id", "_report"], kind="stable")
     stock = stock.groupby("episode_id").tail(1).set_index("episode_id")
     latest = hits.groupby("episode_id").tail(1).set_index("episode_id")
-    met = pd.Series(idx.isin(latest.index), index=idx)
+    stated = pd.Series(idx.isin(latest.index), index=idx)
     recent = pic.notes[
         (pic.notes["episode_id"].map(_ref_date(pic)) - pic.notes["date"]).dt.days
         <= params["lookback_days"]
@@ -817,6 +935,11 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     has_text = recent.groupby("episode_id")["narrative"].agg(lambda s: (s.str.len() > 0).any())
     has_text = has_text.reindex(idx).fillna(False).astype(bool)
     days = params["lookback_days"]
+    flagged, flagged_text, flagged_ev = _unskilled_notes(
+        pic, recent, params["unskilled_items"], params["reported_items"], days
+    )
+    mostly = flagged > params["unskilled_share"] + 1e-9
+    met = stated & ~mostly
     msg = pd.Series(
         f"no note of the last {days} days states why the skills of a therapist are still needed",
         index=idx,
@@ -831,19 +954,68 @@ def skilled_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         + _ref(stock["note_id"], stock["date"]).reindex(idx).fillna("")
         + ")"
     )[only_stock]
+    msg[stated] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[stated]
+    # The audit's own findings on the recent notes: repetitive, stock or copied care is
+    # evidence against a skilled need (MBPM ch. 15, 220.2; CHK-MN-04), whatever a note says.
+    has_flags = flagged_text != ""
+    msg[has_flags] = (
+        msg
+        + np.where(stated & mostly, ", but ", "; ")
+        + flagged_text
+        + np.where(mostly, ": most recent care is not documented as skilled", "")
+    )[has_flags]
     msg[~has_text] = f"no note text in the last {days} days to read"
-    msg[met] = ("stated in " + _ref(latest["note_id"], latest["date"])).reindex(idx)[met]
     recent_reports = recent[recent["note_type"].isin(REPORT_NOTE_TYPES)]
     searched = pd.concat([recent_reports, recent.groupby("episode_id").tail(1)])
     evidence = pd.concat(
         [
             _evidence(latest.reset_index()),
             _evidence(searched[~searched["episode_id"].isin(latest.index)]),
+            flagged_ev[flagged_ev["episode_id"].isin(idx[mostly.to_numpy(bool)])],
         ]
     )
     return result(
         idx, met, msg, evidence, not_evaluable=~has_text, excerpt=latest["sentence"].reindex(idx)
     )
+
+
+def _unskilled_notes(
+    pic: Picture, recent: pd.DataFrame, counted: list[str], reported: list[str], days: int
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Per episode: the share of its recent notes with a finding of the `counted` items; the
+    text naming the notes with a finding of those or the `reported` items ('the audit flags
+    8 of the 9 notes of the last 30 days: DOC-SKILLED (…) on 8, DOC-CLONED (…) on 4'; ''
+    when none); and the notes of the counted items as evidence."""
+    idx = pic.episodes.index
+    f = pic.findings
+    f = f[f["item_id"].isin([*counted, *reported]) & f["note_id"].isin(recent["note_id"])]
+    f = f[f["episode_id"].isin(idx)].drop_duplicates(["episode_id", "note_id", "item_id"])
+    total = recent.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    notes = f.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    against = f[f["item_id"].isin(counted)]
+    n_against = against.groupby("episode_id")["note_id"].nunique().reindex(idx).fillna(0)
+    share = (n_against / total.where(total > 0, 1)).astype("float64")
+    if f.empty:
+        return share, pd.Series("", index=idx, dtype=object), _evidence(f)
+    per_item = f.groupby(["episode_id", "item_id"], sort=False).agg(
+        n=("note_id", "size"), title=("title", "first")
+    )
+    per_item = per_item.reset_index()
+    what = per_item["item_id"].map(UNSKILLED_WORDS).fillna(per_item["title"].astype(str))
+    per_item["d"] = (
+        per_item["item_id"].astype(str) + " (" + what + ") on " + per_item["n"].astype(str)
+    )
+    listed = _join(per_item, "d", ", ").reindex(idx)
+    text = (
+        "the audit flags "
+        + notes.astype(int).astype(str)
+        + " of the "
+        + total.astype(int).astype(str)
+        + f" notes of the last {days} days: "
+        + listed.fillna("").astype(str)
+    ).where(listed.notna(), "")
+    first = against.sort_values("date").drop_duplicates(["episode_id", "note_id"])
+    return share, text.astype(object), _evidence(first)
 
 
 @criterion_kind(
@@ -908,6 +1080,126 @@ def maintenance_need(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
         ]
     )
     return result(idx, met, msg, evidence, excerpt=excerpt)
+
+
+_HOME_PROGRAM = (
+    r"(?:(?:the|her|his|their|a|an|updated|current|home)\s+)*(?:hep|home exercises?(?: program)?"
+    r"|home program|exercise program|exercises)"
+)
+# The patient carries out the home program alone: "independent and compliant with HEP", "HEP
+# independent", "does HEP daily on her own", "performs HEP independently".
+SELF_MANAGED_PHRASES = [
+    r"\b(?:independent|indep\.?)\s+(?:and compliant\s+)?(?:with|w/|in|on)\s+"
+    + _HOME_PROGRAM
+    + r"\b",
+    r"\b(?:hep|home exercise(?: program)?|home program)\s+(?:is\s+|now\s+)*independent\b",
+    r"\b(?:does|doing|performs?|performing|completes?|completing|carries out|carrying out)\s+"
+    + _HOME_PROGRAM
+    + r"\b[^.;]{0,40}?\b(?:on (?:her|his|their) own|independently|without (?:assist\w*|help"
+    r"|cues?))",
+]
+_CAREGIVER = (
+    r"(?:wife|husband|spouse|partner|caregivers?|carers?|daughter|son|family(?: members?)?"
+    r"|mother|father|parents?|aide)"
+)
+# A caregiver carries it out safely: "wife guards safely and cues correctly during HEP",
+# "caregiver independent with HEP supervision".
+CAREGIVER_PHRASES = [
+    rf"\b{_CAREGIVER}\b[^.;]{{0,60}}?\b(?:guards?|guarding|cues?|cueing|supervises?|supervising"
+    r"|assists?|assisting|spots?|spotting)\b[^.;]{0,40}?\b(?:safely|correctly|appropriately"
+    r"|independently)\b",
+    rf"\b{_CAREGIVER}\b[^.;]{{0,30}}?\b(?:independent|trained|competent|demonstrates?"
+    r"|demonstrated)\b[^.;]{0,30}?\b(?:hep|home (?:exercise )?program|exercises?|supervision"
+    r"|guarding|spotting)\b",
+]
+# A sentence that says the opposite, states a goal, or qualifies the independence.
+NOT_SELF_MANAGED = [
+    r"\b(?:not|cannot|can ?not|unable|never|no longer|isn'?t|inconsistent\w*|non-?compliant"
+    r"|poor|refus\w*|needs?|requires?|will|goals?)\b",
+    GOAL_LINE,
+]
+
+
+@criterion_kind(
+    "self_management",
+    params={
+        "patient_phrases": Param(
+            list, SELF_MANAGED_PHRASES, help="regexes: the patient carries out the program alone"
+        ),
+        "caregiver_phrases": Param(
+            list,
+            CAREGIVER_PHRASES,
+            help="regexes: a caregiver carries out or supervises the program safely",
+        ),
+        "unless": Param(
+            list,
+            NOT_SELF_MANAGED,
+            help="regexes: sentences that negate, qualify or only aim at it (not counted)",
+        ),
+    },
+)
+def self_management(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The patient, or a trained caregiver, carries out the home program independently."""
+    eps = pic.episodes
+    idx = eps.index
+    notes = pic.notes
+    text = notes["narrative"].astype("string").fillna("")
+    arrow = to_arrow(text)
+    parts, evidence = [], []
+    for who, phrases in (
+        ("a caregiver", params["caregiver_phrases"]),
+        ("the patient", params["patient_phrases"]),
+    ):
+        # Python's re on every note is slow with these gaps: RE2 finds the few notes first.
+        near = matches(arrow, phrases)
+        said = _sentence(text[near], phrases, params["unless"]).reindex(notes.index)
+        found = notes.assign(sentence=said)[said.notna()]
+        latest = found.groupby("episode_id").tail(1).set_index("episode_id")
+        parts.append(
+            (
+                f"{who}: “"
+                + latest["sentence"].astype(str)
+                + "” ("
+                + _ref(latest["note_id"], latest["date"])
+                + ")"
+            ).reindex(idx)
+        )
+        evidence.append(_evidence(latest.reset_index()))
+    # A home-program goal marked met ("Pt will be independent with HEP within 3 weeks": met).
+    g = pic.goals
+    both = params["patient_phrases"] + params["caregiver_phrases"]
+    met_goal = g[
+        (g["status"].astype("string").fillna("") == "met").to_numpy(bool)
+        & g["text"]
+        .astype("string")
+        .fillna("")
+        .str.contains(_pattern(both), flags=re.IGNORECASE, regex=True)
+        .to_numpy(bool)
+    ]
+    goal_text = (
+        "goal met: “"
+        + shorten(met_goal["text"], 160)
+        + "”"
+        + np.where(
+            met_goal["note_id"].notna(),
+            " (set " + _ref(met_goal["note_id"].astype(str), met_goal["date"]) + ")",
+            "",
+        )
+    )
+    parts.append(_join(met_goal.assign(d=goal_text), "d").reindex(idx))
+    evidence.append(_evidence(met_goal[met_goal["note_id"].notna()]))
+    shown = pd.concat(parts, axis=1)
+    listed = shown.apply(lambda row: "; ".join(v for v in row if isinstance(v, str)), axis=1)
+    met = listed != ""
+    msg = pd.Series(
+        "the record does not show the patient or a caregiver carrying out the home program "
+        "independently",
+        index=idx,
+        dtype=object,
+    )
+    msg[met] = ("the home program is carried out without a therapist: " + listed)[met]
+    excerpt = parts[0].fillna(parts[1]).str.extract("“(.*)”", expand=False)
+    return result(idx, met, msg, pd.concat(evidence), excerpt=excerpt)
 
 
 # --------------------------------------------------------------------------- record
@@ -1140,3 +1432,120 @@ def plan_frequency(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
     )
     evidence = _episode_evidence(pic, "current_plan_note_id", "current_plan_date")
     return result(idx, met, msg, evidence, not_evaluable=ne, flag=flag)
+
+
+@criterion_kind(
+    "attendance",
+    params={
+        "min_share": Param(
+            float,
+            0.75,
+            help="frequency delivered below this share of the planned one (the bottom of its "
+            "range) is well below it",
+            maximum=1,
+        ),
+        "min_weeks": Param(
+            int, 3, help="calendar weeks of visits needed before attendance is judged", minimum=1
+        ),
+    },
+)
+def attendance(pic: Picture, params: dict[str, Any]) -> pd.DataFrame:
+    """The visits requested are no more than the frequency the patient attends needs (when it
+    is well below the planned one), counting the approved visits still unused."""
+    eps = pic.episodes
+    idx = eps.index
+    rate = eps["delivered_per_week"]
+    planned = eps["planned_low"]
+    requested = eps["requested_visits"]
+    share = rate / planned
+    low = (share < params["min_share"] - 1e-9).fillna(False).to_numpy(bool)
+    weeks = eps["weeks"]
+    short = (weeks < params["min_weeks"]).to_numpy(bool)
+    left_out = (eps["excluded_notes"] > 0).to_numpy(bool)
+    no_window = (eps["plan_lapsed"] | eps["window_end"].isna()).to_numpy(bool)
+    no_request = (~eps["open_request"].astype(bool) | requested.isna()).to_numpy(bool)
+    no_plan = planned.isna().to_numpy(bool)
+    ne = no_request | no_plan | short | left_out | (low & no_window)
+    attended = eps["attended_visits"]
+    met = ~ne & (~low | (requested <= attended).fillna(False).to_numpy(bool))
+    pct = (share * 100).round().map(lambda v: "" if pd.isna(v) else f"{v:g}%").astype(object)
+    delivered = (
+        "frequency delivered "
+        + rate.map(lambda v: f"{v:g}")
+        + " visits/week ("
+        + eps["visits_used"].astype(str)
+        + " visits over "
+        + weeks.map(lambda v: f"{v:g}")
+        + " calendar week(s), "
+        + fmt_date(eps["first_date"])
+        + " to "
+        + fmt_date(eps["last_date"])
+        + ")"
+    )
+    msg = pd.Series(
+        delivered + " against " + _at(eps["frequency"], idx) + " planned (" + pct + ")",
+        index=idx,
+        dtype=object,
+    )
+    unused = eps["unused_visits"].fillna(0)
+    covered = eps["attended_covered"].fillna(0)
+    spare = np.where(
+        unused > 0,
+        "; "
+        + unused_text(unused, _at(eps["current_auths"], idx), eps["unused_until"])
+        + np.where(
+            covered > 0,
+            " and pay for " + fmt_number(covered) + " of them",
+            ", too soon for one of them to be used at that frequency",
+        ),
+        "",
+    )
+    beyond_plan = eps["attended_need"] - eps["attended_covered"] > eps["plan_supported_visits"]
+    capped = beyond_plan.to_numpy(bool)
+    need = (
+        "; at "
+        + rate.map(lambda v: f"{v:g}")
+        + " visits/week the "
+        + _days((eps["window_end"] - eps["window_start"]).dt.days + 1)
+        + " from "
+        + fmt_date(eps["window_start"])
+        + " to "
+        + fmt_date(eps["window_end"])
+        + " need "
+        + fmt_number(eps["attended_need"])
+        + " visit(s)"
+        + spare
+        + np.where(capped, "; the plan supports " + fmt_number(eps["plan_supported_visits"]), "")
+        + ": "
+        + fmt_number(attended)
+        + " more visit(s) needed, "
+        + fmt_number(requested)
+        + " requested"
+    )
+    judged = low & ~ne
+    msg[judged] = (msg + need)[judged]
+    msg[~low & ~ne] = (msg + ", at least " + f"{params['min_share']:.0%} of it")[~low & ~ne]
+    msg[short & ~no_plan] = (
+        msg + f": too few weeks to judge attendance (at least {params['min_weeks']} needed)"
+    )[short & ~no_plan]
+    msg[left_out] = (
+        msg
+        + ": not judged, because notes of the episode were left out as date errors ("
+        + _at(eps["excluded_text"], idx)
+        + ") and the visits counted may be too few"
+    )[left_out]
+    msg[low & no_window & ~left_out] = (
+        msg + ": the visits needed cannot be counted without a current plan of care's window"
+    )[low & no_window & ~left_out]
+    msg[no_plan] = (delivered + " (no planned frequency on file to compare with)")[no_plan]
+    msg[no_request] = (delivered + "; no open request with a number of visits to compare")[
+        no_request
+    ]
+    evidence = pd.concat(
+        [
+            _episode_evidence(pic, "first_note_id", "first_date"),
+            _episode_evidence(pic, "current_plan_note_id", "current_plan_date"),
+            _episode_evidence(pic, "last_note_id", "last_date"),
+        ]
+    )
+    return result(idx, met, msg, evidence, not_evaluable=ne)

@@ -64,6 +64,8 @@ class Picture:
     - measures: every administration with baseline/previous score and change categories.
     - instruments: one row per (episode, instrument): baseline, latest, change and thresholds.
     - goals: current goals with status and measurability; findings: audit findings.
+    - excluded: notes of the episodes left out of the picture as data problems (a note dated
+      before the episode's first evaluation: CHK-DATA-01), with the reason.
     """
 
     episodes: pd.DataFrame
@@ -73,6 +75,7 @@ class Picture:
     goals: pd.DataFrame
     findings: pd.DataFrame
     thresholds: pd.DataFrame | None = None
+    excluded: pd.DataFrame | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -88,6 +91,38 @@ def fmt_number(values: pd.Series) -> pd.Series:
     v = pd.to_numeric(values, errors="coerce").astype("float64")
     text = v.round(2).map(lambda x: "" if pd.isna(x) else f"{x:g}")
     return text.astype(object)
+
+
+def score_decimals(scores: pd.Series) -> pd.Series:
+    """Decimals each score is written with (0 to 2: 0.7 as 1, 0.66 as 2, 43 as 0)."""
+    v = pd.to_numeric(scores, errors="coerce").to_numpy(dtype="float64")
+    cents = np.round(np.nan_to_num(v) * 100).astype("int64")
+    return pd.Series(
+        np.where(cents % 100 == 0, 0, np.where(cents % 10 == 0, 1, 2)), index=scores.index
+    )
+
+
+def fmt_score(values: pd.Series, decimals: pd.Series, signed: bool = False) -> pd.Series:
+    """Scores (or changes, `signed`) with the decimals of their instrument's scores: gait speed
+    0.66 -> 0.70 prints 0.70, not 0.7 ('' for NaN)."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+    d = pd.to_numeric(decimals, errors="coerce").fillna(2).clip(0, 2).to_numpy(dtype="int64")
+    sign = "+" if signed else ""
+    text = ["" if np.isnan(x) else f"{x:{sign}.{k}f}" for x, k in zip(v, d, strict=True)]
+    return pd.Series(text, index=values.index, dtype=object)
+
+
+def unused_text(unused: pd.Series, auths: pd.Series, until: pd.Series) -> pd.Series:
+    """'4 approved visits of A-1 are still unused until 2026-11-06' ('1 … visit … is')."""
+    one = (unused == 1).to_numpy(bool)
+    return (
+        fmt_number(unused)
+        + np.where(one, " approved visit of ", " approved visits of ")
+        + auths.astype(str)
+        + np.where(one, " is", " are")
+        + " still unused until "
+        + until.dt.strftime("%Y-%m-%d").fillna("?")
+    )
 
 
 def change_words(
@@ -183,8 +218,8 @@ def build_picture(
     thresholds: pd.DataFrame | None = None,
 ) -> Picture:
     """The picture of every episode in `requests` (index episode_id, see select_requests)."""
-    notes = _episode_notes(export, requests)
-    episodes = _episodes(notes, requests)
+    notes, excluded = _episode_notes(export, requests)
+    episodes = _episodes(notes, requests, excluded)
     later = _discharged_after(export, requests)
     episodes["discharged_note_id"] = later["note_id"].reindex(episodes.index).astype(object)
     episodes["discharged_date"] = later["date"].reindex(episodes.index)
@@ -201,6 +236,7 @@ def build_picture(
         goals=goals,
         findings=findings,
         thresholds=thresholds,
+        excluded=excluded,
     )
 
 
@@ -220,10 +256,12 @@ def _discharged_after(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
     return dc.set_index("episode_id")[["note_id", "date"]]
 
 
-def _episode_notes(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
-    """The reviewed episodes' notes up to each request date, ordered, with visit numbers."""
+def _episode_notes(export: Export, requests: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reviewed episodes' notes up to each request date, ordered, with visit numbers; and
+    the notes left out as dated before the episode's first evaluation (see _before_evaluation)."""
     all_notes = export.notes
-    sub = all_notes.loc[all_notes["episode_id"].isin(requests.index), NOTE_COLUMNS].copy()
+    columns = NOTE_COLUMNS + (["signed_at"] if "signed_at" in all_notes.columns else [])
+    sub = all_notes.loc[all_notes["episode_id"].isin(requests.index), columns].copy()
     sub["note_idx"] = sub.index.to_numpy()
     sub["date"] = sub["date_of_service"].dt.normalize()
     cutoff = sub["episode_id"].map(requests["request_date"]).astype("datetime64[ns]")
@@ -231,6 +269,7 @@ def _episode_notes(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
     # A request dated before the episode's first note does not empty the picture.
     any_inside = inside.groupby(sub["episode_id"]).transform("any")
     sub = sub[inside | ~any_inside]
+    sub, excluded = _before_evaluation(sub)
     rank = sub["note_type"].map(NOTE_TYPE_RANK).fillna(9)
     sub = sub.assign(_rank=rank.to_numpy()).sort_values(
         ["episode_id", "date", "_rank", "note_idx"], kind="stable"
@@ -243,10 +282,57 @@ def _episode_notes(export: Export, requests: pd.DataFrame) -> pd.DataFrame:
     sub["new_visit"] = new_day
     sub["visit_no"] = pd.Series(new_day.astype(int)).groupby(ep).cumsum().to_numpy()
     sub["date_text"] = fmt_date(sub["date"])
-    return sub
+    return sub, excluded
 
 
-def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
+EXCLUDED_COLUMNS = ["episode_id", "note_id", "note_idx", "note_type", "date", "signed", "reason"]
+
+
+def _before_evaluation(notes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the notes kept, the notes dated before their episode's first evaluation).
+
+    A treatment note cannot precede the evaluation that starts the plan of care (CHK-DATA-01,
+    "TX before first EVAL"): such a date is a typo ("1/22" for "10/22"), and taken as the
+    first visit it moves the baseline window and the weeks the frequency is counted over.
+    The picture starts at the evaluation; the note is listed as a data problem instead.
+    """
+    evaluation = notes["note_type"].eq("evaluation").fillna(False).to_numpy(bool)
+    first_eval = notes.loc[evaluation].groupby("episode_id")["date"].min()
+    # (reindex, not map: mapping through an empty datetime Series raises)
+    start = first_eval.reindex(notes["episode_id"]).to_numpy(dtype="datetime64[ns]")
+    early = notes["date"].to_numpy(dtype="datetime64[ns]") < start
+    gone = notes.loc[early]
+    eval_text = fmt_date(pd.Series(start[early], index=gone.index))
+    signed = (
+        fmt_date(gone["signed_at"])
+        if "signed_at" in gone.columns
+        else pd.Series("", index=gone.index, dtype=object)
+    )
+    reason = (
+        "dated "
+        + fmt_date(gone["date"])
+        + np.where(signed != "", " (signed " + signed + ")", "")
+        + ", before the episode's first evaluation of "
+        + eval_text
+        + ": a note cannot precede it (CHK-DATA-01), so the date is taken for an error and the "
+        "note is left out of the visits, the baseline and the frequency delivered"
+    )
+    excluded = pd.DataFrame(
+        {
+            "episode_id": gone["episode_id"].to_numpy(dtype=object),
+            "note_id": gone["note_id"].to_numpy(dtype=object),
+            "note_idx": gone["note_idx"].to_numpy(),
+            "note_type": gone["note_type"].to_numpy(dtype=object),
+            "date": gone["date"].to_numpy(),
+            "signed": signed.to_numpy(dtype=object),
+            "reason": np.asarray(reason, dtype=object),
+        },
+        columns=EXCLUDED_COLUMNS,
+    )
+    return notes.loc[~early], excluded.reset_index(drop=True)
+
+
+def _episodes(notes: pd.DataFrame, requests: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
     g = notes.groupby("episode_id", sort=False)
     ep = pd.DataFrame(index=pd.Index(requests.index, name="episode_id"))
     first = g.head(1).set_index("episode_id")
@@ -339,7 +425,18 @@ def _episodes(notes: pd.DataFrame, requests: pd.DataFrame) -> pd.DataFrame:
     ep["notes"] = g.size().reindex(ep.index).fillna(0).astype("int64")
     for col in requests.columns:
         ep[col] = requests[col]
+    ep["excluded_notes"] = (
+        excluded.groupby("episode_id").size().reindex(ep.index).fillna(0).astype("int64")
+    )
+    # '880308 dated 2026-01-22' for the flag that tells the reviewer.
+    short = excluded["note_id"].astype(str) + " dated " + fmt_date(excluded["date"])
+    ep["excluded_text"] = (
+        (short.groupby(excluded["episode_id"].to_numpy()).agg("; ".join).reindex(ep.index))
+        .fillna("")
+        .astype(object)
+    )
     _plan_supported(ep, visits)
+    _unused_and_attended(ep, visits)
     return ep
 
 
@@ -375,6 +472,55 @@ def _plan_supported(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
     by_count = (length["visits"] - used).clip(lower=0)
     supported = pd.concat([by_time, by_count], axis=1).min(axis=1, skipna=True)
     ep["plan_supported_visits"] = supported.where(~ep["plan_lapsed"]).astype("float64")
+
+
+def _unused_and_attended(ep: pd.DataFrame, visits: pd.DataFrame) -> None:
+    """Adds, in place, the approved visits still unused and what the frequency delivered needs.
+
+    unused_visits: visits approved on the authorizations current at the request
+    (requests.REQUEST_COLUMNS current_*) less the visits made within their window (NaN when
+    none is current); unused_until: the end of that window. Over the request's window
+    (window_start to window_end, see _plan_supported), at the frequency delivered:
+    attended_need visits (rounded up), of which attended_covered are paid by the unused
+    visits (those of the window less the visits after unused_until, rounded up; never more
+    than there are), attended_visits the rest, never more than the plan supports.
+    plan_covered/plan_needed_visits: the same at the plan's frequency (the top of its range),
+    from plan_supported_visits (plan_covered also counts the transition visits a denial
+    leaves, see policy._transition_covered).
+    """
+    start = ep["current_start"].fillna(ep["first_date"])
+    end = ep["current_end"]
+    day = visits["date"].to_numpy(dtype="datetime64[ns]")
+    in_auth = visits[
+        (day >= start.reindex(visits["episode_id"]).to_numpy(dtype="datetime64[ns]"))
+        & (day <= end.reindex(visits["episode_id"]).to_numpy(dtype="datetime64[ns]"))
+    ]
+    used = in_auth.groupby("episode_id").size().reindex(ep.index).fillna(0)
+    unused = (ep["current_approved"] - used).clip(lower=0)
+    ep["unused_visits"] = unused.where(end.notna()).astype("float64")
+    ep["unused_until"] = end.where(ep["unused_visits"] > 0)
+    days = ((ep["window_end"] - ep["window_start"]).dt.days + 1).clip(lower=0)
+    # Days of the window after the unused visits' authorization ends (all of them without one).
+    after = (ep["window_end"] - end).dt.days.clip(lower=0, upper=days).fillna(days)
+    spare = ep["unused_visits"].fillna(0)
+
+    def covered(rate: pd.Series, need: pd.Series) -> pd.Series:
+        # The visits after the authorization ends (rounded up) are the new approval's; the
+        # rest of the window's are paid by the unused visits, as far as they go.
+        beyond = np.ceil(rate * after / 7.0 - 1e-9)
+        return np.minimum((need - beyond).clip(lower=0), spare).fillna(0)
+
+    rate = ep["delivered_per_week"]
+    need = np.ceil(rate * days / 7.0 - 1e-9)
+    ep["attended_need"] = need.astype("float64")
+    ep["attended_covered"] = covered(rate, need).where(need.notna()).astype("float64")
+    attended = (need - ep["attended_covered"]).clip(lower=0)
+    plan = ep["plan_supported_visits"]
+    ep["attended_visits"] = attended.where(~(attended > plan), plan).astype("float64")
+    plan_need = np.ceil(ep["planned_high"] * days / 7.0 - 1e-9)
+    ep["plan_covered"] = covered(ep["planned_high"], plan_need.fillna(0)).astype("float64")
+    ep["plan_covered"] = ep["plan_covered"].where(~(ep["plan_covered"] > plan), plan)
+    ep["plan_needed_visits"] = (plan - ep["plan_covered"]).clip(lower=0).astype("float64")
 
 
 def _measures(
@@ -434,6 +580,7 @@ def _measures(
         "text",
         "seq",
         "n",
+        "decimals",
         "baseline",
         "baseline_note_id",
         "baseline_date",
@@ -477,6 +624,9 @@ def _measures(
     g = m.groupby(["episode_id", "instrument"], sort=False)
     m["seq"] = g.cumcount() + 1
     m["n"] = g["score"].transform("size")
+    # Every score of an instrument printed with as many decimals as its most precise one.
+    written = score_decimals(m["score"])
+    m["decimals"] = written.groupby([m["episode_id"], m["instrument"]]).transform("max")
     for col, src in (
         ("baseline", "score"),
         ("baseline_note_id", "note_id"),
@@ -672,7 +822,7 @@ def _goal_targets(
     goals["target_reached"] = reached
     note = found["latest_note_id"].astype(object).to_numpy()
     day = fmt_date(pd.Series(found["latest_date"].to_numpy())).to_numpy()
-    shown = fmt_number(pd.Series(score)).to_numpy()
+    shown = fmt_score(pd.Series(score), pd.Series(found["decimals"].to_numpy())).to_numpy()
     inst = goals["target_instrument"].astype(object).to_numpy()
     goals["reached_by"] = [
         f"{inst[i]} {shown[i]} ({note[i]}, {day[i]})" if reached[i] else ""
@@ -770,5 +920,7 @@ __all__ = [
     "build_picture",
     "fmt_date",
     "fmt_number",
+    "fmt_score",
     "planned_duration",
+    "unused_text",
 ]

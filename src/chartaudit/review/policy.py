@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import ChecklistError
 from .criteria import STATUSES, CriteriaSet, builtin_dir, read_yaml
+from .picture import unused_text
 
 RECOMMENDATIONS = ("approve", "partial", "deny", "pend")
 POLICY_KEYS = {"policy", "title", "version", "description", "maintenance_guard", "rules"}
@@ -57,8 +58,9 @@ class Rule:
     recommend: str
     when: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     title: str = ""
-    visits: Any = None  # "requested" | "plan" | int | {"fraction", "minimum", "maximum"} | None
-    frequency: str | None = None  # "lower" | text
+    # "requested" | "plan" | "attended" | int | {"fraction", "minimum", "maximum"} | None
+    visits: Any = None
+    frequency: str | None = None  # "lower" | "delivered" | text
     level_of_care: str = ""
     reason: str = ""
     flag: str = ""
@@ -239,11 +241,14 @@ def _visits(value: Any, recommend: str, label: str) -> Any:
             f'{label}: field "visits" is needed for {recommend}',
             fix="use requested, a number, or {fraction: 0.5, minimum: 1}",
         )
-    if value == "plan":
+    if value in ("plan", "attended"):
+        what = {
+            "plan": "the visits the plan of care supports",
+            "attended": "the visits the frequency delivered needs",
+        }[value]
         if recommend != "partial":
             raise ChecklistError(
-                f'{label}: field "visits": plan (the visits the plan of care supports) is for '
-                "a partial approval",
+                f'{label}: field "visits": {value} ({what}) is for a partial approval',
                 fix="use requested for an approval",
             )
         return value
@@ -280,8 +285,9 @@ def _visits(value: Any, recommend: str, label: str) -> Any:
                 )
         return dict(value)
     raise ChecklistError(
-        f'{label}: field "visits": {value!r} is not requested, plan, a number or a fraction',
-        fix="use requested, plan, a number, or {fraction: 0.5, minimum: 1}",
+        f'{label}: field "visits": {value!r} is not requested, plan, attended, a number or a '
+        "fraction",
+        fix="use requested, plan, attended, a number, or {fraction: 0.5, minimum: 1}",
     )
 
 
@@ -290,7 +296,9 @@ def _visits(value: Any, recommend: str, label: str) -> Any:
 
 def _recommended_visits(rule: Rule, episodes: pd.DataFrame) -> pd.Series:
     """Visits the rule recommends for each episode (NaN when not computable); "plan" is what
-    the current plan of care supports from the request on (picture: plan_supported_visits)."""
+    the current plan of care supports from the request on, less the approved visits still
+    unused that fall in that period (picture: plan_needed_visits), "attended" the same at the
+    frequency delivered (attended_visits)."""
     requested = episodes["requested_visits"]
     plan = episodes["plan_supported_visits"]
     spec = rule.visits
@@ -298,11 +306,16 @@ def _recommended_visits(rule: Rule, episodes: pd.DataFrame) -> pd.Series:
         return pd.Series(np.nan, index=requested.index)
     if spec == "requested":
         return requested.astype("float64")
-    if spec == "plan":
-        fewer = plan.isna() | (plan < requested)  # a partial is always fewer than requested
-        return plan.where(fewer, requested - 1).clip(lower=0).astype("float64")
+    if spec in ("plan", "attended"):
+        column = {"plan": "plan_needed_visits", "attended": "attended_visits"}[spec]
+        needed = episodes[column]
+        fewer = needed.isna() | (needed < requested)  # a partial is always fewer than requested
+        return needed.where(fewer, requested - 1).clip(lower=0).astype("float64")
     if isinstance(spec, int):
-        return pd.Series(float(spec), index=requested.index)
+        # A few transition visits, never more than were requested, less those the approved
+        # visits still unused pay for.
+        few = requested.clip(upper=float(spec)).fillna(float(spec))
+        return (few - _transition_covered(spec, episodes)).clip(lower=0).astype("float64")
     visits = np.floor(requested * float(spec["fraction"]) + 0.5)
     if "minimum" in spec:
         visits = visits.clip(lower=spec["minimum"])
@@ -314,6 +327,63 @@ def _recommended_visits(rule: Rule, episodes: pd.DataFrame) -> pd.Series:
         # A partial approval is always fewer visits than requested.
         visits = visits.where(visits < requested, requested - 1).clip(lower=0)
     return visits.astype("float64")
+
+
+def _transition_covered(spec: int, episodes: pd.DataFrame) -> pd.Series:
+    """Of `spec` transition visits, those the approved visits still unused pay for (as many
+    as fit before they run out at the plan's frequency: picture plan_covered)."""
+    return episodes["plan_covered"].fillna(0).clip(upper=float(spec))
+
+
+def _visits_basis(rule: Rule, episodes: pd.DataFrame, visits: pd.Series) -> pd.Series:
+    """How the number of visits was counted when approved visits still unused bear on it
+    ('Visits: the plan's frequency needs 8 from … to …; 4 approved visits of A-1 are still
+    unused until 2026-11-06 and pay for 1 of them, so 7 are recommended.'); '' otherwise, and
+    for `attended`, whose criterion (UM-ATTENDANCE) gives the same count."""
+    unused = episodes["unused_visits"].fillna(0)
+    out = pd.Series("", index=episodes.index, dtype=object)
+    has = (unused > 0).to_numpy(bool) & visits.notna().to_numpy(bool)
+    if not has.any() or rule.visits == "attended":
+        return out
+    e = episodes[has]
+    spare = unused_text(e["unused_visits"], e["current_auths"], e["unused_until"])
+    if rule.visits == "plan":
+        covered = e["plan_covered"]
+        text = (
+            "Visits: the plan's frequency needs "
+            + _number(e["plan_supported_visits"])
+            + " from "
+            + e["window_start"].dt.strftime("%Y-%m-%d")
+            + " to "
+            + e["window_end"].dt.strftime("%Y-%m-%d")
+            + "; "
+            + spare
+            + np.where(covered > 0, " and pay for " + _number(covered) + " of them", "")
+            + ", so "
+            + _number(visits[has])
+            + np.where(visits[has] == 1, " is recommended.", " are recommended.")
+        )
+    elif isinstance(rule.visits, int) and rule.visits > 0:
+        covered = _transition_covered(rule.visits, e)
+        text = (
+            "Visits: "
+            + spare
+            + np.where(
+                covered > 0,
+                " and pay for " + _number(covered) + " of the transition visit(s), so ",
+                "; ",
+            )
+            + _number(visits[has])
+            + np.where(visits[has] == 1, " more is recommended.", " more are recommended.")
+        )
+    else:
+        text = "Note: " + spare + "; the visits recommended here are in addition to them."
+    out[has] = text.to_numpy(dtype=object)
+    return out
+
+
+def _number(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: "?" if pd.isna(v) else f"{v:g}").astype(object)
 
 
 def _lower_frequency(episodes: pd.DataFrame) -> pd.Series:
@@ -332,7 +402,8 @@ def decide(
     """The recommendation for each episode.
 
     Returns one row per episode (index episode_id): recommendation, recommended_visits,
-    level_of_care, rule_id, rule_reason, because (criterion ids the rule rested on), flags,
+    level_of_care, rule_id, rule_reason, visits_basis (how the number was counted when
+    approved visits still unused bear on it), because (criterion ids the rule rested on), flags,
     request_ids (criteria the request-for-information letter asks about), criteria_failed
     and criteria_not_evaluable (see _pended_on).
     """
@@ -347,16 +418,26 @@ def decide(
     out["rule_id"] = ""
     out["rule_reason"] = ""
     out["flags"] = ""
+    out["visits_basis"] = ""
     because = pd.Series([[] for _ in range(len(idx))], index=idx, dtype=object)
     extra_request = pd.Series([[] for _ in range(len(idx))], index=idx, dtype=object)
     lower = _lower_frequency(episodes)
+    delivered = (
+        "about "
+        + episodes["delivered_per_week"].map(lambda v: f"{v:g}").astype(str)
+        + " visits/week (the frequency delivered)"
+    )
 
     def apply(rule: Rule, mask: np.ndarray) -> None:
+        visits = _recommended_visits(rule, episodes)
         out.loc[mask, "recommendation"] = rule.recommend
-        out.loc[mask, "recommended_visits"] = _recommended_visits(rule, episodes)[mask]
+        out.loc[mask, "recommended_visits"] = visits[mask]
+        out.loc[mask, "visits_basis"] = _visits_basis(rule, episodes, visits)[mask]
         loc = pd.Series(rule.level_of_care, index=idx, dtype=object)
         if rule.frequency == "lower":
             loc = loc + np.where(loc != "", " at ", "") + lower
+        elif rule.frequency == "delivered":
+            loc = loc + np.where(loc != "", " at ", "") + delivered
         elif rule.frequency:
             loc = loc + np.where(loc != "", " at ", "") + rule.frequency
         out.loc[mask, "level_of_care"] = loc[mask]
@@ -431,6 +512,34 @@ def decide(
                 np.where(has[gone], out["flags"].to_numpy(dtype=object)[gone] + "; ", "")
                 + text[gone]
             )
+    # A partial approval of no visit: the approved visits still unused pay for all the visits
+    # counted, and the reviewer decides whether a new authorization is needed yet.
+    covered_all = (
+        (out["recommendation"] == "partial").to_numpy(bool)
+        & (out["recommended_visits"] == 0).to_numpy(bool)
+        & (episodes["unused_visits"].fillna(0) > 0).to_numpy(bool)
+    )
+    if covered_all.any():
+        has = (out["flags"] != "").to_numpy(bool)
+        text = "the approved visits still unused pay for every visit counted: no new visit yet"
+        out.loc[covered_all, "flags"] = (
+            np.where(has[covered_all], out["flags"].to_numpy(dtype=object)[covered_all] + "; ", "")
+            + text
+        )
+    # Notes left out of the picture as date errors (CHK-DATA-01): the reviewer must know that
+    # the visits and the frequency counted may be too few.
+    if "excluded_text" in episodes.columns:
+        left = (episodes["excluded_text"].astype(str) != "").to_numpy(bool)
+        if left.any():
+            text = (
+                "note(s) dated before the evaluation left out as date errors (CHK-DATA-01): "
+                + episodes["excluded_text"].astype(str)
+            ).to_numpy(dtype=object)
+            has = (out["flags"] != "").to_numpy(bool)
+            out.loc[left, "flags"] = (
+                np.where(has[left], out["flags"].to_numpy(dtype=object)[left] + "; ", "")
+                + text[left]
+            )
     # An approval of "the visits requested" (or fewer) needs that number: without it, pend.
     no_count = (
         episodes["open_request"].astype(bool) & episodes["requested_visits"].isna()
@@ -443,6 +552,7 @@ def decide(
         out.loc[no_count, "recommended_visits"] = np.nan
         out.loc[no_count, "level_of_care"] = ""
         out.loc[no_count, "rule_id"] = VISITS_NOT_ON_FILE_RULE
+        out.loc[no_count, "visits_basis"] = ""
         out.loc[no_count, "rule_reason"] = (
             "The number of visits requested is not on file for this request, so no number of "
             "visits can be recommended; the treating therapist is asked for it (the criteria "

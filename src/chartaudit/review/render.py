@@ -16,11 +16,12 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from ..episodes import with_credential
 from ..instruments import threshold_limits
 from ..privacy import Redactor
 from ..stats import not_reserved
 from . import RECOMMENDATION_LABEL, Review, rationales
-from .picture import fmt_number
+from .picture import fmt_score
 from .requests import NOT_REVIEWED_COLUMNS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -54,9 +55,15 @@ def environment() -> jinja2.Environment:
 
 
 class Masker:
-    """Under --redact: patient ids become pseudonyms wherever they occur, names are masked."""
+    """Under --redact: patient ids and the reviewed requests' authorization ids become
+    pseudonyms wherever they occur, names are masked."""
 
-    def __init__(self, redactor: Redactor | None, patient_ids: pd.Series) -> None:
+    def __init__(
+        self,
+        redactor: Redactor | None,
+        patient_ids: pd.Series,
+        auth_ids: pd.Series | None = None,
+    ) -> None:
         self.redactor = redactor
         self.pseudonym: dict[str, str] = {}
         self.pattern: re.Pattern | None = None
@@ -64,9 +71,14 @@ class Masker:
             return
         ids = pd.Series(patient_ids.dropna().astype(str).unique(), dtype=object)
         ids = ids[ids.str.len() >= 2]
-        if len(ids):
-            self.pseudonym = dict(zip(ids, redactor.patient_ids(ids), strict=True))
-            alternation = "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+        self.pseudonym = dict(zip(ids, redactor.patient_ids(ids), strict=True))
+        if auth_ids is not None:
+            auths = pd.Series(auth_ids.dropna().astype(str).unique(), dtype=object)
+            auths = auths[(auths.str.len() >= 2) & ~auths.isin(self.pseudonym)]
+            self.pseudonym.update(zip(auths, redactor.auth_ids(auths), strict=True))
+        if self.pseudonym:
+            keys = sorted(self.pseudonym, key=len, reverse=True)
+            alternation = "|".join(re.escape(i) for i in keys)
             self.pattern = re.compile(f"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])")
 
     @property
@@ -142,8 +154,8 @@ def measure_chart(rows: list[dict[str, Any]], width: int = 440, height: int = 19
         {
             "x": f"{x(d):.1f}",
             "y": f"{y(v):.1f}",
-            "label": f"{v:g}",
-            "title": f"{v:g} on {t:%Y-%m-%d} ({r['note_label']})",
+            "label": _score(v, r),
+            "title": f"{_score(v, r)} on {t:%Y-%m-%d} ({r['note_label']})",
         }
         for d, v, t, r in zip(days, scores, dates, rows, strict=True)
     ]
@@ -170,7 +182,8 @@ def measure_chart(rows: list[dict[str, Any]], width: int = 440, height: int = 19
             "height": f"{y(baseline - band) - y(baseline + band):.1f}",
         }
         chart["band_caption"] = (
-            f"shaded: baseline {baseline:g} ± {band_name} {band:g} (change inside the band is "
+            f"shaded: baseline {_score(baseline, rows[0])} ± {band_name} {band:g} (change "
+            "inside the band is "
             f"below the {band_name})"
         )
     return chart
@@ -207,7 +220,7 @@ def build_views(
     """Everything the pages and letters show, masked under --redact."""
     pic = review.picture
     eps = pic.episodes
-    masker = Masker(redactor, eps["patient_id"])
+    masker = Masker(redactor, eps["patient_id"], _auth_ids(review))
     ep_label = masker.episode(pd.Series(eps.index, index=eps.index, dtype=object))
     stems = safe_file_names(ep_label)
     patient_label = masker.patient(eps["patient_id"])
@@ -222,6 +235,7 @@ def build_views(
     results = review.results.copy()
     results["message"] = masker.text(results["message"]).to_numpy()
     results["excerpt"] = masker.text(results["excerpt"]).to_numpy()
+    results["ask"] = masker.text(results["ask"]).to_numpy()
     goals = pic.goals.assign(text=masker.text(pic.goals["text"]).to_numpy())
     findings = pic.findings.assign(message=masker.text(pic.findings["message"]).to_numpy())
     measures = pic.measures.assign(
@@ -231,9 +245,13 @@ def build_views(
     dets = review.determinations.copy()
     dets["episode_id"] = ep_label.to_numpy()
     dets["patient_id"] = masker.patient(dets["patient_id"]).to_numpy()
+    # Flags and the count of visits name notes and authorizations: masked like the messages.
+    decided = review.decisions.loc[eps.index].copy()
+    for col in ("flags", "visits_basis"):
+        decided[col] = masker.text(decided[col]).to_numpy()
     # Built again from the masked messages: masking the whole text would also mask a name
     # that is a word of the rule's reason or of a criterion id ("UM-PROGRESS-MCID").
-    dets["rationale"] = rationales(review.decisions.loc[eps.index], results)
+    dets["rationale"] = rationales(decided, results)
     auth_ids = masker.text(eps["auth_id"])
     approved_auths = masker.text(eps["approved_auths"])
     criteria = {c.id: c for c in review.criteria.items}
@@ -244,7 +262,11 @@ def build_views(
     by_ep_measures = _grouped(measures.sort_values(["episode_id", "instrument", "date"]))
     by_ep_notes = _grouped(notes)
     scored = (
-        measures.assign(s=measures["instrument"].astype(str) + " " + fmt_number(measures["score"]))
+        measures.assign(
+            s=measures["instrument"].astype(str)
+            + " "
+            + fmt_score(measures["score"], measures["decimals"])
+        )
         .groupby("note_id")["s"]
         .agg(", ".join)
         .to_dict()
@@ -252,7 +274,14 @@ def build_views(
         else {}
     )
     episodes = eps.to_dict("index")
-    decisions = review.decisions.to_dict("index")
+    decisions = decided.to_dict("index")
+    excluded = pic.excluded if pic.excluded is not None else pd.DataFrame(columns=["episode_id"])
+    by_ep_excluded = _grouped(
+        excluded.assign(
+            label=masker.text(excluded["note_id"]).to_numpy() if len(excluded) else [],
+            reason=masker.text(excluded["reason"]).to_numpy() if len(excluded) else [],
+        )
+    )
     rationale = dets["rationale"].tolist()
     name, credentials = _reviewer(reviewer)
     today = dt.date.today().isoformat()
@@ -268,8 +297,11 @@ def build_views(
             listed[col] = masker.text(listed[col]).to_numpy(dtype=object)
         views.not_reviewed = listed[NOT_REVIEWED_COLUMNS].reset_index(drop=True)
         views.account = review.account.summary()
-        notices = pd.Series(review.account.notices, dtype=object)
-        views.notices = masker.text(notices).tolist()
+    # The loader's notices (unread columns, placeholders …), as `run` prints them, then the
+    # requests'.
+    account_notices = review.account.notices if review.account is not None else []
+    notices = pd.Series([*review.notices, *account_notices], dtype=object)
+    views.notices = masker.text(notices).tolist()
     for pos, ep in enumerate(eps.index):
         e = episodes[ep]
         d = decisions[ep]
@@ -286,11 +318,13 @@ def build_views(
                     "message": r["message"],
                     "excerpt": r["excerpt"],
                     "evidence": [
-                        {"note": note_label.get(n, masker.one(n)), "date": dt_}
+                        # (masker.one only for a note outside the picture: as .get's
+                        # default it ran, and masked, for every piece of evidence)
+                        {"note": note_label[n] if n in note_label else masker.one(n), "date": dt_}
                         for n, dt_ in zip(r["note_ids"], _dates(r["dates"]), strict=False)
                     ],
                     "why": c.why,
-                    "ask": c.what_to_request or c.fix,
+                    "ask": " ".join(x for x in (c.what_to_request or c.fix, r["ask"]) if x),
                     "fix": c.fix,
                     "reference": c.reference,
                 }
@@ -347,12 +381,19 @@ def build_views(
                 "date": r["date_text"],
                 "note": r["label"],
                 "type": NOTE_TYPE_NAME.get(r["note_type"], _text(r["note_type"])),
-                "therapist": _text(r["therapist"]),
-                "credential": _text(r["credential"]),
+                "author": with_credential(r["therapist"], r["credential"]),
                 "visit": int(r["visit_no"]),
                 "measures": scored.get(r["note_id"], ""),
             }
             for r in by_ep_notes.get(ep, [])
+        ]
+        left_out = [
+            {
+                "note": r["label"],
+                "type": NOTE_TYPE_NAME.get(r["note_type"], _text(r["note_type"])),
+                "reason": r["reason"],
+            }
+            for r in by_ep_excluded.get(ep, [])
         ]
         rec = str(d["recommendation"])
         stem = stems.iat[pos]
@@ -366,6 +407,8 @@ def build_views(
             "discipline_name": DISCIPLINE_NAME.get(str(e["discipline"]), str(e["discipline"])),
             "therapist": _text(e["therapist"]),
             "credential": _text(e["credential"]),
+            # "Tom Kessler, PT": the credential once, whether or not the name carries it.
+            "signed_as": with_credential(e["therapist"], e["credential"]),
             "payer": _text(e["payer"]) or "the payer",
             "payer_type": _text(e["payer_type"]).replace("_", " "),
             "setting": _text(e["setting"]),
@@ -406,6 +449,7 @@ def build_views(
                 "rule": str(d["rule_id"]),
                 "reason": str(d["rule_reason"]),
                 "flags": str(d["flags"]),
+                "visits_basis": str(d["visits_basis"]),
                 "criteria_failed": str(d["criteria_failed"]),
                 "criteria_not_evaluable": str(d["criteria_not_evaluable"]),
                 "rationale": str(rationale[pos]),
@@ -423,6 +467,7 @@ def build_views(
             "instruments": instruments,
             "findings": finding_rows,
             "timeline": timeline,
+            "left_out": left_out,
             "skilled": by_id.get("UM-SKILLED-NEED"),
             "maintenance": by_id.get("UM-MAINTENANCE"),
             "reviewer": {"name": name, "credentials": credentials},
@@ -436,6 +481,18 @@ def build_views(
         }
         views.episodes.append(view)
     return views
+
+
+def _auth_ids(review: Review) -> pd.Series:
+    """The authorization ids the review's texts name: the reviewed requests', the episodes'
+    approved authorizations' and those of the requests not reviewed."""
+    eps = review.picture.episodes
+    labels = pd.concat([eps["approved_auths"], eps["current_auths"]]).astype(str)
+    parts = [eps["auth_id"], labels.str.split("; ").explode()]
+    if review.account is not None:
+        parts.append(review.account.listed["auth_id"])
+    ids = pd.concat(parts, ignore_index=True).dropna().astype(str)
+    return ids[(ids != "") & (ids != "(no auth_id)")]
 
 
 def _visits_not_on_file(auth_id: str, date: str) -> dict[str, Any]:
@@ -493,14 +550,14 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                 "instrument": instrument,
                 "recognised": bool(last["recognised"]),
                 "direction": chart["direction"],
-                "baseline": f"{last['baseline']:g}",
+                "baseline": _score(last["baseline"], last),
                 "baseline_note": str(part[0]["note_label"]),
                 "baseline_date": _day(part[0]["date"]),
-                "latest": f"{last['score']:g}",
+                "latest": _score(last["score"], last),
                 "latest_note": str(last["note_label"]),
                 "latest_date": _day(last["date"]),
                 "n": int(last["n"]),
-                "change": f"{last['change']:+g}" if later else "",
+                "change": _score(last["change"], last, "+") if later else "",
                 "category": last["baseline_words"] if later else "",
                 "mcid": "" if _blank(last["mcid"]) else f"{last['mcid']:g}",
                 "mdc": "" if _blank(last["mdc"]) else f"{last['mdc']:g}",
@@ -517,17 +574,23 @@ def _measure_views(rows: list[dict[str, Any]]) -> tuple[list, list, list]:
                     "instrument": instrument,
                     "date": _day(r["date"]),
                     "note": str(r["note_label"]),
-                    "score": f"{r['score']:g}",
+                    "score": _score(r["score"], r),
                     "vs_baseline": "baseline"
                     if first
-                    else f"{r['change']:+g} ({r['baseline_words']})",
+                    else f"{_score(r['change'], r, '+')} ({r['baseline_words']})",
                     "vs_previous": ""
                     if first
-                    else f"{r['change_prev']:+g} ({r['previous_words']})",
+                    else f"{_score(r['change_prev'], r, '+')} ({r['previous_words']})",
                     "source": r["source"] + (f": “{r['text']}”" if r["text"] else ""),
                 }
             )
     return charts, table, instruments
+
+
+def _score(value: float, row: dict[str, Any], sign: str = "") -> str:
+    """A score (or a change, sign '+') with its instrument's decimals: 0.70, not 0.7."""
+    decimals = int(row.get("decimals", 2))
+    return f"{float(value):{sign}.{decimals}f}"
 
 
 def _reviewer(reviewer: str | None) -> tuple[str, str]:

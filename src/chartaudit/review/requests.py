@@ -27,6 +27,12 @@ REQUEST_COLUMNS = [
     "approved_visits",
     "approved_auths",
     "open_request",
+    # The approved authorizations still current on the request date (their window holds it):
+    # labels, visits approved, window. Their unused visits cover part of the request's period.
+    "current_auths",
+    "current_approved",
+    "current_start",
+    "current_end",
 ]
 # One row per authorization request not reviewed (and per authorization row rejected at load).
 NOT_REVIEWED_COLUMNS = ["file", "row", "auth_id", "column", "reason", "fix"]
@@ -178,6 +184,7 @@ def account_requests(
         for col in REQUEST_COLUMNS:
             frame[col] = pd.NA
         frame["approved_auths"] = ""
+        frame["current_auths"] = ""
         frame["open_request"] = False
         account.read = len(rejected)
         return _typed(frame), account
@@ -200,16 +207,33 @@ def account_requests(
             "episode's id in the notes, or leave it blank to match the patient's episode"
         )
     a = a.assign(_given=given)
+    # A patient with no notes at all: no episode of theirs can be matched, blank or not.
+    no_notes = ~a["patient_id"].astype(object).isin(episodes["patient_id"].astype(object))
     problems = [
         _listed(auths.loc[unread.index], unread["column"], unread["reason"], unread["fix"]),
         _listed(
             a[unknown & a["is_open"]],
             "episode_id",
-            "episode_id '" + a["_given"].astype(str).str.slice(0, 40) + "' is not an "
-            "episode_id of the notes; the request is not reviewed against another episode",
-            "correct episode_id to the id this episode of care has in the notes (or leave it "
-            "blank to match the patient's latest episode of that discipline), then run the "
-            "review again",
+            "episode_id '"
+            + a["_given"].astype(str).str.slice(0, 40)
+            + "' is not an episode_id of the notes; the request is not reviewed against "
+            "another episode"
+            + pd.Series(
+                np.where(no_notes, "; this patient has no notes in the export", ""),
+                index=a.index,
+            ),
+            pd.Series(
+                np.where(
+                    no_notes,
+                    "check that the export holds this patient's notes (none has their "
+                    "patient_id), or correct patient_id and episode_id, then run the review "
+                    "again",
+                    "correct episode_id to the id this episode of care has in the notes (or "
+                    "leave it blank to match the patient's latest episode of that "
+                    "discipline), then run the review again",
+                ),
+                index=a.index,
+            ),
         ),
         _unmatched(a[unmatched & a["is_open"]], episodes),
     ]
@@ -284,6 +308,15 @@ def account_requests(
     frame["open_request"] = frame.index.isin(latest.index)
     frame["approved_visits"] = approved_sum.reindex(frame.index)
     frame["approved_auths"] = approved_ids.reindex(frame.index).fillna("")
+    on = latest["request_date"].reindex(approved["episode_id"]).to_numpy(dtype="datetime64[ns]")
+    current = approved[
+        (approved["end"].to_numpy(dtype="datetime64[ns]") >= on)
+        & (approved["start"].isna().to_numpy(bool) | (approved["start"].to_numpy() <= on))
+    ].groupby("episode_id")
+    frame["current_auths"] = current["_label"].agg("; ".join).reindex(frame.index).fillna("")
+    frame["current_approved"] = current["approved_visits"].sum(min_count=1).reindex(frame.index)
+    frame["current_start"] = current["start"].min().reindex(frame.index)
+    frame["current_end"] = current["end"].max().reindex(frame.index)
     return _typed(frame), account
 
 
@@ -449,9 +482,12 @@ def _explain(reason: str) -> tuple[str, str, str]:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["request_date"] = pd.to_datetime(frame["request_date"]).astype("datetime64[ns]")
     frame["requested_through"] = pd.to_datetime(frame["requested_through"]).astype("datetime64[ns]")
-    for col in ("requested_visits", "approved_visits"):
+    for col in ("current_start", "current_end"):
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[ns]")
+    for col in ("requested_visits", "approved_visits", "current_approved"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
     frame["auth_id"] = frame["auth_id"].astype(object)
+    frame["current_auths"] = frame["current_auths"].astype(object)
     frame["request_status"] = frame["request_status"].astype(object)
     frame["open_request"] = frame["open_request"].astype(bool)
     return frame
