@@ -72,24 +72,7 @@ def load_export(
     except InputError as exc:
         # What was read, with each file's columns, for `inspect` to show beside the error: it
         # is the command a mapping file is written with.
-        for raw in raws:  # the files _build had not reached
-            col_map, ignored = map_columns(
-                raw.table,
-                [c for c in raw.frame.columns if c != "_row"],
-                mapping.for_table(raw.table).columns,
-            )
-            reports.append(
-                FileReport(
-                    path=raw.path,
-                    table=raw.table,
-                    sheet=raw.sheet,
-                    encoding=raw.encoding,
-                    rows_read=len(raw.frame) + len(raw.bad_rows),
-                    columns=col_map,
-                    ignored_columns=ignored,
-                    note=raw.note,
-                )
-            )
+        reports += [_file_report(raw, mapping.for_table(raw.table)) for raw in raws]  # not reached
         exc.files = reports
         raise
     export.root = str(root)
@@ -292,6 +275,24 @@ def _some_columns(frame: pd.DataFrame, limit: int) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+def _file_report(raw: RawTable, tm: TableMapping) -> FileReport:
+    """The FileReport of a raw table as read, with its column mapping (counts to follow)."""
+    col_map, ignored = map_columns(
+        raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
+    )
+    return FileReport(
+        path=raw.path,
+        table=raw.table,
+        sha256=raw.sha256,
+        sheet=raw.sheet,
+        encoding=raw.encoding,
+        rows_read=len(raw.frame) + len(raw.bad_rows),
+        columns=col_map,
+        ignored_columns=ignored,
+        note=raw.note,
+    )
+
+
 def _map_raw(
     raw: RawTable,
     tm: TableMapping,
@@ -301,9 +302,6 @@ def _map_raw(
     notices: list[str],
 ) -> pd.DataFrame | None:
     """The raw table with canonical column names, or None when it has nothing to load."""
-    col_map, ignored = map_columns(
-        raw.table, [c for c in raw.frame.columns if c != "_row"], tm.columns
-    )
     label = raw.path if raw.sheet is None else f"{raw.path} [{raw.sheet}]"
     missing_explicit = [
         f"{canon} ← {src!r}"
@@ -317,17 +315,8 @@ def _map_raw(
             fix="correct tables.notes.columns in chartaudit-mapping.yaml "
             f"(the file has: {_some_columns(raw.frame, 12)})",
         )
-    report = FileReport(
-        path=raw.path,
-        table=raw.table,
-        sha256=raw.sha256,
-        sheet=raw.sheet,
-        encoding=raw.encoding,
-        rows_read=len(raw.frame) + len(raw.bad_rows),
-        columns=col_map,
-        ignored_columns=ignored,
-        note=raw.note,
-    )
+    report = _file_report(raw, tm)
+    col_map, ignored = report.columns, report.ignored_columns
     reports.append(report)
     # Rows malformed because a title line was read as the header say what to do about it.
     title = _title_above_header(raw) if raw.bad_rows else ""
