@@ -245,3 +245,30 @@ def test_review_of_an_empty_authorization_queue_names_the_file(tmp_path):
     assert result.exit_code == 2
     said = " ".join(result.output.split())
     assert "the authorizations file Auth Queue.jsonl holds no rows" in said
+
+
+def test_an_old_note_signed_when_written_is_kept_but_a_year_typed_wrong_is_not(tmp_path):
+    """A long episode's evaluation from over a year ago belongs to the export; a date of
+    service typed ten years early is known by its signature, dated a decade later."""
+    old_eval = visit(1, "08/04/2025", "Initial Evaluation", signed="08/04/2025")
+    typo = visit(9, "10/22/2016", signed="10/22/2026")
+    rows = [old_eval] + month([typo])[1:]
+    out = tmp_path / "report"
+    result = run("run", str(export(tmp_path, rows)), "--out", str(out), "--no-history")
+    assert result.exit_code in (0, 1), result.output
+    [row] = rejected(out)
+    assert row["row"] == "7"
+    assert row["reason"] == (
+        "date_of_service 2016-10-22 is more than a year before every other note's (the earliest "
+        "2025-08-04) and before its own signature date: correct the date (a typo?)"
+    )
+    with open(out / "notes.csv", encoding="utf-8-sig", newline="") as f:
+        assert "V1" in {r["note_id"] for r in csv.DictReader(f)}
+
+
+def test_an_old_evaluation_alone_before_a_year_gap_is_kept(tmp_path):
+    rows = [visit(1, "08/04/2025", "Initial Evaluation")] + month([])[1:]
+    out = tmp_path / "report"
+    result = run("run", str(export(tmp_path, rows)), "--out", str(out), "--no-history")
+    assert result.exit_code in (0, 1), result.output
+    assert rejected(out) == []

@@ -597,7 +597,8 @@ def _normalise(
         _placeholder(col, frame[col], empty)
         frame[col] = parsed
     if table == "notes" and "date_of_service" in frame.columns:
-        stray, why = _stray_dates(frame["date_of_service"], bad)
+        signed = frame["signed_at"] if "signed_at" in frame.columns else None
+        stray, why = _stray_dates(frame["date_of_service"], signed, bad)
         reject(stray, why)
     for col in NUMERIC_COLUMNS.get(table, []):
         if col not in frame.columns:
@@ -671,11 +672,17 @@ STRAY_GAP = pd.Timedelta(days=366)
 STRAY_SHARE = 0.05
 
 
-def _stray_dates(dates: pd.Series, bad: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+def _stray_dates(
+    dates: pd.Series, signed: pd.Series | None, bad: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
     """Dates of service separated from the rest of the file by more than a year, on at most
     one note in twenty (or one note): typos like "10/29/2062" for 2026, which would otherwise
     become the audit's "as of" date, leave every open episode "without a visit for 36 years"
-    and add months to the run history. The rows and their reasons."""
+    and add months to the run history. The rows and their reasons.
+
+    Early ones only when the note was signed more than a year after that date: an export may
+    hold a long episode's evaluation from over a year ago, but no note is signed a year late.
+    """
     d = dates.to_numpy(dtype="datetime64[ns]")
     ok = ~np.isnat(d) & ~bad
     stray = np.zeros(len(d), dtype=bool)
@@ -689,9 +696,16 @@ def _stray_dates(dates: pd.Series, bad: np.ndarray) -> tuple[np.ndarray, pd.Seri
     late = ok & (d >= distinct[gaps[-1] + 1])
     why = pd.Series("", index=dates.index, dtype=object)
     if early.sum() <= few:
+        if signed is None:
+            early[:] = False
+        else:
+            early &= (signed.to_numpy(dtype="datetime64[ns]") - d) > STRAY_GAP.to_timedelta64()
         stray |= early
         after = pd.Timestamp(distinct[gaps[0] + 1]).strftime("%Y-%m-%d")
-        why[early] = f"is more than a year before every other note's (the earliest {after})"
+        why[early] = (
+            f"is more than a year before every other note's (the earliest {after}) and before "
+            "its own signature date"
+        )
     if late.sum() <= few:
         stray |= late
         before = pd.Timestamp(distinct[gaps[-1]]).strftime("%Y-%m-%d")
