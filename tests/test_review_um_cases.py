@@ -478,6 +478,13 @@ def test_unused_visits_that_pay_for_the_whole_period_leave_no_new_visit_and_a_fl
         "so 0 are recommended." in row["rationale"]
     )
     assert "the approved visits still unused pay for every visit counted" in row["rationale"]
+    # The letter does not tell the therapist that "0 visit(s) are approved" as if care stopped.
+    letter = parse_text(tmp_path / "um" / "letters" / f"{EP}-determination.html")
+    assert "0 visit(s) are approved" not in letter
+    assert (
+        "No further visit of occupational therapy is approved now: the visits already approved "
+        "and still unused cover every visit the plan of care supports" in letter
+    )
 
 
 # --------------------------------------------------------------------------- B4: date typo
