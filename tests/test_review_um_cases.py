@@ -11,7 +11,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from chartaudit.cli import app
-from test_review_cli import parse_text
+from test_review_cli import all_output_text, parse_text
 
 runner = CliRunner()
 
@@ -569,20 +569,6 @@ def test_the_audits_therapist_page_names_the_credential_once(tmp_path):
     assert "PT, PT" not in heading
 
 
-def all_text(folder: Path) -> str:
-    """Every output file's text (inside the workbooks too)."""
-    import zipfile
-
-    parts = []
-    for path in folder.rglob("*"):
-        if path.suffix == ".xlsx":
-            with zipfile.ZipFile(path) as z:
-                parts += [z.read(n).decode("utf-8") for n in z.namelist()]
-        elif path.is_file():
-            parts.append(path.read_text(encoding="utf-8-sig"))
-    return "\n".join(parts)
-
-
 def test_redact_pseudonymises_authorization_numbers(tmp_path):
     """m6: payer reference numbers ('MCR-LTG-4460-2') survived --redact verbatim; they embed
     the episode's id, so the episode pseudonym could be linked back."""
@@ -599,18 +585,18 @@ def test_redact_pseudonymises_authorization_numbers(tmp_path):
     review_out, run_out = tmp_path / "um", tmp_path / "run"
     result = runner.invoke(app, ["review", str(folder), "--out", str(review_out), "--redact"])
     assert result.exit_code == 0, result.output
-    text = all_text(review_out) + result.output
+    text = all_output_text(review_out) + result.output
     run = runner.invoke(
         app, ["run", str(folder), "--out", str(run_out), "--redact", "--no-history"]
     )
     assert run.exit_code in (0, 1), run.output
-    text += all_text(run_out) + run.output
+    text += all_output_text(run_out) + run.output
     for raw in ("MCR-EP-77-1", "MCR-EP-77-2", "MCR-EP-99-1", "EP-77"):
         assert raw not in text, raw
     # Pseudonyms, not blanks: the reviewer can still tell the requests apart.
     page = parse_text(next((review_out / "episodes").glob("*.html")))
     assert re.search(r"\(authorization A-[0-9A-F]{10}, pending\)", page)
-    assert "[auth id]" in all_text(run_out)  # the AUTH-VISITS finding's message
+    assert "[auth id]" in all_output_text(run_out)  # the AUTH-VISITS finding's message
 
 
 def test_review_prints_the_loaders_notices_as_run_does(tmp_path):
