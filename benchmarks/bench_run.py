@@ -22,6 +22,11 @@ helper's peak memory is only measured with --memory-tree (PSS of both, summed).
 
 The bare read is timed with the system's default memory pages and with the run's own setting
 (no transparent huge pages); the ratio is against the faster of the two in each repetition.
+
+Both are also measured in CPU seconds (user + system, every thread, the HTML helper included):
+the run's CPU time divided by the number of cores is the shortest wall time the run could
+have if every core were busy from start to end, so that divided by the bare read is the
+least run / bare read ratio this amount of work allows on this machine.
 """
 
 from __future__ import annotations
@@ -46,31 +51,40 @@ from chartaudit.job import RunOptions, run_job
 export, out = Path(sys.argv[1]), Path(sys.argv[2])
 history = out.parent / (out.name + "-history.sqlite")  # a fresh run history, as a first run
 history.unlink(missing_ok=True)
-t = time.perf_counter()
+
+def cpu():  # user + system seconds of every thread, and of the HTML helper once reaped
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+c, t = cpu(), time.perf_counter()
 outcome = run_job(RunOptions(export_dir=export, out=out, history=history))
-wall = time.perf_counter() - t
+wall, cpu_s = time.perf_counter() - t, cpu() - c
 families = defaultdict(float)
 items = {i.id: i for i in outcome.data.result.items}
 for item_id, seconds in outcome.data.result.timings.items():
     family = REGISTRY[items[item_id].check].fn.__module__.rsplit(".", 1)[-1]
     families["checks:" + family + " (CPU)"] += seconds
 rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"wall": wall, "stages": outcome.timings, "families": families,
+print(json.dumps({"wall": wall, "cpu": cpu_s, "stages": outcome.timings, "families": families,
                   "peak_mib": rss_kb / 1024, "notes": outcome.data.stats.overall["notes"],
                   "findings": outcome.data.stats.overall["findings"]}))
 """
 
 BARE_READ = r"""
-import sys, time, pyarrow.csv as pacsv
+import resource, sys, time, pyarrow.csv as pacsv
 from pathlib import Path
 if sys.argv[2] == "small-pages":  # as chartaudit runs (memory.small_pages), Linux only
     import ctypes
     ctypes.CDLL(None).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE
-t = time.perf_counter()
+def cpu():  # user + system seconds of every thread (pyarrow reads on all cores)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+c, t = cpu(), time.perf_counter()
 rows = 0
 for f in sorted(Path(sys.argv[1]).glob("*.csv")):
     rows += pacsv.read_csv(f).num_rows
-print(time.perf_counter() - t, rows)
+print(time.perf_counter() - t, cpu() - c, rows)
 """
 
 
@@ -109,7 +123,7 @@ def generate(notes: int, workdir: Path) -> Path:
     return export
 
 
-def bare_read(export: Path, pages: str) -> float:
+def bare_read(export: Path, pages: str) -> tuple[float, float]:
     """Seconds for pyarrow to read every CSV of the export, in a fresh process: with the
     system's default memory pages, or with "small-pages" the run's own setting (no
     transparent huge pages, see chartaudit.memory.small_pages). Which is faster varies from
@@ -121,7 +135,7 @@ def bare_read(export: Path, pages: str) -> float:
         capture_output=True,
         text=True,
     ).stdout.split()
-    return float(out[0])
+    return float(out[0]), float(out[1])  # wall, CPU seconds
 
 
 def _children(pid: int) -> list[int]:
@@ -191,10 +205,12 @@ def main() -> None:
     for n in args.notes:
         export = generate(n, args.workdir)
         size = sum(f.stat().st_size for f in export.glob("*.csv"))
-        runs, reads, default_reads = [], [], []
+        runs, reads, default_reads, read_cpus = [], [], [], []
         for r in range(args.repeat):
-            reads.append(bare_read(export, "small-pages"))
-            default_reads.append(bare_read(export, "default"))
+            small, default = bare_read(export, "small-pages"), bare_read(export, "default")
+            reads.append(small[0])
+            default_reads.append(default[0])
+            read_cpus.append(min(small, default)[1])  # the CPU seconds of the faster read
             runs.append(one_run(export, args.workdir / f"report-{n}", args.memory_tree))
             tree = runs[-1].get("tree_peak_mib")
             print(
@@ -217,6 +233,8 @@ def main() -> None:
             "process_wall": statistics.median(r["process_wall"] for r in runs),
             "peak_mib": statistics.median(r["peak_mib"] for r in runs),
             "bare_read": statistics.median(map(min, reads, default_reads)),
+            "cpu": statistics.median(r["cpu"] for r in runs),
+            "bare_read_cpu": statistics.median(read_cpus),
             "bare_read_small": statistics.median(reads),
             "bare_read_default": statistics.median(default_reads),
             "tree_peak_mib": max((r.get("tree_peak_mib", 0) for r in runs), default=0),
@@ -258,6 +276,8 @@ def main() -> None:
         ("bare pyarrow read (the faster of the two below)", "bare_read", "{:.2f} s"),
         ("&nbsp;&nbsp;with small pages (as the run)", "bare_read_small", "{:.2f} s"),
         ("&nbsp;&nbsp;with the system's default pages", "bare_read_default", "{:.2f} s"),
+        ("CPU time of the run (every thread and the HTML helper)", "cpu", "{:.1f} s"),
+        ("CPU time of the bare read (every thread)", "bare_read_cpu", "{:.2f} s"),
         ("export size (CSV)", "csv_mib", "{:.0f} MiB"),
         ("findings", "findings", "{:,}"),
     ):
@@ -268,6 +288,13 @@ def main() -> None:
             + " | ".join(f"{results[n][key] / results[n]['bare_read']:.1f}×" for n in sizes)
             + " |"
         )
+    cores = os.cpu_count() or 1
+    print(
+        f"| run CPU / {cores} cores / bare read (the least the run / bare read can be "
+        "with every core busy all the time) | "
+        + " | ".join(f"{results[n]['cpu'] / cores / results[n]['bare_read']:.1f}×" for n in sizes)
+        + " |"
+    )
     if len(sizes) >= 2:
         a, b = sizes[-2], sizes[-1]
         print(
