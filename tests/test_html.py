@@ -423,6 +423,7 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
         "note_type": texts[1:] * 2 + texts[:2],
         "note_id": texts[::-1] * 2,
         "patient": maybe * 3 + [None],
+        "by": [None, None, *texts[3:5], None, None, None, texts[0], None, None],
         "message": texts[2:] * 3 + texts[:1],
         "evidence": [maybe[i // 3 % 3] for i in range(10)],
         **{

@@ -161,6 +161,8 @@ def test_the_pages_show_it_on_the_therapists_and_for_information_on_the_assistan
     gaps = martinez.plain.split("Top gaps", 1)[1]
     assert "Progress report at least every 10 treatment days" in gaps
     assert "on a visit by Côté, Marie, PTA" in gaps
+    # Under "From your notes", the excerpt says whose visit it quotes.
+    assert "note EP1-11 · patient MRN100 · the visit of Côté, Marie, PTA, whom you supervise" in gaps
 
     cote = page(report, "cote-marie")
     theirs = cote.plain.split("For your supervising therapist", 2)[2]

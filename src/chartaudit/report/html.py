@@ -1159,7 +1159,9 @@ class _Pages:
             [f["note_idx"].to_numpy()[inside], -dates, ~has], key[inside], EXCERPT_CANDIDATES
         )
         picked = inside[chosen]
-        cand = f[["note_type", "note_id", "message", "date_of_service", "note_idx"]].iloc[picked]
+        cand = f[
+            ["note_type", "note_id", "message", "date_of_service", "note_idx", "moved", "author"]
+        ].iloc[picked]
         note_idx = cand["note_idx"].to_numpy()
         # Only a finding with evidence can be quoted: mask (under --redact) the text of each
         # of those notes once, in one call for the batch (the masking's cost is mostly per call).
@@ -1191,6 +1193,15 @@ class _Pages:
             "note_type": _each(cand["note_type"].iloc[take], note_type_label, "Note").tolist(),
             "note_id": cand["note_id"].iloc[take].to_numpy(dtype=object).tolist(),
             "patient": [None if _missing(p) or p == "" else str(p) for p in patients],
+            # A visit of an assistant or student this therapist supervises: whose it is.
+            "by": [
+                str(a) if m and not _missing(a) else None
+                for m, a in zip(
+                    cand["moved"].iloc[take].to_numpy(bool).tolist(),
+                    cand["author"].iloc[take].tolist(),
+                    strict=True,
+                )
+            ],
             **{name: [p.get(name) for p in parts] for name in ("before", "match", "after")},
             "message": messages,
             # "Recorded: x" only where x adds to the message ("missing: long-term goals" after
@@ -1403,6 +1414,7 @@ class _Pages:
             [
                 "note_idx",
                 "moved",
+                "author",
                 "date_of_service",
                 "note_type",
                 "note_id",
