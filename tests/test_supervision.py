@@ -162,7 +162,9 @@ def test_the_pages_show_it_on_the_therapists_and_for_information_on_the_assistan
     assert "Progress report at least every 10 treatment days" in gaps
     assert "on a visit by Côté, Marie, PTA" in gaps
     # Under "From your notes", the excerpt says whose visit it quotes.
-    assert "note EP1-11 · patient MRN100 · the visit of Côté, Marie, PTA, whom you supervise" in gaps
+    assert (
+        "note EP1-11 · patient MRN100 · the visit of Côté, Marie, PTA, whom you supervise" in gaps
+    )
 
     cote = page(report, "cote-marie")
     theirs = cote.plain.split("For your supervising therapist", 2)[2]
@@ -235,3 +237,22 @@ def test_redacted_the_supervised_visits_show_no_patient_identifier(export, tmp_p
     assert "EP1-11" in text.split('id="supervised"', 1)[1]
     for f in [*out.rglob("*.html"), *out.glob("*.csv"), out / "summary.json"]:
         assert "MRN" not in f.read_text(encoding="utf-8-sig"), f
+
+
+@pytest.mark.parametrize(
+    "cosigner",
+    ["José Martínez, PT, DPT", "JOSE A. MARTINEZ", "1111111111", "Martinez, Jose PT/DPT"],
+)
+def test_the_cosigner_is_found_however_the_name_is_written(cosigner, tmp_path):
+    """A typed co-signature names the therapist first-name first, in capitals, with an
+    initial, or by NPI: the student's overdue report is still the co-signer's."""
+    rows = visits("EP1", "MRN100", SEPTEMBER[:2], [MARTINEZ] * 2)  # Martínez is in the export
+    cosigned = {**KIM, "cosigner": cosigner}
+    rows += visits("EP3", "MRN300", SEPTEMBER[:11], [NGUYEN] + [cosigned] * 10)
+    notes = pd.DataFrame(rows).assign(discipline="PT", payer_type="medicare_b")
+    notes["cosigned_at"] = notes["date_of_service"].where(notes["cosigner"].notna())
+    (tmp_path / "export").mkdir()
+    notes.to_csv(tmp_path / "export" / "notes.csv", index=False, encoding="cp1252")
+    out = run(tmp_path / "export", tmp_path / "out", "--no-history")
+    pr = findings(out).query("item_id == 'MCR-PR-10'").set_index("note_id")
+    assert pr.loc["EP3-11", "therapist"] == "Martínez, José"

@@ -39,11 +39,31 @@ def _name_key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+# Credentials typed after a name without a comma ("Martinez, Jose PT"); only these, and only
+# at the end, so a surname such as Do or Ma is never taken for one.
+_CREDENTIAL_WORDS = frozenset(
+    "pt dpt mpt mspt pta spt ot otr otd cota sot slp slpa ccc cf cfy atc ocs ncs gcs scs cht"
+    " clt cscs phd md np".split()
+)
+
+
+def _words_key(text: str) -> str:
+    """A name as its words in order, initials, punctuation and trailing credentials left out:
+    "Martínez, José A. PT" and "José Martínez" are both "jose martinez" (the order a name is
+    written in varies between an EMR's provider list and a typed co-signature)."""
+    words = "".join(c if c.isalnum() else " " for c in _name_key(text)).split()
+    words = [w for w in words if len(w) > 1]
+    while len(words) > 1 and words[-1] in _CREDENTIAL_WORDS:
+        words.pop()
+    return " ".join(sorted(words))
+
+
 def _cosigner_notes(ctx: AuditContext, supervised: np.ndarray) -> np.ndarray:
     """Per note: a note written by the therapist its co-signer names, -1 when the note names
     none or no single therapist of the export goes by that name (only the `supervised` notes
-    are looked at). The co-signer is matched by display name, with or without credentials
-    after a comma ("Mia Park, OTR/L")."""
+    are looked at). The co-signer is matched by the therapist's id or display name, with or
+    without credentials after a comma ("Mia Park, OTR/L"), in either order ("Park, Mia") and
+    with or without initials."""
     n = len(ctx.notes)
     if not ctx.has("notes.cosigner"):
         return np.full(n, -1, dtype=np.int64)
@@ -57,15 +77,25 @@ def _cosigner_notes(ctx: AuditContext, supervised: np.ndarray) -> np.ndarray:
     rows = np.flatnonzero(therapist & (author_codes >= 0))
     first = rows[~pd.Series(author_codes[rows]).duplicated().to_numpy()]
     names = ctx.notes["therapist"].iloc[first].astype(str).tolist()
+    ids = ctx.notes["therapist_id"].iloc[first].astype(str).tolist()
     by_name: dict[str, set[int]] = {}
+    by_words: dict[str, set[int]] = {}
+    by_id = {_name_key(i): note for i, note in zip(ids, first.tolist(), strict=True)}
     for name, note in zip(names, first.tolist(), strict=True):
         by_name.setdefault(_name_key(name), set()).add(note)
+        by_words.setdefault(_words_key(name), set()).add(note)
     found = np.full(len(cosigners) + 1, -1, dtype=np.int64)  # the last: a blank co-signer
     for c, value in enumerate(cosigners.tolist()):
-        parts = _name_key(str(value)).split(",")
-        # The whole value first, then without its last comma-separated parts (credentials).
+        key = _name_key(str(value))
+        if key in by_id:  # the co-signer column holds the therapist's id (an NPI, a staff id)
+            found[c] = by_id[key]
+            continue
+        parts = key.split(",")
+        # The whole value first, then without its last comma-separated parts (credentials);
+        # each as written, then as its words in any order.
         for end in range(len(parts), 0, -1):
-            notes = by_name.get(",".join(parts[:end]).strip())
+            text = ",".join(parts[:end]).strip()
+            notes = by_name.get(text) or by_words.get(_words_key(text))
             if notes:
                 if len(notes) == 1:
                     found[c] = next(iter(notes))
