@@ -1,0 +1,120 @@
+"""The loader on values and files an acceptance test found mishandled: JSON nulls, negative
+and impossible minutes and units, a table file without a required column."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from chartaudit.cli import app
+
+
+def _run(folder: Path, out: Path, *extra: str):
+    """`chartaudit run` on `folder`: (exit code, console text on one line)."""
+    result = CliRunner().invoke(
+        app,
+        ["run", str(folder), "--out", str(out), "--no-history", *extra],
+        env={"COLUMNS": "300"},
+    )
+    return result.exit_code, " ".join(result.output.split())
+
+
+def _all_output_text(out: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in out.rglob("*")
+        if p.suffix in (".csv", ".json", ".html")
+    )
+
+
+def _null_export(folder: Path) -> Path:
+    """A Medicare PT episode exported as JSON the way most APIs write blanks: null, or the key
+    left out. Numeric ids, as some EMRs export them."""
+    folder.mkdir(parents=True)
+    evaluation = {
+        "note_id": 1042,
+        "patient_id": "MRN-77",
+        "note_type": "evaluation",
+        "date_of_service": "2026-10-01",
+        "therapist": "Renée Côté",
+        "credential": "DPT",
+        "payer": "Medicare Part B",
+        "signed_at": "2026-10-01 17:00",
+        "cosigner": None,
+        "cosigned_at": None,
+        "poc_start": "2026-10-01",
+        "poc_end": "2026-11-26",
+        "poc_sent_at": "2026-10-02",
+        "poc_certified_at": "2026-10-09",
+        "certifier": "Dr. Alan Grant",
+        "certifier_credential": "MD",
+        "total_timed_minutes": None,
+        "is_late_entry": None,
+        "assessment": "Pt presents with L knee OA limiting gait and stairs; prognosis good.",
+    }
+    daily = {
+        "note_id": 1043,
+        "patient_id": "MRN-77",
+        "note_type": "daily",
+        "date_of_service": "2026-10-03",
+        "therapist": "Renée Côté",
+        "credential": "DPT",
+        "payer": "Medicare Part B",
+        "signed_at": "2026-10-03 12:00",
+        "poc_start": None,
+        "poc_certified_at": None,
+        "certifier": None,
+        "certifier_credential": None,
+        "total_timed_minutes": 38,
+        "assessment": "Gait training 150 ft with SBA; cues for step length.",
+    }  # cosigned_at, poc_end ... left out: NaN once the records are a frame
+    (folder / "notes.json").write_text(json.dumps([evaluation, daily]), encoding="utf-8")
+    services = [
+        {"note_id": 1042, "cpt_code": "97161", "modifiers": "GP", "units": 1, "minutes": None},
+        {"note_id": 1043, "cpt_code": "97110", "modifiers": "GP", "units": 2, "minutes": 25},
+        {"note_id": 1043, "cpt_code": "97116", "modifiers": "GP", "units": 1, "minutes": 13},
+    ]
+    (folder / "services.jsonl").write_text(
+        "\n".join(json.dumps(s) for s in services), encoding="utf-8"
+    )
+    goals = [
+        {
+            "note_id": 1042,
+            "term": "long",
+            "text": "Pt will climb 12 stairs with one rail independently in 8 weeks",
+            "target_date": None,
+            "status": None,
+        }
+    ]
+    (folder / "goals.json").write_text(json.dumps(goals), encoding="utf-8")
+    (folder / "measures.jsonl").write_text(
+        json.dumps({"note_id": 1042, "measure": "LEFS", "score": 41, "date": None}),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_json_null_and_left_out_keys_are_blank_silently_in_every_table(tmp_path):
+    """acc7 M5: null was read as the text "nan": six "'nan' read as blank" notices and a
+    finding "plan certified by a NAN"."""
+    out = tmp_path / "out"
+    code, said = _run(_null_export(tmp_path / "export"), out)
+    assert code in (0, 1), said
+    assert "Rows read 7 = loaded 7 + rejected 0" in said
+    assert "read as blank" not in said and "could not be read" not in said
+    assert "nan" not in said.lower().replace("renée", "")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["notices"] == []
+    text = _all_output_text(out)
+    assert not re.search(r"\bnan\b|'None'", text, re.IGNORECASE)
+    # Numeric ids stay the ids the services rows name.
+    notes = pd.read_csv(out / "notes.csv", dtype=str)
+    assert sorted(notes["note_id"]) == ["1042", "1043"]
+    findings = pd.read_csv(out / "findings.csv")
+    assert "MCR-CERTIFIER" not in set(findings["item_id"])
+    # 38 timed minutes billed as 3 units on the daily note: the services were linked and read.
+    assert not ((findings["note_id"] == 1043) & (findings["item_id"] == "MCR-8MIN")).any()
