@@ -118,3 +118,78 @@ def test_json_null_and_left_out_keys_are_blank_silently_in_every_table(tmp_path)
     assert "MCR-CERTIFIER" not in set(findings["item_id"])
     # 38 timed minutes billed as 3 units on the daily note: the services were linked and read.
     assert not ((findings["note_id"] == 1043) & (findings["item_id"] == "MCR-8MIN")).any()
+
+
+def _counts_export(folder: Path) -> Path:
+    """Windows-1252 exports: notes CSV and a charges TSV with a negative minutes value (acc7's
+    `97110 GP 1 -15`), an impossible one, a reversal line (-2 units) and 500 units."""
+    folder.mkdir(parents=True)
+    notes = (
+        "note_id,patient_id,note_type,date_of_service,therapist,credential,payer,signed_at,"
+        "total_timed_minutes,assessment\n"
+        "E1,P1,evaluation,2026-10-01,Renée Côté,DPT,Medicare Part B,2026-10-01,,"
+        "L knee OA; prognosis good\n"
+        "D1,P1,daily,2026-10-03,Renée Côté,DPT,Medicare Part B,2026-10-03,,Gait training\n"
+        "D2,P1,daily,2026-10-06,Renée Côté,DPT,Medicare Part B,2026-10-06,-30,Gait training\n"
+        "D3,P1,daily,2026-10-08,Renée Côté,DPT,Medicare Part B,2026-10-08,,Gait training\n"
+    )
+    (folder / "notes.csv").write_bytes(notes.encode("cp1252"))
+    lines = [
+        ["note_id", "cpt_code", "modifiers", "units", "minutes"],
+        ["E1", "97161", "GP", "1", "40"],
+        ["D1", "97112", "GP", "1", "11"],
+        ["D1", "97110", "GP", "1", "-15"],
+        ["D2", "97110", "GP", "2", "30"],
+        ["D3", "97110", "GP", "2", "9999"],
+        ["D3", "97110", "GP", "-2", "30"],
+        ["D3", "97140", "GP", "500", "15"],
+    ]
+    text = "\n".join("\t".join(line) for line in lines) + "\n"
+    (folder / "Charges.tsv").write_bytes(text.encode("cp1252"))
+    return folder
+
+
+def test_negative_and_impossible_minutes_and_units_never_feed_the_arithmetic(tmp_path):
+    """acc7 M4: minutes -15 on a line was allocated as "97110 -1u" and gave a critical
+    finding. Minutes below 0 or above a day are read as blank, with the notice an unreadable
+    value gets; units below 0 (a reversed charge) or above a day's reject the line."""
+    out = tmp_path / "out"
+    code, said = _run(_counts_export(tmp_path / "export"), out)
+    assert code in (0, 1), said
+    assert "Rows read 11 = loaded 9 + rejected 2" in said
+    assert (
+        "Charges.tsv: 2 rows have a minutes value that could not be read as minutes of one day "
+        "(0 to 1,440): '-15' (1), '9999' (1), rows 4, 6; read as blank and the rows kept, and "
+        "the items that judge by minutes count the notes those rows belong to as not evaluable"
+    ) in said
+    assert (
+        "notes.csv: 1 row has a total_timed_minutes value that could not be read as minutes "
+        "of one day (0 to 1,440): '-30' (1), row 4;"
+    ) in said
+    rejected = pd.read_csv(out / "rejected.csv")
+    assert rejected[["file", "row", "reason"]].values.tolist() == [
+        [
+            "Charges.tsv",
+            7,
+            "units '-2' is negative: if the line reverses (credits) a charge, export the "
+            "charges net of reversals (remove the reversal and the charge it reverses); "
+            "otherwise write the units billed, 0 or more",
+        ],
+        [
+            "Charges.tsv",
+            8,
+            "units '500' is more than one day holds (96 units of 15 minutes): correct the "
+            "units billed",
+        ],
+    ]
+    findings = pd.read_csv(out / "findings.csv")
+    assert not findings["message"].astype(str).str.contains(r"-\d+u|-15|9999").any()
+    judged = set(zip(findings["note_id"], findings["item_id"], strict=True))
+    assert ("D1", "MCR-8MIN") not in judged and ("D3", "MCR-8MIN") not in judged
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
+    assert reasons["MCR-8MIN"] == {
+        "the minutes of one of the note's services rows could not be read as minutes of one "
+        "day (0 to 1,440)": 2,
+        "the note's total_timed_minutes could not be read as minutes of one day (0 to 1,440)": 1,
+    }
