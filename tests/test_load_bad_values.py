@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from chartaudit.cli import app
@@ -193,3 +194,91 @@ def test_negative_and_impossible_minutes_and_units_never_feed_the_arithmetic(tmp
         "day (0 to 1,440)": 2,
         "the note's total_timed_minutes could not be read as minutes of one day (0 to 1,440)": 1,
     }
+
+
+_NOTES = (
+    "note_id,patient_id,note_type,date_of_service,therapist,credential,payer,signed_at\n"
+    "E1,P1,evaluation,2026-10-01,Renée Côté,DPT,Medicare Part B,2026-10-01\n"
+    "D1,P1,daily,2026-10-03,Renée Côté,DPT,Medicare Part B,2026-10-03\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message", "fix"),
+    [
+        (
+            "Charges Oct 2026.csv",
+            "Doc #,Proc,Units,Mins\nE1,97161,1,40\nD1,97110,2,30\n",
+            "Charges Oct 2026.csv: the services table has no cpt_code column (columns found: "
+            "Doc #, Proc, Units, Mins)",
+            'under tables.services.columns: {cpt_code: "Proc"}',
+        ),
+        (
+            "goals.csv",
+            "note_id,term,Goal Txt,target_date\nE1,long,Pt will walk 300 ft in 6 weeks,\n",
+            "goals.csv: the goals table has no text column (columns found: note_id, term, "
+            "Goal Txt, target_date)",
+            'under tables.goals.columns: {text: "Goal Txt"}',
+        ),
+        (
+            "measures.csv",
+            "note_id,measure,date\nE1,LEFS,2026-10-01\n",
+            "measures.csv: the measures table has no score column (columns found: note_id, "
+            "measure, date)",
+            'under tables.measures.columns: {score: "Your Column"}',
+        ),
+        (
+            "authorizations.csv",
+            "auth_id,episode_id,requested_visits\nA1,EP1,8\n",
+            "authorizations.csv: the authorizations table has no patient_id column (columns "
+            "found: auth_id, episode_id, requested_visits)",
+            'under tables.authorizations.columns: {patient_id: "Your Column"}',
+        ),
+    ],
+    ids=["services", "goals", "measures", "authorizations"],
+)
+def test_a_table_file_without_a_required_column_stops_every_command(
+    tmp_path, name, text, message, fix
+):
+    """acc7 M6: a services file without cpt_code ran on with exit 0, 285 rows rejected one by
+    one for the same reason and the billing audit silently off. Each table's file now stops
+    the run as a notes file does: one message with the file, the column, the columns it has
+    and the mapping line that fixes it."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "notes.csv").write_bytes(_NOTES.encode("cp1252"))
+    (folder / name).write_bytes(text.encode("cp1252"))
+    runner = CliRunner()
+    for command in (
+        ["run", str(folder), "--out", str(tmp_path / "out"), "--no-history"],
+        ["review", str(folder), "--out", str(tmp_path / "um")],
+        ["inspect", str(folder)],
+    ):
+        result = runner.invoke(app, command, env={"COLUMNS": "300"})
+        said = " ".join(result.output.split())
+        assert result.exit_code == 2, (command, said)
+        assert f"error: {message} fix: add the column, or map yours in " in said, said
+        assert fix in said
+        assert said.count("error:") == 1 and "Traceback" not in said
+    assert not (tmp_path / "out").exists() and not (tmp_path / "um").exists()
+    # inspect lists what it read before the error: how the mapping line gets written.
+    assert f"{name} → " in said and said.index(f"{name} → ") < said.index("error:")
+
+
+def test_every_file_without_a_required_column_is_named_at_once(tmp_path):
+    """Two files each lacking a column: both named in one run, each with its own fix."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Visits.csv").write_bytes(
+        b"Note ID,MRN,DOS,Provider,Credential\r\nV1,M1,10/01/2026,Ann Lee,PT\r\n"
+    )
+    (folder / "Charges.csv").write_bytes(b"Note ID,Proc,Units\r\nV1,97110,2\r\n")
+    code, said = _run(folder, tmp_path / "out")
+    assert code == 2
+    assert "error: 2 files cannot be loaded:" in said
+    assert (
+        "Charges.csv: the services table has no cpt_code column (columns found: Note ID, Proc, "
+        "Units) fix: add the column, or map yours in chartaudit-mapping.yaml under "
+        'tables.services.columns: {cpt_code: "Proc"}'
+    ) in said
+    assert "Visits.csv: the notes table has no note_type column" in said

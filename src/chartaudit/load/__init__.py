@@ -201,14 +201,22 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
     unreadable: list[pd.DataFrame] = []
     per_table: dict[str, list[pd.DataFrame]] = {}
     present: dict[str, set[str]] = {}
+    errors: list[InputError] = []
+    raw = frame = None
     while raws:
         # The mapped frame shares the raw columns it needs; the normaliser replaces them one by
         # one, and the raw text behind each is freed when nothing else holds it.
         raw = raws.pop(0)
-        frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present, notices)
+        try:
+            frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present, notices)
+        except InputError as exc:
+            errors.append(exc)  # every file's, at once: one run to learn them all
+            continue
         if frame is not None:
             per_table.setdefault(raw.table, []).append(frame)
     del raw, frame  # nor do the loop's names keep the last one alive
+    if errors:
+        raise errors[0] if len(errors) == 1 else _files_error(errors)
 
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLE_ORDER:
@@ -265,6 +273,15 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         rejected=rejected,
         notices=notices,
         unreadable=pd.concat(unreadable, ignore_index=True) if unreadable else no_unreadable(),
+    )
+
+
+def _files_error(errors: list[InputError]) -> InputError:
+    """One InputError for the files that cannot be loaded, each with its own fix."""
+    return InputError(
+        f"{len(errors)} files cannot be loaded:\n"
+        + "\n".join(f"  {exc.message}\n    fix: {exc.fix}" for exc in errors),
+        fix="correct each file as its fix says, then run again",
     )
 
 
@@ -357,32 +374,23 @@ def _map_raw(
         # discipline can come from the credential
         missing = [c for c in missing if c != "discipline"]
     if missing:
-        title = _title_above_header(raw)
-        if raw.table == "notes":
-            # Every missing column at once: one run to learn them all, not one per column.
-            names = " and ".join(
-                [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
-            )
-            plural = "s" if len(missing) > 1 else ""
-            # A column whose name is close to a missing one is likely it ("Therapist Nm").
-            close = {canon: col for col, canon, kind in hints if kind == "close"}
-            example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
-            raise InputError(
-                f"{raw.path}: the notes table has no {names} column{plural} "
-                f"(columns found: {_some_columns(raw.frame, 15)})",
-                fix=title
-                or f"add the column{plural}, or map yours in chartaudit-mapping.yaml "
-                f"under tables.notes.columns: {{{example}}}",
-            )
-        rejects.add(
-            frame,
-            np.ones(len(frame), bool),
-            raw.table,
-            f"the {raw.table} file has no {missing[0]} column: "
-            + (title or "map it in chartaudit-mapping.yaml"),
+        # Every missing column at once: one run to learn them all, not one per column. Any
+        # table's, not only the notes': a services file without cpt_code ran on with every
+        # row rejected for the one reason, and the billing audit silently off.
+        names = " and ".join(
+            [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
         )
-        report.note = f"no {missing[0]} column; every row rejected"
-        return None
+        plural = "s" if len(missing) > 1 else ""
+        # A column whose name is close to a missing one is likely it ("Therapist Nm").
+        close = {canon: col for col, canon, kind in hints if kind == "close"}
+        example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
+        raise InputError(
+            f"{label}: the {raw.table} table has no {names} column{plural} "
+            f"(columns found: {_some_columns(raw.frame, 15)})",
+            fix=_title_above_header(raw)
+            or f"add the column{plural}, or map yours in chartaudit-mapping.yaml "
+            f"under tables.{raw.table}.columns: {{{example}}}",
+        )
     frame.attrs["date_format"] = tm.date_format
     frame.attrs["values"] = tm.values
     present.setdefault(raw.table, set()).update(col_map.values())
