@@ -282,3 +282,48 @@ def test_every_file_without_a_required_column_is_named_at_once(tmp_path):
         'tables.services.columns: {cpt_code: "Proc"}'
     ) in said
     assert "Visits.csv: the notes table has no note_type column" in said
+
+
+def test_certification_columns_are_read_by_their_vendor_names_or_offered_a_mapping_line(
+    tmp_path,
+):
+    """acc8 m-8: inspect listed `POC Cert Date` and `Certifying Provider` as ignored, with no
+    mapping line; the user had to guess poc_certified_at and certifier."""
+    header = (
+        "Doc #,MRN,DOS,Visit Type,Provider,Credentials,Payer,Signed,POC Start,POC End,"
+        "{cert},{who},{cred}\n"
+    )
+    row = (
+        "E1,M1,10/01/2026,IE,Renée Côté,DPT,Medicare Part B,10/01/2026,10/01/2026,11/26/2026,"
+        "10/09/2026,Dr. Alan Grant,MD\n"
+    )
+    folder = tmp_path / "export"
+    folder.mkdir()
+    names = {"cert": "POC Cert Date", "who": "Certifying Provider", "cred": "Certifier Credential"}
+    (folder / "Visit Notes.csv").write_bytes((header.format(**names) + row).encode("cp1252"))
+    result = CliRunner().invoke(app, ["inspect", str(folder)], env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, said
+    for source, canon in [
+        ("POC Cert Date", "poc_certified_at"),
+        ("Certifying Provider", "certifier"),
+        ("Certifier Credential", "certifier_credential"),
+    ]:
+        assert f"{source} → {canon}" in said
+    assert "ignored" not in said
+
+    # Names that abbreviate one word by word: not read, but the mapping line is offered.
+    names = {"cert": "POC Certif. Date", "who": "Certifying Prov", "cred": "Phys Cred"}
+    (folder / "Visit Notes.csv").write_bytes((header.format(**names) + row).encode("cp1252"))
+    result = CliRunner().invoke(app, ["inspect", str(folder)], env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, said
+    for source, canon in [
+        ("POC Certif. Date", "poc_certified_at"),
+        ("Certifying Prov", "certifier"),
+        ("Phys Cred", "certifier_credential"),
+    ]:
+        assert (
+            f"Visit Notes.csv: column '{source}' is not read; if it holds {canon}, map it in "
+            f'chartaudit-mapping.yaml: tables.notes.columns.{canon}: "{source}"'
+        ) in said, source
