@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,32 @@ def _all_output_text(out: Path) -> str:
         for p in out.rglob("*")
         if p.suffix in (".csv", ".json", ".html")
     )
+
+
+class _Text(HTMLParser):
+    """The text of an element by id, as a reader sees it."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__()
+        self.wanted, self.depth, self.parts, self.links = wanted, 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self.depth or attrs.get("id") == self.wanted:
+            self.depth += 1
+            if tag == "a":
+                self.links.append(attrs.get("href"))
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        return " ".join("".join(self.parts).split())
 
 
 def _null_export(folder: Path) -> Path:
@@ -187,6 +214,12 @@ def test_negative_and_impossible_minutes_and_units_never_feed_the_arithmetic(tmp
     assert not findings["message"].astype(str).str.contains(r"-\d+u|-15|9999").any()
     judged = set(zip(findings["note_id"], findings["item_id"], strict=True))
     assert ("D1", "MCR-8MIN") not in judged and ("D3", "MCR-8MIN") not in judged
+    box = _Text("input-problems")  # on the overview too, for whoever reads only the HTML
+    box.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert box.text().startswith(
+        "Input problems: 2 notices about the export and 2 rows not loaded:"
+    )
+    assert box.links == ["compliance.xlsx", "summary.json", "rejected.csv"]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
     assert reasons["MCR-8MIN"] == {
@@ -327,3 +360,49 @@ def test_certification_columns_are_read_by_their_vendor_names_or_offered_a_mappi
             f"Visit Notes.csv: column '{source}' is not read; if it holds {canon}, map it in "
             f'chartaudit-mapping.yaml: tables.notes.columns.{canon}: "{source}"'
         ) in said, source
+
+
+def test_an_unread_narrative_column_is_on_the_overview_and_fails_no_plan_element(tmp_path):
+    """acc8 M-10: an SLP file whose narrative header was misspelt "Narative" gave critical
+    'plan of care is missing: long-term goals', and its notice was only on the console and in
+    the JSON and workbook: whoever read index.html saw no warning."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    header = (
+        "Doc #,MRN,DOS,Visit Type,Provider,Credentials,Payer,Signed,Dx Codes,Freq,Dur,"
+        "POC Start,POC End,POC Cert Date,Certifying Provider,Certifier Credential,{text}\n"
+    )
+    plan = "R13.12,2x/week,8 weeks,10/01/2026,11/26/2026,10/05/2026,Dr. Alan Grant,MD"
+    (folder / "OT Visit Notes.csv").write_bytes(
+        (
+            header.format(text="Assessment")
+            + f"O1,M1,10/01/2026,IE,Kim Lee,OTR/L,Medicare Part B,10/01/2026,{plan},"
+            '"LTG: Pt will dress independently in 8 weeks. Prognosis good."\n'
+        ).encode("cp1252")
+    )
+    (folder / "SLP Notes Export.csv").write_bytes(
+        (
+            header.format(text="Narative")
+            + f"S1,M2,10/02/2026,IE,Zoë Ng,CCC-SLP,Medicare Part B,10/02/2026,{plan},"
+            '"LTG: Pt will tolerate a soft diet in 8 weeks. Prognosis good."\n'
+        ).encode("cp1252")
+    )
+    out = tmp_path / "out"
+    code, said = _run(folder, out)
+    assert code in (0, 1), said
+    assert "column 'Narative' is not read; if it holds note_text" in said
+    findings = pd.read_csv(out / "findings.csv")
+    assert "MCR-POC-ELEMENTS" not in set(findings["item_id"])
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
+    assert reasons["MCR-POC-ELEMENTS"] == {"the note has no text in the export": 1}
+
+    box = _Text("input-problems")
+    box.feed((out / "index.html").read_text(encoding="utf-8"))
+    assert box.text().startswith("Input problems: 1 notice about the export:")
+    assert (
+        "SLP Notes Export.csv: column 'Narative' is not read; if it holds note_text, map it in "
+        'chartaudit-mapping.yaml: tables.notes.columns.note_text: "Narative"'
+    ) in box.text()
+    assert box.links == ["compliance.xlsx", "summary.json"]
+    assert all((out / link).is_file() for link in box.links)
