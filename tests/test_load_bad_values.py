@@ -406,3 +406,36 @@ def test_an_unread_narrative_column_is_on_the_overview_and_fails_no_plan_element
     ) in box.text()
     assert box.links == ["compliance.xlsx", "summary.json"]
     assert all((out / link).is_file() for link in box.links)
+
+
+def test_a_negative_visit_count_leaves_its_request_out_of_the_review_with_the_fix(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    visits = ["Note ID,MRN,Episode,Discipline,Note Type,DOS,Provider,Credential,Signed,Assessment"]
+    for n, (kind, day) in enumerate(
+        [("Initial Evaluation", "10/01/2026"), ("Daily Note", "10/03/2026")], start=1
+    ):
+        visits.append(
+            f"V{n},MRN1,EP1,PT,{kind},{day},Renée Côté,PT,{day},"
+            "Pt seen for gait training with rolling walker 150 ft CGA."
+        )
+    (folder / "Visits.csv").write_bytes(("\r\n".join(visits) + "\r\n").encode("cp1252"))
+    (folder / "authorizations.csv").write_bytes(
+        b"auth_id,patient_id,episode_id,discipline,request_date,requested_visits,"
+        b"requested_through\r\nA1,MRN1,EP1,PT,10/10/2026,8,11/30/2026\r\n"
+        b"A2,MRN1,EP1,PT,10/10/2026,-3,11/30/2026\r\n"
+    )
+    result = CliRunner().invoke(
+        app, ["review", str(folder), "--out", str(tmp_path / "um")], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code in (0, 1), result.output
+    skipped = pd.read_csv(tmp_path / "um" / "not-reviewed.csv", encoding="utf-8-sig")
+    assert skipped[["row", "auth_id", "reason", "fix"]].values.tolist() == [
+        [
+            3,
+            "A2",
+            "requested_visits '-3' could not be read as a count of 0 or more, so the row is "
+            "left out of the review",
+            "write requested_visits as a whole number of visits, e.g. 12",
+        ]
+    ]
