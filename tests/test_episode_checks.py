@@ -564,9 +564,23 @@ def test_poc_elements_reads_long_term_goals_from_goals_table():
     goals = [{"goal_id": "G1", "note_id": "E", "term": "LTG", "text": "Walk 500 ft independently"}]
     assert run("poc_elements", [row], goals=goals).loc["E", "status"] == "pass"
     goals[0]["term"] = "STG"
+    row["assessment"] = "Pt presents with L knee OA limiting gait; prognosis good."
     assert run("poc_elements", [row], goals=goals).loc["E", "message"] == (
         "plan of care is missing: long-term goals"
     )
+
+
+def test_poc_elements_on_a_note_without_text_is_not_evaluable_for_what_its_fields_lack():
+    """acc8 M-10: an SLP file whose narrative column was unread ("Narative") gave critical
+    'plan of care is missing: long-term goals' on every evaluation: the goals may be in the
+    text the export did not give."""
+    row = {**EVAL, "diagnosis_codes": "R13.12", "frequency": "2x/week", "duration": "8 weeks"}
+    res = run("poc_elements", [row, {**EVAL, "note_id": "E2", "assessment": "Dysphagia."}])
+    assert res.loc["E", "status"] == "not_evaluable"
+    assert res.loc["E", "message"] == "the note has no text in the export"
+    assert res.loc["E2", "status"] == "fail"  # the text is there, and says none of it
+    goals = [{"goal_id": "G1", "note_id": "E", "term": "LTG", "text": "Pt will eat a soft diet"}]
+    assert run("poc_elements", [row], goals=goals).loc["E", "status"] == "pass"
 
 
 def test_a_long_term_goal_last_updated_at_a_later_report_counts_for_the_evaluations_plan():

@@ -887,7 +887,9 @@ def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
             "Billing Detail 2026-10.csv",
             5,
             "services",
-            "units '-1' is negative (write the units billed, 0 or more)",
+            "units '-1' is negative: if the line reverses (credits) a charge, export the "
+            "charges net of reversals (remove the reversal and the charge it reverses); "
+            "otherwise write the units billed, 0 or more",
         ],
         [
             "Billing Detail 2026-10.csv",
@@ -900,7 +902,7 @@ def test_a_rejected_service_line_names_its_column_value_and_fix(tmp_path):
     book = openpyxl.load_workbook(out / "compliance.xlsx", read_only=True)
     problems = [row for row in book["Input problems"].iter_rows(values_only=True)]
     assert any(
-        "units '-1' is negative (write the units billed" in str(c) for r in problems for c in r
+        "units '-1' is negative: if the line reverses" in str(c) for r in problems for c in r
     )
 
 

@@ -20,7 +20,7 @@ from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
 from ..model import PLAN_NOTE_TYPES
 from .context import AuditContext
 from .registry import CheckOutcome, Param, check_kind, outcome
-from .text import first_match_in, instrumental_study, matches_in
+from .text import first_match_in, instrumental_study, matches_in, not_evaluable_for_text
 
 NOTE_TYPE_LABEL = {
     "evaluation": "an evaluation",
@@ -947,10 +947,22 @@ def poc_elements(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Ch
         if blank.any():
             blank[blank] = ~matches_in(ctx, idx[blank], pattern)
         missing = missing.where(~blank, missing + np.where(missing == "", "", ", ") + name)
-    fail = missing != ""
+    # An element not in its field is looked for in the text: a note without any (no narrative
+    # column in its file, or none written) cannot show it is missing.
+    no_text, reason = not_evaluable_for_text(ctx, idx)
+    unsure = (missing != "").to_numpy() & no_text
+    fail = (missing != "") & ~unsure
     msg = "plan of care is missing: " + missing
     # An instrumental swallow study report is not a plan of care (see instrumental_study).
-    return outcome(idx, fail, msg, missing, applicable=~instrumental_study(ctx)[pos])
+    return outcome(
+        idx,
+        fail,
+        msg,
+        missing,
+        applicable=~instrumental_study(ctx)[pos],
+        not_evaluable=unsure,
+        not_evaluable_reason=reason,
+    )
 
 
 # --------------------------------------------------------------------------- frequency

@@ -201,14 +201,22 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
     unreadable: list[pd.DataFrame] = []
     per_table: dict[str, list[pd.DataFrame]] = {}
     present: dict[str, set[str]] = {}
+    errors: list[InputError] = []
+    raw = frame = None
     while raws:
         # The mapped frame shares the raw columns it needs; the normaliser replaces them one by
         # one, and the raw text behind each is freed when nothing else holds it.
         raw = raws.pop(0)
-        frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present, notices)
+        try:
+            frame = _map_raw(raw, mapping.for_table(raw.table), rejects, reports, present, notices)
+        except InputError as exc:
+            errors.append(exc)  # every file's, at once: one run to learn them all
+            continue
         if frame is not None:
             per_table.setdefault(raw.table, []).append(frame)
     del raw, frame  # nor do the loop's names keep the last one alive
+    if errors:
+        raise errors[0] if len(errors) == 1 else _files_error(errors)
 
     tables: dict[str, pd.DataFrame] = {}
     for table in TABLE_ORDER:
@@ -265,6 +273,15 @@ def _build(raws: list[RawTable], mapping: Mapping, reports: list[FileReport]) ->
         rejected=rejected,
         notices=notices,
         unreadable=pd.concat(unreadable, ignore_index=True) if unreadable else no_unreadable(),
+    )
+
+
+def _files_error(errors: list[InputError]) -> InputError:
+    """One InputError for the files that cannot be loaded, each with its own fix."""
+    return InputError(
+        f"{len(errors)} files cannot be loaded:\n"
+        + "\n".join(f"  {exc.message}\n    fix: {exc.fix}" for exc in errors),
+        fix="correct each file as its fix says, then run again",
     )
 
 
@@ -357,32 +374,23 @@ def _map_raw(
         # discipline can come from the credential
         missing = [c for c in missing if c != "discipline"]
     if missing:
-        title = _title_above_header(raw)
-        if raw.table == "notes":
-            # Every missing column at once: one run to learn them all, not one per column.
-            names = " and ".join(
-                [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
-            )
-            plural = "s" if len(missing) > 1 else ""
-            # A column whose name is close to a missing one is likely it ("Therapist Nm").
-            close = {canon: col for col, canon, kind in hints if kind == "close"}
-            example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
-            raise InputError(
-                f"{raw.path}: the notes table has no {names} column{plural} "
-                f"(columns found: {_some_columns(raw.frame, 15)})",
-                fix=title
-                or f"add the column{plural}, or map yours in chartaudit-mapping.yaml "
-                f"under tables.notes.columns: {{{example}}}",
-            )
-        rejects.add(
-            frame,
-            np.ones(len(frame), bool),
-            raw.table,
-            f"the {raw.table} file has no {missing[0]} column: "
-            + (title or "map it in chartaudit-mapping.yaml"),
+        # Every missing column at once: one run to learn them all, not one per column. Any
+        # table's, not only the notes': a services file without cpt_code ran on with every
+        # row rejected for the one reason, and the billing audit silently off.
+        names = " and ".join(
+            [", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing
         )
-        report.note = f"no {missing[0]} column; every row rejected"
-        return None
+        plural = "s" if len(missing) > 1 else ""
+        # A column whose name is close to a missing one is likely it ("Therapist Nm").
+        close = {canon: col for col, canon, kind in hints if kind == "close"}
+        example = ", ".join(f'{m}: "{close.get(m, "Your Column")}"' for m in missing)
+        raise InputError(
+            f"{label}: the {raw.table} table has no {names} column{plural} "
+            f"(columns found: {_some_columns(raw.frame, 15)})",
+            fix=_title_above_header(raw)
+            or f"add the column{plural}, or map yours in chartaudit-mapping.yaml "
+            f"under tables.{raw.table}.columns: {{{example}}}",
+        )
     frame.attrs["date_format"] = tm.date_format
     frame.attrs["values"] = tm.values
     present.setdefault(raw.table, set()).update(col_map.values())
@@ -529,7 +537,8 @@ def _normalise(
     reason = np.full(len(frame), "", dtype=object)
     unrecognised: list[tuple[str, pd.Series, np.ndarray, dict[str, str], str]] = []
     placeholders: list[tuple[str, pd.Series, pd.Series]] = []
-    unreadable: list[tuple[str, pd.Series, np.ndarray]] = []
+    # (column, raw values, rows, what was expected: None for its type's "a date", "a number")
+    unreadable: list[tuple[str, pd.Series, np.ndarray, str | None]] = []
 
     def reject(mask: np.ndarray | pd.Series, why: str | pd.Series) -> None:
         """Mark rows bad; `why` is one text or a Series of texts for (at least) those rows."""
@@ -593,7 +602,7 @@ def _normalise(
                 shown = frame.loc[unparseable, col].astype("string").str.slice(0, 40)
                 reject(unparseable, f"{col} '" + shown + f"' is not a valid date ({DATE_FIX})")
             else:
-                unreadable.append((col, frame[col], unparseable.to_numpy()))
+                unreadable.append((col, frame[col], unparseable.to_numpy(), None))
         _placeholder(col, frame[col], empty)
         frame[col] = parsed
     if table == "notes" and "date_of_service" in frame.columns:
@@ -609,14 +618,16 @@ def _normalise(
                 shown = frame.loc[unparseable, col].astype("string").str.slice(0, 20)
                 reject(unparseable, f"{col} '" + shown + "' is not a number")
             else:
-                unreadable.append((col, frame[col], unparseable.to_numpy()))
+                unreadable.append((col, frame[col], unparseable.to_numpy(), None))
         _placeholder(col, frame[col], empty)
+        if col in COUNT_LIMITS.get(table, {}):
+            _impossible_counts(table, col, frame[col], num, reject, unreadable)
         frame[col] = num
     for col in BOOL_COLUMNS.get(table, []):
         if col in frame.columns:
             flags, unparseable = V.parse_bool(frame[col])
             if unparseable.any():
-                unreadable.append((col, frame[col], unparseable.to_numpy()))
+                unreadable.append((col, frame[col], unparseable.to_numpy(), None))
             frame[col] = flags
     if table == "notes":
         frame = _notes_values(frame, user, reject, coerce)
@@ -624,10 +635,6 @@ def _normalise(
         frame["cpt_code"] = V.normalise_codes(frame["cpt_code"])
         if "modifiers" in frame.columns:
             frame["modifiers"] = V.normalise_modifiers(frame["modifiers"])
-        neg = (frame["units"] < 0).fillna(False).to_numpy()
-        if neg.any():
-            shown = frame.loc[neg, "units"].map("{:g}".format)  # the few rejected rows only
-            reject(neg, "units '" + shown + "' is negative (write the units billed, 0 or more)")
     elif table == "goals":
         # An unknown status is kept as unknown: the goal is clinical content all the same.
         for col, table_values in (("status", V.GOAL_STATUS_VALUES), ("term", V.GOAL_TERM_VALUES)):
@@ -655,16 +662,69 @@ def _normalise(
             notices.append(
                 _unrecognised_notice(table, frame, col, raw, unknown, table_values, outcome)
             )
-    for col, raw, unread in unreadable:
+    for col, raw, unread, expected in unreadable:
         # An optional value that is no date, number or yes/no: read as blank, the row kept, and
         # the items that judge a note by it do not judge that note (see Export.unreadable).
         unread = unread & ~bad
         if unread.any():
-            found = unreadable_values(table, col, frame, raw, unread)
+            found = unreadable_values(table, col, frame, raw, unread, expected)
             unreadable_found.append(found)
             notices.extend(unreadable_notices(found))
     rejects.add(frame, bad, table, reason[bad])
     return _drop_rows(frame, bad)
+
+
+# Counts that cannot be negative, and the most one day of a patient's therapy holds (None: no
+# such limit). "-15" minutes (a reversal line, a typo) or "9999" would go into the billing
+# arithmetic as they are ("97110 -1u"): they are no count it can use.
+DAY_MINUTES = 24 * 60
+COUNT_LIMITS: dict[str, dict[str, int | None]] = {
+    "notes": {"total_timed_minutes": DAY_MINUTES, "total_treatment_minutes": DAY_MINUTES},
+    "services": {
+        "units": DAY_MINUTES // 15,
+        "minutes": DAY_MINUTES,
+        "assistant_minutes": DAY_MINUTES,
+    },
+    "authorizations": {"requested_visits": None, "approved_visits": None},
+}
+
+
+def _impossible_counts(
+    table: str,
+    col: str,
+    raw: pd.Series,
+    num: pd.Series,
+    reject: Callable,
+    unreadable: list,
+) -> None:
+    """Negative counts, and more than one day holds: a required column's reject their rows
+    (a negative number of units is a reversed charge in some billing exports: the fix says so),
+    an optional one's are read as blank, as a value that is no number is (see _normalise)."""
+    limit = COUNT_LIMITS[table][col]
+    negative = (num < 0).to_numpy()
+    too_many = (num > limit).to_numpy() if limit is not None else np.zeros(len(num), bool)
+    if not (negative.any() or too_many.any()):
+        return
+    if col not in REQUIRED[table]:
+        what = "minutes of one day" if "minutes" in col else "a count"
+        expected = f"{what} (0 to {limit:,})" if limit is not None else f"{what} of 0 or more"
+        unreadable.append((col, raw, negative | too_many, expected))
+        return
+    if negative.any():
+        shown = num[negative].map("{:g}".format)  # the few rejected rows only
+        reject(
+            negative,
+            f"{col} '" + shown + "' is negative: if the line reverses (credits) a charge, "
+            "export the charges net of reversals (remove the reversal and the charge it "
+            "reverses); otherwise write the units billed, 0 or more",
+        )
+    if too_many.any():
+        shown = num[too_many].map("{:g}".format)
+        reject(
+            too_many,
+            f"{col} '" + shown + f"' is more than one day holds ({limit} units of 15 minutes): "
+            "correct the units billed",
+        )
 
 
 # A date of service more than this far from all the others, on a few notes, is a typo.
@@ -742,10 +802,16 @@ def _placeholder_notice(frame: pd.DataFrame, col: str, written: pd.Series) -> st
 
 
 def unreadable_values(
-    table: str, col: str, frame: pd.DataFrame, raw: pd.Series, mask: np.ndarray
+    table: str,
+    col: str,
+    frame: pd.DataFrame,
+    raw: pd.Series,
+    mask: np.ndarray,
+    expected: str | None = None,
 ) -> pd.DataFrame:
-    """Export.unreadable rows (UNREADABLE_COLUMNS) for the values of `col` at `mask`."""
-    expected = (
+    """Export.unreadable rows (UNREADABLE_COLUMNS) for the values of `col` at `mask`;
+    `expected` what the value should have been, by default its type's ("a date")."""
+    expected = expected or (
         "a date"
         if col in DATE_COLUMNS.get(table, [])
         else "a number"
@@ -769,12 +835,11 @@ def unreadable_notices(unreadable: pd.DataFrame) -> list[str]:
     """One notice per file and column of Export.unreadable: the file, how many rows, the
     values (most frequent first) and rows (first few), what was done, and the fix."""
     notices = []
-    for (file, table, col), found in unreadable.groupby(
-        ["file", "table", "column"], sort=False, dropna=False
+    for (file, table, col, expected), found in unreadable.groupby(
+        ["file", "table", "column", "expected"], sort=False, dropna=False
     ):
         n = len(found)
         shown, row_list = _values_and_rows(found["value"], found["row"].to_numpy())
-        expected = found["expected"].iat[0]
         how = f" ({DATE_FIX})" if expected == "a date" else ""
         if table == "notes":
             whose = "those notes" if n > 1 else "that note"

@@ -270,13 +270,36 @@ _SYNONYMS: dict[str, dict[str, list[str]]] = {
             "certified",
             "poc signed by physician",
             "certified at",
+            "poc cert date",
+            "poc cert",
+            "poc certified date",
+            "poc certification date",
+            "cert date",
+            "date certified",
+            "plan certified",
+            "plan certified date",
+            "poc signed date",
+            "physician signed date",
         ],
-        "certifier": ["certifier", "certifying physician", "certified by", "physician"],
+        "certifier": [
+            "certifier",
+            "certifying physician",
+            "certifying provider",
+            "certifying practitioner",
+            "certifying md",
+            "certifying npp",
+            "signing physician",
+            "certified by",
+            "physician",
+        ],
         "certifier_credential": [
             "certifier credential",
             "physician credential",
             "physician cred",
             "certifier credentials",
+            "certifier cred",
+            "certifying physician credential",
+            "certifying provider credential",
         ],
         "order_signed_at": [
             "order signed",
@@ -562,12 +585,33 @@ def _stem(column: str) -> str:
     return re.sub(r"(?:no)?[0-9]+$", "", key(column)) or key(column)
 
 
+def _words(name: str) -> tuple[str, ...]:
+    """A name's words, lower case ("poc_certified_at" and "POC Certified At" alike)."""
+    return tuple(re.findall(r"[a-z0-9]+", name.lower().replace("_", " ")))
+
+
+# Per table: the words of each synonym and canonical name of several words, for names that
+# abbreviate one word by word ("Certifying Prov" -> "certifying provider").
+_PHRASES: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _table, _columns in TABLES.items():
+    _names = [(n, c) for c, names in _SYNONYMS.get(_table, {}).items() for n in names]
+    _PHRASES[_table] = [
+        (_words(n), c) for n, c in [*_names, *((c, c) for c in _columns)] if len(_words(n)) > 1
+    ]
+
+
 def _close_canonical(table: str, column: str, mapped: set[str]) -> str | None:
     """The canonical column, filled by no source column, whose name or a synonym the column's
-    name abbreviates ("Dur" -> duration) or nearly spells ("Frequncy" -> frequency)."""
+    name abbreviates ("Dur" -> duration; word by word, "Certifying Prov" -> certifier)
+    or nearly spells ("Frequncy" -> frequency)."""
     k = key(column)
     if len(k) < 3:
         return None
+    words = _words(column)
+    if len(words) > 1:
+        for phrase, canon in _PHRASES[table]:
+            if canon not in mapped and _abbreviates(words, phrase):
+                return canon
     best, best_ratio = None, 0.0
     for name, canon in COLUMN_SYNONYMS[table].items():
         if canon in mapped or len(name) < 3:
@@ -578,3 +622,10 @@ def _close_canonical(table: str, column: str, mapped: set[str]) -> str | None:
         if ratio > best_ratio:
             best, best_ratio = canon, ratio
     return best if best_ratio >= 0.9 else None
+
+
+def _abbreviates(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Each word begins the phrase's word in its place ("cert" "certification")."""
+    return len(words) == len(phrase) and all(
+        p.startswith(w) for w, p in zip(words, phrase, strict=True)
+    )

@@ -791,17 +791,21 @@ def _read_json(path: Path, rel: str, table: str | None) -> RawTable:
         ]
         records = [r for r in obj if isinstance(r, dict)]
         numbers = [i + 1 for i, r in enumerate(obj) if isinstance(r, dict)]
-    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
-    frame = frame.map(
-        lambda v: (
-            ""
-            if v is None
-            else v
-            if isinstance(v, str)
-            else json.dumps(v)
-            if isinstance(v, list | dict)
-            else str(v)
-        )
-    )
+    # dtype=object: a column of ids or counts with a null keeps its ints ("1042", not
+    # "1042.0", which would match no services row).
+    frame = pd.DataFrame(records, dtype=object) if records else pd.DataFrame()
+    frame = frame.map(_json_cell)
     frame["_row"] = numbers
     return RawTable(rel, table, frame, encoding="utf-8", bad_rows=bad)
+
+
+def _json_cell(value: object) -> str:
+    """A JSON value as the text a CSV cell would hold. null, and a key a record leaves out
+    (NaN in the frame), is blank: str() would make either the text "None" or "nan"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)

@@ -50,6 +50,7 @@ EXCERPT_WINDOW = 180  # characters of context either side of the highlighted evi
 EXCERPT_MAX_MATCH = 400  # longer evidence (e.g. a cloned paragraph) is shortened
 NOTE_ROWS = 200  # per-note table rows on a therapist page (failing notes first)
 HEATMAP_ROWS = 300  # therapists in the index heat map (lowest rates first)
+INPUT_NOTICES_SHOWN = 5  # the loader's notices quoted on the overview; the files list them all
 PAGES_PER_BATCH = 500  # therapist pages whose HTML is rendered and held at once
 STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
 STRENGTH_MIN_RATE = 0.9  # of the notes an item concerns, judged ones or not (see _batch)
@@ -835,7 +836,37 @@ class _Pages:
             "heatmap": self._heatmap(),
             "trend": self._trend(self._trend_months.get("")),
             "not_evaluable": self._not_evaluable(),
+            "input_problems": self._input_problems(),
             "sampled": data.sample is not None,
+        }
+
+    def _input_problems(self) -> dict | None:
+        """The overview's "Input problems" box, for whoever reads only the HTML: the loader's
+        notices (a column not read, values read as blank), the first few of them, and the
+        rows not loaded, with the files that list them all; None when there are none."""
+        notices, rejected = self.data.notices, len(self.data.export.rejected)
+        if not notices and not rejected:
+            return None
+        formats = self.data.options.get("formats") or ()
+        sheets = " and Input problems" if rejected else ""
+        where = [
+            (href, label)
+            for href, label, shown in (
+                (
+                    "compliance.xlsx",
+                    f"the workbook's Summary{sheets} sheet{'s' * bool(rejected)}",
+                    "xlsx",
+                ),
+                ("summary.json", "summary.json (notices)", "json"),
+                ("rejected.csv", "rejected.csv", "csv" if rejected else ""),
+            )
+            if shown in formats
+        ]
+        return {
+            "notices": notices[:INPUT_NOTICES_SHOWN],
+            "more": max(0, len(notices) - INPUT_NOTICES_SHOWN),
+            "rejected": rejected,
+            "where": where,
         }
 
     def _therapist_rows(self) -> Markup:
