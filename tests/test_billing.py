@@ -4,10 +4,13 @@ AMA per-code units, untimed/group/duplicate lines, G0283, GP/GO/GN, CQ/CO, KX, m
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from chartaudit import codes
 from chartaudit.checks import REGISTRY, AuditContext
@@ -16,6 +19,7 @@ from chartaudit.checks.billing import (
     underbilled_units,
     underbilling_messages,
 )
+from chartaudit.cli import app
 from chartaudit.load import from_frames
 from chartaudit.model import Status
 from conftest import REALDATA, realdata
@@ -651,3 +655,112 @@ def test_kx_thresholds_table():
     }
     assert table.loc[2024, "status"] == "verified"
     assert table.loc[2026, "status"] == "secondary"
+
+
+# ---------------------------------------------------------------------------------------------
+# Documented timed minutes, rejected charge lines and assistants' evaluations, through the CLI
+
+
+def _cli_export(folder: Path) -> Path:
+    """A small EMR export as a clinic writes it: notes and charges in Windows-1252."""
+    folder.mkdir()
+    header = (
+        "note_id,patient_id,discipline,note_type,date_of_service,therapist,credential,payer,"
+        "total_timed_minutes,total_treatment_minutes"
+    )
+    pt = '"Martínez, José",DPT,Medicare Part B'
+    notes = [
+        # 25 + 11 billed and gait training 9 min not billed: 45 minutes, 3 units (CMS ex. 4).
+        f"UNBILLED,P1,PT,daily,2026-10-22,{pt},45,45",
+        f"OVER,P2,PT,daily,2026-10-22,{pt},45,45",  # the same minutes, 4 units billed
+        f"SHORTCODE,P3,PT,daily,2026-10-22,{pt},37,37",  # 12 unbilled minutes earn a unit
+        f"NOTE25,P4,PT,daily,2026-10-22,{pt},25,40",  # the lines claim 38 minutes
+    ]
+    charges = [
+        "note_id,cpt_code,modifiers,units,minutes",
+        "UNBILLED,97110,GP,2,25",
+        "UNBILLED,97140,GP,1,11",
+        "OVER,97110,GP,3,25",
+        "OVER,97140,GP,1,11",
+        "SHORTCODE,97110,GP,2,25",
+        "NOTE25,97110,GP,2,20",
+        "NOTE25,97140,GP,1,18",
+    ]
+    (folder / "notes.csv").write_text("\n".join([header, *notes]) + "\n", encoding="cp1252")
+    (folder / "charges.csv").write_text("\n".join(charges) + "\n", encoding="cp1252")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("billing-cli")
+    export = _cli_export(tmp / "export")
+    out = tmp / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(export), "--out", str(out), "--no-history", "--format", "csv,json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return out
+
+
+BILLING_ITEMS = {
+    "MCR-8MIN",
+    "MCR-8MIN-ALLOC",
+    "MCR-TIMED-MIN",
+    "MCR-TOTAL-TIME",
+    "MCR-UNTIMED-1",
+    "MCR-DISCIPLINE-MOD",
+    "MCR-CQCO",
+    "MCR-G0283",
+    "MCR-KX",
+    "MCR-DUPLICATE-SVC",
+    "DOC-INTERVENTION",
+}
+
+
+def _findings(out: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    rows = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    return {(r.note_id, r.item_id): (r.message, r.evidence) for r in rows.itertuples(index=False)}
+
+
+def _not_evaluable(out: Path) -> dict[str, dict[str, int]]:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return {e["item_id"]: e["reasons"] for e in summary["not_evaluable"]}
+
+
+def test_timed_minutes_documented_but_not_billed_count_for_the_units(cli_run):
+    found = _findings(cli_run)
+    assert not [k for k in found if k[0] == "UNBILLED" and k[1] in BILLING_ITEMS], found
+    assert found["OVER", "MCR-8MIN"] == (
+        "45 timed minutes documented (36 on the charge lines) support 3 units; 4 billed",
+        "total timed 45 min: 97110 25 min 3u; 97140 11 min 1u",
+    )
+    assert found["OVER", "MCR-8MIN-ALLOC"] == (
+        "CMS allocation of 3 units for 45 timed minutes documented (36 on the charge lines): "
+        "97110 2u, 97140 1u, unbilled 9 min 0u; billed 97110 3u, 97140 1u",
+        "97110 25 min 3u; 97140 11 min 1u; unbilled 9 min",
+    )
+    # The 12 minutes not billed earn the second unit: 97110 may not take it instead.
+    assert ("SHORTCODE", "MCR-8MIN") not in found
+    assert found["SHORTCODE", "MCR-8MIN-ALLOC"][0] == (
+        "CMS allocation of 2 units for 37 timed minutes documented (25 on the charge lines): "
+        "97110 1u, unbilled 12 min 1u; billed 97110 2u"
+    )
+
+
+def test_charge_lines_claiming_more_minutes_than_the_note_documents(cli_run):
+    found = _findings(cli_run)
+    assert found["NOTE25", "MCR-TIMED-MIN"] == (
+        "the charge lines record 38 timed minutes (97110 20 min 2u; 97140 18 min 1u) but the "
+        "note documents 25: 13 billed minutes the note does not support",
+        "total timed 25 min; 97110 20 min 2u; 97140 18 min 1u",
+    )
+    # The units are judged on what the note documents.
+    assert found["NOTE25", "MCR-8MIN"][0] == (
+        "25 timed minutes documented (38 on the charge lines) support 2 units; 3 billed"
+    )
+    assert ("NOTE25", "MCR-8MIN-ALLOC") not in found
+    assert _not_evaluable(cli_run)["MCR-8MIN-ALLOC"] == {
+        "the charge lines record more timed minutes than the note documents": 1
+    }
