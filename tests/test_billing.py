@@ -675,6 +675,8 @@ def _cli_export(folder: Path) -> Path:
         f"OVER,P2,PT,daily,2026-10-22,{pt},45,45",  # the same minutes, 4 units billed
         f"SHORTCODE,P3,PT,daily,2026-10-22,{pt},37,37",  # 12 unbilled minutes earn a unit
         f"NOTE25,P4,PT,daily,2026-10-22,{pt},25,40",  # the lines claim 38 minutes
+        'COTAEVAL,P6,OT,evaluation,2026-10-22,"Santos, María",COTA/L,Medicare Part B,,45',
+        'COTADAY,P7,OT,daily,2026-10-23,"Santos, María",COTA/L,Medicare Part B,30,30',
     ]
     charges = [
         "note_id,cpt_code,modifiers,units,minutes",
@@ -685,6 +687,8 @@ def _cli_export(folder: Path) -> Path:
         "SHORTCODE,97110,GP,2,25",
         "NOTE25,97110,GP,2,20",
         "NOTE25,97140,GP,1,18",
+        "COTAEVAL,97166,GO,1,45",
+        "COTADAY,97530,GO,2,30",
     ]
     (folder / "notes.csv").write_text("\n".join([header, *notes]) + "\n", encoding="cp1252")
     (folder / "charges.csv").write_text("\n".join(charges) + "\n", encoding="cp1252")
@@ -764,3 +768,12 @@ def test_charge_lines_claiming_more_minutes_than_the_note_documents(cli_run):
     assert _not_evaluable(cli_run)["MCR-8MIN-ALLOC"] == {
         "the charge lines record more timed minutes than the note documents": 1
     }
+
+
+def test_an_assistants_evaluation_is_not_told_to_add_co(cli_run):
+    found = _findings(cli_run)
+    assert ("COTAEVAL", "MCR-CLINICIAN-AUTHOR") in found
+    assert ("COTAEVAL", "MCR-CQCO") not in found
+    assert (
+        found["COTADAY", "MCR-CQCO"][0] == "97530 furnished by an OTA (note author) but has no CO"
+    )

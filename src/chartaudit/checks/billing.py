@@ -997,7 +997,10 @@ def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     disc = _note_codes(ctx, "discipline", ("PT", "OT"))[lines.note]
     role = _note_codes(ctx, "role", ("assistant", "unknown"))[lines.note]
     is_pt = disc == 0
-    in_scope = lines.therapy & (disc >= 0)
+    # An assistant may not furnish an evaluation or re-evaluation at all (MCR-CLINICIAN-AUTHOR
+    # says so): CQ or CO on one would be no fix, so those codes are not judged here.
+    evaluation = lines.of_type(codes.UNTIMED_SERVICE_BASED)
+    in_scope = lines.therapy & (disc >= 0) & ~evaluation
     cq, co = _has_mod(ctx, "CQ"), _has_mod(ctx, "CO")
     has_needed = np.where(is_pt, cq, co)
     wrong = in_scope & np.where(is_pt, co, cq)
