@@ -675,6 +675,7 @@ def _cli_export(folder: Path) -> Path:
         f"OVER,P2,PT,daily,2026-10-22,{pt},45,45",  # the same minutes, 4 units billed
         f"SHORTCODE,P3,PT,daily,2026-10-22,{pt},37,37",  # 12 unbilled minutes earn a unit
         f"NOTE25,P4,PT,daily,2026-10-22,{pt},25,40",  # the lines claim 38 minutes
+        f"LOSTLINE,P5,PT,daily,2026-10-22,{pt},38,38",  # its 97110 line has units "two"
         'COTAEVAL,P6,OT,evaluation,2026-10-22,"Santos, María",COTA/L,Medicare Part B,,45',
         'COTADAY,P7,OT,daily,2026-10-23,"Santos, María",COTA/L,Medicare Part B,30,30',
     ]
@@ -687,6 +688,8 @@ def _cli_export(folder: Path) -> Path:
         "SHORTCODE,97110,GP,2,25",
         "NOTE25,97110,GP,2,20",
         "NOTE25,97140,GP,1,18",
+        "LOSTLINE,97110,GP,two,23",
+        "LOSTLINE,97140,GP,1,15",
         "COTAEVAL,97166,GO,1,45",
         "COTADAY,97530,GO,2,30",
     ]
@@ -765,9 +768,23 @@ def test_charge_lines_claiming_more_minutes_than_the_note_documents(cli_run):
         "25 timed minutes documented (38 on the charge lines) support 2 units; 3 billed"
     )
     assert ("NOTE25", "MCR-8MIN-ALLOC") not in found
-    assert _not_evaluable(cli_run)["MCR-8MIN-ALLOC"] == {
-        "the charge lines record more timed minutes than the note documents": 1
-    }
+    reasons = _not_evaluable(cli_run)["MCR-8MIN-ALLOC"]
+    assert reasons["the charge lines record more timed minutes than the note documents"] == 1
+
+
+def test_a_note_whose_charge_line_was_rejected_is_not_judged_on_the_rest(cli_run):
+    rejected = pd.read_csv(cli_run / "rejected.csv", dtype=str)
+    assert rejected[["file", "row", "reason"]].values.tolist() == [
+        ["charges.csv", "9", "units 'two' is not a number"]
+    ]
+    why = "one of the note's services rows was rejected at load (see rejected.csv)"
+    reasons = _not_evaluable(cli_run)
+    for item in ("MCR-8MIN", "MCR-TIMED-MIN", "MCR-DISCIPLINE-MOD", "MCR-G0283"):
+        assert reasons[item] == {why: 1}, item
+    assert not [k for k in _findings(cli_run) if k[0] == "LOSTLINE" and k[1] in BILLING_ITEMS]
+    notes = pd.read_csv(cli_run / "notes.csv", dtype=str).set_index("note_id")
+    assert int(notes.loc["LOSTLINE", "not_evaluable"]) >= 8
+    assert int(notes.loc["UNBILLED", "not_evaluable"]) < int(notes.loc["LOSTLINE", "not_evaluable"])
 
 
 def test_an_assistants_evaluation_is_not_told_to_add_co(cli_run):

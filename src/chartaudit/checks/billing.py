@@ -394,7 +394,7 @@ def _no_services(ctx, idx: pd.Index) -> CheckOutcome | None:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units billed for the day within the CMS total-time 8-minute rule."""
@@ -563,7 +563,7 @@ def _allocate(day: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2).
@@ -658,7 +658,7 @@ def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units of each code within the AMA/CPT per-code mid-point rule."""
@@ -756,6 +756,7 @@ def _units_per_day_code(
         "max_units": Param(int, 1, help="most units of one untimed code per patient per day"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Untimed (service-based) codes billed at most once per patient per day."""
@@ -781,6 +782,7 @@ def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     },
     needs=("services",),
     reads=(
+        "services",
         "services.minutes",
         "notes.total_timed_minutes",
         "notes.total_treatment_minutes",
@@ -844,7 +846,12 @@ def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     )
 
 
-@check_kind("duplicate_service", params=dict(_PER_DISCIPLINE), needs=("services",))
+@check_kind(
+    "duplicate_service",
+    params=dict(_PER_DISCIPLINE),
+    needs=("services",),
+    reads=("services",),
+)
 def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """The same code billed for the patient on one day by two notes, or twice on one note."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -894,6 +901,7 @@ def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         "replacement": Param(str, "", help="the code to bill instead (named in the message)"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """A code the payer does not accept (e.g. 97014 for Medicare, which pays G0283)."""
@@ -930,6 +938,7 @@ def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
     },
     needs=("services",),
+    reads=("services",),
 )
 def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Every therapy line carries the modifier of the note's discipline (GP, GO or GN)."""
@@ -985,7 +994,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
     },
     needs=("services",),
-    reads=("services.minutes", "services.assistant_minutes"),
+    reads=("services", "services.minutes", "services.assistant_minutes"),
 )
 def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Services furnished in whole or in part by a PTA/OTA carry CQ (PT) or CO (OT)."""
@@ -1090,7 +1099,7 @@ def _money(values: np.ndarray, decimals: int) -> np.ndarray:
         ),
     },
     needs=("services",),
-    reads=("services.charge", "services.allowed_amount"),
+    reads=("services", "services.charge", "services.allowed_amount"),
 )
 def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """KX on every line once the year's PT+SLP or OT therapy amounts pass the threshold."""
@@ -1209,7 +1218,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     "timed_minutes_documented",
     topic="timed units",
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Notes that bill timed codes document the total timed minutes."""
@@ -1274,6 +1283,7 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     topic="timed units",
     needs=("notes.total_treatment_minutes",),
     reads=(
+        "services",
         "services.minutes",
         "notes.total_timed_minutes",
         "notes.total_treatment_minutes",
@@ -1354,6 +1364,7 @@ _EVALUATION_NOTES = ["evaluation", "re_evaluation", "recertification"]
         "skip_codes": Param(list, [], help="codes not judged"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def intervention_described(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Every billed service is described in the note in words comparable to its code."""
