@@ -16,6 +16,7 @@ from chartaudit import codes
 from chartaudit.checks import REGISTRY, AuditContext
 from chartaudit.checks.billing import (
     cms_allocation,
+    cms_units,
     underbilled_units,
     underbilling_messages,
 )
@@ -142,6 +143,85 @@ def test_cms_example(row):
             f"{minutes} timed minutes support {units} {word}; {units + 1} billed"
         )
         assert over["evidence"] == f"97110 {minutes} min {units + 1}u"
+
+
+def _left_off(row: dict) -> list[tuple[dict, dict]]:
+    """Per accepted allocation of a worked example that gives some code 0 units: (minutes of
+    the codes billed, their units), the 0-unit codes left off the claim."""
+    if row["kind"] != "worked_example":
+        return []
+    minutes = _pairs(row["services"])
+    out = []
+    for alternative in row["expected_units_by_code"].split(" OR "):
+        units = _pairs(alternative)
+        if any(units.get(c, 0) == 0 for c in minutes):
+            billed = {c: m for c, m in minutes.items() if units.get(c, 0) > 0}
+            out.append((billed, {c: units[c] for c in billed}))
+    return out
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in _examples() if _left_off(r)], ids=lambda r: r["example_id"]
+)
+def test_cms_example_with_its_zero_unit_code_left_off_the_claim(row):
+    # CMS-4: 97035's 8 minutes earn no unit, so the claim has no 97035 line; the note's
+    # documented 49 minutes still support 3 units, and the 3 codes billed keep theirs.
+    total = int(row["total_timed_minutes"])
+    for billed, units in _left_off(row):
+        on_lines = sum(billed.values())
+        lines = {c: (m, units[c]) for c, m in billed.items()}
+        ex = one_day(lines, total_timed_minutes=total)
+        for kind in ("eight_minute_total", "eight_minute_allocation", "timed_minutes_documented"):
+            assert run(kind, ex).loc["N1", "status"] == "pass", kind
+        longest = max(billed, key=billed.get)
+        over = one_day(
+            {c: (m, u + (c == longest)) for c, (m, u) in lines.items()},
+            total_timed_minutes=total,
+        )
+        got = run("eight_minute_total", over).loc["N1"]
+        assert got["message"] == (
+            f"{total} timed minutes documented ({on_lines} on the charge lines) support "
+            f"{sum(units.values())} units; {sum(units.values()) + 1} billed"
+        )
+        assert got["evidence"].startswith(f"total timed {total} min: ")
+        # Without the note's total the lines alone support fewer units.
+        alone = run("eight_minute_total", one_day(lines)).loc["N1", "status"]
+        assert alone == ("fail" if cms_units([on_lines])[0] < sum(units.values()) else "pass")
+
+
+def test_charge_lines_partly_without_minutes_already_over_the_documented_total():
+    svc = [
+        {"note_id": "N1", "cpt_code": "97110", "modifiers": "GP", "units": 2, "minutes": 25},
+        {"note_id": "N1", "cpt_code": "97140", "modifiers": "GP", "units": 1, "minutes": ""},
+    ]
+    ex = export([{"note_id": "N1", "total_timed_minutes": 20}], svc)
+    got = run("timed_minutes_documented", ex).loc["N1"]
+    assert got["message"] == (
+        "the charge lines record at least 25 timed minutes (97110 25 min 2u; 97140 1u) but the "
+        "note documents 20: 5 billed minutes the note does not support"
+    )
+    assert run("eight_minute_total", ex).loc["N1", "message"] == (
+        "20 timed minutes support 1 unit; 3 billed"
+    )
+
+
+def test_minutes_documented_beyond_the_lines_of_a_day_of_two_notes():
+    notes = [{"note_id": "AM", "total_timed_minutes": 20}, {"note_id": "PM"}]
+    svc = [
+        {"note_id": "AM", "cpt_code": "97110", "modifiers": "GP", "units": 1, "minutes": 15},
+        {"note_id": "PM", "cpt_code": "97140", "modifiers": "GP", "units": 2, "minutes": 10},
+    ]
+    got = run("eight_minute_total", export(notes, svc))
+    assert got.loc["PM", "message"] == (
+        "30 timed minutes documented (25 on the charge lines) support 2 units; 3 billed "
+        "(day total over 2 notes)"
+    )
+    assert got.loc["PM", "evidence"] == "total timed 20 min: 97110 15 min 1u; 97140 10 min 2u"
+    alloc = run("eight_minute_allocation", export(notes, svc)).loc["AM"]
+    assert alloc["message"] == (
+        "CMS allocation of 2 units for 30 timed minutes documented (25 on the charge lines): "
+        "97110 1u, 97140 1u, unbilled 5 min 0u; billed 97110 1u, 97140 2u"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -586,11 +586,9 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     day = dt.note_day[pos]
     applicable = (nt.n_timed[pos] > 0) & (ncodes[day] > 1)
     not_eval = applicable & (gaps[day] | dt.over_total[day])
-    reason = np.where(
-        gaps[day],
-        "minutes not documented for each timed code",
-        "the charge lines record more timed minutes than the note documents",
-    ).astype(object)
+    reason = _blank(len(idx))
+    reason[not_eval] = "the charge lines record more timed minutes than the note documents"
+    reason[not_eval & gaps[day]] = "minutes not documented for each timed code"
 
     # Only the days of the notes judged here are allocated (each day on its own).
     judged = np.zeros(nd, dtype=bool)
