@@ -615,17 +615,16 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         sub = np.flatnonzero(wanted[aday])
         sub = sub[np.lexsort((-minutes[sub], aday[sub]))]
         sday = aday[sub]
-        billed_code = on_claim[sub]
-        code = _blank(len(sub))
-        code[billed_code] = _lines(ctx).code_names[dc.code_id[rows[sub[billed_code]]]]
+        on = on_claim[sub]
         mins = minutes[sub]
-        code[~billed_code] = "unbilled " + _num(mins[~billed_code]) + " min"
+        code = _blank(len(sub))
+        code[on] = _lines(ctx).code_names[dc.code_id[rows[sub[on]]]]
+        code[~on] = "unbilled " + _num(mins[~on]) + " min"
         got_units = billed[sub]
         expected = _join(sday, code + " " + _num(alloc["ref"][sub]) + "u", nd, ", ")
-        b = billed_code
-        got = _join(sday[b], code[b] + " " + _num(got_units[b]) + "u", nd, ", ")
+        got = _join(sday[on], code[on] + " " + _num(got_units[on]) + "u", nd, ", ")
         line = code + " " + _num(mins) + " min " + _num(got_units) + "u"
-        line[~billed_code] = code[~billed_code]
+        line[~on] = code[~on]  # "unbilled 9 min"
         evid = _join(sday, line, nd)
         day_units = np.zeros(nd)
         day_units[sday] = alloc["allowed"][sub]
@@ -1219,7 +1218,7 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
-    """Notes that bill timed codes document the total timed minutes."""
+    """Notes billing timed codes document the total timed minutes, no fewer than the lines'."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
     pos = ctx.positions(idx)
