@@ -4,18 +4,23 @@ AMA per-code units, untimed/group/duplicate lines, G0283, GP/GO/GN, CQ/CO, KX, m
 from __future__ import annotations
 
 import csv
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from chartaudit import codes
 from chartaudit.checks import REGISTRY, AuditContext
 from chartaudit.checks.billing import (
     cms_allocation,
+    cms_units,
     underbilled_units,
     underbilling_messages,
 )
+from chartaudit.cli import app
 from chartaudit.load import from_frames
 from chartaudit.model import Status
 from conftest import REALDATA, realdata
@@ -138,6 +143,85 @@ def test_cms_example(row):
             f"{minutes} timed minutes support {units} {word}; {units + 1} billed"
         )
         assert over["evidence"] == f"97110 {minutes} min {units + 1}u"
+
+
+def _left_off(row: dict) -> list[tuple[dict, dict]]:
+    """Per accepted allocation of a worked example that gives some code 0 units: (minutes of
+    the codes billed, their units), the 0-unit codes left off the claim."""
+    if row["kind"] != "worked_example":
+        return []
+    minutes = _pairs(row["services"])
+    out = []
+    for alternative in row["expected_units_by_code"].split(" OR "):
+        units = _pairs(alternative)
+        if any(units.get(c, 0) == 0 for c in minutes):
+            billed = {c: m for c, m in minutes.items() if units.get(c, 0) > 0}
+            out.append((billed, {c: units[c] for c in billed}))
+    return out
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in _examples() if _left_off(r)], ids=lambda r: r["example_id"]
+)
+def test_cms_example_with_its_zero_unit_code_left_off_the_claim(row):
+    # CMS-4: 97035's 8 minutes earn no unit, so the claim has no 97035 line; the note's
+    # documented 49 minutes still support 3 units, and the 3 codes billed keep theirs.
+    total = int(row["total_timed_minutes"])
+    for billed, units in _left_off(row):
+        on_lines = sum(billed.values())
+        lines = {c: (m, units[c]) for c, m in billed.items()}
+        ex = one_day(lines, total_timed_minutes=total)
+        for kind in ("eight_minute_total", "eight_minute_allocation", "timed_minutes_documented"):
+            assert run(kind, ex).loc["N1", "status"] == "pass", kind
+        longest = max(billed, key=billed.get)
+        over = one_day(
+            {c: (m, u + (c == longest)) for c, (m, u) in lines.items()},
+            total_timed_minutes=total,
+        )
+        got = run("eight_minute_total", over).loc["N1"]
+        assert got["message"] == (
+            f"{total} timed minutes documented ({on_lines} on the charge lines) support "
+            f"{sum(units.values())} units; {sum(units.values()) + 1} billed"
+        )
+        assert got["evidence"].startswith(f"total timed {total} min: ")
+        # Without the note's total the lines alone support fewer units.
+        alone = run("eight_minute_total", one_day(lines)).loc["N1", "status"]
+        assert alone == ("fail" if cms_units([on_lines])[0] < sum(units.values()) else "pass")
+
+
+def test_charge_lines_partly_without_minutes_already_over_the_documented_total():
+    svc = [
+        {"note_id": "N1", "cpt_code": "97110", "modifiers": "GP", "units": 2, "minutes": 25},
+        {"note_id": "N1", "cpt_code": "97140", "modifiers": "GP", "units": 1, "minutes": ""},
+    ]
+    ex = export([{"note_id": "N1", "total_timed_minutes": 20}], svc)
+    got = run("timed_minutes_documented", ex).loc["N1"]
+    assert got["message"] == (
+        "the charge lines record at least 25 timed minutes (97110 25 min 2u; 97140 1u) but the "
+        "note documents 20: 5 billed minutes the note does not support"
+    )
+    assert run("eight_minute_total", ex).loc["N1", "message"] == (
+        "20 timed minutes support 1 unit; 3 billed"
+    )
+
+
+def test_minutes_documented_beyond_the_lines_of_a_day_of_two_notes():
+    notes = [{"note_id": "AM", "total_timed_minutes": 20}, {"note_id": "PM"}]
+    svc = [
+        {"note_id": "AM", "cpt_code": "97110", "modifiers": "GP", "units": 1, "minutes": 15},
+        {"note_id": "PM", "cpt_code": "97140", "modifiers": "GP", "units": 2, "minutes": 10},
+    ]
+    got = run("eight_minute_total", export(notes, svc))
+    assert got.loc["PM", "message"] == (
+        "30 timed minutes documented (25 on the charge lines) support 2 units; 3 billed "
+        "(day total over 2 notes)"
+    )
+    assert got.loc["PM", "evidence"] == "total timed 20 min: 97110 15 min 1u; 97140 10 min 2u"
+    alloc = run("eight_minute_allocation", export(notes, svc)).loc["AM"]
+    assert alloc["message"] == (
+        "CMS allocation of 2 units for 30 timed minutes documented (25 on the charge lines): "
+        "97110 1u, 97140 1u, unbilled 5 min 0u; billed 97110 1u, 97140 2u"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,3 +735,142 @@ def test_kx_thresholds_table():
     }
     assert table.loc[2024, "status"] == "verified"
     assert table.loc[2026, "status"] == "secondary"
+
+
+# ---------------------------------------------------------------------------------------------
+# Documented timed minutes, rejected charge lines and assistants' evaluations, through the CLI
+
+
+def _cli_export(folder: Path) -> Path:
+    """A small EMR export as a clinic writes it: notes and charges in Windows-1252."""
+    folder.mkdir()
+    header = (
+        "note_id,patient_id,discipline,note_type,date_of_service,therapist,credential,payer,"
+        "total_timed_minutes,total_treatment_minutes"
+    )
+    pt = '"Martínez, José",DPT,Medicare Part B'
+    notes = [
+        # 25 + 11 billed and gait training 9 min not billed: 45 minutes, 3 units (CMS ex. 4).
+        f"UNBILLED,P1,PT,daily,2026-10-22,{pt},45,45",
+        f"OVER,P2,PT,daily,2026-10-22,{pt},45,45",  # the same minutes, 4 units billed
+        f"SHORTCODE,P3,PT,daily,2026-10-22,{pt},37,37",  # 12 unbilled minutes earn a unit
+        f"NOTE25,P4,PT,daily,2026-10-22,{pt},25,40",  # the lines claim 38 minutes
+        f"LOSTLINE,P5,PT,daily,2026-10-22,{pt},38,38",  # its 97110 line has units "two"
+        'COTAEVAL,P6,OT,evaluation,2026-10-22,"Santos, María",COTA/L,Medicare Part B,,45',
+        'COTADAY,P7,OT,daily,2026-10-23,"Santos, María",COTA/L,Medicare Part B,30,30',
+    ]
+    charges = [
+        "note_id,cpt_code,modifiers,units,minutes",
+        "UNBILLED,97110,GP,2,25",
+        "UNBILLED,97140,GP,1,11",
+        "OVER,97110,GP,3,25",
+        "OVER,97140,GP,1,11",
+        "SHORTCODE,97110,GP,2,25",
+        "NOTE25,97110,GP,2,20",
+        "NOTE25,97140,GP,1,18",
+        "LOSTLINE,97110,GP,two,23",
+        "LOSTLINE,97140,GP,1,15",
+        "COTAEVAL,97166,GO,1,45",
+        "COTADAY,97530,GO,2,30",
+    ]
+    (folder / "notes.csv").write_text("\n".join([header, *notes]) + "\n", encoding="cp1252")
+    (folder / "charges.csv").write_text("\n".join(charges) + "\n", encoding="cp1252")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("billing-cli")
+    export = _cli_export(tmp / "export")
+    out = tmp / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(export), "--out", str(out), "--no-history", "--format", "csv,json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    return out
+
+
+BILLING_ITEMS = {
+    "MCR-8MIN",
+    "MCR-8MIN-ALLOC",
+    "MCR-TIMED-MIN",
+    "MCR-TOTAL-TIME",
+    "MCR-UNTIMED-1",
+    "MCR-DISCIPLINE-MOD",
+    "MCR-CQCO",
+    "MCR-G0283",
+    "MCR-KX",
+    "MCR-DUPLICATE-SVC",
+    "DOC-INTERVENTION",
+}
+
+
+def _findings(out: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    rows = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    return {(r.note_id, r.item_id): (r.message, r.evidence) for r in rows.itertuples(index=False)}
+
+
+def _not_evaluable(out: Path) -> dict[str, dict[str, int]]:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return {e["item_id"]: e["reasons"] for e in summary["not_evaluable"]}
+
+
+def test_timed_minutes_documented_but_not_billed_count_for_the_units(cli_run):
+    found = _findings(cli_run)
+    assert not [k for k in found if k[0] == "UNBILLED" and k[1] in BILLING_ITEMS], found
+    assert found["OVER", "MCR-8MIN"] == (
+        "45 timed minutes documented (36 on the charge lines) support 3 units; 4 billed",
+        "total timed 45 min: 97110 25 min 3u; 97140 11 min 1u",
+    )
+    assert found["OVER", "MCR-8MIN-ALLOC"] == (
+        "CMS allocation of 3 units for 45 timed minutes documented (36 on the charge lines): "
+        "97110 2u, 97140 1u, unbilled 9 min 0u; billed 97110 3u, 97140 1u",
+        "97110 25 min 3u; 97140 11 min 1u; unbilled 9 min",
+    )
+    # The 12 minutes not billed earn the second unit: 97110 may not take it instead.
+    assert ("SHORTCODE", "MCR-8MIN") not in found
+    assert found["SHORTCODE", "MCR-8MIN-ALLOC"][0] == (
+        "CMS allocation of 2 units for 37 timed minutes documented (25 on the charge lines): "
+        "97110 1u, unbilled 12 min 1u; billed 97110 2u"
+    )
+
+
+def test_charge_lines_claiming_more_minutes_than_the_note_documents(cli_run):
+    found = _findings(cli_run)
+    assert found["NOTE25", "MCR-TIMED-MIN"] == (
+        "the charge lines record 38 timed minutes (97110 20 min 2u; 97140 18 min 1u) but the "
+        "note documents 25: 13 billed minutes the note does not support",
+        "total timed 25 min; 97110 20 min 2u; 97140 18 min 1u",
+    )
+    # The units are judged on what the note documents.
+    assert found["NOTE25", "MCR-8MIN"][0] == (
+        "25 timed minutes documented (38 on the charge lines) support 2 units; 3 billed"
+    )
+    assert ("NOTE25", "MCR-8MIN-ALLOC") not in found
+    reasons = _not_evaluable(cli_run)["MCR-8MIN-ALLOC"]
+    assert reasons["the charge lines record more timed minutes than the note documents"] == 1
+
+
+def test_a_note_whose_charge_line_was_rejected_is_not_judged_on_the_rest(cli_run):
+    rejected = pd.read_csv(cli_run / "rejected.csv", dtype=str)
+    assert rejected[["file", "row", "reason"]].values.tolist() == [
+        ["charges.csv", "9", "units 'two' is not a number"]
+    ]
+    why = "one of the note's services rows was rejected at load (see rejected.csv)"
+    reasons = _not_evaluable(cli_run)
+    for item in ("MCR-8MIN", "MCR-TIMED-MIN", "MCR-DISCIPLINE-MOD", "MCR-G0283"):
+        assert reasons[item] == {why: 1}, item
+    assert not [k for k in _findings(cli_run) if k[0] == "LOSTLINE" and k[1] in BILLING_ITEMS]
+    notes = pd.read_csv(cli_run / "notes.csv", dtype=str).set_index("note_id")
+    assert int(notes.loc["LOSTLINE", "not_evaluable"]) >= 8
+    assert int(notes.loc["UNBILLED", "not_evaluable"]) < int(notes.loc["LOSTLINE", "not_evaluable"])
+
+
+def test_an_assistants_evaluation_is_not_told_to_add_co(cli_run):
+    found = _findings(cli_run)
+    assert ("COTAEVAL", "MCR-CLINICIAN-AUTHOR") in found
+    assert ("COTAEVAL", "MCR-CQCO") not in found
+    assert (
+        found["COTADAY", "MCR-CQCO"][0] == "97530 furnished by an OTA (note author) but has no CO"
+    )

@@ -1048,8 +1048,10 @@ def test_an_unreadable_optional_value_keeps_the_note_and_is_not_judged_as_blank(
     assert reasons["DOC-SIGN-TIMELY"] == {
         "the note's is_late_entry could not be read as a yes or no": 1
     }
+    # D2, whose other services row was rejected, is not judged on the row left either.
     assert reasons["MCR-TIMED-MIN"] == {
-        "the minutes of one of the note's services rows could not be read as a number": 1
+        "the minutes of one of the note's services rows could not be read as a number": 1,
+        "one of the note's services rows was rejected at load (see rejected.csv)": 1,
     }
     # An evaluation closes no reporting period: its signature decides no progress report.
     assert "MCR-PR-10" not in reasons

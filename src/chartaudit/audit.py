@@ -245,7 +245,8 @@ def run_audit(
     ]
 
     ctx.expect(item.check for item in items)
-    unreadable = not export.unreadable.empty
+    # Values read as blank, or rows of a note's services (goals, measures) rejected at load.
+    unreadable = not export.unreadable.empty or "note_id" in export.rejected.columns
 
     def run_item(j: int) -> _ItemRun:
         try:

@@ -149,12 +149,20 @@ def _note_day(ctx, per_discipline: bool) -> np.ndarray:
 
 @dataclass
 class _NoteTimed:
-    """Per note (aligned to ctx.notes positions): timed lines and the note's timed minutes."""
+    """Per note (aligned to ctx.notes positions): timed lines and the note's timed minutes.
+
+    The note's documented total timed minutes are what support its units: CMS counts every
+    timed service the patient received, billed or not, and a timed code with too few minutes
+    for a unit is simply left off the claim. The charge lines' minutes stand in only when the
+    note documents no total."""
 
     n_timed: np.ndarray  # number of timed lines
     units: np.ndarray  # timed units billed
-    minutes: np.ndarray  # per-line sum when every line has minutes, else the note total; NaN
-    from_total: np.ndarray  # minutes came from notes.total_timed_minutes
+    minutes: np.ndarray  # the documented total, else the lines' sum when every line has one; NaN
+    line_minutes: np.ndarray  # the timed lines' minutes summed; NaN when a line has none
+    known_line_minutes: np.ndarray  # the minutes of the timed lines that have them, summed
+    from_total: np.ndarray  # minutes are the documented total, and the lines do not show them
+    over_total: np.ndarray  # the lines record more timed minutes than the documented total
 
 
 def _note_timed(ctx) -> _NoteTimed:
@@ -170,10 +178,14 @@ def _note_timed(ctx) -> _NoteTimed:
         sum_min = np.bincount(note, weights=np.where(has_min, mins, 0.0), minlength=n)
         units = np.bincount(note, weights=lines.units[t], minlength=n)
         total = _floats(ctx.notes["total_timed_minutes"])
-        complete = (n_timed > 0) & (n_min == n_timed)
-        minutes = np.where(complete, sum_min, np.where(n_timed > 0, total, np.nan))
-        from_total = (n_timed > 0) & ~complete & ~np.isnan(total)
-        return _NoteTimed(n_timed, units, minutes, from_total)
+        billed = n_timed > 0
+        complete = billed & (n_min == n_timed)
+        line_minutes = np.where(complete, sum_min, np.nan)
+        documented = billed & ~np.isnan(total)
+        minutes = np.where(documented, total, line_minutes)
+        from_total = documented & ~(complete & (sum_min == total))
+        over_total = documented & (n_min > 0) & (sum_min > total)
+        return _NoteTimed(n_timed, units, minutes, line_minutes, sum_min, from_total, over_total)
 
     return ctx.cached("billing.note_timed", build)
 
@@ -187,10 +199,18 @@ class _DayTimed:
     missing: np.ndarray  # per day: a note with timed lines has no minutes
     billed: np.ndarray  # per day
     notes: np.ndarray  # per day: notes with timed lines
+    line_minutes: np.ndarray  # per day: the timed lines' minutes; NaN when a line has none
+    over_total: np.ndarray  # per day: a note's lines record more minutes than it documents
 
     @property
     def n_days(self) -> int:
         return len(self.minutes)
+
+    def unbilled(self) -> np.ndarray:
+        """Per day: timed minutes documented but on no charge line (0 when unknown)."""
+        with np.errstate(invalid="ignore"):
+            extra = self.minutes - self.line_minutes
+        return np.where(~self.missing & ~self.over_total & (extra > 0), extra, 0.0)
 
 
 def _day_timed(ctx, per_discipline: bool) -> _DayTimed:
@@ -201,12 +221,17 @@ def _day_timed(ctx, per_discipline: bool) -> _DayTimed:
         has = nt.n_timed > 0
         d = day[has]
         mins = nt.minutes[has]
+        lmins = nt.line_minutes[has]
+        lines_missing = np.bincount(d, weights=np.isnan(lmins), minlength=nd) > 0
+        line_minutes = np.bincount(d, weights=np.nan_to_num(lmins), minlength=nd)
         return _DayTimed(
             note_day=day,
             minutes=np.bincount(d, weights=np.nan_to_num(mins), minlength=nd),
             missing=np.bincount(d, weights=np.isnan(mins), minlength=nd) > 0,
             billed=np.bincount(d, weights=nt.units[has], minlength=nd),
             notes=np.bincount(d, minlength=nd),
+            line_minutes=np.where(lines_missing, np.nan, line_minutes),
+            over_total=np.bincount(d, weights=nt.over_total[has], minlength=nd) > 0,
         )
 
     return ctx.cached(f"billing.day_timed.{per_discipline}", build)
@@ -369,7 +394,7 @@ def _no_services(ctx, idx: pd.Index) -> CheckOutcome | None:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units billed for the day within the CMS total-time 8-minute rule."""
@@ -392,8 +417,8 @@ def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         f = np.flatnonzero(fail)
         fday = day[f]
         text = (
-            _num(dt.minutes[fday])
-            + " timed minutes support "
+            _day_minutes_text(dt, fday)
+            + " support "
             + _plural(allowed[f], "unit")
             + "; "
             + _num(billed[f])
@@ -404,6 +429,16 @@ def eight_minute_total(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         message[f] = text
         evidence[f] = _day_line_evidence(ctx, dt, fday)
     return _result(idx, fail, message, evidence, applicable, not_eval, reason)
+
+
+def _day_minutes_text(dt: _DayTimed, days: np.ndarray) -> np.ndarray:
+    """'38 timed minutes' per given day, or '45 timed minutes documented (36 on the charge
+    lines)' when the notes' documented totals differ from the charge lines' minutes."""
+    minutes, on_lines = dt.minutes[days], dt.line_minutes[days]
+    text = _num(minutes) + " timed minutes"
+    differ = np.flatnonzero(~np.isnan(on_lines) & (on_lines != minutes))
+    text[differ] = text[differ] + " documented (" + _num(on_lines[differ]) + " on the charge lines)"
+    return text
 
 
 def _line_text(lines: _Lines, rows: np.ndarray) -> np.ndarray:
@@ -528,10 +563,14 @@ def _allocate(day: np.ndarray, m: np.ndarray) -> dict[str, np.ndarray]:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
-    """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2)."""
+    """Timed units spread among the day's codes as CMS allocates them (ch.5 §20.2).
+
+    Timed minutes the notes document beyond their charge lines are one more timed service,
+    left off the claim: it takes part in the allocation and gets the units CMS gives it (often
+    none, like 97035's 8 minutes in the CMS example), which no billed code may take instead."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
     per_disc = params["per_discipline"]
@@ -540,23 +579,31 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     dt = _day_timed(ctx, per_disc)
     nd = dt.n_days
     dc = _day_codes(ctx, per_disc)
-    ncodes = np.bincount(dc.day, minlength=nd)
+    unbilled = dt.unbilled()
+    ncodes = np.bincount(dc.day, minlength=nd) + (unbilled > 0)
     gaps = np.bincount(dc.day, weights=dc.missing, minlength=nd) > 0
 
     day = dt.note_day[pos]
     applicable = (nt.n_timed[pos] > 0) & (ncodes[day] > 1)
-    not_eval = applicable & gaps[day]
+    not_eval = applicable & (gaps[day] | dt.over_total[day])
+    reason = _blank(len(idx))
+    reason[not_eval] = "the charge lines record more timed minutes than the note documents"
+    reason[not_eval & gaps[day]] = "minutes not documented for each timed code"
 
     # Only the days of the notes judged here are allocated (each day on its own).
     judged = np.zeros(nd, dtype=bool)
     judged[day[applicable & ~not_eval]] = True
     rows = np.flatnonzero(judged[dc.day])
-    aday, billed = dc.day[rows], dc.billed[rows]
-    alloc = _allocate(aday, dc.minutes[rows])
+    extra = np.flatnonzero(judged & (unbilled > 0))
+    aday = np.r_[dc.day[rows], extra]
+    minutes = np.r_[dc.minutes[rows], unbilled[extra]]
+    billed = np.r_[dc.billed[rows], np.zeros(len(extra))]
+    on_claim = np.r_[np.ones(len(rows), dtype=bool), np.zeros(len(extra), dtype=bool)]
+    alloc = _allocate(aday, minutes)
     units_left = dt.billed[aday] < alloc["allowed"]
-    bad = (billed > alloc["hi"]) | np.where(
-        units_left, billed < alloc["full"], billed < alloc["lo"]
-    )
+    # Not billing a service is under-billing, not a misallocation: only billed codes are short.
+    short = on_claim & np.where(units_left, billed < alloc["full"], billed < alloc["lo"])
+    bad = (billed > alloc["hi"]) | short
     fail = applicable & ~not_eval & _per_note(aday[bad], nd)[day]
 
     message, evidence = _blank(len(idx)), _blank(len(idx))
@@ -566,14 +613,19 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         wanted = np.zeros(nd, dtype=bool)
         wanted[fd] = True
         sub = np.flatnonzero(wanted[aday])
-        sub = sub[np.lexsort((-dc.minutes[rows[sub]], aday[sub]))]
+        sub = sub[np.lexsort((-minutes[sub], aday[sub]))]
         sday = aday[sub]
-        code = _lines(ctx).code_names[dc.code_id[rows[sub]]]
-        mins = dc.minutes[rows[sub]]
+        on = on_claim[sub]
+        mins = minutes[sub]
+        code = _blank(len(sub))
+        code[on] = _lines(ctx).code_names[dc.code_id[rows[sub[on]]]]
+        code[~on] = "unbilled " + _num(mins[~on]) + " min"
         got_units = billed[sub]
         expected = _join(sday, code + " " + _num(alloc["ref"][sub]) + "u", nd, ", ")
-        got = _join(sday, code + " " + _num(got_units) + "u", nd, ", ")
-        evid = _join(sday, code + " " + _num(mins) + " min " + _num(got_units) + "u", nd)
+        got = _join(sday[on], code[on] + " " + _num(got_units[on]) + "u", nd, ", ")
+        line = code + " " + _num(mins) + " min " + _num(got_units) + "u"
+        line[~on] = code[~on]  # "unbilled 9 min"
+        evid = _join(sday, line, nd)
         day_units = np.zeros(nd)
         day_units[sday] = alloc["allowed"][sub]
         tied = np.zeros(nd, dtype=bool)
@@ -582,23 +634,15 @@ def eight_minute_allocation(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
             "CMS allocation of "
             + _plural(day_units[fd], "unit")
             + " for "
-            + _num(dt.minutes[fd])
-            + " timed minutes: "
+            + _day_minutes_text(dt, fd)
+            + ": "
             + expected[fd]
         )
         t = tied[fd]
         text[t] = text[t] + " (codes with equal remaining minutes may swap a unit)"
         message[f] = text + "; billed " + got[fd]
         evidence[f] = evid[fd]
-    return _result(
-        idx,
-        fail,
-        message,
-        evidence,
-        applicable,
-        not_eval,
-        "minutes not documented for each timed code",
-    )
+    return _result(idx, fail, message, evidence, applicable, not_eval, reason)
 
 
 def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
@@ -611,7 +655,7 @@ def per_code_units(minutes: np.ndarray | pd.Series) -> np.ndarray:
     topic="timed units",
     params=dict(_PER_DISCIPLINE),
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def eight_minute_per_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Timed units of each code within the AMA/CPT per-code mid-point rule."""
@@ -709,6 +753,7 @@ def _units_per_day_code(
         "max_units": Param(int, 1, help="most units of one untimed code per patient per day"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Untimed (service-based) codes billed at most once per patient per day."""
@@ -733,7 +778,12 @@ def untimed_units_max(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         "max_units": Param(int, 1, help="units of a group code per patient per session/day"),
     },
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes", "notes.total_treatment_minutes"),
+    reads=(
+        "services",
+        "services.minutes",
+        "notes.total_timed_minutes",
+        "notes.total_treatment_minutes",
+    ),
 )
 def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Group therapy billed once per session and not on the same minutes as individual codes."""
@@ -793,7 +843,12 @@ def group_therapy(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     )
 
 
-@check_kind("duplicate_service", params=dict(_PER_DISCIPLINE), needs=("services",))
+@check_kind(
+    "duplicate_service",
+    params=dict(_PER_DISCIPLINE),
+    needs=("services",),
+    reads=("services",),
+)
 def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """The same code billed for the patient on one day by two notes, or twice on one note."""
     if (missing := _no_services(ctx, idx)) is not None:
@@ -843,6 +898,7 @@ def duplicate_service(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         "replacement": Param(str, "", help="the code to bill instead (named in the message)"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """A code the payer does not accept (e.g. 97014 for Medicare, which pays G0283)."""
@@ -879,6 +935,7 @@ def forbidden_code(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
     },
     needs=("services",),
+    reads=("services",),
 )
 def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Every therapy line carries the modifier of the note's discipline (GP, GO or GN)."""
@@ -934,7 +991,7 @@ def discipline_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         )
     },
     needs=("services",),
-    reads=("services.minutes", "services.assistant_minutes"),
+    reads=("services", "services.minutes", "services.assistant_minutes"),
 )
 def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Services furnished in whole or in part by a PTA/OTA carry CQ (PT) or CO (OT)."""
@@ -946,7 +1003,10 @@ def assistant_modifier(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     disc = _note_codes(ctx, "discipline", ("PT", "OT"))[lines.note]
     role = _note_codes(ctx, "role", ("assistant", "unknown"))[lines.note]
     is_pt = disc == 0
-    in_scope = lines.therapy & (disc >= 0)
+    # An assistant may not furnish an evaluation or re-evaluation at all (MCR-CLINICIAN-AUTHOR
+    # says so): CQ or CO on one would be no fix, so those codes are not judged here.
+    evaluation = lines.of_type(codes.UNTIMED_SERVICE_BASED)
+    in_scope = lines.therapy & (disc >= 0) & ~evaluation
     cq, co = _has_mod(ctx, "CQ"), _has_mod(ctx, "CO")
     has_needed = np.where(is_pt, cq, co)
     wrong = in_scope & np.where(is_pt, co, cq)
@@ -1036,7 +1096,7 @@ def _money(values: np.ndarray, decimals: int) -> np.ndarray:
         ),
     },
     needs=("services",),
-    reads=("services.charge", "services.allowed_amount"),
+    reads=("services", "services.charge", "services.allowed_amount"),
 )
 def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """KX on every line once the year's PT+SLP or OT therapy amounts pass the threshold."""
@@ -1155,10 +1215,10 @@ def kx_threshold(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     "timed_minutes_documented",
     topic="timed units",
     needs=("services",),
-    reads=("services.minutes", "notes.total_timed_minutes"),
+    reads=("services", "services.minutes", "notes.total_timed_minutes"),
 )
 def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
-    """Notes that bill timed codes document the total timed minutes."""
+    """Notes billing timed codes document the total timed minutes, no fewer than the lines'."""
     if (missing := _no_services(ctx, idx)) is not None:
         return missing
     pos = ctx.positions(idx)
@@ -1174,11 +1234,14 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
             not_evaluable_reason="the export has no timed-minutes column "
             "(notes.total_timed_minutes or services.minutes)",
         )
-    fail = applicable & np.isnan(nt.minutes[pos])
+    undocumented = applicable & np.isnan(nt.minutes[pos])
+    # Billing and the documented total must agree: minutes on the charge lines beyond the
+    # note's total are billed time the note does not support.
+    over = applicable & nt.over_total[pos]
     message, evidence = _blank(len(idx)), _blank(len(idx))
-    if fail.any():
-        f = np.flatnonzero(fail)
-        lines = _lines(ctx)
+    lines = _lines(ctx)
+    if undocumented.any():
+        f = np.flatnonzero(undocumented)
         r = np.flatnonzero(lines.timed)
         r = r[_first_per(lines.note[r], lines.code_id[r])]
         codes_txt = _join(lines.note[r], lines.code(r), n, ", ")[pos[f]]
@@ -1186,14 +1249,42 @@ def timed_minutes_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
         message[f] = (
             "timed codes billed (" + codes_txt + ") but the total timed minutes are not documented"
         )
-    return _result(idx, fail, message, evidence, applicable)
+    if over.any():
+        o = np.flatnonzero(over)
+        p = pos[o]
+        wanted = np.zeros(n, dtype=bool)
+        wanted[p] = True
+        r = np.flatnonzero(lines.timed & wanted[lines.note])
+        listed = _join(lines.note[r], _line_text(lines, r), n)[p]
+        on_lines = nt.known_line_minutes[p]
+        total = _floats(ctx.notes["total_timed_minutes"])[p]
+        at_least = np.where(np.isnan(nt.line_minutes[p]), "at least ", "").astype(object)
+        message[o] = (
+            "the charge lines record "
+            + at_least
+            + _num(on_lines)
+            + " timed minutes ("
+            + listed
+            + ") but the note documents "
+            + _num(total)
+            + ": "
+            + _num(on_lines - total)
+            + " billed minutes the note does not support"
+        )
+        evidence[o] = "total timed " + _num(total) + " min; " + listed
+    return _result(idx, undocumented | over, message, evidence, applicable)
 
 
 @check_kind(
     "total_time_documented",
     topic="timed units",
     needs=("notes.total_treatment_minutes",),
-    reads=("services.minutes", "notes.total_timed_minutes", "notes.total_treatment_minutes"),
+    reads=(
+        "services",
+        "services.minutes",
+        "notes.total_timed_minutes",
+        "notes.total_treatment_minutes",
+    ),
 )
 def total_time_documented(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Total treatment time documented and not less than the timed minutes."""
@@ -1270,6 +1361,7 @@ _EVALUATION_NOTES = ["evaluation", "re_evaluation", "recertification"]
         "skip_codes": Param(list, [], help="codes not judged"),
     },
     needs=("services",),
+    reads=("services",),
 )
 def intervention_described(ctx, idx: pd.Index, params: dict) -> CheckOutcome:
     """Every billed service is described in the note in words comparable to its code."""

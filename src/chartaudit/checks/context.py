@@ -52,10 +52,12 @@ class AuditContext:
         """For a CheckKind.reads entry ("notes.signed_at", its field filled in): per note (row
         positions of `notes`), whether a value it reads could not be read (Export.unreadable),
         and the reason to give; None when every such value was read (the usual case)."""
+        table, _, column = read.partition(".")
+        if not column:
+            return self._rejected_row_notes(table)
         found = self.export.unreadable
         if found.empty:
             return None
-        table, _, column = read.partition(".")
         rows = found[(found["table"] == table) & (found["column"] == column)]
         if rows.empty or table not in self.export.tables:
             return None
@@ -72,6 +74,23 @@ class AuditContext:
             return hit, f"{whose} could not be read as {expected}"
 
         return self.cached(f"unreadable:{read}", build)
+
+    def _rejected_row_notes(self, table: str) -> tuple[np.ndarray, str] | None:
+        """unreadable_notes of a whole table ("services"): the notes that lost one of their
+        rows of it at load (judged on the rows left, they would look complete)."""
+        rejected = self.export.rejected
+        if "note_id" not in rejected.columns:
+            return None
+        ids = rejected.loc[(rejected["table"] == table).to_numpy(), "note_id"].dropna()
+        if ids.empty:
+            return None
+
+        def build() -> tuple[np.ndarray, str]:
+            wanted = ids.astype(str).str.strip().unique()
+            hit = self.notes["note_id"].astype(str).isin(wanted).to_numpy(dtype=bool)
+            return hit, f"one of the note's {table} rows was rejected at load (see rejected.csv)"
+
+        return self.cached(f"rejected:{table}", build)
 
     def cached(
         self, key: str, build: Callable[[], Any], only_for: Iterable[str] | None = None

@@ -65,6 +65,8 @@ class CheckKind:
     # instead of judged as if the value were blank; an authorization's value counts for the
     # notes of its episode (or patient). A kind that judges a note by the values of the other
     # notes of its episode does that itself (progress_report_interval, recertification).
+    # A table alone ("services") reads all its rows: a note one of whose rows was rejected at
+    # load is not evaluable for the item rather than judged on the rows left.
     reads: tuple[str, ...] = ()
     summary: str = ""
     # Kinds about one part of the work ("timed units", "plan of care") share a topic: a report
@@ -119,8 +121,11 @@ def check_kind(
 
 
 def _typed_optional(read: str) -> bool:
-    """Whether a `reads` entry names an optional typed column (or the item's field)."""
+    """Whether a `reads` entry names an optional typed column (or the item's field), or a
+    table whose rows belong to notes (a note that lost one at load is not judged)."""
     table, _, column = read.partition(".")
+    if not column:
+        return table in ("services", "goals", "measures")
     if column == "{field}":
         return table == "notes"
     typed = DATE_COLUMNS.get(table, []) + NUMERIC_COLUMNS.get(table, [])

@@ -185,6 +185,10 @@ class _Rejects:
             # Kept beside REJECTED_COLUMNS (not written to rejected.csv): `review` lists the
             # request it could not review by its id.
             part["auth_id"] = frame.loc[mask, "auth_id"].astype(object).to_numpy()
+        if table != "notes" and "note_id" in frame.columns:
+            # Kept beside REJECTED_COLUMNS too: the items that judge a note by its services
+            # (goals, measures) count a note that lost one of those rows not evaluable.
+            part["note_id"] = frame.loc[mask, "note_id"].astype(object).to_numpy()
         self.parts.append(pd.DataFrame(part))
 
     def frame(self) -> pd.DataFrame:
