@@ -756,6 +756,7 @@ def _cli_export(folder: Path) -> Path:
         f"SHORTCODE,P3,PT,daily,2026-10-22,{pt},37,37",  # 12 unbilled minutes earn a unit
         f"NOTE25,P4,PT,daily,2026-10-22,{pt},25,40",  # the lines claim 38 minutes
         f"LOSTLINE,P5,PT,daily,2026-10-22,{pt},38,38",  # its 97110 line has units "two"
+        f"ZERO,P8,PT,daily,2026-10-22,{pt},0,30",  # an EMR's unfilled 0 beside 25 billed minutes
         'COTAEVAL,P6,OT,evaluation,2026-10-22,"Santos, María",COTA/L,Medicare Part B,,45',
         'COTADAY,P7,OT,daily,2026-10-23,"Santos, María",COTA/L,Medicare Part B,30,30',
     ]
@@ -770,6 +771,7 @@ def _cli_export(folder: Path) -> Path:
         "NOTE25,97140,GP,1,18",
         "LOSTLINE,97110,GP,two,23",
         "LOSTLINE,97140,GP,1,15",
+        "ZERO,97110,GP,2,25",
         "COTAEVAL,97166,GO,1,45",
         "COTADAY,97530,GO,2,30",
     ]
@@ -850,6 +852,17 @@ def test_charge_lines_claiming_more_minutes_than_the_note_documents(cli_run):
     assert ("NOTE25", "MCR-8MIN-ALLOC") not in found
     reasons = _not_evaluable(cli_run)["MCR-8MIN-ALLOC"]
     assert reasons["the charge lines record more timed minutes than the note documents"] == 1
+
+
+def test_a_documented_total_of_0_beside_charge_minutes_is_no_over_billing(cli_run):
+    """An EMR exports 0 for a total nobody filled in: the lines' 25 minutes judge the units
+    (2, as billed), and the note's total is reported as not supporting the lines."""
+    found = _findings(cli_run)
+    assert ("ZERO", "MCR-8MIN") not in found
+    assert found["ZERO", "MCR-TIMED-MIN"][0] == (
+        "the charge lines record 25 timed minutes (97110 25 min 2u) but the note documents 0: "
+        "25 billed minutes the note does not support"
+    )
 
 
 def test_a_note_whose_charge_line_was_rejected_is_not_judged_on_the_rest(cli_run):

@@ -158,7 +158,8 @@ class _NoteTimed:
 
     n_timed: np.ndarray  # number of timed lines
     units: np.ndarray  # timed units billed
-    minutes: np.ndarray  # the documented total, else the lines' sum when every line has one; NaN
+    minutes: np.ndarray  # the documented total (not a 0 beside lines with minutes), else the
+    # lines' sum when every line has one; NaN
     line_minutes: np.ndarray  # the timed lines' minutes summed; NaN when a line has none
     known_line_minutes: np.ndarray  # the minutes of the timed lines that have them, summed
     from_total: np.ndarray  # minutes are the documented total, and the lines do not show them
@@ -181,10 +182,14 @@ def _note_timed(ctx) -> _NoteTimed:
         billed = n_timed > 0
         complete = billed & (n_min == n_timed)
         line_minutes = np.where(complete, sum_min, np.nan)
-        documented = billed & ~np.isnan(total)
+        # A total of 0 beside charge lines with minutes is more likely an EMR's default for
+        # a field nobody filled than a statement: the lines' minutes judge the units, and
+        # MCR-TIMED-MIN still reports that the note's total does not support them.
+        zero = billed & (total == 0) & (sum_min > 0)
+        documented = billed & ~np.isnan(total) & ~zero
         minutes = np.where(documented, total, line_minutes)
         from_total = documented & ~(complete & (sum_min == total))
-        over_total = documented & (n_min > 0) & (sum_min > total)
+        over_total = (documented | zero) & (n_min > 0) & (sum_min > total)
         return _NoteTimed(n_timed, units, minutes, line_minutes, sum_min, from_total, over_total)
 
     return ctx.cached("billing.note_timed", build)
