@@ -252,3 +252,40 @@ def test_the_readme_example_checklist_validates_with_its_examples(tmp_path):
     result = CliRunner().invoke(app, ["checklists", "validate", path])
     assert result.exit_code == 0, result.output
     assert "examples fail and pass as they should" in " ".join(result.output.split())
+
+
+def test_overriding_any_one_param_of_a_builtin_item_with_its_own_value_validates(tmp_path):
+    """An override of one param keeps the item's other params as they were, a None default
+    ("all sections", "the shared phrase list") included (it was re-validated as a wrong type)."""
+    import yaml
+
+    for name in builtin_names():
+        items = load_checklist(name).items
+        rounds = max(len(i.params) for i in items)
+        for r in range(rounds):
+            overrides = {
+                i.id: {"params": {k: v}}
+                for i in items
+                for k, v in list(i.params.items())[r : r + 1]
+            }
+            body = {"checklist": "ours", "title": "Ours", "version": "1", "extends": [name]}
+            path = tmp_path / f"{name}-{r}.yaml"
+            path.write_text(yaml.safe_dump({**body, "overrides": overrides}), encoding="utf-8")
+            merged = {i.id: i for i in load_checklist(str(path)).items}
+            assert all(merged[i.id].params == i.params for i in items), (name, r)
+
+
+def test_the_readmes_clone_threshold_override_validates_and_keeps_every_section(tmp_path):
+    body = (
+        'checklist: ours\ntitle: Ours\nversion: "1"\nextends: [documentation-quality]\n'
+        "overrides:\n  DOC-CLONED: {params: {threshold: 0.9}}\n"
+        "  DOC-SKILLED: {params: {min_skilled_indicators: 3}}\n"
+    )
+    path = write(tmp_path, body, "t1.yaml")
+    result = CliRunner().invoke(app, ["checklists", "validate", path])
+    assert result.exit_code == 0, result.output
+    items = {i.id: i for i in load_checklist(path).items}
+    assert items["DOC-CLONED"].params["threshold"] == 0.9
+    assert items["DOC-CLONED"].params["sections"] is None
+    assert items["DOC-SKILLED"].params["min_skilled_indicators"] == 3
+    assert items["DOC-SKILLED"].params["stock_phrases"] is None
