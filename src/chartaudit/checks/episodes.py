@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
-from ..model import PLAN_NOTE_TYPES
+from ..episodes import NOTE_TYPE_RANK, clinical_fellow, normalise_credential, ordinal
+from ..model import PLAN_NOTE_TYPES, ROLES
 from .context import AuditContext
 from .registry import CheckOutcome, Param, check_kind, outcome
 from .text import first_match_in, instrumental_study, matches_in
@@ -211,9 +211,17 @@ def credential_facts(ctx: AuditContext) -> tuple[np.ndarray, pd.DataFrame]:
             with_blank(distinct, ctx.notes["credential"].dtype)
         )
         facts = pd.DataFrame({"credential": upper, "role": role, "discipline": discipline})
+        facts["clinical_fellow"] = clinical_fellow(upper).to_numpy(dtype=bool)
         return codes, facts
 
     return ctx.cached("episodes:credentials", build)
+
+
+def note_clinical_fellow(ctx: AuditContext) -> np.ndarray:
+    """Per note: written by a clinical fellow (CF-SLP), a therapist by role (see
+    episodes.clinical_fellow)."""
+    codes, facts = credential_facts(ctx)
+    return facts["clinical_fellow"].to_numpy(dtype=bool)[codes]
 
 
 @dataclass
@@ -522,7 +530,12 @@ def _report_periods(
     topic="reports",
     supervisor_duty="it is {who} to write or co-sign",
     params={
-        "roles": Param(list, ["therapist"], help="author roles allowed to write these notes"),
+        "roles": Param(
+            list,
+            ["therapist"],
+            help="author roles allowed to write these notes",
+            choices=tuple(ROLES),
+        ),
         "student_cosigned_ok": Param(
             bool, True, help="a student's note co-signed by a therapist passes"
         ),
