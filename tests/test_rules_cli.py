@@ -103,3 +103,75 @@ def test_an_unknown_role_is_a_checklist_error_naming_the_allowed_ones(tmp_path):
     result = invoke("checklists", "validate", mcr)
     assert result.exit_code == 2
     assert "'therapists' is not one of therapist" in " ".join(result.output.split())
+
+
+def ot_export(folder: Path) -> Path:
+    """An OT's evaluations and an OTA's re-evaluation and evaluation under Medicaid and a
+    commercial plan, and a PTA's co-signed progress report under Medicare (cp1252, as EMRs
+    write it)."""
+    good_eval = (
+        "Dx: R wrist fx s/p ORIF 09/20. PLOF independent in ADLs. Current function: mod A for UB "
+        "dressing. Prognosis good. Goals: Pt will don shirt with mod I in 4 wks. "
+        "QuickDASH 62."
+    )
+    ot = {"discipline": "OT", "signed_at": "", "cosigner": "", "cosigned_at": ""}
+    rows = [
+        {"note_id": "E1", "patient_id": "P1", "note_type": "evaluation",
+         "date_of_service": "2026-10-01", "therapist": "Daniel Brennan", "credential": "OTR/L",
+         "payer": "Medicaid", "note_text": good_eval},
+        {"note_id": "R1", "patient_id": "P1", "note_type": "re_evaluation",
+         "date_of_service": "2026-10-29", "therapist": "María Santos", "credential": "COTA/L",
+         "payer": "Medicaid",
+         "note_text": "Rehab potential good. Goals updated. New goals: Pt will don socks w/ "
+         "sock aid mod I in 4 wks."},
+        {"note_id": "E2", "patient_id": "P2", "note_type": "evaluation",
+         "date_of_service": "2026-10-05", "therapist": "María Santos", "credential": "COTA/L",
+         "payer": "Aetna PPO", "note_text": good_eval},
+        {"note_id": "E3", "patient_id": "P3", "note_type": "evaluation",
+         "date_of_service": "2026-10-02", "therapist": "Tom Kessler", "credential": "DPT",
+         "discipline": "PT", "payer": "Medicare Part B", "note_text": good_eval},
+        {"note_id": "P3", "patient_id": "P3", "note_type": "progress",
+         "date_of_service": "2026-10-27", "therapist": "Lee Wong", "credential": "PTA",
+         "discipline": "PT", "payer": "Medicare Part B", "cosigner": "Tom Kessler, DPT",
+         "cosigned_at": "2026-10-28", "note_text": "Progress note. Gait 150 ft with SBA."},
+    ]
+    for r in rows:
+        for k, v in ot.items():
+            r.setdefault(k, v)
+        r["signed_at"] = r["date_of_service"]
+    return write_export(folder, rows, encoding="cp1252")
+
+
+def test_an_assistants_evaluation_is_a_finding_for_every_payer_and_earns_no_credit(tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    result = invoke("run", ot_export(tmp_path / "export"), "--out", out, "--no-history")
+    assert result.exit_code == 0, result.output
+    f = findings(out)
+    author = f[f["item_id"].str.endswith("CLINICIAN-AUTHOR")].set_index("note_id")
+    assert author["item_id"].to_dict() == {
+        "R1": "DOC-CLINICIAN-AUTHOR",  # Medicaid
+        "E2": "DOC-CLINICIAN-AUTHOR",  # commercial
+        "P3": "MCR-CLINICIAN-AUTHOR",  # Medicare: judged once, by the Medicare item
+    }
+    assert (author["severity"] == "critical").all()
+    # Counted against the supervising OT, whom the message names, as on Medicare visits.
+    assert author.loc["R1", "therapist"] == "Daniel Brennan"
+    assert author.loc["R1", "message"] == (
+        "A re-evaluation written by an assistant (COTA/L); only therapists may write it; it is "
+        "the supervising occupational therapist's to write (Daniel Brennan, OTR/L); on a visit "
+        "by María Santos, COTA/L"
+    )
+    # A co-signature does not make an assistant's report a progress report: the therapist's to
+    # write, not "to write or co-sign" (acc7 MINOR 3).
+    assert author.loc["P3", "message"].endswith(
+        "it is the supervising physical therapist's to write (Tom Kessler, DPT); on a visit by "
+        "Lee Wong, PTA"
+    )
+    # The evaluation items judge the therapists' evaluations only: the assistant's are not
+    # counted as met evaluation content, outcome baseline or goals.
+    items = {i["item_id"]: i for i in json.loads((out / "summary.json").read_text("utf-8"))["items"]}
+    for item in ("DOC-EVAL-CONTENT", "DOC-OUTCOME-BASELINE"):
+        assert items[item]["applicable"] == 2, item  # E1 and E3
+    assert items["DOC-GOALS-MEASURABLE"]["applicable"] == 2

@@ -528,7 +528,7 @@ def _report_periods(
 @check_kind(
     "author_role",
     topic="reports",
-    supervisor_duty="it is {who} to write or co-sign",
+    supervisor_duty="it is {who} to write",
     params={
         "roles": Param(
             list,
