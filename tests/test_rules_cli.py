@@ -127,6 +127,9 @@ def ot_export(folder: Path) -> Path:
         {"note_id": "E2", "patient_id": "P2", "note_type": "evaluation",
          "date_of_service": "2026-10-05", "therapist": "María Santos", "credential": "COTA/L",
          "payer": "Aetna PPO", "note_text": good_eval},
+        {"note_id": "E4", "patient_id": "P4", "note_type": "evaluation",
+         "date_of_service": "2026-10-06", "therapist": "María Santos", "credential": "COTA/L",
+         "payer": "", "note_text": good_eval},
         {"note_id": "E3", "patient_id": "P3", "note_type": "evaluation",
          "date_of_service": "2026-10-02", "therapist": "Tom Kessler", "credential": "DPT",
          "discipline": "PT", "payer": "Medicare Part B", "note_text": good_eval},
@@ -153,6 +156,7 @@ def test_an_assistants_evaluation_is_a_finding_for_every_payer_and_earns_no_cred
     assert author["item_id"].to_dict() == {
         "R1": "DOC-CLINICIAN-AUTHOR",  # Medicaid
         "E2": "DOC-CLINICIAN-AUTHOR",  # commercial
+        "E4": "DOC-CLINICIAN-AUTHOR",  # no payer in the export
         "P3": "MCR-CLINICIAN-AUTHOR",  # Medicare: judged once, by the Medicare item
     }
     assert (author["severity"] == "critical").all()

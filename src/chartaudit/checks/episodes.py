@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..episodes import NOTE_TYPE_RANK, clinical_fellow, normalise_credential, ordinal
-from ..model import PLAN_NOTE_TYPES, ROLES
+from ..model import PAYER_TYPES, PLAN_NOTE_TYPES, ROLES
 from .context import AuditContext
 from .registry import CheckOutcome, Param, check_kind, outcome
 from .text import first_match_in, instrumental_study, matches_in
@@ -525,6 +525,23 @@ def _report_periods(
 # --------------------------------------------------------------------------- authorship
 
 
+# Payers whose notes another item judges: documentation-quality's author items leave Medicare's
+# visits to medicare-part-b's (one finding per defect), and judge a note with no payer.
+EXCEPT_PAYER_TYPES = Param(
+    list,
+    [],
+    help="payer types this item leaves to another (e.g. [medicare_b, medicare_advantage])",
+    choices=tuple(PAYER_TYPES),
+)
+
+
+def excepted_payers(ctx: AuditContext, idx: pd.Index, payer_types: list[str]) -> np.ndarray:
+    """Per note of `idx`: its payer type is one of `payer_types` (never for a blank one)."""
+    if not payer_types or "payer_type" not in ctx.notes.columns:
+        return np.zeros(len(idx), dtype=bool)
+    return note_is(ctx, "payer_type", payer_types)[ctx.positions(idx)]
+
+
 @check_kind(
     "author_role",
     topic="reports",
@@ -539,6 +556,7 @@ def _report_periods(
         "student_cosigned_ok": Param(
             bool, True, help="a student's note co-signed by a therapist passes"
         ),
+        "except_payer_types": EXCEPT_PAYER_TYPES,
     },
     reads=("notes.cosigned_at",),
 )
@@ -549,8 +567,9 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
     ok = role.isin(params["roles"])
     if params["student_cosigned_ok"] and "therapist" in params["roles"]:
         ok |= (role == "student") & cosigned(ctx)[ctx.positions(idx)]
+    applicable = ~excepted_payers(ctx, idx, params["except_payer_types"])
     unknown = (role == "unknown") & ~ok
-    fail = ~ok & ~unknown
+    fail = ~ok & ~unknown & applicable
     cred = notes["credential"].astype("string").fillna("")
 
     def message(f: np.ndarray) -> pd.Series:
@@ -567,7 +586,15 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
         unknown,
         lambda f: "credential " + cred[f].where(cred[f] != "", "(blank)") + " not recognised",
     )
-    return outcome(idx, fail, msg, cred, not_evaluable=unknown, not_evaluable_reason=reason)
+    return outcome(
+        idx,
+        fail,
+        msg,
+        cred,
+        applicable=applicable,
+        not_evaluable=unknown,
+        not_evaluable_reason=reason,
+    )
 
 
 @check_kind(
@@ -591,11 +618,13 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
             ],
             help="regexes (case-insensitive): clinical judgments an assistant may not make",
         ),
+        "except_payer_types": EXCEPT_PAYER_TYPES,
     },
 )
 def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """An assistant's note makes no clinical judgment (goal/plan changes, prognosis, discharge)."""
     applicable = note_is(ctx, "role", ["assistant"])[ctx.positions(idx)]
+    applicable &= ~excepted_payers(ctx, idx, params["except_payer_types"])
     hit = pd.Series(pd.NA, index=idx, dtype=object)
     if applicable.any():
         # A boolean scan first; the phrase itself is extracted only from the notes that match.
