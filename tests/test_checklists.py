@@ -289,3 +289,24 @@ def test_the_readmes_clone_threshold_override_validates_and_keeps_every_section(
     assert items["DOC-CLONED"].params["sections"] is None
     assert items["DOC-SKILLED"].params["min_skilled_indicators"] == 3
     assert items["DOC-SKILLED"].params["stock_phrases"] is None
+
+
+def test_validate_names_the_example_note_that_fails_and_what_the_item_said(tmp_path):
+    good = GOOD_ITEM.split("      good: ")[1].split("\n")[0]
+    unsigned = good.replace("N1", "N7").replace(", signed_at: 2026-10-01", ", signed_at: ''")
+    body = head() + GOOD_ITEM.replace(good, f"[{good[1:-1]}, {unsigned[1:-1]}]")
+    result = CliRunner().invoke(app, ["checklists", "validate", write(tmp_path, body)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "ours.yaml: item OUR-1: good example 2 does not pass the item (fail): note N7 fails: "
+        '"no signed at (signed_at is blank)"'
+    ) in said, said
+    # The first good example passes: it is not judged with the second one's blank signed_at.
+    assert "good example 1" not in said
+
+
+def test_the_builtin_checklists_validate_with_their_examples():
+    for name in builtin_names():
+        result = CliRunner().invoke(app, ["checklists", "validate", name])
+        assert result.exit_code == 0, result.output

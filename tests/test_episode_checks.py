@@ -402,7 +402,11 @@ def test_unsigned_certification_overdue_or_not_yet_due():
     # Not certified but not yet due: not a pass (nothing shows a certified plan), not a fail.
     pending = run("certification_timely", rows, as_of="2026-09-20").loc["E"]
     assert pending["status"] == "not_evaluable"
-    assert pending["message"].startswith("plan of care not certified yet")
+    # It names the evaluation and the due date, so the user knows what to audit again.
+    assert pending["message"] == (
+        "plan of care of the evaluation of 2026-09-01 (E) not certified yet; it is due by "
+        "2026-10-01, after the audit date: audit it again then"
+    )
 
 
 def test_certification_not_evaluable_without_the_column():

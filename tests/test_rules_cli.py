@@ -43,15 +43,36 @@ SLP = {
 def cf_export(folder: Path) -> Path:
     """A fellow's two visits (one co-signed by her mentor, one not) and a certified SLP's."""
     rows = [
-        {"note_id": "E1", "note_type": "evaluation", "date_of_service": "2026-11-02",
-         "therapist": "Priya Natarajan", "credential": "CCC-SLP"},
-        {"note_id": "V1", "note_type": "daily", "date_of_service": "2026-11-04",
-         "therapist": "Kelsey Moore", "credential": "CF-SLP",
-         "cosigner": "Priya Natarajan, CCC-SLP", "cosigned_at": "2026-11-05"},
-        {"note_id": "V2", "note_type": "daily", "date_of_service": "2026-11-06",
-         "therapist": "Kelsey Moore", "credential": "M.S., CF-SLP"},
-        {"note_id": "V3", "note_type": "daily", "date_of_service": "2026-11-09",
-         "therapist": "Priya Natarajan", "credential": "CCC-SLP"},
+        {
+            "note_id": "E1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-11-02",
+            "therapist": "Priya Natarajan",
+            "credential": "CCC-SLP",
+        },
+        {
+            "note_id": "V1",
+            "note_type": "daily",
+            "date_of_service": "2026-11-04",
+            "therapist": "Kelsey Moore",
+            "credential": "CF-SLP",
+            "cosigner": "Priya Natarajan, CCC-SLP",
+            "cosigned_at": "2026-11-05",
+        },
+        {
+            "note_id": "V2",
+            "note_type": "daily",
+            "date_of_service": "2026-11-06",
+            "therapist": "Kelsey Moore",
+            "credential": "M.S., CF-SLP",
+        },
+        {
+            "note_id": "V3",
+            "note_type": "daily",
+            "date_of_service": "2026-11-09",
+            "therapist": "Priya Natarajan",
+            "credential": "CCC-SLP",
+        },
     ]
     for r in rows:
         for k, v in SLP.items():
@@ -116,27 +137,71 @@ def ot_export(folder: Path) -> Path:
     )
     ot = {"discipline": "OT", "signed_at": "", "cosigner": "", "cosigned_at": ""}
     rows = [
-        {"note_id": "E1", "patient_id": "P1", "note_type": "evaluation",
-         "date_of_service": "2026-10-01", "therapist": "Daniel Brennan", "credential": "OTR/L",
-         "payer": "Medicaid", "note_text": good_eval},
-        {"note_id": "R1", "patient_id": "P1", "note_type": "re_evaluation",
-         "date_of_service": "2026-10-29", "therapist": "María Santos", "credential": "COTA/L",
-         "payer": "Medicaid",
-         "note_text": "Rehab potential good. Goals updated. New goals: Pt will don socks w/ "
-         "sock aid mod I in 4 wks."},
-        {"note_id": "E2", "patient_id": "P2", "note_type": "evaluation",
-         "date_of_service": "2026-10-05", "therapist": "María Santos", "credential": "COTA/L",
-         "payer": "Aetna PPO", "note_text": good_eval},
-        {"note_id": "E4", "patient_id": "P4", "note_type": "evaluation",
-         "date_of_service": "2026-10-06", "therapist": "María Santos", "credential": "COTA/L",
-         "payer": "", "note_text": good_eval},
-        {"note_id": "E3", "patient_id": "P3", "note_type": "evaluation",
-         "date_of_service": "2026-10-02", "therapist": "Tom Kessler", "credential": "DPT",
-         "discipline": "PT", "payer": "Medicare Part B", "note_text": good_eval},
-        {"note_id": "P3", "patient_id": "P3", "note_type": "progress",
-         "date_of_service": "2026-10-27", "therapist": "Lee Wong", "credential": "PTA",
-         "discipline": "PT", "payer": "Medicare Part B", "cosigner": "Tom Kessler, DPT",
-         "cosigned_at": "2026-10-28", "note_text": "Progress note. Gait 150 ft with SBA."},
+        {
+            "note_id": "E1",
+            "patient_id": "P1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-01",
+            "therapist": "Daniel Brennan",
+            "credential": "OTR/L",
+            "payer": "Medicaid",
+            "note_text": good_eval,
+        },
+        {
+            "note_id": "R1",
+            "patient_id": "P1",
+            "note_type": "re_evaluation",
+            "date_of_service": "2026-10-29",
+            "therapist": "María Santos",
+            "credential": "COTA/L",
+            "payer": "Medicaid",
+            "note_text": "Rehab potential good. Goals updated. New goals: Pt will don socks w/ "
+            "sock aid mod I in 4 wks.",
+        },
+        {
+            "note_id": "E2",
+            "patient_id": "P2",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-05",
+            "therapist": "María Santos",
+            "credential": "COTA/L",
+            "payer": "Aetna PPO",
+            "note_text": good_eval,
+        },
+        {
+            "note_id": "E4",
+            "patient_id": "P4",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-06",
+            "therapist": "María Santos",
+            "credential": "COTA/L",
+            "payer": "",
+            "note_text": good_eval,
+        },
+        {
+            "note_id": "E3",
+            "patient_id": "P3",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-02",
+            "therapist": "Tom Kessler",
+            "credential": "DPT",
+            "discipline": "PT",
+            "payer": "Medicare Part B",
+            "note_text": good_eval,
+        },
+        {
+            "note_id": "P3",
+            "patient_id": "P3",
+            "note_type": "progress",
+            "date_of_service": "2026-10-27",
+            "therapist": "Lee Wong",
+            "credential": "PTA",
+            "discipline": "PT",
+            "payer": "Medicare Part B",
+            "cosigner": "Tom Kessler, DPT",
+            "cosigned_at": "2026-10-28",
+            "note_text": "Progress note. Gait 150 ft with SBA.",
+        },
     ]
     for r in rows:
         for k, v in ot.items():
@@ -175,7 +240,96 @@ def test_an_assistants_evaluation_is_a_finding_for_every_payer_and_earns_no_cred
     )
     # The evaluation items judge the therapists' evaluations only: the assistant's are not
     # counted as met evaluation content, outcome baseline or goals.
-    items = {i["item_id"]: i for i in json.loads((out / "summary.json").read_text("utf-8"))["items"]}
+    items = {
+        i["item_id"]: i for i in json.loads((out / "summary.json").read_text("utf-8"))["items"]
+    }
     for item in ("DOC-EVAL-CONTENT", "DOC-OUTCOME-BASELINE"):
         assert items[item]["applicable"] == 2, item  # E1 and E3
     assert items["DOC-GOALS-MEASURABLE"]["applicable"] == 2
+
+
+def cert_export(folder: Path) -> Path:
+    """Medicare PT episodes evaluated in October and treated in November: A never certified
+    (plan sent, no signed order), B certified late (2026-11-12, due 11-04), C on time, and D
+    evaluated 2026-11-20, its certification not yet due at the end of November."""
+    plans = {
+        "A": ("2026-10-02", "", ["2026-10-09", "2026-11-03", "2026-11-05"]),
+        "B": ("2026-10-05", "2026-11-12", ["2026-11-04", "2026-11-10", "2026-11-16"]),
+        "C": ("2026-10-06", "2026-10-20", ["2026-11-02", "2026-11-09"]),
+        "D": ("2026-11-20", "", ["2026-11-24"]),
+    }
+    rows = []
+    for ep, (evaluated, certified, visits) in plans.items():
+        base = {
+            "patient_id": f"P{ep}",
+            "therapist": "Tom Kessler",
+            "credential": "PT, DPT",
+            "discipline": "PT",
+            "payer": "Medicare Part B",
+        }
+        rows.append(
+            {
+                **base,
+                "note_id": f"E{ep}",
+                "note_type": "evaluation",
+                "date_of_service": evaluated,
+                "poc_certified_at": certified,
+                "poc_sent_at": evaluated,
+                "signed_at": evaluated,
+            }
+        )
+        rows += [
+            {
+                **base,
+                "note_id": f"V{ep}{i}",
+                "note_type": "daily",
+                "date_of_service": day,
+                "poc_certified_at": "",
+                "poc_sent_at": "",
+                "signed_at": day,
+            }
+            for i, day in enumerate(visits, start=1)
+        ]
+    return write_export(folder, rows, encoding="cp1252")
+
+
+def test_a_monthly_run_reports_a_plan_overdue_for_certification_on_its_visits(tmp_path):
+    import json
+
+    export = cert_export(tmp_path / "export")
+    out = tmp_path / "nov"
+    result = invoke("run", export, "--period", "2026-11", "--out", out, "--no-history")
+    assert result.exit_code == 0, result.output
+    f = findings(out)
+    cert = f[f["item_id"] == "MCR-POC-CERT-30"].set_index("note_id")
+    # The first November visit past the due date, while the plan was still not certified.
+    assert cert["severity"].to_dict() == {"VA2": "critical", "VB2": "medium"}
+    assert cert.loc["VA2", "message"] == (
+        "plan of care of the evaluation of 2026-10-02 (EA) not certified by this visit "
+        "(2026-11-03), 32 days after the evaluation; certification was due by 2026-11-01, and "
+        "the visits since are at risk; the plan was sent in time but no signed order/referral "
+        "is on file"
+    )
+    assert cert.loc["VB2", "message"].startswith(
+        "plan of care of the evaluation of 2026-10-05 (EB) certified only on 2026-11-12, after "
+        "this visit; certification was due by 2026-11-04"
+    )
+    summary = json.loads((out / "summary.json").read_text("utf-8"))
+    # The counts follow each finding's own severity.
+    assert summary["overall"]["critical_findings"] == int((f["severity"] == "critical").sum())
+    [kessler] = summary["therapists"]
+    assert kessler["critical"] == summary["overall"]["critical_findings"]
+    # The plan not yet due is named where the report lists what it could not judge.
+    reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
+    assert reasons["MCR-POC-CERT-30"] == {
+        "plan of care of the evaluation of 2026-11-20 (ED) not certified yet; it is due by "
+        "2026-12-20, after the audit date: audit it again then": 1
+    }
+    assert "(ED) not certified yet" in (out / "index.html").read_text("utf-8")
+
+    # The whole export at once: judged on the evaluations, never twice on their visits.
+    whole = tmp_path / "all"
+    assert invoke("run", export, "--out", whole, "--no-history").exit_code == 0
+    f = findings(whole)
+    cert = f[f["item_id"] == "MCR-POC-CERT-30"].set_index("note_id")
+    assert cert["severity"].to_dict() == {"EA": "critical", "EB": "medium"}
