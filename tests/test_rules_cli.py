@@ -290,6 +290,8 @@ def cert_export(folder: Path) -> Path:
             }
             for i, day in enumerate(visits, start=1)
         ]
+    # B's visit on the due date's next week is an assistant's.
+    next(r for r in rows if r["note_id"] == "VB2").update(therapist="Lee Wong", credential="PTA")
     return write_export(folder, rows, encoding="cp1252")
 
 
@@ -314,11 +316,19 @@ def test_a_monthly_run_reports_a_plan_overdue_for_certification_on_its_visits(tm
         "plan of care of the evaluation of 2026-10-05 (EB) certified only on 2026-11-12, after "
         "this visit; certification was due by 2026-11-04"
     )
+    # On an assistant's visit, the plan's certification is the supervising therapist's.
+    assert cert.loc["VB2", "therapist"] == "Tom Kessler"
+    assert cert.loc["VB2", "message"].endswith(
+        "; the certification is the supervising physical therapist's to obtain (Tom Kessler, "
+        "PT, DPT); on a visit by Lee Wong, PTA"
+    )
     summary = json.loads((out / "summary.json").read_text("utf-8"))
     # The counts follow each finding's own severity.
     assert summary["overall"]["critical_findings"] == int((f["severity"] == "critical").sum())
-    [kessler] = summary["therapists"]
-    assert kessler["critical"] == summary["overall"]["critical_findings"]
+    critical = {t["therapist"]: t["critical"] for t in summary["therapists"]}
+    assert critical["Tom Kessler"] == int(
+        ((f["severity"] == "critical") & (f["therapist"] == "Tom Kessler")).sum()
+    )
     # The plan not yet due is named where the report lists what it could not judge.
     reasons = {r["item_id"]: r["reasons"] for r in summary["not_evaluable"]}
     assert reasons["MCR-POC-CERT-30"] == {

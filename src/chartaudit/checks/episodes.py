@@ -651,6 +651,8 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
 @check_kind(
     "certification_timely",
     topic="plan of care",
+    # A visit that carries the finding may be an assistant's: the plan is the therapist's.
+    supervisor_duty="the certification is {who} to obtain",
     params={
         "max_days": Param(
             int, 30, help="days after the evaluation within which the plan is certified"
