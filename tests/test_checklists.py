@@ -252,3 +252,61 @@ def test_the_readme_example_checklist_validates_with_its_examples(tmp_path):
     result = CliRunner().invoke(app, ["checklists", "validate", path])
     assert result.exit_code == 0, result.output
     assert "examples fail and pass as they should" in " ".join(result.output.split())
+
+
+def test_overriding_any_one_param_of_a_builtin_item_with_its_own_value_validates(tmp_path):
+    """An override of one param keeps the item's other params as they were, a None default
+    ("all sections", "the shared phrase list") included (it was re-validated as a wrong type)."""
+    import yaml
+
+    for name in builtin_names():
+        items = load_checklist(name).items
+        rounds = max(len(i.params) for i in items)
+        for r in range(rounds):
+            overrides = {
+                i.id: {"params": {k: v}}
+                for i in items
+                for k, v in list(i.params.items())[r : r + 1]
+            }
+            body = {"checklist": "ours", "title": "Ours", "version": "1", "extends": [name]}
+            path = tmp_path / f"{name}-{r}.yaml"
+            path.write_text(yaml.safe_dump({**body, "overrides": overrides}), encoding="utf-8")
+            merged = {i.id: i for i in load_checklist(str(path)).items}
+            assert all(merged[i.id].params == i.params for i in items), (name, r)
+
+
+def test_the_readmes_clone_threshold_override_validates_and_keeps_every_section(tmp_path):
+    body = (
+        'checklist: ours\ntitle: Ours\nversion: "1"\nextends: [documentation-quality]\n'
+        "overrides:\n  DOC-CLONED: {params: {threshold: 0.9}}\n"
+        "  DOC-SKILLED: {params: {min_skilled_indicators: 3}}\n"
+    )
+    path = write(tmp_path, body, "t1.yaml")
+    result = CliRunner().invoke(app, ["checklists", "validate", path])
+    assert result.exit_code == 0, result.output
+    items = {i.id: i for i in load_checklist(path).items}
+    assert items["DOC-CLONED"].params["threshold"] == 0.9
+    assert items["DOC-CLONED"].params["sections"] is None
+    assert items["DOC-SKILLED"].params["min_skilled_indicators"] == 3
+    assert items["DOC-SKILLED"].params["stock_phrases"] is None
+
+
+def test_validate_names_the_example_note_that_fails_and_what_the_item_said(tmp_path):
+    good = GOOD_ITEM.split("      good: ")[1].split("\n")[0]
+    unsigned = good.replace("N1", "N7").replace(", signed_at: 2026-10-01", ", signed_at: ''")
+    body = head() + GOOD_ITEM.replace(good, f"[{good[1:-1]}, {unsigned[1:-1]}]")
+    result = CliRunner().invoke(app, ["checklists", "validate", write(tmp_path, body)])
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "ours.yaml: item OUR-1: good example 2 does not pass the item (fail): note N7 fails: "
+        '"no signed at (signed_at is blank)"'
+    ) in said, said
+    # The first good example passes: it is not judged with the second one's blank signed_at.
+    assert "good example 1" not in said
+
+
+def test_the_builtin_checklists_validate_with_their_examples():
+    for name in builtin_names():
+        result = CliRunner().invoke(app, ["checklists", "validate", name])
+        assert result.exit_code == 0, result.output

@@ -519,3 +519,15 @@ def test_therapist_is_found_by_name_in_any_order_and_without_accents(tmp_path):
     result = invoke("run", export, "--out", out, "--no-history", "--therapist", "Martinez")
     assert result.exit_code == 2
     assert "matches 2 therapists: Martínez, Ana; Martínez, José" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("MCR-9MIN", "MCR-8MIN"), ("doc-cosing", "DOC-COSIGN"), ("8MIN", "MCR-8MIN")],
+)
+def test_explain_a_mistyped_id_suggests_the_nearest_first(typed, first):
+    result = invoke("explain", typed)
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"no item '{typed}'" in said
+    assert f"similar: {first}," in said, said

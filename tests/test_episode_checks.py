@@ -402,7 +402,11 @@ def test_unsigned_certification_overdue_or_not_yet_due():
     # Not certified but not yet due: not a pass (nothing shows a certified plan), not a fail.
     pending = run("certification_timely", rows, as_of="2026-09-20").loc["E"]
     assert pending["status"] == "not_evaluable"
-    assert pending["message"].startswith("plan of care not certified yet")
+    # It names the evaluation and the due date, so the user knows what to audit again.
+    assert pending["message"] == (
+        "plan of care of the evaluation of 2026-09-01 (E) not certified yet; it is due by "
+        "2026-10-01, after the audit date: audit it again then"
+    )
 
 
 def test_certification_not_evaluable_without_the_column():
@@ -999,3 +1003,30 @@ def test_assistant_overdue_visit_without_a_therapist_in_the_episode():
         "1 treatment day past due; the report is the supervising physical therapist's to write"
     )
     assert findings.loc[("N11", "MCR-PR-10"), "therapist"] == "Dana Reyes"
+
+
+def test_certification_overdue_is_judged_on_the_first_visit_when_the_evaluation_is_not_audited():
+    rows = [
+        {**EVAL, "poc_certified_at": ""},
+        {"note_id": "D1", "note_type": "daily", "date_of_service": "2026-09-25"},
+        {"note_id": "D2", "note_type": "daily", "date_of_service": "2026-10-05"},
+        {"note_id": "D3", "note_type": "daily", "date_of_service": "2026-10-07"},
+    ]
+    # The visits only, as a monthly run gives them when the evaluation was the month before.
+    res = run("certification_timely", rows, note_types=["daily"], as_of="2026-10-31")
+    assert res["status"].tolist() == ["not_applicable", "fail", "not_applicable"]
+    assert res.loc["D2", "message"].startswith(
+        "plan of care of the evaluation of 2026-09-01 (E) not certified by this visit "
+        "(2026-10-05), 34 days after the evaluation; certification was due by 2026-10-01"
+    )
+    # Certified before the visit, or under the CY2025 exception: nothing to carry.
+    rows[0]["poc_certified_at"] = "2026-10-04"
+    res = run("certification_timely", rows, note_types=["daily"])
+    assert (res["status"] == "not_applicable").all()
+    # A certification date that could not be read decides nothing.
+    rows[0]["poc_certified_at"] = "soon"
+    res = run("certification_timely", rows, note_types=["daily"])
+    assert res.loc["D2", "status"] == "not_evaluable"
+    assert res.loc["D2", "message"] == (
+        "the evaluation's poc_certified_at could not be read as a date"
+    )

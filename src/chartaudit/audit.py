@@ -294,6 +294,10 @@ def run_audit(
                     "evidence": _text_at(out.evidence, fidx, ""),
                 }
             )
+            if out.severity is not None:
+                graded = _text_at(out.severity, fidx, item.severity)
+                if (graded != item.severity).any():
+                    found["severity"] = np.where(graded == item.severity, None, graded)
         reasons = None
         ne = codes == Status.NOT_EVALUABLE
         if ne.any():
@@ -336,6 +340,9 @@ def run_audit(
                 "evidence": pd.Series(dtype=object),
             }
         )
+    if "severity" not in findings.columns:
+        findings["severity"] = None
+    findings["severity"] = findings["severity"].astype(object)
     return AuditResult(
         notes=notes,
         items=items,
@@ -425,6 +432,14 @@ def severity_rank(severity: pd.Series) -> pd.Series:
     return severity.map({s: i for i, s in enumerate(SEVERITY_ORDER)})
 
 
+def finding_severity(findings: pd.DataFrame) -> np.ndarray | None:
+    """Per finding: the severity its check graded it with, None for the item's; None when no
+    finding has its own."""
+    if "severity" not in findings.columns or findings["severity"].isna().all():
+        return None
+    return findings["severity"].to_numpy(dtype=object)
+
+
 def findings_table(result: AuditResult) -> pd.DataFrame:
     """findings.csv rows: SPEC's columns, one per failing (note, item), by therapist, note and
     severity. `therapist` is whom the finding counts against: the supervising therapist for a
@@ -461,6 +476,10 @@ def findings_table(result: AuditResult) -> pd.DataFrame:
         out.loc[moved, "therapist"] = notes["therapist"].iloc[answer[moved]].to_numpy()
     out = pd.concat([out, f[["item_id", "message", "evidence"]].reset_index(drop=True)], axis=1)
     out = out.merge(meta, on="item_id", how="left")
+    # A finding the check graded (see CheckOutcome.severity) has its own severity.
+    graded = finding_severity(f)
+    if graded is not None:
+        out["severity"] = np.where(pd.isna(graded), out["severity"].to_numpy(object), graded)
     out["_sev"] = severity_rank(out["severity"])
     out = out.sort_values(
         ["therapist", "date_of_service", "note_id", "_sev", "item_id"],
@@ -473,7 +492,8 @@ def findings_table(result: AuditResult) -> pd.DataFrame:
 def example_problems(checklist: Checklist) -> list[str]:
     """What is wrong with the good and bad examples of the checklist's own items (not those it
     extends), each run as a mini export as the test suite runs the built-in ones: a bad
-    example must fail its item and a good one pass it. Empty when all behave."""
+    example must fail its item and a good one pass it. Empty when all behave. A problem names
+    the example's notes and what the item said of each."""
     problems = []
     for item in (i for i in checklist.items if i.source == checklist.source):
         single = Checklist(
@@ -490,7 +510,9 @@ def example_problems(checklist: Checklist) -> list[str]:
             for tables in [example_frames(item, case)]
         ]
         # A column that only the good examples fill is blank in the bad ones, not absent (an
-        # absent column makes most items not evaluable rather than failed).
+        # absent column makes most items not evaluable rather than failed). A good example
+        # keeps its own columns: a blank signed_at borrowed from another example would make
+        # its report unsigned.
         columns: dict[str, dict[str, None]] = {}
         for _, _, tables in cases:
             for table, rows in tables.items():
@@ -498,6 +520,8 @@ def example_problems(checklist: Checklist) -> list[str]:
         for where, bad, tables in cases:
             frames = {
                 t: pd.DataFrame(rows).reindex(columns=list(columns[t]), fill_value="")
+                if bad
+                else pd.DataFrame(rows)
                 for t, rows in tables.items()
             }
             problem = _example_problem(single, item.id, frames, where, bad)
@@ -518,10 +542,26 @@ def _example_problem(
         return f"{where}: {exc.message}"
     if len(export.rejected):
         return f"{where}: a row is rejected ({export.rejected['reason'].iat[0]})"
-    codes = run_audit(export, [single], threads=1).status[item_id].to_numpy()
+    result = run_audit(export, [single], threads=1)
+    codes = result.status[item_id].to_numpy()
     failed, passed = (codes == Status.FAIL).any(), (codes == Status.PASS).any()
     behaves = failed if bad else (passed and not failed)
     if behaves:
         return None
     seen = ", ".join(sorted({Status(c).name.lower() for c in codes})) or "no note"
-    return f"{where} does not {'fail' if bad else 'pass'} the item ({seen})"
+    # Each note of the example and what the item made of it, the finding's message first.
+    said = dict(zip(result.findings["note_idx"], result.findings["message"], strict=True))
+    reasons = result.not_evaluable.get(item_id, {})
+    ids = export.notes["note_id"].astype(str).tolist()
+    notes = []
+    for i, code in enumerate(codes):
+        status = Status(code)
+        if status == Status.FAIL:
+            notes.append(f'note {ids[i]} fails: "{said.get(i, "")}"')
+        elif status == Status.NOT_EVALUABLE and not bad:
+            why = "; ".join(reasons) or "data missing"
+            notes.append(f"note {ids[i]} is not evaluable ({why})")
+        elif bad or status == Status.PASS:
+            notes.append(f"note {ids[i]} {status.name.lower().replace('_', ' ')}")
+    detail = "; ".join(notes)
+    return f"{where} does not {'fail' if bad else 'pass'} the item ({seen}): {detail}"

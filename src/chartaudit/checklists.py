@@ -343,6 +343,11 @@ def validate_params(
             out[k] = copy.deepcopy(p.default)
             continue
         value = params[k]
+        if value is None and p.default is None:
+            # The kind's "not set" default (all sections, the shared phrase list): an item
+            # keeps it when an override changes another of its params.
+            out[k] = None
+            continue
         types = p.type if isinstance(p.type, tuple) else (p.type,)
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if float in types and isinstance(value, int) and not isinstance(value, bool):

@@ -464,6 +464,34 @@ def checklists_validate(path: Annotated[Path, typer.Argument(help="Checklist YAM
     )
 
 
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (ids are short and few)."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, start=1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def similar_ids(wanted: str, ids: list[str], limit: int = 8) -> list[str]:
+    """The ids nearest a mistyped one: by edit distance over the whole id (MCR-9MIN ->
+    MCR-8MIN) and over its words (8MIN -> MCR-8MIN), nearest first; ids sharing only the
+    checklist prefix come last."""
+    wanted = wanted.upper().strip()
+    words = [w for w in wanted.split("-") if w]
+
+    def score(candidate: str) -> tuple[int, int, int, str]:
+        parts = candidate.split("-")
+        whole = _edits(wanted, candidate)
+        # Each typed word against the id's nearest word; a prefix alone (MCR) is weak.
+        near = sum(min(_edits(w, p) for p in parts) <= len(w) // 4 for w in words)
+        return (whole if whole <= max(2, len(wanted) // 3) else 99, -near, whole, candidate)
+
+    ranked = sorted(ids, key=score)
+    return [i for i in ranked if score(i)[0] < 99 or score(i)[1] < 0][:limit]
+
+
 @app.command()
 @guarded
 def explain(item_id: Annotated[str, typer.Argument(help="Item id, e.g. MCR-PR-10.")]) -> None:
@@ -482,7 +510,7 @@ def explain(item_id: Annotated[str, typer.Argument(help="Item id, e.g. MCR-PR-10
             _explain_criterion(criteria[item_id.upper()])
             return
         items.update(criteria)
-        close = [k for k in items if item_id.upper().split("-")[0] in k][:8]
+        close = similar_ids(item_id, list(items))
         raise ChartauditError(
             f"no item {item_id!r} in the built-in checklists",
             fix="see `chartaudit checklists list`"

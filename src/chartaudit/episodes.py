@@ -83,6 +83,18 @@ def normalise_credential(series: pd.Series) -> tuple[pd.Series, pd.Series, pd.Se
     )
 
 
+# A clinical fellow in speech-language pathology (CF-SLP, SLP-CF, CFY) holds a therapist's role:
+# Medicare and ASHA let a fellow furnish and bill SLP services. A clinic may still require the
+# mentor's co-signature on a fellow's notes (DOC-COSIGN roles: [clinical_fellow]).
+_CLINICAL_FELLOW = r"\b(?:CFY?|CLINICAL FELLOW(?:SHIP)?)\b"
+
+
+def clinical_fellow(upper: pd.Series) -> pd.Series:
+    """Per upper-cased credential (normalise_credential's first value): a clinical fellow's."""
+    cleaned = upper.astype("string").str.replace(".", "", regex=False)
+    return cleaned.str.contains(_CLINICAL_FELLOW, regex=True).fillna(False).astype(bool)
+
+
 def with_credential(name: object, credential: object) -> str:
     """'Tom Kessler, PT' from ('Tom Kessler', 'PT') and from ('Tom Kessler, PT', 'PT'): the
     loader takes the credentials from a name written with them ("Dana Whitfield, PT, DPT")
@@ -164,4 +176,10 @@ def ordinal(values: pd.Series) -> pd.Series:
     return v.astype(str) + pd.Series(suffix, index=values.index)
 
 
-__all__ = ["NOTE_TYPE_RANK", "derive_episodes", "normalise_credential", "ordinal"]
+__all__ = [
+    "NOTE_TYPE_RANK",
+    "clinical_fellow",
+    "derive_episodes",
+    "normalise_credential",
+    "ordinal",
+]

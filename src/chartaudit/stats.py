@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .audit import Attribution, AuditResult
+from .audit import Attribution, AuditResult, finding_severity
 from .model import Status
 
 Z95 = 1.959963984540054
@@ -136,6 +136,32 @@ _NOTE_COLUMNS = [
 ]
 
 
+def _graded(
+    result: AuditResult, a: Attribution, severities: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The counted findings whose check gave them a severity other than their item's: per
+    finding its row of the attribution, its item and its severity (None when there are none;
+    they are few, a certification's late ones)."""
+    own = finding_severity(result.findings)
+    if own is None:
+        return None
+    f = result.findings
+    keep = ~pd.isna(own)
+    place = {item.id: j for j, item in enumerate(result.items)}
+    item = f["item_id"].map(place).to_numpy(dtype=np.int64)[keep]
+    note = f["note_idx"].to_numpy(dtype=np.int64)[keep]
+    new = own[keep].astype(str)
+    row = np.searchsorted(a.rows, note)
+    inside = row < len(a.rows)
+    inside[inside] = a.rows[row[inside]] == note[inside]
+    row, item, new = row[inside], item[inside], new[inside]
+    counted = a.status[row, item] == Status.FAIL
+    changed = counted & (new != severities[item])
+    if not changed.any():
+        return None
+    return row[changed], item[changed], new[changed]
+
+
 def compute(result: AuditResult) -> Stats:
     """The statistics of the pairs the run counts (see AuditResult.attribution): per note,
     item, therapist (whom each pair counts against), discipline and month."""
@@ -170,6 +196,18 @@ def compute(result: AuditResult) -> Stats:
     for sev in ("critical", "high", "medium", "low"):
         cols = severities == sev
         per_note[f"failed_{sev}"] = own_failed[:, cols].sum(axis=1) if cols.any() else 0
+    # Findings a check graded with a severity of their own (a certification late, not absent).
+    graded = _graded(result, a, severities)
+    if graded is not None:
+        g_row, g_item, g_new = graded
+        on_note = a.audited[g_row]
+        at = (np.cumsum(a.audited) - 1)[g_row[on_note]]
+        for old_sev, new_sev, pos in zip(
+            severities[g_item[on_note]], g_new[on_note], at, strict=True
+        ):
+            per_note.iloc[pos, per_note.columns.get_loc(f"failed_{old_sev}")] -= 1
+            per_note.iloc[pos, per_note.columns.get_loc(f"failed_{new_sev}")] += 1
+        per_note["critical"] = per_note["failed_critical"]
     # The statuses on each note that count against someone else (its supervising therapist):
     # few notes, so only theirs are read.
     moved = np.flatnonzero(a.moved)
@@ -220,6 +258,13 @@ def compute(result: AuditResult) -> Stats:
     }
     for sev in ("critical", "high", "medium", "low"):
         sums[f"failed_{sev}"] = fail_k[:, severities == sev].sum(axis=1)
+    if graded is not None:
+        whom = np.where(a.supervised[g_item], a.answer[g_row], a.author[g_row])
+        for old_sev, new_sev, t in zip(severities[g_item], g_new, whom, strict=True):
+            if t < k:
+                sums[f"failed_{old_sev}"][t] -= 1
+                sums[f"failed_{new_sev}"][t] += 1
+        sums["critical"] = sums["failed_critical"]
     author = a.author[audited]
     sums["notes"] = np.bincount(author, minlength=k + 1)[:k]
     # Pairs on other authors' notes (assistants', students') that count against a therapist,
@@ -301,7 +346,12 @@ def compute(result: AuditResult) -> Stats:
         "failed": total_fail,
         "not_evaluable": total_ne,
         "findings": total_fail,
-        "critical_findings": int(failed[:, crit_cols].sum()),
+        "critical_findings": int(failed[:, crit_cols].sum())
+        + (
+            0
+            if graded is None
+            else int((g_new == "critical").sum() - (severities[g_item] == "critical").sum())
+        ),
         # The stricter figure quality leads also quote: notes with no finding at all.
         "notes_without_findings": int(clean.sum()),
         "notes_without_findings_rate": float(clean.mean()) if len(per_note) else None,

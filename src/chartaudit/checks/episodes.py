@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..episodes import NOTE_TYPE_RANK, normalise_credential, ordinal
-from ..model import PLAN_NOTE_TYPES
+from ..episodes import NOTE_TYPE_RANK, clinical_fellow, normalise_credential, ordinal
+from ..model import PAYER_TYPES, PLAN_NOTE_TYPES, ROLES, SEVERITY_ORDER
 from .context import AuditContext
 from .registry import CheckOutcome, Param, check_kind, outcome
 from .text import first_match_in, instrumental_study, matches_in, not_evaluable_for_text
@@ -211,9 +211,17 @@ def credential_facts(ctx: AuditContext) -> tuple[np.ndarray, pd.DataFrame]:
             with_blank(distinct, ctx.notes["credential"].dtype)
         )
         facts = pd.DataFrame({"credential": upper, "role": role, "discipline": discipline})
+        facts["clinical_fellow"] = clinical_fellow(upper).to_numpy(dtype=bool)
         return codes, facts
 
     return ctx.cached("episodes:credentials", build)
+
+
+def note_clinical_fellow(ctx: AuditContext) -> np.ndarray:
+    """Per note: written by a clinical fellow (CF-SLP), a therapist by role (see
+    episodes.clinical_fellow)."""
+    codes, facts = credential_facts(ctx)
+    return facts["clinical_fellow"].to_numpy(dtype=bool)[codes]
 
 
 @dataclass
@@ -517,15 +525,38 @@ def _report_periods(
 # --------------------------------------------------------------------------- authorship
 
 
+# Payers whose notes another item judges: documentation-quality's author items leave Medicare's
+# visits to medicare-part-b's (one finding per defect), and judge a note with no payer.
+EXCEPT_PAYER_TYPES = Param(
+    list,
+    [],
+    help="payer types this item leaves to another (e.g. [medicare_b, medicare_advantage])",
+    choices=tuple(PAYER_TYPES),
+)
+
+
+def excepted_payers(ctx: AuditContext, idx: pd.Index, payer_types: list[str]) -> np.ndarray:
+    """Per note of `idx`: its payer type is one of `payer_types` (never for a blank one)."""
+    if not payer_types or "payer_type" not in ctx.notes.columns:
+        return np.zeros(len(idx), dtype=bool)
+    return note_is(ctx, "payer_type", payer_types)[ctx.positions(idx)]
+
+
 @check_kind(
     "author_role",
     topic="reports",
-    supervisor_duty="it is {who} to write or co-sign",
+    supervisor_duty="it is {who} to write",
     params={
-        "roles": Param(list, ["therapist"], help="author roles allowed to write these notes"),
+        "roles": Param(
+            list,
+            ["therapist"],
+            help="author roles allowed to write these notes",
+            choices=tuple(ROLES),
+        ),
         "student_cosigned_ok": Param(
             bool, True, help="a student's note co-signed by a therapist passes"
         ),
+        "except_payer_types": EXCEPT_PAYER_TYPES,
     },
     reads=("notes.cosigned_at",),
 )
@@ -536,8 +567,9 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
     ok = role.isin(params["roles"])
     if params["student_cosigned_ok"] and "therapist" in params["roles"]:
         ok |= (role == "student") & cosigned(ctx)[ctx.positions(idx)]
+    applicable = ~excepted_payers(ctx, idx, params["except_payer_types"])
     unknown = (role == "unknown") & ~ok
-    fail = ~ok & ~unknown
+    fail = ~ok & ~unknown & applicable
     cred = notes["credential"].astype("string").fillna("")
 
     def message(f: np.ndarray) -> pd.Series:
@@ -554,7 +586,15 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
         unknown,
         lambda f: "credential " + cred[f].where(cred[f] != "", "(blank)") + " not recognised",
     )
-    return outcome(idx, fail, msg, cred, not_evaluable=unknown, not_evaluable_reason=reason)
+    return outcome(
+        idx,
+        fail,
+        msg,
+        cred,
+        applicable=applicable,
+        not_evaluable=unknown,
+        not_evaluable_reason=reason,
+    )
 
 
 @check_kind(
@@ -578,11 +618,13 @@ def author_role(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> Che
             ],
             help="regexes (case-insensitive): clinical judgments an assistant may not make",
         ),
+        "except_payer_types": EXCEPT_PAYER_TYPES,
     },
 )
 def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
     """An assistant's note makes no clinical judgment (goal/plan changes, prognosis, discharge)."""
     applicable = note_is(ctx, "role", ["assistant"])[ctx.positions(idx)]
+    applicable &= ~excepted_payers(ctx, idx, params["except_payer_types"])
     hit = pd.Series(pd.NA, index=idx, dtype=object)
     if applicable.any():
         # A boolean scan first; the phrase itself is extracted only from the notes that match.
@@ -609,6 +651,8 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
 @check_kind(
     "certification_timely",
     topic="plan of care",
+    # A visit that carries the finding may be an assistant's: the plan is the therapist's.
+    supervisor_duty="the certification is {who} to obtain",
     params={
         "max_days": Param(
             int, 30, help="days after the evaluation within which the plan is certified"
@@ -619,12 +663,24 @@ def assistant_scope(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
             help="first date of service for the CY2025 exception ('' to disable)",
         ),
         "sent_within_days": Param(int, 30, help="CY2025 exception: plan sent within these days"),
+        "late_severity": Param(
+            str,
+            "medium",
+            help="severity of a certification signed late (a plan never certified has the item's)",
+            choices=tuple(SEVERITY_ORDER),
+        ),
     },
     needs=("notes.poc_certified_at",),
     reads=("notes.poc_certified_at", "notes.poc_sent_at", "notes.order_signed_at"),
 )
 def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
-    """The initial plan is certified within 30 days of the evaluation (or the CY2025 exception)."""
+    """The initial plan is certified within 30 days of the evaluation (or the CY2025 exception).
+
+    Judged on the note that establishes the plan (the evaluation). When that note is outside
+    the audit (a monthly run whose evaluation was the month before), on the episode's first
+    visit of the audit past the due date while the plan was still not certified: the visits of
+    a month under an overdue plan are that month's finding.
+    """
     if not ctx.has("notes.poc_certified_at"):
         return not_evaluable_all(idx, "the export has no plan-of-care certification date column")
     s = sorted_notes(ctx)
@@ -633,36 +689,48 @@ def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
     # that has no evaluation before it.
     plan_rank = s.cumsum(is_plan.astype(np.int64))
     establishes = note_is(ctx, "note_type", ["evaluation"])[s.order] | (is_plan & (plan_rank == 1))
-    applicable = pd.Series(establishes[s.rows(ctx, idx)], index=idx)
+    rows = s.rows(ctx, idx)
+    applicable = pd.Series(establishes[rows], index=idx)
 
-    notes = note_columns(
-        ctx, idx, ["date_of_service", "poc_certified_at", "poc_sent_at", "order_signed_at"]
-    )
-    dos = notes["date_of_service"].dt.normalize()
     max_days = int(params["max_days"])
+    columns = ["date_of_service", "poc_certified_at", "poc_sent_at", "order_signed_at"]
+    notes = note_columns(ctx, idx, columns + ["note_id"])
+    dos = notes["date_of_service"].dt.normalize()
+
+    def exception_of(f: pd.DataFrame, day: pd.Series) -> pd.Series:
+        """CY2025: a signed order on file and the plan sent within the days allowed."""
+        if not params["exception_from"]:
+            return pd.Series(False, index=f.index)
+        sent_lag = days_between(f["poc_sent_at"], day)
+        return (
+            (day >= pd.Timestamp(params["exception_from"]))
+            & (sent_lag <= int(params["sent_within_days"])).fillna(False)
+            & f["order_signed_at"].notna()
+        )
+
+    def order_missing(f: pd.DataFrame, day: pd.Series) -> pd.Series:
+        """The plan was sent in time, only the signed order is missing (the fix to say)."""
+        sent_ok = (days_between(f["poc_sent_at"], day) <= int(params["sent_within_days"])).fillna(
+            False
+        )
+        return sent_ok & f["order_signed_at"].isna()
+
     lag = days_between(notes["poc_certified_at"], dos)
     certified = notes["poc_certified_at"].notna()
     on_time = certified & (lag <= max_days)
-    exception = pd.Series(False, index=idx)
-    if params["exception_from"]:
-        start = pd.Timestamp(params["exception_from"])
-        sent_lag = days_between(notes["poc_sent_at"], dos)
-        exception = (
-            (dos >= start)
-            & (sent_lag <= int(params["sent_within_days"])).fillna(False)
-            & notes["order_signed_at"].notna()
-        )
+    exception = exception_of(notes, dos)
     overdue_unsigned = ~certified & ((ctx.as_of.normalize() - dos).dt.days > max_days)
     late_signed = certified & (lag > max_days)
     fail = applicable & ~on_time & ~exception & (late_signed | overdue_unsigned)
     # Not certified yet, with days left to do it: not a pass (nothing shows it certified).
     pending = ~certified & ~exception & ~overdue_unsigned
+    due_all = dos + pd.Timedelta(days=max_days)
 
     msg = pd.Series("", index=idx, dtype=object)
+    severity = pd.Series("", index=idx, dtype=object)
     if fail.any():
-        f = notes[fail]
         ev = fmt_date(dos[fail])
-        due = fmt_date(dos[fail] + pd.Timedelta(days=max_days))
+        due = fmt_date(due_all[fail])
         late_txt = (
             "plan of care certified "
             + lag[fail].astype("Int64").astype(str)
@@ -676,25 +744,101 @@ def certification_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any
         )
         text = late_txt.where(certified[fail], unsigned_txt)
         text = text + "; certification was due within " + str(max_days) + " days (by " + due + ")"
-        sent_ok = (
-            days_between(f["poc_sent_at"], dos[fail]) <= int(params["sent_within_days"])
-        ).fillna(False)
         text = text.where(
-            ~(sent_ok & f["order_signed_at"].isna()),
+            ~order_missing(notes[fail], dos[fail]),
             text + "; the plan was sent in time but no signed order/referral is on file",
         )
         msg.loc[fail] = text.to_numpy()
+        severity.loc[fail & certified] = params["late_severity"]
     evidence = fmt_date(notes["poc_certified_at"]).where(certified, "not certified")
-    return outcome(
+
+    # The visits of an episode whose establishing note is outside the audit.
+    judged = np.zeros(len(ctx.notes), dtype=bool)
+    judged[ctx.positions(idx)] = True
+    source = s.ffill(establishes)[rows]
+    at = s.order[np.maximum(source, 0)]
+    carried = (source >= 0) & ~establishes[rows] & ~judged[at]
+    carried_fail = np.zeros(len(idx), dtype=bool)
+    carried_unread = np.zeros(len(idx), dtype=bool)
+    if carried.any():
+        c = np.flatnonzero(carried)
+        plan = note_columns(ctx, ctx.notes.index[at[c]], columns + ["note_id"])
+        plan.index = idx[c]
+        plan_day = plan["date_of_service"].dt.normalize()
+        plan_due = plan_day + pd.Timedelta(days=max_days)
+        visit = dos.iloc[c]
+        cert = plan["poc_certified_at"].dt.normalize()
+        unread = unreadable(ctx, "poc_certified_at")[at[c]]
+        at_risk = (
+            (visit > plan_due)
+            & (cert.isna() | (cert > visit))
+            & ~exception_of(plan, plan_day)
+            & ~unread
+        ).to_numpy(dtype=bool)
+        # The first such visit of each episode in the audit carries the finding.
+        risky = np.zeros(len(s.order), dtype=bool)
+        risky[rows[c[at_risk]]] = True
+        first = s.first(risky)
+        carried_fail[c] = at_risk & (first[rows[c]] == rows[c])
+        carried_unread[c] = unread & (visit > plan_due).to_numpy(dtype=bool)
+        m = carried_fail[c]
+        if m.any():
+            p, v = plan[m], visit[m]
+            never = p["poc_certified_at"].isna()
+            head = (
+                "plan of care of the evaluation of "
+                + fmt_date(plan_day[m])
+                + " ("
+                + p["note_id"].astype(str)
+                + ") "
+            )
+            not_yet = (
+                "not certified by this visit ("
+                + fmt_date(v)
+                + "), "
+                + (v - plan_day[m]).dt.days.astype(str)
+                + " days after the evaluation"
+            )
+            late = "certified only on " + fmt_date(p["poc_certified_at"]) + ", after this visit"
+            text = head + not_yet.where(never, late) + "; certification was due by "
+            text = text + fmt_date(plan_due[m]) + ", and the visits since are at risk"
+            text = text.where(
+                ~order_missing(p, plan_day[m]),
+                text + "; the plan was sent in time but no signed order/referral is on file",
+            )
+            hit = idx[c[m]]
+            msg.loc[hit] = text.to_numpy()
+            evidence.loc[hit] = fmt_date(p["poc_certified_at"]).where(~never, "not certified")
+            severity.loc[hit[~never.to_numpy()]] = params["late_severity"]
+    waiting = applicable & pending
+    applicable |= carried_fail | carried_unread
+    fail = fail | carried_fail
+
+    reason = pd.Series("", index=idx, dtype=object)
+    if waiting.any():
+        w = notes[waiting]
+        reason.loc[waiting] = (
+            "plan of care of the evaluation of "
+            + fmt_date(dos[waiting])
+            + " ("
+            + w["note_id"].astype(str)
+            + ") not certified yet; it is due by "
+            + fmt_date(due_all[waiting])
+            + ", after the audit date: audit it again then"
+        ).to_numpy()
+    if carried_unread.any():
+        reason.loc[carried_unread] = "the evaluation's poc_certified_at could not be read as a date"
+    out = outcome(
         idx,
         fail,
         msg,
         evidence,
         applicable=applicable,
-        not_evaluable=pending,
-        not_evaluable_reason=f"plan of care not certified yet, and its {max_days} days had not "
-        "run out by the audit date: audit it again once they have",
+        not_evaluable=waiting | carried_unread,
+        not_evaluable_reason=reason,
     )
+    out.severity = severity
+    return out
 
 
 CERTIFIER_ALIASES = [

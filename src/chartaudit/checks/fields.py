@@ -16,12 +16,16 @@ from .episodes import (
     midnight,
     non_blank,
     not_evaluable_all,
+    note_clinical_fellow,
     note_codes,
     note_columns,
     service_dates,
     texts,
 )
 from .registry import CheckOutcome, Param, check_kind, outcome
+
+# Whose notes DOC-COSIGN may require a co-signature on: the author roles, and clinical fellows.
+COSIGN_ROLES = ("student", "assistant", "clinical_fellow", "therapist", "unknown")
 
 
 @check_kind(
@@ -107,14 +111,24 @@ def signature_timely(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -
     topic="signature",
     supervisor_duty="the co-signature is {who} to give",
     params={
-        "roles": Param(list, ["student"], help="author roles whose notes need a co-signature"),
+        "roles": Param(
+            list,
+            ["student"],
+            help="author roles whose notes need a co-signature; clinical_fellow: a clinical "
+            "fellow's (CF-SLP), who is otherwise a therapist",
+            choices=COSIGN_ROLES,
+        ),
     },
     reads=("notes.cosigned_at",),
 )
 def cosign_required(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
-    """Notes by students (and assistants where policy says so) carry a dated co-signature."""
+    """Notes by students (and assistants or clinical fellows where policy says so) carry a
+    dated co-signature."""
     notes = note_columns(ctx, idx, ["role", "cosigner", "cosigned_at", "credential"])
     applicable = notes["role"].isin(params["roles"]).fillna(False).astype(bool)
+    fellow = pd.Series(note_clinical_fellow(ctx)[ctx.positions(idx)], index=idx)
+    if "clinical_fellow" in params["roles"]:
+        applicable |= fellow
     has_name, has_date = ctx.has("notes.cosigner"), ctx.has("notes.cosigned_at")
     if not (has_name or has_date):
         return outcome(
@@ -130,7 +144,9 @@ def cosign_required(ctx: AuditContext, idx: pd.Index, params: dict[str, Any]) ->
     cred = notes["credential"].astype("string").fillna("")
 
     def message(m: np.ndarray) -> pd.Series:
-        who = notes["role"][m].astype("string").fillna("") + " note (" + cred[m] + ")"
+        role = notes["role"][m].astype("string").fillna("")
+        role = role.where(~fellow[m], "clinical fellow")
+        who = role + " note (" + cred[m] + ")"
         text = who + " is not co-signed"
         text = text.where(~name[m], who + ": co-signer named but the co-signature is not dated")
         return text.where(~dated[m], who + ": co-signature dated but no co-signer named")

@@ -40,12 +40,15 @@ class CheckOutcome:
     `status` holds Status codes (int8) indexed by note (a subset of the notes it was asked
     about; notes left out are not_applicable). `message` and `evidence` are strings indexed
     by note and only read where the status is FAIL or NOT_EVALUABLE (they may hold just
-    those notes).
+    those notes); so is `severity`.
     """
 
     status: pd.Series
     message: pd.Series | None = None
     evidence: pd.Series | None = None
+    # A failing note's own severity where the check grades its findings (a plan of care never
+    # certified is critical, one certified late medium); "" or missing: the item's severity.
+    severity: pd.Series | None = None
 
 
 CheckFn = Callable[["AuditContext", pd.Index, dict[str, Any]], CheckOutcome]

@@ -902,7 +902,13 @@ def _findings(audit: AuditResult | None, notes: pd.DataFrame) -> pd.DataFrame:
             "note_type": by_idx.loc[f["note_idx"], "note_type"].to_numpy(dtype=object),
             "item_id": f["item_id"].to_numpy(dtype=object),
             "title": f["item_id"].map(titles).to_numpy(dtype=object),
-            "severity": f["item_id"].map(severities).to_numpy(dtype=object),
+            # A finding its check graded (a certification late, not absent) keeps its own.
+            "severity": f["severity"]
+            .astype(object)
+            .where(f["severity"].notna(), f["item_id"].map(severities))
+            .to_numpy(dtype=object)
+            if "severity" in f.columns
+            else f["item_id"].map(severities).to_numpy(dtype=object),
             "message": f["message"].astype(object).to_numpy(),
             "evidence": f["evidence"].astype(object).to_numpy(),
         }
