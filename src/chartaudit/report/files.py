@@ -178,7 +178,7 @@ def draw_sample(data: ReportData, per_therapist: int, seed: int) -> pd.DataFrame
             "slug",
         ]
     ].copy()
-    sample["failed_items"] = sample["note_idx"].map(failed_items).fillna("")
+    sample["failed_items"] = sample["note_idx"].map(failed_items).astype(object).fillna("")
     for col in SAMPLE_REVIEW_COLUMNS:
         sample[col] = ""
     return sample.sort_values(["therapist", "date_of_service", "note_id"], ignore_index=True)
