@@ -618,3 +618,25 @@ def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp
 )
 def test_recorded_evidence_is_shown_only_where_it_adds_to_the_message(message, evidence, shown):
     assert html._says(message, evidence) is not shown
+
+
+def test_the_trend_axis_fits_rates_that_sit_close_to_100_percent(tmp_path):
+    """Monthly rates of 96-99% on a 50-100% axis look like a flat line (acceptance test)."""
+    data = report_data(tmp_path)
+    data.trend = pd.DataFrame(
+        {
+            "month": ["2026-07", "2026-08", "2026-09"],
+            "therapist_id": ["", "", ""],
+            "passed": [96, 99, 97],
+            "failed": [4, 1, 3],
+        }
+    )
+    out = tmp_path / "report"
+    html.write_html(data, out)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    chart = index[index.index('aria-label="Team rate by month"') :].split("</svg>")[0]
+    labels = re.findall(r'text-anchor="end">(\d+%)<', chart)
+    assert labels == ["100%", "99%", "98%", "97%", "96%", "95%"]
+    ys = [float(y) for y in re.findall(r'<circle class="dot" cx="[\d.]+" cy="([\d.]+)"', chart)]
+    # 96% and 99% are most of the plot's height apart (it is 176 px high), not a tenth of it.
+    assert ys[0] - ys[1] > 100
