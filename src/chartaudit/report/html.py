@@ -54,6 +54,11 @@ PAGES_PER_BATCH = 500  # therapist pages whose HTML is rendered and held at once
 STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
 STRENGTH_MIN_RATE = 0.9  # of the notes an item concerns, judged ones or not (see _batch)
 STRENGTHS = 5
+# A strength is an item the therapist's peers sometimes miss: other therapists of the same
+# discipline and role; for one who has none (a clinic's only assistant), of the same discipline;
+# for the only one of a discipline, the whole team.
+PEER_WORDS = ("{discipline} {role}", "{discipline} clinicians of any role", "the team")
+ROLE_PLURALS = {"therapist": "therapists", "assistant": "assistants", "student": "students"}
 EXAMPLE_FULL_NOTES = 3  # an example with more notes is shown as a compact table
 RATE_DIGITS = 1  # decimals of every rate printed: a whole percent can hide a gap (97.8% vs 97.9%)
 HEAT_BINS = [0.5, 0.65, 0.8, 0.9, 0.95]  # class h5 (< 50%) … h0 (>= 95%)
@@ -1032,19 +1037,48 @@ class _Pages:
         return skipped_after_failures(data.result, data.stats.matrix_counts, self._prerequisites)
 
     @functools.cached_property
+    def _peer_groups(self) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+        """Per row of stats.therapists: the groups a therapist belongs to (discipline and role,
+        discipline, team: a key each), which of them are their peers (the first with another
+        therapist in it, else the team: PEER_WORDS), and the peers in words for the page."""
+        therapists = self.data.stats.therapists
+        discipline = therapists["discipline"].astype(str).to_numpy(object)
+        role = therapists["role"].astype(str).to_numpy(object)
+        groups = [discipline + "|" + role, discipline, np.full(len(therapists), "", object)]
+
+        def shared(keys: np.ndarray) -> np.ndarray:
+            return pd.Series(keys).map(pd.Series(keys).value_counts()).to_numpy() > 1
+
+        level = np.where(shared(groups[0]), 0, np.where(shared(groups[1]), 1, 2))
+        level[(level == 0) & ~np.isin(role, list(ROLE_PLURALS))] = 1  # a role without a word
+        words = [
+            PEER_WORDS[lv].format(discipline=d, role=ROLE_PLURALS.get(r, ""))
+            for lv, d, r in zip(level.tolist(), discipline, role, strict=True)
+        ]
+        return groups, level, words
+
+    @functools.cached_property
     def _peers_failed(self) -> np.ndarray:
         """Per row of matrix_counts (therapist x item): how often the item failed on the notes
-        of the therapist's peers (same disciplines and role, the therapist included). Where
-        none of them ever failed it (97014 for a speech-language pathologist, an assistant's
-        modifier for a therapist), meeting it is no strength."""
+        of the therapist's peers (_peer_groups, the therapist included). Where none of them
+        ever failed it (97014 for a speech-language pathologist, an assistant's modifier for a
+        therapist), meeting it is no strength."""
         mc = self.data.stats.matrix_counts
-        therapists = self.data.stats.therapists.set_index("therapist_id")
-        peer_group = (
-            therapists["discipline"].astype(str) + "|" + therapists["role"].astype(str)
-        ).reindex(mc["therapist_id"].astype(therapists.index.dtype))
-        key = pd.MultiIndex.from_arrays([peer_group.to_numpy(object), mc["item_id"].to_numpy()])
-        failed = pd.Series(mc["failed"].to_numpy(np.int64), index=key)
-        return failed.groupby(level=[0, 1]).transform("sum").to_numpy(np.int64)
+        therapists = self.data.stats.therapists
+        rows = pd.Index(therapists["therapist_id"]).get_indexer(
+            mc["therapist_id"].astype(therapists["therapist_id"].dtype)
+        )
+        groups, level, _ = self._peer_groups
+        failed = mc["failed"].to_numpy(np.int64)
+        item = mc["item_id"].to_numpy()
+
+        def failed_in(keys: np.ndarray) -> np.ndarray:
+            group = np.append(keys, "\x00none")[rows]  # -1 (no therapist row) takes the last
+            index = pd.MultiIndex.from_arrays([group, item])
+            return pd.Series(failed, index=index).groupby(level=[0, 1]).transform("sum").to_numpy()
+
+        chosen = np.append(level, 0)[rows]
+        return np.choose(chosen, [failed_in(g) for g in groups]).astype(np.int64)
 
     @functools.cached_property
     def _prerequisites(self) -> dict[int, list[int]]:
@@ -1565,7 +1599,9 @@ class _Pages:
         for_you, for_supervisor = shared["supervised"]
         nothing = (Markup(), 0)
         pages = []
-        for t in therapists.itertuples(index=False):
+        peer_words = self._peer_groups[2]
+        peers = [peer_words[i] for i in therapists.index.tolist()]
+        for t, peer_group in zip(therapists.itertuples(index=False), peers, strict=True):
             slug = t.slug
             rate, low, high = _f(t.rate), _f(t.ci_low), _f(t.ci_high)
             checked, critical = int(t.passed + t.failed), int(t.critical)
@@ -1614,6 +1650,7 @@ class _Pages:
                     if not trend
                     else _macros().line_chart(trend["chart"], "Your rate by month"),
                     "strengths": strengths.get(slug, nothing)[0] or None,
+                    "peers": peer_group,
                     "best": None if best is None else "",
                     "best_title": None if best is None else best["title"],
                     "best_passed": None if best is None else num(int(best["passed"])),
