@@ -311,3 +311,35 @@ def test_the_only_assistant_and_the_only_pt_get_strengths_from_a_wider_peer_grou
         assert "Note is signed" in strength_titles(page), name
         assert f"Items that {peers} sometimes miss" in page.plain, name
         assert "Nothing stands out yet" not in page.plain, name
+
+
+def test_the_supervised_visits_sentence_points_only_to_a_section_the_page_has(run):
+    """'listed under Visits you supervise' on a page without that section (nothing missed on
+    the visits) sent the reader looking for it (acceptance test m-3)."""
+    all_met = 0
+    for name, (text, page) in pages(run).items():
+        has_section = 'id="supervised"' in text
+        assert ('href="#supervised"' in text) == has_section, name
+        if "on the visits of assistants or students you supervise" in page.plain:
+            all_met += not has_section
+            assert ("all met." in page.plain) != has_section, name
+    assert all_met  # sample_charts has supervising therapists with and without misses
+
+
+def test_a_run_limited_to_one_therapist_makes_no_team_comparison(tmp_path):
+    """A --therapist run's 'team' is the therapist alone: no 'team median' of one therapist,
+    no 'the team meets it' (acceptance test m-2)."""
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SAMPLE), "--out", str(out), "--no-history", "--format", "html"]
+        + ["--therapist", "jamal chen"],
+    )
+    assert result.exit_code in (0, 1), result.output
+    (name, (text, page)), *others = pages(out).items()
+    assert not others and name == "jamal-chen"
+    assert "makes no comparison with the team" in page.plain
+    for team_words in ("Team median", "team median", "the team meets it", "; team ", "· team "):
+        assert team_words not in page.plain, team_words
+    assert 'class="median"' not in text and 'class="team"' not in text
+    assert "Top gaps" in page.plain and "Missed on" in page.plain  # the page itself is there

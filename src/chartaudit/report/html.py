@@ -740,12 +740,17 @@ class _Pages:
         stats = data.stats
         self.items = {i.id: i for i in data.result.items}
         self.rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+        # A run limited with --therapist has no team to compare with: its "team" would be the
+        # therapists it was limited to (a team of one), so the pages leave the comparison out.
+        self.whole_team = not data.options.get("therapists")
         self.team_items = stats.items.set_index("item_id")
         rates = stats.therapists["rate"].astype(float)
         self.team_rates = rates.dropna().to_numpy()
         self.median = float(np.median(self.team_rates)) if len(self.team_rates) else None
         self.scale_floor = svg.scale_floor(self.team_rates)
-        self.team_ticks = svg.team_ticks(self.team_rates, self.scale_floor)
+        self.team_ticks = (
+            svg.team_ticks(self.team_rates, self.scale_floor) if self.whole_team else []
+        )
         self.examples: dict[tuple[str, str], Markup | None] = {}
         self.common = self._common()
 
@@ -1102,7 +1107,9 @@ class _Pages:
             "topic": np.array([getattr(REGISTRY.get(k), "topic", "") for k in kinds], object),
             "severity": items["severity"].to_numpy(object),
             "sev": items["severity"].map(self.rank).to_numpy(float, na_value=np.nan),
-            "team_rate": items["rate"].to_numpy(float, na_value=np.nan),
+            "team_rate": items["rate"].to_numpy(float, na_value=np.nan)
+            if self.whole_team
+            else np.full(len(items), np.nan),
         }
         return {name: np.append(values, np.nan) for name, values in columns.items()}
 
@@ -1473,9 +1480,10 @@ class _Pages:
         same = {  # on every page
             **self.common,
             "median": self.median,
+            "whole_team": self.whole_team,
             "colleagues": len(self.team_rates),
             "axis": axis,
-            "score_axis": _macros().score_axis(axis, self.median),
+            "score_axis": _macros().score_axis(axis, self.median if self.whole_team else None),
             "sampled": self.data.sample is not None,
             "team_clean": pct(self.data.stats.overall["notes_without_findings_rate"], RATE_DIGITS),
         }
@@ -1689,4 +1697,5 @@ class _Pages:
             yield slug, flat[start[i] : start[i + 1]]
 
     def _scale(self, rate: Any, low: Any, high: Any) -> dict:
-        return svg.score_scale(rate, low, high, self.median, self.team_ticks, self.scale_floor)
+        median = self.median if self.whole_team else None
+        return svg.score_scale(rate, low, high, median, self.team_ticks, self.scale_floor)
