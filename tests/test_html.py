@@ -430,6 +430,8 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
             p: [None if i % 3 == 1 else texts[i % 5] for i in range(10)]
             for p in ("before", "match", "after")
         },
+        # the start of the note, for an excerpt without a highlight (or none: no text)
+        "start": [texts[i % 5] if i % 3 == 1 and i % 2 else None for i in range(10)],
     }
     gaps = {
         "index": [1, 2, 3],
@@ -614,6 +616,11 @@ def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp
             False,
         ),
         ("22 timed minutes support 1 unit; 2 billed.", "97110 22 min 2u", True),
+        (
+            "No subjective (patient report) / objective/interventions content found.",
+            "missing: subjective (patient report), objective/interventions",
+            False,
+        ),
     ],
 )
 def test_recorded_evidence_is_shown_only_where_it_adds_to_the_message(message, evidence, shown):
@@ -640,3 +647,27 @@ def test_the_trend_axis_fits_rates_that_sit_close_to_100_percent(tmp_path):
     ys = [float(y) for y in re.findall(r'<circle class="dot" cx="[\d.]+" cy="([\d.]+)"', chart)]
     # 96% and 99% are most of the plot's height apart (it is 176 px high), not a tenth of it.
     assert ys[0] - ys[1] > 100
+
+
+@pytest.mark.parametrize("redact", [False, True])
+def test_a_finding_with_nothing_to_quote_shows_the_start_of_the_note_unhighlighted(
+    tmp_path, redact
+):
+    """'Note is signed' quotes nothing from the note: the page shows what the note says (so a
+    trainer can judge the finding), never a highlight on the tool's own words (acceptance
+    test M-4). Under --redact the patient's name in that text is masked like any excerpt."""
+    data = report_data(tmp_path, redact=redact)
+    out = tmp_path / "report"
+    html.write_html(data, out)
+    narratives = " ".join(data.result.notes["narrative"].dropna().astype(str))
+    for path in (out / "therapists").glob("*.html"):
+        page = Page(path.read_text(encoding="utf-8"))
+        # Only the therapist's own words are highlighted (and the word in the page's key).
+        for marked in (m for m in page.marks if m != "highlighted"):
+            assert " ".join(marked.split()) in " ".join(narratives.split()), (path.name, marked)
+    slug = data.stats.therapists.set_index("therapist").loc["Zoë Ćwik", "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    gap = page.plain.split("Note is signed", 2)[1].split("What good looks like")[0]
+    assert "The start of the note, as read:" in gap
+    assert "reports less pain today. Therapeutic exercise 20 min with cues for form." in gap
+    assert ("Mary Jones" in gap) is not redact

@@ -291,7 +291,7 @@ def test_the_only_assistant_and_the_only_pt_get_strengths_from_a_wider_peer_grou
             # Ann leaves a note unsigned: "Note is signed" is something OT clinicians miss.
             signed = "" if (t == 0 and day == 6) else f"2026-09-0{day}"
             rows.append(
-                f'{"ABCD"[t]}{day},P{t},daily,2026-09-0{day},{who},{credential},{discipline},'
+                f"{'ABCD'[t]}{day},P{t},daily,2026-09-0{day},{who},{credential},{discipline},"
                 f'{signed},"{text}"'
             )
     (tmp_path / "export").mkdir()

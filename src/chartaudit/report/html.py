@@ -416,8 +416,11 @@ def _may_contain(text: str, evidence: str) -> bool:
 def _says(message: str, evidence: str) -> bool:
     """Whether the message already states the evidence (its words, in order, any case; a
     leading "missing:" of the evidence aside)."""
-    words = re.sub(r"(?i)^\s*missing:\s*", "", evidence).lower().split()
-    return bool(words) and " ".join(words) in " ".join(str(message).lower().split())
+    words = re.sub(r"(?i)^\s*missing:\s*", "", evidence).lower()
+    # Lists are joined with commas in one and slashes in the other ("subjective, objective"
+    # recorded, "No subjective / objective content found" said).
+    words, said = (re.sub(r"[,/;]", " ", t).split() for t in (words, str(message).lower()))
+    return bool(words) and " ".join(words) in " ".join(said)
 
 
 def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | None:
@@ -448,6 +451,18 @@ def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | No
     if len(match) > EXCERPT_MAX_MATCH:
         match = match[: EXCERPT_MAX_MATCH - 1] + "…"
     return {"before": before, "match": match, "after": after}
+
+
+def note_start(text: Any, length: int = 2 * EXCERPT_WINDOW) -> str | None:
+    """The first `length` characters of a note's text (cut at a space, '…' when cut): what a
+    finding without a quotable passage shows of the note; None for a note without text."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) <= length:
+        return text
+    cut = text.rfind(" ", 0, length)
+    return text[: cut if cut > length - 40 else length].rstrip() + "…"
 
 
 # --------------------------------------------------------------------------- examples
@@ -1227,6 +1242,20 @@ class _Pages:
         if not rows:
             return np.zeros(0, dtype=np.int64), {}
         owners, take, parts = (list(x) for x in zip(*rows, strict=True))
+        # A finding with nothing to quote ("no subjective content found", a billed code the
+        # note does not describe) shows the start of the note, so the therapist sees what was
+        # read: masked in one call for the batch, and cut only after masking (a cut could
+        # split a name the masking would then miss).
+        unquoted = [k for k, part in enumerate(parts) if not part]
+        if unquoted:
+            rows_of = note_idx[[take[k] for k in unquoted]]
+            narrative = data.result.notes["narrative"].iloc[rows_of].to_numpy(dtype=object)
+            longer = 2 * EXCERPT_WINDOW + 100  # room for a name running over the cut
+            cut = [t[:longer] if isinstance(t, str) else None for t in narrative.tolist()]
+            masked = data.excerpt_text(pd.Series(cut, dtype=object)).tolist()
+            for k, text in zip(unquoted, masked, strict=True):
+                start = note_start(text)
+                parts[k] = {} if start is None else {"start": start}
         messages = _each(cand["message"].iloc[take], sentence, "").tolist()
         patients = self._patient_labels.reindex(note_idx[take]).tolist()
         return np.array(owners, dtype=np.int64), {
@@ -1243,7 +1272,9 @@ class _Pages:
                     strict=True,
                 )
             ],
-            **{name: [p.get(name) for p in parts] for name in ("before", "match", "after")},
+            **{
+                name: [p.get(name) for p in parts] for name in ("before", "match", "after", "start")
+            },
             "message": messages,
             # "Recorded: x" only where x adds to the message ("missing: long-term goals" after
             # "Plan of care is missing: long-term goals" would read as the opposite).
