@@ -671,3 +671,19 @@ def test_a_finding_with_nothing_to_quote_shows_the_start_of_the_note_unhighlight
     assert "The start of the note, as read:" in gap
     assert "reports less pain today. Therapeutic exercise 20 min with cues for form." in gap
     assert ("Mary Jones" in gap) is not redact
+
+
+def test_an_example_of_many_notes_reads_as_their_sequence_without_empty_columns():
+    """MCR-PR-10's example is eleven notes with no text: a table of headings and an empty Text
+    column told a new grad nothing (acceptance test m-6)."""
+    item = {i.id: i for c in load_checklists(["medicare-part-b"]) for i in c.items}["MCR-PR-10"]
+    card = html.example_card(item, "OT")
+    page = Page(str(html._macros().example_card(card)))
+    assert re.search(
+        r"The notes in order: Evaluation \(2026-09-01\), \d+ daily notes \(2026-09-03 to "
+        r"[\d-]+\), progress report \([\d-]+\)",
+        page.plain,
+    ), page.plain
+    assert "On every note: Payer Medicare Part B" in page.plain
+    headers = [t for t, _ in page.tags if t == "th"]
+    assert "Text" not in page.plain.split("Note", 1)[1] and len(headers) <= 2

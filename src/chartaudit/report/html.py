@@ -518,10 +518,12 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
         ]
         notes.append({"heading": heading, "author": author, "fields": fields, "sections": sections})
     compact = len(notes) > EXAMPLE_FULL_NOTES
+    card: dict[str, Any] = {}
     if compact:
         for note in notes:
             text = " ".join(f"{s['label']}: {s['text']}" for s in note["sections"])
             note["summary"] = text if len(text) <= 140 else text[:139] + "…"
+        card = _compact_parts(notes, case.get("notes", []))
     tables = []
     for table, title in (
         ("services", "Billed services"),
@@ -541,7 +543,42 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
                     "rows": [[_value(r.get(c)) for c in columns] for r in rows],
                 }
             )
-    return {"notes": notes, "compact": compact, "tables": tables}
+    return {"notes": notes, "compact": compact, "tables": tables, **card}
+
+
+def _compact_parts(notes: list[dict], rows: list[dict]) -> dict:
+    """What a compact example card shows besides its table: the notes in order as a sentence
+    (runs of a note type counted: "9 daily notes (2026-09-03 to 2026-09-26)"), the fields the
+    same on every note once, and which of the table's columns have something to show. A table
+    of eleven note headings with an empty text column told a reader nothing."""
+    runs: list[list[dict]] = []
+    for row in rows:
+        if runs and runs[-1][0].get("note_type") == row.get("note_type"):
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    parts = []
+    for run in runs:
+        label = note_type_label(run[0].get("note_type"))
+        first, last = _value(run[0].get("date_of_service")), _value(run[-1].get("date_of_service"))
+        if len(run) == 1:
+            parts.append(f"{label} ({first})" if first else label)
+        else:
+            many = f"{len(run)} {label.lower()}s"
+            parts.append(f"{many} ({first} to {last})" if first and last else many)
+    common = [f for f in notes[0]["fields"] if all(f in note["fields"] for note in notes[1:])]
+    for note in notes:
+        note["fields"] = [f for f in note["fields"] if f not in common]
+    authors = {note["author"] for note in notes}
+    if len(authors) == 1 and next(iter(authors)):
+        common.append({"label": "Author", "value": next(iter(authors))})
+    return {
+        "sequence": ", ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])]),
+        "common": common,
+        "show_author": len(authors) > 1,
+        "show_fields": any(note["fields"] for note in notes),
+        "show_text": any(note["summary"] for note in notes),
+    }
 
 
 # --------------------------------------------------------------------------- pages
