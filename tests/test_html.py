@@ -687,3 +687,17 @@ def test_an_example_of_many_notes_reads_as_their_sequence_without_empty_columns(
     assert "On every note: Payer Medicare Part B" in page.plain
     headers = [t for t, _ in page.tags if t == "th"]
     assert "Text" not in page.plain.split("Note", 1)[1] and len(headers) <= 2
+
+
+@pytest.mark.parametrize(
+    "codes, billed",
+    [({"92507"}, "92507"), ({"92526"}, "92526"), (set(), "92526"), ({"97110"}, "92526")],
+)
+def test_the_example_bills_the_code_the_therapist_missed_where_one_does(codes, billed):
+    """An SLP whose undescribed services are all 92507 reads a 92507 example, not a swallowing
+    note (acceptance test m-7); without such an example, the discipline's first."""
+    items = {i.id: i for c in load_checklists(["documentation-quality"]) for i in c.items}
+    card = html.example_card(items["DOC-INTERVENTION"], "SLP", codes)
+    services = next(t for t in card["tables"] if t["title"] == "Billed services")
+    assert [row[services["columns"].index("CPT")] for row in services["rows"]] == [billed]
+    assert card["notes"][0]["heading"].startswith("Daily note · SLP")

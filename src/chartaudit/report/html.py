@@ -484,16 +484,35 @@ def example_discipline(item: Item, case: dict) -> str:
     return _value(notes[0].get("discipline"))
 
 
-def example_card(item: Item, disciplines: str = "") -> dict | None:
-    """The item's first good example written for one of `disciplines` (a therapist's, e.g.
-    "OT" or "OT, PT"), else its first, as something a person reads: each note's heading, key
-    fields and SOAP text, and its services, goals and measures as small tables."""
+_CODE = re.compile(r"\b(?:\d{4}[0-9A-Z]|[A-Z]\d{4})\b")  # a CPT or HCPCS code
+
+
+def example_choice(item: Item, disciplines: str = "", codes: Iterable[str] = ()) -> int | None:
+    """Which good example of the item suits a therapist of `disciplines` (e.g. "OT" or
+    "OT, PT") whose findings name `codes`: the first of their discipline that bills one of
+    the codes, else the first of their discipline, else the first; None without one. An SLP
+    whose misses are all 92507 reads a 92507 example, not a swallowing one."""
     cases = item.examples.get("good") or []
     if not cases:
         return None
     wanted = {d.strip() for d in disciplines.split(",") if d.strip()}
-    case = next((c for c in cases if example_discipline(item, c) in wanted), cases[0])
-    case = example_frames(item, case)
+    codes = set(codes)
+    theirs = [i for i, c in enumerate(cases) if example_discipline(item, c) in wanted]
+    for i in theirs:
+        billed = {str(s.get("cpt_code")) for s in cases[i].get("services") or []}
+        if billed & codes:
+            return i
+    return theirs[0] if theirs else 0
+
+
+def example_card(item: Item, disciplines: str = "", codes: Iterable[str] = ()) -> dict | None:
+    """The item's good example that example_choice picks, as something a person reads: each
+    note's heading, key fields and SOAP text, and its services, goals and measures as small
+    tables."""
+    choice = example_choice(item, disciplines, codes)
+    if choice is None:
+        return None
+    case = example_frames(item, item.examples["good"][choice])
     notes = []
     for row in case.get("notes", []):
         author = with_credential(row.get("therapist"), row.get("credential"))
@@ -803,7 +822,7 @@ class _Pages:
         self.team_ticks = (
             svg.team_ticks(self.team_rates, self.scale_floor) if self.whole_team else []
         )
-        self.examples: dict[tuple[str, str], Markup | None] = {}
+        self.examples: dict[tuple[str, int | None], Markup | None] = {}
         self.common = self._common()
 
     # ---- shared by every page
@@ -829,12 +848,14 @@ class _Pages:
             ],
         }
 
-    def _example(self, item_id: str, disciplines: str) -> Markup | None:
-        """The item's example card for a therapist of `disciplines`, rendered once: it is the
-        same on every page of that discipline it appears on."""
-        key = (item_id, disciplines)
+    def _example(self, item_id: str, disciplines: str, codes: Iterable[str] = ()) -> Markup | None:
+        """The item's example card for a therapist of `disciplines` whose findings name
+        `codes` (see example_choice), each card rendered once: the same on every page it
+        appears on."""
+        item = self.items[item_id]
+        key = (item_id, example_choice(item, disciplines, codes))
         if key not in self.examples:
-            card = example_card(self.items[item_id], disciplines)
+            card = example_card(item, disciplines, codes)
             self.examples[key] = None if card is None else _macros().example_card(card)
         return self.examples[key]
 
@@ -1201,6 +1222,10 @@ class _Pages:
         card."""
         owner, columns = excerpts
         sections = _render_tables("excerpt", columns, owner, range(len(gaps))) if columns else {}
+        # The codes the gap's quoted findings name, for the example to bill one of them.
+        codes: dict[int, set[str]] = defaultdict(set)
+        for g, message in zip(owner.tolist(), columns.get("message", []), strict=True):
+            codes[g].update(_CODE.findall(message))
         quoted = np.bincount(owner, minlength=len(gaps)).tolist()
         items = [self.items[item_id] for item_id in gaps["item_id"].tolist()]
         disciplines = self._disciplines[gaps["_t"].to_numpy()].tolist()
@@ -1221,7 +1246,8 @@ class _Pages:
                     for n, q in zip(failed, quoted, strict=True)
                 ],
                 "example": [
-                    self._example(i.id, d) for i, d in zip(items, disciplines, strict=True)
+                    self._example(i.id, d, codes.get(g, ()))
+                    for g, (i, d) in enumerate(zip(items, disciplines, strict=True))
                 ],
                 "reference": [i.reference for i in items],
                 "id": [i.id for i in items],
