@@ -343,3 +343,5 @@ def test_a_run_limited_to_one_therapist_makes_no_team_comparison(tmp_path):
         assert team_words not in page.plain, team_words
     assert 'class="median"' not in text and 'class="team"' not in text
     assert "Top gaps" in page.plain and "Missed on" in page.plain  # the page itself is there
+    index = Page((out / "index.html").read_text(encoding="utf-8"))
+    assert "Team median" not in index.plain and "no team median" in index.plain

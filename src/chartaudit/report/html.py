@@ -908,6 +908,7 @@ class _Pages:
             "overall": overall,
             "overall_checked": overall["passed"] + overall["failed"],
             "median": self.median,
+            "whole_team": self.whole_team,
             "export_name": Path(data.export.root).name if data.export.root else "",
             "files": files,
             "rejected": int(len(data.export.rejected)),
@@ -927,7 +928,8 @@ class _Pages:
         rate, low, high = (
             t[c].to_numpy(float, na_value=np.nan) for c in ("rate", "ci_low", "ci_high")
         )
-        median = np.full(len(t), np.nan if self.median is None else self.median)
+        no_median = self.median is None or not self.whole_team
+        median = np.full(len(t), np.nan if no_median else self.median)
         rates = rate.tolist()
         _, _, _, totals, failing = self._note_selection
         slugs = t["slug"].tolist()
