@@ -453,7 +453,7 @@ def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | No
     return {"before": before, "match": match, "after": after}
 
 
-def note_start(text: Any, length: int = 2 * EXCERPT_WINDOW) -> str | None:
+def note_start(text: Any, length: int = EXCERPT_WINDOW) -> str | None:
     """The first `length` characters of a note's text (cut at a space, '…' when cut): what a
     finding without a quotable passage shows of the note; None for a note without text."""
     if not isinstance(text, str) or not text.strip():
@@ -1286,10 +1286,20 @@ class _Pages:
         note_idx = cand["note_idx"].to_numpy()
         # Only a finding with evidence can be quoted: mask (under --redact) the text of each
         # of those notes once, in one call for the batch (the masking's cost is mostly per call).
+        # A finding without evidence shows the start of its note (see below): the first
+        # `per_gap` of each gap are masked in the same call, cut to what can be shown (after
+        # masking, then cut again: a cut could split a name the masking would then miss).
         quoted = np.unique(note_idx[has[chosen]])
-        narrative = data.result.notes["narrative"].iloc[quoted].to_numpy(dtype=object)
+        bare = np.flatnonzero(~has[chosen])
+        bare = np.setdiff1d(note_idx[bare[_ranks(key[picked][bare]) < per_gap]], quoted)
+        notes = data.result.notes["narrative"]
+        longer = EXCERPT_WINDOW + 40  # room for a name running over the cut
+        narrative = [
+            *notes.iloc[quoted].to_numpy(dtype=object).tolist(),
+            *(t[:longer] if isinstance(t, str) else t for t in notes.iloc[bare].tolist()),
+        ]
         masked = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
-        text_of = dict(zip(quoted.tolist(), masked, strict=True))
+        text_of = dict(zip([*quoted.tolist(), *bare.tolist()], masked, strict=True))
         # Each candidate's gap; the candidates of a gap are consecutive, best first.
         owner = pd.Index(gap_keys).get_indexer(key[picked]).tolist()
         evidence = ["" if _missing(e) else str(e) for e in evidence[chosen].tolist()]
@@ -1309,17 +1319,10 @@ class _Pages:
         owners, take, parts = (list(x) for x in zip(*rows, strict=True))
         # A finding with nothing to quote ("no subjective content found", a billed code the
         # note does not describe) shows the start of the note, so the therapist sees what was
-        # read: masked in one call for the batch, and cut only after masking (a cut could
-        # split a name the masking would then miss).
-        unquoted = [k for k, part in enumerate(parts) if not part]
-        if unquoted:
-            rows_of = note_idx[[take[k] for k in unquoted]]
-            narrative = data.result.notes["narrative"].iloc[rows_of].to_numpy(dtype=object)
-            longer = 2 * EXCERPT_WINDOW + 100  # room for a name running over the cut
-            cut = [t[:longer] if isinstance(t, str) else None for t in narrative.tolist()]
-            masked = data.excerpt_text(pd.Series(cut, dtype=object)).tolist()
-            for k, text in zip(unquoted, masked, strict=True):
-                start = note_start(text)
+        # read.
+        for k, part in enumerate(parts):
+            if not part:
+                start = note_start(texts[take[k]])
                 parts[k] = {} if start is None else {"start": start}
         messages = _each(cand["message"].iloc[take], sentence, "").tolist()
         patients = self._patient_labels.reindex(note_idx[take]).tolist()
