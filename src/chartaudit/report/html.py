@@ -1129,8 +1129,9 @@ class _Pages:
         def shared(keys: np.ndarray) -> np.ndarray:
             return pd.Series(keys).map(pd.Series(keys).value_counts()).to_numpy() > 1
 
-        level = np.where(shared(groups[0]), 0, np.where(shared(groups[1]), 1, 2))
-        level[(level == 0) & ~np.isin(role, list(ROLE_PLURALS))] = 1  # a role without a word
+        # An unknown role is no peer group of its own.
+        by_role = shared(groups[0]) & np.isin(role, list(ROLE_PLURALS))
+        level = np.where(by_role, 0, np.where(shared(groups[1]), 1, 2))
         words = [
             PEER_WORDS[lv].format(discipline=d, role=ROLE_PLURALS.get(r, ""))
             for lv, d, r in zip(level.tolist(), discipline, role, strict=True)
