@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -331,3 +333,61 @@ def test_a_run_that_fails_in_its_statistics_records_nothing(tmp_path, monkeypatc
     assert failed.exit_code == 2
     assert db.read_bytes() == before  # the counts inserted alongside were rolled back
     assert not list(tmp_path.glob(".h.sqlite*draft"))
+
+
+def test_rerunning_a_month_with_different_counts_says_what_was_replaced(tmp_path):
+    db = tmp_path / "h.sqlite"
+    history.record(make_data(tmp_path, OCTOBER), db)
+
+    def rerun(rows: list[dict], therapists: list[str] | None = None) -> list:
+        data = make_data(tmp_path, rows, therapists=therapists)
+        recorder = history.Recorder(data.result, db, therapists=therapists)
+        recorder.finish(data)
+        return recorder.changed
+
+    assert rerun(OCTOBER) == []  # the same counts again: nothing to say
+    # N2 signed after all: October had 1 finding in 5 checks, now 0 in 6.
+    fixed = [dict(r, signed_at=r["date_of_service"]) for r in OCTOBER]
+    changed = rerun(fixed)
+    assert changed == [("2026-10", 1, 5, 0, 6)]
+    notice = history.describe_changes(db, changed)
+    assert "replaced what was stored for 2026-10 (1 finding in 5 checks; now 0 in 6)" in notice
+    assert "show the old figures" in notice
+    # Under --therapist only that therapist's stored counts are compared.
+    late = [note("N3", "2026-10-05", "2026-10-30", therapist="Lee Park", therapist_id="T2")]
+    assert rerun(late, therapists=["Lee Park"]) == [("2026-10", 0, 2, 1, 2)]
+
+
+def test_the_run_prints_and_records_a_replaced_month(tmp_path):
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    export.mkdir()
+    pd.DataFrame(OCTOBER).to_csv(export / "notes.csv", index=False)
+    db = tmp_path / "h.sqlite"
+    runner = CliRunner()
+
+    def run(out: str):
+        args = ["run", str(export), "--out", str(tmp_path / out), "--history", str(db)]
+        result = runner.invoke(app, [*args, "--format", "json"], env={"COLUMNS": "400"})
+        assert result.exit_code == 0, result.output
+        summary = json.loads((tmp_path / out / "summary.json").read_text(encoding="utf-8"))
+        return result.output, summary
+
+    first, _ = run("a")
+    assert "replaced what was stored" not in first
+    again, _ = run("b")
+    assert "replaced what was stored" not in again  # the same export: the same counts
+    rows = pd.DataFrame(OCTOBER)
+    rows.loc[0, "signed_at"] = ""  # a second note left unsigned in the re-exported month
+    rows.to_csv(export / "notes.csv", index=False)
+    output, summary = run("c")
+    assert "replaced what was stored for 2026-10 (" in " ".join(output.split())
+    notice = [n for n in summary["notices"] if "replaced what was stored" in n]
+    assert len(notice) == 1, summary["notices"]
+    before, now = re.search(
+        r"2026-10 \((\d+) findings? in \d+ checks; now (\d+) in", notice[0]
+    ).groups()
+    assert int(now) == int(before) + 1  # the note left unsigned

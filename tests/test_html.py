@@ -430,6 +430,8 @@ def test_table_rows_rendered_column_by_column_are_what_the_macro_prints_row_by_r
             p: [None if i % 3 == 1 else texts[i % 5] for i in range(10)]
             for p in ("before", "match", "after")
         },
+        # the start of the note, for an excerpt without a highlight (or none: no text)
+        "start": [texts[i % 5] if i % 3 == 1 and i % 2 else None for i in range(10)],
     }
     gaps = {
         "index": [1, 2, 3],
@@ -614,7 +616,88 @@ def test_strengths_are_where_the_therapist_beats_the_team_least_common_first(tmp
             False,
         ),
         ("22 timed minutes support 1 unit; 2 billed.", "97110 22 min 2u", True),
+        (
+            "No subjective (patient report) / objective/interventions content found.",
+            "missing: subjective (patient report), objective/interventions",
+            False,
+        ),
     ],
 )
 def test_recorded_evidence_is_shown_only_where_it_adds_to_the_message(message, evidence, shown):
     assert html._says(message, evidence) is not shown
+
+
+def test_the_trend_axis_fits_rates_that_sit_close_to_100_percent(tmp_path):
+    """Monthly rates of 96-99% on a 50-100% axis look like a flat line (acceptance test)."""
+    data = report_data(tmp_path)
+    data.trend = pd.DataFrame(
+        {
+            "month": ["2026-07", "2026-08", "2026-09"],
+            "therapist_id": ["", "", ""],
+            "passed": [96, 99, 97],
+            "failed": [4, 1, 3],
+        }
+    )
+    out = tmp_path / "report"
+    html.write_html(data, out)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    chart = index[index.index('aria-label="Team rate by month"') :].split("</svg>")[0]
+    labels = re.findall(r'text-anchor="end">(\d+%)<', chart)
+    assert labels == ["100%", "99%", "98%", "97%", "96%", "95%"]
+    ys = [float(y) for y in re.findall(r'<circle class="dot" cx="[\d.]+" cy="([\d.]+)"', chart)]
+    # 96% and 99% are most of the plot's height apart (it is 176 px high), not a tenth of it.
+    assert ys[0] - ys[1] > 100
+
+
+@pytest.mark.parametrize("redact", [False, True])
+def test_a_finding_with_nothing_to_quote_shows_the_start_of_the_note_unhighlighted(
+    tmp_path, redact
+):
+    """'Note is signed' quotes nothing from the note: the page shows what the note says (so a
+    trainer can judge the finding), never a highlight on the tool's own words (acceptance
+    test M-4). Under --redact the patient's name in that text is masked like any excerpt."""
+    data = report_data(tmp_path, redact=redact)
+    out = tmp_path / "report"
+    html.write_html(data, out)
+    narratives = " ".join(data.result.notes["narrative"].dropna().astype(str))
+    for path in (out / "therapists").glob("*.html"):
+        page = Page(path.read_text(encoding="utf-8"))
+        # Only the therapist's own words are highlighted (and the word in the page's key).
+        for marked in (m for m in page.marks if m != "highlighted"):
+            assert " ".join(marked.split()) in " ".join(narratives.split()), (path.name, marked)
+    slug = data.stats.therapists.set_index("therapist").loc["Zoë Ćwik", "slug"]
+    page = Page((out / "therapists" / f"{slug}.html").read_text(encoding="utf-8"))
+    gap = page.plain.split("Note is signed", 2)[1].split("What good looks like")[0]
+    assert "The start of the note, as read:" in gap
+    assert "reports less pain today. Therapeutic exercise 20 min with cues for form." in gap
+    assert ("Mary Jones" in gap) is not redact
+
+
+def test_an_example_of_many_notes_reads_as_their_sequence_without_empty_columns():
+    """MCR-PR-10's example is eleven notes with no text: a table of headings and an empty Text
+    column told a new grad nothing (acceptance test m-6)."""
+    item = {i.id: i for c in load_checklists(["medicare-part-b"]) for i in c.items}["MCR-PR-10"]
+    card = html.example_card(item, "OT")
+    page = Page(str(html._macros().example_card(card)))
+    assert re.search(
+        r"The notes in order: Evaluation \(2026-09-01\), \d+ daily notes \(2026-09-03 to "
+        r"[\d-]+\), progress report \([\d-]+\)",
+        page.plain,
+    ), page.plain
+    assert "On every note: Payer Medicare Part B" in page.plain
+    headers = [t for t, _ in page.tags if t == "th"]
+    assert "Text" not in page.plain.split("Note", 1)[1] and len(headers) <= 2
+
+
+@pytest.mark.parametrize(
+    "codes, billed",
+    [({"92507"}, "92507"), ({"92526"}, "92526"), (set(), "92526"), ({"97110"}, "92526")],
+)
+def test_the_example_bills_the_code_the_therapist_missed_where_one_does(codes, billed):
+    """An SLP whose undescribed services are all 92507 reads a 92507 example, not a swallowing
+    note (acceptance test m-7); without such an example, the discipline's first."""
+    items = {i.id: i for c in load_checklists(["documentation-quality"]) for i in c.items}
+    card = html.example_card(items["DOC-INTERVENTION"], "SLP", codes)
+    services = next(t for t in card["tables"] if t["title"] == "Billed services")
+    assert [row[services["columns"].index("CPT")] for row in services["rows"]] == [billed]
+    assert card["notes"][0]["heading"].startswith("Daily note · SLP")

@@ -269,3 +269,79 @@ def test_a_copied_note_is_quoted_with_the_copied_passage_highlighted(run):
         assert len(r["evidence"].split()) >= 5 and "note N" not in r["evidence"], r
         highlighted += any(f"<mark>{escape(r['evidence'])}</mark>" in t for t in texts)
     assert highlighted >= 10
+
+
+def test_the_only_assistant_and_the_only_pt_get_strengths_from_a_wider_peer_group(tmp_path):
+    """A clinic's only COTA has no peer of her discipline and role: her strengths are what her
+    OT colleagues miss; the only PT's, what the team misses. Each page names the group."""
+    text = (
+        "S: reports buttoning shirt with less effort. O: fine motor training 20 min, in-hand "
+        "manipulation with min verbal cues. A: improved dexterity. P: progress to zippers."
+    )
+    staff = [
+        ("Ann Lee", "OTR/L", "OT"),
+        ("Bo Kim", "OTR/L", "OT"),
+        ("Cy Day", "COTA/L", "OT"),
+        ("Di Roe", "DPT", "PT"),
+    ]
+    head = "note_id,patient_id,note_type,date_of_service,therapist,credential,discipline,"
+    rows = [head + "signed_at,note_text"]
+    for t, (who, credential, discipline) in enumerate(staff):
+        for day in range(1, 7):
+            # Ann leaves a note unsigned: "Note is signed" is something OT clinicians miss.
+            signed = "" if (t == 0 and day == 6) else f"2026-09-0{day}"
+            rows.append(
+                f"{'ABCD'[t]}{day},P{t},daily,2026-09-0{day},{who},{credential},{discipline},"
+                f'{signed},"{text}"'
+            )
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    shown = pages(out)
+    for name, peers in (
+        ("cy-day", "OT clinicians of any role"),
+        ("bo-kim", "OT therapists"),
+        ("di-roe", "the team"),
+    ):
+        page = shown[name][1]
+        assert "Note is signed" in strength_titles(page), name
+        assert f"Items that {peers} sometimes miss" in page.plain, name
+        assert "Nothing stands out yet" not in page.plain, name
+
+
+def test_the_supervised_visits_sentence_points_only_to_a_section_the_page_has(run):
+    """'listed under Visits you supervise' on a page without that section (nothing missed on
+    the visits) sent the reader looking for it (acceptance test m-3)."""
+    all_met = 0
+    for name, (text, page) in pages(run).items():
+        has_section = 'id="supervised"' in text
+        assert ('href="#supervised"' in text) == has_section, name
+        if "on the visits of assistants or students you supervise" in page.plain:
+            all_met += not has_section
+            assert ("all met." in page.plain) != has_section, name
+    assert all_met  # sample_charts has supervising therapists with and without misses
+
+
+def test_a_run_limited_to_one_therapist_makes_no_team_comparison(tmp_path):
+    """A --therapist run's 'team' is the therapist alone: no 'team median' of one therapist,
+    no 'the team meets it' (acceptance test m-2)."""
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(SAMPLE), "--out", str(out), "--no-history", "--format", "html"]
+        + ["--therapist", "jamal chen"],
+    )
+    assert result.exit_code in (0, 1), result.output
+    (name, (text, page)), *others = pages(out).items()
+    assert not others and name == "jamal-chen"
+    assert "makes no comparison with the team" in page.plain
+    for team_words in ("Team median", "team median", "the team meets it", "; team ", "· team "):
+        assert team_words not in page.plain, team_words
+    assert 'class="median"' not in text and 'class="team"' not in text
+    assert "Top gaps" in page.plain and "Missed on" in page.plain  # the page itself is there
+    index = Page((out / "index.html").read_text(encoding="utf-8"))
+    assert "Team median" not in index.plain and "no team median" in index.plain

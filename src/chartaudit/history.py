@@ -262,6 +262,9 @@ class Recorder:
         therapists: list[str] | None = None,
     ) -> None:
         self._data: Future = Future()
+        # (month, findings and checks stored before, findings and checks now) for each month
+        # whose stored counts this run replaced with different ones; set by finish().
+        self.changed: list[tuple[str, int, int, int, int]] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chartaudit-history")
         self._done = self._pool.submit(
             self._record, result, Path(db), set(skip_months), list(therapists or [])
@@ -296,6 +299,9 @@ class Recorder:
             con.execute("BEGIN IMMEDIATE")
             try:
                 replaced = [] if only else _other_teams(con, notes)
+                self.changed = _changed_months(
+                    con, counts, [i.id for i in result.items], only, {m for m, _ in replaced}
+                )
                 self._write(con, result, counts, notes, only)
                 con.execute("COMMIT")
             except BaseException:
@@ -415,6 +421,60 @@ def _other_teams(con: sqlite3.Connection, notes: pd.DataFrame) -> list[tuple[str
         if ours.isdisjoint(ids.astype(str).tolist()):
             out.append((str(month), int(ids.nunique())))
     return out
+
+
+def _changed_months(
+    con: sqlite3.Connection,
+    counts: pd.DataFrame,
+    item_ids: list[str],
+    only: list[str],
+    skip: set[str],
+) -> list[tuple[str, int, int, int, int]]:
+    """The months of this run whose stored counts (for its items and, under --therapist, its
+    therapists) it replaces with different ones: (month, findings and checks stored, findings
+    and checks now). A month another team held (`skip`) is reported apart (_other_teams)."""
+    ours = counts.loc[~counts["month"].isin(skip)]
+    if ours.empty:
+        return []
+    months = sorted(set(ours["month"].tolist()))
+    where = (
+        "month IN (SELECT value FROM json_each(?1)) "
+        "AND item_id IN (SELECT value FROM json_each(?2))"
+    )
+    args = [json.dumps(months), json.dumps(item_ids)]
+    if only:
+        where += " AND therapist_id IN (SELECT value FROM json_each(?3))"
+        args.append(json.dumps(sorted(set(ours["therapist_id"].astype(str).tolist()))))
+    stored = con.execute(
+        f"SELECT month, SUM(failed), SUM(passed) + SUM(failed) FROM counts WHERE {where} "  # noqa: S608 - fixed text
+        "GROUP BY month",
+        args,
+    ).fetchall()
+    now = ours.groupby("month")[["failed", "passed"]].sum()
+    out = []
+    for month, failed, checked in stored:
+        new_failed = int(now.at[month, "failed"]) if month in now.index else 0
+        new_checked = new_failed + (int(now.at[month, "passed"]) if month in now.index else 0)
+        if (int(failed), int(checked)) != (new_failed, new_checked):
+            out.append((str(month), int(failed), int(checked), new_failed, new_checked))
+    return out
+
+
+def describe_changes(db: Path, changed: list[tuple[str, int, int, int, int]]) -> str | None:
+    """The notice for months a run replaced with different counts (Recorder.changed), or None."""
+    if not changed:
+        return None
+    parts = [
+        f"{month} ({failed:,} finding{'s' * (failed != 1)} in {checked:,} checks; now "
+        f"{new_failed:,} in {new_checked:,})"
+        for month, failed, checked, new_failed, new_checked in changed
+    ]
+    return (
+        f"run history {db}: this run replaced what was stored for {', '.join(parts)}; "
+        "reports made earlier for "
+        + ("that month" if len(changed) == 1 else "those months")
+        + " show the old figures"
+    )
 
 
 class _Abandoned(Exception):

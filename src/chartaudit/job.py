@@ -476,6 +476,10 @@ def _run_job(opts: RunOptions, step: Step | None, progress) -> JobOutcome:
                     "therapist in common with this export), now replaced by this run's; keep "
                     "each team's trend apart with --history FILE or CHARTAUDIT_HISTORY"
                 )
+            changed = history.describe_changes(history_db, recorder.changed)
+            if changed:  # for summary.json too: the pages handed out before disagree now
+                notices.append(changed)
+                data.export.notices.append(changed)
             trend, others = history.team_months(
                 history_draft, data.stats.therapists["therapist_id"]
             )

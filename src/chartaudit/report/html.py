@@ -55,6 +55,11 @@ PAGES_PER_BATCH = 500  # therapist pages whose HTML is rendered and held at once
 STRENGTH_MIN_CHECKED = 5  # notes an item must have been checked on to count as a strength
 STRENGTH_MIN_RATE = 0.9  # of the notes an item concerns, judged ones or not (see _batch)
 STRENGTHS = 5
+# A strength is an item the therapist's peers sometimes miss: other therapists of the same
+# discipline and role; for one who has none (a clinic's only assistant), of the same discipline;
+# for the only one of a discipline, the whole team.
+PEER_WORDS = ("{discipline} {role}", "{discipline} clinicians of any role", "the team")
+ROLE_PLURALS = {"therapist": "therapists", "assistant": "assistants", "student": "students"}
 EXAMPLE_FULL_NOTES = 3  # an example with more notes is shown as a compact table
 RATE_DIGITS = 1  # decimals of every rate printed: a whole percent can hide a gap (97.8% vs 97.9%)
 HEAT_BINS = [0.5, 0.65, 0.8, 0.9, 0.95]  # class h5 (< 50%) … h0 (>= 95%)
@@ -412,8 +417,11 @@ def _may_contain(text: str, evidence: str) -> bool:
 def _says(message: str, evidence: str) -> bool:
     """Whether the message already states the evidence (its words, in order, any case; a
     leading "missing:" of the evidence aside)."""
-    words = re.sub(r"(?i)^\s*missing:\s*", "", evidence).lower().split()
-    return bool(words) and " ".join(words) in " ".join(str(message).lower().split())
+    words = re.sub(r"(?i)^\s*missing:\s*", "", evidence).lower()
+    # Lists are joined with commas in one and slashes in the other ("subjective, objective"
+    # recorded, "No subjective / objective content found" said).
+    words, said = (re.sub(r"[,/;]", " ", t).split() for t in (words, str(message).lower()))
+    return bool(words) and " ".join(words) in " ".join(said)
 
 
 def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | None:
@@ -446,6 +454,18 @@ def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | No
     return {"before": before, "match": match, "after": after}
 
 
+def note_start(text: Any, length: int = EXCERPT_WINDOW) -> str | None:
+    """The first `length` characters of a note's text (cut at a space, '…' when cut): what a
+    finding without a quotable passage shows of the note; None for a note without text."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) <= length:
+        return text
+    cut = text.rfind(" ", 0, length)
+    return text[: cut if cut > length - 40 else length].rstrip() + "…"
+
+
 # --------------------------------------------------------------------------- examples
 
 
@@ -465,16 +485,35 @@ def example_discipline(item: Item, case: dict) -> str:
     return _value(notes[0].get("discipline"))
 
 
-def example_card(item: Item, disciplines: str = "") -> dict | None:
-    """The item's first good example written for one of `disciplines` (a therapist's, e.g.
-    "OT" or "OT, PT"), else its first, as something a person reads: each note's heading, key
-    fields and SOAP text, and its services, goals and measures as small tables."""
+_CODE = re.compile(r"\b(?:\d{4}[0-9A-Z]|[A-Z]\d{4})\b")  # a CPT or HCPCS code
+
+
+def example_choice(item: Item, disciplines: str = "", codes: Iterable[str] = ()) -> int | None:
+    """Which good example of the item suits a therapist of `disciplines` (e.g. "OT" or
+    "OT, PT") whose findings name `codes`: the first of their discipline that bills one of
+    the codes, else the first of their discipline, else the first; None without one. An SLP
+    whose misses are all 92507 reads a 92507 example, not a swallowing one."""
     cases = item.examples.get("good") or []
     if not cases:
         return None
     wanted = {d.strip() for d in disciplines.split(",") if d.strip()}
-    case = next((c for c in cases if example_discipline(item, c) in wanted), cases[0])
-    case = example_frames(item, case)
+    codes = set(codes)
+    theirs = [i for i, c in enumerate(cases) if example_discipline(item, c) in wanted]
+    for i in theirs:
+        billed = {str(s.get("cpt_code")) for s in cases[i].get("services") or []}
+        if billed & codes:
+            return i
+    return theirs[0] if theirs else 0
+
+
+def example_card(item: Item, disciplines: str = "", codes: Iterable[str] = ()) -> dict | None:
+    """The item's good example that example_choice picks, as something a person reads: each
+    note's heading, key fields and SOAP text, and its services, goals and measures as small
+    tables."""
+    choice = example_choice(item, disciplines, codes)
+    if choice is None:
+        return None
+    case = example_frames(item, item.examples["good"][choice])
     notes = []
     for row in case.get("notes", []):
         author = with_credential(row.get("therapist"), row.get("credential"))
@@ -499,10 +538,12 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
         ]
         notes.append({"heading": heading, "author": author, "fields": fields, "sections": sections})
     compact = len(notes) > EXAMPLE_FULL_NOTES
+    card: dict[str, Any] = {}
     if compact:
         for note in notes:
             text = " ".join(f"{s['label']}: {s['text']}" for s in note["sections"])
             note["summary"] = text if len(text) <= 140 else text[:139] + "…"
+        card = _compact_parts(notes, case.get("notes", []))
     tables = []
     for table, title in (
         ("services", "Billed services"),
@@ -522,7 +563,42 @@ def example_card(item: Item, disciplines: str = "") -> dict | None:
                     "rows": [[_value(r.get(c)) for c in columns] for r in rows],
                 }
             )
-    return {"notes": notes, "compact": compact, "tables": tables}
+    return {"notes": notes, "compact": compact, "tables": tables, **card}
+
+
+def _compact_parts(notes: list[dict], rows: list[dict]) -> dict:
+    """What a compact example card shows besides its table: the notes in order as a sentence
+    (runs of a note type counted: "9 daily notes (2026-09-03 to 2026-09-26)"), the fields the
+    same on every note once, and which of the table's columns have something to show. A table
+    of eleven note headings with an empty text column told a reader nothing."""
+    runs: list[list[dict]] = []
+    for row in rows:
+        if runs and runs[-1][0].get("note_type") == row.get("note_type"):
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    parts = []
+    for run in runs:
+        label = note_type_label(run[0].get("note_type"))
+        first, last = _value(run[0].get("date_of_service")), _value(run[-1].get("date_of_service"))
+        if len(run) == 1:
+            parts.append(f"{label} ({first})" if first else label)
+        else:
+            many = f"{len(run)} {label.lower()}s"
+            parts.append(f"{many} ({first} to {last})" if first and last else many)
+    common = [f for f in notes[0]["fields"] if all(f in note["fields"] for note in notes[1:])]
+    for note in notes:
+        note["fields"] = [f for f in note["fields"] if f not in common]
+    authors = {note["author"] for note in notes}
+    if len(authors) == 1 and next(iter(authors)):
+        common.append({"label": "Author", "value": next(iter(authors))})
+    return {
+        "sequence": ", ".join([parts[0], *(p[0].lower() + p[1:] for p in parts[1:])]),
+        "common": common,
+        "show_author": len(authors) > 1,
+        "show_fields": any(note["fields"] for note in notes),
+        "show_text": any(note["summary"] for note in notes),
+    }
 
 
 # --------------------------------------------------------------------------- pages
@@ -736,13 +812,18 @@ class _Pages:
         stats = data.stats
         self.items = {i.id: i for i in data.result.items}
         self.rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+        # A run limited with --therapist has no team to compare with: its "team" would be the
+        # therapists it was limited to (a team of one), so the pages leave the comparison out.
+        self.whole_team = not data.options.get("therapists")
         self.team_items = stats.items.set_index("item_id")
         rates = stats.therapists["rate"].astype(float)
         self.team_rates = rates.dropna().to_numpy()
         self.median = float(np.median(self.team_rates)) if len(self.team_rates) else None
         self.scale_floor = svg.scale_floor(self.team_rates)
-        self.team_ticks = svg.team_ticks(self.team_rates, self.scale_floor)
-        self.examples: dict[tuple[str, str], Markup | None] = {}
+        self.team_ticks = (
+            svg.team_ticks(self.team_rates, self.scale_floor) if self.whole_team else []
+        )
+        self.examples: dict[tuple[str, int | None], Markup | None] = {}
         self.common = self._common()
 
     # ---- shared by every page
@@ -768,12 +849,14 @@ class _Pages:
             ],
         }
 
-    def _example(self, item_id: str, disciplines: str) -> Markup | None:
-        """The item's example card for a therapist of `disciplines`, rendered once: it is the
-        same on every page of that discipline it appears on."""
-        key = (item_id, disciplines)
+    def _example(self, item_id: str, disciplines: str, codes: Iterable[str] = ()) -> Markup | None:
+        """The item's example card for a therapist of `disciplines` whose findings name
+        `codes` (see example_choice), each card rendered once: the same on every page it
+        appears on."""
+        item = self.items[item_id]
+        key = (item_id, example_choice(item, disciplines, codes))
         if key not in self.examples:
-            card = example_card(self.items[item_id], disciplines)
+            card = example_card(item, disciplines, codes)
             self.examples[key] = None if card is None else _macros().example_card(card)
         return self.examples[key]
 
@@ -826,6 +909,7 @@ class _Pages:
             "overall": overall,
             "overall_checked": overall["passed"] + overall["failed"],
             "median": self.median,
+            "whole_team": self.whole_team,
             "export_name": Path(data.export.root).name if data.export.root else "",
             "files": files,
             "rejected": int(len(data.export.rejected)),
@@ -875,7 +959,8 @@ class _Pages:
         rate, low, high = (
             t[c].to_numpy(float, na_value=np.nan) for c in ("rate", "ci_low", "ci_high")
         )
-        median = np.full(len(t), np.nan if self.median is None else self.median)
+        no_median = self.median is None or not self.whole_team
+        median = np.full(len(t), np.nan if no_median else self.median)
         rates = rate.tolist()
         _, _, _, totals, failing = self._note_selection
         slugs = t["slug"].tolist()
@@ -1063,19 +1148,49 @@ class _Pages:
         return skipped_after_failures(data.result, data.stats.matrix_counts, self._prerequisites)
 
     @functools.cached_property
+    def _peer_groups(self) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+        """Per row of stats.therapists: the groups a therapist belongs to (discipline and role,
+        discipline, team: a key each), which of them are their peers (the first with another
+        therapist in it, else the team: PEER_WORDS), and the peers in words for the page."""
+        therapists = self.data.stats.therapists
+        discipline = therapists["discipline"].astype(str).to_numpy(object)
+        role = therapists["role"].astype(str).to_numpy(object)
+        groups = [discipline + "|" + role, discipline, np.full(len(therapists), "", object)]
+
+        def shared(keys: np.ndarray) -> np.ndarray:
+            return pd.Series(keys).map(pd.Series(keys).value_counts()).to_numpy() > 1
+
+        # An unknown role is no peer group of its own.
+        by_role = shared(groups[0]) & np.isin(role, list(ROLE_PLURALS))
+        level = np.where(by_role, 0, np.where(shared(groups[1]), 1, 2))
+        words = [
+            PEER_WORDS[lv].format(discipline=d, role=ROLE_PLURALS.get(r, ""))
+            for lv, d, r in zip(level.tolist(), discipline, role, strict=True)
+        ]
+        return groups, level, words
+
+    @functools.cached_property
     def _peers_failed(self) -> np.ndarray:
         """Per row of matrix_counts (therapist x item): how often the item failed on the notes
-        of the therapist's peers (same disciplines and role, the therapist included). Where
-        none of them ever failed it (97014 for a speech-language pathologist, an assistant's
-        modifier for a therapist), meeting it is no strength."""
+        of the therapist's peers (_peer_groups, the therapist included). Where none of them
+        ever failed it (97014 for a speech-language pathologist, an assistant's modifier for a
+        therapist), meeting it is no strength."""
         mc = self.data.stats.matrix_counts
-        therapists = self.data.stats.therapists.set_index("therapist_id")
-        peer_group = (
-            therapists["discipline"].astype(str) + "|" + therapists["role"].astype(str)
-        ).reindex(mc["therapist_id"].astype(therapists.index.dtype))
-        key = pd.MultiIndex.from_arrays([peer_group.to_numpy(object), mc["item_id"].to_numpy()])
-        failed = pd.Series(mc["failed"].to_numpy(np.int64), index=key)
-        return failed.groupby(level=[0, 1]).transform("sum").to_numpy(np.int64)
+        therapists = self.data.stats.therapists
+        rows = pd.Index(therapists["therapist_id"]).get_indexer(
+            mc["therapist_id"].astype(therapists["therapist_id"].dtype)
+        )
+        groups, level, _ = self._peer_groups
+        failed = mc["failed"].to_numpy(np.int64)
+        item = mc["item_id"].to_numpy()
+
+        def failed_in(keys: np.ndarray) -> np.ndarray:
+            group = np.append(keys, "\x00none")[rows]  # -1 (no therapist row) takes the last
+            index = pd.MultiIndex.from_arrays([group, item])
+            return pd.Series(failed, index=index).groupby(level=[0, 1]).transform("sum").to_numpy()
+
+        chosen = np.append(level, 0)[rows]
+        return np.choose(chosen, [failed_in(g) for g in groups]).astype(np.int64)
 
     @functools.cached_property
     def _prerequisites(self) -> dict[int, list[int]]:
@@ -1099,7 +1214,9 @@ class _Pages:
             "topic": np.array([getattr(REGISTRY.get(k), "topic", "") for k in kinds], object),
             "severity": items["severity"].to_numpy(object),
             "sev": items["severity"].map(self.rank).to_numpy(float, na_value=np.nan),
-            "team_rate": items["rate"].to_numpy(float, na_value=np.nan),
+            "team_rate": items["rate"].to_numpy(float, na_value=np.nan)
+            if self.whole_team
+            else np.full(len(items), np.nan),
         }
         return {name: np.append(values, np.nan) for name, values in columns.items()}
 
@@ -1139,6 +1256,10 @@ class _Pages:
         card."""
         owner, columns = excerpts
         sections = _render_tables("excerpt", columns, owner, range(len(gaps))) if columns else {}
+        # The codes the gap's quoted findings name, for the example to bill one of them.
+        codes: dict[int, set[str]] = defaultdict(set)
+        for g, message in zip(owner.tolist(), columns.get("message", []), strict=True):
+            codes[g].update(_CODE.findall(message))
         quoted = np.bincount(owner, minlength=len(gaps)).tolist()
         items = [self.items[item_id] for item_id in gaps["item_id"].tolist()]
         disciplines = self._disciplines[gaps["_t"].to_numpy()].tolist()
@@ -1159,7 +1280,8 @@ class _Pages:
                     for n, q in zip(failed, quoted, strict=True)
                 ],
                 "example": [
-                    self._example(i.id, d) for i, d in zip(items, disciplines, strict=True)
+                    self._example(i.id, d, codes.get(g, ()))
+                    for g, (i, d) in enumerate(zip(items, disciplines, strict=True))
                 ],
                 "reference": [i.reference for i in items],
                 "id": [i.id for i in items],
@@ -1196,10 +1318,20 @@ class _Pages:
         note_idx = cand["note_idx"].to_numpy()
         # Only a finding with evidence can be quoted: mask (under --redact) the text of each
         # of those notes once, in one call for the batch (the masking's cost is mostly per call).
+        # A finding without evidence shows the start of its note (see below): the first
+        # `per_gap` of each gap are masked in the same call, cut to what can be shown (after
+        # masking, then cut again: a cut could split a name the masking would then miss).
         quoted = np.unique(note_idx[has[chosen]])
-        narrative = data.result.notes["narrative"].iloc[quoted].to_numpy(dtype=object)
+        bare = np.flatnonzero(~has[chosen])
+        bare = np.setdiff1d(note_idx[bare[_ranks(key[picked][bare]) < per_gap]], quoted)
+        notes = data.result.notes["narrative"]
+        longer = EXCERPT_WINDOW + 40  # room for a name running over the cut
+        narrative = [
+            *notes.iloc[quoted].to_numpy(dtype=object).tolist(),
+            *(t[:longer] if isinstance(t, str) else t for t in notes.iloc[bare].tolist()),
+        ]
         masked = data.excerpt_text(pd.Series(narrative, dtype=object)).tolist()
-        text_of = dict(zip(quoted.tolist(), masked, strict=True))
+        text_of = dict(zip([*quoted.tolist(), *bare.tolist()], masked, strict=True))
         # Each candidate's gap; the candidates of a gap are consecutive, best first.
         owner = pd.Index(gap_keys).get_indexer(key[picked]).tolist()
         evidence = ["" if _missing(e) else str(e) for e in evidence[chosen].tolist()]
@@ -1217,6 +1349,13 @@ class _Pages:
         if not rows:
             return np.zeros(0, dtype=np.int64), {}
         owners, take, parts = (list(x) for x in zip(*rows, strict=True))
+        # A finding with nothing to quote ("no subjective content found", a billed code the
+        # note does not describe) shows the start of the note, so the therapist sees what was
+        # read.
+        for k, part in enumerate(parts):
+            if not part:
+                start = note_start(texts[take[k]])
+                parts[k] = {} if start is None else {"start": start}
         messages = _each(cand["message"].iloc[take], sentence, "").tolist()
         patients = self._patient_labels.reindex(note_idx[take]).tolist()
         return np.array(owners, dtype=np.int64), {
@@ -1233,7 +1372,9 @@ class _Pages:
                     strict=True,
                 )
             ],
-            **{name: [p.get(name) for p in parts] for name in ("before", "match", "after")},
+            **{
+                name: [p.get(name) for p in parts] for name in ("before", "match", "after", "start")
+            },
             "message": messages,
             # "Recorded: x" only where x adds to the message ("missing: long-term goals" after
             # "Plan of care is missing: long-term goals" would read as the opposite).
@@ -1470,9 +1611,10 @@ class _Pages:
         same = {  # on every page
             **self.common,
             "median": self.median,
+            "whole_team": self.whole_team,
             "colleagues": len(self.team_rates),
             "axis": axis,
-            "score_axis": _macros().score_axis(axis, self.median),
+            "score_axis": _macros().score_axis(axis, self.median if self.whole_team else None),
             "sampled": self.data.sample is not None,
             "team_clean": pct(self.data.stats.overall["notes_without_findings_rate"], RATE_DIGITS),
         }
@@ -1596,7 +1738,9 @@ class _Pages:
         for_you, for_supervisor = shared["supervised"]
         nothing = (Markup(), 0)
         pages = []
-        for t in therapists.itertuples(index=False):
+        peer_words = self._peer_groups[2]
+        peers = [peer_words[i] for i in therapists.index.tolist()]
+        for t, peer_group in zip(therapists.itertuples(index=False), peers, strict=True):
             slug = t.slug
             rate, low, high = _f(t.rate), _f(t.ci_low), _f(t.ci_high)
             checked, critical = int(t.passed + t.failed), int(t.critical)
@@ -1645,6 +1789,7 @@ class _Pages:
                     if not trend
                     else _macros().line_chart(trend["chart"], "Your rate by month"),
                     "strengths": strengths.get(slug, nothing)[0] or None,
+                    "peers": peer_group,
                     "best": None if best is None else "",
                     "best_title": None if best is None else best["title"],
                     "best_passed": None if best is None else num(int(best["passed"])),
@@ -1683,4 +1828,5 @@ class _Pages:
             yield slug, flat[start[i] : start[i + 1]]
 
     def _scale(self, rate: Any, low: Any, high: Any) -> dict:
-        return svg.score_scale(rate, low, high, self.median, self.team_ticks, self.scale_floor)
+        median = self.median if self.whole_team else None
+        return svg.score_scale(rate, low, high, median, self.team_ticks, self.scale_floor)

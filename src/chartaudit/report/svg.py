@@ -31,6 +31,24 @@ def scale_floor(rates: Sequence[float]) -> float:
     return min(0.5, math.floor(min(values) * 10) / 10) if values else 0.0
 
 
+AXIS_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25)  # gridline steps a rate axis may take
+AXIS_INTERVALS = 6  # at most this many steps between the axis's floor and 100%
+AXIS_MIN_SPAN = 0.05  # the axis spans at least 5 points below 100%
+
+
+def rate_axis(rates: Sequence[float | None]) -> tuple[float, float]:
+    """(floor, step) of a y axis up to 100% that fits the rates: the lowest rate, less a point,
+    rounded down to the step, the step the smallest of AXIS_STEPS that needs at most
+    AXIS_INTERVALS gridlines. Rates of 96-99% get 95-100% in 1% steps, not 50-100%."""
+    values = [float(r) for r in rates if _ok(r)]
+    low = min([*values, 1.0 - AXIS_MIN_SPAN + 0.01]) - 0.01
+    for step in AXIS_STEPS:
+        floor = max(0.0, math.floor(round(low / step, 6)) * step)
+        if (1.0 - floor) / step <= AXIS_INTERVALS + 1e-9:
+            return round(floor, 4), step
+    return 0.0, AXIS_STEPS[-1]
+
+
 def mini_bar(
     rate: float | None,
     low: float | None = None,
@@ -133,8 +151,8 @@ def line_chart(
     """Monthly rates as a line: points, y gridlines in %, and x labels thinned to fit."""
     left, right, top, bottom = 44, 16, 14, 30
     plot_w, plot_h = width - left - right, height - top - bottom
-    # Zoom in on the range the rates use so month-to-month change is visible.
-    floor = scale_floor(rates)
+    # Fitted to the range the rates use so month-to-month change is visible.
+    floor, grid_step = rate_axis(rates)
     span = 1.0 - floor
     n = len(labels)
     step_x = plot_w / max(n - 1, 1)
@@ -162,7 +180,6 @@ def line_chart(
         for i, label in enumerate(labels)
         if i % every == 0 or i == n - 1
     ]
-    grid_step = 0.1 if span <= 0.5 else 0.25
     grid = []
     value = 1.0
     while value >= floor - 1e-9:

@@ -24,6 +24,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..model import FINDINGS_COLUMNS, NOTES_OUTPUT_COLUMNS, REJECTED_COLUMNS, SEVERITY_ORDER
+from . import svg
 from .data import ReportData
 from .xlsx_rows import Deferred, splice
 
@@ -549,7 +550,13 @@ def _trend(book: Book, data: ReportData, trend: pd.DataFrame, source: str) -> No
         chart.add_series(series)
     chart.set_title({"name": f"Compliance by month — from {source}"})
     chart.set_x_axis({"date_axis": True, "num_format": "yyyy-mm", "base_unit": "months"})
-    chart.set_y_axis({"num_format": "0%", "max": 1})
+    # Fitted to the lines drawn (as the HTML chart is): rates of 96-99% on a 0-100% axis
+    # look flat.
+    plotted = [team[c].reindex(months).to_numpy(float) for c in ("rate", "ci_low", "ci_high")]
+    if len(wide.columns) <= CHART_THERAPISTS:
+        plotted.append(wide.to_numpy(float).ravel())
+    floor, step = svg.rate_axis(np.concatenate(plotted).tolist())
+    chart.set_y_axis({"num_format": "0%", "min": floor, "max": 1, "major_unit": step})
     chart.set_size({"width": 760, "height": 380})
     ws.insert_chart(n + 2, left, chart)
 
