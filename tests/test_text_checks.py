@@ -104,6 +104,58 @@ def test_soap_required_param_and_missing_text():
         run("soap_sections", notes, {"required": ["objective", "history"]})
 
 
+# Narrative notes as speech-language pathologists and OTs write them, without S/O/A/P labels:
+# trial data is objective, a change against last session or a goal met is the assessment, a
+# parent's report is subjective, "Next:" or "cont POC" is the plan.
+SLP_NARRATIVES = [
+    "Dad reports he practiced /f/ words nightly. /f/ initial words 14/20 (70%) w/ min visual "
+    "cue, up from 50% last session. Next: /f/ in short phrases.",
+    "Cup sips thin 12/12 clear w/ chin tuck; puree 8/8 no s/s. Caregiver reports no coughing "
+    "at supper. -> STG 2 met. Cont POC, trial straw sips next session.",
+    'Pt states "I found my words faster." 8-min conversation: 5 breakdowns, 4 self-resolved '
+    "w/ SFA. Goal 1 progressing toward criterion. Plan: phone script practice.",
+    "Teacher reports fewer disfluencies in class. 3 of 5 trials easy onset at sentence level "
+    "w/ mod vc. Rate 150 wpm vs 180 on 10/2 last visit. Next: reading aloud.",
+    "Pt reports she buttoned her coat at home. Buttons 6/6 in 2 min w/ SBA; name written 5/5 "
+    "legible. Buttons goal MET. D/C next visit w/ updated home program.",
+    "Pt/wife report he used the planner daily. Planner entries 6/6 accurate (session 2 of 3). "
+    "STG 1 nearly met. Continue spaced retrieval; fade cues.",
+]
+
+
+@pytest.mark.parametrize("text", SLP_NARRATIVES)
+def test_slp_and_ot_narratives_without_labels_carry_all_four_parts(text):
+    out = run("soap_sections", [note("D1", "2026-09-02", text)])
+    assert out.loc["D1", "status"] == "pass", out.loc["D1", "message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        # Trial data and a plan, but nobody reported anything and nothing was judged.
+        (
+            "/k/ medial words 15/20 (75%) w/ min vc. Plan: /k/ medial phrases.",
+            "missing: subjective (patient report), assessment",
+        ),
+        # A report and data, no plan.
+        ("Mom reports he tied his shoes. Shoe tying 3/3 w/ 1 vc. Goal met.", "missing: plan"),
+        # A pain rating with a word after it is not objective data; "since last visit" is not
+        # an assessment.
+        (
+            "Pt reports 3/10 pain with stairs, no falls since last visit. Cont POC.",
+            "missing: objective/interventions, assessment",
+        ),
+        (
+            "Pt tolerated tx well. Cont POC.",
+            "missing: subjective (patient report), objective/interventions, assessment",
+        ),
+    ],
+)
+def test_a_narrative_that_truly_lacks_a_part_still_fails(text, missing):
+    out = run("soap_sections", [note("D1", "2026-09-02", text)])
+    assert (out.loc["D1", "status"], out.loc["D1", "evidence"]) == ("fail", missing)
+
+
 def test_soap_not_evaluable_without_text_columns():
     out = run("soap_sections", [note("D1", "2026-09-02")])
     assert out.loc["D1", "status"] == "not_evaluable"
