@@ -365,6 +365,75 @@ def test_short_notes_are_not_compared():
     assert out["status"].tolist() == ["not_applicable", "not_applicable"]
 
 
+COPIED_A = (
+    "Pt continues to present with reduced activity tolerance and decreased safety awareness "
+    "during kitchen tasks which limits independence with meal preparation at home."
+)
+COPIED_P = "Pt will continue to benefit from skilled OT to address these deficits. Cont POC."
+
+
+def soap_note(note_id, date, s, o, a=COPIED_A, p=COPIED_P, **extra):
+    return note(note_id, date, subjective=s, objective=o, assessment=a, plan=p, **extra)
+
+
+def test_an_assessment_and_plan_pasted_under_new_s_and_o_is_a_clone():
+    notes = [
+        soap_note("D1", "2026-09-02", "Reports cooking eggs.", "Meal prep 12 min w/ SBA, 2 vc."),
+        soap_note("D2", "2026-09-04", "Tired today.", "Laundry folding 8 min seated; 3 rests."),
+        soap_note(
+            "D3",
+            "2026-09-09",
+            "Burned toast at home.",
+            "Stove safety checklist 4/5 w/ min vc.",
+            a="Safety awareness improving: caught 4 of 5 stove hazards, up from 2 last week.",
+        ),
+    ]
+    out = run("cloned_within_patient", notes)
+    assert out["status"].tolist() == ["pass", "fail", "pass"]
+    assert out.loc["D2", "message"] == (
+        "Assessment/plan is identical to the patient's note of 2026-09-02 (D1)"
+    )
+    assert out.loc["D2", "evidence"] == COPIED_A.rstrip(".")
+    # Off when the checklist asks for the whole note only.
+    out = run("cloned_within_patient", notes, {"copied_sections": []})
+    assert out["status"].tolist() == ["pass", "pass", "pass"]
+
+
+def test_a_labelled_narrative_has_its_assessment_and_plan_compared_too():
+    def slp(note_id, date, s, o):
+        return note(note_id, date, f"S: {s} O: {o} A: {COPIED_A} P: {COPIED_P}")
+
+    notes = [
+        slp("D1", "2026-09-02", "Mom reports 2-word phrases.", "Imitated 12/20 w/ max models."),
+        slp("D2", "2026-09-09", "Parents report fewer tantrums.", "Book-sharing, 15 new words."),
+        # No labels: the assessment cannot be told apart, only the whole note is compared.
+        note("D3", "2026-09-16", f"Mom unavailable; played w/ farm set. {COPIED_A} {COPIED_P}"),
+    ]
+    out = run("cloned_within_patient", notes)
+    assert out["status"].tolist() == ["pass", "fail", "pass"]
+    assert out.loc["D2", "message"].startswith("Assessment/plan is identical to the patient's")
+
+
+def test_a_short_repeated_plan_or_assessment_is_not_a_clone():
+    notes = [
+        soap_note(
+            "D1", "2026-09-02", "Reports cooking eggs.", LONG_NOTE, a="Progressing.", p="Cont POC."
+        ),
+        soap_note(
+            "D2",
+            "2026-09-04",
+            "Tired today.",
+            "Laundry folding 8 min seated " * 4,
+            a="Progressing.",
+            p="Cont POC.",
+        ),
+    ]
+    out = run("cloned_within_patient", notes, {"min_words": 5})
+    assert out["status"].tolist() == ["pass", "pass"]
+    with pytest.raises(ChecklistError, match="unknown section"):
+        run("cloned_within_patient", notes, {"copied_sections": ["impression"]})
+
+
 def test_shingle_similarity_is_exact_jaccard():
     sh = Shingles(pd.Series(["a b c d e f", "a b c d e g", "", "x y"]))
     # 5-word shingles: {abcde, bcdef} vs {abcde, bcdeg}: 1 shared of 3
@@ -1118,3 +1187,20 @@ def test_the_acceptance_false_findings_are_gone_from_a_real_run(tmp_path):
         '1 of 3 goals not measurable/functional: "Pt will reach R shoulder flexion of 150 deg '
         'or more by 11/30/2026." (missing functional activity)'
     )
+
+
+def test_across_patients_compares_a_labelled_narratives_assessment_and_plan():
+    # Two patients' SLP narratives with their own S and O but one assessment and plan: the
+    # A/P part is compared, as it is when the export has A and P columns.
+    def slp(note_id, date, patient, s, o):
+        return note(note_id, date, f"S: {s} O: {o} A: {ASSESSMENT} P: {PLAN}", patient_id=patient)
+
+    out = run(
+        "cloned_across_patients",
+        [
+            slp("D1", "2026-09-02", "P1", "Wife reports more words.", "Naming 14/20 w/ cues."),
+            slp("D2", "2026-09-03", "P2", "Son reports choking on rice.", "Puree 8/8 clear."),
+        ],
+    )
+    assert out["status"].tolist() == ["fail", "fail"]
+    assert out.loc["D2", "message"].startswith("Assessment/plan is identical to another patient")
