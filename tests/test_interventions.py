@@ -269,6 +269,20 @@ def test_occupational_and_speech_therapists_words_describe_their_codes(text, cod
     assert billed(text, code)["status"] == "pass"
 
 
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # A grip or pinch measurement is no exercise (m-10: 97530 was judged, 97110 was not).
+        ("Knitting 20 min w/ 2 rest breaks. Lateral pinch R 8 lb. Grip R 36 lb.", "fail"),
+        ("Wrist flexion w/ 2 lb to end range", "pass"),
+        ("Shoulder flexion with 3# cuff", "pass"),
+        ("Elbow flexion 5 lb DB", "pass"),
+    ],
+)
+def test_a_load_lifted_is_exercise_a_grip_measurement_is_not(text, status):
+    assert billed(text, "97110", discipline="OT")["status"] == status
+
+
 @pytest.mark.parametrize("code", ["92507", "92526", "97530", "97535", "97129"])
 def test_a_stock_note_still_describes_none_of_the_ot_or_slp_services(code):
     for text in ("Pt seen for tx. Tolerated well.", "Pt tolerated tx well. Cont POC."):
