@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -1204,3 +1205,35 @@ def test_across_patients_compares_a_labelled_narratives_assessment_and_plan():
     )
     assert out["status"].tolist() == ["fail", "fail"]
     assert out.loc["D2", "message"].startswith("Assessment/plan is identical to another patient")
+
+
+def test_shingles_copied_from_the_narratives_equal_shingles_hashed_afresh():
+    # A note without sections compares its whole narrative: its shingles are copied from the
+    # narrative's, sharing one vocabulary, and judge exactly as if hashed again.
+    narrative = pd.Series(
+        [LONG_NOTE, "S: new words today. A: " + LONG_NOTE, LONG_NOTE.replace("gait", "stair")]
+    )
+    part = pd.Series([LONG_NOTE, LONG_NOTE, LONG_NOTE.replace("gait", "stair")])
+    whole = np.array([True, False, True])
+    base = Shingles(narrative)
+    copied = Shingles(part, base=base, same_as_base=whole)
+    fresh = Shingles(part)
+    assert copied.words.tolist() == fresh.words.tolist()
+    for d in (copied.digest, fresh.digest):  # the same text, the same digest
+        assert d[0] == d[1] != d[2]
+    a, b = np.array([0, 0, 1]), np.array([1, 2, 2])
+    assert copied.jaccard(a, b).tolist() == fresh.jaccard(a, b).tolist()
+    assert (copied.signature()[whole] == base.signature()[whole]).all()
+    assert (copied.signature()[0] == copied.signature()[1]).all()
+
+
+def test_cut_before_keeps_each_text_from_its_byte_offset():
+    import pyarrow as pa
+
+    from chartaudit.checks.text_gather import cut_before
+
+    texts = pa.array(["skip", "é S: x A: yy", None, "A: z", "no label"], pa.large_string())
+    part = texts.slice(1)  # an Arrow slice: offsets that do not start at 0
+    # "é" is two bytes: " A:" starts at byte 7.
+    got = cut_before(part, np.array([7, 0, 0, 3]))
+    assert got.to_pylist() == [" A: yy", "", "A: z", "label"]

@@ -33,6 +33,7 @@ from .shingle_kernels import (
     runs_of,
     shingle_signatures,
 )
+from .text_gather import cut_before
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -429,38 +430,78 @@ class Shingles:
     CHUNK = 25_000  # texts tokenised at a time: bounds the transient Arrow and numpy arrays
     PAIRS = 100_000  # pairs compared exactly at a time
 
-    def __init__(self, text, k: int = SHINGLE_WORDS):
+    def __init__(
+        self,
+        text,
+        k: int = SHINGLE_WORDS,
+        base: Shingles | None = None,
+        same_as_base: np.ndarray | None = None,
+    ):
+        """`base`: shingles of other texts of the same rows, whose vocabulary these share;
+        the rows marked `same_as_base` have the same text there and are copied, not hashed
+        again (the whole narrative of a note without sections, for the sections' shingles)."""
         # Anything with len, slice and take like an Arrow array (see _SectionText).
         self.text = text if hasattr(text, "take") and hasattr(text, "slice") else to_arrow(text)
         self.n = n = len(self.text)
         self.k = k
-        self._vocabulary: dict[str, int] = {}
-        self._words = WordTable()
-        self._words_lock = threading.Lock()  # two items may share these shingles
+        if base is not None:
+            # One vocabulary: equal words hash equally in both, so copied rows fit in.
+            self._vocabulary = base._vocabulary
+            self._words = base._words
+            self._words_lock = base._words_lock
+        else:
+            self._vocabulary: dict[str, int] = {}
+            self._words = WordTable()
+            self._words_lock = threading.Lock()  # two items may share these shingles
         rng = np.random.default_rng(20261)
         self._mult = rng.integers(1, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
         self._mult |= np.uint64(1)
         self._add = rng.integers(0, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
+        copied = same_as_base if base is not None and same_as_base is not None else None
+        rows = np.flatnonzero(~copied) if copied is not None else None
+        todo = n if rows is None else len(rows)
         words, digests, signatures = [], [], []
-        for start in range(0, n, self.CHUNK):
-            w, token_hash = self._tokens(self.text.slice(start, self.CHUNK))
+        for start in range(0, todo, self.CHUNK):
+            if rows is None:
+                part = self.text.slice(start, self.CHUNK)
+            else:
+                part = self.text.take(rows[start : start + self.CHUNK])
+            w, token_hash = self._tokens(part)
             digest, signature = shingle_signatures(
                 token_hash, w, k, self._mult, self._add, _SHINGLE_MULT
             )
             words.append(w)
             digests.append(digest)
             signatures.append(signature)
-        self.words = np.concatenate(words) if words else np.zeros(0, np.int64)
-        self.count = np.maximum(self.words - (k - 1), 0)
-        # Texts with the same words in the same order get the same digest code.
-        self.digest = np.unique(
-            np.concatenate(digests) if digests else np.zeros(0, np.uint64), return_inverse=True
-        )[1].astype(np.int64)
-        self._signature = (
+        words = np.concatenate(words) if words else np.zeros(0, np.int64)
+        digests = np.concatenate(digests) if digests else np.zeros(0, np.uint64)
+        signature = (
             np.concatenate(signatures)
             if signatures
             else np.zeros((0, self.PERMUTATIONS), dtype=np.uint32)
         )
+        if rows is not None:
+            words, digests, signature = self._with_copied(
+                base, copied, rows, words, digests, signature
+            )
+        self.words = words
+        self._raw_digest = digests
+        self.count = np.maximum(self.words - (k - 1), 0)
+        # Texts with the same words in the same order get the same digest code.
+        self.digest = np.unique(digests, return_inverse=True)[1].astype(np.int64)
+        self._signature = signature
+
+    def _with_copied(self, base, copied, rows, words, digests, signature):
+        """Whole-row arrays: `rows` from the hashed values, the `copied` rows from `base`."""
+        n = self.n
+        all_words = np.empty(n, dtype=words.dtype if len(words) else base.words.dtype)
+        all_digests = np.empty(n, dtype=np.uint64)
+        all_signature = np.empty((n, self.PERMUTATIONS), dtype=np.uint32)
+        all_words[rows], all_digests[rows], all_signature[rows] = words, digests, signature
+        all_words[copied] = base.words[copied]
+        all_digests[copied] = base._raw_digest[copied]
+        all_signature[copied] = base._signature[copied]
+        return all_words, all_digests, all_signature
 
     def _tokens(self, text) -> tuple[np.ndarray, np.ndarray]:
         """(word count per text, a 64-bit hash per word, texts back to back) of some texts.
@@ -556,8 +597,10 @@ def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
 # Where the assessment (or, without one, the plan) of a narrative begins: an "A:" or "P:"
 # label, or an "Assessment:", "Impression:" or "Plan:" header ("CGA:" or "ADL:" is none).
 _PART_LABEL = r"(?:^|[\s.;])(?:A|P|(?i:assessment|assess|impression|clinical impression|plan))\s*:"
-# Everything up to and including the first such label, removed to leave the part.
-_BEFORE_PART = r"^[\s\S]*?" + _PART_LABEL + r"\s*"
+# The label itself, at the start of the cut text.
+_LABEL_AT_START = (
+    r"^[\s.;]?(?:A|P|(?i:assessment|assess|impression|clinical impression|plan))\s*:\s*"
+)
 
 
 def _in_columns(ctx, cols: list[str]) -> np.ndarray:
@@ -638,8 +681,10 @@ class _SectionText:
         else:
             joined = blank = None
         if labelled.any():
-            # Only the labelled notes' narratives are cut (the regex runs on all of the slice).
-            part = pc.replace_substring_regex(text, _BEFORE_PART, "", max_replacements=1)
+            # The labelled notes' narratives from their label on, without the label.
+            at = pc.find_substring_regex(text, _PART_LABEL).to_numpy(zero_copy_only=False)
+            text = cut_before(text, np.where(labelled, np.maximum(at, 0), 0))
+            part = pc.replace_substring_regex(text, _LABEL_AT_START, "", max_replacements=1)
             text = pc.if_else(pa.array(labelled), part, text)
         return text if joined is None else pc.if_else(blank, text, joined)
 
@@ -668,10 +713,19 @@ def shingles(ctx, sections: list[str] | None = None) -> Shingles:
     else:
         key = "text.shingles:narrative"
     text = _compared_text(ctx, sections)
+
+    def build() -> Shingles:
+        if not _by_sections(ctx, sections):
+            return Shingles(text)
+        # Notes without the sections compare their whole narrative: copied from its shingles
+        # (which DOC-CLONED builds anyway), not hashed twice.
+        whole = ~sections_written(ctx, sections)
+        if not whole.any():
+            return Shingles(text)
+        return Shingles(text, base=shingles(ctx, None), same_as_base=whole)
+
     # ~150 MB at a million notes: dropped once the last clone item of the run has finished.
-    return ctx.cached(
-        key, lambda: Shingles(text), only_for=("cloned_within_patient", "cloned_across_patients")
-    )
+    return ctx.cached(key, build, only_for=("cloned_within_patient", "cloned_across_patients"))
 
 
 def _compared_label(ctx, sections: list[str] | None) -> np.ndarray:
