@@ -119,6 +119,8 @@ SLP_NARRATIVES = [
     "w/ mod vc. Rate 150 wpm vs 180 on 10/2 last visit. Next: reading aloud.",
     "Pt reports she buttoned her coat at home. Buttons 6/6 in 2 min w/ SBA; name written 5/5 "
     "legible. Buttons goal MET. D/C next visit w/ updated home program.",
+    "Pt/daughter agree with plan to d/c next visit. Regular solids 10/10 no oral residue; "
+    "progressing toward independent strategy use.",
     "Pt/wife report he used the planner daily. Planner entries 6/6 accurate (session 2 of 3). "
     "STG 1 nearly met. Continue spaced retrieval; fade cues.",
 ]
