@@ -121,6 +121,11 @@ SLP_NARRATIVES = [
     "legible. Buttons goal MET. D/C next visit w/ updated home program.",
     "Pt/daughter agree with plan to d/c next visit. Regular solids 10/10 no oral residue; "
     "progressing toward independent strategy use.",
+    # PT narratives without labels: a response read from a measure, an imperative plan.
+    "Pt arrives reporting pain 3/10. Pallof press 12 reps before form broke down (was 8 last "
+    "visit), showing improved endurance. Update HEP with rows; pt to log pain response.",
+    "Pt is motivated; asks about returning to the tub. Sit to stand 2x12 w/ mod tactile cues. "
+    "Pt remains at risk for falls outdoors. Progress dual-task gait next visit.",
     "Pt/wife report he used the planner daily. Planner entries 6/6 accurate (session 2 of 3). "
     "STG 1 nearly met. Continue spaced retrieval; fade cues.",
 ]
