@@ -232,6 +232,64 @@ def test_other_words_do_not(text, code):
     assert got["evidence"] == code
 
 
+# How occupational therapists and speech-language pathologists write their services (the
+# acceptance test's OT/SLP trainer found 19 correct notes reported as billing an undescribed
+# service: artic, phoneme targets, cognitive-communication treatment, handwriting, shoe tying).
+OT_SLP_WORDS = [
+    ("Artic tx: /r/ final position at word level 14/20 w/ mod tactile cues", "92507"),
+    ("/g/ initial CV syllables 12/20 (60%) w/ visual cue; minimal pairs go/doe x 10", "92507"),
+    ("Phon tx: cluster reduction targets, 2-syllable words 70% acc", "92507"),
+    ("Lang tx: MLU 2.1 in play; 2-word combos modeled and expanded 15x", "92507"),
+    ("Expressive language: labelled 12 action pictures w/ min cues", "92507"),
+    ("Confrontation naming 14/20 w/ phonemic cues; SFA on 4 items", "92507"),
+    ("Cog tx: spaced retrieval for room number, recalled at 4 min", "92507"),
+    ("Daily planner entries 5/6 accurate; phone alarm set w/ written steps", "92507"),
+    ("Med recall w/ checklist 8/10 after 10-min delay", "92507"),
+    ("Rate control w/ pacing board, sentence level 140 wpm", "92507"),
+    ("VFSS recs reviewed; mildly thick liquids via cup 8/8 no cough", "92526"),
+    ("Straw sips 10/10 clear; soft solids w/ lingual sweep", "92526"),
+    ("Handwriting: letter formation on 3-line paper, 8/10 legible", "97530"),
+    ("Knitting 25 min w/ ergonomic needles and 2 rest breaks", "97530"),
+    ("Opened 3/3 jars w/ Dycem and jar wrench", "97530"),
+    ("Shoe tying on practice board, 2/3 steps w/ min vc", "97530"),
+    ("FM: in-hand manipulation of coins, translation 8/10", "97530"),
+    ("Copied 5-word sentence from board w/ spacer 3/5", "97530"),
+    ("Meal prep: made a sandwich standing at counter 6 min, SBA", "97530"),
+    ("Shoe tying own sneakers 3/3, double knot w/ 1 vc", "97535"),
+    ("Buttoned school polo 5/5 in 90 s", "97535"),
+    ("UB dressing: donned cardigan w/ hemi technique, min A", "97535"),
+    ("Oral care at sink w/ built-up toothbrush, set-up", "97535"),
+    ("Spaced retrieval: recalled safety rule at 1, 2, 4 min", "97129"),
+    ("Cog tx: daily planner use w/ min cues", "97130"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), OT_SLP_WORDS)
+def test_occupational_and_speech_therapists_words_describe_their_codes(text, code):
+    assert billed(text, code)["status"] == "pass"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        # A grip or pinch measurement is no exercise (m-10: 97530 was judged, 97110 was not).
+        ("Knitting 20 min w/ 2 rest breaks. Lateral pinch R 8 lb. Grip R 36 lb.", "fail"),
+        ("Wrist flexion w/ 2 lb to end range", "pass"),
+        ("Shoulder flexion with 3# cuff", "pass"),
+        ("Elbow flexion 5 lb DB", "pass"),
+    ],
+)
+def test_a_load_lifted_is_exercise_a_grip_measurement_is_not(text, status):
+    assert billed(text, "97110", discipline="OT")["status"] == status
+
+
+@pytest.mark.parametrize("code", ["92507", "92526", "97530", "97535", "97129"])
+def test_a_stock_note_still_describes_none_of_the_ot_or_slp_services(code):
+    for text in ("Pt seen for tx. Tolerated well.", "Pt tolerated tx well. Cont POC."):
+        got = billed(text, code, discipline="SLP" if code.startswith("92") else "OT")
+        assert (got["status"], got["evidence"]) == ("fail", code)
+
+
 def test_every_code_of_the_code_table_has_words_that_compile_in_re2_and_python():
     table = codes.cpt_codes()
     words = codes.interventions()
@@ -453,3 +511,72 @@ def test_an_evaluation_code_on_the_evaluation_note_itself_is_described_by_the_no
 ):
     text = "Pt reports pain 3/10. AROM knee flex 110 deg. LEFS 48/80. Continue POC."
     assert billed(text, code, note_type=note_type)["status"] == status
+
+
+def test_run_over_an_ot_and_slp_export_reports_only_the_stock_notes(tmp_path):
+    """An SLP narrative file in cp1252 (an EMR's export) and OT SOAP columns: the notes that
+    describe artic, cognitive-communication, handwriting and shoe-tying work pass; the two
+    stock notes are reported for every service they bill."""
+    slp = {**NOTE, "discipline": "SLP", "therapist": "Jordan Patel", "credential": "CCC-SLP"}
+    ot = {**NOTE, "discipline": "OT", "therapist": "Robin Ames", "credential": "OTR/L"}
+    pd.DataFrame(
+        [
+            {
+                **slp,
+                "note_id": "S1",
+                "note_text": "Artic tx – /k/ initial CV words 15/20 "
+                "(75%) w/ min tactile cue; Mom’s report: practicing nightly.",
+            },
+            {
+                **slp,
+                "note_id": "S2",
+                "note_text": "Cog tx: spaced retrieval for “check "
+                "planner at lunch” – recalled at 2 and 4 min. Med recall w/ checklist 9/10.",
+            },
+            {**slp, "note_id": "S3", "note_text": "Pt seen for tx. Tolerated well."},
+        ]
+    ).to_csv(tmp_path / "slp_notes.csv", index=False, encoding="cp1252")
+    pd.DataFrame(
+        [
+            {
+                **ot,
+                "note_id": "O1",
+                "subjective": "Father reports tying shoes at home.",
+                "objective": "Shoe tying 3/3 w/ 1 vc. Handwriting: name legible 5/5.",
+                "assessment": "Goal met.",
+                "plan": "Sentence copying next.",
+            },
+            {
+                **ot,
+                "note_id": "O2",
+                "subjective": "Pt doing well.",
+                "objective": "Tolerated well.",
+                "assessment": "Good session.",
+                "plan": "Cont POC.",
+            },
+        ]
+    ).to_csv(tmp_path / "ot_notes.csv", index=False)
+    pd.DataFrame(
+        [
+            ("S1", "92507"),
+            ("S2", "92507"),
+            ("S3", "92507"),
+            ("O1", "97530"),
+            ("O1", "97535"),
+            ("O2", "97530"),
+            ("O2", "97535"),
+        ],
+        columns=["note_id", "cpt_code"],
+    ).assign(units=1).to_csv(tmp_path / "services.csv", index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["run", str(tmp_path), "--out", str(out), "--no-history", "--format", "csv,json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["rejected"] == 0
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    found = findings[findings["item_id"] == "DOC-INTERVENTION"].set_index("note_id")
+    assert sorted(found.index) == ["O2", "S3"]
+    assert found.loc["O2", "evidence"] == "97530, 97535"
+    assert "cognitive-communication" in found.loc["S3", "message"]

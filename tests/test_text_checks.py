@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,6 +103,65 @@ def test_soap_required_param_and_missing_text():
     assert "no text" in out.loc["D2", "message"]
     with pytest.raises(ChecklistError, match="unknown section"):
         run("soap_sections", notes, {"required": ["objective", "history"]})
+
+
+# Narrative notes as speech-language pathologists and OTs write them, without S/O/A/P labels:
+# trial data is objective, a change against last session or a goal met is the assessment, a
+# parent's report is subjective, "Next:" or "cont POC" is the plan.
+SLP_NARRATIVES = [
+    "Dad reports he practiced /f/ words nightly. /f/ initial words 14/20 (70%) w/ min visual "
+    "cue, up from 50% last session. Next: /f/ in short phrases.",
+    "Cup sips thin 12/12 clear w/ chin tuck; puree 8/8 no s/s. Caregiver reports no coughing "
+    "at supper. -> STG 2 met. Cont POC, trial straw sips next session.",
+    'Pt states "I found my words faster." 8-min conversation: 5 breakdowns, 4 self-resolved '
+    "w/ SFA. Goal 1 progressing toward criterion. Plan: phone script practice.",
+    "Teacher reports fewer disfluencies in class. 3 of 5 trials easy onset at sentence level "
+    "w/ mod vc. Rate 150 wpm vs 180 on 10/2 last visit. Next: reading aloud.",
+    "Pt reports she buttoned her coat at home. Buttons 6/6 in 2 min w/ SBA; name written 5/5 "
+    "legible. Buttons goal MET. D/C next visit w/ updated home program.",
+    "Pt/daughter agree with plan to d/c next visit. Regular solids 10/10 no oral residue; "
+    "progressing toward independent strategy use.",
+    # PT narratives without labels: a response read from a measure, an imperative plan.
+    "Pt arrives reporting pain 3/10. Pallof press 12 reps before form broke down (was 8 last "
+    "visit), showing improved endurance. Update HEP with rows; pt to log pain response.",
+    "Pt is motivated; asks about returning to the tub. Sit to stand 2x12 w/ mod tactile cues. "
+    "Pt remains at risk for falls outdoors. Progress dual-task gait next visit.",
+    "Pt/wife report he used the planner daily. Planner entries 6/6 accurate (session 2 of 3). "
+    "STG 1 nearly met. Continue spaced retrieval; fade cues.",
+]
+
+
+@pytest.mark.parametrize("text", SLP_NARRATIVES)
+def test_slp_and_ot_narratives_without_labels_carry_all_four_parts(text):
+    out = run("soap_sections", [note("D1", "2026-09-02", text)])
+    assert out.loc["D1", "status"] == "pass", out.loc["D1", "message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        # Trial data and a plan, but nobody reported anything and nothing was judged.
+        (
+            "/k/ medial words 15/20 (75%) w/ min vc. Plan: /k/ medial phrases.",
+            "missing: subjective (patient report), assessment",
+        ),
+        # A report and data, no plan.
+        ("Mom reports he tied his shoes. Shoe tying 3/3 w/ 1 vc. Goal met.", "missing: plan"),
+        # A pain rating with a word after it is not objective data; "since last visit" is not
+        # an assessment.
+        (
+            "Pt reports 3/10 pain with stairs, no falls since last visit. Cont POC.",
+            "missing: objective/interventions, assessment",
+        ),
+        (
+            "Pt tolerated tx well. Cont POC.",
+            "missing: subjective (patient report), objective/interventions, assessment",
+        ),
+    ],
+)
+def test_a_narrative_that_truly_lacks_a_part_still_fails(text, missing):
+    out = run("soap_sections", [note("D1", "2026-09-02", text)])
+    assert (out.loc["D1", "status"], out.loc["D1", "evidence"]) == ("fail", missing)
 
 
 def test_soap_not_evaluable_without_text_columns():
@@ -311,6 +371,75 @@ def test_short_notes_are_not_compared():
         ],
     )
     assert out["status"].tolist() == ["not_applicable", "not_applicable"]
+
+
+COPIED_A = (
+    "Pt continues to present with reduced activity tolerance and decreased safety awareness "
+    "during kitchen tasks which limits independence with meal preparation at home."
+)
+COPIED_P = "Pt will continue to benefit from skilled OT to address these deficits. Cont POC."
+
+
+def soap_note(note_id, date, s, o, a=COPIED_A, p=COPIED_P, **extra):
+    return note(note_id, date, subjective=s, objective=o, assessment=a, plan=p, **extra)
+
+
+def test_an_assessment_and_plan_pasted_under_new_s_and_o_is_a_clone():
+    notes = [
+        soap_note("D1", "2026-09-02", "Reports cooking eggs.", "Meal prep 12 min w/ SBA, 2 vc."),
+        soap_note("D2", "2026-09-04", "Tired today.", "Laundry folding 8 min seated; 3 rests."),
+        soap_note(
+            "D3",
+            "2026-09-09",
+            "Burned toast at home.",
+            "Stove safety checklist 4/5 w/ min vc.",
+            a="Safety awareness improving: caught 4 of 5 stove hazards, up from 2 last week.",
+        ),
+    ]
+    out = run("cloned_within_patient", notes)
+    assert out["status"].tolist() == ["pass", "fail", "pass"]
+    assert out.loc["D2", "message"] == (
+        "Assessment/plan is identical to the patient's note of 2026-09-02 (D1)"
+    )
+    assert out.loc["D2", "evidence"] == COPIED_A.rstrip(".")
+    # Off when the checklist asks for the whole note only.
+    out = run("cloned_within_patient", notes, {"copied_sections": []})
+    assert out["status"].tolist() == ["pass", "pass", "pass"]
+
+
+def test_a_labelled_narrative_has_its_assessment_and_plan_compared_too():
+    def slp(note_id, date, s, o):
+        return note(note_id, date, f"S: {s} O: {o} A: {COPIED_A} P: {COPIED_P}")
+
+    notes = [
+        slp("D1", "2026-09-02", "Mom reports 2-word phrases.", "Imitated 12/20 w/ max models."),
+        slp("D2", "2026-09-09", "Parents report fewer tantrums.", "Book-sharing, 15 new words."),
+        # No labels: the assessment cannot be told apart, only the whole note is compared.
+        note("D3", "2026-09-16", f"Mom unavailable; played w/ farm set. {COPIED_A} {COPIED_P}"),
+    ]
+    out = run("cloned_within_patient", notes)
+    assert out["status"].tolist() == ["pass", "fail", "pass"]
+    assert out.loc["D2", "message"].startswith("Assessment/plan is identical to the patient's")
+
+
+def test_a_short_repeated_plan_or_assessment_is_not_a_clone():
+    notes = [
+        soap_note(
+            "D1", "2026-09-02", "Reports cooking eggs.", LONG_NOTE, a="Progressing.", p="Cont POC."
+        ),
+        soap_note(
+            "D2",
+            "2026-09-04",
+            "Tired today.",
+            "Laundry folding 8 min seated " * 4,
+            a="Progressing.",
+            p="Cont POC.",
+        ),
+    ]
+    out = run("cloned_within_patient", notes, {"min_words": 5})
+    assert out["status"].tolist() == ["pass", "pass"]
+    with pytest.raises(ChecklistError, match="unknown section"):
+        run("cloned_within_patient", notes, {"copied_sections": ["impression"]})
 
 
 def test_shingle_similarity_is_exact_jaccard():
@@ -1066,3 +1195,52 @@ def test_the_acceptance_false_findings_are_gone_from_a_real_run(tmp_path):
         '1 of 3 goals not measurable/functional: "Pt will reach R shoulder flexion of 150 deg '
         'or more by 11/30/2026." (missing functional activity)'
     )
+
+
+def test_across_patients_compares_a_labelled_narratives_assessment_and_plan():
+    # Two patients' SLP narratives with their own S and O but one assessment and plan: the
+    # A/P part is compared, as it is when the export has A and P columns.
+    def slp(note_id, date, patient, s, o):
+        return note(note_id, date, f"S: {s} O: {o} A: {ASSESSMENT} P: {PLAN}", patient_id=patient)
+
+    out = run(
+        "cloned_across_patients",
+        [
+            slp("D1", "2026-09-02", "P1", "Wife reports more words.", "Naming 14/20 w/ cues."),
+            slp("D2", "2026-09-03", "P2", "Son reports choking on rice.", "Puree 8/8 clear."),
+        ],
+    )
+    assert out["status"].tolist() == ["fail", "fail"]
+    assert out.loc["D2", "message"].startswith("Assessment/plan is identical to another patient")
+
+
+def test_shingles_copied_from_the_narratives_equal_shingles_hashed_afresh():
+    # A note without sections compares its whole narrative: its shingles are copied from the
+    # narrative's, sharing one vocabulary, and judge exactly as if hashed again.
+    narrative = pd.Series(
+        [LONG_NOTE, "S: new words today. A: " + LONG_NOTE, LONG_NOTE.replace("gait", "stair")]
+    )
+    part = pd.Series([LONG_NOTE, LONG_NOTE, LONG_NOTE.replace("gait", "stair")])
+    whole = np.array([True, False, True])
+    base = Shingles(narrative)
+    copied = Shingles(part, base=base, same_as_base=whole)
+    fresh = Shingles(part)
+    assert copied.words.tolist() == fresh.words.tolist()
+    for d in (copied.digest, fresh.digest):  # the same text, the same digest
+        assert d[0] == d[1] != d[2]
+    a, b = np.array([0, 0, 1]), np.array([1, 2, 2])
+    assert copied.jaccard(a, b).tolist() == fresh.jaccard(a, b).tolist()
+    assert (copied.signature()[whole] == base.signature()[whole]).all()
+    assert (copied.signature()[0] == copied.signature()[1]).all()
+
+
+def test_cut_before_keeps_each_text_from_its_byte_offset():
+    import pyarrow as pa
+
+    from chartaudit.checks.text_gather import cut_before
+
+    texts = pa.array(["skip", "é S: x A: yy", None, "A: z", "no label"], pa.large_string())
+    part = texts.slice(1)  # an Arrow slice: offsets that do not start at 0
+    # "é" is two bytes: " A:" starts at byte 7.
+    got = cut_before(part, np.array([7, 0, 0, 3]))
+    assert got.to_pylist() == [" A: yy", "", "A: z", "label"]

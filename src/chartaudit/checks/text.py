@@ -33,6 +33,7 @@ from .shingle_kernels import (
     runs_of,
     shingle_signatures,
 )
+from .text_gather import cut_before
 
 PHRASES_PATH = Path(__file__).resolve().parents[1] / "data" / "phrases.yaml"
 NO_TEXT_EXPORTED = "the export has no note text columns"
@@ -429,38 +430,78 @@ class Shingles:
     CHUNK = 25_000  # texts tokenised at a time: bounds the transient Arrow and numpy arrays
     PAIRS = 100_000  # pairs compared exactly at a time
 
-    def __init__(self, text, k: int = SHINGLE_WORDS):
+    def __init__(
+        self,
+        text,
+        k: int = SHINGLE_WORDS,
+        base: Shingles | None = None,
+        same_as_base: np.ndarray | None = None,
+    ):
+        """`base`: shingles of other texts of the same rows, whose vocabulary these share;
+        the rows marked `same_as_base` have the same text there and are copied, not hashed
+        again (the whole narrative of a note without sections, for the sections' shingles)."""
         # Anything with len, slice and take like an Arrow array (see _SectionText).
         self.text = text if hasattr(text, "take") and hasattr(text, "slice") else to_arrow(text)
         self.n = n = len(self.text)
         self.k = k
-        self._vocabulary: dict[str, int] = {}
-        self._words = WordTable()
-        self._words_lock = threading.Lock()  # two items may share these shingles
+        if base is not None:
+            # One vocabulary: equal words hash equally in both, so copied rows fit in.
+            self._vocabulary = base._vocabulary
+            self._words = base._words
+            self._words_lock = base._words_lock
+        else:
+            self._vocabulary: dict[str, int] = {}
+            self._words = WordTable()
+            self._words_lock = threading.Lock()  # two items may share these shingles
         rng = np.random.default_rng(20261)
         self._mult = rng.integers(1, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
         self._mult |= np.uint64(1)
         self._add = rng.integers(0, 2**63, size=self.PERMUTATIONS, dtype=np.uint64)
+        copied = same_as_base if base is not None and same_as_base is not None else None
+        rows = np.flatnonzero(~copied) if copied is not None else None
+        todo = n if rows is None else len(rows)
         words, digests, signatures = [], [], []
-        for start in range(0, n, self.CHUNK):
-            w, token_hash = self._tokens(self.text.slice(start, self.CHUNK))
+        for start in range(0, todo, self.CHUNK):
+            if rows is None:
+                part = self.text.slice(start, self.CHUNK)
+            else:
+                part = self.text.take(rows[start : start + self.CHUNK])
+            w, token_hash = self._tokens(part)
             digest, signature = shingle_signatures(
                 token_hash, w, k, self._mult, self._add, _SHINGLE_MULT
             )
             words.append(w)
             digests.append(digest)
             signatures.append(signature)
-        self.words = np.concatenate(words) if words else np.zeros(0, np.int64)
-        self.count = np.maximum(self.words - (k - 1), 0)
-        # Texts with the same words in the same order get the same digest code.
-        self.digest = np.unique(
-            np.concatenate(digests) if digests else np.zeros(0, np.uint64), return_inverse=True
-        )[1].astype(np.int64)
-        self._signature = (
+        words = np.concatenate(words) if words else np.zeros(0, np.int64)
+        digests = np.concatenate(digests) if digests else np.zeros(0, np.uint64)
+        signature = (
             np.concatenate(signatures)
             if signatures
             else np.zeros((0, self.PERMUTATIONS), dtype=np.uint32)
         )
+        if rows is not None:
+            words, digests, signature = self._with_copied(
+                base, copied, rows, words, digests, signature
+            )
+        self.words = words
+        self._raw_digest = digests
+        self.count = np.maximum(self.words - (k - 1), 0)
+        # Texts with the same words in the same order get the same digest code.
+        self.digest = np.unique(digests, return_inverse=True)[1].astype(np.int64)
+        self._signature = signature
+
+    def _with_copied(self, base, copied, rows, words, digests, signature):
+        """Whole-row arrays: `rows` from the hashed values, the `copied` rows from `base`."""
+        n = self.n
+        all_words = np.empty(n, dtype=words.dtype if len(words) else base.words.dtype)
+        all_digests = np.empty(n, dtype=np.uint64)
+        all_signature = np.empty((n, self.PERMUTATIONS), dtype=np.uint32)
+        all_words[rows], all_digests[rows], all_signature[rows] = words, digests, signature
+        all_words[copied] = base.words[copied]
+        all_digests[copied] = base._raw_digest[copied]
+        all_signature[copied] = base._signature[copied]
+        return all_words, all_digests, all_signature
 
     def _tokens(self, text) -> tuple[np.ndarray, np.ndarray]:
         """(word count per text, a 64-bit hash per word, texts back to back) of some texts.
@@ -553,10 +594,59 @@ def _compare_columns(ctx, sections: list[str] | None) -> list[str]:
     return [c for c in sections or [] if c in ctx.notes.columns and ctx.has(f"notes.{c}")]
 
 
+# Where the assessment (or, without one, the plan) of a narrative begins: an "A:" or "P:"
+# label, or an "Assessment:", "Impression:" or "Plan:" header ("CGA:" or "ADL:" is none).
+_PART_LABEL = r"(?:^|[\s.;])(?:A|P|(?i:assessment|assess|impression|clinical impression|plan))\s*:"
+# The label itself, at the start of the cut text.
+_LABEL_AT_START = (
+    r"^[\s.;]?(?:A|P|(?i:assessment|assess|impression|clinical impression|plan))\s*:\s*"
+)
+
+
+def _in_columns(ctx, cols: list[str]) -> np.ndarray:
+    """Per note: any of the columns `cols` is filled."""
+    filled = np.zeros(len(ctx.notes), dtype=bool)
+    for col in cols:
+        filled |= text_filled(ctx, col)
+    return filled
+
+
+def _labelled_part(ctx, cols: list[str]) -> np.ndarray:
+    """Per note: none of `cols` is filled and the narrative labels an assessment or plan
+    (A:, P:, Assessment:, ...); worked out once per run, only for the notes without the
+    columns (a SOAP-column export searches none)."""
+
+    def build() -> np.ndarray:
+        labelled = np.zeros(len(ctx.notes), dtype=bool)
+        look = np.flatnonzero(~_in_columns(ctx, cols))
+        if len(look) and text_exported(ctx):
+            parts = _over_text(
+                ctx,
+                ctx.notes.index[look],
+                lambda arr: (
+                    pc.match_substring_regex(arr, _PART_LABEL)
+                    .to_numpy(zero_copy_only=False)
+                    .astype(bool)
+                ),
+            )
+            labelled[look] = np.concatenate(parts)
+        return labelled
+
+    return ctx.cached("text.labelled_part:" + ",".join(cols), build)
+
+
+def sections_written(ctx, sections: list[str]) -> np.ndarray:
+    """Per note: it has the `sections` in their own columns or labelled in its narrative (the
+    notes whose compared text for these sections is not simply the whole narrative)."""
+    cols = _compare_columns(ctx, sections)
+    return _in_columns(ctx, cols) | _labelled_part(ctx, cols)
+
+
 class _SectionText:
     """The text compared for cloning, built a slice or a few notes at a time (never the whole
     column): the given columns joined with newlines where the note has them, else its
-    narrative. Offers what Shingles reads of an Arrow array: len, slice and take."""
+    narrative from its assessment or plan label on (an SLP's "... A: ... P: ..." note), else
+    its whole narrative. Offers what Shingles reads of an Arrow array: len, slice and take."""
 
     def __init__(self, ctx, cols: list[str]):
         self.ctx = ctx
@@ -572,42 +662,79 @@ class _SectionText:
         return self._at(np.asarray(positions, dtype=np.int64))
 
     def _at(self, rows: slice | np.ndarray) -> pa.Array:
-        parts = []
-        for col in self.cols:
-            arr = to_arrow(self.ctx.notes[col].iloc[rows])
-            keep = pa.array(text_filled(self.ctx, col)[rows])
-            parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
-        joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
-        joined = pc.utf8_trim_whitespace(joined)
         text = narrative_arrow(self.ctx)
         if isinstance(rows, slice):
             text = text.slice(rows.start, rows.stop - rows.start)
         else:
             text = text.take(pa.array(rows, type=pa.int64()))
-        return pc.if_else(pc.equal(joined, ""), _whole(text), joined)
+        text = _whole(text)
+        labelled = _labelled_part(self.ctx, self.cols)[rows]
+        if self.cols:
+            parts = []
+            for col in self.cols:
+                arr = to_arrow(self.ctx.notes[col].iloc[rows])
+                keep = pa.array(text_filled(self.ctx, col)[rows])
+                parts.append(pc.if_else(keep, arr, pa.scalar("", arr.type)))
+            joined = pc.binary_join_element_wise(*parts, pa.scalar("\n", pa.large_string()))
+            joined = pc.utf8_trim_whitespace(joined)
+            blank = pc.equal(joined, "")
+        else:
+            joined = blank = None
+        if labelled.any():
+            # The labelled notes' narratives from their label on, without the label.
+            at = pc.find_substring_regex(text, _PART_LABEL).to_numpy(zero_copy_only=False)
+            text = cut_before(text, np.where(labelled, np.maximum(at, 0), 0))
+            part = pc.replace_substring_regex(text, _LABEL_AT_START, "", max_replacements=1)
+            text = pc.if_else(pa.array(labelled), part, text)
+        return text if joined is None else pc.if_else(blank, text, joined)
+
+
+def _by_sections(ctx, sections: list[str] | None) -> bool:
+    """The clone checks compare parts of the notes, not whole narratives: sections are asked
+    for, and some note has them in columns or labelled in its narrative."""
+    if not sections:
+        return False
+    cols = _compare_columns(ctx, sections)
+    return bool(cols) or bool(_labelled_part(ctx, cols).any())
 
 
 def _compared_text(ctx, sections: list[str] | None) -> _SectionText | pa.ChunkedArray:
     """The text the clone checks compare (offers len, slice and take)."""
-    cols = _compare_columns(ctx, sections)
-    return _SectionText(ctx, cols) if cols else narrative_arrow(ctx)
+    if _by_sections(ctx, sections):
+        return _SectionText(ctx, _compare_columns(ctx, sections))
+    return narrative_arrow(ctx)
 
 
 def shingles(ctx, sections: list[str] | None = None) -> Shingles:
     """Shingles of the compared text, cached per run and column choice."""
     cols = _compare_columns(ctx, sections)
-    key = "text.shingles:" + ",".join(cols or ["narrative"])
+    if _by_sections(ctx, sections):
+        key = "text.shingles:sections:" + ",".join(cols)
+    else:
+        key = "text.shingles:narrative"
     text = _compared_text(ctx, sections)
+
+    def build() -> Shingles:
+        if not _by_sections(ctx, sections):
+            return Shingles(text)
+        # Notes without the sections compare their whole narrative: copied from its shingles
+        # (which DOC-CLONED builds anyway), not hashed twice.
+        whole = ~sections_written(ctx, sections)
+        if not whole.any():
+            return Shingles(text)
+        return Shingles(text, base=shingles(ctx, None), same_as_base=whole)
+
     # ~150 MB at a million notes: dropped once the last clone item of the run has finished.
-    return ctx.cached(
-        key, lambda: Shingles(text), only_for=("cloned_within_patient", "cloned_across_patients")
-    )
+    return ctx.cached(key, build, only_for=("cloned_within_patient", "cloned_across_patients"))
 
 
-def _compared_label(ctx, sections: list[str] | None) -> str:
-    """What the clone checks compared, for messages: "Narrative" or e.g. "Assessment/plan"."""
-    cols = _compare_columns(ctx, sections)
-    return "/".join(cols).capitalize() if cols else "Narrative"
+def _compared_label(ctx, sections: list[str] | None) -> np.ndarray:
+    """What the clone checks compared per note, for messages: "Narrative" or, where the note
+    has the sections, e.g. "Assessment/plan"."""
+    labels = np.full(len(ctx.notes), "Narrative", dtype=object)
+    if _by_sections(ctx, sections):
+        labels[sections_written(ctx, sections)] = "/".join(sections).capitalize()
+    return labels
 
 
 # Where a sentence or line ends, for quoting the passage two notes share.
@@ -681,6 +808,15 @@ def _date_text(dates: pd.Series) -> pd.Series:
         "sections": Param(
             list, None, help="compare only these columns (e.g. [assessment, plan]); default: all"
         ),
+        "copied_sections": Param(
+            list,
+            ["assessment", "plan"],
+            help="also compare these parts on their own (their columns, or the narrative from "
+            "its A:/P: label on): an assessment and plan pasted under new S and O; [] for none",
+        ),
+        "copied_min_words": Param(
+            int, 20, help="parts shorter than this are not compared ('Cont POC.' may repeat)"
+        ),
     },
 )
 def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
@@ -708,39 +844,77 @@ def cloned_within_patient(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOu
     best_sim[order[exact]] = 1.0
     best_prev[order[exact]] = prev_same[exact].astype(np.int64).to_numpy()
     # Near duplicates: shingle Jaccard against the previous `window` notes of the group.
-    a_list, b_list = [], []
-    for d in range(1, min(window, n - 1) + 1):
-        a, b = order[d:], order[:-d]
-        ok = (group_code[a] == group_code[b]) & comparable[a] & comparable[b]
-        a_list.append(a[ok])
-        b_list.append(b[ok])
-    if a_list:
-        a = np.concatenate(a_list)
-        b = np.concatenate(b_list)
-        a, b, sim = sh.similar(a, b, threshold)
-        pairs = pd.DataFrame({"a": a, "b": b, "sim": sim})
-        pairs = pairs[best_prev[pairs["a"]] < 0]
-        # Highest similarity wins; on ties the most recent earlier note (b later in order).
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n)
-        pairs = pairs.assign(r=rank[pairs["b"]]).sort_values(["a", "sim", "r"])
-        pairs = pairs.drop_duplicates("a", keep="last")
-        best_sim[pairs["a"].to_numpy()] = pairs["sim"].to_numpy()
-        best_prev[pairs["a"].to_numpy()] = pairs["b"].to_numpy()
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    _nearest_copy(sh, order, group_code, comparable, window, threshold, rank, best_prev, best_sim)
     what = _compared_label(ctx, sections)
+    text = _compared_text(ctx, sections)
+    # The assessment and plan on their own (CHK-TX-14): pasted under a new S and O they are
+    # too little of the note to reach the threshold above. Only notes that have them apart
+    # (columns, or labels in the narrative), long enough that repeating them is not chance;
+    # the shingles are those DOC-CLONED-ACROSS compares, built once for both.
+    part = params["copied_sections"] or []
+    if part:
+        part = chosen_parts(params, "copied_sections", SOAP_SECTIONS, "section(s)")
+    by_part = np.zeros(n, dtype=bool)
+    part_text = None
+    if part and _by_sections(ctx, part):
+        part_sh = shingles(ctx, part)
+        part_ok = sections_written(ctx, part) & (part_sh.words >= int(params["copied_min_words"]))
+        part_prev = best_prev.copy()
+        _nearest_copy(
+            part_sh, order, group_code, part_ok, window, threshold, rank, part_prev, best_sim
+        )
+        by_part = part_prev != best_prev
+        best_prev = part_prev
+        comparable = comparable | part_ok
+        what = np.where(by_part, _compared_label(ctx, part), what)
+        part_text = _compared_text(ctx, part)
     return _clone_outcome(
         ctx,
         idx,
-        _compared_text(ctx, sections),
+        text,
         comparable,
         best_prev,
         best_sim,
-        message=what + " is {pct}% the same as the patient's note of {date} ({id}; 5-word "
-        "shingles)",
-        identical=what + " is identical to the patient's note of {date} ({id})",
+        what=what,
+        part=(by_part, part_text),
+        message="{what} is {pct}% the same as the patient's note of {date} ({id}; 5-word shingles)",
+        identical="{what} is identical to the patient's note of {date} ({id})",
         evidence="similarity {sim} to note {id} of {date}",
         identical_evidence="identical to note {id} of {date}",
     )
+
+
+def _nearest_copy(
+    sh: Shingles,
+    order: np.ndarray,
+    group_code: np.ndarray,
+    comparable: np.ndarray,
+    window: int,
+    threshold: float,
+    rank: np.ndarray,
+    best_prev: np.ndarray,
+    best_sim: np.ndarray,
+) -> None:
+    """For the notes without a match yet (best_prev < 0), the most similar of the previous
+    `window` notes of their group (in `order`) at `threshold` or above: sets best_prev and
+    best_sim in place. Ties go to the most recent earlier note."""
+    n = len(order)
+    a_list, b_list = [], []
+    for d in range(1, min(window, n - 1) + 1):
+        a, b = order[d:], order[:-d]
+        ok = (group_code[a] == group_code[b]) & comparable[a] & comparable[b] & (best_prev[a] < 0)
+        a_list.append(a[ok])
+        b_list.append(b[ok])
+    if not a_list:
+        return
+    a, b, sim = sh.similar(np.concatenate(a_list), np.concatenate(b_list), threshold)
+    pairs = pd.DataFrame({"a": a, "b": b, "sim": sim})
+    pairs = pairs.assign(r=rank[pairs["b"]]).sort_values(["a", "sim", "r"])
+    pairs = pairs.drop_duplicates("a", keep="last")
+    best_sim[pairs["a"].to_numpy()] = pairs["sim"].to_numpy()
+    best_prev[pairs["a"].to_numpy()] = pairs["b"].to_numpy()
 
 
 def _clone_outcome(
@@ -751,15 +925,18 @@ def _clone_outcome(
     best_other: np.ndarray,
     best_sim: np.ndarray,
     *,
+    what: np.ndarray,
     message: str,
     identical: str,
     evidence: str,
     identical_evidence: str,
+    part: tuple[np.ndarray, Any] | None = None,
 ) -> CheckOutcome:
     """Outcome of a clone check: notes with a match (best_other >= 0) fail, worded from the
-    templates ({pct}, {sim}, {id}, {date} of the matched note; `identical*` when sim is 1).
-    The evidence is the longest passage of the compared `text` the two notes share, else the
-    `evidence` template."""
+    templates ({what} was compared, per note; {pct}, {sim}, {id}, {date} of the matched note;
+    `identical*` when sim is 1). The evidence is the longest passage of the compared `text`
+    the two notes share, else the `evidence` template. `part`: (mask of the notes matched on
+    a part, that part's text)."""
     notes = ctx.notes
     pos = ctx.positions(idx)
     ne, reason = not_evaluable_for_text(ctx, idx)
@@ -775,6 +952,7 @@ def _clone_outcome(
             "date": _date_text(notes["date_of_service"].iloc[other]).to_numpy().astype(object),
             "sim": np.char.mod("%.2f", sim).astype(object),
             "pct": np.floor(sim * 100).astype(int).astype(str).astype(object),
+            "what": np.asarray(what, dtype=object)[pos[fail]],
         }
 
         def fill(template: str) -> np.ndarray:
@@ -789,6 +967,10 @@ def _clone_outcome(
         same = sim >= 1.0
         msg[fail] = np.where(same, fill(identical), fill(message))
         passage = _shared_passage(text, pos[fail], other)
+        if part is not None and part[1] is not None:
+            on_part = part[0][pos[fail]]
+            if on_part.any():
+                passage[on_part] = _shared_passage(part[1], pos[fail][on_part], other[on_part])
         recorded = np.where(same, fill(identical_evidence), fill(evidence))
         ev[fail] = np.where(pd.isna(passage), recorded, passage)
     return outcome(
@@ -875,7 +1057,6 @@ def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckO
         pairs = pairs.sort_values(["note", "sim"]).drop_duplicates("note", keep="last")
         best_sim[pairs["note"].to_numpy()] = pairs["sim"].to_numpy()
         best_other[pairs["note"].to_numpy()] = pairs["other"].to_numpy()
-    what = _compared_label(ctx, sections)
     return _clone_outcome(
         ctx,
         idx,
@@ -883,9 +1064,10 @@ def cloned_across_patients(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckO
         comparable,
         best_other,
         best_sim,
-        message=what + " is {pct}% the same as another patient's note by the same therapist "
+        what=_compared_label(ctx, sections),
+        message="{what} is {pct}% the same as another patient's note by the same therapist "
         "({id}, {date})",
-        identical=what + " is identical to another patient's note by the same therapist "
+        identical="{what} is identical to another patient's note by the same therapist "
         "({id}, {date})",
         evidence="similarity {sim} to note {id} of {date} (another patient)",
         identical_evidence="same text as note {id} of {date} (another patient)",
