@@ -606,7 +606,8 @@ def test_well_written_ot_and_slp_goals_are_measurable_and_functional(goal):
     "goal, missing",
     [
         ("Pt will increase R grip strength to 40 lbs within 6 weeks.", "functional activity"),
-        ("Pt will improve MoCA to 26/30 within 6 weeks.", "functional activity"),
+        ("Pt will increase lateral pinch to 12 lb within 6 weeks.", "functional activity"),
+        ("Pt will decrease NPRS to 2/10 within 6 weeks.", "functional activity"),
         ("Pt will increase shoulder flexion to 150 degrees within 4 weeks.", "functional activity"),
         ("Pt will decrease pain to 2/10 without medication within 4 weeks.", "functional activity"),
         ("Pt will improve swallowing within 4 weeks.", "measurable criterion"),
