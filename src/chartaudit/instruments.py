@@ -196,9 +196,12 @@ def canonical_instrument(series: pd.Series, thresholds: pd.DataFrame | None = No
     return out.where(out.notna(), pd.NA)
 
 
+# Between the name and its score: no other number, but a date, an ordinal or a test's edition
+# glued to a word ("Peabody Developmental Motor Scales, 2nd ed. (PDMS-2): fine motor 82").
 _SCORE = (
-    r"(?P<gap>(?:[^0-9\n;]|\d{1,2}/\d{1,2}/\d{2,4}){0,80}?)"
-    r"(?<![\d.])(?P<score>\d++(?:\.\d++)?)"
+    r"(?P<gap>(?:[^0-9\n;]|\d{1,2}/\d{1,2}/\d{2,4}|\d(?:st|nd|rd|th)\b|(?<=[A-Za-z]-)\d{1,2}\b"
+    r"|(?<=[A-Za-z])\d{1,2}\b){0,80}?)"
+    r"(?<![\d.])(?<![A-Za-z]-)(?<![A-Za-z])(?P<score>\d++(?:\.\d++)?)(?!st\b|nd\b|rd\b|th\b)"
     r"(?:\s*/\s*(?P<out_of>\d++(?:\.\d++)?))?"
     r"(?!\s*/\s*\d)(?![\d])"  # not a date such as 03/02/2026
     r"(?:\s*(?P<unit>percent|points|point|pts|metres|meters|metre|meter|m/sec|m/s|ft/s|feet|ft"
