@@ -689,6 +689,133 @@ def test_impairment_goals_in_degrees_and_unmeasured_goals_still_fail(goal, missi
     )
 
 
+# Acceptance (OT/SLP trainer): SLP narratives put the goal header inside the line, after the
+# prognosis; their evaluations were reported as having no goals at all.
+SLP_OPENING = (
+    "Clinical swallow evaluation. Dx oropharyngeal dysphagia after L pontine stroke 09/02/2026. "
+    "PLOF: regular diet. FOIS 2. Prognosis good for oral diet within 10 wks. "
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "STG (3 wks):",
+        "Goals (10 weeks):",
+        "Short-term goals (3 weeks):",
+        "SHORT TERM GOALS (3 WEEKS):",
+        "Initial STG (3 wks):",
+    ],
+)
+def test_a_goal_header_inside_a_narrative_line_is_a_goal_section_with_its_time_frame(header):
+    goals = (
+        " 1. Pt will take puree by spoon with no overt s/s of aspiration on 9 of 10 trials."
+        " 2. Pt will use a chin tuck on 80% of cup sips given min verbal cues."
+    )
+    row = note("E1", "2026-09-20", SLP_OPENING + header + goals, note_type="evaluation")
+    out = run("goals_measurable", [row])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+    vague = goals.replace("use a chin tuck on 80% of cup sips given min verbal cues", "improve")
+    out = run("goals_measurable", [{**row, "note_text": SLP_OPENING + header + vague}])
+    assert out.loc["E1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will improve." '
+        "(missing functional activity, measurable criterion)"
+    )
+
+
+def test_a_score_in_brackets_does_not_start_a_new_goal():
+    text = SLP_OPENING + (
+        "LTG (10 wks): Pt will eat a soft and bite-sized diet (IDDSI 6) w/o s/s of aspiration."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+def test_pediatric_goals_for_the_child_and_the_parent_are_judged_as_goals():
+    text = (
+        "Initial speech-language evaluation. 4;8 y/o M, parents concerned about unclear speech. "
+        "Prognosis good. Goals (6 months): 1. Child will produce /f/ in final position of words "
+        "with 80% accuracy across 3 sessions. 2. Father will model target words during book "
+        "reading at home 4 of 5 days per week. 3. Child will talk better."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 3 goals not measurable/functional: "Child will talk better." '
+        "(missing measurable criterion)"
+    )
+
+
+def test_unnumbered_goals_after_one_header_are_separate_goals():
+    text = (
+        "A: R thumb CMC OA limiting hand use.\nP: OT 1x/wk x 6 wks. LTG (6 wks): Pt will open a "
+        "pill bottle independently using a built-up grip. Pt will garden for 45 min with "
+        "joint protection. Pt will hold a coffee mug."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 3 goals not measurable/functional: "Pt will hold a coffee mug." '
+        "(missing measurable criterion)"
+    )
+
+
+def test_goal_status_lines_of_a_progress_report_are_not_goals_but_its_new_goals_are():
+    """Acceptance: 'STG 1 UB dressing mod I - MET (...)' was graded as a goal missing its actor
+    and time frame, and the report's new goals were ignored."""
+    status = (
+        "Goal status: STG 1 LB dressing w/ reacher SBA - MET. STG 2 tub bench transfer - MET "
+        "(CGA). LTG 1 meal prep standing 15 min - progressing (10 min)."
+    )
+    new = (
+        "Cont OT 2x/wk. Updated STG (3 wks): Pt will prepare a hot meal standing 15 min w/ SBA; "
+        "Pt will shower on a tub bench w/ set-up only in 3 wks."
+    )
+    row = note(
+        "R1", "2026-10-20", discipline="OT", note_type="progress", assessment=status, plan=new
+    )
+    out = run("goals_measurable", [row])
+    assert out.loc["R1", "status"] == "pass", out.loc["R1", "message"]
+    worse = new.replace("prepare a hot meal standing 15 min w/ SBA", "be safer in the kitchen")
+    out = run("goals_measurable", [{**row, "plan": worse}])
+    assert out.loc["R1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will be safer in the kitchen" '
+        "(missing measurable criterion)"
+    )
+
+
+def test_goal_sentences_without_a_time_frame_are_never_no_goals():
+    text = (
+        "Eval: mild cognitive-communication deficit. Pt will recall a 3-step medication routine "
+        "using a pill organizer with 90% accuracy. Pt will use a wall calendar for appointments "
+        "with min cues."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"].startswith("2 of 2 goals not measurable/functional")
+    assert out.loc["E1", "message"].count("(missing time frame)") == 2
+    # a daily note's "will" sentence is not taken as a goal
+    daily = note("D1", "2026-09-22", "Pt will try the built-up spoon at dinner.")
+    assert run("goals_measurable", [daily]).loc["D1", "status"] == "not_applicable"
+
+
+# acc7: score goals on SLP and cognitive instruments failed "missing functional activity"
+# while the same form on Berg or LEFS passed.
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "Pt will improve WAB-R AQ to 75 or more within 4 weeks.",
+        "Pt will improve SLUMS to 24/30 or better within 6 weeks.",
+        "Pt will improve MoCA to 26/30 within 6 weeks.",
+        "Child will raise the GFTA-3 standard score to 85 or above within 6 months.",
+        "Child will improve Beery VMI standard score to 90 within 6 months.",
+        "Pt will improve Berg to 48/56 within 4 weeks.",
+    ],
+)
+def test_a_target_on_any_known_standardized_instrument_is_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation", discipline="SLP")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
 # --------------------------------------------------------------------------------------------
 # DOC-DISCHARGE
 # --------------------------------------------------------------------------------------------
