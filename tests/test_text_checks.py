@@ -1095,6 +1095,64 @@ def test_evaluation_content_recognises_onset_and_current_function_as_written(
         assert out.loc["E1", "status"] == status, text
 
 
+# Acceptance (m-1): an adult evaluation with neither prior level of function nor onset passed
+# on current function alone, while the fix asked for onset and prior level of function.
+ADULT_WITHOUT_HISTORY = (
+    "Referred for L elbow stiffness. Difficulty with dressing and washing hair. Prognosis good "
+    "to return to independent self-care within 6 weeks."
+)
+
+
+@pytest.mark.parametrize(
+    "history, status",
+    [
+        ("", "fail"),
+        ("Onset 5 weeks ago after a fall. ", "pass"),
+        ("PLOF: independent with all ADLs, drove, cared for her grandson. ", "pass"),
+    ],
+)
+def test_an_adult_evaluation_states_prior_level_of_function_or_onset(history, status):
+    row = note(
+        "E1", "2026-10-01", history + ADULT_WITHOUT_HISTORY, note_type="evaluation",
+        diagnosis_codes="M24.622", discipline="OT",
+    )
+    out = run("evaluation_content", [row])
+    assert out.loc["E1", "status"] == status
+    if status == "fail":
+        assert out.loc["E1", "message"] == (
+            "Evaluation does not state: prior level of function or onset"
+        )
+        # the lenient setting takes current function alone
+        lenient = {"require": ["diagnosis", "function", "prognosis"]}
+        assert run("evaluation_content", [row], lenient).loc["E1", "status"] == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # current function stands in for a prior level a child never had
+        "3;9 y/o F referred for late talking. Speaks mostly in 2-3 word phrases; intelligibility "
+        "about 50% to strangers. Prognosis good within 6 months.",
+        "Child referred by her kindergarten teacher. Currently dresses w/ help for zippers. "
+        "Prognosis good in 6 months.",
+        # the developmental history is the child's onset
+        "6 y/o M. Born at 33 wks; walked at 17 mo. Prognosis good within 6 months.",
+    ],
+)
+def test_a_childs_evaluation_needs_no_prior_level_of_function(text):
+    row = note("E1", "2026-10-01", text, note_type="evaluation", diagnosis_codes="F80.0")
+    out = run("evaluation_content", [row])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+def test_a_childs_evaluation_without_any_history_names_what_a_child_can_give():
+    text = "5 y/o M. Articulation screen: errors on /r/ and /l/. Prognosis good in 6 months."
+    row = note("E1", "2026-10-01", text, note_type="evaluation", diagnosis_codes="F80.0")
+    assert run("evaluation_content", [row]).loc["E1", "message"] == (
+        "Evaluation does not state: onset, developmental history or current function"
+    )
+
+
 def test_every_stock_phrase_of_a_failing_note_is_quoted():
     text = (
         "Pt doing well. Pt did exercises per flowsheet, tolerated treatment well. Continue per POC."

@@ -68,11 +68,17 @@ DISCHARGE_LABELS = {
     "reason": "reason for discharge",
     "plan": "discharge plan (HEP, referrals, follow-up)",
 }
-EVAL_PARTS = ("diagnosis", "function", "prognosis")
+# Required by default: the diagnosis, the history (prior level of function or onset: what the
+# patient's function is measured against) and a timed prognosis. For a child, who has no prior
+# level, the history of the concern (developmental history, onset) or current function stands
+# in. "function" (any description of function, current function alone included) is the
+# lenient alternative to "history".
+EVAL_PARTS = ("diagnosis", "history", "prognosis")
 # The function part is any of these; a checklist can require one on its own.
 FUNCTION_PARTS = ("prior_function", "onset", "current_function")
 EVAL_LABELS = {
     "diagnosis": "diagnosis or condition",
+    "history": "prior level of function or onset",
     "function": "prior level of function, onset or current function",
     "prior_function": "prior level of function",
     "onset": "onset",
@@ -1498,22 +1504,41 @@ def instrumental_study(ctx) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+# What a child's evaluation is missing when it states no history of the concern.
+PEDIATRIC_HISTORY_LABEL = "onset, developmental history or current function"
+
+
+def pediatric(ctx, idx: pd.Index) -> np.ndarray:
+    """Per note in idx: the patient is a child, by the note's wording (an age under 18, school
+    or pediatric words, "Child presents ...") or a developmental diagnosis code."""
+    cues = phrases()["evaluation"]
+    child = matches_in(ctx, idx, cues["pediatric"])
+    if "diagnosis_codes" in ctx.notes.columns:
+        prefixes = "|".join(re.escape(c) for c in cues["pediatric_icd10"])
+        codes = ctx.notes.loc[idx, "diagnosis_codes"].astype("string").fillna("").str.upper()
+        child |= codes.str.contains(rf"(?:^|[^A-Z0-9.])(?:{prefixes})", regex=True).to_numpy(bool)
+    return child
+
+
 @check_kind(
     "evaluation_content",
     params={
         "require": Param(
             list,
             list(EVAL_PARTS),
-            help="evaluation parts: diagnosis, function (prior level, onset or current), "
-            "prognosis (with a time frame); prior_function, onset or current_function require "
-            "that description of function itself",
+            help="evaluation parts: diagnosis, history (prior level of function or onset; for a "
+            "child the developmental history or current function), prognosis (with a time "
+            "frame); function (prior level, onset or current function: any one) instead of "
+            "history is more lenient; prior_function, onset or current_function require that "
+            "description itself",
         ),
     },
     reads=("notes.poc_end",),
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
-    """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
-    require = chosen_parts(params, "require", EVAL_PARTS + FUNCTION_PARTS, "part(s)")
+    """Evaluations state diagnosis, history (prior level/onset) and a timed prognosis."""
+    allowed = EVAL_PARTS + ("function",) + FUNCTION_PARTS
+    require = chosen_parts(params, "require", allowed, "part(s)")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     cues = phrases()["evaluation"]
 
@@ -1523,6 +1548,18 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     present = pd.DataFrame(index=idx)
     if "diagnosis" in require:
         present["diagnosis"] = has("diagnosis") | filled(notes["diagnosis_codes"]).to_numpy()
+    child = np.zeros(len(idx), dtype=bool)
+    if "history" in require:
+        # A child has no prior level of function: the history of the concern or a description
+        # of current function stands in.
+        child = pediatric(ctx, idx)
+        history = has("prior_function", "onset")
+        young = np.flatnonzero(child & ~history)
+        if len(young):
+            history[young] = matches_in(
+                ctx, idx[young], cues["developmental_history"] + cues["current_function"]
+            )
+        present["history"] = history
     if "function" in require:
         present["function"] = has(*FUNCTION_PARTS)  # one pass for all three
     for part in FUNCTION_PARTS:
@@ -1540,12 +1577,22 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     fail = missing.any(axis=1).to_numpy() & ~ne
     if "function" in missing:
         # No description of function at all: its label already names all three.
-        named = missing.columns.intersection(FUNCTION_PARTS)
+        named = missing.columns.intersection(FUNCTION_PARTS + ("history",))
         missing.loc[missing["function"], named] = False
+    if "history" in missing:
+        # Prior level of function or onset required on its own: named instead.
+        named = missing.columns.intersection(("prior_function", "onset"))
+        if len(named):
+            missing.loc[missing[named].any(axis=1), "history"] = False
     message = pd.Series(None, index=idx, dtype=object)
     evidence = pd.Series(None, index=idx, dtype=object)
     if fail.any():
         lacks = join_labels(missing[fail], EVAL_LABELS)
+        if "history" in missing and child[fail].any():
+            young = join_labels(
+                missing[fail], {**EVAL_LABELS, "history": PEDIATRIC_HISTORY_LABEL}
+            )
+            lacks = lacks.where(~child[fail], young)
         message[fail] = "Evaluation does not state: " + lacks
         evidence[fail] = "missing: " + lacks
     return outcome(
