@@ -1114,9 +1114,9 @@ def _instrument_activity() -> str:
     """Any standardized instrument the tool knows as an outcome measure (data/instruments.csv:
     Berg, LEFS, FOIS, WAB, SLUMS, GFTA, ...) other than pain scales: a goal that sets a target
     on one states function measurably, whichever discipline's test it is."""
-    from ..instruments import instrument_name_pattern, load_thresholds
+    from ..instruments import builtin_thresholds, instrument_name_pattern
 
-    table = load_thresholds()
+    table = builtin_thresholds()
     return instrument_name_pattern(table[~table["instrument"].isin(_PAIN_INSTRUMENTS)])
 
 
