@@ -1252,3 +1252,112 @@ def test_the_acceptance_false_findings_are_gone_from_a_real_run(tmp_path):
         '1 of 3 goals not measurable/functional: "Pt will reach R shoulder flexion of 150 deg '
         'or more by 11/30/2026." (missing functional activity)'
     )
+
+
+def test_ot_slp_and_pediatric_evaluations_through_the_cli(tmp_path):
+    """Through `chartaudit run` on a cp1252 CSV export (SLP notes as one narrative column, OT
+    notes in SOAP columns): inline goal headers, a progress report's status lines and
+    pediatric tests raise no finding; bad goals, an adult evaluation without prior level of
+    function or onset and a child's evaluation without a scored test still do."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    export.mkdir()
+    slp = {"discipline": "SLP", "therapist": "Inès Moreau", "credential": "CCC-SLP"}
+    ot = {"discipline": "OT", "therapist": "Tomás Ruiz", "credential": "OTR/L"}
+    rows = [
+        {
+            **slp,
+            "note_id": "S1",
+            "patient_id": "P1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-01",
+            "diagnosis_codes": "I69.391; R13.12",
+            "note_text": "Bedside swallow eval. 74 y/o M s/p L MCA CVA 09/12/2026. PLOF: regular "
+            "diet, thin liquids. FOIS 3; EAT-10 score 24. Prognosis good for thin liquids within "
+            "8 wks. STG (4 wks): 1. Pt will drink thin liquids by cup with no overt s/s of "
+            "aspiration on 9/10 trials. 2. Pt will use an effortful swallow on 80% of solid "
+            "boluses given min cues. LTG (8 wks): Pt will eat a regular diet (FOIS 6) w/o s/s "
+            "of aspiration.",
+        },
+        {
+            **slp,
+            "note_id": "S2",
+            "patient_id": "P2",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-02",
+            "diagnosis_codes": "F80.0",
+            "note_text": "Speech eval. 4;10 y/o F, preschool teacher reports unclear speech. "
+            "Baseline: communicates in 3-5 word utterances; intelligibility ~55% to unfamiliar "
+            "listeners. GFTA-3 sounds-in-words SS 66. Prognosis good within 6 months. Goals (6 "
+            "months): 1. Child will produce /g/ in initial position of words with 80% accuracy "
+            "across 3 sessions. 2. Child will say more sounds.",
+        },
+        {
+            **ot,
+            "note_id": "O1",
+            "patient_id": "P3",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-03",
+            "diagnosis_codes": "F82",
+            "subjective": "6 y/o M referred by pediatrician; 1st grade teacher reports messy "
+            "handwriting. Dresses independently except buttons.",
+            "objective": "Beery VMI SS 79. BOT-2 fine manual control SS 37. Writes name with "
+            "5/9 letters legible.",
+            "assessment": "Visual-motor deficits limiting handwriting. Good prognosis in 6 "
+            "months.",
+            "plan": "OT 1x/wk x 6 months. Goals: 1. In 8 weeks, pt will write his first name "
+            "legibly 4/5 trials. 2. In 12 weeks, pt will fasten 5 shirt buttons in 2 min "
+            "independently.",
+        },
+        {
+            **ot,
+            "note_id": "O2",
+            "patient_id": "P4",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-03",
+            "diagnosis_codes": "S62.101A",
+            "subjective": "Referred for R wrist fx. Difficulty with self-care.",
+            "objective": "QuickDASH 59.1. Wrist ext 25°.",
+            "assessment": "Good rehab potential to return to independent ADLs in 8 wks.",
+            "plan": "OT 2x/wk x 8 wks. LTG (8 wks): Pt will pour from a full jug with R hand "
+            "independently. Pt will cut meat with R hand using a standard knife independently.",
+        },
+        {
+            **ot,
+            "note_id": "O3",
+            "patient_id": "P4",
+            "note_type": "progress",
+            "date_of_service": "2026-10-31",
+            "diagnosis_codes": "S62.101A",
+            "subjective": "Progress report 10/03-10/31. Pours milk at home.",
+            "objective": "QuickDASH 31.8. Grip R 30 lb.",
+            "assessment": "Goal status: LTG 1 pouring - MET. LTG 2 cutting meat - progressing "
+            "(min A). Skilled OT needed for strengthening and fine motor.",
+            "plan": "Cont OT 2x/wk through 11/28/2026. New STG (4 wks): Pt will open a new jar "
+            "with R hand using a jar opener independently.",
+        },
+    ]
+    notes = pd.DataFrame(rows)
+    notes["signed_at"] = notes["date_of_service"]
+    notes.to_csv(export / "notes.csv", index=False, encoding="cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(export), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    items = ["DOC-GOALS-MEASURABLE", "DOC-EVAL-CONTENT", "DOC-OUTCOME-BASELINE"]
+    found = findings[findings["item_id"].isin(items)].set_index(["note_id", "item_id"])
+    assert sorted(found.index) == [("O2", "DOC-EVAL-CONTENT"), ("S2", "DOC-GOALS-MEASURABLE")]
+    assert found.loc[("O2", "DOC-EVAL-CONTENT"), "message"] == (
+        "Evaluation does not state: prior level of function or onset"
+    )
+    assert found.loc[("S2", "DOC-GOALS-MEASURABLE"), "message"] == (
+        '1 of 2 goals not measurable/functional: "Child will say more sounds." '
+        "(missing measurable criterion)"
+    )
+    # the new goal of the progress report is judged, its status lines are not goals
+    assert "O3" not in set(findings["note_id"][findings["item_id"] == "DOC-GOALS-MEASURABLE"])
+    pages = "".join(p.read_text(encoding="utf-8") for p in (out / "therapists").glob("*.html"))
+    assert "No goals documented" not in pages
