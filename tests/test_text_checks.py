@@ -731,6 +731,24 @@ def test_a_score_in_brackets_does_not_start_a_new_goal():
     assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
 
 
+def test_numbered_goals_split_at_their_numbers_but_not_at_a_bracketed_score():
+    text = pd.Series(
+        [
+            "Goals (4 wks): 1. ambulate 300 ft w/ SPC 2. ascend 12 steps w/ rail",
+            "STG: 1) Pt will walk 100 ft 2) Pt will stand 5 min. 3) sit 10 min",
+            "LTG (8 wks): Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+        ]
+    )
+    assert goal_statements(text)["goal"].tolist() == [
+        "ambulate 300 ft w/ SPC",
+        "ascend 12 steps w/ rail",
+        "Pt will walk 100 ft",
+        "Pt will stand 5 min.",
+        "sit 10 min",
+        "Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+    ]
+
+
 def test_pediatric_goals_for_the_child_and_the_parent_are_judged_as_goals():
     text = (
         "Initial speech-language evaluation. 4;8 y/o M, parents concerned about unclear speech. "

@@ -919,11 +919,13 @@ _ACTOR = (
 # Unnumbered goals after one header, each its own sentence ("LTG: Pt will open jars ... Pt will
 # knit for 30 min ..."), are split where the next sentence says who "will" do something.
 _NEXT_GOAL = r"(?<=[.!?])\s+(?=" + _ACTOR + r"\s+will\b)"
-# A number starts an item when a goal follows it ("2. Pt will ...", "3) Child will ..."), not
-# when it closes a score in brackets ("(FOIS 6) w/o s/s of aspiration").
+# A number starts an item ("2. pt will ...", "(3) ..."); "3)" only after punctuation or before
+# a goal ("3) Child will ..."), not where it closes a score in brackets ("(FOIS 6) w/o s/s").
 _ITEM_START = r"(?:(?i:" + _ACTOR + r")\b|[A-Z(])"
 _ITEM_SPLIT = (
-    r"\s+(?=\(?\d{1,2}[.)]\s+" + _ITEM_START + r")|;\s+(?=[^;]*\bwill\b)|(?i:" + _NEXT_GOAL + ")"
+    r"\s+(?=\(?\d{1,2}\.\s|\(\d{1,2}\)\s|\d{1,2}\)\s+" + _ITEM_START + r")"
+    r"|(?<=[.;:,])\s+(?=\d{1,2}\)\s)"
+    r"|;\s+(?=[^;]*\bwill\b)|(?i:" + _NEXT_GOAL + ")"
 )
 # A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ...",
 # "Prognosis good. STG (4 wks): 1. Pt will ...", "Cont OT 2x/wk. New STG (4 wks): Pt will"):
