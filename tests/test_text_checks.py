@@ -737,6 +737,7 @@ def test_numbered_goals_split_at_their_numbers_but_not_at_a_bracketed_score():
             "Goals (4 wks): 1. ambulate 300 ft w/ SPC 2. ascend 12 steps w/ rail",
             "STG: 1) Pt will walk 100 ft 2) Pt will stand 5 min. 3) sit 10 min",
             "LTG (8 wks): Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+            "New goals: Child will zip his coat independently 4/4. Continue OT 1x/wk x 3 months.",
         ]
     )
     assert goal_statements(text)["goal"].tolist() == [
@@ -746,6 +747,8 @@ def test_numbered_goals_split_at_their_numbers_but_not_at_a_bracketed_score():
         "Pt will stand 5 min.",
         "sit 10 min",
         "Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+        # the plan's duration after it is not the goal's time frame
+        "Child will zip his coat independently 4/4.",
     ]
 
 

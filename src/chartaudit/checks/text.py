@@ -926,6 +926,9 @@ _ITEM_SPLIT = (
     r"\s+(?=\(?\d{1,2}\.\s|\(\d{1,2}\)\s|\d{1,2}\)\s+" + _ITEM_START + r")"
     r"|(?<=[.;:,])\s+(?=\d{1,2}\)\s)"
     r"|;\s+(?=[^;]*\bwill\b)|(?i:" + _NEXT_GOAL + ")"
+    # The plan written after the goals ("... 4/4 in 8 wks. Continue OT 1x/wk x 3 months.") is
+    # split off (and dropped as a statement): its duration is not the goal's time frame.
+    r"|(?<=[.!?])\s+(?=(?i:continue|cont\.?|con't)\s)"
 )
 # A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ...",
 # "Prognosis good. STG (4 wks): 1. Pt will ...", "Cont OT 2x/wk. New STG (4 wks): Pt will"):
