@@ -253,3 +253,46 @@ def test_a_goal_named_after_an_instrument_is_not_a_score():
     )
     found = find_instruments_in_text(text)
     assert found[["row", "instrument", "score"]].values.tolist() == [[2, "FOIS", 4.0]]
+
+
+# Acceptance (OT/SLP trainer): pediatric and SLP evaluations scored on norm-referenced tests
+# were told they had no standardized measure; the tests are in the instrument table now.
+PEDIATRIC_AND_SLP_SCORES = [
+    ("Visual-motor: Beery VMI standard score 81; motor coordination 74.", "Beery VMI", 81),
+    ("BOT-2 fine manual control composite 39 (below average).", "BOT-2", 39),
+    ("Peabody Developmental Motor Scales, 2nd ed. (PDMS-2): fine motor quotient 82.", "PDMS", 82),
+    ("Sensory Profile 2: seeking raw score 57, avoiding 41.", "Sensory Profile", 57),
+    ("PLS-5 expressive communication SS 71, auditory comprehension SS 88.", "PLS", 71),
+    ("CELF-5 core language score 77.", "CELF", 77),
+    ("GFTA-3 sounds-in-words standard score 64.", "GFTA", 64),
+    ("Cognition: SLUMS 21/30; Boston Naming Test 41/60.", "SLUMS", 21),
+    ("Montreal Cognitive Assessment 19/30 (education adjusted).", "MoCA", 19),
+    ("EAT-10 total 22; MASA 151/200.", "EAT-10", 22),
+    ("Nine-Hole Peg Test L 41 s; Box and Block L 38.", "9HPT", 41),
+    ("COPM performance 3.4, satisfaction 2.8.", "COPM", 3.4),
+]
+
+
+@pytest.mark.parametrize("text, instrument, score", PEDIATRIC_AND_SLP_SCORES)
+def test_pediatric_and_slp_tests_in_the_note_are_a_baseline(text, instrument, score):
+    found = find_instruments_in_text(pd.Series([text]))
+    assert (found.loc[0, "instrument"], found.loc[0, "score"]) == (instrument, score)
+    child = {**EVAL, "discipline": "OT", "credential": "OTR/L"}
+    out = run("outcome_baseline", [note("E1", "2026-10-01", "7 y/o M. " + text, **child)])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+def test_a_test_named_without_a_score_is_still_no_baseline():
+    child = {**EVAL, "discipline": "SLP", "credential": "CCC-SLP"}
+    text = "4;6 y/o F. PLS-5 to be administered next visit; Beery VMI deferred (fatigue)."
+    out = run("outcome_baseline", [note("E1", "2026-10-01", text, **child)])
+    assert out.loc["E1", "status"] == "fail"
+
+
+def test_new_instruments_carry_no_change_threshold_the_domain_rules_do_not_give():
+    table = load_thresholds()
+    added = ["SLUMS", "MoCA", "GFTA", "PLS", "CELF", "Beery VMI", "BOT-2", "PDMS", "COPM", "9HPT"]
+    rows = table[table["instrument"].isin(added)]
+    assert set(rows["instrument"]) == set(added)
+    assert rows[["mcid", "mcid_pct", "mdc"]].isna().all().all()
+    assert classify_change(pd.Series(["GFTA"]), pd.Series([64]), pd.Series([80])).isna().all()

@@ -676,18 +676,18 @@ def scored_export(tmp_path: Path, discipline: str, scores: dict[str, list[float]
 def test_an_unrecognised_instrument_is_cited_and_the_ask_names_the_instruments(tmp_path):
     """m2: MASA 142 -> 158 -> 171 was on the page but missing from the criterion text and the
     letter; and the letter's 'for a level scale (FOIS, NOMS FCM)' request went to PTs whose
-    instruments are Berg and TUG."""
-    scores = {"FOIS": [3, 4, 5], "MASA": [142, 158, 171]}
+    instruments are Berg and TUG. (MASA is in the instrument table now; SWAL-QOL is not.)"""
+    scores = {"FOIS": [3, 4, 5], "SWAL-QOL": [52, 63, 81]}
     out = tmp_path / "um"
     _, row = review(scored_export(tmp_path, "SLP", scores), out)
     assert row["recommendation"] == "pend"
     assert (
-        "also documented, not a recognised instrument (no direction, MCID or MDC on file): MASA "
-        "142 (S0, 2026-09-15) → 171 (S2, 2026-11-03), +29 since baseline" in row["rationale"]
+        "also documented, not a recognised instrument (no direction, MCID or MDC on file): SWAL-QOL "
+        "52 (S0, 2026-09-15) → 81 (S2, 2026-11-03), +29 since baseline" in row["rationale"]
     )
     letter = parse_text(out / "letters" / f"{EP}-request-info.html")
-    assert "MASA 142 (S0, 2026-09-15) → 171 (S2, 2026-11-03)" in letter
-    assert "For FOIS and MASA, which have no MCID or MDC on file, describe the functional" in (
+    assert "SWAL-QOL 52 (S0, 2026-09-15) → 81 (S2, 2026-11-03)" in letter
+    assert "For FOIS and SWAL-QOL, which have no MCID or MDC on file, describe the functional" in (
         letter
     )
 

@@ -735,7 +735,8 @@ def test_well_written_ot_and_slp_goals_are_measurable_and_functional(goal):
     "goal, missing",
     [
         ("Pt will increase R grip strength to 40 lbs within 6 weeks.", "functional activity"),
-        ("Pt will improve MoCA to 26/30 within 6 weeks.", "functional activity"),
+        ("Pt will increase lateral pinch to 12 lb within 6 weeks.", "functional activity"),
+        ("Pt will decrease NPRS to 2/10 within 6 weeks.", "functional activity"),
         ("Pt will increase shoulder flexion to 150 degrees within 4 weeks.", "functional activity"),
         ("Pt will decrease pain to 2/10 without medication within 4 weeks.", "functional activity"),
         ("Pt will improve swallowing within 4 weeks.", "measurable criterion"),
@@ -815,6 +816,154 @@ def test_impairment_goals_in_degrees_and_unmeasured_goals_still_fail(goal, missi
     assert out.loc["E1", "message"] == (
         f'1 of 1 goals not measurable/functional: "{goal}" (missing {missing})'
     )
+
+
+# Acceptance (OT/SLP trainer): SLP narratives put the goal header inside the line, after the
+# prognosis; their evaluations were reported as having no goals at all.
+SLP_OPENING = (
+    "Clinical swallow evaluation. Dx oropharyngeal dysphagia after L pontine stroke 09/02/2026. "
+    "PLOF: regular diet. FOIS 2. Prognosis good for oral diet within 10 wks. "
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "STG (3 wks):",
+        "Goals (10 weeks):",
+        "Short-term goals (3 weeks):",
+        "SHORT TERM GOALS (3 WEEKS):",
+        "Initial STG (3 wks):",
+    ],
+)
+def test_a_goal_header_inside_a_narrative_line_is_a_goal_section_with_its_time_frame(header):
+    goals = (
+        " 1. Pt will take puree by spoon with no overt s/s of aspiration on 9 of 10 trials."
+        " 2. Pt will use a chin tuck on 80% of cup sips given min verbal cues."
+    )
+    row = note("E1", "2026-09-20", SLP_OPENING + header + goals, note_type="evaluation")
+    out = run("goals_measurable", [row])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+    vague = goals.replace("use a chin tuck on 80% of cup sips given min verbal cues", "improve")
+    out = run("goals_measurable", [{**row, "note_text": SLP_OPENING + header + vague}])
+    assert out.loc["E1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will improve." '
+        "(missing functional activity, measurable criterion)"
+    )
+
+
+def test_a_score_in_brackets_does_not_start_a_new_goal():
+    text = SLP_OPENING + (
+        "LTG (10 wks): Pt will eat a soft and bite-sized diet (IDDSI 6) w/o s/s of aspiration."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+def test_numbered_goals_split_at_their_numbers_but_not_at_a_bracketed_score():
+    text = pd.Series(
+        [
+            "Goals (4 wks): 1. ambulate 300 ft w/ SPC 2. ascend 12 steps w/ rail",
+            "STG: 1) Pt will walk 100 ft 2) Pt will stand 5 min. 3) sit 10 min",
+            "LTG (8 wks): Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+            "New goals: Child will zip his coat independently 4/4. Continue OT 1x/wk x 3 months.",
+        ]
+    )
+    assert goal_statements(text)["goal"].tolist() == [
+        "ambulate 300 ft w/ SPC",
+        "ascend 12 steps w/ rail",
+        "Pt will walk 100 ft",
+        "Pt will stand 5 min.",
+        "sit 10 min",
+        "Pt will drink thin liquids (FOIS 5) w/o s/s of aspiration.",
+        # the plan's duration after it is not the goal's time frame
+        "Child will zip his coat independently 4/4.",
+    ]
+
+
+def test_pediatric_goals_for_the_child_and_the_parent_are_judged_as_goals():
+    text = (
+        "Initial speech-language evaluation. 4;8 y/o M, parents concerned about unclear speech. "
+        "Prognosis good. Goals (6 months): 1. Child will produce /f/ in final position of words "
+        "with 80% accuracy across 3 sessions. 2. Father will model target words during book "
+        "reading at home 4 of 5 days per week. 3. Child will talk better."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 3 goals not measurable/functional: "Child will talk better." '
+        "(missing measurable criterion)"
+    )
+
+
+def test_unnumbered_goals_after_one_header_are_separate_goals():
+    text = (
+        "A: R thumb CMC OA limiting hand use.\nP: OT 1x/wk x 6 wks. LTG (6 wks): Pt will open a "
+        "pill bottle independently using a built-up grip. Pt will garden for 45 min with "
+        "joint protection. Pt will hold a coffee mug."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"] == (
+        '1 of 3 goals not measurable/functional: "Pt will hold a coffee mug." '
+        "(missing measurable criterion)"
+    )
+
+
+def test_goal_status_lines_of_a_progress_report_are_not_goals_but_its_new_goals_are():
+    """Acceptance: 'STG 1 UB dressing mod I - MET (...)' was graded as a goal missing its actor
+    and time frame, and the report's new goals were ignored."""
+    status = (
+        "Goal status: STG 1 LB dressing w/ reacher SBA - MET. STG 2 tub bench transfer - MET "
+        "(CGA). LTG 1 meal prep standing 15 min - progressing (10 min)."
+    )
+    new = (
+        "Cont OT 2x/wk. Updated STG (3 wks): Pt will prepare a hot meal standing 15 min w/ SBA; "
+        "Pt will shower on a tub bench w/ set-up only in 3 wks."
+    )
+    row = note(
+        "R1", "2026-10-20", discipline="OT", note_type="progress", assessment=status, plan=new
+    )
+    out = run("goals_measurable", [row])
+    assert out.loc["R1", "status"] == "pass", out.loc["R1", "message"]
+    worse = new.replace("prepare a hot meal standing 15 min w/ SBA", "be safer in the kitchen")
+    out = run("goals_measurable", [{**row, "plan": worse}])
+    assert out.loc["R1", "message"] == (
+        '1 of 2 goals not measurable/functional: "Pt will be safer in the kitchen" '
+        "(missing measurable criterion)"
+    )
+
+
+def test_goal_sentences_without_a_time_frame_are_never_no_goals():
+    text = (
+        "Eval: mild cognitive-communication deficit. Pt will recall a 3-step medication routine "
+        "using a pill organizer with 90% accuracy. Pt will use a wall calendar for appointments "
+        "with min cues."
+    )
+    out = run("goals_measurable", [note("E1", "2026-09-20", text, note_type="evaluation")])
+    assert out.loc["E1", "message"].startswith("2 of 2 goals not measurable/functional")
+    assert out.loc["E1", "message"].count("(missing time frame)") == 2
+    # a daily note's "will" sentence is not taken as a goal
+    daily = note("D1", "2026-09-22", "Pt will try the built-up spoon at dinner.")
+    assert run("goals_measurable", [daily]).loc["D1", "status"] == "not_applicable"
+
+
+# acc7: score goals on SLP and cognitive instruments failed "missing functional activity"
+# while the same form on Berg or LEFS passed.
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "Pt will improve WAB-R AQ to 75 or more within 4 weeks.",
+        "Pt will improve SLUMS to 24/30 or better within 6 weeks.",
+        "Pt will improve MoCA to 26/30 within 6 weeks.",
+        "Child will raise the GFTA-3 standard score to 85 or above within 6 months.",
+        "Child will improve Beery VMI standard score to 90 within 6 months.",
+        "Pt will improve Berg to 48/56 within 4 weeks.",
+    ],
+)
+def test_a_target_on_any_known_standardized_instrument_is_functional(goal):
+    goals = [{"goal_id": "G1", "note_id": "E1", "text": goal}]
+    notes = [note("E1", "2026-10-01", "Eval.", note_type="evaluation", discipline="SLP")]
+    out = run("goals_measurable", notes, goals=goals)
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1096,6 +1245,68 @@ def test_evaluation_content_recognises_onset_and_current_function_as_written(
         assert out.loc["E1", "status"] == status, text
 
 
+# Acceptance (m-1): an adult evaluation with neither prior level of function nor onset passed
+# on current function alone, while the fix asked for onset and prior level of function.
+ADULT_WITHOUT_HISTORY = (
+    "Referred for L elbow stiffness. Difficulty with dressing and washing hair. Prognosis good "
+    "to return to independent self-care within 6 weeks."
+)
+
+
+@pytest.mark.parametrize(
+    "history, status",
+    [
+        ("", "fail"),
+        ("Onset 5 weeks ago after a fall. ", "pass"),
+        ("PLOF: independent with all ADLs, drove, cared for her grandson. ", "pass"),
+    ],
+)
+def test_an_adult_evaluation_states_prior_level_of_function_or_onset(history, status):
+    row = note(
+        "E1",
+        "2026-10-01",
+        history + ADULT_WITHOUT_HISTORY,
+        note_type="evaluation",
+        diagnosis_codes="M24.622",
+        discipline="OT",
+    )
+    out = run("evaluation_content", [row])
+    assert out.loc["E1", "status"] == status
+    if status == "fail":
+        assert out.loc["E1", "message"] == (
+            "Evaluation does not state: prior level of function or onset"
+        )
+        # the lenient setting takes current function alone
+        lenient = {"require": ["diagnosis", "function", "prognosis"]}
+        assert run("evaluation_content", [row], lenient).loc["E1", "status"] == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # current function stands in for a prior level a child never had
+        "3;9 y/o F referred for late talking. Speaks mostly in 2-3 word phrases; intelligibility "
+        "about 50% to strangers. Prognosis good within 6 months.",
+        "Child referred by her kindergarten teacher. Currently dresses w/ help for zippers. "
+        "Prognosis good in 6 months.",
+        # the developmental history is the child's onset
+        "6 y/o M. Born at 33 wks; walked at 17 mo. Prognosis good within 6 months.",
+    ],
+)
+def test_a_childs_evaluation_needs_no_prior_level_of_function(text):
+    row = note("E1", "2026-10-01", text, note_type="evaluation", diagnosis_codes="F80.0")
+    out = run("evaluation_content", [row])
+    assert out.loc["E1", "status"] == "pass", out.loc["E1", "message"]
+
+
+def test_a_childs_evaluation_without_any_history_names_what_a_child_can_give():
+    text = "5 y/o M. Articulation screen: errors on /r/ and /l/. Prognosis good in 6 months."
+    row = note("E1", "2026-10-01", text, note_type="evaluation", diagnosis_codes="F80.0")
+    assert run("evaluation_content", [row]).loc["E1", "message"] == (
+        "Evaluation does not state: onset, developmental history or current function"
+    )
+
+
 def test_every_stock_phrase_of_a_failing_note_is_quoted():
     text = (
         "Pt doing well. Pt did exercises per flowsheet, tolerated treatment well. Continue per POC."
@@ -1244,3 +1455,111 @@ def test_cut_before_keeps_each_text_from_its_byte_offset():
     # "é" is two bytes: " A:" starts at byte 7.
     got = cut_before(part, np.array([7, 0, 0, 3]))
     assert got.to_pylist() == [" A: yy", "", "A: z", "label"]
+
+
+def test_ot_slp_and_pediatric_evaluations_through_the_cli(tmp_path):
+    """Through `chartaudit run` on a cp1252 CSV export (SLP notes as one narrative column, OT
+    notes in SOAP columns): inline goal headers, a progress report's status lines and
+    pediatric tests raise no finding; bad goals, an adult evaluation without prior level of
+    function or onset and a child's evaluation without a scored test still do."""
+    from typer.testing import CliRunner
+
+    from chartaudit.cli import app
+
+    export = tmp_path / "export"
+    export.mkdir()
+    slp = {"discipline": "SLP", "therapist": "Inès Moreau", "credential": "CCC-SLP"}
+    ot = {"discipline": "OT", "therapist": "Tomás Ruiz", "credential": "OTR/L"}
+    rows = [
+        {
+            **slp,
+            "note_id": "S1",
+            "patient_id": "P1",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-01",
+            "diagnosis_codes": "I69.391; R13.12",
+            "note_text": "Bedside swallow eval. 74 y/o M s/p L MCA CVA 09/12/2026. PLOF: regular "
+            "diet, thin liquids. FOIS 3; EAT-10 score 24. Prognosis good for thin liquids within "
+            "8 wks. STG (4 wks): 1. Pt will drink thin liquids by cup with no overt s/s of "
+            "aspiration on 9/10 trials. 2. Pt will use an effortful swallow on 80% of solid "
+            "boluses given min cues. LTG (8 wks): Pt will eat a regular diet (FOIS 6) w/o s/s "
+            "of aspiration.",
+        },
+        {
+            **slp,
+            "note_id": "S2",
+            "patient_id": "P2",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-02",
+            "diagnosis_codes": "F80.0",
+            "note_text": "Speech eval. 4;10 y/o F, preschool teacher reports unclear speech. "
+            "Baseline: communicates in 3-5 word utterances; intelligibility ~55% to unfamiliar "
+            "listeners. GFTA-3 sounds-in-words SS 66. Prognosis good within 6 months. Goals (6 "
+            "months): 1. Child will produce /g/ in initial position of words with 80% accuracy "
+            "across 3 sessions. 2. Child will say more sounds.",
+        },
+        {
+            **ot,
+            "note_id": "O1",
+            "patient_id": "P3",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-03",
+            "diagnosis_codes": "F82",
+            "subjective": "6 y/o M referred by pediatrician; 1st grade teacher reports messy "
+            "handwriting. Dresses independently except buttons.",
+            "objective": "Beery VMI SS 79. BOT-2 fine manual control SS 37. Writes name with "
+            "5/9 letters legible.",
+            "assessment": "Visual-motor deficits limiting handwriting. Good prognosis in 6 months.",
+            "plan": "OT 1x/wk x 6 months. Goals: 1. In 8 weeks, pt will write his first name "
+            "legibly 4/5 trials. 2. In 12 weeks, pt will fasten 5 shirt buttons in 2 min "
+            "independently.",
+        },
+        {
+            **ot,
+            "note_id": "O2",
+            "patient_id": "P4",
+            "note_type": "evaluation",
+            "date_of_service": "2026-10-03",
+            "diagnosis_codes": "S62.101A",
+            "subjective": "Referred for R wrist fx. Difficulty with self-care.",
+            "objective": "QuickDASH 59.1. Wrist ext 25°.",
+            "assessment": "Good rehab potential to return to independent ADLs in 8 wks.",
+            "plan": "OT 2x/wk x 8 wks. LTG (8 wks): Pt will pour from a full jug with R hand "
+            "independently. Pt will cut meat with R hand using a standard knife independently.",
+        },
+        {
+            **ot,
+            "note_id": "O3",
+            "patient_id": "P4",
+            "note_type": "progress",
+            "date_of_service": "2026-10-31",
+            "diagnosis_codes": "S62.101A",
+            "subjective": "Progress report 10/03-10/31. Pours milk at home.",
+            "objective": "QuickDASH 31.8. Grip R 30 lb.",
+            "assessment": "Goal status: LTG 1 pouring - MET. LTG 2 cutting meat - progressing "
+            "(min A). Skilled OT needed for strengthening and fine motor.",
+            "plan": "Cont OT 2x/wk through 11/28/2026. New STG (4 wks): Pt will open a new jar "
+            "with R hand using a jar opener independently.",
+        },
+    ]
+    notes = pd.DataFrame(rows)
+    notes["signed_at"] = notes["date_of_service"]
+    notes.to_csv(export / "notes.csv", index=False, encoding="cp1252")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(export), "--out", str(out), "--no-history"])
+    assert result.exit_code in (0, 1), result.output
+    findings = pd.read_csv(out / "findings.csv", dtype=str)
+    items = ["DOC-GOALS-MEASURABLE", "DOC-EVAL-CONTENT", "DOC-OUTCOME-BASELINE"]
+    found = findings[findings["item_id"].isin(items)].set_index(["note_id", "item_id"])
+    assert sorted(found.index) == [("O2", "DOC-EVAL-CONTENT"), ("S2", "DOC-GOALS-MEASURABLE")]
+    assert found.loc[("O2", "DOC-EVAL-CONTENT"), "message"] == (
+        "Evaluation does not state: prior level of function or onset"
+    )
+    assert found.loc[("S2", "DOC-GOALS-MEASURABLE"), "message"] == (
+        '1 of 2 goals not measurable/functional: "Child will say more sounds." '
+        "(missing measurable criterion)"
+    )
+    # the new goal of the progress report is judged, its status lines are not goals
+    assert "O3" not in set(findings["note_id"][findings["item_id"] == "DOC-GOALS-MEASURABLE"])
+    pages = "".join(p.read_text(encoding="utf-8") for p in (out / "therapists").glob("*.html"))
+    assert "No goals documented" not in pages

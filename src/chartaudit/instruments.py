@@ -133,6 +133,11 @@ def _builtin() -> pd.DataFrame:
     return load_thresholds()
 
 
+def builtin_thresholds() -> pd.DataFrame:
+    """The built-in instrument table (data/instruments.csv), read once per process."""
+    return _builtin()
+
+
 def _table(thresholds: pd.DataFrame | None) -> pd.DataFrame:
     return _builtin() if thresholds is None else thresholds
 
@@ -166,7 +171,17 @@ def _alias_pattern(thresholds: pd.DataFrame, lookahead: bool = False) -> str:
         tokens = re.findall(r"[a-z0-9]+", alias.lower())
         parts.append(r"[\W_]*".join(re.escape(t) for t in tokens))
     ahead = r"(?=[a-z0-9])" if lookahead and all(parts) else ""
-    return r"\b" + ahead + "(?:" + "|".join(parts) + r")\b"  # RE2-compatible without lookahead
+    # Grouped by first character ("b(?:erg balance scale|bs|...)"): at each word start re tries
+    # only the aliases that begin with its letter, not all two hundred of them (longest first
+    # within a group, as before: two aliases with different first letters never compete).
+    groups: dict[str, list[str]] = {}
+    for part in parts:
+        groups.setdefault(part[:1], []).append(part[1:])
+    grouped = "|".join(
+        first + ("(?:" + "|".join(rest) + ")" if len(rest) > 1 or rest[0] else "")
+        for first, rest in groups.items()
+    )
+    return r"\b" + ahead + "(?:" + grouped + r")\b"  # RE2-compatible without lookahead
 
 
 def instrument_name_pattern(thresholds: pd.DataFrame | None = None) -> str:
@@ -196,9 +211,12 @@ def canonical_instrument(series: pd.Series, thresholds: pd.DataFrame | None = No
     return out.where(out.notna(), pd.NA)
 
 
+# Between the name and its score: no other number, but a date, an ordinal or a test's edition
+# glued to a word ("Peabody Developmental Motor Scales, 2nd ed. (PDMS-2): fine motor 82").
 _SCORE = (
-    r"(?P<gap>(?:[^0-9\n;]|\d{1,2}/\d{1,2}/\d{2,4}){0,80}?)"
-    r"(?<![\d.])(?P<score>\d++(?:\.\d++)?)"
+    r"(?P<gap>(?:[^0-9\n;]|\d{1,2}/\d{1,2}/\d{2,4}|\d(?:st|nd|rd|th)\b|(?<=[A-Za-z]-)\d{1,2}\b"
+    r"|(?<=[A-Za-z])\d{1,2}\b){0,80}?)"
+    r"(?<![\d.])(?<![A-Za-z]-)(?<![A-Za-z])(?P<score>\d++(?:\.\d++)?)(?!st\b|nd\b|rd\b|th\b)"
     r"(?:\s*/\s*(?P<out_of>\d++(?:\.\d++)?))?"
     r"(?!\s*/\s*\d)(?![\d])"  # not a date such as 03/02/2026
     r"(?:\s*(?P<unit>percent|points|point|pts|metres|meters|metre|meter|m/sec|m/s|ft/s|feet|ft"

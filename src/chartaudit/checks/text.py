@@ -69,11 +69,17 @@ DISCHARGE_LABELS = {
     "reason": "reason for discharge",
     "plan": "discharge plan (HEP, referrals, follow-up)",
 }
-EVAL_PARTS = ("diagnosis", "function", "prognosis")
+# Required by default: the diagnosis, the history (prior level of function or onset: what the
+# patient's function is measured against) and a timed prognosis. For a child, who has no prior
+# level, the history of the concern (developmental history, onset) or current function stands
+# in. "function" (any description of function, current function alone included) is the
+# lenient alternative to "history".
+EVAL_PARTS = ("diagnosis", "history", "prognosis")
 # The function part is any of these; a checklist can require one on its own.
 FUNCTION_PARTS = ("prior_function", "onset", "current_function")
 EVAL_LABELS = {
     "diagnosis": "diagnosis or condition",
+    "history": "prior level of function or onset",
     "function": "prior level of function, onset or current function",
     "prior_function": "prior level of function",
     "onset": "onset",
@@ -1086,26 +1092,56 @@ _HEADER_LINE = (
 _TIME_FRAME_LINE = r"(?i)^\s*(?:time\s*frames?|target date|due)\s*:"
 # Numbered items on one line ("1. ... 2. ..."), or goals run together with semicolons
 # ("Goals: Pt will walk ...; pt will climb ..."): a part split off must say what "will" happen.
-_ITEM_SPLIT = r"\s+(?=\(?\d{1,2}[.)]\s)|;\s+(?=[^;]*\bwill\b)"
-# A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ..."):
-# the line is broken before it, so the header parser sees it as a header line.
-_INLINE_GOAL_HEADER = (
-    r"(?i)([.;!?])[ \t]+((?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)\b[^:\n.]{0,30}:)"
+# Who a goal is for: the patient, or the family member who will carry it over at home
+# ("Mother will demonstrate home practice ...", "Pt/daughter will verbalize ...").
+_ACTOR = (
+    r"(?:the )?(?:patient|pt|client|resident|child|student|caregiver|family|spouse|parents?|"
+    r"mother|father|mom|dad|guardian|he|she|they)(?:/\w+)?"
 )
+# Unnumbered goals after one header, each its own sentence ("LTG: Pt will open jars ... Pt will
+# knit for 30 min ..."), are split where the next sentence says who "will" do something.
+_NEXT_GOAL = r"(?<=[.!?])\s+(?=" + _ACTOR + r"\s+will\b)"
+# A number starts an item ("2. pt will ...", "(3) ..."); "3)" only after punctuation or before
+# a goal ("3) Child will ..."), not where it closes a score in brackets ("(FOIS 6) w/o s/s").
+_ITEM_START = r"(?:(?i:" + _ACTOR + r")\b|[A-Z(])"
+_ITEM_SPLIT = (
+    r"\s+(?=\(?\d{1,2}\.\s|\(\d{1,2}\)\s|\d{1,2}\)\s+" + _ITEM_START + r")"
+    r"|(?<=[.;:,])\s+(?=\d{1,2}\)\s)"
+    r"|;\s+(?=[^;]*\bwill\b)|(?i:" + _NEXT_GOAL + ")"
+    # The plan written after the goals ("... 4/4 in 8 wks. Continue OT 1x/wk x 3 months.") is
+    # split off (and dropped as a statement): its duration is not the goal's time frame.
+    r"|(?<=[.!?])\s+(?=(?i:continue|cont\.?|con't)\s)"
+)
+# A goal header inside a line, after a sentence ("POC 2x/week x 8 weeks. LTG: pt will ...",
+# "Prognosis good. STG (4 wks): 1. Pt will ...", "Cont OT 2x/wk. New STG (4 wks): Pt will"):
+# the line is broken before it, so the header parser sees it as a header line.
+_INLINE_HEADER_WORDS = (
+    r"(?:(?:new|updated|revised|additional|current|initial|functional|treatment|therapy)\s+)?"
+    r"(?:LTGs?|STGs?|(?:long|short)[- ]term goals?|goals?)\b[^:\n.]{0,30}:"
+)
+_INLINE_GOAL_HEADER = r"(?i)([.;!?])[ \t]+(" + _INLINE_HEADER_WORDS + ")"
 _ITEM_BULLET = r"^\s*(?:\(?\d{1,2}[.)]|[-•*·]|[a-h][.)])\s*"
+# An item that reports a goal's status and states no goal ("STG 1 UB dressing mod I - MET (SBA
+# for buttons only)", "LTG 2 buttons - progressing"): a progress report's update, not a goal.
+_STATUS_ITEM = (
+    r"(?i)\b(?:met|not met|unmet|partially met|partly met|achieved|not achieved|progressing|"
+    r"ongoing|continuing|discontinued|deferred|in progress)\b"
+)
+_SAYS_WILL = r"(?i)\bwill\b"
 
 
-# A line that starts like a goal header: only texts with one are parsed line by line.
-_GOAL_HEADER_HINT = r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b"
+# A line that starts like a goal header, or a goal header after a sentence: only texts with
+# one are parsed line by line.
+_GOAL_HEADER_HINT = (
+    r"(?m)^[^\n:]{0,40}\b(?:goals?|stgs?|ltgs?|objectives?|functional outcomes?)\b"
+    r"|[.;!?][ \t]+" + _INLINE_HEADER_WORDS
+)
 
 # Goals written as prose, without a header ("A: ... Pt will ambulate 300 ft with SPC within 4
 # weeks. P: ..."): a sentence in which the patient "will" do something by a time frame, or one
 # that says what the goals are. Plan and prognosis sentences ("pt will benefit from", "will be
 # seen 2x/week for 6 weeks", "will continue HEP") are not goals, nor is "PT will address ..."
 # (the discipline, not the patient).
-_ACTOR = (
-    r"(?:the )?(?:patient|pt|client|resident|child|student|caregiver|family|spouse|he|she|they)"
-)
 _PROSE_GOAL_HINT = (
     r"(?i)\b(?:"
     + _ACTOR
@@ -1175,7 +1211,11 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
         head.where(is_header).groupby([row_code, sec]).transform("first").fillna("").str.strip()
     )
     goal_re = phrases()["goal_section_header"]
-    is_goal = sec_head.str.contains(goal_re, flags=re.IGNORECASE, regex=True).to_numpy()
+    status_re = phrases()["goal_status_header"]
+    is_goal = (
+        sec_head.str.contains(goal_re, flags=re.IGNORECASE, regex=True)
+        & ~sec_head.str.contains(status_re, flags=re.IGNORECASE, regex=True)
+    ).to_numpy()
     tf_pat = phrases()["goal_parts"]["time_frame"]
     tf_hit = matches(to_arrow(df["line"]), tf_pat) & (is_header | is_tf.to_numpy())
     sec_tf = pd.Series(tf_hit).groupby([row_code, sec]).transform("any").to_numpy()
@@ -1195,13 +1235,22 @@ def goal_statements(text: pd.Series) -> pd.DataFrame:
     goals = goals.explode("goal")
     goals["goal"] = goals["goal"].str.replace(_ITEM_BULLET, "", regex=True).str.strip()
     statement = goals["goal"].str.contains(phrases()["goal_not_a_goal"], flags=re.I, regex=True)
+    # "STG 1 UB dressing mod I - MET": a goal's status, not a goal ("Pt will ... - met" is one).
+    statement |= goals["goal"].str.contains(_STATUS_ITEM, regex=True) & ~goals["goal"].str.contains(
+        _SAYS_WILL, regex=True
+    )
     goals = goals[(goals["goal"].str.count(r"\w+") >= 2) & ~statement]
     return goals[columns].reset_index(drop=True)
 
 
-def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
+def prose_goal_statements(text: pd.Series, untimed: bool = False) -> pd.DataFrame:
     """Goals written as sentences without a goal header (see _PROSE_GOAL), one row per goal,
-    in goal_statements' columns: "Pt will ambulate 300 ft with a cane within 4 weeks." """
+    in goal_statements' columns: "Pt will ambulate 300 ft with a cane within 4 weeks."
+
+    Only sentences with a time frame (or that say what the goals are) are taken, unless
+    `untimed`: for a note that must set goals and has no other, "Pt will ..." sentences without
+    a time frame are its goals (judged as missing one), not "no goals".
+    """
     columns = ["row", "goal", "header", "section_time_frame"]
     text = pd.Series(text).fillna("").astype(str)
     cand = text[matches(to_arrow(text), _PROSE_GOAL_HINT)]
@@ -1214,7 +1263,8 @@ def prose_goal_statements(text: pd.Series) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     timed = matches(to_arrow(sentences), phrases()["goal_parts"]["time_frame"])
     says_goals = sentences.str.contains(_SECTION_LABEL + _GOALS_ARE, case=False, regex=True)
-    sentences = sentences[timed | says_goals.to_numpy()]
+    if not untimed:
+        sentences = sentences[timed | says_goals.to_numpy()]
     goals = sentences.str.replace(_SECTION_LABEL, "", regex=True, n=1).str.strip()
     return pd.DataFrame(
         {"row": goals.index, "goal": goals.to_numpy(), "header": "", "section_time_frame": False}
@@ -1241,6 +1291,22 @@ _NOT_AN_ACTIVITY = (
 )
 
 
+# Instruments of the outcome-measure table that measure pain, not function: a target on one
+# ("NPRS 2/10 or less") is not a functional activity.
+_PAIN_INSTRUMENTS = ("NPRS",)
+
+
+@lru_cache(maxsize=1)
+def _instrument_activity() -> str:
+    """Any standardized instrument the tool knows as an outcome measure (data/instruments.csv:
+    Berg, LEFS, FOIS, WAB, SLUMS, GFTA, ...) other than pain scales: a goal that sets a target
+    on one states function measurably, whichever discipline's test it is."""
+    from ..instruments import builtin_thresholds, instrument_name_pattern
+
+    table = builtin_thresholds()
+    return instrument_name_pattern(table[~table["instrument"].isin(_PAIN_INSTRUMENTS)])
+
+
 def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> pd.DataFrame:
     """Which of actor, functional activity, condition, measurable criterion and time frame
     each goal states (boolean frame aligned to `goals`)."""
@@ -1253,6 +1319,7 @@ def goal_parts(goals: pd.Series, time_frame_known: np.ndarray | None = None) -> 
     }
     for part in GOAL_PARTS:
         out[part] = matches(masked.get(part, arr), parts[part])
+    out["activity"] |= matches(masked["activity"], _instrument_activity())
     if time_frame_known is not None:
         out["time_frame"] |= np.asarray(time_frame_known, dtype=bool)
     return out
@@ -1285,19 +1352,31 @@ def goals_measurable(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome
     notes = ctx.notes
     pos = ctx.positions(idx)
     goals = note_goals(ctx, pos)
+    note_type = notes["note_type"].to_numpy()[pos]
+    must_have = np.isin(note_type, list(params["require_goals_on"]))
+    # An instrumental swallow study report sets no goals of its own (see instrumental_study).
+    must_have &= ~instrumental_study(ctx)[pos]
+    text_ok = text_exported(ctx)
+    if text_ok:
+        # A note that must set goals and has none but "Pt will ..." sentences without a time
+        # frame: those are its goals, reported as lacking one (never "no goals documented").
+        bare = pos[must_have & ~np.isin(pos, goals["pos"].to_numpy())]
+        bare = bare[matches_in(ctx, notes.index[bare], _PROSE_GOAL_HINT)]
+        if len(bare):
+            found = prose_goal_statements(notes["narrative"].iloc[bare], untimed=True)
+            if len(found):
+                parts = goal_parts(found["goal"])
+                at = notes.index.get_indexer(found["row"])
+                goals = pd.concat([goals, _with_parts(at, found["goal"], parts, "text")])
+                goals = goals.reset_index(drop=True)
     missing = ~goals[require]
     goals = goals.assign(bad=missing.any(axis=1).to_numpy())
     per_note = goals.groupby("pos").agg(n=("bad", "size"), bad=("bad", "sum"))
     n_goals = per_note["n"].reindex(pos, fill_value=0).to_numpy()
     n_bad = per_note["bad"].reindex(pos, fill_value=0).to_numpy()
     goals_table = ctx.table("goals") is not None
-    text_ok = text_exported(ctx)
     blank = blank_text(ctx, idx) if text_ok else np.ones(len(idx), dtype=bool)
     ne = (n_goals == 0) & (not goals_table) & blank
-    note_type = notes["note_type"].to_numpy()[pos]
-    must_have = np.isin(note_type, list(params["require_goals_on"]))
-    # An instrumental swallow study report sets no goals of its own (see instrumental_study).
-    must_have &= ~instrumental_study(ctx)[pos]
     none_set = (n_goals == 0) & must_have & ~ne
     applicable = (n_goals > 0) | must_have | ne
     fail = (n_bad > 0) | none_set
@@ -1612,22 +1691,41 @@ def instrumental_study(ctx) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
+# What a child's evaluation is missing when it states no history of the concern.
+PEDIATRIC_HISTORY_LABEL = "onset, developmental history or current function"
+
+
+def pediatric(ctx, idx: pd.Index) -> np.ndarray:
+    """Per note in idx: the patient is a child, by the note's wording (an age under 18, school
+    or pediatric words, "Child presents ...") or a developmental diagnosis code."""
+    cues = phrases()["evaluation"]
+    child = matches_in(ctx, idx, cues["pediatric"])
+    if "diagnosis_codes" in ctx.notes.columns:
+        prefixes = "|".join(re.escape(c) for c in cues["pediatric_icd10"])
+        codes = ctx.notes.loc[idx, "diagnosis_codes"].astype("string").fillna("").str.upper()
+        child |= codes.str.contains(rf"(?:^|[^A-Z0-9.])(?:{prefixes})", regex=True).to_numpy(bool)
+    return child
+
+
 @check_kind(
     "evaluation_content",
     params={
         "require": Param(
             list,
             list(EVAL_PARTS),
-            help="evaluation parts: diagnosis, function (prior level, onset or current), "
-            "prognosis (with a time frame); prior_function, onset or current_function require "
-            "that description of function itself",
+            help="evaluation parts: diagnosis, history (prior level of function or onset; for a "
+            "child the developmental history or current function), prognosis (with a time "
+            "frame); function (prior level, onset or current function: any one) instead of "
+            "history is more lenient; prior_function, onset or current_function require that "
+            "description itself",
         ),
     },
     reads=("notes.poc_end",),
 )
 def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutcome:
-    """Evaluations state diagnosis, function (prior/onset/current) and a timed prognosis."""
-    require = chosen_parts(params, "require", EVAL_PARTS + FUNCTION_PARTS, "part(s)")
+    """Evaluations state diagnosis, history (prior level/onset) and a timed prognosis."""
+    allowed = EVAL_PARTS + ("function",) + FUNCTION_PARTS
+    require = chosen_parts(params, "require", allowed, "part(s)")
     notes = ctx.notes.loc[idx, ["diagnosis_codes", "duration", "poc_end"]]
     cues = phrases()["evaluation"]
 
@@ -1637,6 +1735,18 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     present = pd.DataFrame(index=idx)
     if "diagnosis" in require:
         present["diagnosis"] = has("diagnosis") | filled(notes["diagnosis_codes"]).to_numpy()
+    child = np.zeros(len(idx), dtype=bool)
+    if "history" in require:
+        # A child has no prior level of function: the history of the concern or a description
+        # of current function stands in.
+        child = pediatric(ctx, idx)
+        history = has("prior_function", "onset")
+        young = np.flatnonzero(child & ~history)
+        if len(young):
+            history[young] = matches_in(
+                ctx, idx[young], cues["developmental_history"] + cues["current_function"]
+            )
+        present["history"] = history
     if "function" in require:
         present["function"] = has(*FUNCTION_PARTS)  # one pass for all three
     for part in FUNCTION_PARTS:
@@ -1654,12 +1764,22 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     fail = missing.any(axis=1).to_numpy() & ~ne
     if "function" in missing:
         # No description of function at all: its label already names all three.
-        named = missing.columns.intersection(FUNCTION_PARTS)
+        named = missing.columns.intersection(FUNCTION_PARTS + ("history",))
         missing.loc[missing["function"], named] = False
+    if "history" in missing:
+        # Prior level of function or onset required on its own: named instead.
+        named = missing.columns.intersection(("prior_function", "onset"))
+        if len(named):
+            missing.loc[missing[named].any(axis=1), "history"] = False
     message = pd.Series(None, index=idx, dtype=object)
     evidence = pd.Series(None, index=idx, dtype=object)
     if fail.any():
         lacks = join_labels(missing[fail], EVAL_LABELS)
+        if "history" in missing and child[fail].any():
+            young = join_labels(
+                missing[fail], {**EVAL_LABELS, "history": PEDIATRIC_HISTORY_LABEL}
+            )
+            lacks = lacks.where(~child[fail], young)
         message[fail] = "Evaluation does not state: " + lacks
         evidence[fail] = "missing: " + lacks
     return outcome(
