@@ -202,11 +202,13 @@ def compute(result: AuditResult) -> Stats:
         g_row, g_item, g_new = graded
         on_note = a.audited[g_row]
         at = (np.cumsum(a.audited) - 1)[g_row[on_note]]
-        for old_sev, new_sev, pos in zip(
-            severities[g_item[on_note]], g_new[on_note], at, strict=True
-        ):
-            per_note.iloc[pos, per_note.columns.get_loc(f"failed_{old_sev}")] -= 1
-            per_note.iloc[pos, per_note.columns.get_loc(f"failed_{new_sev}")] += 1
+        old_sev, new_sev = severities[g_item[on_note]], g_new[on_note]
+        for sev in ("critical", "high", "medium", "low"):
+            col = f"failed_{sev}"
+            counts = np.array(per_note[col], dtype=np.int64)  # a copy, 0 broadcast when scalar
+            np.subtract.at(counts, at[old_sev == sev], 1)
+            np.add.at(counts, at[new_sev == sev], 1)
+            per_note[col] = counts
         per_note["critical"] = per_note["failed_critical"]
     # The statuses on each note that count against someone else (its supervising therapist):
     # few notes, so only theirs are read.
@@ -260,10 +262,12 @@ def compute(result: AuditResult) -> Stats:
         sums[f"failed_{sev}"] = fail_k[:, severities == sev].sum(axis=1)
     if graded is not None:
         whom = np.where(a.supervised[g_item], a.answer[g_row], a.author[g_row])
-        for old_sev, new_sev, t in zip(severities[g_item], g_new, whom, strict=True):
-            if t < k:
-                sums[f"failed_{old_sev}"][t] -= 1
-                sums[f"failed_{new_sev}"][t] += 1
+        known = whom < k
+        old_sev, new_sev, whom = severities[g_item][known], g_new[known], whom[known]
+        for sev in ("critical", "high", "medium", "low"):
+            counts = sums[f"failed_{sev}"]
+            np.subtract.at(counts, whom[old_sev == sev], 1)
+            np.add.at(counts, whom[new_sev == sev], 1)
         sums["critical"] = sums["failed_critical"]
     author = a.author[audited]
     sums["notes"] = np.bincount(author, minlength=k + 1)[:k]

@@ -1776,9 +1776,7 @@ def evaluation_content(ctx, idx: pd.Index, params: dict[str, Any]) -> CheckOutco
     if fail.any():
         lacks = join_labels(missing[fail], EVAL_LABELS)
         if "history" in missing and child[fail].any():
-            young = join_labels(
-                missing[fail], {**EVAL_LABELS, "history": PEDIATRIC_HISTORY_LABEL}
-            )
+            young = join_labels(missing[fail], {**EVAL_LABELS, "history": PEDIATRIC_HISTORY_LABEL})
             lacks = lacks.where(~child[fail], young)
         message[fail] = "Evaluation does not state: " + lacks
         evidence[fail] = "missing: " + lacks

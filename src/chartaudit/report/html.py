@@ -488,20 +488,36 @@ def example_discipline(item: Item, case: dict) -> str:
 _CODE = re.compile(r"\b(?:\d{4}[0-9A-Z]|[A-Z]\d{4})\b")  # a CPT or HCPCS code
 
 
-def example_choice(item: Item, disciplines: str = "", codes: Iterable[str] = ()) -> int | None:
+def example_facts(item: Item) -> list[tuple[str, frozenset[str]]]:
+    """Each good example's discipline and the codes it bills (what example_choice reads)."""
+    return [
+        (
+            example_discipline(item, case),
+            frozenset(str(s.get("cpt_code")) for s in case.get("services") or []),
+        )
+        for case in item.examples.get("good") or []
+    ]
+
+
+def example_choice(
+    item: Item,
+    disciplines: str = "",
+    codes: Iterable[str] = (),
+    facts: list[tuple[str, frozenset[str]]] | None = None,
+) -> int | None:
     """Which good example of the item suits a therapist of `disciplines` (e.g. "OT" or
     "OT, PT") whose findings name `codes`: the first of their discipline that bills one of
     the codes, else the first of their discipline, else the first; None without one. An SLP
-    whose misses are all 92507 reads a 92507 example, not a swallowing one."""
-    cases = item.examples.get("good") or []
-    if not cases:
+    whose misses are all 92507 reads a 92507 example, not a swallowing one. `facts`: the
+    item's example_facts, when the caller keeps them."""
+    facts = example_facts(item) if facts is None else facts
+    if not facts:
         return None
     wanted = {d.strip() for d in disciplines.split(",") if d.strip()}
     codes = set(codes)
-    theirs = [i for i, c in enumerate(cases) if example_discipline(item, c) in wanted]
+    theirs = [i for i, (discipline, _) in enumerate(facts) if discipline in wanted]
     for i in theirs:
-        billed = {str(s.get("cpt_code")) for s in cases[i].get("services") or []}
-        if billed & codes:
+        if facts[i][1] & codes:
             return i
     return theirs[0] if theirs else 0
 
@@ -824,6 +840,7 @@ class _Pages:
             svg.team_ticks(self.team_rates, self.scale_floor) if self.whole_team else []
         )
         self.examples: dict[tuple[str, int | None], Markup | None] = {}
+        self._example_facts: dict[str, list[tuple[str, frozenset[str]]]] = {}
         self.common = self._common()
 
     # ---- shared by every page
@@ -854,7 +871,9 @@ class _Pages:
         `codes` (see example_choice), each card rendered once: the same on every page it
         appears on."""
         item = self.items[item_id]
-        key = (item_id, example_choice(item, disciplines, codes))
+        if item_id not in self._example_facts:
+            self._example_facts[item_id] = example_facts(item)
+        key = (item_id, example_choice(item, disciplines, codes, self._example_facts[item_id]))
         if key not in self.examples:
             card = example_card(item, disciplines, codes)
             self.examples[key] = None if card is None else _macros().example_card(card)
