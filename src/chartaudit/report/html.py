@@ -454,16 +454,24 @@ def excerpt(text: str, evidence: str, window: int = EXCERPT_WINDOW) -> dict | No
     return {"before": before, "match": match, "after": after}
 
 
+_LEADING_SPACE = re.compile(r"\s*")
+_NON_SPACE = re.compile(r"\S")
+
+
 def note_start(text: Any, length: int = EXCERPT_WINDOW) -> str | None:
     """The first `length` characters of a note's text (cut at a space, '…' when cut): what a
     finding without a quotable passage shows of the note; None for a note without text."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
         return None
-    text = text.strip()
-    if len(text) <= length:
-        return text
-    cut = text.rfind(" ", 0, length)
-    return text[: cut if cut > length - 40 else length].rstrip() + "…"
+    # Only the head is copied: a note runs to thousands of characters.
+    start = _LEADING_SPACE.match(text).end()
+    if start == len(text):
+        return None
+    if _NON_SPACE.search(text, start + length) is None:  # all of it fits
+        return text[start:].rstrip()
+    head = text[start : start + length]
+    cut = head.rfind(" ")
+    return head[: cut if cut > length - 40 else length].rstrip() + "…"
 
 
 # --------------------------------------------------------------------------- examples
