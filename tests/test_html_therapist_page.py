@@ -27,6 +27,18 @@ def run(tmp_path_factory):
     return out
 
 
+def run_notes(tmp_path: Path, rows: list[str]) -> Path:
+    """`chartaudit run` on a notes.csv of `rows` (header first) in Windows-1252: the report."""
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    return out
+
+
 def pages(out: Path) -> dict[str, tuple[str, Page]]:
     return {
         p.stem: (text, Page(text))
@@ -217,13 +229,7 @@ def test_the_strongest_item_so_far_is_never_one_of_the_pages_top_gaps(tmp_path):
         for day in range(1, 7):
             signed = "" if day == 6 else f"2026-09-0{day}"
             rows.append(f'{"AB"[t]}{day},P{t},daily,2026-09-0{day},{who},DPT,{signed},"{text}"')
-    (tmp_path / "export").mkdir()
-    (tmp_path / "export" / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
-    out = tmp_path / "report"
-    result = CliRunner().invoke(
-        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
-    )
-    assert result.exit_code in (0, 1), result.output
+    out = run_notes(tmp_path, rows)
     for name, (text, page) in pages(out).items():
         assert "Note is signed" in top_gaps(text), name
         assert "Nothing stands out yet" in page.plain, name
@@ -294,13 +300,7 @@ def test_the_only_assistant_and_the_only_pt_get_strengths_from_a_wider_peer_grou
                 f"{'ABCD'[t]}{day},P{t},daily,2026-09-0{day},{who},{credential},{discipline},"
                 f'{signed},"{text}"'
             )
-    (tmp_path / "export").mkdir()
-    (tmp_path / "export" / "notes.csv").write_text("\n".join(rows) + "\n", encoding="cp1252")
-    out = tmp_path / "report"
-    result = CliRunner().invoke(
-        app, ["run", str(tmp_path / "export"), "--out", str(out), "--no-history"]
-    )
-    assert result.exit_code in (0, 1), result.output
+    out = run_notes(tmp_path, rows)
     shown = pages(out)
     for name, peers in (
         ("cy-day", "OT clinicians of any role"),
