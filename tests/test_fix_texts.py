@@ -20,6 +20,7 @@ WORKED = [
     "DOC-OUTCOME-REPEAT",
     "DOC-CLONED",
     "DOC-CLONED-ACROSS",
+    "DOC-EVAL-CONTENT",
 ]
 
 
