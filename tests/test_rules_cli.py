@@ -20,7 +20,13 @@ def invoke(*args: object):
     return result
 
 
-def write_export(folder: Path, rows: list[dict], encoding: str = "utf-8") -> Path:
+def write_export(
+    folder: Path, rows: list[dict], encoding: str = "utf-8", defaults: dict | None = None
+) -> Path:
+    """notes.csv of `rows`; with `defaults`, each row takes the values it does not set and is
+    signed on its date of service."""
+    if defaults is not None:
+        rows = [{**defaults, **r, "signed_at": r["date_of_service"]} for r in rows]
     folder.mkdir()
     pd.DataFrame(rows).to_csv(folder / "notes.csv", index=False, encoding=encoding)
     return folder
@@ -74,11 +80,7 @@ def cf_export(folder: Path) -> Path:
             "credential": "CCC-SLP",
         },
     ]
-    for r in rows:
-        for k, v in SLP.items():
-            r.setdefault(k, v)
-        r["signed_at"] = r["date_of_service"]
-    return write_export(folder, rows)
+    return write_export(folder, rows, defaults=SLP)
 
 
 def test_a_clinic_can_require_the_mentors_cosignature_on_a_clinical_fellows_notes(tmp_path):
@@ -203,11 +205,7 @@ def ot_export(folder: Path) -> Path:
             "note_text": "Progress note. Gait 150 ft with SBA.",
         },
     ]
-    for r in rows:
-        for k, v in ot.items():
-            r.setdefault(k, v)
-        r["signed_at"] = r["date_of_service"]
-    return write_export(folder, rows, encoding="cp1252")
+    return write_export(folder, rows, encoding="cp1252", defaults=ot)
 
 
 def test_an_assistants_evaluation_is_a_finding_for_every_payer_and_earns_no_credit(tmp_path):
